@@ -1,0 +1,127 @@
+"""The four services of the seed example (customer inquiry), written with ``orra_sdk``.
+
+Run them in their own process with ``python -m orra_studio.demo_services URL API_KEY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from orra_sdk import Service, Task
+
+__all__ = ["build_demo_services", "main"]
+
+
+class CustomerIn(BaseModel):
+    customerId: str
+
+
+class CustomerOut(BaseModel):
+    customerProfile: dict[str, Any]
+
+
+class CatalogIn(BaseModel):
+    inquiry: str
+
+
+class CatalogOut(BaseModel):
+    relevantProducts: list[dict[str, Any]]
+
+
+class SellerIn(BaseModel):
+    sellerId: str
+
+
+class SellerOut(BaseModel):
+    sellerProfile: dict[str, Any]
+
+
+class AssistantIn(BaseModel):
+    customerProfile: dict[str, Any]
+    relevantProducts: list[dict[str, Any]]
+    sellerProfile: dict[str, Any]
+    inquiry: str
+
+
+class AssistantOut(BaseModel):
+    content: str
+    sentTimestamp: str
+
+
+def build_demo_services(url: str, api_key: str) -> list[Service]:
+    customers = Service(
+        "customer-data-service",
+        description="Retrieves a customer's profile (name, company, industry) by customer id.",
+        url=url, api_key=api_key,
+    )
+    catalog = Service(
+        "product-catalog-service",
+        description="Finds products in the catalog that are relevant to a customer inquiry, "
+        "with their features.",
+        url=url, api_key=api_key,
+    )
+    sellers = Service(
+        "seller-data-service",
+        description="Retrieves a seller's profile (name, department) by seller id.",
+        url=url, api_key=api_key,
+    )
+    assistant = Service(
+        "ai-assistant-service",
+        description="Composes a reply to a customer inquiry from the customer's profile, the "
+        "relevant products and the seller's profile.",
+        url=url, api_key=api_key,
+    )
+
+    @customers.handler
+    async def customer_profile(task: Task[CustomerIn]) -> CustomerOut:
+        return CustomerOut(customerProfile={
+            "id": task.input.customerId, "name": "Jane Doe", "company": "TechCorp Inc.",
+            "industry": "Software"})
+
+    @catalog.handler
+    def relevant_products(request: CatalogIn) -> CatalogOut:  # a sync handler, run in a thread
+        return CatalogOut(relevantProducts=[{
+            "id": "prod001", "name": "Premium Analytics Suite",
+            "features": ["Real-time processing", "AI-driven insights", "CRM integration"]}])
+
+    @sellers.handler
+    async def seller_profile(task: Task[SellerIn]) -> SellerOut:
+        return SellerOut(sellerProfile={
+            "id": task.input.sellerId, "name": "John Smith", "department": "Enterprise Sales"})
+
+    @assistant.handler
+    async def compose(task: Task[AssistantIn]) -> AssistantOut:
+        product = task.input.relevantProducts[0]
+        features = ", ".join(f.lower() for f in product["features"])
+        who = task.input.customerProfile.get("name", "there").split()[0]
+        seller = task.input.sellerProfile.get("name", "our team")
+        content = (
+            f"Hi {who}, thank you for your interest! Based on your inquiry, I'd recommend our "
+            f"{product['name']}, which offers {features}. {seller} would be happy to schedule "
+            "a demo to show these features in action."
+        )
+        return AssistantOut(content=content,
+                            sentTimestamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+
+    return [customers, catalog, sellers, assistant]
+
+
+async def _serve_all(url: str, api_key: str) -> None:
+    services = build_demo_services(url, api_key)
+    await asyncio.gather(*(s.run() for s in services))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 2:
+        sys.exit("usage: python -m orra_studio.demo_services URL API_KEY")
+    asyncio.run(_serve_all(args[0], args[1]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Start a real control plane inside this process (a uvicorn server on its own thread).
+
+Used by ``orra demo`` and, later, the notebook magics when no server is configured.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+__all__ = ["EmbeddedServer", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedServer:
+    def __init__(self, db_path: str, *, host: str = "127.0.0.1", port: int | None = None) -> None:
+        from orra_server import Settings, create_app  # only the embedded case needs the server
+
+        self.host = host
+        self.port = port or free_port()
+        config = uvicorn.Config(
+            create_app(Settings(db_path=db_path)),
+            host=host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            ws_max_size=16 * 1024 * 1024,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="orra-embedded",
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> EmbeddedServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the embedded control plane did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,26 @@
+"""Orra Studio's service SDK: register a service or agent and serve its tasks.
+
+    svc = Service("echo", description="Echoes a message", api_key=KEY)
+
+    @svc.handler
+    async def echo(task: Task[In]) -> Out: ...
+
+    asyncio.run(svc.run())
+"""
+
+from .errors import HandlerError, OrraError, RegistrationError, TaskAborted
+from .service import Agent, Service
+from .task import Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "HandlerError",
+    "OrraError",
+    "RegistrationError",
+    "Service",
+    "Task",
+    "TaskAborted",
+    "__version__",
+]

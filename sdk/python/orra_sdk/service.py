@@ -1,0 +1,347 @@
+"""A service or agent: register it, hold its websocket, run its handler for each task.
+
+Reconnects forever with capped, jittered backoff; runs sync handlers in threads and async ones
+on the loop; at most ``concurrency`` tasks at once; installs no signal handlers and configures
+no logging — the host process stays in charge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import json
+import logging
+import random
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydantic
+import websockets
+
+from .errors import OrraError, RegistrationError, TaskAborted
+from .task import Task
+
+__all__ = ["Agent", "Service"]
+
+log = logging.getLogger("orra_sdk")
+
+MAX_FRAME = 16 * 1024 * 1024
+_ACK_TIMEOUT = 5.0
+
+
+def _schema_of(model_or_schema: Any) -> dict[str, Any] | None:
+    if model_or_schema is None:
+        return None
+    if isinstance(model_or_schema, type) and issubclass(model_or_schema, pydantic.BaseModel):
+        return model_or_schema.model_json_schema()
+    if isinstance(model_or_schema, dict):
+        return model_or_schema
+    raise TypeError("schemas are pydantic models or JSON Schema dicts")
+
+
+class Service:
+    kind = "service"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str,
+        url: str = "http://localhost:8005",
+        api_key: str,
+        input: Any = None,
+        output: Any = None,
+        revertible: bool = False,
+        concurrency: int = 1,
+        id_file: str | Path | None = None,
+        service_id: str | None = None,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self._input_model = input if isinstance(input, type) else None
+        self._output_model = output if isinstance(output, type) else None
+        self._input_schema = _schema_of(input)
+        self._output_schema = _schema_of(output)
+        self.revertible = revertible
+        self.concurrency = max(1, concurrency)
+        self.id_file = Path(id_file) if id_file else None
+        self.id: str | None = service_id
+        self.version: int | None = None
+        self.max_backoff = max_backoff
+        self._handler: Callable[..., Any] | None = None
+        self._handler_input: Any = None  # how to build the handler's argument
+        self._revert: Callable[..., Any] | None = None
+        self._ws: Any = None
+        self._connected = asyncio.Event()
+        self._message_number = 0
+        self._unacked: dict[str, dict[str, Any]] = {}
+        self._outbox: list[dict[str, Any]] = []
+        self._results: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self._running: set[str] = set()
+        self._semaphore: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks_handled = 0
+
+    # -- declaring ---------------------------------------------------------------------------
+    def handler(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorate the function that does the work (sync or async).
+
+        It may take ``Task[Model]``, ``Model`` or a plain ``dict``, and return a pydantic model
+        or a dict. Models in the annotations become the schemas when none were given.
+        """
+        hints = typing.get_type_hints(func)
+        params = [p for p in inspect.signature(func).parameters if p in hints]
+        arg = hints.get(params[0]) if params else None
+        model = None
+        wants_task = False
+        if typing.get_origin(arg) is Task:
+            wants_task = True
+            (model,) = typing.get_args(arg) or (None,)
+        elif arg is Task:
+            wants_task = True
+        elif isinstance(arg, type) and issubclass(arg, pydantic.BaseModel):
+            model = arg
+        if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
+            self._input_model = self._input_model or model
+            self._input_schema = self._input_schema or model.model_json_schema()
+        returned = hints.get("return")
+        if isinstance(returned, type) and issubclass(returned, pydantic.BaseModel):
+            self._output_model = self._output_model or returned
+            self._output_schema = self._output_schema or returned.model_json_schema()
+        self._handler = func
+        self._handler_input = (wants_task, model)
+        return func
+
+    def revert_handler(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorate the compensation: it receives ``(original_input, output, context)``."""
+        self._revert = func
+        return func
+
+    # -- running -----------------------------------------------------------------------------
+    async def register(self) -> str:
+        if self.id is None and self.id_file and self.id_file.exists():
+            self.id = json.loads(self.id_file.read_text()).get("id")
+        body = {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "schema": {"input": self._input_schema, "output": self._output_schema},
+            "version": self.version or 0,
+            "revertible": self.revertible,
+        }
+        async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as client:
+            response = await client.post(
+                f"/register/{self.kind}", json=body,
+                headers={"Authorization": f"Bearer {self.api_key}"},
+            )
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+                raise RegistrationError(error["message"], code=error.get("code"))
+            except (ValueError, KeyError, TypeError):
+                raise RegistrationError(f"registration failed: HTTP {response.status_code}")
+        answer = response.json()
+        self.id = answer["id"]
+        self.version = answer["version"]
+        if self.id_file:
+            self.id_file.parent.mkdir(parents=True, exist_ok=True)
+            self.id_file.write_text(json.dumps({"id": self.id}))
+        return self.id
+
+    async def run(self) -> None:
+        """Register, then serve tasks until cancelled, reconnecting forever."""
+        if self._handler is None:
+            raise OrraError(f"{self.name}: decorate a handler with @service.handler first")
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        attempt = 0
+        while True:
+            try:
+                if self.id is None or self.version is None:
+                    await self.register()
+                await self._serve_connection()
+                attempt = 0
+            except RegistrationError:
+                raise
+            except asyncio.CancelledError:
+                raise
+            except websockets.exceptions.InvalidStatus as exc:
+                if getattr(exc.response, "status_code", None) == 403:
+                    self.version = None  # our id is unknown here (server reset?): re-register
+                log.info("%s: websocket refused (%s); retrying", self.name, exc)
+            except (OSError, websockets.exceptions.WebSocketException, httpx.HTTPError) as exc:
+                log.info("%s: connection lost (%s); reconnecting", self.name, exc)
+            finally:
+                self._connected.clear()
+                self._ws = None
+            attempt += 1
+            delay = min(self.max_backoff, 0.25 * 2 ** min(attempt, 8))
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def _serve_connection(self) -> None:
+        ws_url = self.url.replace("http://", "ws://").replace("https://", "wss://")
+        uri = f"{ws_url}/ws?serviceId={self.id}&apiKey={self.api_key}"
+        async with websockets.connect(uri, max_size=MAX_FRAME, ping_interval=20,
+                                      ping_timeout=60) as ws:
+            self._ws = ws
+            self._connected.set()
+            # whatever was never ACKed goes again, with new message ids (the server dedupes)
+            backlog = list(self._unacked.values()) + self._outbox
+            self._unacked.clear()
+            self._outbox.clear()
+            for payload in backlog:
+                await self._send(payload)
+            async for frame in ws:
+                self._on_frame(frame)
+
+    def _on_frame(self, frame: str | bytes) -> None:
+        try:
+            message = json.loads(frame)
+        except ValueError:
+            return
+        kind = message.get("type")
+        if kind == "ping":
+            self._spawn(self._raw_send({"id": "pong",
+                                        "payload": {"type": "pong", "serviceId": self.id}}))
+        elif kind == "ACK":
+            self._unacked.pop(message.get("id"), None)
+        elif kind == "task_request":
+            self._spawn(self._on_task(message))
+        elif kind == "compensation_request":
+            self._spawn(self._on_compensation(message))
+
+    async def _on_task(self, request: dict[str, Any]) -> None:
+        key = request.get("idempotencyKey") or ""
+        base = {"taskId": request.get("id"), "idempotencyKey": key,
+                "executionId": request.get("executionId"), "serviceId": self.id}
+        if key in self._results:
+            cached = self._results[key]
+            if cached.get("aborted"):
+                return
+            await self._send({**base, "type": "task_result", **cached})
+            return
+        if key in self._running:
+            await self._send({**base, "type": "task_status", "status": "in_progress"})
+            return
+        self._running.add(key)
+        assert self._semaphore is not None
+        try:
+            async with self._semaphore:
+                outcome = await self._call_handler(request, base)
+        finally:
+            self._running.discard(key)
+        self._remember(key, outcome)
+        if not outcome.get("aborted"):
+            await self._send({**base, "type": "task_result", **outcome})
+        self.tasks_handled += 1
+
+    async def _call_handler(self, request: dict[str, Any], base: dict[str, Any]):
+        raw = request.get("input") or {}
+        wants_task, model = self._handler_input
+        try:
+            value = model.model_validate(raw) if model is not None else raw
+        except pydantic.ValidationError as exc:
+            return {"result": None, "error": f"Input validation failed: {exc.errors()[:3]}"}
+
+        async def interim(update: Any) -> None:
+            await self._send({**base, "type": "task_interim_result",
+                              "result": {"task": _plain(update)}})
+
+        argument = (
+            Task(input=value, id=base["taskId"], execution_id=base["executionId"] or "",
+                 idempotency_key=base["idempotencyKey"], _send_interim=interim)
+            if wants_task else value
+        )
+        assert self._handler is not None
+        try:
+            if inspect.iscoroutinefunction(self._handler):
+                output = await self._handler(argument)
+            else:
+                output = await asyncio.to_thread(self._handler, argument)
+            output = _plain(output)
+            if self._output_model is not None:
+                output = _plain(self._output_model.model_validate(output))
+        except TaskAborted as aborted:
+            await self._send({**base, "type": "task_abort_result",
+                              "result": {"task": _plain(aborted.payload)}})
+            return {"aborted": True}
+        except Exception as exc:
+            return {"result": None, "error": f"Service error: {exc}"}
+        compensation = None
+        if self.revertible:
+            compensation = {"data": {"originalTask": raw, "taskResult": output},
+                            "ttl": 24 * 3600 * 1000}
+        return {"result": {"task": output, "compensation": compensation}, "error": None}
+
+    async def _on_compensation(self, request: dict[str, Any]) -> None:
+        key = request.get("idempotencyKey") or ""
+        base = {"taskId": request.get("id"), "idempotencyKey": key,
+                "executionId": request.get("executionId"), "serviceId": self.id}
+        if key in self._results:
+            await self._send({**base, "type": "task_result", **self._results[key]})
+            return
+        if self._revert is None or not self.revertible:
+            return
+        data = request.get("input") or {}
+        try:
+            args = (data.get("originalTask"), data.get("taskResult"),
+                    request.get("compensationContext"))
+            if inspect.iscoroutinefunction(self._revert):
+                outcome = await self._revert(*args)
+            else:
+                outcome = await asyncio.to_thread(self._revert, *args)
+            result = _plain(outcome) if outcome is not None else {"status": "completed"}
+            answer = {"result": result, "error": None}
+        except Exception as exc:
+            answer = {"result": None, "error": f"Revert error: {exc}"}
+        self._remember(key, answer)
+        await self._send({**base, "type": "task_result", **answer})
+
+    def _remember(self, key: str, outcome: dict[str, Any]) -> None:
+        self._results[key] = outcome
+        while len(self._results) > 10_000:
+            self._results.popitem(last=False)
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        """Send with an ACK expected; kept for re-sending until the control plane ACKs it."""
+        if self._ws is None:
+            self._outbox.append(payload)
+            return
+        self._message_number += 1
+        message_id = f"msg_{self._message_number}_{payload.get('executionId') or ''}"
+        self._unacked[message_id] = payload
+        try:
+            await self._ws.send(json.dumps({"id": message_id, "payload": payload}))
+        except websockets.exceptions.ConnectionClosed:
+            pass  # stays in _unacked; re-sent after reconnect
+
+    async def _raw_send(self, message: dict[str, Any]) -> None:
+        if self._ws is not None:
+            try:
+                await self._ws.send(json.dumps(message))
+            except websockets.exceptions.ConnectionClosed:
+                pass
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class Agent(Service):
+    kind = "agent"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json")
+    return value

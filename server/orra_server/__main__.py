@@ -1,0 +1,37 @@
+"""``python -m orra_server [--host H] [--port P] [--db PATH]``: the control plane alone."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from . import Settings, create_app
+from .settings import default_db_path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="orra_server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8005)
+    parser.add_argument("--db", default=None)
+    args = parser.parse_args()
+    settings = Settings(db_path=args.db or default_db_path())
+    serve(settings, host=args.host, port=args.port)
+
+
+def serve(settings: Settings, *, host: str, port: int, log_level: str = "warning") -> None:
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # the /ws query string carries the API key: keep it out of logs
+        ws_max_size=16 * 1024 * 1024,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=60.0,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""The REST and websocket API."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

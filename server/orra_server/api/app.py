@@ -1,0 +1,142 @@
+"""The FastAPI app factory: routers, the one error handler, the lifespan that owns the store."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .. import __version__
+from ..errors import OrraError, PayloadTooLarge
+from ..settings import Settings
+from . import orchestrations, projects, services, ws
+from .runtime import Runtime
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.open(settings)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Orra Studio control plane",
+        version=__version__,
+        lifespan=lifespan,
+        description="Plan actions over registered services and run them as DAGs.",
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_exception_handler(OrraError, _orra_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(projects.router)
+    app.include_router(services.router)
+    app.include_router(orchestrations.router)
+    app.include_router(ws.router)
+    return app
+
+
+async def _orra_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OrraError)
+    return JSONResponse(status_code=exc.status_code, content=exc.to_body())
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        where = next(e for e in errors if e.get("type") == "json_invalid")
+        ctx = where.get("ctx") or {}
+        return JSONResponse(
+            status_code=400,
+            content=OrraError(
+                f"the body is not valid JSON: {ctx.get('error', 'parse error')} "
+                f"(at character {where['loc'][-1] if where.get('loc') else '?'})",
+                code="invalid_json",
+            ).to_body(),
+        )
+    details = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e["msg"]}
+        for e in errors
+    ]
+    first = details[0] if details else {"field": "?", "problem": "invalid"}
+    message = f"{first['field'] or 'body'}: {first['problem']}"
+    if len(details) > 1:
+        message += f" (and {len(details) - 1} more problem{'s' if len(details) > 2 else ''})"
+    return JSONResponse(
+        status_code=400,
+        content=OrraError(message, code="invalid_request", details=details).to_body(),
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    message = {404: f"no such endpoint: {request.method} {request.url.path}",
+               405: f"{request.method} is not allowed on {request.url.path}"}.get(
+        exc.status_code, str(exc.detail))
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=OrraError(message, code=codes.get(exc.status_code, "http_error")).to_body(),
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=500,
+        content=OrraError("internal error; the server log has the details").to_body(),
+    )
+
+
+class BodySizeLimit:
+    """Refuse bodies over the limit with 413 before reading them (Content-Length or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        error = PayloadTooLarge(
+            f"the body is larger than {self.max_bytes} bytes (10 MiB); send less data per "
+            "request, e.g. pass a reference to large content instead of the content itself"
+        )
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await JSONResponse(status_code=413, content=error.to_body())(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise error
+            return message
+
+        await self.app(scope, limited_receive, send)

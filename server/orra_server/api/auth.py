@@ -1,0 +1,32 @@
+"""``Authorization: Bearer sk-orra-…`` → the project the key belongs to."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ..errors import Unauthorized
+from ..ids import API_KEY_PREFIX, is_well_formed_api_key
+from .runtime import runtime_of
+
+__all__ = ["project_id_from_key"]
+
+
+def project_id_from_key(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized(
+            "missing API key: send 'Authorization: Bearer sk-orra-v1-…' "
+            "(create one with POST /register/project or POST /apikeys)",
+            code="missing_api_key",
+        )
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not is_well_formed_api_key(key):
+        raise Unauthorized(
+            f"malformed API key: expected 'Authorization: Bearer {API_KEY_PREFIX}<64 hex digits>'",
+            code="malformed_api_key",
+        )
+    project_id = runtime_of(request).project_for_key(key)
+    if project_id is None:
+        raise Unauthorized("unknown API key: it does not belong to any project on this server")
+    return project_id

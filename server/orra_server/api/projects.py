@@ -1,0 +1,120 @@
+"""Projects, API keys and webhooks: the bootstrap the original orra CLI uses."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import BadRequest
+from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
+from ..webhooks import new_webhook_secret
+from .auth import project_id_from_key
+from .models import ApiKeyIn, ProjectIn, WebhookIn
+from .runtime import runtime_of
+
+router = APIRouter(tags=["projects"])
+
+
+def check_webhook_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadRequest(
+            f"webhook URL {url!r} is not an absolute http(s) URL, e.g. "
+            "'http://localhost:3000/webhooks/orra'",
+            code="invalid_webhook_url",
+            param="url",
+        )
+    return url
+
+
+@router.post("/register/project", status_code=201)
+async def register_project(request: Request, body: ProjectIn | None = None) -> JSONResponse:
+    runtime = runtime_of(request)
+    body = body or ProjectIn()
+    webhooks = [check_webhook_url(u) for u in body.webhooks]
+    moment = now()
+    project_id = new_id("p_", 16)
+    key = new_api_key()
+    secret = new_webhook_secret()
+    store = runtime.store
+    ops = [
+        store.insert("projects", {"id": project_id, "name": body.name or project_id,
+                                  "webhook_secret": secret,
+                                  "created_at": moment.replace(tzinfo=None)}),
+        store.insert("api_keys", {"key_hash": hash_api_key(key), "project_id": project_id,
+                                  "name": "default", "created_at": moment.replace(tzinfo=None)}),
+    ]
+    ops += [
+        store.insert("webhooks", {"project_id": project_id, "url": url,
+                                  "created_at": moment.replace(tzinfo=None)})
+        for url in webhooks
+    ]
+    await store.write(ops)
+    runtime.key_hashes[hash_api_key(key)] = project_id
+    return JSONResponse(
+        status_code=201,
+        content={
+            "id": project_id,
+            "name": body.name or project_id,
+            "apiKey": key,
+            "webhooks": webhooks,
+            "webhookSecret": secret,
+            "createdAt": to_iso(moment),
+        },
+    )
+
+
+@router.get("/projects/current")
+async def current_project(
+    request: Request, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    project = runtime.store.project(project_id) or {}
+    return {
+        "id": project_id,
+        "name": project.get("name"),
+        "webhooks": runtime.store.webhooks_of(project_id),
+        "createdAt": to_iso(project.get("created_at")),
+    }
+
+
+@router.post("/apikeys", status_code=201)
+async def add_api_key(
+    request: Request,
+    body: ApiKeyIn | None = None,
+    project_id: str = Depends(project_id_from_key),
+) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    key = new_api_key()
+    await runtime.store.write(
+        [runtime.store.insert("api_keys", {
+            "key_hash": hash_api_key(key), "project_id": project_id,
+            "name": (body.name if body else None) or "unnamed",
+            "created_at": now().replace(tzinfo=None)})]
+    )
+    runtime.key_hashes[hash_api_key(key)] = project_id
+    return {"apiKey": key, "name": (body.name if body else None) or "unnamed"}
+
+
+@router.post("/webhooks", status_code=201)
+async def add_webhook(
+    request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    url = check_webhook_url(body.url)
+    await runtime.store.write(
+        [runtime.store.insert("webhooks", {"project_id": project_id, "url": url,
+                                           "created_at": now().replace(tzinfo=None)})]
+    )
+    project = runtime.store.project(project_id) or {}
+    return {"url": url, "secret": project.get("webhook_secret")}
+
+
+@router.get("/webhooks")
+async def list_webhooks(
+    request: Request, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    return {"webhooks": runtime_of(request).store.webhooks_of(project_id)}

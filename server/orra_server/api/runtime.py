@@ -1,0 +1,86 @@
+"""Everything a request handler needs, built once per app in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from ..connections import ServiceHub
+from ..engine import Engine, Run
+from ..ids import hash_api_key
+from ..registry import ServiceRegistry
+from ..settings import Settings
+from ..store import Store
+from ..webhooks import WebhookSender
+
+__all__ = ["Runtime", "runtime_of"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    hub: ServiceHub
+    engine: Engine
+    registry: ServiceRegistry
+    webhooks: WebhookSender
+    #: key hash -> project id (keys never change once made, so caching is safe)
+    key_hashes: dict[str, str] = field(default_factory=dict)
+    _pinger: asyncio.Task[None] | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        store = Store(settings.db_path)
+        hub = ServiceHub()
+        runtime = cls(
+            settings=settings,
+            store=store,
+            hub=hub,
+            engine=Engine(store, hub, settings),
+            registry=ServiceRegistry(store),
+            webhooks=WebhookSender(store, attempts=settings.webhook_attempts),
+        )
+        runtime.key_hashes = store.all_key_hashes()
+        runtime.engine.on_finished.append(runtime._send_webhooks)
+        return runtime
+
+    def project_for_key(self, key: str) -> str | None:
+        return self.key_hashes.get(hash_api_key(key))
+
+    async def start(self) -> None:
+        self.engine.resume_unfinished()
+        self._pinger = asyncio.get_running_loop().create_task(self._ping_forever())
+
+    async def stop(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pinger
+        await self.engine.shutdown()
+        await self.webhooks.close()
+        self.store.close()
+
+    async def _ping_forever(self) -> None:
+        """Application pings, as the orra SDKs expect. A missed pong never closes a socket."""
+        while True:
+            await asyncio.sleep(self.settings.ping_interval)
+            for instance in self.hub.all_instances():
+                with contextlib.suppress(Exception):
+                    await instance.send({"type": "ping", "serviceId": instance.service_id})
+
+    async def _send_webhooks(self, run: Run) -> None:
+        if not run.webhooks:
+            return
+        project = self.store.project(run.project_id)
+        if project is None:
+            return
+        body: dict[str, Any] = run.body()
+        self.webhooks.send(run.id, run.webhooks, project["webhook_secret"], body)
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    return connection.app.state.runtime

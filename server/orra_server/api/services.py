@@ -1,0 +1,75 @@
+"""``POST /register/service|agent`` and ``GET /services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from ..ids import to_iso
+from .auth import project_id_from_key
+from .models import RegistrationIn
+from .runtime import Runtime, runtime_of
+
+router = APIRouter(tags=["services"])
+
+
+async def _register(request: Request, body: RegistrationIn, project_id: str, kind: str):
+    runtime = runtime_of(request)
+    service, warnings = await runtime.registry.register(
+        project_id,
+        kind=kind,
+        service_id=body.id,
+        name=body.name,
+        description=body.description,
+        schema=body.schema_,
+        revertible=body.revertible,
+    )
+    answer: dict[str, Any] = {
+        "id": service["id"],
+        "name": service["name"],
+        "status": "registered",
+        "revertible": service["revertible"],
+        "version": service["version"],
+    }
+    if warnings:
+        answer["warnings"] = warnings
+    return answer
+
+
+@router.post("/register/service")
+async def register_service(
+    request: Request, body: RegistrationIn, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    return await _register(request, body, project_id, "service")
+
+
+@router.post("/register/agent")
+async def register_agent(
+    request: Request, body: RegistrationIn, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    return await _register(request, body, project_id, "agent")
+
+
+def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": service["id"],
+        "name": service["name"],
+        "kind": service["kind"],
+        "description": service["description"],
+        "schema": {"input": service["input_schema"], "output": service["output_schema"]},
+        "revertible": service["revertible"],
+        "version": service["version"],
+        "online": runtime.hub.is_online(service["id"]),
+        "instances": len(runtime.hub.instances(service["id"])),
+        "registeredAt": to_iso(service["created_at"]),
+        "updatedAt": to_iso(service["updated_at"]),
+    }
+
+
+@router.get("/services")
+async def list_services(
+    request: Request, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    return {"services": [service_body(runtime, s) for s in runtime.registry.services(project_id)]}

@@ -1,0 +1,103 @@
+"""Errors the control plane raises, each mapped to one HTTP answer by the API.
+
+    OrraError                      500  internal (never raised on purpose for bad input)
+    ├── BadRequest                 400  the request says something we cannot take
+    │   ├── InvalidServiceName     400  name breaks an RFC 1123 rule
+    │   ├── DescriptionTooLong     400
+    │   ├── InvalidSchema          400  not JSON Schema / not an object schema / bad field type
+    │   └── PayloadTooLarge        413
+    ├── Unauthorized               401  missing, malformed or unknown API key
+    ├── Forbidden                  403  the key is valid but the thing belongs elsewhere
+    ├── NotFound                   404
+    └── Conflict                   409
+
+Every error carries a stable ``code`` (what scripts match on) and a ``message`` that says what
+to fix. The API turns them into ``{"error": {"code", "message", "param", "details"}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "DescriptionTooLong",
+    "Forbidden",
+    "InvalidSchema",
+    "InvalidServiceName",
+    "NotFound",
+    "OrraError",
+    "PayloadTooLarge",
+    "Unauthorized",
+]
+
+
+class OrraError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.param = param
+        self.details = details
+
+    def to_body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.param is not None:
+            error["param"] = self.param
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class BadRequest(OrraError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class InvalidServiceName(BadRequest):
+    code = "invalid_service_name"
+
+
+class DescriptionTooLong(BadRequest):
+    code = "description_too_long"
+
+
+class InvalidSchema(BadRequest):
+    code = "invalid_schema"
+
+
+class PayloadTooLarge(BadRequest):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class Unauthorized(OrraError):
+    status_code = 401
+    code = "invalid_api_key"
+
+
+class Forbidden(OrraError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(OrraError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(OrraError):
+    status_code = 409
+    code = "conflict"

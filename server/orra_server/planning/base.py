@@ -1,0 +1,31 @@
+"""What every planner receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .plan import Plan
+
+__all__ = ["PlanOutcome", "Planner", "PlanningRequest"]
+
+
+@dataclass(slots=True)
+class PlanningRequest:
+    action: dict[str, Any]  # {"type": ..., "content": ...}
+    data: dict[str, Any]  # field -> value
+    services: list[dict[str, Any]]  # service rows: name, description, input/output schemas
+
+
+@dataclass(slots=True)
+class PlanOutcome:
+    plan: Plan | None
+    #: why no plan could be made (the orchestration ends NOT_ACTIONABLE with this reason)
+    reason: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+class Planner(Protocol):
+    name: str
+
+    async def plan(self, request: PlanningRequest) -> PlanOutcome: ...

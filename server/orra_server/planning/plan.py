@@ -1,0 +1,92 @@
+"""The plan: steps over registered services, references between them, and the DAG's levels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "REFERENCE",
+    "Plan",
+    "PlanStep",
+    "Reference",
+    "execution_levels",
+    "references_in",
+]
+
+#: ``{{request.action.content}}``, ``{{request.data.customerId}}``, ``{{step1.output.profile}}``
+REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][\w]*)((?:\.[\w\-]+)+)\s*\}\}")
+
+
+class PlanStep(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=64)
+    component: str = Field(min_length=1, max_length=253, description="the service's name")
+    action: str = Field(default="", max_length=200, description="what the step does")
+    input: dict[str, Any] = Field(default_factory=dict)
+    expectedOutput: str = Field(default="", max_length=200)
+    dependencies: list[str] = Field(default_factory=list)
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    steps: list[PlanStep]
+    parallelExecutionGroups: list[list[str]] = Field(default_factory=list)
+    estimatedCompletionTime: str | None = None
+
+    def by_id(self) -> dict[str, PlanStep]:
+        return {s.id: s for s in self.steps}
+
+
+class Reference(BaseModel):
+    root: str  # "request" or a step id
+    path: list[str]  # e.g. ["data", "customerId"] or ["output", "profile"]
+    text: str
+
+
+def _walk_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _walk_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk_strings(v)
+
+
+def references_in(value: Any) -> list[Reference]:
+    found = []
+    for text in _walk_strings(value):
+        for match in REFERENCE.finditer(text):
+            found.append(
+                Reference(
+                    root=match.group(1), path=match.group(2)[1:].split("."), text=match.group(0)
+                )
+            )
+    return found
+
+
+def execution_levels(steps: list[PlanStep]) -> list[list[str]]:
+    """Kahn's levels over ``dependencies`` (display only; the engine runs each step ASAP).
+
+    Steps left in a cycle or behind an unknown dependency are not placed; the validator reports
+    them.
+    """
+    remaining = {s.id: set(s.dependencies) for s in steps}
+    placed: set[str] = set()
+    levels: list[list[str]] = []
+    while remaining:
+        ready = [sid for sid, deps in remaining.items() if deps <= placed]
+        if not ready:
+            break
+        levels.append(ready)
+        placed.update(ready)
+        for sid in ready:
+            del remaining[sid]
+    return levels

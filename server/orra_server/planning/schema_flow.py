@@ -1,0 +1,208 @@
+"""The offline planner: rank services against the action, chain them backwards through schemas.
+
+Deterministic and dependency-free. It picks the *goal* service (the one that answers the action)
+by word overlap between the action and each service's name and description, then satisfies each
+goal input from the request data, from the action's content (for text inputs such as
+``inquiry``), or from another service whose output has a field of that name — recursively.
+A plan is scored by its goal's relevance plus half of its helpers'; the best plan wins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..jsonschemas import properties_of, required_of
+from .base import PlanningRequest, PlanOutcome
+from .plan import Plan, PlanStep, execution_levels
+
+__all__ = ["SchemaFlowPlanner", "tokens"]
+
+_STOPWORDS = {
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "has", "have",
+    "hi", "hello", "i", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our",
+    "please", "so", "that", "the", "their", "them", "this", "to", "us", "we", "with", "you",
+    "your", "about", "more", "tell", "am", "what", "which", "how", "will", "would", "want",
+    "service", "services", "agent", "data", "given", "using", "based",
+}
+#: text inputs that take the action's own words
+_CONTENT_FIELDS = {
+    "inquiry", "enquiry", "query", "question", "message", "content", "text", "prompt",
+    "request", "task", "instruction", "instructions", "topic", "goal", "input", "ask",
+}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ies", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def tokens(text: str) -> set[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text or "")
+    words = re.findall(r"[a-z0-9]+", spaced.lower())
+    return {_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@dataclass
+class _Candidate:
+    service: dict[str, Any]
+    relevance: float
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    required: list[str] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class _ChainError(Exception):
+    pass
+
+
+class SchemaFlowPlanner:
+    name = "schema-flow"
+
+    async def plan(self, request: PlanningRequest) -> PlanOutcome:
+        return self.plan_sync(request)
+
+    def plan_sync(self, request: PlanningRequest) -> PlanOutcome:
+        if not request.services:
+            return PlanOutcome(None, "no services are registered in this project")
+        type_words = tokens(str(request.action.get("type", "")))
+        content_words = tokens(str(request.action.get("content", "")))
+        candidates = [self._candidate(s, type_words, content_words) for s in request.services]
+        by_name = {c.service["name"]: c for c in candidates}
+        relevant = sorted(
+            (c for c in candidates if c.relevance > 0),
+            key=lambda c: (-c.relevance, c.service["name"]),
+        )
+        if not relevant:
+            names = ", ".join(sorted(by_name))
+            return PlanOutcome(
+                None,
+                f"no registered service matches the action "
+                f"'{request.action.get('type', '')}' (services: {names})",
+            )
+        best: tuple[float, int, list[PlanStep]] | None = None
+        failures: list[str] = []
+        for goal in relevant:
+            try:
+                steps = _Chain(request, candidates).build(goal)
+            except _ChainError as exc:
+                failures.append(str(exc))
+                continue
+            helpers = sum(by_name[s.component].relevance for s in steps[:-1])
+            score = goal.relevance + 0.5 * helpers
+            if best is None or (score, -len(steps)) > (best[0], -best[1]):
+                best = (score, len(steps), steps)
+        if best is None:
+            return PlanOutcome(None, "; ".join(dict.fromkeys(failures)))
+        steps = best[2]
+        plan = Plan(steps=steps, parallelExecutionGroups=execution_levels(steps))
+        return PlanOutcome(plan, provenance={"planner": self.name, "score": round(best[0], 3)})
+
+    @staticmethod
+    def _candidate(service: dict[str, Any], type_words: set[str], content_words: set[str]):
+        own = tokens(service["name"]) | tokens(service.get("description") or "")
+        relevance = 2.0 * len(type_words & own) + 1.0 * len(content_words & own)
+        return _Candidate(
+            service=service,
+            relevance=relevance,
+            inputs=properties_of(service["input_schema"]),
+            required=required_of(service["input_schema"]),
+            outputs=properties_of(service["output_schema"]),
+        )
+
+
+class _Chain:
+    """Builds one plan backwards from a goal; a service appears at most once."""
+
+    def __init__(self, request: PlanningRequest, candidates: list[_Candidate]) -> None:
+        self.request = request
+        self.candidates = candidates
+        self.data_fields = {_norm(k): k for k in request.data}
+        self.steps: list[PlanStep] = []
+        self.step_of: dict[str, str] = {}  # service name -> step id
+
+    def build(self, goal: _Candidate) -> list[PlanStep]:
+        self._add(goal, trail=())
+        return self.steps
+
+    def _add(self, cand: _Candidate, trail: tuple[str, ...]) -> str:
+        name = cand.service["name"]
+        if name in self.step_of:
+            return self.step_of[name]
+        trail = (*trail, name)
+        inputs: dict[str, Any] = {}
+        deps: list[str] = []
+        if not cand.inputs:  # open schema: hand it every data field and the content
+            inputs = {k: f"{{{{request.data.{k}}}}}" for k in self.request.data}
+        for field_name, spec in cand.inputs.items():
+            required = field_name in cand.required
+            source = self._source(field_name, spec, cand, trail, required)
+            if source is None:
+                if required:
+                    known = ", ".join(self.request.data) or "none"
+                    raise _ChainError(
+                        f"'{name}' needs '{field_name}', which neither the request data "
+                        f"(fields: {known}), the action's content nor any service's output provides"
+                    )
+                continue
+            inputs[field_name], dep = source
+            if dep and dep not in deps:
+                deps.append(dep)
+        step_id = f"step{len(self.steps) + 1}"
+        outputs = list(cand.outputs)
+        expected = outputs[0] if outputs else name
+        self.steps.append(
+            PlanStep(
+                id=step_id,
+                component=name,
+                action=_action_phrase(cand.service.get("description") or "", expected),
+                input=inputs,
+                expectedOutput=expected,
+                dependencies=deps,
+            )
+        )
+        self.step_of[name] = step_id
+        return step_id
+
+    def _source(self, field_name, spec, cand, trail, required) -> tuple[str, str | None] | None:
+        key = _norm(field_name)
+        if key in self.data_fields:
+            return f"{{{{request.data.{self.data_fields[key]}}}}}", None
+        is_text = spec.get("type") in (None, "string")
+        if is_text and key in _CONTENT_FIELDS:
+            return "{{request.action.content}}", None
+        producers = [
+            c for c in self.candidates
+            if c.service["name"] not in trail
+            and any(_norm(o) == key for o in c.outputs)
+            and (required or c.relevance > 0)
+        ]
+        producers.sort(key=lambda c: (-c.relevance, c.service["name"]))
+        for producer in producers:
+            try:
+                step_id = self._add(producer, trail)
+            except _ChainError:
+                continue
+            out_name = next(o for o in producer.outputs if _norm(o) == key)
+            return f"{{{{{step_id}.output.{out_name}}}}}", step_id
+        return None
+
+
+def _action_phrase(description: str, expected: str) -> str:
+    """``"Retrieves a customer's profile"`` + ``customerProfile`` → ``retrieveCustomerProfile``."""
+    words = re.findall(r"[A-Za-z]+", description)
+    verb = words[0].lower() if words else "produce"
+    if verb.endswith("ies"):
+        verb = verb[:-3] + "y"
+    elif verb.endswith(("ches", "shes", "sses", "xes")):
+        verb = verb[:-2]
+    elif verb.endswith("s") and not verb.endswith("ss"):
+        verb = verb[:-1]
+    return verb + expected[:1].upper() + expected[1:]

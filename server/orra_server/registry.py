@@ -1,0 +1,117 @@
+"""Registering services and agents: the name rules, schemas, and re-registration by id.
+
+Keeps each project's services in memory (they change rarely and are read on every plan).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import DescriptionTooLong, InvalidServiceName
+from .ids import new_id, now
+from .jsonschemas import normalise_schema
+from .store import Store
+from .store.store import dumps
+
+__all__ = ["MAX_DESCRIPTION", "ServiceRegistry", "check_service_name"]
+
+MAX_DESCRIPTION = 500
+_ALLOWED = re.compile(r"[a-z0-9.\-]")
+
+
+def check_service_name(name: str) -> None:
+    """RFC 1123 DNS subdomain; each message names the rule that was broken."""
+    if not name:
+        raise InvalidServiceName("name must not be empty (RFC 1123)", param="name")
+    if len(name) > 253:
+        raise InvalidServiceName(
+            f"name is {len(name)} characters; RFC 1123 allows at most 253", param="name"
+        )
+    bad = sorted({c for c in name if not _ALLOWED.fullmatch(c)})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5])
+        raise InvalidServiceName(
+            f"name may contain only lowercase letters, digits, '-' or '.' (RFC 1123); "
+            f"found {shown}" + (f" — try '{name.lower()}'" if name.lower() != name else ""),
+            param="name",
+        )
+    if not name[0].isalnum():
+        raise InvalidServiceName(
+            "name must start with a lowercase letter or digit (RFC 1123)", param="name"
+        )
+    if not name[-1].isalnum():
+        raise InvalidServiceName(
+            "name must end with a lowercase letter or digit (RFC 1123)", param="name"
+        )
+
+
+class ServiceRegistry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._by_project: dict[str, list[dict[str, Any]]] = {}
+
+    def services(self, project_id: str) -> list[dict[str, Any]]:
+        if project_id not in self._by_project:
+            self._by_project[project_id] = self.store.services_of(project_id)
+        return self._by_project[project_id]
+
+    def by_id(self, service_id: str) -> dict[str, Any] | None:
+        return self.store.service(service_id)
+
+    async def register(
+        self,
+        project_id: str,
+        *,
+        kind: str,
+        service_id: str | None,
+        name: str,
+        description: str | None,
+        schema: dict[str, Any] | None,
+        revertible: bool,
+    ) -> tuple[dict[str, Any], list[str]]:
+        check_service_name(name)
+        description = description or ""
+        if len(description) > MAX_DESCRIPTION:
+            raise DescriptionTooLong(
+                f"description is {len(description)} characters; keep it to at most "
+                f"{MAX_DESCRIPTION}, a concise sentence or two on what the {kind} does",
+                param="description",
+            )
+        warnings: list[str] = []
+        if schema is None:
+            warnings.append(
+                "no schema given: the service takes and returns any object, so plans that use "
+                "it will be weak; register input and output schemas"
+            )
+            schema = {}
+        input_schema = normalise_schema(schema.get("input"), where="input")
+        output_schema = normalise_schema(schema.get("output"), where="output")
+        if not description:
+            warnings.append("no description given: the planner matches actions on descriptions")
+
+        existing = None
+        if service_id:
+            existing = self.store.service(service_id)
+            if existing is not None and existing["project_id"] != project_id:
+                existing = None  # never reuse another project's id: register as new
+        if existing is None:
+            existing = self.store.service_by_name(project_id, name)
+        moment = now().replace(tzinfo=None)
+        row = {
+            "id": existing["id"] if existing else new_id("s_", 16, letters_only=True),
+            "project_id": project_id,
+            "name": name,
+            "kind": kind,
+            "description": description,
+            "input_schema": dumps(input_schema),
+            "output_schema": dumps(output_schema),
+            "revertible": bool(revertible),
+            "version": (existing["version"] + 1) if existing else 1,
+            "created_at": existing["created_at"] if existing else moment,
+            "updated_at": moment,
+        }
+        op = self.store.update if existing else self.store.insert
+        await self.store.write([op("services", row)])
+        self._by_project.pop(project_id, None)
+        return {**row, "input_schema": input_schema, "output_schema": output_schema}, warnings

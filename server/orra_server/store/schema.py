@@ -1,0 +1,74 @@
+"""The tables: DDL and the matching Arrow schemas the group-commit writer appends with.
+
+JSON values are stored as JSON text; times as naive UTC ``TIMESTAMP``. Column order here is the
+order of every row dict the writer receives.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+__all__ = ["ARROW_SCHEMAS", "DDL", "KEYS"]
+
+_TS = pa.timestamp("us")
+
+ARROW_SCHEMAS: dict[str, pa.Schema] = {
+    "projects": pa.schema(
+        [("id", pa.string()), ("name", pa.string()), ("webhook_secret", pa.string()),
+         ("created_at", _TS)]
+    ),
+    "api_keys": pa.schema(
+        [("key_hash", pa.string()), ("project_id", pa.string()), ("name", pa.string()),
+         ("created_at", _TS)]
+    ),
+    "webhooks": pa.schema(
+        [("project_id", pa.string()), ("url", pa.string()), ("created_at", _TS)]
+    ),
+    "services": pa.schema(
+        [("id", pa.string()), ("project_id", pa.string()), ("name", pa.string()),
+         ("kind", pa.string()), ("description", pa.string()), ("input_schema", pa.string()),
+         ("output_schema", pa.string()), ("revertible", pa.bool_()), ("version", pa.int64()),
+         ("created_at", _TS), ("updated_at", _TS)]
+    ),
+    "orchestrations": pa.schema(
+        [("id", pa.string()), ("project_id", pa.string()), ("action", pa.string()),
+         ("data", pa.string()), ("status", pa.string()), ("plan", pa.string()),
+         ("result", pa.string()), ("error", pa.string()), ("webhooks", pa.string()),
+         ("created_at", _TS), ("start_time", _TS), ("end_time", _TS)]
+    ),
+    "steps": pa.schema(
+        [("orchestration_id", pa.string()), ("step_id", pa.string()),
+         ("service_id", pa.string()), ("component", pa.string()), ("status", pa.string()),
+         ("input", pa.string()), ("output", pa.string()), ("error", pa.string()),
+         ("attempts", pa.int64()), ("idempotency_key", pa.string()), ("start_time", _TS),
+         ("end_time", _TS)]
+    ),
+    "events": pa.schema(
+        [("seq", pa.int64()), ("orchestration_id", pa.string()), ("step_id", pa.string()),
+         ("type", pa.string()), ("occurred_at", _TS), ("payload", pa.string())]
+    ),
+}
+
+#: the columns that identify a row of a current-state table (used by updates)
+KEYS: dict[str, tuple[str, ...]] = {
+    "projects": ("id",),
+    "services": ("id",),
+    "orchestrations": ("id",),
+    "steps": ("orchestration_id", "step_id"),
+}
+
+_SQL_TYPES = {pa.string(): "VARCHAR", _TS: "TIMESTAMP", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}
+
+
+def _ddl(table: str, schema: pa.Schema) -> str:
+    columns = [f"{f.name} {_SQL_TYPES[f.type]}" for f in schema]
+    if table in KEYS:
+        columns.append(f"PRIMARY KEY ({', '.join(KEYS[table])})")
+    elif table == "api_keys":
+        columns.append("PRIMARY KEY (key_hash)")
+    return f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})"
+
+
+DDL: list[str] = [_ddl(t, s) for t, s in ARROW_SCHEMAS.items()] + [
+    "CREATE INDEX IF NOT EXISTS events_by_orchestration ON events (orchestration_id)",
+]

@@ -1,0 +1,195 @@
+"""The store's narrow interface: what the API and the engine need, no SQL outside this package.
+
+One DuckDB connection per process; reads use a cursor per thread, all writes go through the
+:class:`GroupCommitWriter`. A PostgreSQL implementation can later offer the same methods.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .schema import DDL
+from .writer import GroupCommitWriter, Insert, Operation, RawSql, Update
+
+__all__ = ["Store"]
+
+
+def dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = str(Path(path).expanduser())
+        self.path = path
+        self._connection = duckdb.connect(path)
+        for statement in DDL:
+            self._connection.execute(statement)
+        self._local = threading.local()
+        self.writer = GroupCommitWriter(self._connection)
+        row = self._connection.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        self._event_seq = int(row[0]) if row else 0
+        self._seq_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.writer.close()
+        self._connection.close()
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._connection.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cursor = self._cursor().execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def write(self, ops: list[Operation]):  # -> asyncio.Future[None]
+        return self.writer.submit(ops)
+
+    def next_event_seq(self) -> int:
+        with self._seq_lock:
+            self._event_seq += 1
+            return self._event_seq
+
+    def event(
+        self,
+        orchestration_id: str,
+        type_: str,
+        at: datetime,
+        payload: Any = None,
+        step_id: str | None = None,
+    ) -> Insert:
+        return Insert(
+            "events",
+            {
+                "seq": self.next_event_seq(),
+                "orchestration_id": orchestration_id,
+                "step_id": step_id,
+                "type": type_,
+                "occurred_at": at.replace(tzinfo=None),
+                "payload": dumps(payload),
+            },
+        )
+
+    # -- projects, keys, webhooks ------------------------------------------------------------
+    @staticmethod
+    def insert(table: str, row: dict[str, Any]) -> Insert:
+        return Insert(table, row)
+
+    @staticmethod
+    def update(table: str, row: dict[str, Any]) -> Update:
+        return Update(table, row)
+
+    @staticmethod
+    def sql(statement: str, *params: Any) -> RawSql:
+        return RawSql(statement, params)
+
+    def project(self, project_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM projects WHERE id = ?", (project_id,))
+        return rows[0] if rows else None
+
+    def all_key_hashes(self) -> dict[str, str]:
+        return {r["key_hash"]: r["project_id"] for r in self._rows("SELECT * FROM api_keys")}
+
+    def webhooks_of(self, project_id: str) -> list[str]:
+        rows = self._rows(
+            "SELECT url FROM webhooks WHERE project_id = ? ORDER BY created_at", (project_id,)
+        )
+        return [r["url"] for r in rows]
+
+    # -- services ----------------------------------------------------------------------------
+    def service(self, service_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM services WHERE id = ?", (service_id,))
+        return _service(rows[0]) if rows else None
+
+    def service_by_name(self, project_id: str, name: str) -> dict[str, Any] | None:
+        rows = self._rows(
+            "SELECT * FROM services WHERE project_id = ? AND name = ?", (project_id, name)
+        )
+        return _service(rows[0]) if rows else None
+
+    def services_of(self, project_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM services WHERE project_id = ? ORDER BY created_at, name", (project_id,)
+        )
+        return [_service(r) for r in rows]
+
+    # -- orchestrations ----------------------------------------------------------------------
+    def orchestration(self, orchestration_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
+        return _orchestration(rows[0]) if rows else None
+
+    def steps_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,)
+        )
+        steps = [_step(r) for r in rows]
+        steps.sort(key=lambda s: _step_order(s["step_id"]))
+        return steps
+
+    def orchestrations_of(
+        self, project_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM orchestrations WHERE project_id = ?"
+        params: list[Any] = [project_id]
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        params += [limit, offset]
+        return [_orchestration(r) for r in self._rows(sql, tuple(params))]
+
+    def unfinished_orchestrations(self) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM orchestrations WHERE status IN ('PENDING', 'RUNNING', 'PAUSED') "
+            "ORDER BY created_at"
+        )
+        return [_orchestration(r) for r in rows]
+
+    def events_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM events WHERE orchestration_id = ? ORDER BY seq", (orchestration_id,)
+        )
+        for r in rows:
+            r["payload"] = loads(r["payload"])
+        return rows
+
+
+def _step_order(step_id: str) -> tuple[int, str]:
+    digits = "".join(c for c in step_id if c.isdigit())
+    return (int(digits) if digits else 1 << 30, step_id)
+
+
+def _service(row: dict[str, Any]) -> dict[str, Any]:
+    row["input_schema"] = loads(row["input_schema"])
+    row["output_schema"] = loads(row["output_schema"])
+    return row
+
+
+def _orchestration(row: dict[str, Any]) -> dict[str, Any]:
+    for name in ("action", "data", "plan", "result", "webhooks"):
+        row[name] = loads(row[name])
+    return row
+
+
+def _step(row: dict[str, Any]) -> dict[str, Any]:
+    for name in ("input", "output"):
+        row[name] = loads(row[name])
+    return row
