@@ -1,0 +1,217 @@
+"""Real parts for tests: a control-plane process, service processes, a webhook receiver."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = Path(__file__).resolve().parent / "services"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.2)
+
+
+class ServerProcess:
+    """``orra serve`` in its own process on a free port and a given DuckDB file."""
+
+    def __init__(self, db_path: Path, port: int | None = None) -> None:
+        self.db_path = db_path
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = db_path.with_suffix(f".{self.port}.log")
+
+    def start(self) -> ServerProcess:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        log = self._log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "orra_studio.cli", "serve", "--port", str(self.port),
+             "--db", str(self.db_path)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )
+
+        def healthy() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                return httpx.get(self.url + "/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, 30, "the control plane to answer /health")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+class ServiceProcess:
+    """A service (or several) in a separate Python process talking over real websockets."""
+
+    def __init__(self, args: list[str], *, python: str | None = None,
+                 cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.python = python or sys.executable
+        self.cwd = cwd or ROOT
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._output = tempfile.TemporaryFile()  # not a pipe: a chatty service must not block
+
+    def start(self) -> ServiceProcess:
+        self.proc = subprocess.Popen(
+            [self.python, *self.args], cwd=self.cwd, env=self.env,
+            stdout=self._output, stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._output.seek(0)
+        out = self._output.read().decode(errors="replace")
+        self._output.close()
+        return out
+
+
+class Api:
+    """A thin httpx wrapper with a project's key, for readable tests."""
+
+    opened: list[Api] = []  # closed after each test by conftest
+
+    def __init__(self, url: str, key: str | None = None) -> None:
+        self.url = url
+        self.key = key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.http = httpx.Client(base_url=url, headers=headers, timeout=30)
+        Api.opened.append(self)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.http.post(path, json=body, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.get(path, **kwargs)
+
+    def services_online(self, names: set[str], count: int = 1) -> bool:
+        services = self.get("/services").json()["services"]
+        online = {s["name"]: s["instances"] for s in services}
+        return all(online.get(n, 0) >= count for n in names)
+
+    def wait_finished(self, execution_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.get(f"/orchestrations/{execution_id}", params={"wait": 5}).json()
+            if body["status"] in {"COMPLETED", "FAILED", "ABORTED", "CANCELLED",
+                                  "NOT_ACTIONABLE"}:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{execution_id} still {body['status']} after {timeout} s")
+
+
+def new_project(url: str, webhooks: list[str] | None = None) -> tuple[Api, dict[str, Any]]:
+    answer = httpx.post(url + "/register/project",
+                        json={"name": "test", "webhooks": webhooks or []}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    project = answer.json()
+    return Api(url, project["apiKey"]), project
+
+
+class WebhookReceiver:
+    """A real HTTP endpoint that records what it receives."""
+
+    def __init__(self) -> None:
+        self.received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.put((dict(self.headers.items()), body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/orra"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def next(self, timeout: float = 15.0) -> tuple[dict[str, str], dict[str, Any], bytes]:
+        headers, body = self.received.get(timeout=timeout)
+        return headers, json.loads(body), body
+
+
+SEED_REQUEST = {
+    "action": {
+        "type": "customer-inquiry",
+        "content": "Hi, I am interested in your product. Can you tell me more about its features?",
+    },
+    "data": [
+        {"field": "customerId", "value": "cust12345"},
+        {"field": "sellerId", "value": "sell98765"},
+    ],
+    "timestamp": "2024-09-06T14:30:00Z",
+}
+SEED_SERVICES = {"customer-data-service", "product-catalog-service", "seller-data-service",
+                 "ai-assistant-service"}
