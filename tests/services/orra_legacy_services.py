@@ -1,0 +1,86 @@
+"""The seed services written with the original ``orra-sdk`` 0.2.4 (import ``orra``), unmodified
+usage as its README shows. Runs in its own virtualenv: ``python orra_legacy_services.py URL KEY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+from orra import OrraService, Task
+from pydantic import BaseModel
+
+
+class CustomerIn(BaseModel):
+    customerId: str
+
+
+class CustomerOut(BaseModel):
+    customerProfile: dict[str, Any]
+
+
+class CatalogIn(BaseModel):
+    inquiry: str
+
+
+class CatalogOut(BaseModel):
+    relevantProducts: list[dict[str, Any]]
+
+
+class SellerIn(BaseModel):
+    sellerId: str
+
+
+class SellerOut(BaseModel):
+    sellerProfile: dict[str, Any]
+
+
+class AssistantIn(BaseModel):
+    customerProfile: dict[str, Any]
+    relevantProducts: list[dict[str, Any]]
+    sellerProfile: dict[str, Any]
+    inquiry: str
+
+
+class AssistantOut(BaseModel):
+    content: str
+    sentTimestamp: str
+
+
+async def main(url: str, key: str) -> None:
+    customers = OrraService(name="customer-data-service", url=url, api_key=key,
+                            description="Retrieves a customer's profile by customer id.")
+    catalog = OrraService(name="product-catalog-service", url=url, api_key=key,
+                          description="Finds products relevant to a customer inquiry.")
+    sellers = OrraService(name="seller-data-service", url=url, api_key=key,
+                          description="Retrieves a seller's profile by seller id.")
+    assistant = OrraService(name="ai-assistant-service", url=url, api_key=key,
+                            description="Composes a reply to a customer inquiry from the "
+                            "customer's profile, relevant products and seller's profile.")
+
+    @customers.handler()
+    async def customer(task: Task[CustomerIn]) -> CustomerOut:
+        return CustomerOut(customerProfile={"id": task.input.customerId, "name": "Jane Doe"})
+
+    @catalog.handler()
+    async def products(task: Task[CatalogIn]) -> CatalogOut:
+        return CatalogOut(relevantProducts=[{"id": "prod001", "name": "Premium Analytics Suite"}])
+
+    @sellers.handler()
+    async def seller(task: Task[SellerIn]) -> SellerOut:
+        return SellerOut(sellerProfile={"id": task.input.sellerId, "name": "John Smith"})
+
+    @assistant.handler()
+    async def reply(task: Task[AssistantIn]) -> AssistantOut:
+        product = task.input.relevantProducts[0]["name"]
+        return AssistantOut(content=f"Hi {task.input.customerProfile['name']}, meet {product}.",
+                            sentTimestamp="2024-09-06T15:45:42Z")
+
+    for service in (customers, catalog, sellers, assistant):
+        await service.start()  # returns after registering; the connection runs in the loop
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,112 @@
+"""Services written with the real ``orra-sdk==0.2.4`` from PyPI work against this control plane.
+
+That SDK pins ``httpx<0.27`` and ``websockets<13``, so it gets a virtualenv of its own, cached
+between runs under ``~/.cache/orra-studio/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from helpers import SEED_REQUEST, SEED_SERVICES, SERVICES, ServiceProcess, new_project, wait_until
+
+ORRA_SDK = "orra-sdk==0.2.4"
+CACHE = Path(os.environ.get("ORRA_TEST_CACHE", Path.home() / ".cache" / "orra-studio"))
+
+
+@pytest.fixture(scope="session")
+def orra_sdk_python() -> str:
+    env_dir = CACHE / "venv-orra-sdk-0.2.4"
+    python = env_dir / "bin" / "python"
+    marker = env_dir / ".installed"
+    if not marker.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", ORRA_SDK], check=True,
+                       timeout=600)
+        marker.write_text(ORRA_SDK)
+    check = subprocess.run([str(python), "-c", "import orra, httpx, websockets; "
+                            "print(websockets.__version__)"],
+                           capture_output=True, text=True, check=True)
+    assert check.stdout.strip().startswith("12."), check.stdout
+    return str(python)
+
+
+def test_orra_sdk_services_register_connect_complete_and_survive_a_restart(
+    live_server, orra_sdk_python, tmp_path
+):
+    api, project = new_project(live_server.url)
+    args = [str(SERVICES / "orra_legacy_services.py"), live_server.url, project["apiKey"]]
+    env = {"PYTHONPATH": ""}
+    first = ServiceProcess(args, python=orra_sdk_python, cwd=tmp_path, env=env).start()
+    try:
+        wait_until(lambda: api.services_online(SEED_SERVICES), 30, "the orra-sdk services")
+        body = api.wait_finished(api.post("/orchestrations", SEED_REQUEST).json()["executionId"])
+        assert body["status"] == "COMPLETED", body
+        assert body["result"]["content"] == "Hi Jane Doe, meet Premium Analytics Suite."
+        assert len(body["stepResults"]) == 4
+    finally:
+        output = first.stop()
+    assert "Traceback" not in output, output[-3000:]
+
+    services = {s["name"]: s for s in api.get("/services").json()["services"]}
+    saved = {
+        name: json.loads((tmp_path / ".orra-data" / f"{name}-orra-service-key.json").read_text())
+        for name in SEED_SERVICES
+    }
+    assert {n: s["id"] for n, s in services.items()} == {n: saved[n]["id"] for n in saved}
+    wait_until(lambda: not any(s["online"] for s in api.get("/services").json()["services"]),
+               10, "the killed services to go offline")
+
+    second = ServiceProcess(args, python=orra_sdk_python, cwd=tmp_path, env=env).start()
+    try:
+        wait_until(lambda: api.services_online(SEED_SERVICES), 30, "the restarted services")
+        again = {s["name"]: s for s in api.get("/services").json()["services"]}
+        assert {n: s["id"] for n, s in again.items()} == {n: s["id"] for n, s in services.items()}
+        assert all(s["version"] == 2 for s in again.values())
+        body = api.wait_finished(api.post("/orchestrations", SEED_REQUEST).json()["executionId"])
+        assert body["status"] == "COMPLETED", body
+    finally:
+        second.stop()
+
+
+def test_orra_sdk_service_error_is_reported(live_server, orra_sdk_python, tmp_path):
+    api, project = new_project(live_server.url)
+    script = tmp_path / "failing.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        "from orra import OrraService, Task\n"
+        "from pydantic import BaseModel\n"
+        "class In(BaseModel):\n    orderId: str\n"
+        "class Out(BaseModel):\n    refund: float\n"
+        "async def main():\n"
+        "    svc = OrraService(name='refund-service', description='Refunds an order',\n"
+        "                      url=sys.argv[1], api_key=sys.argv[2])\n"
+        "    @svc.handler()\n"
+        "    async def refund(task: Task[In]) -> Out:\n"
+        "        raise RuntimeError('payment gateway down')\n"
+        "    await svc.start()\n"
+        "    await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    proc = ServiceProcess([str(script), live_server.url, project["apiKey"]],
+                          python=orra_sdk_python, cwd=tmp_path, env={"PYTHONPATH": ""}).start()
+    try:
+        wait_until(lambda: api.services_online({"refund-service"}), 30, "the refund service")
+        request = {"action": {"type": "refund-order", "content": "refund it"},
+                   "data": [{"field": "orderId", "value": "o-1"}]}
+        body = api.wait_finished(api.post("/orchestrations", request).json()["executionId"])
+        assert body["status"] == "FAILED"
+        assert body["stepResults"][0]["error"] == "Service error: payment gateway down"
+    finally:
+        proc.stop()
+
+
+if sys.platform == "win32":  # pragma: no cover
+    pytestmark = pytest.mark.skip("the venv layout above is POSIX")

@@ -1,0 +1,90 @@
+"""Services written with ``orra_sdk`` (sync and async handlers) in their own processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from helpers import SERVICES, ServiceProcess, new_project, wait_until
+
+SHOUT = {"action": {"type": "shout-and-count", "content": "shout this message, count its words"}}
+
+
+def shout(message: str) -> dict:
+    return {**SHOUT, "data": [{"field": "message", "value": message}]}
+
+
+@pytest.fixture
+def text_project(live_server):
+    api, project = new_project(live_server.url)
+    procs = [ServiceProcess([str(SERVICES / "sdk_services.py"), live_server.url,
+                             project["apiKey"], "text"]).start()]
+    try:
+        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20,
+                   "the SDK services")
+        yield api, project, procs
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def test_sync_and_async_handlers_complete_a_chain(text_project):
+    api, _, _ = text_project
+    accepted = api.post("/orchestrations", shout("hello big world")).json()
+    assert accepted["status"] == "ACCEPTED", accepted
+    assert [s["component"] for s in accepted["plan"]["steps"]] == ["text-shouter", "word-counter"]
+    body = api.wait_finished(accepted["executionId"])
+    assert body["status"] == "COMPLETED", body
+    assert body["stepResults"][0]["output"] == {"shouted": "HELLO BIG WORLD"}
+    assert body["result"]["words"] == 3
+
+
+def test_a_service_error_fails_the_orchestration_with_that_error(text_project):
+    api, _, _ = text_project
+    body = api.wait_finished(api.post("/orchestrations", shout("fail")).json()["executionId"])
+    assert body["status"] == "FAILED"
+    first, second = body["stepResults"]
+    assert first["status"] == "FAILED"
+    assert "cannot shout 'fail'" in first["error"]
+    assert second["status"] == "PENDING"  # never dispatched
+    assert "step1" in body["error"] and "cannot shout" in body["error"]
+
+
+def test_instances_of_one_service_share_the_work(live_server, text_project):
+    api, project, procs = text_project
+    procs.append(ServiceProcess([str(SERVICES / "sdk_services.py"), live_server.url,
+                                 project["apiKey"], "counter-only"]).start())
+    wait_until(lambda: api.services_online({"word-counter"}, count=2), 20, "a second instance")
+    ids = [api.post("/orchestrations", shout(f"run {i}")).json()["executionId"]
+           for i in range(6)]
+    bodies = [api.wait_finished(i) for i in ids]
+    assert all(b["status"] == "COMPLETED" for b in bodies)
+    pids = {b["result"]["pid"] for b in bodies}
+    assert len(pids) == 2, f"all six tasks went to one instance: {pids}"
+
+
+def test_importing_the_sdk_pulls_in_no_server_or_studio_code():
+    code = (
+        "import sys, orra_sdk\n"
+        "bad = [m for m in ('fastapi', 'duckdb', 'panel', 'orra_server', 'orra_studio', "
+        "'uvicorn') if m in sys.modules]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_sdk_installs_no_signal_handlers():
+    code = (
+        "import signal, orra_sdk\n"
+        "before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)\n"
+        "svc = orra_sdk.Service('x', description='d', api_key='sk-orra-v1-' + '0'*64)\n"
+        "after = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)\n"
+        "print(before == after)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "True"
