@@ -21,8 +21,9 @@ app = typer.Typer(
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8005,
-    db: Annotated[str | None, typer.Option(help="DuckDB file (default ~/.orra/orra.duckdb)",
-                                           envvar="ORRA_DB")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="DuckDB file (default ~/.orra/orra.duckdb)", envvar="ORRA_DB")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
 ) -> None:
     """Run the control plane."""

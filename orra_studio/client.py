@@ -42,8 +42,9 @@ def _orchestration_body(
 
 
 class Client:
-    def __init__(self, url: str = "http://localhost:8005", api_key: str | None = None,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str = "http://localhost:8005", api_key: str | None = None, timeout: float = 30.0
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
@@ -66,8 +67,9 @@ class Client:
         return self._call("GET", "/health")
 
     def create_project(self, name: str | None = None, webhooks: list[str] | None = None):
-        return self._call("POST", "/register/project",
-                          json={"name": name, "webhooks": webhooks or []})
+        return self._call(
+            "POST", "/register/project", json={"name": name, "webhooks": webhooks or []}
+        )
 
     def add_webhook(self, url: str) -> dict[str, Any]:
         return self._call("POST", "/webhooks", json={"url": url})
@@ -78,11 +80,18 @@ class Client:
     def services(self) -> list[dict[str, Any]]:
         return self._call("GET", "/services")["services"]
 
-    def orchestrate(self, action: str | dict[str, Any], data: dict[str, Any] | None = None, *,
-                    wait: bool = False, timeout: float = 60.0) -> dict[str, Any]:
+    def orchestrate(
+        self,
+        action: str | dict[str, Any],
+        data: dict[str, Any] | None = None,
+        *,
+        wait: bool = False,
+        timeout: float = 60.0,
+    ) -> dict[str, Any]:
         """POST an action; with ``wait=True`` return the finished orchestration instead."""
-        accepted = self._call("POST", "/orchestrations",
-                              json=_orchestration_body(action, data, False))
+        accepted = self._call(
+            "POST", "/orchestrations", json=_orchestration_body(action, data, False)
+        )
         if not wait:
             return accepted
         return self.wait(accepted["executionId"], timeout=timeout)
@@ -110,8 +119,9 @@ class Client:
 
 
 class AsyncClient:
-    def __init__(self, url: str = "http://localhost:8005", api_key: str | None = None,
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str = "http://localhost:8005", api_key: str | None = None, timeout: float = 30.0
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout)
@@ -131,17 +141,24 @@ class AsyncClient:
         return response.json()
 
     async def create_project(self, name: str | None = None, webhooks: list[str] | None = None):
-        return await self._call("POST", "/register/project",
-                                json={"name": name, "webhooks": webhooks or []})
+        return await self._call(
+            "POST", "/register/project", json={"name": name, "webhooks": webhooks or []}
+        )
 
     async def services(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "/services"))["services"]
 
-    async def orchestrate(self, action: str | dict[str, Any],
-                          data: dict[str, Any] | None = None, *, wait: bool = False,
-                          timeout: float = 60.0) -> dict[str, Any]:
-        accepted = await self._call("POST", "/orchestrations",
-                                    json=_orchestration_body(action, data, False))
+    async def orchestrate(
+        self,
+        action: str | dict[str, Any],
+        data: dict[str, Any] | None = None,
+        *,
+        wait: bool = False,
+        timeout: float = 60.0,
+    ) -> dict[str, Any]:
+        accepted = await self._call(
+            "POST", "/orchestrations", json=_orchestration_body(action, data, False)
+        )
         if not wait:
             return accepted
         return await self.wait(accepted["executionId"], timeout=timeout)

@@ -69,8 +69,10 @@ def run_demo(db: str | None = None, console: Console | None = None) -> int:
         db_path = db or str(Path(tmp) / "orra.duckdb")
         started = time.perf_counter()
         with EmbeddedServer(db_path) as server:
-            console.print(f"[bold]Orra Studio demo[/] — embedded control plane at {server.url}, "
-                          f"DuckDB at {db_path}, offline schema-flow planner")
+            console.print(
+                f"[bold]Orra Studio demo[/] — embedded control plane at {server.url}, "
+                f"DuckDB at {db_path}, offline schema-flow planner"
+            )
             with Client(server.url) as anonymous:
                 project = anonymous.create_project("demo")
             client = Client(server.url, project["apiKey"])

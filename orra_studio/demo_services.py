@@ -57,42 +57,62 @@ def build_demo_services(url: str, api_key: str) -> list[Service]:
     customers = Service(
         "customer-data-service",
         description="Retrieves a customer's profile (name, company, industry) by customer id.",
-        url=url, api_key=api_key,
+        url=url,
+        api_key=api_key,
     )
     catalog = Service(
         "product-catalog-service",
         description="Finds products in the catalog that are relevant to a customer inquiry, "
         "with their features.",
-        url=url, api_key=api_key,
+        url=url,
+        api_key=api_key,
     )
     sellers = Service(
         "seller-data-service",
         description="Retrieves a seller's profile (name, department) by seller id.",
-        url=url, api_key=api_key,
+        url=url,
+        api_key=api_key,
     )
     assistant = Service(
         "ai-assistant-service",
         description="Composes a reply to a customer inquiry from the customer's profile, the "
         "relevant products and the seller's profile.",
-        url=url, api_key=api_key,
+        url=url,
+        api_key=api_key,
     )
 
     @customers.handler
     async def customer_profile(task: Task[CustomerIn]) -> CustomerOut:
-        return CustomerOut(customerProfile={
-            "id": task.input.customerId, "name": "Jane Doe", "company": "TechCorp Inc.",
-            "industry": "Software"})
+        return CustomerOut(
+            customerProfile={
+                "id": task.input.customerId,
+                "name": "Jane Doe",
+                "company": "TechCorp Inc.",
+                "industry": "Software",
+            }
+        )
 
     @catalog.handler
     def relevant_products(request: CatalogIn) -> CatalogOut:  # a sync handler, run in a thread
-        return CatalogOut(relevantProducts=[{
-            "id": "prod001", "name": "Premium Analytics Suite",
-            "features": ["Real-time processing", "AI-driven insights", "CRM integration"]}])
+        return CatalogOut(
+            relevantProducts=[
+                {
+                    "id": "prod001",
+                    "name": "Premium Analytics Suite",
+                    "features": ["Real-time processing", "AI-driven insights", "CRM integration"],
+                }
+            ]
+        )
 
     @sellers.handler
     async def seller_profile(task: Task[SellerIn]) -> SellerOut:
-        return SellerOut(sellerProfile={
-            "id": task.input.sellerId, "name": "John Smith", "department": "Enterprise Sales"})
+        return SellerOut(
+            sellerProfile={
+                "id": task.input.sellerId,
+                "name": "John Smith",
+                "department": "Enterprise Sales",
+            }
+        )
 
     @assistant.handler
     async def compose(task: Task[AssistantIn]) -> AssistantOut:
@@ -105,8 +125,9 @@ def build_demo_services(url: str, api_key: str) -> list[Service]:
             f"{product['name']}, which offers {features}. {seller} would be happy to schedule "
             "a demo to show these features in action."
         )
-        return AssistantOut(content=content,
-                            sentTimestamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+        return AssistantOut(
+            content=content, sentTimestamp=datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        )
 
     return [customers, catalog, sellers, assistant]
 

@@ -35,8 +35,7 @@ class EmbeddedServer:
             ws_max_size=16 * 1024 * 1024,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="orra-embedded",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name="orra-embedded", daemon=True)
 
     @property
     def url(self) -> str:

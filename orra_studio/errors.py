@@ -1,8 +1,8 @@
 """Errors of the studio (client, CLI, notebook).
 
-    OrraError
-    └── ApiError          the control plane answered 4xx/5xx; carries .status and .code
-        └── NotFound      404
+OrraError
+└── ApiError          the control plane answered 4xx/5xx; carries .status and .code
+    └── NotFound      404
 """
 
 from __future__ import annotations

@@ -12,8 +12,14 @@ from rich.text import Text
 
 __all__ = ["plan_table", "result_panel", "steps_table"]
 
-_STATUS_STYLE = {"COMPLETED": "green", "FAILED": "red", "RUNNING": "yellow",
-                 "PAUSED": "magenta", "ABORTED": "red", "NOT_ACTIONABLE": "red"}
+_STATUS_STYLE = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "RUNNING": "yellow",
+    "PAUSED": "magenta",
+    "ABORTED": "red",
+    "NOT_ACTIONABLE": "red",
+}
 
 
 def plan_table(plan: dict[str, Any]) -> Group:
@@ -22,7 +28,9 @@ def plan_table(plan: dict[str, Any]) -> Group:
         table.add_column(column)
     for step in plan["steps"]:
         table.add_row(
-            step["id"], step["component"], step["action"],
+            step["id"],
+            step["component"],
+            step["action"],
             "\n".join(f"{k} ← {v}" for k, v in step["input"].items()),
             ", ".join(step["dependencies"]) or "—",
         )
@@ -38,13 +46,20 @@ def steps_table(body: dict[str, Any]) -> Table:
         shown = step["error"] or json.dumps(step["output"])
         if len(shown) > 120:
             shown = shown[:117] + "…"
-        table.add_row(step["id"], step["component"],
-                      Text(step["status"], style=_STATUS_STYLE.get(step["status"], "")),
-                      str(step["attempts"]), shown)
+        table.add_row(
+            step["id"],
+            step["component"],
+            Text(step["status"], style=_STATUS_STYLE.get(step["status"], "")),
+            str(step["attempts"]),
+            shown,
+        )
     return table
 
 
 def result_panel(body: dict[str, Any]) -> Panel:
-    text = json.dumps(body.get("result"), indent=2) if body.get("result") is not None else (
-        body.get("error") or "no result")
+    text = (
+        json.dumps(body.get("result"), indent=2)
+        if body.get("result") is not None
+        else (body.get("error") or "no result")
+    )
     return Panel(text, title="result", border_style=_STATUS_STYLE.get(body["status"], "white"))

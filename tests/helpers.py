@@ -57,9 +57,19 @@ class ServerProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         log = self._log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "orra_studio.cli", "serve", "--port", str(self.port),
-             "--db", str(self.db_path)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "orra_studio.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db_path),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
 
         def healthy() -> bool:
@@ -91,19 +101,28 @@ class ServerProcess:
 class ServiceProcess:
     """A service (or several) in a separate Python process talking over real websockets."""
 
-    def __init__(self, args: list[str], *, python: str | None = None,
-                 cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        python: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.args = args
         self.python = python or sys.executable
         self.cwd = cwd or ROOT
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
-        self._output = tempfile.TemporaryFile()  # not a pipe: a chatty service must not block
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 - not a pipe: must not block
 
     def start(self) -> ServiceProcess:
         self.proc = subprocess.Popen(
-            [self.python, *self.args], cwd=self.cwd, env=self.env,
-            stdout=self._output, stderr=subprocess.STDOUT,
+            [self.python, *self.args],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
         )
         return self
 
@@ -153,16 +172,16 @@ class Api:
         deadline = time.monotonic() + timeout
         while True:
             body = self.get(f"/orchestrations/{execution_id}", params={"wait": 5}).json()
-            if body["status"] in {"COMPLETED", "FAILED", "ABORTED", "CANCELLED",
-                                  "NOT_ACTIONABLE"}:
+            if body["status"] in {"COMPLETED", "FAILED", "ABORTED", "CANCELLED", "NOT_ACTIONABLE"}:
                 return body
             if time.monotonic() > deadline:
                 raise AssertionError(f"{execution_id} still {body['status']} after {timeout} s")
 
 
 def new_project(url: str, webhooks: list[str] | None = None) -> tuple[Api, dict[str, Any]]:
-    answer = httpx.post(url + "/register/project",
-                        json={"name": "test", "webhooks": webhooks or []}, timeout=10)
+    answer = httpx.post(
+        url + "/register/project", json={"name": "test", "webhooks": webhooks or []}, timeout=10
+    )
     assert answer.status_code == 201, answer.text
     project = answer.json()
     return Api(url, project["apiKey"]), project
@@ -213,5 +232,9 @@ SEED_REQUEST = {
     ],
     "timestamp": "2024-09-06T14:30:00Z",
 }
-SEED_SERVICES = {"customer-data-service", "product-catalog-service", "seller-data-service",
-                 "ai-assistant-service"}
+SEED_SERVICES = {
+    "customer-data-service",
+    "product-catalog-service",
+    "seller-data-service",
+    "ai-assistant-service",
+}

@@ -12,15 +12,25 @@ from pydantic import BaseModel
 from helpers import Api, new_project
 
 ECHO_SCHEMA = {
-    "input": {"type": "object", "properties": {"message": {"type": "string"}},
-              "required": ["message"]},
+    "input": {
+        "type": "object",
+        "properties": {"message": {"type": "string"}},
+        "required": ["message"],
+    },
     "output": {"type": "object", "properties": {"echo": {"type": "string"}}},
 }
 
 
 def registration(name: str = "echo-svc", **extra):
-    return {"id": None, "name": name, "description": "echoes", "schema": ECHO_SCHEMA,
-            "version": 0, "revertible": False, **extra}
+    return {
+        "id": None,
+        "name": name,
+        "description": "echoes",
+        "schema": ECHO_SCHEMA,
+        "version": 0,
+        "revertible": False,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -40,8 +50,11 @@ def assert_error(response: httpx.Response, status: int, code: str, *words: str) 
 
 
 def test_malformed_json(api):
-    response = api.http.post("/orchestrations", content=b'{"action": {"type": "x",',
-                             headers={"content-type": "application/json"})
+    response = api.http.post(
+        "/orchestrations",
+        content=b'{"action": {"type": "x",',
+        headers={"content-type": "application/json"},
+    )
     assert_error(response, 400, "invalid_json", "not valid JSON")
 
 
@@ -57,8 +70,10 @@ def test_missing_action(api):
 
 
 def test_duplicate_data_field(api):
-    body = {"action": {"type": "x", "content": "y"},
-            "data": [{"field": "a", "value": 1}, {"field": "a", "value": 2}]}
+    body = {
+        "action": {"type": "x", "content": "y"},
+        "data": [{"field": "a", "value": 1}, {"field": "a", "value": 2}],
+    }
     assert_error(api.post("/orchestrations", body), 400, "duplicate_data_field")
 
 
@@ -85,23 +100,37 @@ def test_longest_valid_name_is_accepted(api):
 def test_description_too_long(api):
     response = api.post("/register/service", registration(description="x" * 501))
     assert_error(response, 400, "description_too_long", "500")
-    assert api.post("/register/service",
-                    registration(description="x" * 500)).status_code == 200
+    assert api.post("/register/service", registration(description="x" * 500)).status_code == 200
 
 
 def test_schema_that_is_not_json_schema(api):
     bad = {"input": {"type": "nope"}, "output": {"type": "object"}}
-    assert_error(api.post("/register/service", registration(schema=bad)), 400,
-                 "invalid_schema", "schema.input")
-    assert_error(api.post("/register/service", registration(schema={"input": [1]})), 400,
-                 "invalid_schema", "schema.input")
+    assert_error(
+        api.post("/register/service", registration(schema=bad)),
+        400,
+        "invalid_schema",
+        "schema.input",
+    )
+    assert_error(
+        api.post("/register/service", registration(schema={"input": [1]})),
+        400,
+        "invalid_schema",
+        "schema.input",
+    )
 
 
 def test_fields_style_with_unknown_type(api):
-    bad = {"input": {"type": "object", "fields": [{"name": "customerId", "type": "strng"}]},
-           "output": {"type": "object"}}
-    assert_error(api.post("/register/service", registration(schema=bad)), 400,
-                 "invalid_schema", "customerId", "strng")
+    bad = {
+        "input": {"type": "object", "fields": [{"name": "customerId", "type": "strng"}]},
+        "output": {"type": "object"},
+    }
+    assert_error(
+        api.post("/register/service", registration(schema=bad)),
+        400,
+        "invalid_schema",
+        "customerId",
+        "strng",
+    )
 
 
 def test_schema_styles_are_accepted(api):
@@ -118,11 +147,15 @@ def test_schema_styles_are_accepted(api):
         anything: object = None
 
     fields_style = {
-        "input": {"type": "object", "fields": [{"name": "customerId", "type": "string",
-                                                "format": "uuid"}],
-                  "required": ["customerId"]},
-        "output": {"type": "object", "fields": [{"name": "balance", "type": "number",
-                                                 "minimum": 0}]},
+        "input": {
+            "type": "object",
+            "fields": [{"name": "customerId", "type": "string", "format": "uuid"}],
+            "required": ["customerId"],
+        },
+        "output": {
+            "type": "object",
+            "fields": [{"name": "balance", "type": "number", "minimum": 0}],
+        },
     }
     for schema in (fields_style, {"input": In.model_json_schema(), "output": {}}):
         answer = api.post("/register/service", registration("styles", schema=schema))
@@ -139,13 +172,22 @@ def test_missing_malformed_and_unknown_keys(live_server):
     url = live_server.url + "/orchestrations"
     body = {"action": {"type": "x"}}
     assert_error(httpx.post(url, json=body), 401, "missing_api_key", "Bearer")
-    assert_error(httpx.post(url, json=body, headers={"Authorization": "Bearer nope"}), 401,
-                 "malformed_api_key", "sk-orra-v1-")
-    assert_error(httpx.post(url, json=body, headers={"Authorization": "Basic abc"}), 401,
-                 "malformed_api_key")
+    assert_error(
+        httpx.post(url, json=body, headers={"Authorization": "Bearer nope"}),
+        401,
+        "malformed_api_key",
+        "sk-orra-v1-",
+    )
+    assert_error(
+        httpx.post(url, json=body, headers={"Authorization": "Basic abc"}), 401, "malformed_api_key"
+    )
     unknown = "sk-orra-v1-" + "0" * 64
-    assert_error(httpx.post(url, json=body, headers={"Authorization": f"Bearer {unknown}"}),
-                 401, "invalid_api_key", "unknown")
+    assert_error(
+        httpx.post(url, json=body, headers={"Authorization": f"Bearer {unknown}"}),
+        401,
+        "invalid_api_key",
+        "unknown",
+    )
 
 
 def test_another_projects_orchestration_is_not_found(live_server):
@@ -153,8 +195,9 @@ def test_another_projects_orchestration_is_not_found(live_server):
     theirs, _ = new_project(live_server.url)
     accepted = mine.post("/orchestrations", {"action": {"type": "nothing-here"}}).json()
     assert mine.get(f"/orchestrations/{accepted['executionId']}").status_code == 200
-    assert_error(theirs.get(f"/orchestrations/{accepted['executionId']}"), 404,
-                 "orchestration_not_found")
+    assert_error(
+        theirs.get(f"/orchestrations/{accepted['executionId']}"), 404, "orchestration_not_found"
+    )
 
 
 def test_another_projects_service_id_is_never_reused(live_server):
@@ -196,22 +239,23 @@ def test_payload_over_10_mib(api):
 
 
 def test_unknown_status_filter_and_unknown_route(api):
-    assert_error(api.get("/orchestrations", params={"status": "DONE"}), 400, "invalid_status",
-                 "COMPLETED")
+    assert_error(
+        api.get("/orchestrations", params={"status": "DONE"}), 400, "invalid_status", "COMPLETED"
+    )
     assert_error(api.get("/nowhere"), 404, "not_found", "/nowhere")
 
 
 def test_bad_webhook_url(live_server, api):
     assert_error(api.post("/webhooks", {"url": "not a url"}), 400, "invalid_webhook_url")
-    response = httpx.post(live_server.url + "/register/project",
-                          json={"webhooks": ["ftp://x"]})
+    response = httpx.post(live_server.url + "/register/project", json={"webhooks": ["ftp://x"]})
     assert_error(response, 400, "invalid_webhook_url")
 
 
 def test_action_no_service_can_serve_is_not_actionable(api):
     api.post("/register/service", registration("echo-svc"))
-    answer = api.post("/orchestrations",
-                      {"action": {"type": "book-flight", "content": "to Lisbon"}})
+    answer = api.post(
+        "/orchestrations", {"action": {"type": "book-flight", "content": "to Lisbon"}}
+    )
     assert answer.status_code == 202
     body = answer.json()
     assert body["status"] == "NOT_ACTIONABLE"
@@ -222,15 +266,24 @@ def test_action_no_service_can_serve_is_not_actionable(api):
 
 
 def test_required_input_nobody_provides_is_not_actionable(api):
-    schema = {"input": {"type": "object", "properties": {"orderId": {"type": "string"}},
-                        "required": ["orderId"]},
-              "output": {"type": "object", "properties": {"refund": {"type": "number"}}}}
-    api.post("/register/service", registration("refund-svc", description="Refunds an order",
-                                               schema=schema))
+    schema = {
+        "input": {
+            "type": "object",
+            "properties": {"orderId": {"type": "string"}},
+            "required": ["orderId"],
+        },
+        "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
+    }
+    api.post(
+        "/register/service",
+        registration("refund-svc", description="Refunds an order", schema=schema),
+    )
     answer = api.post("/orchestrations", {"action": {"type": "refund-order", "content": ""}})
     # the action matches the service, but its required 'orderId' has no source
     assert answer.json()["status"] == "NOT_ACTIONABLE"
     assert "orderId" in answer.json()["message"]
-    with_data = {"action": {"type": "refund-order", "content": ""},
-                 "data": [{"field": "orderId", "value": "o-1"}]}
+    with_data = {
+        "action": {"type": "refund-order", "content": ""},
+        "data": [{"field": "orderId", "value": "o-1"}],
+    }
     assert api.post("/orchestrations", with_data).json()["status"] == "ACCEPTED"

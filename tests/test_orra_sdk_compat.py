@@ -28,12 +28,16 @@ def orra_sdk_python() -> str:
     marker = env_dir / ".installed"
     if not marker.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", ORRA_SDK], check=True,
-                       timeout=600)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", ORRA_SDK], check=True, timeout=600
+        )
         marker.write_text(ORRA_SDK)
-    check = subprocess.run([str(python), "-c", "import orra, httpx, websockets; "
-                            "print(websockets.__version__)"],
-                           capture_output=True, text=True, check=True)
+    check = subprocess.run(
+        [str(python), "-c", "import orra, httpx, websockets; print(websockets.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert check.stdout.strip().startswith("12."), check.stdout
     return str(python)
 
@@ -61,8 +65,11 @@ def test_orra_sdk_services_register_connect_complete_and_survive_a_restart(
         for name in SEED_SERVICES
     }
     assert {n: s["id"] for n, s in services.items()} == {n: saved[n]["id"] for n in saved}
-    wait_until(lambda: not any(s["online"] for s in api.get("/services").json()["services"]),
-               10, "the killed services to go offline")
+    wait_until(
+        lambda: not any(s["online"] for s in api.get("/services").json()["services"]),
+        10,
+        "the killed services to go offline",
+    )
 
     second = ServiceProcess(args, python=orra_sdk_python, cwd=tmp_path, env=env).start()
     try:
@@ -95,12 +102,18 @@ def test_orra_sdk_service_error_is_reported(live_server, orra_sdk_python, tmp_pa
         "    await asyncio.Event().wait()\n"
         "asyncio.run(main())\n"
     )
-    proc = ServiceProcess([str(script), live_server.url, project["apiKey"]],
-                          python=orra_sdk_python, cwd=tmp_path, env={"PYTHONPATH": ""}).start()
+    proc = ServiceProcess(
+        [str(script), live_server.url, project["apiKey"]],
+        python=orra_sdk_python,
+        cwd=tmp_path,
+        env={"PYTHONPATH": ""},
+    ).start()
     try:
         wait_until(lambda: api.services_online({"refund-service"}), 30, "the refund service")
-        request = {"action": {"type": "refund-order", "content": "refund it"},
-                   "data": [{"field": "orderId", "value": "o-1"}]}
+        request = {
+            "action": {"type": "refund-order", "content": "refund it"},
+            "data": [{"field": "orderId", "value": "o-1"}],
+        }
         body = api.wait_finished(api.post("/orchestrations", request).json()["executionId"])
         assert body["status"] == "FAILED"
         assert body["stepResults"][0]["error"] == "Service error: payment gateway down"

@@ -19,8 +19,9 @@ def test_completed_orchestration_is_readable_after_restart(fresh_db):
     server = ServerProcess(fresh_db).start()
     try:
         api, project = new_project(server.url)
-        services = ServiceProcess(["-m", "orra_studio.demo_services", server.url,
-                                   project["apiKey"]]).start()
+        services = ServiceProcess(
+            ["-m", "orra_studio.demo_services", server.url, project["apiKey"]]
+        ).start()
         try:
             wait_until(lambda: api.services_online(SEED_SERVICES), 20, "the seed services")
             execution_id = api.post("/orchestrations", SEED_REQUEST).json()["executionId"]
@@ -33,14 +34,18 @@ def test_completed_orchestration_is_readable_after_restart(fresh_db):
 
     # the file is closed now: reading it directly is safe
     with duckdb.connect(str(fresh_db), read_only=True) as db:
-        kinds = [r[0] for r in db.execute(
-            "SELECT type FROM events WHERE orchestration_id = ? ORDER BY seq", [execution_id]
-        ).fetchall()]
+        kinds = [
+            r[0]
+            for r in db.execute(
+                "SELECT type FROM events WHERE orchestration_id = ? ORDER BY seq", [execution_id]
+            ).fetchall()
+        ]
         assert kinds[0] == "orchestration_accepted"
         assert kinds.count("step_completed") == 4
         assert "orchestration_completed" in kinds
-        statuses = db.execute("SELECT status FROM steps WHERE orchestration_id = ?",
-                              [execution_id]).fetchall()
+        statuses = db.execute(
+            "SELECT status FROM steps WHERE orchestration_id = ?", [execution_id]
+        ).fetchall()
         assert sorted(s[0] for s in statuses) == ["COMPLETED"] * 4
 
     again = ServerProcess(fresh_db, port=server.port).start()

@@ -19,11 +19,15 @@ def shout(message: str) -> dict:
 @pytest.fixture
 def text_project(live_server):
     api, project = new_project(live_server.url)
-    procs = [ServiceProcess([str(SERVICES / "sdk_services.py"), live_server.url,
-                             project["apiKey"], "text"]).start()]
+    procs = [
+        ServiceProcess(
+            [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "text"]
+        ).start()
+    ]
     try:
-        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20,
-                   "the SDK services")
+        wait_until(
+            lambda: api.services_online({"text-shouter", "word-counter"}), 20, "the SDK services"
+        )
         yield api, project, procs
     finally:
         for proc in procs:
@@ -54,11 +58,13 @@ def test_a_service_error_fails_the_orchestration_with_that_error(text_project):
 
 def test_instances_of_one_service_share_the_work(live_server, text_project):
     api, project, procs = text_project
-    procs.append(ServiceProcess([str(SERVICES / "sdk_services.py"), live_server.url,
-                                 project["apiKey"], "counter-only"]).start())
+    procs.append(
+        ServiceProcess(
+            [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "counter-only"]
+        ).start()
+    )
     wait_until(lambda: api.services_online({"word-counter"}, count=2), 20, "a second instance")
-    ids = [api.post("/orchestrations", shout(f"run {i}")).json()["executionId"]
-           for i in range(6)]
+    ids = [api.post("/orchestrations", shout(f"run {i}")).json()["executionId"] for i in range(6)]
     bodies = [api.wait_finished(i) for i in ids]
     assert all(b["status"] == "COMPLETED" for b in bodies)
     pids = {b["result"]["pid"] for b in bodies}
@@ -72,8 +78,7 @@ def test_importing_the_sdk_pulls_in_no_server_or_studio_code():
         "'uvicorn') if m in sys.modules]\n"
         "print(bad)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
@@ -85,6 +90,5 @@ def test_sdk_installs_no_signal_handlers():
         "after = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)\n"
         "print(before == after)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"

@@ -49,7 +49,9 @@ def test_seed_plan_is_three_parallel_steps_then_the_join(seed):
     assert plan["parallelExecutionGroups"] == [["step1", "step2", "step3"], ["step4"]]
     steps = {s["id"]: s for s in plan["steps"]}
     assert [steps[f"step{i}"]["component"] for i in range(1, 5)] == [
-        "customer-data-service", "product-catalog-service", "seller-data-service",
+        "customer-data-service",
+        "product-catalog-service",
+        "seller-data-service",
         "ai-assistant-service",
     ]
     assert steps["step1"]["input"] == {"customerId": "{{request.data.customerId}}"}
@@ -105,8 +107,9 @@ def test_seed_completes_with_combined_result_and_signed_webhook(seed):
         hmac.new(secret, f"{message_id}.{timestamp}.".encode() + raw, hashlib.sha256).digest()
     ).decode()
     assert f"v1,{expected}" in lower["webhook-signature"].split()
-    tampered = hmac.new(secret, f"{message_id}.{timestamp}.".encode() + raw + b" ",
-                        hashlib.sha256).digest()
+    tampered = hmac.new(
+        secret, f"{message_id}.{timestamp}.".encode() + raw + b" ", hashlib.sha256
+    ).digest()
     assert f"v1,{base64.b64encode(tampered).decode()}" not in lower["webhook-signature"]
 
 

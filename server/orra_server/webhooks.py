@@ -98,8 +98,12 @@ class WebhookSender:
                 return
             if attempt < self.attempts:
                 await asyncio.sleep(self.base_delay * 2 ** (attempt - 1))
-        log.warning("webhook %s for %s not delivered after %d attempts", url, orchestration_id,
-                    self.attempts)
+        log.warning(
+            "webhook %s for %s not delivered after %d attempts",
+            url,
+            orchestration_id,
+            self.attempts,
+        )
 
     async def close(self) -> None:
         for task in list(self._tasks):

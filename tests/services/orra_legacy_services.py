@@ -49,15 +49,31 @@ class AssistantOut(BaseModel):
 
 
 async def main(url: str, key: str) -> None:
-    customers = OrraService(name="customer-data-service", url=url, api_key=key,
-                            description="Retrieves a customer's profile by customer id.")
-    catalog = OrraService(name="product-catalog-service", url=url, api_key=key,
-                          description="Finds products relevant to a customer inquiry.")
-    sellers = OrraService(name="seller-data-service", url=url, api_key=key,
-                          description="Retrieves a seller's profile by seller id.")
-    assistant = OrraService(name="ai-assistant-service", url=url, api_key=key,
-                            description="Composes a reply to a customer inquiry from the "
-                            "customer's profile, relevant products and seller's profile.")
+    customers = OrraService(
+        name="customer-data-service",
+        url=url,
+        api_key=key,
+        description="Retrieves a customer's profile by customer id.",
+    )
+    catalog = OrraService(
+        name="product-catalog-service",
+        url=url,
+        api_key=key,
+        description="Finds products relevant to a customer inquiry.",
+    )
+    sellers = OrraService(
+        name="seller-data-service",
+        url=url,
+        api_key=key,
+        description="Retrieves a seller's profile by seller id.",
+    )
+    assistant = OrraService(
+        name="ai-assistant-service",
+        url=url,
+        api_key=key,
+        description="Composes a reply to a customer inquiry from the "
+        "customer's profile, relevant products and seller's profile.",
+    )
 
     @customers.handler()
     async def customer(task: Task[CustomerIn]) -> CustomerOut:
@@ -74,8 +90,10 @@ async def main(url: str, key: str) -> None:
     @assistant.handler()
     async def reply(task: Task[AssistantIn]) -> AssistantOut:
         product = task.input.relevantProducts[0]["name"]
-        return AssistantOut(content=f"Hi {task.input.customerProfile['name']}, meet {product}.",
-                            sentTimestamp="2024-09-06T15:45:42Z")
+        return AssistantOut(
+            content=f"Hi {task.input.customerProfile['name']}, meet {product}.",
+            sentTimestamp="2024-09-06T15:45:42Z",
+        )
 
     for service in (customers, catalog, sellers, assistant):
         await service.start()  # returns after registering; the connection runs in the loop

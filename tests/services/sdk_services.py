@@ -29,10 +29,19 @@ class CountOut(BaseModel):
 
 
 def text_services(url: str, key: str) -> list[Service]:
-    shouter = Service("text-shouter", description="Shouts text: converts a message to upper case",
-                      url=url, api_key=key)
-    counter = Service("word-counter", description="Counts the words of shouted text",
-                      url=url, api_key=key, concurrency=1)
+    shouter = Service(
+        "text-shouter",
+        description="Shouts text: converts a message to upper case",
+        url=url,
+        api_key=key,
+    )
+    counter = Service(
+        "word-counter",
+        description="Counts the words of shouted text",
+        url=url,
+        api_key=key,
+        concurrency=1,
+    )
 
     @shouter.handler
     def shout(task: Task[ShoutIn]) -> ShoutOut:  # sync: runs in a worker thread

@@ -1,11 +1,11 @@
 """Orra Studio's service SDK: register a service or agent and serve its tasks.
 
-    svc = Service("echo", description="Echoes a message", api_key=KEY)
+svc = Service("echo", description="Echoes a message", api_key=KEY)
 
-    @svc.handler
-    async def echo(task: Task[In]) -> Out: ...
+@svc.handler
+async def echo(task: Task[In]) -> Out: ...
 
-    asyncio.run(svc.run())
+asyncio.run(svc.run())
 """
 
 from .errors import HandlerError, OrraError, RegistrationError, TaskAborted

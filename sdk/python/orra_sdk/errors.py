@@ -1,9 +1,9 @@
 """Errors of the service SDK.
 
-    OrraError
-    ├── RegistrationError   the control plane refused the registration (bad name, schema, key)
-    ├── HandlerError        the handler's result does not fit the output model
-    └── TaskAborted         raised by ``task.abort()`` to stop the whole orchestration
+OrraError
+├── RegistrationError   the control plane refused the registration (bad name, schema, key)
+├── HandlerError        the handler's result does not fit the output model
+└── TaskAborted         raised by ``task.abort()`` to stop the whole orchestration
 """
 
 from __future__ import annotations

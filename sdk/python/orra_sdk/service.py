@@ -30,7 +30,6 @@ __all__ = ["Agent", "Service"]
 log = logging.getLogger("orra_sdk")
 
 MAX_FRAME = 16 * 1024 * 1024
-_ACK_TIMEOUT = 5.0
 
 
 def _schema_of(model_or_schema: Any) -> dict[str, Any] | None:
@@ -138,7 +137,8 @@ class Service:
         }
         async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as client:
             response = await client.post(
-                f"/register/{self.kind}", json=body,
+                f"/register/{self.kind}",
+                json=body,
                 headers={"Authorization": f"Bearer {self.api_key}"},
             )
         if response.status_code >= 400:
@@ -146,7 +146,9 @@ class Service:
                 error = response.json()["error"]
                 raise RegistrationError(error["message"], code=error.get("code"))
             except (ValueError, KeyError, TypeError):
-                raise RegistrationError(f"registration failed: HTTP {response.status_code}")
+                raise RegistrationError(
+                    f"registration failed: HTTP {response.status_code}"
+                ) from None
         answer = response.json()
         self.id = answer["id"]
         self.version = answer["version"]
@@ -190,8 +192,9 @@ class Service:
     async def _serve_connection(self) -> None:
         ws_url = self.url.replace("http://", "ws://").replace("https://", "wss://")
         uri = f"{ws_url}/ws?serviceId={self.id}&apiKey={self.api_key}"
-        async with websockets.connect(uri, max_size=MAX_FRAME, ping_interval=20,
-                                      ping_timeout=60) as ws:
+        async with websockets.connect(
+            uri, max_size=MAX_FRAME, ping_interval=20, ping_timeout=60
+        ) as ws:
             self._ws = ws
             self._connected.set()
             # whatever was never ACKed goes again, with new message ids (the server dedupes)
@@ -210,8 +213,9 @@ class Service:
             return
         kind = message.get("type")
         if kind == "ping":
-            self._spawn(self._raw_send({"id": "pong",
-                                        "payload": {"type": "pong", "serviceId": self.id}}))
+            self._spawn(
+                self._raw_send({"id": "pong", "payload": {"type": "pong", "serviceId": self.id}})
+            )
         elif kind == "ACK":
             self._unacked.pop(message.get("id"), None)
         elif kind == "task_request":
@@ -221,8 +225,12 @@ class Service:
 
     async def _on_task(self, request: dict[str, Any]) -> None:
         key = request.get("idempotencyKey") or ""
-        base = {"taskId": request.get("id"), "idempotencyKey": key,
-                "executionId": request.get("executionId"), "serviceId": self.id}
+        base = {
+            "taskId": request.get("id"),
+            "idempotencyKey": key,
+            "executionId": request.get("executionId"),
+            "serviceId": self.id,
+        }
         if key in self._results:
             cached = self._results[key]
             if cached.get("aborted"):
@@ -253,13 +261,20 @@ class Service:
             return {"result": None, "error": f"Input validation failed: {exc.errors()[:3]}"}
 
         async def interim(update: Any) -> None:
-            await self._send({**base, "type": "task_interim_result",
-                              "result": {"task": _plain(update)}})
+            await self._send(
+                {**base, "type": "task_interim_result", "result": {"task": _plain(update)}}
+            )
 
         argument = (
-            Task(input=value, id=base["taskId"], execution_id=base["executionId"] or "",
-                 idempotency_key=base["idempotencyKey"], _send_interim=interim)
-            if wants_task else value
+            Task(
+                input=value,
+                id=base["taskId"],
+                execution_id=base["executionId"] or "",
+                idempotency_key=base["idempotencyKey"],
+                _send_interim=interim,
+            )
+            if wants_task
+            else value
         )
         assert self._handler is not None
         try:
@@ -271,21 +286,28 @@ class Service:
             if self._output_model is not None:
                 output = _plain(self._output_model.model_validate(output))
         except TaskAborted as aborted:
-            await self._send({**base, "type": "task_abort_result",
-                              "result": {"task": _plain(aborted.payload)}})
+            await self._send(
+                {**base, "type": "task_abort_result", "result": {"task": _plain(aborted.payload)}}
+            )
             return {"aborted": True}
         except Exception as exc:
             return {"result": None, "error": f"Service error: {exc}"}
         compensation = None
         if self.revertible:
-            compensation = {"data": {"originalTask": raw, "taskResult": output},
-                            "ttl": 24 * 3600 * 1000}
+            compensation = {
+                "data": {"originalTask": raw, "taskResult": output},
+                "ttl": 24 * 3600 * 1000,
+            }
         return {"result": {"task": output, "compensation": compensation}, "error": None}
 
     async def _on_compensation(self, request: dict[str, Any]) -> None:
         key = request.get("idempotencyKey") or ""
-        base = {"taskId": request.get("id"), "idempotencyKey": key,
-                "executionId": request.get("executionId"), "serviceId": self.id}
+        base = {
+            "taskId": request.get("id"),
+            "idempotencyKey": key,
+            "executionId": request.get("executionId"),
+            "serviceId": self.id,
+        }
         if key in self._results:
             await self._send({**base, "type": "task_result", **self._results[key]})
             return
@@ -293,8 +315,11 @@ class Service:
             return
         data = request.get("input") or {}
         try:
-            args = (data.get("originalTask"), data.get("taskResult"),
-                    request.get("compensationContext"))
+            args = (
+                data.get("originalTask"),
+                data.get("taskResult"),
+                request.get("compensationContext"),
+            )
             if inspect.iscoroutinefunction(self._revert):
                 outcome = await self._revert(*args)
             else:

@@ -93,9 +93,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
-    message = {404: f"no such endpoint: {request.method} {request.url.path}",
-               405: f"{request.method} is not allowed on {request.url.path}"}.get(
-        exc.status_code, str(exc.detail))
+    message = {
+        404: f"no such endpoint: {request.method} {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, str(exc.detail))
     return JSONResponse(
         status_code=exc.status_code,
         content=OrraError(message, code=codes.get(exc.status_code, "http_error")).to_body(),

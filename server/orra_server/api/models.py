@@ -61,6 +61,13 @@ class OrchestrationIn(_Body):
 
 
 Status = Literal[
-    "PLANNING", "PENDING", "RUNNING", "PAUSED", "COMPLETED", "FAILED", "ABORTED", "CANCELLED",
+    "PLANNING",
+    "PENDING",
+    "RUNNING",
+    "PAUSED",
+    "COMPLETED",
+    "FAILED",
+    "ABORTED",
+    "CANCELLED",
     "NOT_ACTIONABLE",
 ]

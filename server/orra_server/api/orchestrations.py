@@ -48,10 +48,10 @@ async def create_orchestration(
     data = [item.model_dump() for item in body.data]
     data_map = {item["field"]: item["value"] for item in data}
     if len(data_map) != len(data):
-        raise BadRequest("each data field may appear only once", code="duplicate_data_field",
-                         param="data")
-    outcome = await _planner.plan(PlanningRequest(action=action, data=data_map,
-                                                  services=services))
+        raise BadRequest(
+            "each data field may appear only once", code="duplicate_data_field", param="data"
+        )
+    outcome = await _planner.plan(PlanningRequest(action=action, data=data_map, services=services))
     reason = outcome.reason
     plan = outcome.plan
     if plan is not None:
@@ -69,8 +69,9 @@ async def create_orchestration(
         "plan": plan_body,
     }
     if body.dryRun:
-        answer.update(status="PREVIEW", executionId=None,
-                      message=reason or "Plan preview: nothing was run.")
+        answer.update(
+            status="PREVIEW", executionId=None, message=reason or "Plan preview: nothing was run."
+        )
         return JSONResponse(status_code=200, content=answer)
 
     run = Run(
@@ -102,8 +103,9 @@ def _load(runtime: Runtime, project_id: str, orchestration_id: str) -> Run:
         if row is not None:
             run = run_from_rows(row, runtime.store.steps_of(orchestration_id))
     if run is None or run.project_id != project_id:
-        raise NotFound(f"no orchestration '{orchestration_id}' in this project",
-                       code="orchestration_not_found")
+        raise NotFound(
+            f"no orchestration '{orchestration_id}' in this project", code="orchestration_not_found"
+        )
     return run
 
 

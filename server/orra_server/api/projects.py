@@ -41,15 +41,30 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> J
     secret = new_webhook_secret()
     store = runtime.store
     ops = [
-        store.insert("projects", {"id": project_id, "name": body.name or project_id,
-                                  "webhook_secret": secret,
-                                  "created_at": moment.replace(tzinfo=None)}),
-        store.insert("api_keys", {"key_hash": hash_api_key(key), "project_id": project_id,
-                                  "name": "default", "created_at": moment.replace(tzinfo=None)}),
+        store.insert(
+            "projects",
+            {
+                "id": project_id,
+                "name": body.name or project_id,
+                "webhook_secret": secret,
+                "created_at": moment.replace(tzinfo=None),
+            },
+        ),
+        store.insert(
+            "api_keys",
+            {
+                "key_hash": hash_api_key(key),
+                "project_id": project_id,
+                "name": "default",
+                "created_at": moment.replace(tzinfo=None),
+            },
+        ),
     ]
     ops += [
-        store.insert("webhooks", {"project_id": project_id, "url": url,
-                                  "created_at": moment.replace(tzinfo=None)})
+        store.insert(
+            "webhooks",
+            {"project_id": project_id, "url": url, "created_at": moment.replace(tzinfo=None)},
+        )
         for url in webhooks
     ]
     await store.write(ops)
@@ -90,10 +105,17 @@ async def add_api_key(
     runtime = runtime_of(request)
     key = new_api_key()
     await runtime.store.write(
-        [runtime.store.insert("api_keys", {
-            "key_hash": hash_api_key(key), "project_id": project_id,
-            "name": (body.name if body else None) or "unnamed",
-            "created_at": now().replace(tzinfo=None)})]
+        [
+            runtime.store.insert(
+                "api_keys",
+                {
+                    "key_hash": hash_api_key(key),
+                    "project_id": project_id,
+                    "name": (body.name if body else None) or "unnamed",
+                    "created_at": now().replace(tzinfo=None),
+                },
+            )
+        ]
     )
     runtime.key_hashes[hash_api_key(key)] = project_id
     return {"apiKey": key, "name": (body.name if body else None) or "unnamed"}
@@ -106,8 +128,12 @@ async def add_webhook(
     runtime = runtime_of(request)
     url = check_webhook_url(body.url)
     await runtime.store.write(
-        [runtime.store.insert("webhooks", {"project_id": project_id, "url": url,
-                                           "created_at": now().replace(tzinfo=None)})]
+        [
+            runtime.store.insert(
+                "webhooks",
+                {"project_id": project_id, "url": url, "created_at": now().replace(tzinfo=None)},
+            )
+        ]
     )
     project = runtime.store.project(project_id) or {}
     return {"url": url, "secret": project.get("webhook_secret")}

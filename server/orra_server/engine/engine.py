@@ -128,8 +128,9 @@ class Engine:
         await self.store.write(
             [
                 self.store.insert("orchestrations", run.row()),
-                self.store.event(run.id, "orchestration_not_actionable", run.created_at,
-                                 {"reason": reason}),
+                self.store.event(
+                    run.id, "orchestration_not_actionable", run.created_at, {"reason": reason}
+                ),
             ]
         )
         run.done.set()
@@ -208,9 +209,7 @@ class Engine:
                 self.hub.remove(instance)
                 continue
             break
-        self._write_background(
-            [self.store.update("steps", step.row(run.id))]
-        )
+        self._write_background([self.store.update("steps", step.row(run.id))])
 
     async def _wait_for_service(self, run: Run, step: StepState) -> bool:
         step.paused = True
@@ -280,8 +279,13 @@ class Engine:
         future = self.store.write(
             [
                 self.store.update("steps", step.row(run.id)),
-                self.store.event(run.id, "step_completed", step.end_time,
-                                 {"output": output, "compensation": compensation}, step.id),
+                self.store.event(
+                    run.id,
+                    "step_completed",
+                    step.end_time,
+                    {"output": output, "compensation": compensation},
+                    step.id,
+                ),
             ]
         )
         run.completed += 1
@@ -352,8 +356,12 @@ class Engine:
         final_row = {**run.row(), "status": status}
         ops = [
             self.store.update("orchestrations", final_row),
-            self.store.event(run.id, f"orchestration_{status.lower()}", run.end_time,
-                             {"error": error} if error else None),
+            self.store.event(
+                run.id,
+                f"orchestration_{status.lower()}",
+                run.end_time,
+                {"error": error} if error else None,
+            ),
         ]
 
         async def finalise() -> None:

@@ -62,5 +62,5 @@ def _resolve_value(value: Any, request: dict[str, Any], outputs: dict[str, Any])
 def resolve_input(
     template: dict[str, Any], request: dict[str, Any], outputs: dict[str, Any]
 ) -> dict[str, Any]:
-    """``request`` is ``{"action": {...}, "data": {field: value}}``; ``outputs`` step id → output."""
+    """``request``: ``{"action": {...}, "data": {field: value}}``; ``outputs``: step id → output."""
     return _resolve_value(template, request, outputs)

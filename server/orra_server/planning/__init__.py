@@ -1,6 +1,6 @@
 """Planning: turn an action into a validated plan (see README.md beside this file)."""
 
-from .base import PlanningRequest, PlanOutcome, Planner
+from .base import Planner, PlanningRequest, PlanOutcome
 from .plan import Plan, PlanStep, execution_levels, references_in
 from .schema_flow import SchemaFlowPlanner
 from .validator import PlanError, validate_plan

@@ -20,16 +20,83 @@ from .plan import Plan, PlanStep, execution_levels
 __all__ = ["SchemaFlowPlanner", "tokens"]
 
 _STOPWORDS = {
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "for", "from", "has", "have",
-    "hi", "hello", "i", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our",
-    "please", "so", "that", "the", "their", "them", "this", "to", "us", "we", "with", "you",
-    "your", "about", "more", "tell", "am", "what", "which", "how", "will", "would", "want",
-    "service", "services", "agent", "data", "given", "using", "based",
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "by",
+    "can",
+    "do",
+    "for",
+    "from",
+    "has",
+    "have",
+    "hi",
+    "hello",
+    "i",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "me",
+    "my",
+    "of",
+    "on",
+    "or",
+    "our",
+    "please",
+    "so",
+    "that",
+    "the",
+    "their",
+    "them",
+    "this",
+    "to",
+    "us",
+    "we",
+    "with",
+    "you",
+    "your",
+    "about",
+    "more",
+    "tell",
+    "am",
+    "what",
+    "which",
+    "how",
+    "will",
+    "would",
+    "want",
+    "service",
+    "services",
+    "agent",
+    "data",
+    "given",
+    "using",
+    "based",
 }
 #: text inputs that take the action's own words
 _CONTENT_FIELDS = {
-    "inquiry", "enquiry", "query", "question", "message", "content", "text", "prompt",
-    "request", "task", "instruction", "instructions", "topic", "goal", "input", "ask",
+    "inquiry",
+    "enquiry",
+    "query",
+    "question",
+    "message",
+    "content",
+    "text",
+    "prompt",
+    "request",
+    "task",
+    "instruction",
+    "instructions",
+    "topic",
+    "goal",
+    "input",
+    "ask",
 }
 
 
@@ -179,7 +246,8 @@ class _Chain:
         if is_text and key in _CONTENT_FIELDS:
             return "{{request.action.content}}", None
         producers = [
-            c for c in self.candidates
+            c
+            for c in self.candidates
             if c.service["name"] not in trail
             and any(_norm(o) == key for o in c.outputs)
             and (required or c.relevance > 0)

@@ -86,8 +86,9 @@ def validate_plan(
     for step in plan.steps:
         for field, value in step.input.items():
             for ref in references_in(value):
-                error = _check_reference(ref, step.id, field, steps, ancestors, services,
-                                         action, data)
+                error = _check_reference(
+                    ref, step.id, field, steps, ancestors, services, action, data
+                )
                 if error is not None:
                     errors.append(error)
     return errors

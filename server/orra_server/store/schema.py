@@ -14,38 +14,78 @@ _TS = pa.timestamp("us")
 
 ARROW_SCHEMAS: dict[str, pa.Schema] = {
     "projects": pa.schema(
-        [("id", pa.string()), ("name", pa.string()), ("webhook_secret", pa.string()),
-         ("created_at", _TS)]
+        [
+            ("id", pa.string()),
+            ("name", pa.string()),
+            ("webhook_secret", pa.string()),
+            ("created_at", _TS),
+        ]
     ),
     "api_keys": pa.schema(
-        [("key_hash", pa.string()), ("project_id", pa.string()), ("name", pa.string()),
-         ("created_at", _TS)]
+        [
+            ("key_hash", pa.string()),
+            ("project_id", pa.string()),
+            ("name", pa.string()),
+            ("created_at", _TS),
+        ]
     ),
-    "webhooks": pa.schema(
-        [("project_id", pa.string()), ("url", pa.string()), ("created_at", _TS)]
-    ),
+    "webhooks": pa.schema([("project_id", pa.string()), ("url", pa.string()), ("created_at", _TS)]),
     "services": pa.schema(
-        [("id", pa.string()), ("project_id", pa.string()), ("name", pa.string()),
-         ("kind", pa.string()), ("description", pa.string()), ("input_schema", pa.string()),
-         ("output_schema", pa.string()), ("revertible", pa.bool_()), ("version", pa.int64()),
-         ("created_at", _TS), ("updated_at", _TS)]
+        [
+            ("id", pa.string()),
+            ("project_id", pa.string()),
+            ("name", pa.string()),
+            ("kind", pa.string()),
+            ("description", pa.string()),
+            ("input_schema", pa.string()),
+            ("output_schema", pa.string()),
+            ("revertible", pa.bool_()),
+            ("version", pa.int64()),
+            ("created_at", _TS),
+            ("updated_at", _TS),
+        ]
     ),
     "orchestrations": pa.schema(
-        [("id", pa.string()), ("project_id", pa.string()), ("action", pa.string()),
-         ("data", pa.string()), ("status", pa.string()), ("plan", pa.string()),
-         ("result", pa.string()), ("error", pa.string()), ("webhooks", pa.string()),
-         ("created_at", _TS), ("start_time", _TS), ("end_time", _TS)]
+        [
+            ("id", pa.string()),
+            ("project_id", pa.string()),
+            ("action", pa.string()),
+            ("data", pa.string()),
+            ("status", pa.string()),
+            ("plan", pa.string()),
+            ("result", pa.string()),
+            ("error", pa.string()),
+            ("webhooks", pa.string()),
+            ("created_at", _TS),
+            ("start_time", _TS),
+            ("end_time", _TS),
+        ]
     ),
     "steps": pa.schema(
-        [("orchestration_id", pa.string()), ("step_id", pa.string()),
-         ("service_id", pa.string()), ("component", pa.string()), ("status", pa.string()),
-         ("input", pa.string()), ("output", pa.string()), ("error", pa.string()),
-         ("attempts", pa.int64()), ("idempotency_key", pa.string()), ("start_time", _TS),
-         ("end_time", _TS)]
+        [
+            ("orchestration_id", pa.string()),
+            ("step_id", pa.string()),
+            ("service_id", pa.string()),
+            ("component", pa.string()),
+            ("status", pa.string()),
+            ("input", pa.string()),
+            ("output", pa.string()),
+            ("error", pa.string()),
+            ("attempts", pa.int64()),
+            ("idempotency_key", pa.string()),
+            ("start_time", _TS),
+            ("end_time", _TS),
+        ]
     ),
     "events": pa.schema(
-        [("seq", pa.int64()), ("orchestration_id", pa.string()), ("step_id", pa.string()),
-         ("type", pa.string()), ("occurred_at", _TS), ("payload", pa.string())]
+        [
+            ("seq", pa.int64()),
+            ("orchestration_id", pa.string()),
+            ("step_id", pa.string()),
+            ("type", pa.string()),
+            ("occurred_at", _TS),
+            ("payload", pa.string()),
+        ]
     ),
 }
 

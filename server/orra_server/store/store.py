@@ -137,9 +137,7 @@ class Store:
         return _orchestration(rows[0]) if rows else None
 
     def steps_of(self, orchestration_id: str) -> list[dict[str, Any]]:
-        rows = self._rows(
-            "SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,)
-        )
+        rows = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
         steps = [_step(r) for r in rows]
         steps.sort(key=lambda s: _step_order(s["step_id"]))
         return steps

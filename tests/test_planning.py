@@ -1,0 +1,145 @@
+"""The schema-flow planner and the plan validator (pure functions: no server needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orra_server.planning import (
+    Plan,
+    PlanningRequest,
+    PlanStep,
+    SchemaFlowPlanner,
+    execution_levels,
+    validate_plan,
+)
+
+
+def service(name, description, inputs, outputs, required=None):
+    return {
+        "name": name,
+        "description": description,
+        "input_schema": {
+            "type": "object",
+            "properties": {k: {"type": t} for k, t in inputs.items()},
+            "required": list(inputs) if required is None else required,
+        },
+        "output_schema": {
+            "type": "object",
+            "properties": {k: {"type": t} for k, t in outputs.items()},
+        },
+    }
+
+
+SEED = [
+    service(
+        "customer-data-service",
+        "Retrieves a customer's profile by customer id.",
+        {"customerId": "string"},
+        {"customerProfile": "object"},
+    ),
+    service(
+        "product-catalog-service",
+        "Finds products relevant to a customer inquiry.",
+        {"inquiry": "string"},
+        {"relevantProducts": "array"},
+    ),
+    service(
+        "seller-data-service",
+        "Retrieves a seller's profile by seller id.",
+        {"sellerId": "string"},
+        {"sellerProfile": "object"},
+    ),
+    service(
+        "ai-assistant-service",
+        "Composes a reply to a customer inquiry from the customer's profile, relevant "
+        "products and the seller's profile.",
+        {
+            "customerProfile": "object",
+            "relevantProducts": "array",
+            "sellerProfile": "object",
+            "inquiry": "string",
+        },
+        {"content": "string"},
+    ),
+]
+ACTION = {"type": "customer-inquiry", "content": "Tell me about your product's features"}
+DATA = {"customerId": "c1", "sellerId": "s1"}
+
+
+def plan_for(services, action=ACTION, data=DATA):
+    return SchemaFlowPlanner().plan_sync(PlanningRequest(action, data, services))
+
+
+def test_seed_plan_is_deterministic_and_valid():
+    first, second = plan_for(SEED), plan_for(list(reversed(SEED)))
+    assert first.plan is not None
+    assert first.plan.model_dump() == second.plan.model_dump()
+    assert first.plan.parallelExecutionGroups == [["step1", "step2", "step3"], ["step4"]]
+    by_name = {s["name"]: s for s in SEED}
+    assert validate_plan(first.plan, by_name, action=ACTION, data=DATA) == []
+
+
+def test_data_field_names_match_across_case_and_separators():
+    services = [
+        service(
+            "profile-service",
+            "Retrieves a customer profile",
+            {"customer_id": "string"},
+            {"profile": "object"},
+        )
+    ]
+    outcome = plan_for(services, {"type": "customer-profile", "content": ""}, {"customerId": "c1"})
+    assert outcome.plan.steps[0].input == {"customer_id": "{{request.data.customerId}}"}
+
+
+def test_unrelated_action_is_not_actionable_with_reason():
+    outcome = plan_for(SEED, {"type": "book-flight", "content": "to Lisbon on Friday"})
+    assert outcome.plan is None
+    assert "book-flight" in outcome.reason
+
+
+def test_no_services_is_not_actionable():
+    assert "no services" in plan_for([]).reason
+
+
+def test_execution_levels():
+    steps = [
+        PlanStep(id="a", component="x"),
+        PlanStep(id="b", component="x", dependencies=["a"]),
+        PlanStep(id="c", component="x"),
+        PlanStep(id="d", component="x", dependencies=["b", "c"]),
+    ]
+    assert execution_levels(steps) == [["a", "c"], ["b"], ["d"]]
+
+
+def _valid_plan() -> Plan:
+    return plan_for(SEED).plan
+
+
+@pytest.mark.parametrize(
+    ("mutate", "rule"),
+    [
+        (lambda p: setattr(p.steps[0], "component", "nope-service"), "unknown_component"),
+        (lambda p: p.steps[0].input.pop("customerId"), "missing_required_input"),
+        (
+            lambda p: p.steps[0].input.update(customerId="{{request.data.missing}}"),
+            "unresolvable_reference",
+        ),
+        (lambda p: p.steps[3].input.update(inquiry="{{step9.output.x}}"), "unresolvable_reference"),
+        (
+            lambda p: p.steps[3].input.update(inquiry="{{step1.output.nothing}}"),
+            "unknown_output_field",
+        ),
+        (lambda p: p.steps[3].dependencies.remove("step1"), "reference_not_dependency"),
+        (lambda p: p.steps[0].dependencies.append("step4"), "cycle"),
+        (lambda p: setattr(p.steps[1], "id", "step1"), "duplicate_step_id"),
+        (lambda p: p.steps[0].dependencies.append("step77"), "unknown_dependency"),
+        (lambda p: p.steps.clear(), "empty_plan"),
+    ],
+)
+def test_each_validator_rule_fails(mutate, rule):
+    plan = _valid_plan()
+    mutate(plan)
+    errors = validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA)
+    assert rule in {e.rule for e in errors}, errors
+    assert all(e.message for e in errors)

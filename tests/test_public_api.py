@@ -1,0 +1,55 @@
+"""The public surface of each package is pinned: changing it is a deliberate act."""
+
+from __future__ import annotations
+
+import orra_sdk
+import orra_server
+import orra_studio
+
+
+def test_server_exports():
+    assert sorted(orra_server.__all__) == ["Settings", "__version__", "create_app"]
+
+
+def test_sdk_exports():
+    assert sorted(orra_sdk.__all__) == [
+        "Agent",
+        "HandlerError",
+        "OrraError",
+        "RegistrationError",
+        "Service",
+        "Task",
+        "TaskAborted",
+        "__version__",
+    ]
+
+
+def test_studio_exports():
+    assert sorted(orra_studio.__all__) == [
+        "ApiError",
+        "AsyncClient",
+        "Client",
+        "NotFound",
+        "OrraError",
+        "__version__",
+    ]
+
+
+def test_demo_command_runs_the_seed_example_offline(tmp_path):
+    """``orra demo`` end to end, as a newcomer runs it (its own process, no key, no network)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "demo.duckdb"
+    out = subprocess.run(
+        [sys.executable, "-m", "orra_studio", "demo", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COLUMNS": "200"},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "COMPLETED" in out.stdout
+    assert "[step1, step2, step3]  →  [step4]" in out.stdout
+    assert "Premium Analytics Suite" in out.stdout
+    assert db.exists()
