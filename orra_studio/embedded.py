@@ -33,6 +33,7 @@ class EmbeddedServer:
             log_level="warning",
             access_log=False,
             ws_max_size=16 * 1024 * 1024,
+            ws_per_message_deflate=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="orra-embedded", daemon=True)

@@ -25,7 +25,9 @@ _LOWER_DIGITS = string.ascii_lowercase + string.digits
 def new_id(prefix: str, length: int = 16, *, letters_only: bool = False) -> str:
     """``s_`` ids are lowercase letters only, as the orra SDKs expect; others may use digits."""
     alphabet = _LOWER if letters_only else _LOWER_DIGITS
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+    size = len(alphabet)
+    # one urandom call per id; the modulo bias (256 % 26 or 36) is irrelevant for identifiers
+    return prefix + "".join(alphabet[b % size] for b in secrets.token_bytes(length))
 
 
 def new_api_key() -> str:

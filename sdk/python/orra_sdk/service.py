@@ -193,7 +193,7 @@ class Service:
         ws_url = self.url.replace("http://", "ws://").replace("https://", "wss://")
         uri = f"{ws_url}/ws?serviceId={self.id}&apiKey={self.api_key}"
         async with websockets.connect(
-            uri, max_size=MAX_FRAME, ping_interval=20, ping_timeout=60
+            uri, max_size=MAX_FRAME, ping_interval=20, ping_timeout=60, compression=None
         ) as ws:
             self._ws = ws
             self._connected.set()

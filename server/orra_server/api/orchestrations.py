@@ -63,7 +63,7 @@ async def create_orchestration(
     if plan is not None:
         plan.estimatedCompletionTime = _estimate(runtime, plan)
     plan_body = plan.model_dump() if plan is not None else None
-    webhooks = runtime.store.webhooks_of(project_id)
+    webhooks = runtime.webhooks_of(project_id)
     answer: dict[str, Any] = {
         "resultTarget": {"webhook": webhooks[0] if webhooks else None, "webhooks": webhooks},
         "plan": plan_body,
@@ -97,7 +97,7 @@ async def create_orchestration(
 
 
 def _load(runtime: Runtime, project_id: str, orchestration_id: str) -> Run:
-    run = runtime.engine.runs.get(orchestration_id)
+    run = runtime.engine.lookup(orchestration_id)
     if run is None:
         row = runtime.store.orchestration(orchestration_id)
         if row is not None:
@@ -141,6 +141,7 @@ async def list_orchestrations(
                 code="invalid_status",
                 param="status",
             )
+    await runtime.store.sync()  # the current-state tables lag the events by a few ms
     rows = runtime.store.orchestrations_of(project_id, status=status, limit=limit, offset=offset)
     items = []
     for row in rows:

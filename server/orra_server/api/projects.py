@@ -135,6 +135,7 @@ async def add_webhook(
             )
         ]
     )
+    runtime.forget_project(project_id)
     project = runtime.store.project(project_id) or {}
     return {"url": url, "secret": project.get("webhook_secret")}
 
@@ -143,4 +144,4 @@ async def add_webhook(
 async def list_webhooks(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
-    return {"webhooks": runtime_of(request).store.webhooks_of(project_id)}
+    return {"webhooks": runtime_of(request).webhooks_of(project_id)}

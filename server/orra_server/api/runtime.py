@@ -30,6 +30,8 @@ class Runtime:
     webhooks: WebhookSender
     #: key hash -> project id (keys never change once made, so caching is safe)
     key_hashes: dict[str, str] = field(default_factory=dict)
+    #: project id -> (webhook URLs, signing secret); read on every POST, so kept in memory
+    _project_cache: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     _pinger: asyncio.Task[None] | None = None
 
     @classmethod
@@ -50,6 +52,22 @@ class Runtime:
 
     def project_for_key(self, key: str) -> str | None:
         return self.key_hashes.get(hash_api_key(key))
+
+    def _project_info(self, project_id: str) -> tuple[list[str], str]:
+        if project_id not in self._project_cache:
+            project = self.store.project(project_id) or {}
+            self._project_cache[project_id] = (
+                self.store.webhooks_of(project_id),
+                project.get("webhook_secret") or "",
+            )
+        return self._project_cache[project_id]
+
+    def webhooks_of(self, project_id: str) -> list[str]:
+        return list(self._project_info(project_id)[0])
+
+    def forget_project(self, project_id: str) -> None:
+        """Call after changing a project's webhooks."""
+        self._project_cache.pop(project_id, None)
 
     async def start(self) -> None:
         self.engine.resume_unfinished()
@@ -75,11 +93,9 @@ class Runtime:
     async def _send_webhooks(self, run: Run) -> None:
         if not run.webhooks:
             return
-        project = self.store.project(run.project_id)
-        if project is None:
-            return
+        secret = self._project_info(run.project_id)[1]
         body: dict[str, Any] = run.body()
-        self.webhooks.send(run.id, run.webhooks, project["webhook_secret"], body)
+        self.webhooks.send(run.id, run.webhooks, secret, body)
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

@@ -10,6 +10,7 @@ work answers from its cache.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import logging
@@ -100,6 +101,9 @@ class Engine:
         self.hub = hub
         self.settings = settings
         self.runs: dict[str, Run] = {}
+        #: recently finished runs, so reading a result just after it ends never hits the disk
+        self.recent: collections.OrderedDict[str, Run] = collections.OrderedDict()
+        self.recent_limit = 20_000
         self._pending: dict[tuple[str, str], tuple[Run, StepState]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.on_finished: list[FinishedCallback] = []
@@ -112,10 +116,13 @@ class Engine:
         """Record the run durably, then start it. Returns once the acceptance has committed."""
         run.status = "RUNNING"
         run.start_time = run.created_at
-        ops: list[Operation] = [self.store.insert("orchestrations", run.row())]
-        ops += [self.store.insert("steps", s.row(run.id)) for s in run.steps.values()]
-        ops.append(self.store.event(run.id, "orchestration_accepted", run.created_at, run.plan))
-        await self.store.write(ops)
+        rows = [("orchestrations", run.row())]
+        rows += [("steps", s.row(run.id)) for s in run.steps.values()]
+        await self.store.write(
+            self.store.change(
+                run.id, "orchestration_accepted", run.created_at, run.plan, insert=rows
+            )
+        )
         self.runs[run.id] = run
         for step in run.steps.values():
             if step.remaining == 0:
@@ -126,14 +133,16 @@ class Engine:
         run.error = reason
         run.end_time = run.created_at
         await self.store.write(
-            [
-                self.store.insert("orchestrations", run.row()),
-                self.store.event(
-                    run.id, "orchestration_not_actionable", run.created_at, {"reason": reason}
-                ),
-            ]
+            self.store.change(
+                run.id,
+                "orchestration_not_actionable",
+                run.created_at,
+                {"reason": reason},
+                insert=[("orchestrations", run.row())],
+            )
         )
         run.done.set()
+        self._remember(run)
         await self._notify(run)
 
     def resume_unfinished(self) -> int:
@@ -209,7 +218,10 @@ class Engine:
                 self.hub.remove(instance)
                 continue
             break
-        self._write_background([self.store.update("steps", step.row(run.id))])
+        dispatched = {"attempt": step.attempts, "executionId": message["executionId"]}
+        self._write_background(
+            [self.store.event(run.id, "step_dispatched", now(), dispatched, step.id)]
+        )
 
     async def _wait_for_service(self, run: Run, step: StepState) -> bool:
         step.paused = True
@@ -234,10 +246,12 @@ class Engine:
         if status != run.status:
             run.status = status
             self._write_background(
-                [
-                    self.store.update("orchestrations", run.row()),
-                    self.store.event(run.id, f"orchestration_{status.lower()}", now()),
-                ]
+                self.store.change(
+                    run.id,
+                    f"orchestration_{status.lower()}",
+                    now(),
+                    update=[("orchestrations", run.row())],
+                )
             )
 
     def _instance_lost(self, instance: Instance) -> None:
@@ -276,28 +290,25 @@ class Engine:
             self.step_seconds[step.component] = 0.8 * previous + 0.2 * took
         step.error = None
         compensation = result.get("compensation") if isinstance(result, dict) else None
-        future = self.store.write(
-            [
-                self.store.update("steps", step.row(run.id)),
-                self.store.event(
-                    run.id,
-                    "step_completed",
-                    step.end_time,
-                    {"output": output, "compensation": compensation},
-                    step.id,
-                ),
-            ]
+        ops = self.store.change(
+            run.id,
+            "step_completed",
+            step.end_time,
+            {"output": output, "compensation": compensation},
+            step.id,
+            update=[("steps", step.row(run.id))],
         )
         run.completed += 1
-        if not run.finishing:
-            for dependent_id in step.dependents:
-                dependent = run.steps[dependent_id]
-                dependent.remaining -= 1
-                if dependent.remaining == 0:
-                    self._spawn(self._dispatch(run, dependent))
-            if run.completed == len(run.steps):
-                self._finish(run, "COMPLETED")
-        return future
+        if run.finishing:
+            return self.store.write(ops)
+        for dependent_id in step.dependents:
+            dependent = run.steps[dependent_id]
+            dependent.remaining -= 1
+            if dependent.remaining == 0:
+                self._spawn(self._dispatch(run, dependent))
+        if run.completed == len(run.steps):
+            return self._finish(run, "COMPLETED", ops_first=ops)  # one commit for both
+        return self.store.write(ops)
 
     def on_interim_result(self, instance: Instance, payload: dict[str, Any]):
         entry = self._pending.get((instance.service_id, payload.get("idempotencyKey") or ""))
@@ -322,32 +333,47 @@ class Engine:
         step.status = "ABORTED"
         step.end_time = now()
         step.error = "aborted by the service"
-        future = self.store.write(
-            [
-                self.store.update("steps", step.row(run.id)),
-                self.store.event(run.id, "step_aborted", step.end_time, abort_payload, step.id),
-            ]
+        ops: list[Operation] = [
+            *self.store.change(
+                run.id,
+                "step_aborted",
+                step.end_time,
+                abort_payload,
+                step.id,
+                update=[("steps", step.row(run.id))],
+            ),
+        ]
+        return self._finish(
+            run, "ABORTED", f"{step.id} ({step.component}) aborted the orchestration", ops
         )
-        self._finish(run, "ABORTED", f"{step.id} ({step.component}) aborted the orchestration")
-        return future
 
     # -- ending ------------------------------------------------------------------------------
     def _fail_step(self, run: Run, step: StepState, error: str):
         step.status = "FAILED"
         step.error = error
         step.end_time = step.end_time or now()
-        future = self.store.write(
-            [
-                self.store.update("steps", step.row(run.id)),
-                self.store.event(run.id, "step_failed", step.end_time, {"error": error}, step.id),
-            ]
-        )
-        self._finish(run, "FAILED", f"{step.id} ({step.component}) failed: {error}")
-        return future
+        ops: list[Operation] = [
+            *self.store.change(
+                run.id,
+                "step_failed",
+                step.end_time,
+                {"error": error},
+                step.id,
+                update=[("steps", step.row(run.id))],
+            ),
+        ]
+        return self._finish(run, "FAILED", f"{step.id} ({step.component}) failed: {error}", ops)
 
-    def _finish(self, run: Run, status: str, error: str | None = None) -> None:
+    def _finish(
+        self,
+        run: Run,
+        status: str,
+        error: str | None = None,
+        ops_first: list[Operation] | None = None,
+    ) -> asyncio.Future[None]:
+        """End ``run``; ``ops_first`` (the step change that ended it) shares the commit."""
         if run.finishing:
-            return
+            return self.store.write(ops_first or [])
         run.finishing = True
         run.end_time = now()
         run.error = error
@@ -355,23 +381,36 @@ class Engine:
             run.result = combine_result(run)
         final_row = {**run.row(), "status": status}
         ops = [
-            self.store.update("orchestrations", final_row),
-            self.store.event(
+            *(ops_first or []),
+            *self.store.change(
                 run.id,
                 f"orchestration_{status.lower()}",
                 run.end_time,
                 {"error": error} if error else None,
+                update=[("orchestrations", final_row)],
             ),
         ]
+        committed = self.store.write(ops)
+        self._spawn(self._finalise(run, status, committed))
+        return committed
 
-        async def finalise() -> None:
-            await self.store.write(ops)
-            run.status = status
-            run.done.set()
-            self.runs.pop(run.id, None)
-            await self._notify(run)
+    async def _finalise(self, run: Run, status: str, committed: asyncio.Future[None]) -> None:
+        """The terminal status becomes visible only once it is on disk."""
+        await committed
+        run.status = status
+        run.done.set()
+        self.runs.pop(run.id, None)
+        self._remember(run)
+        await self._notify(run)
 
-        self._spawn(finalise())
+    def _remember(self, run: Run) -> None:
+        self.recent[run.id] = run
+        while len(self.recent) > self.recent_limit:
+            self.recent.popitem(last=False)
+
+    def lookup(self, orchestration_id: str) -> Run | None:
+        """A run that is in flight or recently finished (None: read it from the store)."""
+        return self.runs.get(orchestration_id) or self.recent.get(orchestration_id)
 
     async def _notify(self, run: Run) -> None:
         for callback in self.on_finished:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["ARROW_SCHEMAS", "DDL", "KEYS"]
+__all__ = ["ARROW_SCHEMAS", "DDL", "KEYS", "PROJECTED"]
 
 _TS = pa.timestamp("us")
 
@@ -85,6 +85,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("type", pa.string()),
             ("occurred_at", _TS),
             ("payload", pa.string()),
+            ("snapshot", pa.string()),  # the projected rows this event changed (for replay)
         ]
     ),
 }
@@ -109,6 +110,10 @@ def _ddl(table: str, schema: pa.Schema) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})"
 
 
+#: tables whose rows are a projection of the events (written in deferred batches)
+PROJECTED = frozenset({"orchestrations", "steps"})
+
 DDL: list[str] = [_ddl(t, s) for t, s in ARROW_SCHEMAS.items()] + [
-    "CREATE INDEX IF NOT EXISTS events_by_orchestration ON events (orchestration_id)",
+    "CREATE TABLE IF NOT EXISTS projection_state (id INTEGER PRIMARY KEY, projected_seq BIGINT)",
+    "INSERT OR IGNORE INTO projection_state VALUES (1, 0)",
 ]

@@ -7,6 +7,7 @@ One DuckDB connection per process; reads use a cursor per thread, all writes go 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -15,9 +16,19 @@ from typing import Any
 import duckdb
 
 from .schema import DDL
-from .writer import GroupCommitWriter, Insert, Operation, RawSql, Update
+from .writer import (
+    GroupCommitWriter,
+    Insert,
+    Operation,
+    RawSql,
+    Update,
+    replay_projection,
+    snapshot_of,
+)
 
 __all__ = ["Store"]
+
+log = logging.getLogger("orra.store")
 
 
 def dumps(value: Any) -> str | None:
@@ -37,11 +48,12 @@ class Store:
         self._connection = duckdb.connect(path)
         for statement in DDL:
             self._connection.execute(statement)
+        replayed = replay_projection(self._connection)
+        if replayed:
+            log.warning("rebuilt current state from %d events after an unclean stop", replayed)
         self._local = threading.local()
-        self.writer = GroupCommitWriter(self._connection)
         row = self._connection.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
-        self._event_seq = int(row[0]) if row else 0
-        self._seq_lock = threading.Lock()
+        self.writer = GroupCommitWriter(self._connection, next_seq=int(row[0]) if row else 0)
 
     def close(self) -> None:
         self.writer.close()
@@ -63,10 +75,9 @@ class Store:
     def write(self, ops: list[Operation]):  # -> asyncio.Future[None]
         return self.writer.submit(ops)
 
-    def next_event_seq(self) -> int:
-        with self._seq_lock:
-            self._event_seq += 1
-            return self._event_seq
+    async def sync(self) -> None:
+        """Make the current-state tables reflect every write so far (before listing them)."""
+        await self.writer.sync()
 
     def event(
         self,
@@ -76,17 +87,39 @@ class Store:
         payload: Any = None,
         step_id: str | None = None,
     ) -> Insert:
-        return Insert(
+        return self.change(orchestration_id, type_, at, payload, step_id)[0]  # type: ignore[return-value]
+
+    def change(
+        self,
+        orchestration_id: str,
+        type_: str,
+        at: datetime,
+        payload: Any = None,
+        step_id: str | None = None,
+        *,
+        insert: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+        update: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    ) -> list[Operation]:
+        """An event plus the orchestration/step rows it changes, which it keeps a snapshot of.
+
+        The event is the durable record (its ``seq`` is given at commit); the rows reach the
+        current-state tables in the next projection batch.
+        """
+        rows: list[Insert | Update] = [Insert(t, r) for t, r in insert]
+        rows += [Update(t, r) for t, r in update]
+        event = Insert(
             "events",
             {
-                "seq": self.next_event_seq(),
+                "seq": None,
                 "orchestration_id": orchestration_id,
                 "step_id": step_id,
                 "type": type_,
                 "occurred_at": at.replace(tzinfo=None),
                 "payload": dumps(payload),
+                "snapshot": snapshot_of(rows),
             },
         )
+        return [event, *rows]
 
     # -- projects, keys, webhooks ------------------------------------------------------------
     @staticmethod
@@ -167,6 +200,7 @@ class Store:
         )
         for r in rows:
             r["payload"] = loads(r["payload"])
+            r.pop("snapshot", None)
         return rows
 
 

@@ -1,0 +1,177 @@
+"""Seed DAG benchmark: 3 parallel no-op steps then a join, POST → COMPLETED, durable.
+
+    python bench/seed_dag.py [--runs 200] [--concurrency 200]
+
+Starts a real control plane (``orra serve``, its own process, a DuckDB file on disk) and the
+four no-op services (another process, real websockets), then measures
+  * sequential: one orchestration at a time, p50/p99 of POST → COMPLETED as the caller sees it
+    (POST, then ``GET ?wait=`` which returns the moment the orchestration has committed);
+  * concurrent: N orchestrations in flight at once, orchestrations per second;
+and the same DAG as plain ``asyncio.gather`` in this process (the floor, not durable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from http_pool import HttpPool  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+SEED = {
+    "action": {
+        "type": "customer-inquiry",
+        "content": "Hi, I am interested in your product. Tell me about its features.",
+    },
+    "data": [
+        {"field": "customerId", "value": "cust12345"},
+        {"field": "sellerId", "value": "sell98765"},
+    ],
+}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def floor(runs: int, concurrency: int) -> tuple[float, float]:
+    async def noop(value):
+        return value
+
+    async def dag():
+        a, b, c = await asyncio.gather(noop(1), noop(2), noop(3))
+        return await noop((a, b, c))
+
+    latencies = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await dag()
+        latencies.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    await asyncio.gather(*(dag() for _ in range(concurrency)))
+    return statistics.median(latencies) * 1e3, concurrency / (time.perf_counter() - started)
+
+
+async def one(client: HttpPool) -> float:
+    started = time.perf_counter()
+    _, accepted = await client.request("POST", "/orchestrations", SEED)
+    execution_id = accepted["executionId"]
+    while True:
+        _, body = await client.request("GET", f"/orchestrations/{execution_id}?wait=30")
+        if body["status"] == "COMPLETED":
+            return time.perf_counter() - started
+        if body["status"] in ("FAILED", "NOT_ACTIONABLE", "ABORTED", "CANCELLED"):
+            raise RuntimeError(f"{execution_id} ended {body['status']}: {body.get('error')}")
+
+
+async def measure(url: str, key: str, runs: int, concurrency: int) -> dict[str, float]:
+    client = HttpPool(url, {"Authorization": f"Bearer {key}"}, size=concurrency)
+    try:
+        for _ in range(20):  # warm-up: connections, caches
+            await one(client)
+        sequential = [await one(client) for _ in range(runs)]
+        await asyncio.gather(*(one(client) for _ in range(concurrency)))  # open the connections
+        started = time.perf_counter()
+        await asyncio.gather(*(one(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await client.close()
+    return {
+        "p50_ms": statistics.median(sequential) * 1e3,
+        "p99_ms": percentile(sequential, 0.99) * 1e3,
+        "per_second": concurrency / elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=200)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="orra-bench-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orra_studio",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp / "bench.duckdb"),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    services = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the control plane did not start")
+            time.sleep(0.05)
+        key = httpx.post(url + "/register/project", json={"name": "bench"}).json()["apiKey"]
+        services = subprocess.Popen([sys.executable, str(HERE / "noop_services.py"), url, key])
+        headers = {"Authorization": f"Bearer {key}"}
+        while (
+            sum(
+                s["online"]
+                for s in httpx.get(url + "/services", headers=headers).json()["services"]
+            )
+            < 4
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit("the services did not connect")
+            time.sleep(0.05)
+        floor_p50, floor_rate = asyncio.run(floor(args.runs, args.concurrency))
+        result = asyncio.run(measure(url, key, args.runs, args.concurrency))
+    finally:
+        if services is not None:
+            services.terminate()
+            services.wait()
+        server.terminate()
+        server.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.platform()}"
+    )
+    print(f"{'system':<34} {'p50 ms':>8} {'p99 ms':>8} {'orch/s':>10}")
+    print(f"{'plain asyncio.gather (floor)':<34} {floor_p50:>8.3f} {'':>8} {floor_rate:>10,.0f}")
+    print(
+        f"{'orra studio (DuckDB on disk)':<34} {result['p50_ms']:>8.2f} "
+        f"{result['p99_ms']:>8.2f} {result['per_second']:>10,.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
