@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.websockets import WebSocket
 
 __all__ = ["Instance", "ServiceHub"]
@@ -32,7 +32,7 @@ class Instance:
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def send(self, message: dict[str, Any]) -> None:
-        text = json.dumps(message, separators=(",", ":"))
+        text = orjson.dumps(message).decode()
         async with self._send_lock:
             await self.socket.send_text(text)
 

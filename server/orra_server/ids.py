@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import random
 import secrets
 import string
 from datetime import UTC, datetime
@@ -22,12 +24,14 @@ _LOWER = string.ascii_lowercase
 _LOWER_DIGITS = string.ascii_lowercase + string.digits
 
 
+#: ids name things, they grant nothing (every call is authenticated by its API key), so a fast
+#: PRNG seeded from the OS is enough; API keys and secrets use ``secrets``
+_ids = random.Random(os.urandom(32))
+
+
 def new_id(prefix: str, length: int = 16, *, letters_only: bool = False) -> str:
     """``s_`` ids are lowercase letters only, as the orra SDKs expect; others may use digits."""
-    alphabet = _LOWER if letters_only else _LOWER_DIGITS
-    size = len(alphabet)
-    # one urandom call per id; the modulo bias (256 % 26 or 36) is irrelevant for identifiers
-    return prefix + "".join(alphabet[b % size] for b in secrets.token_bytes(length))
+    return prefix + "".join(_ids.choices(_LOWER if letters_only else _LOWER_DIGITS, k=length))
 
 
 def new_api_key() -> str:

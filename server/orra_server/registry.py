@@ -50,11 +50,16 @@ class ServiceRegistry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._by_project: dict[str, list[dict[str, Any]]] = {}
+        self._changes: dict[str, int] = {}
 
     def services(self, project_id: str) -> list[dict[str, Any]]:
         if project_id not in self._by_project:
             self._by_project[project_id] = self.store.services_of(project_id)
         return self._by_project[project_id]
+
+    def version(self, project_id: str) -> int:
+        """Changes whenever a service of the project (re-)registers: part of plan-cache keys."""
+        return self._changes.get(project_id, 0)
 
     def by_id(self, service_id: str) -> dict[str, Any] | None:
         return self.store.service(service_id)
@@ -114,4 +119,5 @@ class ServiceRegistry:
         op = self.store.update if existing else self.store.insert
         await self.store.write([op("services", row)])
         self._by_project.pop(project_id, None)
+        self._changes[project_id] = self._changes.get(project_id, 0) + 1
         return {**row, "input_schema": input_schema, "output_schema": output_schema}, warnings

@@ -282,9 +282,9 @@ class Service:
                 output = await self._handler(argument)
             else:
                 output = await asyncio.to_thread(self._handler, argument)
+            if self._output_model is not None and not isinstance(output, self._output_model):
+                output = self._output_model.model_validate(output)  # a dict: check its shape
             output = _plain(output)
-            if self._output_model is not None:
-                output = _plain(self._output_model.model_validate(output))
         except TaskAborted as aborted:
             await self._send(
                 {**base, "type": "task_abort_result", "result": {"task": _plain(aborted.payload)}}

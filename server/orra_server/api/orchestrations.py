@@ -12,7 +12,7 @@ from ..engine import TERMINAL, Run, run_from_rows
 from ..engine.engine import build_steps
 from ..errors import BadRequest, NotFound
 from ..ids import new_id, now, to_iso
-from ..planning import Plan, PlanningRequest, SchemaFlowPlanner, execution_levels, validate_plan
+from ..planning import PlanningRequest, SchemaFlowPlanner, validate_plan
 from .auth import project_id_from_key
 from .models import OrchestrationIn, Status
 from .runtime import Runtime, runtime_of
@@ -20,20 +20,54 @@ from .runtime import Runtime, runtime_of
 router = APIRouter(tags=["orchestrations"])
 
 _planner = SchemaFlowPlanner()
+_PLANS_KEPT = 4096
 _STATUSES = set(Status.__args__)  # type: ignore[attr-defined]
 
 
-def _estimate(runtime: Runtime, plan: Plan) -> str:
+async def _plan(
+    runtime: Runtime,
+    project_id: str,
+    services: list[dict[str, Any]],
+    action: dict[str, Any],
+    data: dict[str, Any],
+) -> tuple[dict[str, Any] | None, str | None]:
+    """A validated plan (as JSON) or the reason there is none."""
+    key = (
+        project_id,
+        runtime.registry.version(project_id),
+        action["type"],
+        action["content"],
+        tuple(data),
+    )
+    plans = runtime.plan_memo
+    if key in plans:
+        return plans[key]
+    outcome = await _planner.plan(PlanningRequest(action=action, data=data, services=services))
+    plan, reason = outcome.plan, outcome.reason
+    if plan is not None:
+        by_name = {s["name"]: s for s in services}
+        errors = validate_plan(plan, by_name, action=action, data=data)
+        if errors:
+            reason = "the plan is invalid: " + "; ".join(e.message for e in errors)
+            plan = None
+    answer = (plan.model_dump() if plan is not None else None, reason)
+    if len(plans) >= _PLANS_KEPT:
+        plans.pop(next(iter(plans)))
+    plans[key] = answer
+    return answer
+
+
+def _estimate(runtime: Runtime, plan: dict[str, Any]) -> str:
     """Now + the longest path through the plan, using each service's measured duration."""
     durations = runtime.engine.step_seconds
     default = runtime.settings.default_step_seconds
     finish: dict[str, float] = {}
-    by_id = plan.by_id()
-    for level in execution_levels(plan.steps):
+    by_id = {s["id"]: s for s in plan["steps"]}
+    for level in plan["parallelExecutionGroups"]:
         for sid in level:
             step = by_id[sid]
-            start = max((finish[d] for d in step.dependencies if d in finish), default=0.0)
-            finish[sid] = start + durations.get(step.component, default)
+            start = max((finish[d] for d in step["dependencies"] if d in finish), default=0.0)
+            finish[sid] = start + durations.get(step["component"], default)
     seconds = max(finish.values(), default=0.0)
     return to_iso(now() + timedelta(seconds=seconds)) or ""
 
@@ -51,18 +85,9 @@ async def create_orchestration(
         raise BadRequest(
             "each data field may appear only once", code="duplicate_data_field", param="data"
         )
-    outcome = await _planner.plan(PlanningRequest(action=action, data=data_map, services=services))
-    reason = outcome.reason
-    plan = outcome.plan
-    if plan is not None:
-        by_name = {s["name"]: s for s in services}
-        errors = validate_plan(plan, by_name, action=action, data=data_map)
-        if errors:
-            reason = "the plan is invalid: " + "; ".join(e.message for e in errors)
-            plan = None
-    if plan is not None:
-        plan.estimatedCompletionTime = _estimate(runtime, plan)
-    plan_body = plan.model_dump() if plan is not None else None
+    plan_body, reason = await _plan(runtime, project_id, services, action, data_map)
+    if plan_body is not None:
+        plan_body = {**plan_body, "estimatedCompletionTime": _estimate(runtime, plan_body)}
     webhooks = runtime.webhooks_of(project_id)
     answer: dict[str, Any] = {
         "resultTarget": {"webhook": webhooks[0] if webhooks else None, "webhooks": webhooks},
@@ -85,7 +110,7 @@ async def create_orchestration(
         webhooks=webhooks,
     )
     answer["executionId"] = run.id
-    if plan is None:
+    if plan_body is None:
         await runtime.engine.record_not_actionable(run, reason or "no plan")
         answer.update(status="NOT_ACTIONABLE", message=reason)
         return JSONResponse(status_code=202, content=answer)

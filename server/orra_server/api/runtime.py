@@ -32,6 +32,11 @@ class Runtime:
     key_hashes: dict[str, str] = field(default_factory=dict)
     #: project id -> (webhook URLs, signing secret); read on every POST, so kept in memory
     _project_cache: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    #: the schema-flow planner is a pure function of (services, action, data field names), so
+    #: its validated plans are memoised by those (the services by the registry's version)
+    plan_memo: dict[tuple[Any, ...], tuple[dict[str, Any] | None, str | None]] = field(
+        default_factory=dict
+    )
     _pinger: asyncio.Task[None] | None = None
 
     @classmethod

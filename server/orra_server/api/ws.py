@@ -8,10 +8,10 @@ result, only after it has committed. Bare payloads (the JS SDK's re-sends) get n
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ..connections import Instance
@@ -53,8 +53,8 @@ async def service_socket(websocket: WebSocket) -> None:
 
 def _handle(runtime: Runtime, instance: Instance, text: str, acks: set[asyncio.Task[None]]):
     try:
-        message = json.loads(text)
-    except ValueError:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
         log.warning("service %s sent a frame that is not JSON", instance.service_id)
         return
     if not isinstance(message, dict):

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
+
+import orjson
 
 from ..connections import Instance, ServiceHub
 from ..ids import new_id, now
@@ -32,9 +33,9 @@ log = logging.getLogger("orra.engine")
 FinishedCallback = Callable[[Run], Awaitable[None]]
 
 
-def idempotency_key(orchestration_id: str, step_id: str, step_input: Any) -> str:
-    canonical = json.dumps(step_input, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(f"{orchestration_id}\x00{step_id}\x00{canonical}".encode())
+def idempotency_key(orchestration_id: str, step_id: str, canonical_input: bytes) -> str:
+    """Same orchestration, step and input → same key, across retries and restarts."""
+    digest = hashlib.sha256(f"{orchestration_id}\x00{step_id}\x00".encode() + canonical_input)
     return digest.hexdigest()[:40]
 
 
@@ -179,7 +180,8 @@ class Engine:
         if step.service_id is None:
             self._fail_step(run, step, f"service '{step.component}' is not registered")
             return
-        key = idempotency_key(run.id, step.id, step.input)
+        canonical = orjson.dumps(step.input, option=orjson.OPT_SORT_KEYS)
+        key = idempotency_key(run.id, step.id, canonical)
         message = {
             "type": "task_request",
             "id": step.id,
@@ -188,7 +190,7 @@ class Engine:
             "idempotencyKey": key,
             "serviceId": step.service_id,
         }
-        size = len(json.dumps(step.input, separators=(",", ":")).encode())
+        size = len(canonical)
         if size > self.settings.max_task_frame_bytes - 1024:
             self._fail_step(
                 run,
@@ -219,7 +221,8 @@ class Engine:
                 continue
             break
         dispatched = {"attempt": step.attempts, "executionId": message["executionId"]}
-        self._write_background(
+        # no commit of its own: after a crash the step is re-dispatched anyway
+        self.store.write_lazy(
             [self.store.event(run.id, "step_dispatched", now(), dispatched, step.id)]
         )
 

@@ -6,7 +6,6 @@ One DuckDB connection per process; reads use a cursor per thread, all writes go 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import datetime
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 
 from .schema import DDL
 from .writer import (
@@ -32,11 +32,11 @@ log = logging.getLogger("orra.store")
 
 
 def dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else orjson.loads(text)
 
 
 class Store:
@@ -74,6 +74,10 @@ class Store:
 
     def write(self, ops: list[Operation]):  # -> asyncio.Future[None]
         return self.writer.submit(ops)
+
+    def write_lazy(self, ops: list[Operation]) -> None:
+        """Record ``ops`` with the next commit; for facts a crash may lose (e.g. a dispatch)."""
+        self.writer.submit_lazy(ops)
 
     async def sync(self) -> None:
         """Make the current-state tables reflect every write so far (before listing them)."""

@@ -92,7 +92,7 @@ class GroupCommitWriter:
         connection: duckdb.DuckDBPyConnection,
         *,
         next_seq: int,
-        projection_interval: float = 0.05,
+        projection_interval: float = 0.2,
         max_batch: int = 4096,
     ) -> None:
         self._cursor = connection.cursor()
@@ -100,6 +100,7 @@ class GroupCommitWriter:
         self._max_batch = max_batch
         self._interval = projection_interval
         self._projection = _Projection()
+        self._lazy: list[Operation] = []
         self._seq = next_seq
         self.batches_committed = 0
         self._thread = threading.Thread(target=self._run, name="orra-writer", daemon=True)
@@ -112,6 +113,10 @@ class GroupCommitWriter:
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put((ops, loop, future))
         return future
+
+    def submit_lazy(self, ops: list[Operation]) -> None:
+        """Queue ``ops`` that need no commit of their own: they ride with the next commit."""
+        self._queue.put((ops, None, None))
 
     async def sync(self) -> None:
         """Wait until every row written so far is in the current-state tables too."""
@@ -174,9 +179,17 @@ class GroupCommitWriter:
 
     def _commit_batch(self, batch: list[Any]) -> None:
         syncing = [item for item in batch if any(isinstance(o, _Sync) for o in item[0])]
-        work = [item for item in batch if item not in syncing]
+        lazy = [item for item in batch if item[2] is None]
+        work = [item for item in batch if item not in syncing and item[2] is not None]
+        for ops, _, _ in lazy:
+            self._lazy.extend(ops)
+        if not work and not syncing and len(self._lazy) < 10_000:
+            if self._projection.since is None:
+                self._projection.since = time.monotonic()  # make sure a flush comes
+            return
+        carried, self._lazy = self._lazy, []
         try:
-            self._apply([op for ops, _, _ in work for op in ops])
+            self._apply(carried + [op for ops, _, _ in work for op in ops])
             self.batches_committed += 1
             _resolve(work, None)
         except Exception as exc:  # one bad item must not fail its neighbours: retry alone
@@ -242,8 +255,15 @@ class GroupCommitWriter:
         self._projection.seq = self._seq
 
     def _flush_projection(self) -> None:
+        if self._lazy:
+            carried, self._lazy = self._lazy, []
+            try:
+                self._apply(carried)
+            except Exception:
+                log.exception("could not write %d deferred events", len(carried))
         projection = self._projection
-        if projection.since is None:
+        if projection.since is None or not projection.rows:
+            projection.since = None
             return
         self._projection = _Projection()
         self._projection.seq = projection.seq
@@ -267,6 +287,14 @@ class GroupCommitWriter:
 
 
 def _insert(cursor: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """A few rows: one multi-row VALUES statement (cheaper to plan); many: one Arrow table."""
+    if len(rows) <= 16:
+        width = len(ARROW_SCHEMAS[table])
+        placeholders = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(rows))
+        names = ARROW_SCHEMAS[table].names
+        params = [row[name] for row in rows for name in names]
+        cursor.execute(f"INSERT INTO {table} VALUES {placeholders}", params)
+        return
     orra_batch = pa.Table.from_pylist(rows, schema=ARROW_SCHEMAS[table])  # noqa: F841
     cursor.execute(f"INSERT INTO {table} SELECT * FROM orra_batch")
 
