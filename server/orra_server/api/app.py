@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import OrraError, PayloadTooLarge
 from ..settings import Settings
 from . import orchestrations, projects, services, ws
+from .responses import FastJSONResponse
 from .runtime import Runtime
 
 __all__ = ["create_app"]
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         description="Plan actions over registered services and run them as DAGs.",
+        default_response_class=FastJSONResponse,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_exception_handler(OrraError, _orra_error)

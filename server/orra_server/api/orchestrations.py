@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 
 from ..engine import TERMINAL, Run, run_from_rows
 from ..engine.engine import build_steps
@@ -15,6 +14,7 @@ from ..ids import new_id, now, to_iso
 from ..planning import PlanningRequest, SchemaFlowPlanner, validate_plan
 from .auth import project_id_from_key
 from .models import OrchestrationIn, Status
+from .responses import FastJSONResponse
 from .runtime import Runtime, runtime_of
 
 router = APIRouter(tags=["orchestrations"])
@@ -75,7 +75,7 @@ def _estimate(runtime: Runtime, plan: dict[str, Any]) -> str:
 @router.post("/orchestrations", status_code=202)
 async def create_orchestration(
     request: Request, body: OrchestrationIn, project_id: str = Depends(project_id_from_key)
-) -> JSONResponse:
+) -> FastJSONResponse:
     runtime = runtime_of(request)
     services = runtime.registry.services(project_id)
     action = body.action.model_dump()
@@ -97,7 +97,7 @@ async def create_orchestration(
         answer.update(
             status="PREVIEW", executionId=None, message=reason or "Plan preview: nothing was run."
         )
-        return JSONResponse(status_code=200, content=answer)
+        return FastJSONResponse(status_code=200, content=answer)
 
     run = Run(
         id=new_id("o_", 20),
@@ -113,12 +113,12 @@ async def create_orchestration(
     if plan_body is None:
         await runtime.engine.record_not_actionable(run, reason or "no plan")
         answer.update(status="NOT_ACTIONABLE", message=reason)
-        return JSONResponse(status_code=202, content=answer)
+        return FastJSONResponse(status_code=202, content=answer)
     service_ids = {s["name"]: s["id"] for s in services}
     run.steps = build_steps(plan_body, service_ids)
     await runtime.engine.accept(run)
     answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")
-    return JSONResponse(status_code=202, content=answer)
+    return FastJSONResponse(status_code=202, content=answer)
 
 
 def _load(runtime: Runtime, project_id: str, orchestration_id: str) -> Run:

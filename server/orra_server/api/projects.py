@@ -6,13 +6,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from ..errors import BadRequest
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..webhooks import new_webhook_secret
 from .auth import project_id_from_key
 from .models import ApiKeyIn, ProjectIn, WebhookIn
+from .responses import FastJSONResponse
 from .runtime import runtime_of
 
 router = APIRouter(tags=["projects"])
@@ -31,7 +31,7 @@ def check_webhook_url(url: str) -> str:
 
 
 @router.post("/register/project", status_code=201)
-async def register_project(request: Request, body: ProjectIn | None = None) -> JSONResponse:
+async def register_project(request: Request, body: ProjectIn | None = None) -> FastJSONResponse:
     runtime = runtime_of(request)
     body = body or ProjectIn()
     webhooks = [check_webhook_url(u) for u in body.webhooks]
@@ -69,7 +69,7 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> J
     ]
     await store.write(ops)
     runtime.key_hashes[hash_api_key(key)] = project_id
-    return JSONResponse(
+    return FastJSONResponse(
         status_code=201,
         content={
             "id": project_id,
