@@ -70,6 +70,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
+            env={**os.environ, "ORRA_PING_INTERVAL": "0.5"},
         )
 
         def healthy() -> bool:

@@ -71,6 +71,25 @@ def test_instances_of_one_service_share_the_work(live_server, text_project):
     assert len(pids) == 2, f"all six tasks went to one instance: {pids}"
 
 
+def test_json_schema_service_with_a_plain_dict_handler(live_server):
+    api, project = new_project(live_server.url)
+    proc = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "schema"]
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"greeter"}), 20, "the greeter")
+        service = api.get("/services").json()["services"][0]
+        assert service["schema"]["input"]["required"] == ["name"]
+        request = {
+            "action": {"type": "greet", "content": "say hello"},
+            "data": [{"field": "name", "value": "Ada"}],
+        }
+        body = api.wait_finished(api.post("/orchestrations", request).json()["executionId"])
+        assert body["result"] == {"greeting": "Hello, Ada!"}
+    finally:
+        proc.stop()
+
+
 def test_importing_the_sdk_pulls_in_no_server_or_studio_code():
     code = (
         "import sys, orra_sdk\n"

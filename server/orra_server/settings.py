@@ -17,7 +17,9 @@ def default_db_path() -> str:
 class Settings:
     db_path: str = field(default_factory=default_db_path)
     #: seconds between application-level pings to each service socket
-    ping_interval: float = 15.0
+    ping_interval: float = field(
+        default_factory=lambda: float(os.environ.get("ORRA_PING_INTERVAL", "15"))
+    )
     #: largest task input we will send: the orra Python SDK drops frames over 10,487,808 bytes
     max_task_frame_bytes: int = 10_487_808
     #: largest request body we accept on the REST API

@@ -51,14 +51,32 @@ def text_services(url: str, key: str) -> list[Service]:
 
     @counter.handler
     async def count(task: Task[CountIn]) -> CountOut:  # async, slow enough to overlap
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(float(os.environ.get("COUNT_DELAY", "0.3")))
         return CountOut(words=len(task.input.shouted.split()), pid=os.getpid())
 
     return [shouter, counter]
 
 
+def schema_services(url: str, key: str) -> list[Service]:
+    """Declared with JSON Schema dicts and a plain-dict handler: no pydantic in sight."""
+    greeter = Service(
+        "greeter",
+        description="Greets a person by name",
+        url=url,
+        api_key=key,
+        input={"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+        output={"type": "object", "properties": {"greeting": {"type": "string"}}},
+    )
+
+    @greeter.handler
+    def greet(payload: dict) -> dict:
+        return {"greeting": f"Hello, {payload['name']}!"}
+
+    return [greeter]
+
+
 async def main(url: str, key: str, kind: str) -> None:
-    services = text_services(url, key)
+    services = schema_services(url, key) if kind == "schema" else text_services(url, key)
     if kind == "counter-only":
         services = services[1:]
     await asyncio.gather(*(s.run() for s in services))

@@ -1,0 +1,119 @@
+"""The service wire protocol at frame level, with a raw websocket client (protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import websockets
+
+from helpers import new_project
+
+SCHEMA = {
+    "input": {
+        "type": "object",
+        "properties": {"orderId": {"type": "string"}},
+        "required": ["orderId"],
+    },
+    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
+}
+REQUEST = {
+    "action": {"type": "refund-order", "content": "refund it"},
+    "data": [{"field": "orderId", "value": "o-1"}],
+}
+
+
+async def _next_of(ws, kind: str, timeout: float = 10.0) -> dict:
+    async def loop() -> dict:
+        while True:
+            message = json.loads(await ws.recv())
+            if message.get("type") == kind:
+                return message
+
+    return await asyncio.wait_for(loop(), timeout)
+
+
+def test_acks_duplicates_bare_payloads_and_pongs(live_server):
+    api, project = new_project(live_server.url)
+    service = api.post(
+        "/register/service",
+        {"name": "refund-service", "description": "Refunds an order", "schema": SCHEMA},
+    ).json()
+    url = (
+        live_server.url.replace("http", "ws")
+        + f"/ws?serviceId={service['id']}&apiKey={project['apiKey']}"
+    )
+
+    async def scenario() -> tuple[str, str]:
+        async with websockets.connect(url) as ws:
+            first = await asyncio.to_thread(api.post, "/orchestrations", REQUEST)
+            task = await _next_of(ws, "task_request")
+            assert task["input"] == {"orderId": "o-1"}
+            assert task["serviceId"] == service["id"]
+            assert task["idempotencyKey"] and task["executionId"]
+            result = {
+                "type": "task_result",
+                "taskId": task["id"],
+                "idempotencyKey": task["idempotencyKey"],
+                "executionId": task["executionId"],
+                "serviceId": service["id"],
+                "result": {"task": {"refund": 12.5}},
+                "error": None,
+            }
+            # the pong is not ACKed; the wrapped result is, after it has committed
+            await ws.send(
+                json.dumps({"id": "pong", "payload": {"type": "pong", "serviceId": service["id"]}})
+            )
+            await ws.send(json.dumps({"id": "msg_1_x", "payload": result}))
+            ack = await _next_of(ws, "ACK")
+            assert ack["id"] == "msg_1_x"
+            # the same result again with a new message id (an SDK re-send): ACKed, ignored
+            await ws.send(
+                json.dumps(
+                    {"id": "msg_2_x", "payload": {**result, "result": {"task": {"refund": 99}}}}
+                )
+            )
+            assert (await _next_of(ws, "ACK"))["id"] == "msg_2_x"
+
+            # a second orchestration answered JS-style: a bare payload, no id, no ACK expected
+            second = await asyncio.to_thread(api.post, "/orchestrations", REQUEST)
+            task2 = await _next_of(ws, "task_request")
+            assert task2["idempotencyKey"] != task["idempotencyKey"]
+            await ws.send(
+                json.dumps(
+                    {
+                        **result,
+                        "taskId": task2["id"],
+                        "idempotencyKey": task2["idempotencyKey"],
+                        "executionId": task2["executionId"],
+                        "result": {"task": {"refund": 1.0}},
+                    }
+                )
+            )
+            return first.json()["executionId"], second.json()["executionId"]
+
+    first_id, second_id = asyncio.run(scenario())
+    first = api.wait_finished(first_id)
+    assert first["status"] == "COMPLETED"
+    assert first["result"] == {"refund": 12.5}  # the duplicate did not overwrite it
+    assert first["stepResults"][0]["attempts"] == 1
+    assert api.wait_finished(second_id)["result"] == {"refund": 1.0}
+
+
+def test_service_receives_pings_for_itself(live_server):
+    # the test server pings every 0.5 s (ORRA_PING_INTERVAL)
+    api, project = new_project(live_server.url)
+    service = api.post(
+        "/register/service", {"name": "pinged", "description": "x", "schema": SCHEMA}
+    ).json()
+    url = (
+        live_server.url.replace("http", "ws")
+        + f"/ws?serviceId={service['id']}&apiKey={project['apiKey']}"
+    )
+
+    async def scenario() -> dict:
+        async with websockets.connect(url) as ws:
+            return await _next_of(ws, "ping", timeout=10)
+
+    ping = asyncio.run(scenario())
+    assert ping == {"type": "ping", "serviceId": service["id"]}

@@ -1,0 +1,61 @@
+"""A control-plane crash loses no accepted orchestration and no completed step result."""
+
+from __future__ import annotations
+
+import signal
+
+import duckdb
+
+from helpers import SERVICES, ServerProcess, ServiceProcess, new_project, wait_until
+
+
+def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
+    server = ServerProcess(fresh_db).start()
+    api, project = new_project(server.url)
+    services = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "text"],
+        env={"COUNT_DELAY": "1.5"},
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "services")
+        request = {
+            "action": {"type": "shout-and-count", "content": "shout, count words"},
+            "data": [{"field": "message", "value": "survive the crash"}],
+        }
+        execution_id = api.post("/orchestrations", request).json()["executionId"]
+
+        def counter_running() -> bool:
+            steps = api.get(f"/orchestrations/{execution_id}").json()["stepResults"]
+            return steps[0]["status"] == "COMPLETED" and steps[1]["status"] == "RUNNING"
+
+        wait_until(counter_running, 10, "the second step to be running")
+        server.stop(signal.SIGKILL)
+
+        again = ServerProcess(fresh_db, port=server.port).start()  # same file, same port
+        try:
+            # the SDK reconnects by itself; the engine re-dispatches the unfinished step
+            body = api.wait_finished(execution_id, timeout=60)
+            assert body["status"] == "COMPLETED", body
+            assert body["result"]["words"] == 3
+            assert body["stepResults"][0]["output"] == {"shouted": "SURVIVE THE CRASH"}
+            # and new work runs on the restarted control plane too
+            fresh = api.post("/orchestrations", request).json()["executionId"]
+            assert api.wait_finished(fresh, timeout=30)["status"] == "COMPLETED"
+        finally:
+            again.stop()
+    finally:
+        services.stop()
+
+    with duckdb.connect(str(fresh_db), read_only=True) as db:
+        completed = db.execute(
+            "SELECT step_id, count(*) FROM events WHERE orchestration_id = ? "
+            "AND type = 'step_completed' GROUP BY step_id ORDER BY step_id",
+            [execution_id],
+        ).fetchall()
+        assert completed == [("step1", 1), ("step2", 1)]
+        accepted = db.execute(
+            "SELECT count(*) FROM events WHERE orchestration_id = ? "
+            "AND type = 'orchestration_accepted'",
+            [execution_id],
+        ).fetchone()
+        assert accepted == (1,)
