@@ -29,17 +29,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_pool import HttpPool  # noqa: E402
 
+from orra_studio.demo import SEED_REQUEST  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-SEED = {
-    "action": {
-        "type": "customer-inquiry",
-        "content": "Hi, I am interested in your product. Tell me about its features.",
-    },
-    "data": [
-        {"field": "customerId", "value": "cust12345"},
-        {"field": "sellerId", "value": "sell98765"},
-    ],
-}
+SEED = {k: v for k, v in SEED_REQUEST.items() if k != "timestamp"}
 
 
 def free_port() -> int:

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from orra_studio.demo import SEED_REQUEST as SEED_REQUEST  # re-exported for the tests
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = Path(__file__).resolve().parent / "services"
 
@@ -222,17 +224,6 @@ class WebhookReceiver:
         return headers, json.loads(body), body
 
 
-SEED_REQUEST = {
-    "action": {
-        "type": "customer-inquiry",
-        "content": "Hi, I am interested in your product. Can you tell me more about its features?",
-    },
-    "data": [
-        {"field": "customerId", "value": "cust12345"},
-        {"field": "sellerId", "value": "sell98765"},
-    ],
-    "timestamp": "2024-09-06T14:30:00Z",
-}
 SEED_SERVICES = {
     "customer-data-service",
     "product-catalog-service",

@@ -223,14 +223,18 @@ class Service:
         elif kind == "compensation_request":
             self._spawn(self._on_compensation(message))
 
-    async def _on_task(self, request: dict[str, Any]) -> None:
+    def _reply_header(self, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The idempotency key and the fields every answer to ``request`` carries."""
         key = request.get("idempotencyKey") or ""
-        base = {
+        return key, {
             "taskId": request.get("id"),
             "idempotencyKey": key,
             "executionId": request.get("executionId"),
             "serviceId": self.id,
         }
+
+    async def _on_task(self, request: dict[str, Any]) -> None:
+        key, base = self._reply_header(request)
         if key in self._results:
             cached = self._results[key]
             if cached.get("aborted"):
@@ -301,13 +305,7 @@ class Service:
         return {"result": {"task": output, "compensation": compensation}, "error": None}
 
     async def _on_compensation(self, request: dict[str, Any]) -> None:
-        key = request.get("idempotencyKey") or ""
-        base = {
-            "taskId": request.get("id"),
-            "idempotencyKey": key,
-            "executionId": request.get("executionId"),
-            "serviceId": self.id,
-        }
+        key, base = self._reply_header(request)
         if key in self._results:
             await self._send({**base, "type": "task_result", **self._results[key]})
             return
