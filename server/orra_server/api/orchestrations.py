@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from ..engine import TERMINAL, Run, run_from_rows
-from ..engine.engine import build_steps
+from ..engine.run import build_steps
 from ..errors import BadRequest, NotFound
 from ..ids import new_id, now, to_iso
 from ..planning import PlanningRequest, SchemaFlowPlanner, validate_plan

@@ -14,7 +14,6 @@ import collections
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from typing import Any
 
 import orjson
@@ -24,7 +23,7 @@ from ..ids import new_id, now
 from ..settings import Settings
 from ..store import Operation, Store
 from .references import UnresolvedReference, resolve_input
-from .run import TERMINAL, Run, StepState, combine_result
+from .run import TERMINAL, Run, StepState, combine_result, run_from_rows
 
 __all__ = ["Engine", "run_from_rows"]
 
@@ -37,63 +36,6 @@ def idempotency_key(orchestration_id: str, step_id: str, canonical_input: bytes)
     """Same orchestration, step and input → same key, across retries and restarts."""
     digest = hashlib.sha256(f"{orchestration_id}\x00{step_id}\x00".encode() + canonical_input)
     return digest.hexdigest()[:40]
-
-
-def build_steps(plan: dict[str, Any], service_ids: dict[str, str]) -> dict[str, StepState]:
-    steps: dict[str, StepState] = {}
-    for spec in plan["steps"]:
-        steps[spec["id"]] = StepState(
-            id=spec["id"],
-            component=spec["component"],
-            service_id=service_ids.get(spec["component"]),
-            template=spec.get("input") or {},
-            dependencies=list(spec.get("dependencies") or []),
-        )
-    for step in steps.values():
-        step.remaining = len(step.dependencies)
-        for dep in step.dependencies:
-            steps[dep].dependents.append(step.id)
-    return steps
-
-
-def run_from_rows(row: dict[str, Any], step_rows: list[dict[str, Any]]) -> Run:
-    """Rebuild a run from its stored current state (for reads and for crash recovery)."""
-    run = Run(
-        id=row["id"],
-        project_id=row["project_id"],
-        action=row["action"],
-        data=row["data"] or [],
-        plan=row["plan"],
-        status=row["status"],
-        created_at=_aware(row["created_at"]),
-        webhooks=row["webhooks"] or [],
-        start_time=_aware(row["start_time"]),
-        end_time=_aware(row["end_time"]),
-        result=row["result"],
-        error=row["error"],
-    )
-    by_id = {r["step_id"]: r for r in step_rows}
-    if run.plan:
-        service_ids = {r["component"]: r["service_id"] for r in step_rows}
-        run.steps = build_steps(run.plan, service_ids)
-    for step in run.steps.values():
-        stored = by_id.get(step.id)
-        if stored is None:
-            continue
-        step.status = stored["status"]
-        step.output = stored["output"]
-        step.error = stored["error"]
-        step.attempts = stored["attempts"] or 0
-        step.idempotency_key = stored["idempotency_key"]
-        step.start_time = _aware(stored["start_time"])
-        step.end_time = _aware(stored["end_time"])
-        if step.status != "PENDING":
-            step.input = stored["input"]
-    return run
-
-
-def _aware(moment):
-    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 class Engine:

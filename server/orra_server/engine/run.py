@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..ids import to_iso
 from ..store.store import dumps
 
-__all__ = ["TERMINAL", "Run", "StepState", "combine_result"]
+__all__ = ["TERMINAL", "Run", "StepState", "build_steps", "combine_result", "run_from_rows"]
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "ABORTED", "CANCELLED", "NOT_ACTIONABLE"})
 
@@ -138,3 +138,60 @@ def combine_result(run: Run) -> Any:
             return {s.id: s.output for s in sinks}
         merged.update(sink.output)
     return merged
+
+
+def build_steps(plan: dict[str, Any], service_ids: dict[str, str]) -> dict[str, StepState]:
+    steps: dict[str, StepState] = {}
+    for spec in plan["steps"]:
+        steps[spec["id"]] = StepState(
+            id=spec["id"],
+            component=spec["component"],
+            service_id=service_ids.get(spec["component"]),
+            template=spec.get("input") or {},
+            dependencies=list(spec.get("dependencies") or []),
+        )
+    for step in steps.values():
+        step.remaining = len(step.dependencies)
+        for dep in step.dependencies:
+            steps[dep].dependents.append(step.id)
+    return steps
+
+
+def run_from_rows(row: dict[str, Any], step_rows: list[dict[str, Any]]) -> Run:
+    """Rebuild a run from its stored current state (for reads and for crash recovery)."""
+    run = Run(
+        id=row["id"],
+        project_id=row["project_id"],
+        action=row["action"],
+        data=row["data"] or [],
+        plan=row["plan"],
+        status=row["status"],
+        created_at=_aware(row["created_at"]),
+        webhooks=row["webhooks"] or [],
+        start_time=_aware(row["start_time"]),
+        end_time=_aware(row["end_time"]),
+        result=row["result"],
+        error=row["error"],
+    )
+    by_id = {r["step_id"]: r for r in step_rows}
+    if run.plan:
+        service_ids = {r["component"]: r["service_id"] for r in step_rows}
+        run.steps = build_steps(run.plan, service_ids)
+    for step in run.steps.values():
+        stored = by_id.get(step.id)
+        if stored is None:
+            continue
+        step.status = stored["status"]
+        step.output = stored["output"]
+        step.error = stored["error"]
+        step.attempts = stored["attempts"] or 0
+        step.idempotency_key = stored["idempotency_key"]
+        step.start_time = _aware(stored["start_time"])
+        step.end_time = _aware(stored["end_time"])
+        if step.status != "PENDING":
+            step.input = stored["input"]
+    return run
+
+
+def _aware(moment):
+    return None if moment is None else moment.replace(tzinfo=UTC)
