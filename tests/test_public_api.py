@@ -14,7 +14,6 @@ def test_server_exports():
 def test_sdk_exports():
     assert sorted(orra_sdk.__all__) == [
         "Agent",
-        "HandlerError",
         "OrraError",
         "RegistrationError",
         "Service",

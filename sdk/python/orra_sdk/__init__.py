@@ -8,7 +8,7 @@ async def echo(task: Task[In]) -> Out: ...
 asyncio.run(svc.run())
 """
 
-from .errors import HandlerError, OrraError, RegistrationError, TaskAborted
+from .errors import OrraError, RegistrationError, TaskAborted
 from .service import Agent, Service
 from .task import Task
 
@@ -16,7 +16,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Agent",
-    "HandlerError",
     "OrraError",
     "RegistrationError",
     "Service",

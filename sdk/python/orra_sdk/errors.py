@@ -2,7 +2,6 @@
 
 OrraError
 ├── RegistrationError   the control plane refused the registration (bad name, schema, key)
-├── HandlerError        the handler's result does not fit the output model
 └── TaskAborted         raised by ``task.abort()`` to stop the whole orchestration
 """
 
@@ -10,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["HandlerError", "OrraError", "RegistrationError", "TaskAborted"]
+__all__ = ["OrraError", "RegistrationError", "TaskAborted"]
 
 
 class OrraError(Exception):
@@ -20,10 +19,6 @@ class OrraError(Exception):
 
 
 class RegistrationError(OrraError):
-    pass
-
-
-class HandlerError(OrraError):
     pass
 
 

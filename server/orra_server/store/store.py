@@ -20,7 +20,6 @@ from .writer import (
     GroupCommitWriter,
     Insert,
     Operation,
-    RawSql,
     Update,
     replay_projection,
     snapshot_of,
@@ -133,10 +132,6 @@ class Store:
     @staticmethod
     def update(table: str, row: dict[str, Any]) -> Update:
         return Update(table, row)
-
-    @staticmethod
-    def sql(statement: str, *params: Any) -> RawSql:
-        return RawSql(statement, params)
 
     def project(self, project_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM projects WHERE id = ?", (project_id,))

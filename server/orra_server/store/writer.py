@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
-__all__ = ["GroupCommitWriter", "Insert", "Operation", "RawSql", "Update", "replay_projection"]
+__all__ = ["GroupCommitWriter", "Insert", "Operation", "Update", "replay_projection"]
 
 log = logging.getLogger("orra.store")
 
@@ -50,17 +50,11 @@ class Update:
     row: dict[str, Any]
 
 
-@dataclass(slots=True)
-class RawSql:
-    sql: str
-    params: tuple[Any, ...] = ()
-
-
 class _Sync:
     """A request to write the projection buffer now."""
 
 
-Operation = Insert | Update | RawSql
+Operation = Insert | Update
 
 _STOP = object()
 
@@ -124,14 +118,6 @@ class GroupCommitWriter:
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put(([_Sync()], loop, future))
         await future
-
-    def write_blocking(self, ops: list[Operation]) -> None:
-        done = threading.Event()
-        errors: list[BaseException] = []
-        self._queue.put((ops, None, (done, errors)))
-        done.wait()
-        if errors:
-            raise errors[0]
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -202,16 +188,13 @@ class GroupCommitWriter:
                     _resolve([item], item_exc)
 
     def _apply(self, ops: Iterable[Operation]) -> None:
-        raw: list[RawSql] = []
         inserts: dict[str, dict[Any, dict[str, Any]] | list[dict[str, Any]]] = {}
         updates: dict[str, dict[Any, dict[str, Any]]] = {}
         projected: list[Insert | Update] = []
         for op in ops:
             if isinstance(op, _Sync):
                 continue
-            if isinstance(op, RawSql):
-                raw.append(op)
-            elif op.table in PROJECTED:
+            if op.table in PROJECTED:
                 projected.append(op)  # type: ignore[arg-type]
             elif isinstance(op, Insert):
                 keys = KEYS.get(op.table)
@@ -232,15 +215,13 @@ class GroupCommitWriter:
             for row in events:
                 self._seq += 1
                 row["seq"] = self._seq
-        if not (raw or inserts or updates):
+        if not (inserts or updates):
             for op in projected:
                 self._projection.add(op)
             return
         cursor = self._cursor
         cursor.execute("BEGIN TRANSACTION")
         try:
-            for statement in raw:
-                cursor.execute(statement.sql, statement.params)
             for table, rows in inserts.items():
                 _insert(cursor, table, list(rows.values()) if isinstance(rows, dict) else rows)
             for table, keyed in updates.items():
@@ -358,12 +339,7 @@ def replay_projection(connection: duckdb.DuckDBPyConnection) -> int:
 def _resolve(batch: list[Any], error: BaseException | None) -> None:
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
     for _, loop, future in batch:
-        if loop is None:
-            done, errors = future
-            if error is not None:
-                errors.append(error)
-            done.set()
-        else:
+        if loop is not None:
             by_loop.setdefault(loop, []).append(future)
     for loop, futures in by_loop.items():
         try:
