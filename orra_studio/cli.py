@@ -25,14 +25,52 @@ def serve(
         str | None, typer.Option(help="DuckDB file (default ~/.orra/orra.duckdb)", envvar="ORRA_DB")
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+    llm_base_url: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (Ollama)"),
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option(help="model for the LLM planner (turns it on)")
+    ] = None,
+    llm_api_key: Annotated[str | None, typer.Option(help="key for the LLM endpoint")] = None,
+    llm_timeout: Annotated[
+        float | None, typer.Option(help="seconds per LLM call before retrying")
+    ] = None,
+    repair_rounds: Annotated[
+        int | None, typer.Option(help="times an invalid LLM plan is sent back for repair")
+    ] = None,
+    offline_planner: Annotated[
+        bool, typer.Option("--offline-planner", help="plan with schema-flow only, never an LLM")
+    ] = False,
 ) -> None:
-    """Run the control plane."""
+    """Run the control plane.
+
+    The LLM planner is on when a model is given (--llm-model or ORRA_LLM_MODEL); otherwise
+    the offline schema-flow planner plans. See docs/planner.md.
+    """
     from orra_server import Settings
     from orra_server.__main__ import serve as run_server
-    from orra_server.settings import default_db_path
+    from orra_server.settings import LLMSettings, default_db_path
 
-    settings = Settings(db_path=db or default_db_path())
-    typer.echo(f"orra control plane on http://{host}:{port} (db: {settings.db_path})", err=True)
+    llm = LLMSettings()
+    for name, value in (
+        ("base_url", llm_base_url),
+        ("model", llm_model),
+        ("api_key", llm_api_key),
+        ("timeout", llm_timeout),
+        ("repair_rounds", repair_rounds),
+    ):
+        if value is not None:
+            setattr(llm, name, value)
+            llm.enabled = llm.enabled or name in ("base_url", "model", "api_key")
+    if offline_planner:
+        llm.enabled = False
+    settings = Settings(db_path=db or default_db_path(), llm=llm)
+    planner = f"LLM {llm.resolved_model()}" if llm.enabled else "offline schema-flow"
+    typer.echo(
+        f"orra control plane on http://{host}:{port} (db: {settings.db_path}; planner: {planner})",
+        err=True,
+    )
     run_server(settings, host=host, port=port, log_level=log_level)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from .errors import DescriptionTooLong, InvalidServiceName
 from .ids import new_id, now
 from .jsonschemas import normalise_schema
+from .planning.cache import services_fingerprint
 from .store import Store
 from .store.store import dumps
 
@@ -51,6 +52,7 @@ class ServiceRegistry:
         self.store = store
         self._by_project: dict[str, list[dict[str, Any]]] = {}
         self._changes: dict[str, int] = {}
+        self._fingerprints: dict[str, tuple[int, str]] = {}
 
     def services(self, project_id: str) -> list[dict[str, Any]]:
         if project_id not in self._by_project:
@@ -60,6 +62,15 @@ class ServiceRegistry:
     def version(self, project_id: str) -> int:
         """Changes whenever a service of the project (re-)registers: part of plan-cache keys."""
         return self._changes.get(project_id, 0)
+
+    def fingerprint(self, project_id: str) -> str:
+        """Of the project's service names and schemas (plan-cache keys), kept per version."""
+        version = self.version(project_id)
+        known = self._fingerprints.get(project_id)
+        if known is None or known[0] != version:
+            known = (version, services_fingerprint(self.services(project_id)))
+            self._fingerprints[project_id] = known
+        return known[1]
 
     def by_id(self, service_id: str) -> dict[str, Any] | None:
         return self.store.service(service_id)

@@ -6,11 +6,59 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Settings", "default_db_path"]
+__all__ = ["LLMSettings", "Settings", "default_db_path"]
 
 
 def default_db_path() -> str:
     return os.environ.get("ORRA_DB") or str(Path.home() / ".orra" / "orra.duckdb")
+
+
+def _env(*names: str, default: str | None = None) -> str | None:
+    """The first of ``names`` set (and non-empty) in the environment."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return default
+
+
+@dataclass
+class LLMSettings:
+    """An OpenAI-compatible chat-completions endpoint for the LLM planner.
+
+    The LLM planner is on when a model is named (``ORRA_LLM_MODEL``) or an ``ORRA_LLM_*`` base URL
+    or key is set; ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` fill in the key and URL but do not turn
+    it on by themselves, so a stray OpenAI key never makes the offline default call out.
+    """
+
+    base_url: str | None = field(
+        default_factory=lambda: _env("ORRA_LLM_BASE_URL", "OPENAI_BASE_URL")
+    )
+    model: str | None = field(default_factory=lambda: _env("ORRA_LLM_MODEL"))
+    api_key: str | None = field(default_factory=lambda: _env("ORRA_LLM_API_KEY", "OPENAI_API_KEY"))
+    #: seconds for one chat-completions call before it counts as timed out
+    timeout: float = field(default_factory=lambda: float(_env("ORRA_LLM_TIMEOUT", default="60")))
+    #: further attempts after a timeout, connection error, 429 or 5xx (with backoff)
+    retries: int = field(default_factory=lambda: int(_env("ORRA_LLM_RETRIES", default="2")))
+    #: rounds in which an invalid plan goes back to the LLM with the validator's errors
+    repair_rounds: int = field(
+        default_factory=lambda: int(_env("ORRA_PLAN_REPAIR_ROUNDS", default="2"))
+    )
+    #: ``auto`` (try ``response_format`` json_schema, drop it if the endpoint refuses), ``on``,
+    #: or ``off`` (ask for a fenced JSON block)
+    structured_output: str = field(
+        default_factory=lambda: _env("ORRA_LLM_STRUCTURED_OUTPUT", default="auto") or "auto"
+    )
+    temperature: float = 0.0
+    enabled: bool = field(
+        default_factory=lambda: (
+            bool(_env("ORRA_LLM_MODEL", "ORRA_LLM_BASE_URL", "ORRA_LLM_API_KEY"))
+            and _env("ORRA_PLANNER") != "schema-flow"
+        )
+    )
+
+    def resolved_model(self) -> str:
+        return self.model or "gpt-4o-mini"
 
 
 @dataclass
@@ -30,3 +78,6 @@ class Settings:
     offline_grace_seconds: float = 300.0
     #: attempts to deliver one webhook before giving up (full outbox comes later)
     webhook_attempts: int = 3
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    #: plans kept in the plan cache (per control plane, least recently used dropped first)
+    plan_cache_size: int = 4096

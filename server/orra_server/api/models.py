@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..planning import Plan
+
 __all__ = [
     "ActionIn",
     "ApiKeyIn",
@@ -58,6 +60,8 @@ class OrchestrationIn(_Body):
     data: list[DataItem] = Field(default_factory=list)
     timestamp: str | None = None
     dryRun: bool = False
+    #: a caller-supplied (for example an edited preview's) plan: validated, then run as given
+    plan: Plan | None = None
 
 
 Status = Literal[

@@ -11,7 +11,14 @@ from ..engine import TERMINAL, Run, run_from_rows
 from ..engine.run import build_steps
 from ..errors import BadRequest, NotFound
 from ..ids import new_id, now, to_iso
-from ..planning import PlanningRequest, SchemaFlowPlanner, validate_plan
+from ..planning import (
+    PlanMaker,
+    PlanningRequest,
+    PlanResult,
+    execution_levels,
+    match_use_case,
+)
+from ..store import Operation
 from .auth import project_id_from_key
 from .models import OrchestrationIn, Status
 from .responses import FastJSONResponse
@@ -19,42 +26,69 @@ from .runtime import Runtime, runtime_of
 
 router = APIRouter(tags=["orchestrations"])
 
-_planner = SchemaFlowPlanner()
-_PLANS_KEPT = 4096
 _STATUSES = set(Status.__args__)  # type: ignore[attr-defined]
 
 
-async def _plan(
-    runtime: Runtime,
-    project_id: str,
-    services: list[dict[str, Any]],
-    action: dict[str, Any],
-    data: dict[str, Any],
-) -> tuple[dict[str, Any] | None, str | None]:
-    """A validated plan (as JSON) or the reason there is none."""
-    key = (
-        project_id,
-        runtime.registry.version(project_id),
-        action["type"],
-        action["content"],
-        tuple(data),
+async def _make_plan(
+    runtime: Runtime, project_id: str, body: OrchestrationIn, request: PlanningRequest
+) -> PlanResult:
+    """The planners' plan, or the caller's (checked by the same validator)."""
+    if body.plan is None:
+        return await runtime.planning.make(
+            request, project_id=project_id, fingerprint=runtime.registry.fingerprint(project_id)
+        )
+    plan = body.plan.model_copy(
+        update={"parallelExecutionGroups": execution_levels(body.plan.steps)}
     )
-    plans = runtime.plan_memo
-    if key in plans:
-        return plans[key]
-    outcome = await _planner.plan(PlanningRequest(action=action, data=data, services=services))
-    plan, reason = outcome.plan, outcome.reason
-    if plan is not None:
-        by_name = {s["name"]: s for s in services}
-        errors = validate_plan(plan, by_name, action=action, data=data)
-        if errors:
-            reason = "the plan is invalid: " + "; ".join(e.message for e in errors)
-            plan = None
-    answer = (plan.model_dump() if plan is not None else None, reason)
-    if len(plans) >= _PLANS_KEPT:
-        plans.pop(next(iter(plans)))
-    plans[key] = answer
-    return answer
+    errors = PlanMaker.check(plan, request)
+    provenance: dict[str, Any] = {"source": "caller", "planner": "caller", "cache": "skip"}
+    if request.grounding is not None:
+        provenance["grounding"] = request.grounding.as_dict()
+    reason = "the plan is invalid: " + "; ".join(e.message for e in errors) if errors else None
+    return PlanResult(plan, reason, provenance, errors=errors)
+
+
+def _warnings(runtime: Runtime, plan: dict[str, Any] | None, services: list[dict[str, Any]]):
+    """Things that will not stop the plan but that the caller should know before running it."""
+    if plan is None:
+        return []
+    ids = {s["name"]: s["id"] for s in services}
+    offline = sorted(
+        {
+            s["component"]
+            for s in plan["steps"]
+            if s["component"] in ids and not runtime.hub.is_online(ids[s["component"]])
+        }
+    )
+    grace = runtime.settings.offline_grace_seconds
+    return [
+        f"'{name}' has no connected instance: its steps will wait up to {grace:g} s for one"
+        for name in offline
+    ]
+
+
+def _planning_events(
+    runtime: Runtime, orchestration_id: str | None, result: PlanResult
+) -> list[Operation]:
+    """``llm_call`` per chat-completions attempt, the cache outcome, and ``plan_made``."""
+    at = now()
+    store = runtime.store
+    ops = [store.event(orchestration_id, "llm_call", at, call) for call in result.llm_calls]
+    if result.cache in ("hit", "miss"):
+        ops.append(store.event(orchestration_id, f"plan_cache_{result.cache}", at, None))
+    ops.append(
+        store.event(
+            orchestration_id,
+            "plan_made" if result.plan is not None and not result.errors else "plan_failed",
+            at,
+            {
+                "provenance": result.provenance,
+                "errors": [e.as_dict() for e in result.errors],
+                "reason": result.reason,
+            },
+        )
+    )
+    return ops
 
 
 def _estimate(runtime: Runtime, plan: dict[str, Any]) -> str:
@@ -85,18 +119,44 @@ async def create_orchestration(
         raise BadRequest(
             "each data field may appear only once", code="duplicate_data_field", param="data"
         )
-    plan_body, reason = await _plan(runtime, project_id, services, action, data_map)
+    specs = runtime.groundings_of(project_id)
+    grounding = match_use_case(specs, action["type"], action["content"]) if specs else None
+    planning = PlanningRequest(action=action, data=data_map, services=services, grounding=grounding)
+    result = await _make_plan(runtime, project_id, body, planning)
+    if result.errors and body.plan is not None and not body.dryRun:
+        raise BadRequest(
+            f"{result.reason}. Fix the plan (preview it with dryRun to see every error) or leave "
+            "out 'plan' to let the planner make one",
+            code="invalid_plan",
+            param="plan",
+            details=[e.as_dict() for e in result.errors],
+        )
+    plan_body = result.plan.model_dump() if result.plan is not None else None
     if plan_body is not None:
-        plan_body = {**plan_body, "estimatedCompletionTime": _estimate(runtime, plan_body)}
+        plan_body["estimatedCompletionTime"] = _estimate(runtime, plan_body)
     webhooks = runtime.webhooks_of(project_id)
     answer: dict[str, Any] = {
         "resultTarget": {"webhook": webhooks[0] if webhooks else None, "webhooks": webhooks},
         "plan": plan_body,
+        "planSource": result.provenance.get("source"),
+        "cache": result.cache,
     }
+    if grounding is not None:
+        answer["grounding"] = {"spec": grounding.spec, "useCase": grounding.use_case.action}
     if body.dryRun:
         answer.update(
-            status="PREVIEW", executionId=None, message=reason or "Plan preview: nothing was run."
+            status="PREVIEW",
+            executionId=None,
+            message=result.reason or "Plan preview: nothing was run.",
+            validation={
+                "valid": result.plan is not None and not result.errors,
+                "errors": [e.as_dict() for e in result.errors],
+                "warnings": _warnings(runtime, plan_body, services),
+            },
+            provenance=result.provenance,
         )
+        if result.llm_calls:
+            runtime.store.write_lazy(_planning_events(runtime, None, result))
         return FastJSONResponse(status_code=200, content=answer)
 
     run = Run(
@@ -108,15 +168,18 @@ async def create_orchestration(
         status="PENDING",
         created_at=now(),
         webhooks=webhooks,
+        provenance=result.provenance,
     )
     answer["executionId"] = run.id
+    events = _planning_events(runtime, run.id, result)
     if plan_body is None:
-        await runtime.engine.record_not_actionable(run, reason or "no plan")
+        reason = result.reason or "no plan"
+        await runtime.engine.record_not_actionable(run, reason, events)
         answer.update(status="NOT_ACTIONABLE", message=reason)
         return FastJSONResponse(status_code=202, content=answer)
     service_ids = {s["name"]: s["id"] for s in services}
     run.steps = build_steps(plan_body, service_ids)
-    await runtime.engine.accept(run)
+    await runtime.engine.accept(run, events)
     answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")
     return FastJSONResponse(status_code=202, content=answer)
 
@@ -147,6 +210,39 @@ async def get_orchestration(
         await runtime.engine.wait(orchestration_id, wait)
         run = _load(runtime, project_id, orchestration_id)
     return run.body()
+
+
+@router.get("/orchestrations/{orchestration_id}/plan")
+async def get_plan(
+    request: Request, orchestration_id: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    """The plan, who made it, each repair round's errors and reasoning, and the LLM calls."""
+    runtime = runtime_of(request)
+    run = _load(runtime, project_id, orchestration_id)
+    provenance = run.provenance
+    calls: list[dict[str, Any]] = []
+    cache: str | None = None
+    for event in runtime.store.events_of(orchestration_id):
+        kind = event["type"]
+        if kind == "llm_call":
+            calls.append(event["payload"])
+        elif kind.startswith("plan_cache_"):
+            cache = kind.removeprefix("plan_cache_")
+        elif kind in ("plan_made", "plan_failed") and provenance is None:
+            provenance = event["payload"]["provenance"]
+    provenance = provenance or {}
+    return {
+        "executionId": run.id,
+        "status": run.status,
+        "plan": run.plan,
+        "source": provenance.get("source"),
+        "model": provenance.get("model"),
+        "repairRounds": provenance.get("repairRounds", 0),
+        "cache": cache or provenance.get("cache"),
+        "provenance": provenance,
+        "llmCalls": calls,
+        "error": run.error if run.status == "NOT_ACTIONABLE" else None,
+    }
 
 
 @router.get("/orchestrations")

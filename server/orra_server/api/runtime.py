@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from ..connections import ServiceHub
 from ..engine import Engine, Run
 from ..ids import hash_api_key
+from ..planning import GroundingSpec, PlanMaker
 from ..registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store
@@ -32,11 +33,9 @@ class Runtime:
     key_hashes: dict[str, str] = field(default_factory=dict)
     #: project id -> (webhook URLs, signing secret); read on every POST, so kept in memory
     _project_cache: dict[str, tuple[list[str], str]] = field(default_factory=dict)
-    #: the schema-flow planner is a pure function of (services, action, data field names), so
-    #: its validated plans are memoised by those (the services by the registry's version)
-    plan_memo: dict[tuple[Any, ...], tuple[dict[str, Any] | None, str | None]] = field(
-        default_factory=dict
-    )
+    planning: PlanMaker = field(default_factory=PlanMaker)
+    #: project id -> its grounding specs (read on every POST, changed rarely)
+    _groundings: dict[str, list[GroundingSpec]] = field(default_factory=dict)
     _pinger: asyncio.Task[None] | None = None
 
     @classmethod
@@ -50,6 +49,7 @@ class Runtime:
             engine=Engine(store, hub, settings),
             registry=ServiceRegistry(store),
             webhooks=WebhookSender(store, attempts=settings.webhook_attempts),
+            planning=PlanMaker(settings.llm, cache_size=settings.plan_cache_size),
         )
         runtime.key_hashes = store.all_key_hashes()
         runtime.engine.on_finished.append(runtime._send_webhooks)
@@ -74,6 +74,17 @@ class Runtime:
         """Call after changing a project's webhooks."""
         self._project_cache.pop(project_id, None)
 
+    def groundings_of(self, project_id: str) -> list[GroundingSpec]:
+        if project_id not in self._groundings:
+            self._groundings[project_id] = [
+                GroundingSpec.model_validate(row["spec"])
+                for row in self.store.groundings_of(project_id)
+            ]
+        return self._groundings[project_id]
+
+    def forget_groundings(self, project_id: str) -> None:
+        self._groundings.pop(project_id, None)
+
     async def start(self) -> None:
         self.engine.resume_unfinished()
         self._pinger = asyncio.get_running_loop().create_task(self._ping_forever())
@@ -85,6 +96,7 @@ class Runtime:
                 await self._pinger
         await self.engine.shutdown()
         await self.webhooks.close()
+        await self.planning.close()
         self.store.close()
 
     async def _ping_forever(self) -> None:

@@ -55,34 +55,48 @@ class Engine:
         hub.on_instance_lost = self._instance_lost
 
     # -- accepting ---------------------------------------------------------------------------
-    async def accept(self, run: Run) -> None:
-        """Record the run durably, then start it. Returns once the acceptance has committed."""
+    async def accept(self, run: Run, planning: list[Operation] = ()) -> None:  # type: ignore[assignment]
+        """Record the run durably, then start it. Returns once the acceptance has committed.
+
+        ``planning`` holds the events of how the plan was made; they share the commit.
+        """
         run.status = "RUNNING"
         run.start_time = run.created_at
         rows = [("orchestrations", run.row())]
         rows += [("steps", s.row(run.id)) for s in run.steps.values()]
         await self.store.write(
-            self.store.change(
-                run.id, "orchestration_accepted", run.created_at, run.plan, insert=rows
-            )
+            [
+                *planning,
+                *self.store.change(
+                    run.id, "orchestration_accepted", run.created_at, run.plan, insert=rows
+                ),
+            ]
         )
         self.runs[run.id] = run
         for step in run.steps.values():
             if step.remaining == 0:
                 self._spawn(self._dispatch(run, step))
 
-    async def record_not_actionable(self, run: Run, reason: str) -> None:
+    async def record_not_actionable(
+        self,
+        run: Run,
+        reason: str,
+        planning: list[Operation] = (),  # type: ignore[assignment]
+    ) -> None:
         run.status = "NOT_ACTIONABLE"
         run.error = reason
         run.end_time = run.created_at
         await self.store.write(
-            self.store.change(
-                run.id,
-                "orchestration_not_actionable",
-                run.created_at,
-                {"reason": reason},
-                insert=[("orchestrations", run.row())],
-            )
+            [
+                *planning,
+                *self.store.change(
+                    run.id,
+                    "orchestration_not_actionable",
+                    run.created_at,
+                    {"reason": reason},
+                    insert=[("orchestrations", run.row())],
+                ),
+            ]
         )
         run.done.set()
         self._remember(run)

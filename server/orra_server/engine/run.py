@@ -86,6 +86,9 @@ class Run:
     completed: int = 0
     finishing: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: how the plan was made (kept in memory while the run is live or recent; the store has it
+    #: in the orchestration's ``plan_made`` event)
+    provenance: dict[str, Any] | None = None
 
     @property
     def request(self) -> dict[str, Any]:

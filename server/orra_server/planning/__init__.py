@@ -1,12 +1,19 @@
 """Planning: turn an action into a validated plan (see README.md beside this file)."""
 
 from .base import Planner, PlanningRequest, PlanOutcome
+from .grounding import GroundingMatch, GroundingSpec, match_use_case
+from .pipeline import PlanMaker, PlanResult
 from .plan import Plan, PlanStep, execution_levels, references_in
 from .schema_flow import SchemaFlowPlanner
-from .validator import PlanError, validate_plan
+from .validator import RULES, PlanError, validate_plan
 
 __all__ = [
+    "RULES",
+    "GroundingMatch",
+    "GroundingSpec",
     "Plan",
+    "PlanMaker",
+    "PlanResult",
     "PlanError",
     "PlanOutcome",
     "PlanStep",
@@ -14,6 +21,7 @@ __all__ = [
     "PlanningRequest",
     "SchemaFlowPlanner",
     "execution_levels",
+    "match_use_case",
     "references_in",
     "validate_plan",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .grounding import GroundingMatch
 from .plan import Plan
 
 __all__ = ["PlanOutcome", "Planner", "PlanningRequest"]
@@ -15,6 +16,8 @@ class PlanningRequest:
     action: dict[str, Any]  # {"type": ..., "content": ...}
     data: dict[str, Any]  # field -> value
     services: list[dict[str, Any]]  # service rows: name, description, input/output schemas
+    #: the grounding use case the action matched, if any
+    grounding: GroundingMatch | None = None
 
 
 @dataclass(slots=True)

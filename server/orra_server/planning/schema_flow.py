@@ -15,70 +15,12 @@ from typing import Any
 
 from ..jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
+from .grounding import best_service_for
 from .plan import Plan, PlanStep, execution_levels
+from .text import tokens
 
-__all__ = ["SchemaFlowPlanner", "tokens"]
+__all__ = ["SchemaFlowPlanner"]
 
-_STOPWORDS = {
-    "a",
-    "an",
-    "and",
-    "are",
-    "as",
-    "at",
-    "be",
-    "by",
-    "can",
-    "do",
-    "for",
-    "from",
-    "has",
-    "have",
-    "hi",
-    "hello",
-    "i",
-    "in",
-    "into",
-    "is",
-    "it",
-    "its",
-    "me",
-    "my",
-    "of",
-    "on",
-    "or",
-    "our",
-    "please",
-    "so",
-    "that",
-    "the",
-    "their",
-    "them",
-    "this",
-    "to",
-    "us",
-    "we",
-    "with",
-    "you",
-    "your",
-    "about",
-    "more",
-    "tell",
-    "am",
-    "what",
-    "which",
-    "how",
-    "will",
-    "would",
-    "want",
-    "service",
-    "services",
-    "agent",
-    "data",
-    "given",
-    "using",
-    "based",
-}
 #: text inputs that take the action's own words
 _CONTENT_FIELDS = {
     "inquiry",
@@ -98,19 +40,6 @@ _CONTENT_FIELDS = {
     "input",
     "ask",
 }
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ies", "ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def tokens(text: str) -> set[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text or "")
-    words = re.findall(r"[a-z0-9]+", spaced.lower())
-    return {_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1}
 
 
 def _norm(name: str) -> str:
@@ -154,6 +83,8 @@ class SchemaFlowPlanner:
                 f"no registered service matches the action "
                 f"'{request.action.get('type', '')}' (services: {names})",
             )
+        if request.grounding is not None:
+            return self._plan_grounded(request, candidates, by_name)
         best: tuple[float, int, list[PlanStep]] | None = None
         failures: list[str] = []
         for goal in relevant:
@@ -171,6 +102,38 @@ class SchemaFlowPlanner:
         steps = best[2]
         plan = Plan(steps=steps, parallelExecutionGroups=execution_levels(steps))
         return PlanOutcome(plan, provenance={"planner": self.name, "score": round(best[0], 3)})
+
+    def _plan_grounded(
+        self,
+        request: PlanningRequest,
+        candidates: list[_Candidate],
+        by_name: dict[str, _Candidate],
+    ) -> PlanOutcome:
+        """One goal per capability of the matched use case, run in the order it lists them."""
+        assert request.grounding is not None
+        chain = _Chain(request, candidates)
+        previous: str | None = None
+        for capability in request.grounding.use_case.capabilities:
+            service, _ = best_service_for(capability, request.services)
+            if service is None:
+                return PlanOutcome(None, f"no registered service provides '{capability}'")
+            try:
+                step_id = chain._add(by_name[service["name"]], trail=())
+            except _ChainError as exc:
+                return PlanOutcome(None, str(exc))
+            step = chain.steps[int(step_id[4:]) - 1]
+            if (
+                previous is not None
+                and _after(previous, step_id)
+                and previous not in step.dependencies
+            ):
+                step.dependencies.append(previous)
+            previous = step_id
+        steps = chain.steps
+        plan = Plan(steps=steps, parallelExecutionGroups=execution_levels(steps))
+        return PlanOutcome(
+            plan, provenance={"planner": self.name, "grounding": request.grounding.spec}
+        )
 
     @staticmethod
     def _candidate(service: dict[str, Any], type_words: set[str], content_words: set[str]):
@@ -261,6 +224,11 @@ class _Chain:
             out_name = next(o for o in producer.outputs if _norm(o) == key)
             return f"{{{{{step_id}.output.{out_name}}}}}", step_id
         return None
+
+
+def _after(earlier: str, later: str) -> bool:
+    """Step ids are numbered in creation order, so this ordering can never make a cycle."""
+    return int(earlier[4:]) < int(later[4:])
 
 
 def _action_phrase(description: str, expected: str) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..jsonschemas import properties_of, required_of
-from .plan import Plan, execution_levels, references_in
+import jsonschema
 
-__all__ = ["PlanError", "validate_plan"]
+from ..jsonschemas import properties_of, required_of
+from .grounding import best_service_for
+from .plan import Plan, PlanStep, execution_levels, references_in
+
+__all__ = ["RULES", "PlanError", "validate_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,14 +25,37 @@ class PlanError:
         return asdict(self)
 
 
+#: every rule, in the order the validator checks them (docs/planner.md explains each)
+RULES = (
+    "empty_plan",
+    "duplicate_step_id",
+    "unknown_component",
+    "unknown_dependency",
+    "missing_required_input",
+    "unknown_input_field",
+    "invalid_literal_input",
+    "cycle",
+    "unresolvable_reference",
+    "reference_not_dependency",
+    "unknown_output_field",
+    "dangling_step",
+    "missing_capability",
+)
+
+
 def validate_plan(
     plan: Plan,
     services: dict[str, dict[str, Any]],
     *,
     action: dict[str, Any],
     data: dict[str, Any],
+    capabilities: list[str] | tuple[str, ...] = (),
 ) -> list[PlanError]:
-    """``services`` maps component name → service row (with ``input_schema``/``output_schema``)."""
+    """``services`` maps component name → service row (with ``input_schema``/``output_schema``).
+
+    ``capabilities`` are those of the grounding use case the action matched: each must be
+    provided by a step's service.
+    """
     errors: list[PlanError] = []
     if not plan.steps:
         return [PlanError(None, None, "empty_plan", "the plan has no steps")]
@@ -61,16 +87,7 @@ def validate_plan(
                     )
                 )
         if service is not None:
-            for name in required_of(service["input_schema"]):
-                if name not in step.input:
-                    errors.append(
-                        PlanError(
-                            step.id,
-                            name,
-                            "missing_required_input",
-                            f"'{step.component}' requires input '{name}'",
-                        )
-                    )
+            errors += _check_inputs(step, service)
 
     levels = execution_levels(plan.steps)
     placed = {sid for level in levels for sid in level}
@@ -91,6 +108,99 @@ def validate_plan(
                 )
                 if error is not None:
                     errors.append(error)
+    errors += _dangling_steps(plan)
+    errors += _missing_capabilities(plan, services, capabilities)
+    return errors
+
+
+def _check_inputs(step: PlanStep, service: dict[str, Any]) -> list[PlanError]:
+    schema = service["input_schema"]
+    errors = [
+        PlanError(
+            step.id,
+            name,
+            "missing_required_input",
+            f"'{step.component}' requires input '{name}'",
+        )
+        for name in required_of(schema)
+        if name not in step.input
+    ]
+    known = properties_of(schema)
+    if known and schema.get("additionalProperties") is False:
+        for name in step.input:
+            if name not in known:
+                errors.append(
+                    PlanError(
+                        step.id,
+                        name,
+                        "unknown_input_field",
+                        f"'{step.component}' takes no input '{name}' (inputs: {', '.join(known)})",
+                    )
+                )
+    literals = {k: v for k, v in step.input.items() if k in known and not references_in(v)}
+    if literals:
+        validator_cls = jsonschema.validators.validator_for(
+            schema, default=jsonschema.Draft202012Validator
+        )
+        for problem in validator_cls(schema).iter_errors(literals):
+            if not problem.path:  # e.g. "required": reported above, by name
+                continue
+            name = str(problem.path[0])
+            errors.append(
+                PlanError(
+                    step.id,
+                    name,
+                    "invalid_literal_input",
+                    f"input '{name}' of '{step.component}' is {problem.instance!r}, which does "
+                    f"not fit its schema: {problem.message}",
+                )
+            )
+    return errors
+
+
+def _dangling_steps(plan: Plan) -> list[PlanError]:
+    """A step that uses nothing from the request or another step, and that nothing uses.
+
+    Its output would land in the result without the action asking for it: the typical invented
+    step. A single-step plan, or a step that reads the request, is never dangling.
+    """
+    if len(plan.steps) < 2:
+        return []
+    used = {dep for step in plan.steps for dep in step.dependencies}
+    used |= {ref.root for step in plan.steps for ref in references_in(step.input)}
+    errors = []
+    for step in plan.steps:
+        if step.id in used or step.dependencies or references_in(step.input):
+            continue
+        errors.append(
+            PlanError(
+                step.id,
+                None,
+                "dangling_step",
+                f"step '{step.id}' ({step.component}) takes nothing from the request or another "
+                "step and nothing uses its output; remove it or wire it into the plan",
+            )
+        )
+    return errors
+
+
+def _missing_capabilities(
+    plan: Plan, services: dict[str, dict[str, Any]], capabilities: list[str] | tuple[str, ...]
+) -> list[PlanError]:
+    used = [services[s.component] for s in plan.steps if s.component in services]
+    errors = []
+    for capability in capabilities:
+        provider, _ = best_service_for(capability, used)
+        if provider is None:
+            errors.append(
+                PlanError(
+                    None,
+                    None,
+                    "missing_capability",
+                    f"the grounding use case needs the capability '{capability}', and no step's "
+                    "service provides it",
+                )
+            )
     return errors
 
 

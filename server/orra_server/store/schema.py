@@ -45,6 +45,18 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("updated_at", _TS),
         ]
     ),
+    "groundings": pa.schema(
+        [
+            ("project_id", pa.string()),
+            ("name", pa.string()),
+            ("domain", pa.string()),
+            ("version", pa.string()),
+            ("spec", pa.string()),
+            ("created_at", _TS),
+            ("updated_at", _TS),
+            ("deleted_at", _TS),  # kept, not removed: a re-apply after a delete is an update
+        ]
+    ),
     "orchestrations": pa.schema(
         [
             ("id", pa.string()),
@@ -94,6 +106,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
 KEYS: dict[str, tuple[str, ...]] = {
     "projects": ("id",),
     "services": ("id",),
+    "groundings": ("project_id", "name"),
     "orchestrations": ("id",),
     "steps": ("orchestration_id", "step_id"),
 }

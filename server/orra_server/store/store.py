@@ -163,6 +163,22 @@ class Store:
         )
         return [_service(r) for r in rows]
 
+    # -- groundings -------------------------------------------------------------------------
+    def grounding(self, project_id: str, name: str) -> dict[str, Any] | None:
+        """The spec row by name, deleted or not."""
+        rows = self._rows(
+            "SELECT * FROM groundings WHERE project_id = ? AND name = ?", (project_id, name)
+        )
+        return _grounding(rows[0]) if rows else None
+
+    def groundings_of(self, project_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM groundings WHERE project_id = ? AND deleted_at IS NULL "
+            "ORDER BY created_at, name",
+            (project_id,),
+        )
+        return [_grounding(r) for r in rows]
+
     # -- orchestrations ----------------------------------------------------------------------
     def orchestration(self, orchestration_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
@@ -223,4 +239,9 @@ def _orchestration(row: dict[str, Any]) -> dict[str, Any]:
 def _step(row: dict[str, Any]) -> dict[str, Any]:
     for name in ("input", "output"):
         row[name] = loads(row[name])
+    return row
+
+
+def _grounding(row: dict[str, Any]) -> dict[str, Any]:
+    row["spec"] = loads(row["spec"])
     return row

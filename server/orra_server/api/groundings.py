@@ -1,0 +1,150 @@
+"""``/groundings``: domain grounding specs (JSON or YAML) that steer planning for a project."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+
+from ..errors import BadRequest, Conflict, NotFound
+from ..ids import now, to_iso
+from ..planning import GroundingSpec
+from ..store.store import dumps
+from .auth import project_id_from_key
+from .responses import FastJSONResponse
+from .runtime import runtime_of
+
+router = APIRouter(tags=["groundings"])
+
+
+def _parse(raw: bytes, content_type: str) -> Any:
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise BadRequest(
+            "send a grounding spec as JSON or YAML in the body", code="invalid_grounding"
+        )
+    if "json" in content_type or (text.startswith("{") and "yaml" not in content_type):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadRequest(
+                f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                code="invalid_grounding",
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise BadRequest(
+            f"the body is not valid YAML{where}: {problem}", code="invalid_grounding"
+        ) from None
+
+
+def _validate(document: Any) -> GroundingSpec:
+    if not isinstance(document, dict):
+        raise BadRequest(
+            "a grounding spec is an object with name, domain, version, use-cases and "
+            "(optionally) constraints",
+            code="invalid_grounding",
+        )
+    try:
+        return GroundingSpec.model_validate(document)
+    except ValidationError as exc:
+        details = [
+            {
+                "field": ".".join(str(p) for p in e["loc"]) or "(spec)",
+                "message": e["msg"].removeprefix("Value error, "),
+            }
+            for e in exc.errors()
+        ]
+        first = details[0]
+        raise BadRequest(
+            f"the grounding spec is invalid: {first['field']}: {first['message']}"
+            + (f" (and {len(details) - 1} more)" if len(details) > 1 else ""),
+            code="invalid_grounding",
+            details=details,
+        ) from None
+
+
+def _body(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row["spec"],
+        "createdAt": to_iso(row["created_at"]),
+        "updatedAt": to_iso(row["updated_at"]),
+    }
+
+
+@router.post("/groundings", status_code=201)
+async def apply_grounding(
+    request: Request, project_id: str = Depends(project_id_from_key)
+) -> FastJSONResponse:
+    """Create or replace by name. Same name and version with other content is a 409."""
+    runtime = runtime_of(request)
+    spec = _validate(_parse(await request.body(), request.headers.get("content-type", "")))
+    existing = runtime.store.grounding(project_id, spec.name)
+    live = existing is not None and existing["deleted_at"] is None
+    if live and existing["version"] == spec.version:
+        if GroundingSpec.model_validate(existing["spec"]) == spec:
+            return FastJSONResponse(status_code=200, content=_body(existing))
+        raise Conflict(
+            f"grounding '{spec.name}' version {spec.version} already exists with other content; "
+            "give the changed spec a new version",
+            code="grounding_version_conflict",
+            param="version",
+        )
+    moment = now().replace(tzinfo=None)
+    row = {
+        "project_id": project_id,
+        "name": spec.name,
+        "domain": spec.domain,
+        "version": spec.version,
+        "spec": dumps(spec.body()),
+        "created_at": existing["created_at"] if live else moment,
+        "updated_at": moment,
+        "deleted_at": None,
+    }
+    op = runtime.store.update if existing is not None else runtime.store.insert
+    await runtime.store.write([op("groundings", row)])
+    runtime.forget_groundings(project_id)
+    return FastJSONResponse(
+        status_code=200 if live else 201, content=_body({**row, "spec": spec.body()})
+    )
+
+
+@router.get("/groundings")
+async def list_groundings(
+    request: Request, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    rows = runtime_of(request).store.groundings_of(project_id)
+    return {"groundings": [_body(r) for r in rows]}
+
+
+def _live(request: Request, project_id: str, name: str) -> dict[str, Any]:
+    row = runtime_of(request).store.grounding(project_id, name)
+    if row is None or row["deleted_at"] is not None:
+        raise NotFound(f"no grounding '{name}' in this project", code="grounding_not_found")
+    return row
+
+
+@router.get("/groundings/{name}")
+async def get_grounding(
+    request: Request, name: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    return _body(_live(request, project_id, name))
+
+
+@router.delete("/groundings/{name}")
+async def delete_grounding(
+    request: Request, name: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    row = _live(request, project_id, name)
+    row = {**row, "spec": dumps(row["spec"]), "deleted_at": now().replace(tzinfo=None)}
+    await runtime.store.write([runtime.store.update("groundings", row)])
+    runtime.forget_groundings(project_id)
+    return {"deleted": name}
