@@ -48,8 +48,21 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = 
 class ServerProcess:
     """``orra serve`` in its own process on a free port and a given DuckDB file."""
 
-    def __init__(self, db_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, db_path: Path, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.db_path = db_path
+        #: the planner is offline unless a test names an LLM endpoint (a developer's own
+        #: ORRA_LLM_* or OPENAI_* settings never leak into a test)
+        self.env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("ORRA_LLM_", "OPENAI_", "ORRA_PLANNER"))
+            },
+            "ORRA_PING_INTERVAL": "0.5",
+            **(env or {}),
+        }
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -72,7 +85,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
-            env={**os.environ, "ORRA_PING_INTERVAL": "0.5"},
+            env=self.env,
         )
 
         def healthy() -> bool:
@@ -229,4 +242,111 @@ SEED_SERVICES = {
     "product-catalog-service",
     "seller-data-service",
     "ai-assistant-service",
+}
+
+
+def _object(properties: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: {"type": kind} for name, kind in properties.items()},
+        "required": list(properties),
+    }
+
+
+#: the seed README's four services as plain JSON Schema, for registering over HTTP
+SEED_REGISTRATIONS = [
+    {
+        "name": "customer-data-service",
+        "description": "Retrieves a customer's profile (name, company, industry) by customer id.",
+        "schema": {
+            "input": _object({"customerId": "string"}),
+            "output": _object({"customerProfile": "object"}),
+        },
+    },
+    {
+        "name": "product-catalog-service",
+        "description": "Finds products in the catalog that are relevant to a customer inquiry.",
+        "schema": {
+            "input": _object({"inquiry": "string"}),
+            "output": _object({"relevantProducts": "array"}),
+        },
+    },
+    {
+        "name": "seller-data-service",
+        "description": "Retrieves a seller's profile (name, department) by seller id.",
+        "schema": {
+            "input": _object({"sellerId": "string"}),
+            "output": _object({"sellerProfile": "object"}),
+        },
+    },
+    {
+        "name": "ai-assistant-service",
+        "description": "Composes a reply to a customer inquiry from the customer's profile, the "
+        "relevant products and the seller's profile.",
+        "schema": {
+            "input": _object(
+                {
+                    "customerProfile": "object",
+                    "relevantProducts": "array",
+                    "sellerProfile": "object",
+                    "inquiry": "string",
+                }
+            ),
+            "output": _object({"content": "string", "sentTimestamp": "string"}),
+        },
+    },
+]
+
+
+def register(api: Api, registrations: list[dict[str, Any]]) -> dict[str, str]:
+    """Register services over HTTP (no websocket): name -> id."""
+    ids = {}
+    for body in registrations:
+        answer = api.post("/register/service", body)
+        assert answer.status_code == 200, answer.text
+        ids[body["name"]] = answer.json()["id"]
+    return ids
+
+
+#: the plan the original orra README shows for the seed request
+SEED_PLAN = {
+    "steps": [
+        {
+            "id": "step1",
+            "component": "customer-data-service",
+            "action": "retrieveCustomerProfile",
+            "input": {"customerId": "{{request.data.customerId}}"},
+            "expectedOutput": "customerProfile",
+            "dependencies": [],
+        },
+        {
+            "id": "step2",
+            "component": "product-catalog-service",
+            "action": "findRelevantProducts",
+            "input": {"inquiry": "{{request.action.content}}"},
+            "expectedOutput": "relevantProducts",
+            "dependencies": [],
+        },
+        {
+            "id": "step3",
+            "component": "seller-data-service",
+            "action": "retrieveSellerProfile",
+            "input": {"sellerId": "{{request.data.sellerId}}"},
+            "expectedOutput": "sellerProfile",
+            "dependencies": [],
+        },
+        {
+            "id": "step4",
+            "component": "ai-assistant-service",
+            "action": "composeReply",
+            "input": {
+                "customerProfile": "{{step1.output.customerProfile}}",
+                "relevantProducts": "{{step2.output.relevantProducts}}",
+                "sellerProfile": "{{step3.output.sellerProfile}}",
+                "inquiry": "{{request.action.content}}",
+            },
+            "expectedOutput": "content",
+            "dependencies": ["step1", "step2", "step3"],
+        },
+    ]
 }
