@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orra_server.planning import (
+    RULES,
     Plan,
     PlanningRequest,
     PlanStep,
@@ -116,30 +117,73 @@ def _valid_plan() -> Plan:
     return plan_for(SEED).plan
 
 
-@pytest.mark.parametrize(
-    ("mutate", "rule"),
-    [
-        (lambda p: setattr(p.steps[0], "component", "nope-service"), "unknown_component"),
-        (lambda p: p.steps[0].input.pop("customerId"), "missing_required_input"),
-        (
-            lambda p: p.steps[0].input.update(customerId="{{request.data.missing}}"),
-            "unresolvable_reference",
+RULE_CASES = [
+    (lambda p: setattr(p.steps[0], "component", "nope-service"), "unknown_component"),
+    (lambda p: p.steps[0].input.pop("customerId"), "missing_required_input"),
+    (
+        lambda p: p.steps[0].input.update(customerId="{{request.data.missing}}"),
+        "unresolvable_reference",
+    ),
+    (lambda p: p.steps[3].input.update(inquiry="{{step9.output.x}}"), "unresolvable_reference"),
+    (
+        lambda p: p.steps[3].input.update(inquiry="{{step1.output.nothing}}"),
+        "unknown_output_field",
+    ),
+    (lambda p: p.steps[3].dependencies.remove("step1"), "reference_not_dependency"),
+    (lambda p: p.steps[0].dependencies.append("step4"), "cycle"),
+    (lambda p: setattr(p.steps[1], "id", "step1"), "duplicate_step_id"),
+    (lambda p: p.steps[0].dependencies.append("step77"), "unknown_dependency"),
+    (lambda p: p.steps.clear(), "empty_plan"),
+    (lambda p: p.steps[0].input.update(customerId=42), "invalid_literal_input"),
+    (
+        lambda p: p.steps.append(
+            PlanStep(id="step5", component="seller-data-service", input={"sellerId": "s9"})
         ),
-        (lambda p: p.steps[3].input.update(inquiry="{{step9.output.x}}"), "unresolvable_reference"),
-        (
-            lambda p: p.steps[3].input.update(inquiry="{{step1.output.nothing}}"),
-            "unknown_output_field",
-        ),
-        (lambda p: p.steps[3].dependencies.remove("step1"), "reference_not_dependency"),
-        (lambda p: p.steps[0].dependencies.append("step4"), "cycle"),
-        (lambda p: setattr(p.steps[1], "id", "step1"), "duplicate_step_id"),
-        (lambda p: p.steps[0].dependencies.append("step77"), "unknown_dependency"),
-        (lambda p: p.steps.clear(), "empty_plan"),
-    ],
-)
+        "dangling_step",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "rule"), RULE_CASES)
 def test_each_validator_rule_fails(mutate, rule):
     plan = _valid_plan()
+    assert validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA) == []
     mutate(plan)
     errors = validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA)
     assert rule in {e.rule for e in errors}, errors
     assert all(e.message for e in errors)
+
+
+def test_unknown_input_field_when_the_schema_is_closed():
+    closed = [dict(s) for s in SEED]
+    closed[0] = {**closed[0], "input_schema": {**closed[0]["input_schema"]}}
+    closed[0]["input_schema"]["additionalProperties"] = False
+    plan = _valid_plan()
+    plan.steps[0].input["region"] = "eu"
+    errors = validate_plan(plan, {s["name"]: s for s in closed}, action=ACTION, data=DATA)
+    assert [(e.rule, e.field) for e in errors] == [("unknown_input_field", "region")]
+    # an open schema takes extra fields
+    assert validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA) == []
+
+
+def test_missing_capability_of_the_grounding_use_case():
+    plan = _valid_plan()
+    by_name = {s["name"]: s for s in SEED}
+    covered = ["Retrieve the seller profile", "Compose a reply"]
+    assert validate_plan(plan, by_name, action=ACTION, data=DATA, capabilities=covered) == []
+    errors = validate_plan(
+        plan, by_name, action=ACTION, data=DATA, capabilities=[*covered, "Issue a refund"]
+    )
+    assert [e.rule for e in errors] == ["missing_capability"]
+    assert "'Issue a refund'" in errors[0].message
+
+
+def test_every_rule_has_a_failing_test():
+    tested = {rule for _, rule in RULE_CASES} | {"unknown_input_field", "missing_capability"}
+    assert set(RULES) == tested
+
+
+def test_literal_inputs_that_fit_pass():
+    plan = _valid_plan()
+    plan.steps[0].input["customerId"] = "cust-literal"
+    assert validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA) == []

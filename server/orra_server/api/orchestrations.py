@@ -91,8 +91,11 @@ def _planning_events(
     return ops
 
 
-def _estimate(runtime: Runtime, plan: dict[str, Any]) -> str:
-    """Now + the longest path through the plan, using each service's measured duration."""
+def _estimate(runtime: Runtime, plan: dict[str, Any], service_ids: dict[str, str]) -> str:
+    """Now + the critical path through the plan, from each service's measured step duration.
+
+    A service never measured counts ``default_step_seconds``.
+    """
     durations = runtime.engine.step_seconds
     default = runtime.settings.default_step_seconds
     finish: dict[str, float] = {}
@@ -101,7 +104,8 @@ def _estimate(runtime: Runtime, plan: dict[str, Any]) -> str:
         for sid in level:
             step = by_id[sid]
             start = max((finish[d] for d in step["dependencies"] if d in finish), default=0.0)
-            finish[sid] = start + durations.get(step["component"], default)
+            took = durations.get(service_ids.get(step["component"]), default)
+            finish[sid] = start + took
     seconds = max(finish.values(), default=0.0)
     return to_iso(now() + timedelta(seconds=seconds)) or ""
 
@@ -119,6 +123,7 @@ async def create_orchestration(
         raise BadRequest(
             "each data field may appear only once", code="duplicate_data_field", param="data"
         )
+    service_ids = {s["name"]: s["id"] for s in services}
     specs = runtime.groundings_of(project_id)
     grounding = match_use_case(specs, action["type"], action["content"]) if specs else None
     planning = PlanningRequest(action=action, data=data_map, services=services, grounding=grounding)
@@ -133,7 +138,7 @@ async def create_orchestration(
         )
     plan_body = result.plan.model_dump() if result.plan is not None else None
     if plan_body is not None:
-        plan_body["estimatedCompletionTime"] = _estimate(runtime, plan_body)
+        plan_body["estimatedCompletionTime"] = _estimate(runtime, plan_body, service_ids)
     webhooks = runtime.webhooks_of(project_id)
     answer: dict[str, Any] = {
         "resultTarget": {"webhook": webhooks[0] if webhooks else None, "webhooks": webhooks},
@@ -177,7 +182,6 @@ async def create_orchestration(
         await runtime.engine.record_not_actionable(run, reason, events)
         answer.update(status="NOT_ACTIONABLE", message=reason)
         return FastJSONResponse(status_code=202, content=answer)
-    service_ids = {s["name"]: s["id"] for s in services}
     run.steps = build_steps(plan_body, service_ids)
     await runtime.engine.accept(run, events)
     answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")

@@ -50,8 +50,8 @@ class Engine:
         self._pending: dict[tuple[str, str], tuple[Run, StepState]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.on_finished: list[FinishedCallback] = []
-        #: measured step duration per component (seconds, moving average) for estimates
-        self.step_seconds: dict[str, float] = {}
+        #: measured step duration per service id (seconds, moving average) for estimates
+        self.step_seconds: dict[str | None, float] = {}
         hub.on_instance_lost = self._instance_lost
 
     # -- accepting ---------------------------------------------------------------------------
@@ -245,8 +245,8 @@ class Engine:
         step.output = output
         if step.start_time is not None:
             took = (step.end_time - step.start_time).total_seconds()
-            previous = self.step_seconds.get(step.component, took)
-            self.step_seconds[step.component] = 0.8 * previous + 0.2 * took
+            previous = self.step_seconds.get(step.service_id, took)
+            self.step_seconds[step.service_id] = 0.8 * previous + 0.2 * took
         step.error = None
         compensation = result.get("compensation") if isinstance(result, dict) else None
         ops = self.store.change(
