@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: a use case matches an action when its words score at least this (see ``match_use_case``)
-MATCH_THRESHOLD = 0.5
+MATCH_THRESHOLD = 0.6
 #: a service provides a capability when it has at least this share of the capability's words
 CAPABILITY_THRESHOLD = 0.5
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
@@ -178,8 +178,8 @@ def match_use_case(
     """The use case that best matches the action, or None below ``MATCH_THRESHOLD``.
 
     An action that fits a use case's pattern (``{orderId}`` standing for any words) scores 1.
-    Otherwise the score is 0.7 × the share of the pattern's words in the action plus 0.3 × the
-    share of the intent's words. Ties go to the spec and use case listed first.
+    Otherwise the score is the larger of the share of the pattern's words and the share of the
+    intent's words found in the action. Ties go to the spec and use case listed first.
     """
     words = tokens(f"{action_type} {content}")
     text = content.strip().rstrip(".?!")
@@ -193,8 +193,8 @@ def match_use_case(
                 params = {v: found.group(_group(v)) for v in use_case.variables()}
             else:
                 pattern_words = tokens(_VARIABLE.sub(" ", use_case.action))
-                score = 0.7 * coverage(pattern_words, words) + 0.3 * coverage(
-                    tokens(use_case.intent), words
+                score = max(
+                    coverage(pattern_words, words), coverage(tokens(use_case.intent), words)
                 )
             if score >= MATCH_THRESHOLD and (best is None or score > best.score):
                 best = GroundingMatch(

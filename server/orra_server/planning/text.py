@@ -82,9 +82,16 @@ _SYNONYMS = {
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ies", "ing", "ed", "es", "s"):
+    """A light stemmer: plurals and verb endings, enough to match names to descriptions."""
+    if len(word) <= 4 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    for suffix in ("ing", "ed", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            return word[: -len(suffix)]
     return word
 
 
