@@ -4,7 +4,9 @@ Deterministic and dependency-free. It picks the *goal* service (the one that ans
 by word overlap between the action and each service's name and description, then satisfies each
 goal input from the request data, from the action's content (for text inputs such as
 ``inquiry``), or from another service whose output has a field of that name — recursively.
-A plan is scored by its goal's relevance plus half of its helpers'; the best plan wins.
+Plans are ranked by their goal's relevance (bonuses for a description that starts with the
+action's verb and for a service whose outputs no other service takes), then by their helpers'
+relevance, then by fewer steps.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .grounding import best_service_for
 from .plan import Plan, PlanStep, execution_levels
-from .text import tokens
+from .text import leading_word, tokens
 
 __all__ = ["SchemaFlowPlanner"]
 
@@ -39,6 +41,8 @@ _CONTENT_FIELDS = {
     "goal",
     "input",
     "ask",
+    "claim",
+    "statement",
 }
 
 
@@ -70,8 +74,13 @@ class SchemaFlowPlanner:
             return PlanOutcome(None, "no services are registered in this project")
         type_words = tokens(str(request.action.get("type", "")))
         content_words = tokens(str(request.action.get("content", "")))
-        candidates = [self._candidate(s, type_words, content_words) for s in request.services]
+        verb = leading_word(str(request.action.get("content", "")))
+        candidates = [self._candidate(s, type_words, content_words, verb) for s in request.services]
         by_name = {c.service["name"]: c for c in candidates}
+        consumed = {_norm(f) for c in candidates for f in c.inputs}
+        for c in candidates:
+            if c.relevance and not any(_norm(o) in consumed for o in c.outputs):
+                c.relevance += 1.0  # nothing consumes its output: an end of a chain, a goal
         relevant = sorted(
             (c for c in candidates if c.relevance > 0),
             key=lambda c: (-c.relevance, c.service["name"]),
@@ -85,7 +94,7 @@ class SchemaFlowPlanner:
             )
         if request.grounding is not None:
             return self._plan_grounded(request, candidates, by_name)
-        best: tuple[float, int, list[PlanStep]] | None = None
+        best: tuple[tuple[float, float, int], list[PlanStep]] | None = None
         failures: list[str] = []
         for goal in relevant:
             try:
@@ -94,14 +103,14 @@ class SchemaFlowPlanner:
                 failures.append(str(exc))
                 continue
             helpers = sum(by_name[s.component].relevance for s in steps[:-1])
-            score = goal.relevance + 0.5 * helpers
-            if best is None or (score, -len(steps)) > (best[0], -best[1]):
-                best = (score, len(steps), steps)
+            score = (goal.relevance, helpers, -len(steps))
+            if best is None or score > best[0]:
+                best = (score, steps)
         if best is None:
             return PlanOutcome(None, "; ".join(dict.fromkeys(failures)))
-        steps = best[2]
+        steps = best[1]
         plan = Plan(steps=steps, parallelExecutionGroups=execution_levels(steps))
-        return PlanOutcome(plan, provenance={"planner": self.name, "score": round(best[0], 3)})
+        return PlanOutcome(plan, provenance={"planner": self.name, "score": best[0][0]})
 
     def _plan_grounded(
         self,
@@ -136,9 +145,14 @@ class SchemaFlowPlanner:
         )
 
     @staticmethod
-    def _candidate(service: dict[str, Any], type_words: set[str], content_words: set[str]):
-        own = tokens(service["name"]) | tokens(service.get("description") or "")
+    def _candidate(
+        service: dict[str, Any], type_words: set[str], content_words: set[str], verb: str | None
+    ) -> _Candidate:
+        description = service.get("description") or ""
+        own = tokens(service["name"]) | tokens(description)
         relevance = 2.0 * len(type_words & own) + 1.0 * len(content_words & own)
+        if relevance and verb is not None and verb == leading_word(description):
+            relevance += 3.0  # "Summarize this page" → the service that "Summarizes …"
         return _Candidate(
             service=service,
             relevance=relevance,
@@ -206,14 +220,13 @@ class _Chain:
         if key in self.data_fields:
             return f"{{{{request.data.{self.data_fields[key]}}}}}", None
         is_text = spec.get("type") in (None, "string")
-        if is_text and key in _CONTENT_FIELDS:
-            return "{{request.action.content}}", None
+        from_content = is_text and key in _CONTENT_FIELDS
         producers = [
             c
             for c in self.candidates
             if c.service["name"] not in trail
             and any(_norm(o) == key for o in c.outputs)
-            and (required or c.relevance > 0)
+            and (c.relevance > 0 if from_content or not required else True)
         ]
         producers.sort(key=lambda c: (-c.relevance, c.service["name"]))
         for producer in producers:
@@ -223,6 +236,8 @@ class _Chain:
                 continue
             out_name = next(o for o in producer.outputs if _norm(o) == key)
             return f"{{{{{step_id}.output.{out_name}}}}}", step_id
+        if from_content:  # no relevant service makes it: the action's own words are the text
+            return "{{request.action.content}}", None
         return None
 
 

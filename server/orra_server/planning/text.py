@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["coverage", "tokens"]
+__all__ = ["coverage", "leading_word", "tokens"]
 
 _STOPWORDS = {
     "a",
@@ -71,7 +71,8 @@ _SYNONYMS = {
     word: canonical
     for canonical, words in {
         "verify": ("check", "validate", "validat", "confirm"),
-        "get": ("fetch", "retrieve", "retriev", "lookup", "look", "find", "obtain", "load"),
+        "get": ("fetch", "retrieve", "retriev", "lookup", "look", "obtain", "load"),
+        "search": ("find", "discover"),
         "write": ("compose", "compos", "draft", "generate", "generat"),
         "make": ("create", "creat"),
         "send": ("notify", "notifie", "dispatch", "dispatche"),
@@ -87,7 +88,7 @@ def _stem(word: str) -> str:
         return word
     if word.endswith("ies"):
         return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
+    if word.endswith(("sses", "xes", "ches", "shes")):
         return word[:-2]
     for suffix in ("ing", "ed", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -100,6 +101,16 @@ def tokens(text: str) -> set[str]:
     words = re.findall(r"[a-z0-9]+", spaced.lower())
     stemmed = (_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1)
     return {_SYNONYMS.get(w, w) for w in stemmed}
+
+
+def leading_word(text: str) -> str | None:
+    """The first meaningful word: in an action and a description it is usually the verb."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text or "")
+    for word in re.findall(r"[a-z0-9]+", spaced.lower()):
+        if word not in _STOPWORDS and len(word) > 1:
+            stem = _stem(word)
+            return _SYNONYMS.get(stem, stem)
+    return None
 
 
 def coverage(wanted: set[str], offered: set[str]) -> float:
