@@ -187,3 +187,14 @@ def test_literal_inputs_that_fit_pass():
     plan = _valid_plan()
     plan.steps[0].input["customerId"] = "cust-literal"
     assert validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA) == []
+
+
+def test_content_shape_and_values_copied_into_a_plan():
+    from orra_server.planning.cache import content_shape, embeds_content_values
+
+    assert content_shape("Where is order ORD-123?") == content_shape("where is  order 98765?")
+    assert content_shape("Where is order 1?") != content_shape("Cancel order 1")
+    plan = _valid_plan()
+    assert not embeds_content_values(plan, "Tell me about order 4411")
+    plan.steps[0].input["customerId"] = "4411"  # a value copied out of the content
+    assert embeds_content_values(plan, "Tell me about order 4411")

@@ -35,7 +35,7 @@ class PlanStep(BaseModel):
 class Plan(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    steps: list[PlanStep]
+    steps: list[PlanStep] = Field(max_length=500)
     parallelExecutionGroups: list[list[str]] = Field(default_factory=list)
     estimatedCompletionTime: str | None = None
 
