@@ -12,7 +12,6 @@ in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -27,13 +26,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm", action="store_true", help="plan with the configured LLM")
     args = parser.parse_args()
-    if not args.llm:
-        os.environ["ORRA_PLANNER"] = "schema-flow"
     from orra_studio.embedded import EmbeddedServer
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        EmbeddedServer(str(Path(tmp) / "eval.duckdb")) as server,
+        EmbeddedServer(str(Path(tmp) / "eval.duckdb"), offline_planner=not args.llm) as server,
     ):
         started = time.perf_counter()
         outcomes = run_eval(server.url)

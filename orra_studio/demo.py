@@ -68,7 +68,7 @@ def run_demo(db: str | None = None, console: Console | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="orra-demo-") as tmp:
         db_path = db or str(Path(tmp) / "orra.duckdb")
         started = time.perf_counter()
-        with EmbeddedServer(db_path) as server:
+        with EmbeddedServer(db_path, offline_planner=True) as server:
             console.print(
                 f"[bold]Orra Studio demo[/] — embedded control plane at {server.url}, "
                 f"DuckDB at {db_path}, offline schema-flow planner"

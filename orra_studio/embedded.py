@@ -21,13 +21,23 @@ def free_port() -> int:
 
 
 class EmbeddedServer:
-    def __init__(self, db_path: str, *, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(
+        self,
+        db_path: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        offline_planner: bool = False,
+    ) -> None:
         from orra_server import Settings, create_app  # only the embedded case needs the server
 
         self.host = host
         self.port = port or free_port()
+        settings = Settings(db_path=db_path)
+        if offline_planner:
+            settings.llm.enabled = False
         config = uvicorn.Config(
-            create_app(Settings(db_path=db_path)),
+            create_app(settings),
             host=host,
             port=self.port,
             log_level="warning",

@@ -131,6 +131,7 @@ def test_apply_read_conflict_delete(live_server: ServerProcess) -> None:
         (SPEC_YAML.replace("customer-support-examples", "Bad Name!"), "text/yaml", "name"),
         (SPEC_YAML.replace('version: "1.0"\n', ""), "text/yaml", "version"),
         ("", "application/yaml", "JSON or YAML"),
+        ("a: &x [1, 2]\nb: [*x, *x]\n", "application/yaml", "aliases"),
     ],
 )
 def test_bad_specs_are_clear_400s(

@@ -20,6 +20,18 @@ from .runtime import runtime_of
 router = APIRouter(tags=["groundings"])
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a few lines of aliases can expand to gigabytes."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in grounding specs", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def _parse(raw: bytes, content_type: str) -> Any:
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
@@ -35,7 +47,7 @@ def _parse(raw: bytes, content_type: str) -> Any:
                 code="invalid_grounding",
             ) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
