@@ -49,9 +49,14 @@ class ServerProcess:
     """``orra serve`` in its own process on a free port and a given DuckDB file."""
 
     def __init__(
-        self, db_path: Path, port: int | None = None, env: dict[str, str] | None = None
+        self,
+        db_path: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.db_path = db_path
+        self.args = args or []
         #: the planner is offline unless a test names an LLM endpoint (a developer's own
         #: ORRA_LLM_* or OPENAI_* settings never leak into a test)
         self.env = {
@@ -81,6 +86,7 @@ class ServerProcess:
                 str(self.port),
                 "--db",
                 str(self.db_path),
+                *self.args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

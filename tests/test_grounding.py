@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from fake_llm import ScriptedLLM
 
 from helpers import Api, ServerProcess, new_project, register
@@ -117,8 +118,10 @@ def test_apply_read_conflict_delete(live_server: ServerProcess) -> None:
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "grounding_not_found"
     assert api.get("/groundings").json()["groundings"] == []
-    # applied again after a delete: a fresh spec
-    assert _apply(api, SPEC_YAML).status_code == 201
+    # applied again after a delete, as JSON this time: a fresh spec
+    spec = yaml.safe_load(SPEC_YAML)
+    again = _apply(api, json.dumps(spec), "application/json")
+    assert again.status_code == 201 and again.json()["useCases"] == created.json()["useCases"]
 
 
 @pytest.mark.parametrize(

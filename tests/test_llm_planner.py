@@ -233,13 +233,16 @@ def test_llm_timeout_falls_back_to_schema_flow(llm, seeded: Api) -> None:
 
 def test_endpoint_without_structured_output(tmp_path: Path) -> None:
     with ScriptedLLM(refuse_structured_output=True) as llm:
-        server = ServerProcess(tmp_path / "orra.duckdb", env=llm.env()).start()
+        # configured by `orra serve` options this time, not the environment
+        options = ["--llm-base-url", llm.url, "--llm-model", "cli-model", "--llm-timeout", "5"]
+        server = ServerProcess(tmp_path / "orra.duckdb", args=options).start()
         try:
             api, _ = new_project(server.url)
             register(api, SEED_REGISTRATIONS)
             llm.answer("```json\n" + json.dumps(SEED_PLAN) + "\n```")
             preview = _dry(api)
             assert preview["validation"]["valid"] and preview["planSource"] == "llm"
+            assert llm.requests[0]["model"] == "cli-model"
             assert "response_format" in llm.requests[0]
             assert "response_format" not in llm.requests[1]
             # remembered: the next plan asks plainly at once
