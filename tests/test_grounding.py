@@ -11,27 +11,9 @@ import httpx
 import pytest
 import yaml
 from fake_llm import ScriptedLLM
+from planning.catalogs import service as _service
 
 from helpers import Api, ServerProcess, new_project, register
-
-
-def _service(name: str, description: str, inputs: dict[str, str], outputs: dict[str, str]):
-    return {
-        "name": name,
-        "description": description,
-        "schema": {
-            "input": {
-                "type": "object",
-                "properties": {k: {"type": t} for k, t in inputs.items()},
-                "required": list(inputs),
-            },
-            "output": {
-                "type": "object",
-                "properties": {k: {"type": t} for k, t in outputs.items()},
-            },
-        },
-    }
-
 
 SUPPORT = [
     _service(
