@@ -1,6 +1,6 @@
 """Planning: turn an action into a validated plan (see README.md beside this file)."""
 
-from .base import Planner, PlanningRequest, PlanOutcome
+from .base import PlanningRequest, PlanOutcome
 from .grounding import GroundingMatch, GroundingSpec, match_use_case
 from .pipeline import PlanMaker, PlanResult
 from .plan import Plan, PlanStep, execution_levels, references_in
@@ -17,7 +17,6 @@ __all__ = [
     "PlanError",
     "PlanOutcome",
     "PlanStep",
-    "Planner",
     "PlanningRequest",
     "SchemaFlowPlanner",
     "execution_levels",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from .grounding import GroundingMatch
 from .plan import Plan
 
-__all__ = ["PlanOutcome", "Planner", "PlanningRequest"]
+__all__ = ["PlanOutcome", "PlanningRequest"]
 
 
 @dataclass(slots=True)
@@ -26,9 +26,3 @@ class PlanOutcome:
     #: why no plan could be made (the orchestration ends NOT_ACTIONABLE with this reason)
     reason: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
-
-
-class Planner(Protocol):
-    name: str
-
-    async def plan(self, request: PlanningRequest) -> PlanOutcome: ...

@@ -139,7 +139,7 @@ class PlanMaker:
             reasons.append(provenance["llm"]["outcome"])
 
         schema_flow = self.schema_flow.plan_sync(request)
-        provenance["schemaFlow"] = {"reason": schema_flow.reason}
+        provenance["schemaFlow"] = {"reason": schema_flow.reason, **schema_flow.provenance}
         if schema_flow.plan is not None:
             errors = self.check(schema_flow.plan, request)
             provenance["schemaFlow"]["errors"] = [e.as_dict() for e in errors]

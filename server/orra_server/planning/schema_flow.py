@@ -66,9 +66,6 @@ class _ChainError(Exception):
 class SchemaFlowPlanner:
     name = "schema-flow"
 
-    async def plan(self, request: PlanningRequest) -> PlanOutcome:
-        return self.plan_sync(request)
-
     def plan_sync(self, request: PlanningRequest) -> PlanOutcome:
         if not request.services:
             return PlanOutcome(None, "no services are registered in this project")
