@@ -52,7 +52,8 @@ def test_a_service_error_fails_the_orchestration_with_that_error(text_project):
     first, second = body["stepResults"]
     assert first["status"] == "FAILED"
     assert "cannot shout 'fail'" in first["error"]
-    assert second["status"] == "PENDING"  # never dispatched
+    assert second["status"] == "SKIPPED"  # never dispatched
+    assert first["attempts"] == 5  # the default policy retried it, then gave up
     assert "step1" in body["error"] and "cannot shout" in body["error"]
 
 

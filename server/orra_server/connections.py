@@ -69,12 +69,17 @@ class ServiceHub:
     def all_instances(self) -> list[Instance]:
         return [i for group in self._instances.values() for i in group]
 
-    def pick(self, service_id: str) -> Instance | None:
+    def pick(self, service_id: str, avoid: Instance | None = None) -> Instance | None:
+        """The least busy instance; ``avoid`` (where an attempt just failed) only if alone."""
         instances = self._instances.get(service_id)
         if not instances:
             return None
         if len(instances) == 1:
             return instances[0]
+        if avoid is not None and avoid in instances:
+            instances = [i for i in instances if i is not avoid]
+            if len(instances) == 1:
+                return instances[0]
         turn = next(self._rotation)
         ordered = instances[turn % len(instances) :] + instances[: turn % len(instances)]
         return min(ordered, key=lambda i: len(i.in_flight))

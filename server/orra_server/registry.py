@@ -53,6 +53,7 @@ class ServiceRegistry:
         self._by_project: dict[str, list[dict[str, Any]]] = {}
         self._changes: dict[str, int] = {}
         self._fingerprints: dict[str, tuple[int, str]] = {}
+        self._by_id: dict[str, dict[str, Any] | None] = {}
 
     def services(self, project_id: str) -> list[dict[str, Any]]:
         if project_id not in self._by_project:
@@ -75,6 +76,12 @@ class ServiceRegistry:
     def by_id(self, service_id: str) -> dict[str, Any] | None:
         return self.store.service(service_id)
 
+    def cached(self, service_id: str) -> dict[str, Any] | None:
+        """By id, from memory after the first read (the engine asks on every dispatch)."""
+        if service_id not in self._by_id:
+            self._by_id[service_id] = self.store.service(service_id)
+        return self._by_id[service_id]
+
     async def register(
         self,
         project_id: str,
@@ -85,6 +92,7 @@ class ServiceRegistry:
         description: str | None,
         schema: dict[str, Any] | None,
         revertible: bool,
+        policy: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], list[str]]:
         check_service_name(name)
         description = description or ""
@@ -126,9 +134,13 @@ class ServiceRegistry:
             "version": (existing["version"] + 1) if existing else 1,
             "created_at": existing["created_at"] if existing else moment,
             "updated_at": moment,
+            "policy": dumps(policy or None),
         }
         op = self.store.update if existing else self.store.insert
         await self.store.write([op("services", row)])
         self._by_project.pop(project_id, None)
+        self._by_id.pop(row["id"], None)
         self._changes[project_id] = self._changes.get(project_id, 0) + 1
-        return {**row, "input_schema": input_schema, "output_schema": output_schema}, warnings
+        service = {**row, "input_schema": input_schema, "output_schema": output_schema}
+        service["policy"] = policy or None
+        return service, warnings

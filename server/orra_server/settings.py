@@ -22,6 +22,11 @@ def _env(*names: str, default: str | None = None) -> str | None:
     return default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else float(default)
+
+
 @dataclass
 class LLMSettings:
     """An OpenAI-compatible chat-completions endpoint for the LLM planner.
@@ -75,9 +80,27 @@ class Settings:
     #: default step duration (seconds) used for estimates before we have measurements
     default_step_seconds: float = 1.0
     #: how long a step waits for its service to come online before it fails
-    offline_grace_seconds: float = 300.0
-    #: attempts to deliver one webhook before giving up (full outbox comes later)
-    webhook_attempts: int = 3
+    offline_grace_seconds: float = field(default_factory=lambda: _float("ORRA_OFFLINE_GRACE", 300))
+    #: seconds one attempt of a step may run (generous: agents call LLMs)
+    step_timeout_seconds: float = field(default_factory=lambda: _float("ORRA_STEP_TIMEOUT", 300))
+    #: dispatches of one step in all (the first included) before it fails
+    retry_max_attempts: int = field(default_factory=lambda: int(_float("ORRA_RETRY_ATTEMPTS", 5)))
+    #: backoff before the first retry; doubles (``retry_backoff``) up to ``retry_max_delay``
+    retry_initial_delay: float = field(default_factory=lambda: _float("ORRA_RETRY_DELAY", 0.5))
+    retry_backoff: float = 2.0
+    retry_max_delay: float = field(default_factory=lambda: _float("ORRA_RETRY_MAX_DELAY", 30))
+    #: attempts to deliver one webhook before it is marked failed
+    webhook_attempts: int = field(default_factory=lambda: int(_float("ORRA_WEBHOOK_ATTEMPTS", 8)))
+    #: backoff before the second delivery attempt; doubles up to ``webhook_max_delay``
+    webhook_initial_delay: float = field(default_factory=lambda: _float("ORRA_WEBHOOK_DELAY", 1))
+    webhook_max_delay: float = 300.0
+    #: attempts of one compensation (orra's value) and seconds each may take
+    compensation_attempts: int = field(
+        default_factory=lambda: int(_float("ORRA_COMPENSATION_ATTEMPTS", 10))
+    )
+    compensation_timeout_seconds: float = field(
+        default_factory=lambda: _float("ORRA_COMPENSATION_TIMEOUT", 30)
+    )
     llm: LLMSettings = field(default_factory=LLMSettings)
     #: plans kept in the plan cache (per control plane, least recently used dropped first)
     plan_cache_size: int = 4096

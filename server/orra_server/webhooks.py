@@ -1,8 +1,13 @@
 """Result webhooks, signed per Standard Webhooks (``webhook-id``/``-timestamp``/``-signature``).
 
 The signature is ``v1,`` + base64(HMAC-SHA256(secret, f"{id}.{timestamp}.{body}")), where the
-secret is the project's ``whsec_…`` value with the prefix removed and base64-decoded. A failed
-delivery never changes an orchestration's outcome; every attempt is recorded as an event.
+secret is the project's ``whsec_…`` value with the prefix removed and base64-decoded.
+
+Deliveries go through an outbox: the ``deliveries`` row is written in the same commit as the
+outcome it reports, then attempted with exponential backoff until it succeeds or runs out of
+attempts; a restart picks up every delivery still pending. The ``webhook-id`` stays the same
+across attempts, so a receiver can drop repeats. A failed delivery never changes an
+orchestration's outcome; every attempt is recorded as a ``webhook_attempt`` event.
 """
 
 from __future__ import annotations
@@ -11,18 +16,22 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import logging
+import random
 import secrets
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from .ids import new_id, now
-from .store import Store
+from .settings import Settings
+from .store import Operation, Store
+from .store.store import dumps
 
-__all__ = ["WebhookSender", "new_webhook_secret", "sign", "verify"]
+__all__ = ["Outbox", "new_webhook_secret", "sign", "verify"]
 
 log = logging.getLogger("orra.webhooks")
 
@@ -56,54 +65,122 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
     return False
 
 
-class WebhookSender:
-    def __init__(self, store: Store, attempts: int = 3, base_delay: float = 0.5) -> None:
+class Outbox:
+    def __init__(self, store: Store, settings: Settings, secret_of: Callable[[str], str]) -> None:
         self.store = store
-        self.attempts = attempts
-        self.base_delay = base_delay
+        self.attempts = settings.webhook_attempts
+        self.initial_delay = settings.webhook_initial_delay
+        self.max_delay = settings.webhook_max_delay
+        self.secret_of = secret_of
         self._client = httpx.AsyncClient(timeout=10.0)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def send(self, orchestration_id: str, urls: list[str], secret: str, body: dict[str, Any]):
-        for url in urls:
-            task = asyncio.get_running_loop().create_task(
-                self._deliver(orchestration_id, url, secret, body)
-            )
+    def rows(
+        self,
+        project_id: str,
+        orchestration_id: str | None,
+        kind: str,
+        urls: list[str],
+        body: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """New delivery rows, one per URL: write them (see :meth:`ops`), then :meth:`schedule`."""
+        moment = now().replace(tzinfo=None)
+        text = dumps(body)
+        return [
+            {
+                "id": new_id("msg_", 24),
+                "project_id": project_id,
+                "orchestration_id": orchestration_id,
+                "kind": kind,
+                "url": url,
+                "body": text,
+                "status": "pending",
+                "attempts": 0,
+                "last_status": None,
+                "last_error": None,
+                "next_attempt_at": moment,
+                "created_at": moment,
+                "delivered_at": None,
+            }
+            for url in urls
+        ]
+
+    def ops(self, rows: list[dict[str, Any]]) -> list[Operation]:
+        return [self.store.insert("deliveries", row) for row in rows]
+
+    def schedule(self, rows: list[dict[str, Any]]) -> None:
+        """Start delivering ``rows`` (already committed)."""
+        for row in rows:
+            task = asyncio.get_running_loop().create_task(self._deliver(dict(row)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, orchestration_id: str, url: str, secret: str, body: dict) -> None:
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        message_id = new_id("msg_", 24)
-        for attempt in range(1, self.attempts + 1):
+    def resume(self) -> int:
+        """Deliveries a stop interrupted; call inside the loop at start-up."""
+        rows = self.store.pending_deliveries()
+        for row in rows:
+            if not isinstance(row["body"], str):
+                row["body"] = dumps(row["body"])
+        self.schedule(rows)
+        return len(rows)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds before attempt ``attempt + 1``: exponential, equal jitter."""
+        ceiling = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    async def _deliver(self, row: dict[str, Any]) -> None:
+        payload = row["body"].encode()
+        secret = self.secret_of(row["project_id"])
+        wait = (row["next_attempt_at"] - now().replace(tzinfo=None)).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        while row["status"] == "pending":
+            row["attempts"] += 1
             timestamp = int(time.time())
             headers = {
                 "content-type": "application/json",
-                "webhook-id": message_id,
+                "webhook-id": row["id"],
                 "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(secret, message_id, timestamp, payload),
+                "webhook-signature": sign(secret, row["id"], timestamp, payload),
             }
-            outcome: dict[str, Any] = {"url": url, "attempt": attempt, "webhookId": message_id}
+            outcome: dict[str, Any] = {
+                "deliveryId": row["id"],
+                "kind": row["kind"],
+                "url": row["url"],
+                "attempt": row["attempts"],
+            }
             try:
-                response = await self._client.post(url, content=payload, headers=headers)
-                outcome["status"] = response.status_code
+                response = await self._client.post(row["url"], content=payload, headers=headers)
+                outcome["status"] = row["last_status"] = response.status_code
+                row["last_error"] = None if response.is_success else response.text[:500]
                 ok = response.is_success
             except httpx.HTTPError as exc:
-                outcome["error"] = f"{type(exc).__name__}: {exc}"
+                outcome["error"] = row["last_error"] = f"{type(exc).__name__}: {exc}"
+                row["last_status"] = None
                 ok = False
-            await self.store.write(
-                [self.store.event(orchestration_id, "webhook_attempt", now(), outcome)]
-            )
+            moment = now()
             if ok:
-                return
-            if attempt < self.attempts:
-                await asyncio.sleep(self.base_delay * 2 ** (attempt - 1))
-        log.warning(
-            "webhook %s for %s not delivered after %d attempts",
-            url,
-            orchestration_id,
-            self.attempts,
-        )
+                row["status"] = "delivered"
+                row["delivered_at"] = moment.replace(tzinfo=None)
+            elif row["attempts"] >= self.attempts:
+                row["status"] = "failed"
+                log.warning(
+                    "webhook %s not delivered after %d attempts", row["url"], row["attempts"]
+                )
+            else:
+                pause = self.delay(row["attempts"])
+                outcome["retryIn"] = round(pause, 3)
+                row["next_attempt_at"] = (moment + timedelta(seconds=pause)).replace(tzinfo=None)
+            outcome["outcome"] = row["status"]
+            await self.store.write(
+                [
+                    self.store.event(row["orchestration_id"], "webhook_attempt", moment, outcome),
+                    self.store.update("deliveries", dict(row)),
+                ]
+            )
+            if row["status"] == "pending":
+                await asyncio.sleep(pause)
 
     async def close(self) -> None:
         for task in list(self._tasks):

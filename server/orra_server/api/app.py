@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__
 from ..errors import OrraError, PayloadTooLarge
 from ..settings import Settings
-from . import groundings, orchestrations, projects, services, ws
+from . import compensation, executions, groundings, orchestrations, projects, services, ws
 from .responses import FastJSONResponse
 from .runtime import Runtime
 
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(services.router)
     app.include_router(orchestrations.router)
+    app.include_router(executions.router)
+    app.include_router(compensation.router)
     app.include_router(groundings.router)
     app.include_router(ws.router)
     return app

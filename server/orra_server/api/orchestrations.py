@@ -174,6 +174,7 @@ async def create_orchestration(
         created_at=now(),
         webhooks=webhooks,
         provenance=result.provenance,
+        options=body.options.model_dump(exclude_none=True) if body.options else None,
     )
     answer["executionId"] = run.id
     events = _planning_events(runtime, run.id, result)
@@ -193,7 +194,11 @@ def _load(runtime: Runtime, project_id: str, orchestration_id: str) -> Run:
     if run is None:
         row = runtime.store.orchestration(orchestration_id)
         if row is not None:
-            run = run_from_rows(row, runtime.store.steps_of(orchestration_id))
+            run = run_from_rows(
+                row,
+                runtime.store.steps_of(orchestration_id),
+                runtime.store.compensations_of(orchestration_id),
+            )
     if run is None or run.project_id != project_id:
         raise NotFound(
             f"no orchestration '{orchestration_id}' in this project", code="orchestration_not_found"

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.requests import HTTPConnection
 
 from ..connections import ServiceHub
-from ..engine import Engine, Run
+from ..engine import Engine
+from ..events import EventBus
 from ..ids import hash_api_key
 from ..planning import GroundingSpec, PlanMaker
 from ..registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store
-from ..webhooks import WebhookSender
+from ..webhooks import Outbox
 
 __all__ = ["Runtime", "runtime_of"]
 
@@ -28,7 +28,8 @@ class Runtime:
     hub: ServiceHub
     engine: Engine
     registry: ServiceRegistry
-    webhooks: WebhookSender
+    outbox: Outbox
+    events: EventBus
     #: key hash -> project id (keys never change once made, so caching is safe)
     key_hashes: dict[str, str] = field(default_factory=dict)
     #: project id -> (webhook URLs, signing secret); read on every POST, so kept in memory
@@ -42,17 +43,36 @@ class Runtime:
     def open(cls, settings: Settings) -> Runtime:
         store = Store(settings.db_path)
         hub = ServiceHub()
+        registry = ServiceRegistry(store)
+        events = EventBus()
+        store.writer.on_events = events.publish
+        secrets: dict[str, str] = {}
+
+        def secret_of(project_id: str) -> str:
+            if project_id not in secrets:
+                secrets[project_id] = (store.project(project_id) or {}).get("webhook_secret") or ""
+            return secrets[project_id]
+
+        outbox = Outbox(store, settings, secret_of)
+        engine = Engine(
+            store,
+            hub,
+            settings,
+            services=registry.cached,
+            outbox=outbox,
+            compensation_webhooks_of=store.compensation_failure_webhooks_of,
+        )
         runtime = cls(
             settings=settings,
             store=store,
             hub=hub,
-            engine=Engine(store, hub, settings),
-            registry=ServiceRegistry(store),
-            webhooks=WebhookSender(store, attempts=settings.webhook_attempts),
+            engine=engine,
+            registry=registry,
+            outbox=outbox,
+            events=events,
             planning=PlanMaker(settings.llm, cache_size=settings.plan_cache_size),
         )
         runtime.key_hashes = store.all_key_hashes()
-        runtime.engine.on_finished.append(runtime._send_webhooks)
         return runtime
 
     def project_for_key(self, key: str) -> str | None:
@@ -86,7 +106,9 @@ class Runtime:
         self._groundings.pop(project_id, None)
 
     async def start(self) -> None:
+        self.events.bind(asyncio.get_running_loop())
         self.engine.resume_unfinished()
+        self.outbox.resume()
         self._pinger = asyncio.get_running_loop().create_task(self._ping_forever())
 
     async def stop(self) -> None:
@@ -95,7 +117,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pinger
         await self.engine.shutdown()
-        await self.webhooks.close()
+        await self.outbox.close()
         await self.planning.close()
         self.store.close()
 
@@ -106,13 +128,6 @@ class Runtime:
             for instance in self.hub.all_instances():
                 with contextlib.suppress(Exception):
                     await instance.send({"type": "ping", "serviceId": instance.service_id})
-
-    async def _send_webhooks(self, run: Run) -> None:
-        if not run.webhooks:
-            return
-        secret = self._project_info(run.project_id)[1]
-        body: dict[str, Any] = run.body()
-        self.webhooks.send(run.id, run.webhooks, secret, body)
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

@@ -24,6 +24,7 @@ async def _register(request: Request, body: RegistrationIn, project_id: str, kin
         description=body.description,
         schema=body.schema_,
         revertible=body.revertible,
+        policy=body.policy.model_dump(exclude_none=True) if body.policy else None,
     )
     answer: dict[str, Any] = {
         "id": service["id"],
@@ -60,6 +61,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
         "schema": {"input": service["input_schema"], "output": service["output_schema"]},
         "revertible": service["revertible"],
         "version": service["version"],
+        "policy": service.get("policy"),
         "online": runtime.hub.is_online(service["id"]),
         "instances": len(runtime.hub.instances(service["id"])),
         "registeredAt": to_iso(service["created_at"]),

@@ -84,7 +84,9 @@ def _dispatch(runtime: Runtime, instance: Instance, payload: dict[str, Any]):
         return engine.on_interim_result(instance, payload)
     if kind == "task_abort_result":
         return engine.on_abort_result(instance, payload)
-    return None  # task_status and unknown types: nothing to record
+    if kind == "task_status":
+        return engine.on_task_status(instance, payload)
+    return None  # unknown types: nothing to record
 
 
 async def _ack(instance: Instance, message_id: Any, commit) -> None:

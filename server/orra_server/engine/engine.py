@@ -2,9 +2,18 @@
 
 No polling and no lock-step groups. A step result is recorded through the group-commit writer;
 its dependents are dispatched at once while that batch commits, and the service's ACK waits for
-the commit (the websocket layer awaits the future this module returns). Recovery after a crash
-re-dispatches unfinished steps with the same idempotency key, so a service that already did the
-work answers from its cache.
+the commit (the websocket layer awaits the future this module returns).
+
+Failures, by kind (docs/reliability.md):
+
+- a *service error* (``task_result.error``) is retried with backoff under a **new** idempotency
+  key (services may cache the error under the old one); input validation errors are not retried;
+- a *timeout* (no answer within the step's timeout) and a *lost connection* re-send the task
+  under the **same** key, so a service that did the work answers from its cache (or says
+  ``in_progress``) and a late first answer still counts once;
+- every dispatch is an attempt; past ``maxAttempts`` the step fails and so does the run.
+
+Recovery after a crash re-dispatches unfinished steps with the key they last had.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from ..connections import Instance, ServiceHub
 from ..ids import new_id, now
 from ..settings import Settings
 from ..store import Operation, Store
+from .compensation import Compensator
+from .policy import RetryPolicy, resolve_policy
 from .references import UnresolvedReference, resolve_input
 from .run import TERMINAL, Run, StepState, combine_result, run_from_rows
 
@@ -30,19 +41,48 @@ __all__ = ["Engine", "run_from_rows"]
 log = logging.getLogger("orra.engine")
 
 FinishedCallback = Callable[[Run], Awaitable[None]]
+ServiceLookup = Callable[[str], dict[str, Any] | None]
+
+#: step statuses of a step that is waiting to be (re-)dispatched
+WAITING = frozenset({"PENDING", "RETRYING"})
+
+#: errors that will come back the same however often the task is sent
+_NOT_RETRYABLE = ("Input validation failed",)
 
 
-def idempotency_key(orchestration_id: str, step_id: str, canonical_input: bytes) -> str:
-    """Same orchestration, step and input → same key, across retries and restarts."""
-    digest = hashlib.sha256(f"{orchestration_id}\x00{step_id}\x00".encode() + canonical_input)
-    return digest.hexdigest()[:40]
+def idempotency_key(
+    orchestration_id: str, step_id: str, canonical_input: bytes, generation: int = 0
+) -> str:
+    """Same orchestration, step, input and retry generation → same key, across restarts."""
+    salt = f"{orchestration_id}\x00{step_id}\x00".encode()
+    if generation:
+        salt += f"retry{generation}\x00".encode()
+    return hashlib.sha256(salt + canonical_input).hexdigest()[:40]
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 class Engine:
-    def __init__(self, store: Store, hub: ServiceHub, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: ServiceHub,
+        settings: Settings,
+        *,
+        services: ServiceLookup | None = None,
+        outbox: Any = None,
+        compensation_webhooks_of: Callable[[str], list[str]] | None = None,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.settings = settings
+        #: service id -> its registration (revertible, policy); None when unknown
+        self.services: ServiceLookup = services or (lambda _id: None)
+        self.outbox = outbox
+        self.compensation_webhooks_of = compensation_webhooks_of or (lambda _p: [])
+        self.defaults = RetryPolicy.defaults(settings)
         self.runs: dict[str, Run] = {}
         #: recently finished runs, so reading a result just after it ends never hits the disk
         self.recent: collections.OrderedDict[str, Run] = collections.OrderedDict()
@@ -52,6 +92,7 @@ class Engine:
         self.on_finished: list[FinishedCallback] = []
         #: measured step duration per service id (seconds, moving average) for estimates
         self.step_seconds: dict[str | None, float] = {}
+        self.compensator = Compensator(self)
         hub.on_instance_lost = self._instance_lost
 
     # -- accepting ---------------------------------------------------------------------------
@@ -86,6 +127,7 @@ class Engine:
         run.status = "NOT_ACTIONABLE"
         run.error = reason
         run.end_time = run.created_at
+        deliveries = self._deliveries(run, "NOT_ACTIONABLE")
         await self.store.write(
             [
                 *planning,
@@ -96,10 +138,13 @@ class Engine:
                     {"reason": reason},
                     insert=[("orchestrations", run.row())],
                 ),
+                *(self.outbox.ops(deliveries) if deliveries else []),
             ]
         )
         run.done.set()
         self._remember(run)
+        if deliveries:
+            self.outbox.schedule(deliveries)
         await self._notify(run)
 
     def resume_unfinished(self) -> int:
@@ -115,18 +160,28 @@ class Engine:
                     for dependent in step.dependents:
                         run.steps[dependent].remaining -= 1
                 else:
-                    step.status = "PENDING"
+                    step.status = "PENDING"  # re-dispatched with the key it last had
             for step in run.steps.values():
                 if step.status == "PENDING" and step.remaining == 0:
                     self._spawn(self._dispatch(run, step))
             if run.completed == len(run.steps):
                 self._finish(run, "COMPLETED")
             count += 1
+        self.compensator.resume()
         return count
+
+    # -- policy ------------------------------------------------------------------------------
+    def policy_for(self, run: Run, step: StepState) -> RetryPolicy:
+        service = self.services(step.service_id) if step.service_id else None
+        return resolve_policy(self.defaults, service and service.get("policy"), run.options)
+
+    def offline_grace(self, run: Run | None = None) -> float:
+        grace = (run.options or {}).get("offlineGraceSeconds") if run else None
+        return self.settings.offline_grace_seconds if grace is None else float(grace)
 
     # -- dispatching -------------------------------------------------------------------------
     async def _dispatch(self, run: Run, step: StepState) -> None:
-        if run.finishing or step.status not in ("PENDING",):
+        if run.finishing or step.status not in WAITING:
             return
         try:
             step.input = resolve_input(step.template, run.request, run.outputs())
@@ -136,16 +191,7 @@ class Engine:
         if step.service_id is None:
             self._fail_step(run, step, f"service '{step.component}' is not registered")
             return
-        canonical = orjson.dumps(step.input, option=orjson.OPT_SORT_KEYS)
-        key = idempotency_key(run.id, step.id, canonical)
-        message = {
-            "type": "task_request",
-            "id": step.id,
-            "input": step.input,
-            "executionId": "",
-            "idempotencyKey": key,
-            "serviceId": step.service_id,
-        }
+        canonical = _canonical(step.input)
         size = len(canonical)
         if size > self.settings.max_task_frame_bytes - 1024:
             self._fail_step(
@@ -155,13 +201,26 @@ class Engine:
                 f"{self.settings.max_task_frame_bytes - 1024} bytes per task",
             )
             return
-        step.idempotency_key = key
+        if step.idempotency_key is None:
+            step.idempotency_key = idempotency_key(run.id, step.id, canonical, step.generation)
+        key = step.idempotency_key
+        message = {
+            "type": "task_request",
+            "id": step.id,
+            "input": step.input,
+            "executionId": "",
+            "idempotencyKey": key,
+            "serviceId": step.service_id,
+        }
+        avoid = step.instance  # after a timeout or a lost socket, prefer another instance
         while True:
-            instance = self.hub.pick(step.service_id)
+            instance = self.hub.pick(step.service_id, avoid=avoid)
             if instance is None:
                 if not await self._wait_for_service(run, step):
                     return
                 continue
+            if run.finishing or step.status not in WAITING:
+                return
             step.attempts += 1
             step.status = "RUNNING"
             if step.start_time is None:
@@ -169,31 +228,52 @@ class Engine:
             message["executionId"] = new_id("e_", 12)
             self._pending[(step.service_id, key)] = (run, step)
             instance.in_flight.add(key)
+            step.instance = instance
             try:
                 await instance.send(message)
             except Exception:  # socket went away between pick and send: try another one
                 instance.in_flight.discard(key)
+                step.attempts -= 1
+                step.status = "PENDING"
                 self.hub.remove(instance)
                 continue
             break
-        dispatched = {"attempt": step.attempts, "executionId": message["executionId"]}
+        if step.status != "RUNNING" or step.instance is not instance:
+            return  # finished or re-sent while the frame was going out
+        timeout = self.policy_for(run, step).timeout
+        step.timer = asyncio.get_running_loop().call_later(
+            timeout, self._timed_out, run, step, step.attempts
+        )
+        dispatched = {
+            "attempt": step.attempts,
+            "executionId": message["executionId"],
+            "instance": instance.number,
+            "idempotencyKey": key,
+        }
         # no commit of its own: after a crash the step is re-dispatched anyway
         self.store.write_lazy(
             [self.store.event(run.id, "step_dispatched", now(), dispatched, step.id)]
         )
 
+    async def _dispatch_later(self, run: Run, step: StepState, delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self._dispatch(run, step)
+
     async def _wait_for_service(self, run: Run, step: StepState) -> bool:
         step.paused = True
         self._set_paused(run)
-        grace = self.settings.offline_grace_seconds
+        grace = self.offline_grace(run)
         online = await self.hub.wait_online(step.service_id or "", grace)
         step.paused = False
         self._set_paused(run)
-        if not online:
+        if not online and not run.finishing and step.status in WAITING:
             self._fail_step(
                 run,
                 step,
-                f"service '{step.component}' had no connected instance for {grace:g} s",
+                f"service '{step.component}' had no connected instance for {grace:g} s "
+                "(the offline grace period); start an instance of it, or raise "
+                "offlineGraceSeconds",
             )
         return online and not run.finishing
 
@@ -213,34 +293,94 @@ class Engine:
                 )
             )
 
+    # -- failures and retries ----------------------------------------------------------------
+    def _stop_attempt(self, step: StepState) -> None:
+        """The current attempt is over: no deadline, and its instance no longer holds it."""
+        if step.timer is not None:
+            step.timer.cancel()
+            step.timer = None
+        if step.instance is not None and step.idempotency_key:
+            step.instance.in_flight.discard(step.idempotency_key)
+
+    def _timed_out(self, run: Run, step: StepState, attempt: int) -> None:
+        step.timer = None
+        if run.finishing or step.status != "RUNNING" or step.attempts != attempt:
+            return
+        timeout = self.policy_for(run, step).timeout
+        future = self._retry(
+            run, step, "timeout", f"no answer within {timeout:g} s (attempt {attempt})"
+        )
+        future.add_done_callback(_log_failure)
+
+    def _retry(self, run: Run, step: StepState, kind: str, error: str) -> asyncio.Future[None]:
+        """Try ``step`` again after a retryable failure, or fail it when attempts are used up."""
+        self._stop_attempt(step)
+        policy = self.policy_for(run, step)
+        old_key = step.idempotency_key or ""
+        if step.attempts >= policy.max_attempts:
+            self._pending.pop((step.service_id or "", old_key), None)
+            return self._fail_step(run, step, error)
+        delay = 0.0 if kind == "connection_lost" else policy.delay(step.attempts)
+        if kind == "service_error":  # the service may have cached the error under the old key
+            self._pending.pop((step.service_id or "", old_key), None)
+            step.generation += 1
+            step.idempotency_key = idempotency_key(
+                run.id, step.id, _canonical(step.input), step.generation
+            )
+        step.status = "RETRYING"
+        step.error = error
+        ops = self.store.change(
+            run.id,
+            "step_retrying",
+            now(),
+            {"attempt": step.attempts, "kind": kind, "error": error, "delay": round(delay, 3)},
+            step.id,
+            update=[("steps", step.row(run.id))],
+        )
+        self._spawn(self._dispatch_later(run, step, delay))
+        return self.store.write(ops)
+
     def _instance_lost(self, instance: Instance) -> None:
-        """Re-send the tasks a dropped socket held; the same key makes a re-run a cache hit."""
+        """Re-send what a dropped socket held; the same key makes a re-run a cache hit."""
         for key in list(instance.in_flight):
-            entry = self._pending.pop((instance.service_id, key), None)
+            if self.compensator.connection_lost(instance, key):
+                continue
+            entry = self._pending.get((instance.service_id, key))
             if entry is None:
                 continue
             run, step = entry
-            step.status = "PENDING"
-            self._spawn(self._dispatch(run, step))
+            if run.finishing or step.status != "RUNNING" or step.instance is not instance:
+                continue
+            error = f"the connection to instance {instance.number} of '{step.component}' was lost"
+            self._retry(run, step, "connection_lost", error).add_done_callback(_log_failure)
         instance.in_flight.clear()
 
     # -- results from services ---------------------------------------------------------------
     def on_task_result(self, instance: Instance, payload: dict[str, Any]):
         """Record a ``task_result``; returns the commit future to await before the ACK."""
         key = payload.get("idempotencyKey")
-        entry = self._pending.pop((instance.service_id, key), None) if key else None
+        if not key:
+            return None
+        if self.compensator.is_waiting(instance.service_id, key):
+            return self.compensator.on_result(instance.service_id, key, payload)
+        entry = self._pending.pop((instance.service_id, key), None)
         if entry is None:
             return None  # a duplicate or a late answer: already recorded, just ACK it
         run, step = entry
         for other in self.hub.instances(instance.service_id):
             other.in_flight.discard(key)
-        instance.in_flight.discard(key)
-        step.end_time = now()
+        self._stop_attempt(step)
         error = payload.get("error")
         result = payload.get("result")
         if error:
-            return self._fail_step(run, step, str(error))
+            error = str(error)
+            if run.finishing:
+                return self._record_late(run, step, "step_failed", {"error": error})
+            if error.startswith(_NOT_RETRYABLE):
+                return self._fail_step(run, step, error)
+            return self._retry(run, step, "service_error", error)
         output = result.get("task") if isinstance(result, dict) and "task" in result else result
+        step.end_time = now()
         step.status = "COMPLETED"
         step.output = output
         if step.start_time is not None:
@@ -249,16 +389,19 @@ class Engine:
             self.step_seconds[step.service_id] = 0.8 * previous + 0.2 * took
         step.error = None
         compensation = result.get("compensation") if isinstance(result, dict) else None
+        if isinstance(compensation, dict) and "data" in compensation:
+            step.compensation = compensation
         ops = self.store.change(
             run.id,
             "step_completed",
             step.end_time,
-            {"output": output, "compensation": compensation},
+            {"output": output, "compensation": compensation, "attempt": step.attempts},
             step.id,
             update=[("steps", step.row(run.id))],
         )
         run.completed += 1
-        if run.finishing:
+        if run.finishing:  # it finished after the run ended: undo it too if it can be undone
+            self.compensator.late_completion(run, step)
             return self.store.write(ops)
         for dependent_id in step.dependents:
             dependent = run.steps[dependent_id]
@@ -268,6 +411,18 @@ class Engine:
         if run.completed == len(run.steps):
             return self._finish(run, "COMPLETED", ops_first=ops)  # one commit for both
         return self.store.write(ops)
+
+    def _record_late(self, run: Run, step: StepState, kind: str, payload: Any):
+        return self.store.write([self.store.event(run.id, f"{kind}_late", now(), payload, step.id)])
+
+    def on_task_status(self, instance: Instance, payload: dict[str, Any]):
+        """``in_progress`` for a re-sent task: the service is alive and still working on it."""
+        entry = self._pending.get((instance.service_id, payload.get("idempotencyKey") or ""))
+        if entry is not None:
+            run, step = entry
+            status = {"status": payload.get("status"), "instance": instance.number}
+            self.store.write_lazy([self.store.event(run.id, "step_status", now(), status, step.id)])
+        return None
 
     def on_interim_result(self, instance: Instance, payload: dict[str, Any]):
         entry = self._pending.get((instance.service_id, payload.get("idempotencyKey") or ""))
@@ -286,7 +441,7 @@ class Engine:
         if entry is None:
             return None
         run, step = entry
-        instance.in_flight.discard(key)
+        self._stop_attempt(step)
         result = payload.get("result")
         abort_payload = result.get("task") if isinstance(result, dict) else result
         step.status = "ABORTED"
@@ -302,26 +457,50 @@ class Engine:
                 update=[("steps", step.row(run.id))],
             ),
         ]
+        context = abort_payload if isinstance(abort_payload, dict) else {"payload": abort_payload}
         return self._finish(
-            run, "ABORTED", f"{step.id} ({step.component}) aborted the orchestration", ops
+            run,
+            "ABORTED",
+            f"{step.id} ({step.component}) aborted the orchestration",
+            ops,
+            compensation=("aborted", context),
         )
 
     # -- ending ------------------------------------------------------------------------------
+    def cancel(self, run: Run, reason: str | None, compensate: bool = True):
+        """Stop ``run`` at the caller's request; returns the commit future."""
+        why = reason or "no reason given"
+        return self._finish(
+            run,
+            "CANCELLED",
+            f"cancelled by the caller: {why}",
+            compensation=("cancelled", {"reason": why}) if compensate else None,
+        )
+
     def _fail_step(self, run: Run, step: StepState, error: str):
+        self._stop_attempt(step)
+        self._pending.pop((step.service_id or "", step.idempotency_key or ""), None)
         step.status = "FAILED"
         step.error = error
-        step.end_time = step.end_time or now()
+        step.end_time = now()
         ops: list[Operation] = [
             *self.store.change(
                 run.id,
                 "step_failed",
                 step.end_time,
-                {"error": error},
+                {"error": error, "attempts": step.attempts},
                 step.id,
                 update=[("steps", step.row(run.id))],
             ),
         ]
-        return self._finish(run, "FAILED", f"{step.id} ({step.component}) failed: {error}", ops)
+        tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
+        return self._finish(
+            run,
+            "FAILED",
+            f"{step.id} ({step.component}) failed{tries}: {error}",
+            ops,
+            compensation=("failed", {"stepId": step.id, "error": error}),
+        )
 
     def _finish(
         self,
@@ -329,8 +508,14 @@ class Engine:
         status: str,
         error: str | None = None,
         ops_first: list[Operation] | None = None,
+        compensation: tuple[str, dict[str, Any]] | None = None,
     ) -> asyncio.Future[None]:
-        """End ``run``; ``ops_first`` (the step change that ended it) shares the commit."""
+        """End ``run``; ``ops_first`` (the step change that ended it) shares the commit.
+
+        Steps still running are told to stop (and marked ``CANCELLED``; a late answer is still
+        recorded), steps never started become ``SKIPPED``, and the compensations and webhook
+        deliveries this outcome calls for are written in the same commit.
+        """
         if run.finishing:
             return self.store.write(ops_first or [])
         run.finishing = True
@@ -338,6 +523,26 @@ class Engine:
         run.error = error
         if status == "COMPLETED":
             run.result = combine_result(run)
+        stopped: list[StepState] = []
+        changed: list[tuple[str, dict[str, Any]]] = []
+        if status != "COMPLETED":
+            for step in run.steps.values():
+                if step.status == "RUNNING":
+                    if step.timer is not None:
+                        step.timer.cancel()
+                        step.timer = None
+                    step.status = "CANCELLED"
+                    step.error = f"stopped: the orchestration ended {status}"
+                    step.end_time = run.end_time
+                    stopped.append(step)
+                elif step.status in WAITING:
+                    step.status = "SKIPPED"
+                else:
+                    continue
+                changed.append(("steps", step.row(run.id)))
+        if compensation is not None:
+            run.compensations = self.compensator.plan(run, *compensation)
+        deliveries = self._deliveries(run, status)
         final_row = {**run.row(), "status": status}
         ops = [
             *(ops_first or []),
@@ -346,21 +551,66 @@ class Engine:
                 f"orchestration_{status.lower()}",
                 run.end_time,
                 {"error": error} if error else None,
-                update=[("orchestrations", final_row)],
+                update=[("orchestrations", final_row), *changed],
             ),
         ]
+        if run.compensations:
+            ops += self.compensator.scheduled_ops(run)
+        if deliveries:
+            ops += self.outbox.ops(deliveries)
         committed = self.store.write(ops)
-        self._spawn(self._finalise(run, status, committed))
+        self._spawn(self._finalise(run, status, committed, deliveries, stopped))
         return committed
 
-    async def _finalise(self, run: Run, status: str, committed: asyncio.Future[None]) -> None:
+    def _deliveries(self, run: Run, status: str) -> list[dict[str, Any]]:
+        if not run.webhooks or self.outbox is None:
+            return []
+        return self.outbox.rows(
+            run.project_id, run.id, "orchestration", run.webhooks, run.body(status)
+        )
+
+    async def _finalise(
+        self,
+        run: Run,
+        status: str,
+        committed: asyncio.Future[None],
+        deliveries: list[dict[str, Any]],
+        stopped: list[StepState],
+    ) -> None:
         """The terminal status becomes visible only once it is on disk."""
         await committed
         run.status = status
         run.done.set()
         self.runs.pop(run.id, None)
         self._remember(run)
+        if deliveries:
+            self.outbox.schedule(deliveries)
+        for step in stopped:
+            await self._tell_to_stop(run, step, status)
+        if run.compensations:
+            self.compensator.start(run)
         await self._notify(run)
+
+    async def _tell_to_stop(self, run: Run, step: StepState, status: str) -> None:
+        """``task_cancel`` (an Orra Studio extension; the orra SDKs log and ignore it)."""
+        if step.instance is None:
+            return
+        message = {
+            "type": "task_cancel",
+            "id": step.id,
+            "executionId": "",
+            "idempotencyKey": step.idempotency_key,
+            "serviceId": step.service_id,
+            "reason": f"the orchestration ended {status}",
+        }
+        try:
+            await step.instance.send(message)
+        except Exception:
+            pass
+        # a late answer is still recorded until the step's timeout; then stop waiting for it
+        key = (step.service_id or "", step.idempotency_key or "")
+        timeout = self.policy_for(run, step).timeout
+        asyncio.get_running_loop().call_later(timeout, self._pending.pop, key, None)
 
     def _remember(self, run: Run) -> None:
         self.recent[run.id] = run
@@ -399,6 +649,10 @@ class Engine:
     async def shutdown(self) -> None:
         for task in list(self._background):
             task.cancel()
+        for run in self.runs.values():
+            for step in run.steps.values():
+                if step.timer is not None:
+                    step.timer.cancel()
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

@@ -10,7 +10,15 @@ from typing import Any
 from ..ids import to_iso
 from ..store.store import dumps
 
-__all__ = ["TERMINAL", "Run", "StepState", "build_steps", "combine_result", "run_from_rows"]
+__all__ = [
+    "TERMINAL",
+    "CompensationState",
+    "Run",
+    "StepState",
+    "build_steps",
+    "combine_result",
+    "run_from_rows",
+]
 
 TERMINAL = frozenset({"COMPLETED", "FAILED", "ABORTED", "CANCELLED", "NOT_ACTIONABLE"})
 
@@ -37,6 +45,14 @@ class StepState:
     end_time: datetime | None = None
     remaining: int = 0  # dependencies not yet completed
     paused: bool = False
+    #: bumped when a service error is retried: the retry needs a new idempotency key, because
+    #: a service may cache the error under the old one
+    generation: int = 0
+    #: ``result.compensation`` of a revertible service: ``{"data": ..., "ttl": ms}``
+    compensation: Any = None
+    #: live only: the attempt's deadline, and where the attempt went
+    timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    instance: Any = field(default=None, repr=False)
 
     def row(self, orchestration_id: str) -> dict[str, Any]:
         return {
@@ -52,6 +68,7 @@ class StepState:
             "idempotency_key": self.idempotency_key,
             "start_time": _naive(self.start_time),
             "end_time": _naive(self.end_time),
+            "compensation": dumps(self.compensation),
         }
 
     def body(self) -> dict[str, Any]:
@@ -66,6 +83,87 @@ class StepState:
             "error": self.error,
             "attempts": self.attempts,
         }
+
+
+@dataclass(eq=False)
+class CompensationState:
+    """Undoing one completed step of a revertible service, after its orchestration ended badly."""
+
+    orchestration_id: str
+    step_id: str
+    service_id: str | None
+    component: str
+    reason: str  # failed, aborted, cancelled
+    context: Any  # compensationContext.payload: a JSON object or None
+    position: int  # 0 runs first (the step that completed last)
+    input: Any  # exactly the ``compensation.data`` the service returned
+    ttl_ms: int | None
+    idempotency_key: str
+    created_at: datetime
+    #: the step's completion, from which the TTL counts
+    step_end: datetime | None = None
+    status: str = "pending"  # pending, running, completed, partial, failed, expired
+    attempts: int = 0
+    result: Any = None
+    error: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "orchestration_id": self.orchestration_id,
+            "step_id": self.step_id,
+            "service_id": self.service_id,
+            "component": self.component,
+            "status": self.status,
+            "reason": self.reason,
+            "context": dumps(self.context),
+            "position": self.position,
+            "attempts": self.attempts,
+            "input": dumps(self.input),
+            "ttl_ms": self.ttl_ms,
+            "idempotency_key": self.idempotency_key,
+            "result": dumps(self.result),
+            "error": self.error,
+            "created_at": _naive(self.created_at),
+            "start_time": _naive(self.start_time),
+            "end_time": _naive(self.end_time),
+        }
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "stepId": self.step_id,
+            "component": self.component,
+            "status": self.status,
+            "reason": self.reason,
+            "attempts": self.attempts,
+            "startTime": to_iso(self.start_time),
+            "endTime": to_iso(self.end_time),
+            "result": self.result,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> CompensationState:
+        return cls(
+            orchestration_id=row["orchestration_id"],
+            step_id=row["step_id"],
+            service_id=row["service_id"],
+            component=row["component"],
+            reason=row["reason"],
+            context=row["context"],
+            position=row["position"],
+            input=row["input"],
+            ttl_ms=row["ttl_ms"],
+            idempotency_key=row["idempotency_key"],
+            created_at=_aware(row["created_at"]),
+            status=row["status"],
+            attempts=row["attempts"] or 0,
+            result=row["result"],
+            error=row["error"],
+            start_time=_aware(row["start_time"]),
+            end_time=_aware(row["end_time"]),
+        )
 
 
 @dataclass(eq=False)
@@ -89,6 +187,9 @@ class Run:
     #: how the plan was made (kept in memory while the run is live or recent; the store has it
     #: in the orchestration's ``plan_made`` event)
     provenance: dict[str, Any] | None = None
+    #: the caller's overrides: timeout, retries, offline grace (camelCase, as sent)
+    options: dict[str, Any] | None = None
+    compensations: list[CompensationState] = field(default_factory=list)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -114,12 +215,13 @@ class Run:
             "created_at": _naive(self.created_at),
             "start_time": _naive(self.start_time),
             "end_time": _naive(self.end_time),
+            "options": dumps(self.options),
         }
 
-    def body(self) -> dict[str, Any]:
-        return {
+    def body(self, status: str | None = None) -> dict[str, Any]:
+        answer = {
             "executionId": self.id,
-            "status": self.status,
+            "status": status or self.status,
             "action": self.action,
             "createdAt": to_iso(self.created_at),
             "startTime": to_iso(self.start_time),
@@ -128,6 +230,9 @@ class Run:
             "error": self.error,
             "stepResults": [s.body() for s in self.steps.values()],
         }
+        if self.compensations:
+            answer["compensations"] = [c.body() for c in self.compensations]
+        return answer
 
 
 def combine_result(run: Run) -> Any:
@@ -160,7 +265,11 @@ def build_steps(plan: dict[str, Any], service_ids: dict[str, str]) -> dict[str, 
     return steps
 
 
-def run_from_rows(row: dict[str, Any], step_rows: list[dict[str, Any]]) -> Run:
+def run_from_rows(
+    row: dict[str, Any],
+    step_rows: list[dict[str, Any]],
+    compensation_rows: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> Run:
     """Rebuild a run from its stored current state (for reads and for crash recovery)."""
     run = Run(
         id=row["id"],
@@ -175,6 +284,8 @@ def run_from_rows(row: dict[str, Any], step_rows: list[dict[str, Any]]) -> Run:
         end_time=_aware(row["end_time"]),
         result=row["result"],
         error=row["error"],
+        options=row.get("options"),
+        compensations=[CompensationState.from_row(r) for r in compensation_rows],
     )
     by_id = {r["step_id"]: r for r in step_rows}
     if run.plan:
@@ -191,6 +302,7 @@ def run_from_rows(row: dict[str, Any], step_rows: list[dict[str, Any]]) -> Run:
         step.idempotency_key = stored["idempotency_key"]
         step.start_time = _aware(stored["start_time"])
         step.end_time = _aware(stored["end_time"])
+        step.compensation = stored.get("compensation")
         if step.status != "PENDING":
             step.input = stored["input"]
     return run

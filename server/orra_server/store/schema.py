@@ -43,6 +43,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("version", pa.int64()),
             ("created_at", _TS),
             ("updated_at", _TS),
+            ("policy", pa.string()),  # timeout and retry overrides given at registration
         ]
     ),
     "groundings": pa.schema(
@@ -71,6 +72,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("created_at", _TS),
             ("start_time", _TS),
             ("end_time", _TS),
+            ("options", pa.string()),  # the caller's timeout/retry/grace overrides
         ]
     ),
     "steps": pa.schema(
@@ -87,6 +89,66 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("idempotency_key", pa.string()),
             ("start_time", _TS),
             ("end_time", _TS),
+            ("compensation", pa.string()),  # what a revertible service returned to undo it
+        ]
+    ),
+    "compensations": pa.schema(
+        [
+            ("orchestration_id", pa.string()),
+            ("step_id", pa.string()),
+            ("service_id", pa.string()),
+            ("component", pa.string()),
+            ("status", pa.string()),  # pending, running, completed, partial, failed, expired
+            ("reason", pa.string()),  # failed, aborted, cancelled
+            ("context", pa.string()),  # the compensationContext payload sent with it
+            ("position", pa.int64()),  # order of execution (reverse completion order)
+            ("attempts", pa.int64()),
+            ("input", pa.string()),
+            ("ttl_ms", pa.int64()),
+            ("idempotency_key", pa.string()),
+            ("result", pa.string()),
+            ("error", pa.string()),
+            ("created_at", _TS),
+            ("start_time", _TS),
+            ("end_time", _TS),
+        ]
+    ),
+    "compensation_failures": pa.schema(
+        [
+            ("id", pa.string()),
+            ("project_id", pa.string()),
+            ("orchestration_id", pa.string()),
+            ("step_id", pa.string()),
+            ("service_id", pa.string()),
+            ("component", pa.string()),
+            ("status", pa.string()),  # pending, resolved, ignored
+            ("failure", pa.string()),
+            ("resolution", pa.string()),
+            ("attempts", pa.int64()),
+            ("compensation", pa.string()),
+            ("context", pa.string()),
+            ("created_at", _TS),
+            ("updated_at", _TS),
+        ]
+    ),
+    "compensation_failure_webhooks": pa.schema(
+        [("project_id", pa.string()), ("url", pa.string()), ("created_at", _TS)]
+    ),
+    "deliveries": pa.schema(
+        [
+            ("id", pa.string()),
+            ("project_id", pa.string()),
+            ("orchestration_id", pa.string()),
+            ("kind", pa.string()),  # orchestration, compensation_failure
+            ("url", pa.string()),
+            ("body", pa.string()),
+            ("status", pa.string()),  # pending, delivered, failed
+            ("attempts", pa.int64()),
+            ("last_status", pa.int64()),
+            ("last_error", pa.string()),
+            ("next_attempt_at", _TS),
+            ("created_at", _TS),
+            ("delivered_at", _TS),
         ]
     ),
     "events": pa.schema(
@@ -109,6 +171,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "groundings": ("project_id", "name"),
     "orchestrations": ("id",),
     "steps": ("orchestration_id", "step_id"),
+    "compensations": ("orchestration_id", "step_id"),
+    "compensation_failures": ("id",),
+    "deliveries": ("id",),
 }
 
 _SQL_TYPES = {pa.string(): "VARCHAR", _TS: "TIMESTAMP", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN"}
@@ -124,9 +189,26 @@ def _ddl(table: str, schema: pa.Schema) -> str:
 
 
 #: tables whose rows are a projection of the events (written in deferred batches)
-PROJECTED = frozenset({"orchestrations", "steps"})
+PROJECTED = frozenset({"orchestrations", "steps", "compensations"})
 
-DDL: list[str] = [_ddl(t, s) for t, s in ARROW_SCHEMAS.items()] + [
+#: columns added after a table first shipped: (table, column); files made earlier get them
+_ADDED_COLUMNS = [
+    ("services", "policy"),
+    ("orchestrations", "options"),
+    ("steps", "compensation"),
+]
+
+_PROJECTION_STATE = [
     "CREATE TABLE IF NOT EXISTS projection_state (id INTEGER PRIMARY KEY, projected_seq BIGINT)",
     "INSERT OR IGNORE INTO projection_state VALUES (1, 0)",
+]
+
+DDL: list[str] = [
+    *(_ddl(t, s) for t, s in ARROW_SCHEMAS.items()),
+    *(
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} "
+        f"{_SQL_TYPES[ARROW_SCHEMAS[table].field(column).type]}"
+        for table, column in _ADDED_COLUMNS
+    ),
+    *_PROJECTION_STATE,
 ]

@@ -209,14 +209,72 @@ class Store:
         )
         return [_orchestration(r) for r in rows]
 
-    def events_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+    def events_of(self, orchestration_id: str, after: int = 0) -> list[dict[str, Any]]:
         rows = self._rows(
-            "SELECT * FROM events WHERE orchestration_id = ? ORDER BY seq", (orchestration_id,)
+            "SELECT seq, orchestration_id, step_id, type, occurred_at, payload FROM events "
+            "WHERE orchestration_id = ? AND seq > ? ORDER BY seq",
+            (orchestration_id, after),
         )
         for r in rows:
             r["payload"] = loads(r["payload"])
-            r.pop("snapshot", None)
         return rows
+
+    # -- compensation ------------------------------------------------------------------------
+    def compensations_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM compensations WHERE orchestration_id = ? ORDER BY position",
+            (orchestration_id,),
+        )
+        return [_json_columns(r, "input", "result", "context") for r in rows]
+
+    def unfinished_compensations(self) -> list[dict[str, Any]]:
+        """Compensations a crash interrupted, by orchestration, in the order they run."""
+        rows = self._rows(
+            "SELECT c.*, o.project_id FROM compensations c "
+            "JOIN orchestrations o ON o.id = c.orchestration_id "
+            "WHERE c.status IN ('pending', 'running') ORDER BY c.orchestration_id, c.position"
+        )
+        return [_json_columns(r, "input", "result", "context") for r in rows]
+
+    def compensation_failures_of(
+        self, project_id: str, *, status: str | None = None, orchestration_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM compensation_failures WHERE project_id = ?"
+        params: list[Any] = [project_id]
+        if status:
+            sql += " AND status = ?"
+            params.append(status)
+        if orchestration_id:
+            sql += " AND orchestration_id = ?"
+            params.append(orchestration_id)
+        rows = self._rows(sql + " ORDER BY created_at DESC, id", tuple(params))
+        return [_json_columns(r, "compensation", "context") for r in rows]
+
+    def compensation_failure(self, failure_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM compensation_failures WHERE id = ?", (failure_id,))
+        return _json_columns(rows[0], "compensation", "context") if rows else None
+
+    def compensation_failure_webhooks_of(self, project_id: str) -> list[str]:
+        rows = self._rows(
+            "SELECT url FROM compensation_failure_webhooks WHERE project_id = ? "
+            "ORDER BY created_at",
+            (project_id,),
+        )
+        return [r["url"] for r in rows]
+
+    # -- webhook deliveries ------------------------------------------------------------------
+    def deliveries_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM deliveries WHERE orchestration_id = ? ORDER BY created_at, id",
+            (orchestration_id,),
+        )
+        return [_json_columns(r, "body") for r in rows]
+
+    def pending_deliveries(self) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at"
+        )
+        return [_json_columns(r, "body") for r in rows]
 
 
 def _step_order(step_id: str) -> tuple[int, str]:
@@ -227,17 +285,24 @@ def _step_order(step_id: str) -> tuple[int, str]:
 def _service(row: dict[str, Any]) -> dict[str, Any]:
     row["input_schema"] = loads(row["input_schema"])
     row["output_schema"] = loads(row["output_schema"])
+    row["policy"] = loads(row.get("policy"))
+    return row
+
+
+def _json_columns(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        row[name] = loads(row[name])
     return row
 
 
 def _orchestration(row: dict[str, Any]) -> dict[str, Any]:
-    for name in ("action", "data", "plan", "result", "webhooks"):
+    for name in ("action", "data", "plan", "result", "webhooks", "options"):
         row[name] = loads(row[name])
     return row
 
 
 def _step(row: dict[str, Any]) -> dict[str, Any]:
-    for name in ("input", "output"):
+    for name in ("input", "output", "compensation"):
         row[name] = loads(row[name])
     return row
 

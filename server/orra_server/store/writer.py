@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,6 +97,8 @@ class GroupCommitWriter:
         self._lazy: list[Operation] = []
         self._seq = next_seq
         self.batches_committed = 0
+        #: called on the writer thread with each committed batch's event rows (seq set)
+        self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
         self._thread = threading.Thread(target=self._run, name="orra-writer", daemon=True)
         self._thread.start()
 
@@ -234,6 +236,11 @@ class GroupCommitWriter:
         for op in projected:
             self._projection.add(op)
         self._projection.seq = self._seq
+        if self.on_events is not None and isinstance(events, list):
+            try:
+                self.on_events(events)
+            except Exception:
+                log.exception("event listener failed")
 
     def _flush_projection(self) -> None:
         if self._lazy:

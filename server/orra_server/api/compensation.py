@@ -1,0 +1,133 @@
+"""Compensation failures (as the original orra): list, inspect, resolve or ignore them, and the
+webhooks that hear about each one."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ..engine.compensation import failure_body
+from ..errors import Conflict, NotFound
+from ..ids import now
+from ..store.store import dumps
+from .auth import project_id_from_key
+from .models import ResolutionIn, WebhookIn
+from .projects import check_webhook_url
+from .runtime import runtime_of
+
+router = APIRouter(tags=["compensation"])
+
+
+@router.get("/compensation-failures")
+async def list_compensation_failures(
+    request: Request,
+    status: Literal["pending", "resolved", "ignored"] | None = Query(default=None),
+    orchestrationId: str | None = Query(default=None, max_length=200),  # noqa: N803
+    project_id: str = Depends(project_id_from_key),
+) -> dict[str, Any]:
+    rows = runtime_of(request).store.compensation_failures_of(
+        project_id, status=status, orchestration_id=orchestrationId
+    )
+    return {"compensationFailures": [failure_body(r) for r in rows]}
+
+
+def _failure(request: Request, project_id: str, failure_id: str) -> dict[str, Any]:
+    row = runtime_of(request).store.compensation_failure(failure_id)
+    if row is None or row["project_id"] != project_id:
+        raise NotFound(
+            f"no compensation failure '{failure_id}' in this project "
+            "(list them with GET /compensation-failures)",
+            code="compensation_failure_not_found",
+        )
+    return row
+
+
+@router.get("/compensation-failures/{failure_id}")
+async def get_compensation_failure(
+    request: Request, failure_id: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    return failure_body(_failure(request, project_id, failure_id))
+
+
+async def _settle(
+    request: Request, project_id: str, failure_id: str, status: str, body: ResolutionIn
+) -> dict[str, Any]:
+    row = _failure(request, project_id, failure_id)
+    if row["status"] != "pending":
+        raise Conflict(
+            f"compensation failure '{failure_id}' is already {row['status']} "
+            f"({row['resolution']}); only a pending one can be resolved or ignored",
+            code="compensation_failure_not_pending",
+        )
+    store = runtime_of(request).store
+    moment = now()
+    updated = {
+        **row,
+        "status": status,
+        "resolution": body.reason,
+        "updated_at": moment.replace(tzinfo=None),
+    }
+    stored = dict(updated)
+    stored["compensation"] = dumps(row["compensation"])
+    stored["context"] = dumps(row["context"])
+    await store.write(
+        [
+            store.update("compensation_failures", stored),
+            store.event(
+                row["orchestration_id"],
+                f"compensation_failure_{status}",
+                moment,
+                {"failureId": failure_id, "reason": body.reason},
+                row["step_id"],
+            ),
+        ]
+    )
+    return failure_body(updated)
+
+
+@router.post("/compensation-failures/{failure_id}/resolve")
+async def resolve_compensation_failure(
+    request: Request,
+    failure_id: str,
+    body: ResolutionIn,
+    project_id: str = Depends(project_id_from_key),
+) -> dict[str, Any]:
+    """Someone undid it by hand: say how."""
+    return await _settle(request, project_id, failure_id, "resolved", body)
+
+
+@router.post("/compensation-failures/{failure_id}/ignore")
+async def ignore_compensation_failure(
+    request: Request,
+    failure_id: str,
+    body: ResolutionIn,
+    project_id: str = Depends(project_id_from_key),
+) -> dict[str, Any]:
+    """Nothing needs undoing after all: say why."""
+    return await _settle(request, project_id, failure_id, "ignored", body)
+
+
+@router.post("/compensation-failure-webhooks", status_code=201)
+async def add_compensation_failure_webhook(
+    request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    url = check_webhook_url(body.url)
+    await runtime.store.write(
+        [
+            runtime.store.insert(
+                "compensation_failure_webhooks",
+                {"project_id": project_id, "url": url, "created_at": now().replace(tzinfo=None)},
+            )
+        ]
+    )
+    project = runtime.store.project(project_id) or {}
+    return {"url": url, "secret": project.get("webhook_secret")}
+
+
+@router.get("/compensation-failure-webhooks")
+async def list_compensation_failure_webhooks(
+    request: Request, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    return {"webhooks": runtime_of(request).store.compensation_failure_webhooks_of(project_id)}

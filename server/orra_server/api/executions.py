@@ -1,0 +1,217 @@
+"""Following and steering a running orchestration: cancel, live events, logs, deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from ..engine import TERMINAL
+from ..errors import BadRequest, Conflict
+from ..ids import to_iso
+from ..logbook import log_line
+from .auth import project_id_from_key
+from .models import CancelIn
+from .orchestrations import _load
+from .runtime import Runtime, runtime_of
+
+router = APIRouter(tags=["orchestrations"])
+
+#: seconds between keep-alive comments on an idle event stream
+KEEP_ALIVE = 15.0
+
+
+@router.post("/orchestrations/{orchestration_id}/cancel")
+async def cancel_orchestration(
+    request: Request,
+    orchestration_id: str,
+    body: CancelIn | None = None,
+    project_id: str = Depends(project_id_from_key),
+) -> dict[str, Any]:
+    """Stop it: no new step starts, running ones are told, completed revertible ones undone."""
+    runtime = runtime_of(request)
+    run = _load(runtime, project_id, orchestration_id)
+    live = runtime.engine.runs.get(orchestration_id)
+    if live is None or live.finishing:
+        status = "ending" if live is not None else run.status
+        raise Conflict(
+            f"orchestration '{orchestration_id}' is already {status}; only a pending, running "
+            "or paused orchestration can be cancelled",
+            code="orchestration_finished",
+        )
+    body = body or CancelIn()
+    await runtime.engine.cancel(live, body.reason, body.compensate)
+    return live.body("CANCELLED")
+
+
+def _event_body(row: dict[str, Any]) -> dict[str, Any]:
+    payload = row.get("payload")
+    if isinstance(payload, str):  # straight from the writer: still JSON text
+        payload = orjson.loads(payload)
+    return {
+        "seq": row["seq"],
+        "type": row["type"],
+        "stepId": row.get("step_id"),
+        "time": to_iso(row["occurred_at"]),
+        "payload": payload,
+    }
+
+
+class _End:
+    """When a stream has told everything: the outcome, then the compensation if one runs."""
+
+    def __init__(self) -> None:
+        self.terminal = False
+        self.compensating = False
+
+    def see(self, kind: str) -> bool:
+        if kind.startswith("orchestration_") and kind.removeprefix("orchestration_").upper() in (
+            TERMINAL
+        ):
+            self.terminal = True
+        elif kind == "compensation_scheduled":
+            self.compensating = True
+        elif kind == "compensations_finished":
+            self.compensating = False
+        return self.terminal and not self.compensating
+
+
+def _last_event_id(header: str | None, after: int | None) -> int:
+    if header is None:
+        return after or 0
+    if not header.strip().isdigit():
+        raise BadRequest(
+            f"Last-Event-ID {header!r} is not an event sequence number; send the 'id' of the "
+            "last event you received",
+            code="invalid_last_event_id",
+            param="Last-Event-ID",
+        )
+    return int(header.strip())
+
+
+async def _stream(
+    runtime: Runtime, request: Request, orchestration_id: str, last: int
+) -> AsyncIterator[bytes]:
+    end = _End()
+    with runtime.events.watch(orchestration_id) as queue:
+        stored = await asyncio.to_thread(runtime.store.events_of, orchestration_id, last)
+        for row in stored:
+            last = row["seq"]
+            finished = end.see(row["type"])
+            yield _frame(row)
+            if finished:
+                return
+        while True:
+            try:
+                row = await asyncio.wait_for(queue.get(), KEEP_ALIVE)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield b": keep-alive\n\n"
+                continue
+            if row["seq"] <= last:
+                continue
+            last = row["seq"]
+            finished = end.see(row["type"])
+            yield _frame(row)
+            if finished:
+                return
+
+
+def _frame(row: dict[str, Any]) -> bytes:
+    body = _event_body(row)
+    return (
+        f"id: {body['seq']}\nevent: {body['type']}\ndata: ".encode() + orjson.dumps(body) + b"\n\n"
+    )
+
+
+@router.get(
+    "/orchestrations/{orchestration_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_events(
+    request: Request,
+    orchestration_id: str,
+    after: int | None = Query(
+        default=None, ge=0, le=2**62, description="start after this event seq (as Last-Event-ID)"
+    ),
+    last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
+    project_id: str = Depends(project_id_from_key),
+) -> StreamingResponse:
+    """Server-sent events: every recorded event, then live ones, until the outcome (and its
+    compensation) is recorded. Resume with ``Last-Event-ID``."""
+    runtime = runtime_of(request)
+    _load(runtime, project_id, orchestration_id)
+    last = _last_event_id(last_event_id, after)
+    return StreamingResponse(
+        _stream(runtime, request, orchestration_id, last),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/orchestrations/{orchestration_id}/logs")
+async def orchestration_logs(
+    request: Request,
+    orchestration_id: str,
+    after: int = Query(default=0, ge=0, le=2**62, description="only events after this seq"),
+    project_id: str = Depends(project_id_from_key),
+) -> dict[str, Any]:
+    """The events as readable lines (``level``, ``message``) with their payloads."""
+    runtime = runtime_of(request)
+    run = _load(runtime, project_id, orchestration_id)
+    components = {s.id: s.component for s in run.steps.values()}
+    events = runtime.store.events_of(orchestration_id, after)
+    return {
+        "executionId": orchestration_id,
+        "status": run.status,
+        "logs": [log_line(e, components) for e in events],
+    }
+
+
+@router.get("/orchestrations/{orchestration_id}/deliveries")
+async def orchestration_deliveries(
+    request: Request, orchestration_id: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    """Webhook deliveries of this orchestration's outcome (and its compensation failures)."""
+    runtime = runtime_of(request)
+    _load(runtime, project_id, orchestration_id)
+    attempts: dict[str, list[dict[str, Any]]] = {}
+    for event in runtime.store.events_of(orchestration_id):
+        if event["type"] == "webhook_attempt" and isinstance(event["payload"], dict):
+            payload = event["payload"]
+            attempts.setdefault(payload.get("deliveryId", ""), []).append(
+                {
+                    "attempt": payload.get("attempt"),
+                    "time": to_iso(event["occurred_at"]),
+                    "status": payload.get("status"),
+                    "error": payload.get("error"),
+                    "outcome": payload.get("outcome"),
+                }
+            )
+    return {
+        "executionId": orchestration_id,
+        "deliveries": [
+            {
+                "id": row["id"],
+                "kind": row["kind"],
+                "url": row["url"],
+                "status": row["status"],
+                "attempts": row["attempts"],
+                "lastStatus": row["last_status"],
+                "lastError": row["last_error"],
+                "nextAttemptAt": to_iso(row["next_attempt_at"])
+                if row["status"] == "pending"
+                else None,
+                "createdAt": to_iso(row["created_at"]),
+                "deliveredAt": to_iso(row["delivered_at"]),
+                "history": attempts.get(row["id"], []),
+            }
+            for row in runtime.store.deliveries_of(orchestration_id)
+        ],
+    }

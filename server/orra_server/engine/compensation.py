@@ -1,0 +1,421 @@
+"""Undoing completed steps of revertible services after an orchestration fails, aborts or is
+cancelled, as protocol.md's ``compensation_request`` describes.
+
+Compensations of one orchestration run one at a time, newest completion first. Each is retried
+(``compensation_attempts``, backoff) when the service answers ``failed``, errs, times out or
+loses its connection; one that still fails becomes a *compensation failure* record for a person
+to resolve or ignore, POSTed to the project's compensation-failure webhooks. Data past its TTL
+(counted from the step's completion) is never sent: the compensation is recorded ``expired``.
+The rows are written in the same commit as the outcome that calls for them, so a restart
+resumes whatever was pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..ids import new_id, now, to_iso
+from ..store import Operation
+from ..store.store import dumps
+from .run import CompensationState, Run, StepState
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["Compensator", "compensation_key", "failure_body"]
+
+log = logging.getLogger("orra.compensation")
+
+#: what a compensation can end as
+FINAL = frozenset({"completed", "partial", "failed", "expired"})
+
+
+def compensation_key(orchestration_id: str, step_id: str, generation: int = 0) -> str:
+    """Never the task's key: the SDKs keep tasks and compensations in one result cache."""
+    text = f"{orchestration_id}\x00{step_id}\x00compensation\x00{generation}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def failure_body(row: dict[str, Any]) -> dict[str, Any]:
+    """A compensation failure as the API and the webhooks show it."""
+    return {
+        "id": row["id"],
+        "projectId": row["project_id"],
+        "orchestrationId": row["orchestration_id"],
+        "stepId": row["step_id"],
+        "serviceId": row["service_id"],
+        "component": row["component"],
+        "status": row["status"],
+        "failure": row["failure"],
+        "resolution": row["resolution"],
+        "attempts": row["attempts"],
+        "compensation": row["compensation"],
+        "context": row["context"],
+        "createdAt": to_iso(row["created_at"]),
+        "updatedAt": to_iso(row["updated_at"]),
+    }
+
+
+@dataclass(eq=False)
+class _Job:
+    """The compensations of one orchestration, run in order by one task."""
+
+    orchestration_id: str
+    project_id: str
+    items: list[CompensationState]
+    running: bool = False
+    steps_end: dict[str, Any] = field(default_factory=dict)
+
+
+class Compensator:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        #: (service id, key) -> the future an answer resolves
+        self._waiting: dict[tuple[str, str], asyncio.Future[tuple[str, Any]]] = {}
+        self._jobs: dict[str, _Job] = {}
+
+    # -- planning ----------------------------------------------------------------------------
+    def _revertible(self, step: StepState) -> bool:
+        service = self.engine.services(step.service_id) if step.service_id else None
+        return bool(service and service.get("revertible"))
+
+    def plan(
+        self, run: Run, reason: str, context: dict[str, Any] | None
+    ) -> list[CompensationState]:
+        """One compensation per completed step of a revertible service, newest first."""
+        done = [
+            s
+            for s in run.steps.values()
+            if s.status == "COMPLETED" and isinstance(s.compensation, dict) and self._revertible(s)
+        ]
+        done.sort(key=lambda s: s.end_time or run.created_at, reverse=True)
+        moment = now()
+        return [self._state(run, step, reason, context, i, moment) for i, step in enumerate(done)]
+
+    def _state(self, run, step, reason, context, position, moment) -> CompensationState:
+        ttl = step.compensation.get("ttl")
+        return CompensationState(
+            orchestration_id=run.id,
+            step_id=step.id,
+            service_id=step.service_id,
+            component=step.component,
+            reason=reason,
+            context=context,
+            position=position,
+            input=step.compensation.get("data"),
+            ttl_ms=int(ttl) if isinstance(ttl, int | float) else None,
+            idempotency_key=compensation_key(run.id, step.id),
+            created_at=moment,
+            step_end=step.end_time,
+        )
+
+    def scheduled_ops(self, run: Run) -> list[Operation]:
+        store = self.engine.store
+        return store.change(
+            run.id,
+            "compensation_scheduled",
+            now(),
+            {"steps": [c.step_id for c in run.compensations]},
+            insert=[("compensations", c.row()) for c in run.compensations],
+        )
+
+    def start(self, run: Run) -> None:
+        job = _Job(run.id, run.project_id, list(run.compensations))
+        self._jobs[run.id] = job
+        self._launch(job)
+
+    def late_completion(self, run: Run, step: StepState) -> None:
+        """A step that finished after its run ended is undone too, if the run is being undone."""
+        if not run.compensations or not isinstance(step.compensation, dict):
+            return
+        if not self._revertible(step) or any(c.step_id == step.id for c in run.compensations):
+            return
+        first = run.compensations[0]
+        state = self._state(run, step, first.reason, first.context, len(run.compensations), now())
+        run.compensations.append(state)
+        self.engine._write_background(
+            self.engine.store.change(
+                run.id,
+                "compensation_scheduled",
+                now(),
+                {"steps": [step.id]},
+                step.id,
+                insert=[("compensations", state.row())],
+            )
+        )
+        job = self._jobs.get(run.id)
+        if job is None:
+            job = self._jobs[run.id] = _Job(run.id, run.project_id, [])
+        job.items.append(state)
+        self._launch(job)
+
+    def resume(self) -> int:
+        """Compensations a stop interrupted; call inside the loop at start-up."""
+        store = self.engine.store
+        jobs: dict[str, _Job] = {}
+        for row in store.unfinished_compensations():
+            job = jobs.get(row["orchestration_id"])
+            if job is None:
+                job = jobs[row["orchestration_id"]] = _Job(
+                    row["orchestration_id"], row["project_id"], []
+                )
+                job.steps_end = {
+                    s["step_id"]: s["end_time"] for s in store.steps_of(job.orchestration_id)
+                }
+            state = CompensationState.from_row(row)
+            end = job.steps_end.get(state.step_id)
+            state.step_end = end.replace(tzinfo=now().tzinfo) if end is not None else None
+            state.status = "pending"
+            job.items.append(state)
+        for job in jobs.values():
+            self._jobs[job.orchestration_id] = job
+            self._launch(job)
+        return len(jobs)
+
+    def _launch(self, job: _Job) -> None:
+        if not job.running:
+            job.running = True
+            self.engine._spawn(self._run(job))
+
+    # -- running -----------------------------------------------------------------------------
+    async def _run(self, job: _Job) -> None:
+        try:
+            while True:
+                todo = [c for c in job.items if c.status not in FINAL]
+                if not todo:
+                    break
+                await self._compensate(job, min(todo, key=lambda c: c.position))
+            counts: dict[str, int] = {}
+            for item in job.items:
+                counts[item.status] = counts.get(item.status, 0) + 1
+            await self.engine.store.write(
+                [
+                    self.engine.store.event(
+                        job.orchestration_id, "compensations_finished", now(), counts
+                    )
+                ]
+            )
+        finally:
+            job.running = False
+            if not any(c.status not in FINAL for c in job.items):
+                self._jobs.pop(job.orchestration_id, None)
+
+    async def _compensate(self, job: _Job, item: CompensationState) -> None:
+        engine = self.engine
+        settings = engine.settings
+        if item.ttl_ms is not None and item.step_end is not None:
+            expires = item.step_end + timedelta(milliseconds=item.ttl_ms)
+            if now() > expires:
+                item.error = (
+                    f"the compensation data expired at {to_iso(expires)} "
+                    f"({item.ttl_ms} ms after the step completed) and was not sent"
+                )
+                await self._record(item, "expired", "compensation_expired")
+                return
+        failure = "no attempt was made"
+        while item.attempts < settings.compensation_attempts:
+            if item.attempts:
+                await asyncio.sleep(engine.defaults.delay(item.attempts))
+            service_id = item.service_id or ""
+            instance = engine.hub.pick(service_id)
+            if instance is None:
+                grace = engine.settings.offline_grace_seconds
+                if not await engine.hub.wait_online(service_id, grace):
+                    item.attempts += 1
+                    failure = f"'{item.component}' had no connected instance for {grace:g} s"
+                    await self._attempt_failed(item, failure)
+                    continue
+                instance = engine.hub.pick(service_id)
+                if instance is None:
+                    continue
+            item.attempts += 1
+            item.status = "running"
+            item.start_time = item.start_time or now()
+            kind, answer = await self._send(item, instance)
+            if kind == "result":
+                error = answer.get("error")
+                result = answer.get("result")
+                status = result.get("status") if isinstance(result, dict) else None
+                if not error and status in (None, "completed", "partial"):
+                    item.result = result
+                    item.error = None
+                    await self._record(item, status or "completed", "compensation_completed")
+                    return
+                failure = str(
+                    error
+                    or (result.get("error") if isinstance(result, dict) else None)
+                    or f"the service answered '{status}'"
+                )
+                item.result = result
+                # a caching SDK would answer the same failure again under the same key
+                item.idempotency_key = compensation_key(
+                    item.orchestration_id, item.step_id, item.attempts
+                )
+                if status == "expired":  # the service can no longer undo it: retrying won't help
+                    item.error = failure
+                    await self._give_up(job, item, failure)
+                    return
+            elif kind == "lost":
+                failure = f"the connection to '{item.component}' was lost"
+            else:
+                failure = f"no answer within {settings.compensation_timeout_seconds:g} s"
+            await self._attempt_failed(item, failure)
+        await self._give_up(job, item, failure)
+
+    async def _send(self, item: CompensationState, instance) -> tuple[str, Any]:
+        loop = asyncio.get_running_loop()
+        key = item.idempotency_key
+        waiter: asyncio.Future[tuple[str, Any]] = loop.create_future()
+        slot = (item.service_id or "", key)
+        self._waiting[slot] = waiter
+        instance.in_flight.add(key)
+        message = {
+            "type": "compensation_request",
+            "id": item.step_id,
+            "input": item.input,
+            "compensationContext": {
+                "orchestrationId": item.orchestration_id,
+                "reason": item.reason,
+                "payload": item.context if isinstance(item.context, dict) else None,
+                "timestamp": to_iso(now()),
+            },
+            "executionId": new_id("e_", 12),
+            "idempotencyKey": key,
+            "serviceId": item.service_id,
+        }
+        self.engine.store.write_lazy(
+            [
+                self.engine.store.event(
+                    item.orchestration_id,
+                    "compensation_dispatched",
+                    now(),
+                    {"attempt": item.attempts, "instance": instance.number},
+                    item.step_id,
+                )
+            ]
+        )
+        try:
+            await instance.send(message)
+            timeout = self.engine.settings.compensation_timeout_seconds
+            return await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            return ("timeout", None)
+        except Exception:
+            return ("lost", None)
+        finally:
+            self._waiting.pop(slot, None)
+            instance.in_flight.discard(key)
+
+    async def _attempt_failed(self, item: CompensationState, failure: str) -> None:
+        item.error = failure
+        store = self.engine.store
+        await store.write(
+            store.change(
+                item.orchestration_id,
+                "compensation_attempt_failed",
+                now(),
+                {"attempt": item.attempts, "error": failure},
+                item.step_id,
+                update=[("compensations", item.row())],
+            )
+        )
+
+    async def _record(self, item: CompensationState, status: str, event: str) -> None:
+        item.status = status
+        item.end_time = now()
+        store = self.engine.store
+        await store.write(
+            store.change(
+                item.orchestration_id,
+                event,
+                item.end_time,
+                {"status": status, "result": item.result, "error": item.error},
+                item.step_id,
+                update=[("compensations", item.row())],
+            )
+        )
+
+    async def _give_up(self, job: _Job, item: CompensationState, failure: str) -> None:
+        """The compensation failed for good: a record for a person, and its webhooks."""
+        item.status = "failed"
+        item.error = failure
+        item.end_time = now()
+        engine = self.engine
+        store = engine.store
+        moment = item.end_time.replace(tzinfo=None)
+        row = {
+            "id": new_id("cf_", 20),
+            "project_id": job.project_id,
+            "orchestration_id": item.orchestration_id,
+            "step_id": item.step_id,
+            "service_id": item.service_id,
+            "component": item.component,
+            "status": "pending",
+            "failure": failure,
+            "resolution": None,
+            "attempts": item.attempts,
+            "compensation": dumps({"input": item.input, "ttl": item.ttl_ms}),
+            "context": dumps({"reason": item.reason, "payload": item.context}),
+            "created_at": moment,
+            "updated_at": moment,
+        }
+        readable = {
+            **row,
+            "compensation": {"input": item.input, "ttl": item.ttl_ms},
+            "context": {"reason": item.reason, "payload": item.context},
+        }
+        urls = engine.compensation_webhooks_of(job.project_id)
+        deliveries = []
+        if urls and engine.outbox is not None:
+            deliveries = engine.outbox.rows(
+                job.project_id,
+                item.orchestration_id,
+                "compensation_failure",
+                urls,
+                {"type": "compensation_failure", **failure_body(readable)},
+            )
+        await store.write(
+            [
+                *store.change(
+                    item.orchestration_id,
+                    "compensation_failed",
+                    item.end_time,
+                    {"error": failure, "attempts": item.attempts, "failureId": row["id"]},
+                    item.step_id,
+                    update=[("compensations", item.row())],
+                ),
+                store.insert("compensation_failures", row),
+                *(engine.outbox.ops(deliveries) if deliveries else []),
+            ]
+        )
+        if deliveries:
+            engine.outbox.schedule(deliveries)
+        log.warning(
+            "compensation of %s/%s failed for good: %s",
+            item.orchestration_id,
+            item.step_id,
+            failure,
+        )
+
+    # -- answers from services ---------------------------------------------------------------
+    def is_waiting(self, service_id: str, key: str) -> bool:
+        return (service_id, key) in self._waiting
+
+    def on_result(self, service_id: str, key: str, payload: dict[str, Any]):
+        waiter = self._waiting.get((service_id, key))
+        if waiter is not None and not waiter.done():
+            waiter.set_result(("result", payload))
+        return None  # recorded by the compensating task; a lost record is re-sent on resume
+
+    def connection_lost(self, instance, key: str) -> bool:
+        waiter = self._waiting.get((instance.service_id, key))
+        if waiter is None:
+            return False
+        if not waiter.done():
+            waiter.set_result(("lost", None))
+        return True
