@@ -149,7 +149,8 @@ class ServiceProcess:
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> str:
-        if self.proc is None:
+        """Stop it (again is fine) and return what it printed."""
+        if self.proc is None or self._output.closed:
             return ""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -30,7 +30,7 @@ def serve(settings: Settings, *, host: str, port: int, log_level: str = "warning
         ws_max_size=16 * 1024 * 1024,
         ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
         ws_ping_interval=20.0,
-        ws_ping_timeout=60.0,
+        ws_ping_timeout=settings.ws_ping_timeout,
     )
 
 

@@ -73,6 +73,10 @@ class Settings:
     ping_interval: float = field(
         default_factory=lambda: float(os.environ.get("ORRA_PING_INTERVAL", "15"))
     )
+    #: seconds a service may leave a websocket-level ping unanswered before its socket is
+    #: closed: long, because an orra Python SDK handler that blocks its event loop answers none
+    #: (a busy service is not a dead one; the step timeout covers one that never answers)
+    ws_ping_timeout: float = field(default_factory=lambda: _float("ORRA_WS_PING_TIMEOUT", 180))
     #: largest task input we will send: the orra Python SDK drops frames over 10,487,808 bytes
     max_task_frame_bytes: int = 10_487_808
     #: largest request body we accept on the REST API

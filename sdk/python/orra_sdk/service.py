@@ -55,6 +55,7 @@ class Service:
         input: Any = None,
         output: Any = None,
         revertible: bool = False,
+        revert_ttl_ms: int = 24 * 3600 * 1000,
         concurrency: int = 1,
         id_file: str | Path | None = None,
         service_id: str | None = None,
@@ -69,6 +70,8 @@ class Service:
         self._input_schema = _schema_of(input)
         self._output_schema = _schema_of(output)
         self.revertible = revertible
+        #: how long after a task completes its compensation data stays valid
+        self.revert_ttl_ms = revert_ttl_ms
         self.concurrency = max(1, concurrency)
         self.id_file = Path(id_file) if id_file else None
         self.id: str | None = service_id
@@ -83,7 +86,7 @@ class Service:
         self._unacked: dict[str, dict[str, Any]] = {}
         self._outbox: list[dict[str, Any]] = []
         self._results: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
-        self._running: set[str] = set()
+        self._running: dict[str, asyncio.Task[Any]] = {}
         self._semaphore: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.tasks_handled = 0
@@ -222,6 +225,10 @@ class Service:
             self._spawn(self._on_task(message))
         elif kind == "compensation_request":
             self._spawn(self._on_compensation(message))
+        elif kind == "task_cancel":  # the orchestration ended: stop working on it
+            running = self._running.get(message.get("idempotencyKey") or "")
+            if running is not None:
+                running.cancel()
 
     def _reply_header(self, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The idempotency key and the fields every answer to ``request`` carries."""
@@ -244,17 +251,28 @@ class Service:
         if key in self._running:
             await self._send({**base, "type": "task_status", "status": "in_progress"})
             return
-        self._running.add(key)
         assert self._semaphore is not None
+        work = asyncio.get_running_loop().create_task(self._run_limited(request, base))
+        self._running[key] = work
         try:
-            async with self._semaphore:
-                outcome = await self._call_handler(request, base)
+            outcome = await work
+        except asyncio.CancelledError:
+            if work.cancelled():  # told to stop (task_cancel): nobody waits for an answer
+                log.info("%s: task %s cancelled by the control plane", self.name, key)
+                return
+            raise
         finally:
-            self._running.discard(key)
-        self._remember(key, outcome)
+            self._running.pop(key, None)
+        if outcome.get("error") is None:  # errors are not cached: a retry runs the handler
+            self._remember(key, outcome)
         if not outcome.get("aborted"):
             await self._send({**base, "type": "task_result", **outcome})
         self.tasks_handled += 1
+
+    async def _run_limited(self, request: dict[str, Any], base: dict[str, Any]):
+        assert self._semaphore is not None
+        async with self._semaphore:
+            return await self._call_handler(request, base)
 
     async def _call_handler(self, request: dict[str, Any], base: dict[str, Any]):
         raw = request.get("input") or {}
@@ -300,7 +318,7 @@ class Service:
         if self.revertible:
             compensation = {
                 "data": {"originalTask": raw, "taskResult": output},
-                "ttl": 24 * 3600 * 1000,
+                "ttl": self.revert_ttl_ms,
             }
         return {"result": {"task": output, "compensation": compensation}, "error": None}
 
@@ -326,7 +344,8 @@ class Service:
             answer = {"result": result, "error": None}
         except Exception as exc:
             answer = {"result": None, "error": f"Revert error: {exc}"}
-        self._remember(key, answer)
+        if answer["error"] is None:
+            self._remember(key, answer)
         await self._send({**base, "type": "task_result", **answer})
 
     def _remember(self, key: str, outcome: dict[str, Any]) -> None:

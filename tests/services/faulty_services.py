@@ -1,0 +1,182 @@
+"""Services that misbehave on purpose, written with ``orra_sdk``, for fault-injection tests.
+
+``python faulty_services.py URL KEY KIND[,KIND…]``; kinds:
+
+- ``flaky``: ``flaky-echo`` fails the first ``FAIL_TIMES`` calls for each text, then echoes;
+- ``saga``: ``reserve-stock`` and ``charge-card`` (revertible; each revert appends a line to
+  ``REVERT_LOG``) and ``ship-order``, which fails on mode ``fail``, aborts on ``abort``, takes
+  ``SHIP_DELAY`` seconds on ``slow`` (and notes a cancel in ``REVERT_LOG``);
+- ``worker``: ``slow-worker`` takes ``WORK_DELAY`` seconds and notes each start in ``WORK_LOG``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from orra_sdk import Service, Task, TaskAborted
+
+
+def _note(variable: str, line: str) -> None:
+    path = os.environ.get(variable)
+    if path:
+        with Path(path).open("a") as log:
+            log.write(line + "\n")
+
+
+class EchoIn(BaseModel):
+    text: str
+
+
+class EchoOut(BaseModel):
+    echo: str
+    calls: int
+
+
+def flaky(url: str, key: str) -> list[Service]:
+    service = Service(
+        "flaky-echo", description="Echoes text, but fails at first", url=url, api_key=key
+    )
+    calls: collections.Counter[str] = collections.Counter()
+    fail_times = int(os.environ.get("FAIL_TIMES", "2"))
+
+    @service.handler
+    async def echo(task: Task[EchoIn]) -> EchoOut:
+        calls[task.input.text] += 1
+        if calls[task.input.text] <= fail_times:
+            raise RuntimeError(f"transient failure {calls[task.input.text]}")
+        return EchoOut(echo=task.input.text, calls=calls[task.input.text])
+
+    return [service]
+
+
+class ReserveIn(BaseModel):
+    orderId: str
+
+
+class ReserveOut(BaseModel):
+    reservationId: str
+
+
+class ChargeIn(BaseModel):
+    orderId: str
+    reservationId: str
+
+
+class ChargeOut(BaseModel):
+    chargeId: str
+
+
+class ShipIn(BaseModel):
+    orderId: str
+    chargeId: str
+    mode: str
+
+
+class ShipOut(BaseModel):
+    trackingId: str
+
+
+def saga(url: str, key: str) -> list[Service]:
+    reserve = Service(
+        "reserve-stock",
+        description="Reserves stock for an order",
+        url=url,
+        api_key=key,
+        revertible=True,
+        concurrency=8,
+    )
+    charge = Service(
+        "charge-card",
+        description="Charges the customer's card for an order",
+        url=url,
+        api_key=key,
+        revertible=True,
+        revert_ttl_ms=int(os.environ.get("CHARGE_TTL_MS", str(24 * 3600 * 1000))),
+        concurrency=8,
+    )
+    ship = Service("ship-order", description="Ships an order", url=url, api_key=key, concurrency=8)
+
+    @reserve.handler
+    async def do_reserve(task: Task[ReserveIn]) -> ReserveOut:
+        return ReserveOut(reservationId=f"r-{task.input.orderId}")
+
+    @reserve.revert_handler
+    async def undo_reserve(original: dict, output: dict, context: dict | None) -> dict:
+        reason = (context or {}).get("reason")
+        _note("REVERT_LOG", f"reserve-stock {original['orderId']} {reason}")
+        return {"status": "completed"}
+
+    @charge.handler
+    async def do_charge(task: Task[ChargeIn]) -> ChargeOut:
+        return ChargeOut(chargeId=f"c-{task.input.orderId}")
+
+    @charge.revert_handler
+    async def undo_charge(original: dict, output: dict, context: dict | None) -> dict:
+        reason = (context or {}).get("reason")
+        _note("REVERT_LOG", f"charge-card {original['orderId']} {reason}")
+        if original["orderId"].startswith("stuck"):
+            raise RuntimeError("the card network refuses refunds")
+        return {"status": "partial", "partial": {"completed": ["refund"], "remaining": ["fee"]}}
+
+    @ship.handler
+    async def do_ship(task: Task[ShipIn]) -> ShipOut:
+        mode = task.input.mode
+        if mode == "fail":
+            raise RuntimeError("no courier available")
+        if mode == "abort":
+            raise TaskAborted({"reason": "address is on a sanctions list"})
+        if mode == "slow":
+            try:
+                await asyncio.sleep(float(os.environ.get("SHIP_DELAY", "30")))
+            except asyncio.CancelledError:
+                _note("REVERT_LOG", f"ship-order {task.input.orderId} cancelled")
+                raise
+        return ShipOut(trackingId=f"t-{task.input.orderId}")
+
+    return [reserve, charge, ship]
+
+
+class WorkIn(BaseModel):
+    job: str
+
+
+class WorkOut(BaseModel):
+    job: str
+    pid: int
+
+
+def worker(url: str, key: str) -> list[Service]:
+    service = Service(
+        "slow-worker",
+        description="Does slow work on a job",
+        url=url,
+        api_key=key,
+        concurrency=4,
+    )
+
+    @service.handler
+    async def work(task: Task[WorkIn]) -> WorkOut:
+        _note("WORK_LOG", f"{os.getpid()} {task.input.job}")
+        await task.push_update({"progress": 50, "job": task.input.job})
+        await asyncio.sleep(float(os.environ.get("WORK_DELAY", "3")))
+        return WorkOut(job=task.input.job, pid=os.getpid())
+
+    return [service]
+
+
+KINDS = {"flaky": flaky, "saga": saga, "worker": worker}
+
+
+async def main(url: str, key: str, kinds: str) -> None:
+    services = [s for kind in kinds.split(",") for s in KINDS[kind](url, key)]
+    await asyncio.gather(*(s.run() for s in services))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:4]))
