@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SEED_REQUEST, SEED_SERVICES, SERVICES, ServiceProcess, new_project, wait_until
+from helpers import (
+    SEED_REQUEST,
+    SEED_SERVICES,
+    SERVICES,
+    ServerProcess,
+    ServiceProcess,
+    new_project,
+    wait_until,
+)
 
 ORRA_SDK = "orra-sdk==0.2.4"
 CACHE = Path(os.environ.get("ORRA_TEST_CACHE", Path.home() / ".cache" / "orra-studio"))
@@ -113,12 +121,103 @@ def test_orra_sdk_service_error_is_reported(live_server, orra_sdk_python, tmp_pa
         request = {
             "action": {"type": "refund-order", "content": "refund it"},
             "data": [{"field": "orderId", "value": "o-1"}],
+            "options": {"initialDelaySeconds": 0.05, "maxAttempts": 3},
         }
         body = api.wait_finished(api.post("/orchestrations", request).json()["executionId"])
         assert body["status"] == "FAILED"
         assert body["stepResults"][0]["error"] == "Service error: payment gateway down"
+        assert body["stepResults"][0]["attempts"] == 3  # each retry ran the handler again
     finally:
         proc.stop()
+
+
+def _hold_then_estimate(product: str) -> dict:
+    return {
+        "action": {"type": "order", "content": f"hold {product} and estimate delivery"},
+        "data": [{"field": "productId", "value": product}],
+        "options": {"maxAttempts": 1},
+        "plan": {
+            "steps": [
+                {
+                    "id": "step1",
+                    "component": "inventory-service",
+                    "action": "hold",
+                    "input": {"productId": "{{request.data.productId}}"},
+                    "dependencies": [],
+                },
+                {
+                    "id": "step2",
+                    "component": "delivery-estimator",
+                    "action": "estimate",
+                    "input": {"holdId": "{{step1.output.holdId}}"},
+                    "dependencies": ["step1"],
+                },
+            ]
+        },
+    }
+
+
+def test_orra_sdk_revert_handler_runs_and_a_failing_one_becomes_a_resolvable_record(
+    fresh_db, orra_sdk_python, tmp_path
+):
+    fast = {"ORRA_RETRY_DELAY": "0.05", "ORRA_COMPENSATION_ATTEMPTS": "2"}
+    server = ServerProcess(fresh_db, env=fast).start()
+    api, project = new_project(server.url)
+    revert_log = tmp_path / "reverts.log"
+    proc = ServiceProcess(
+        [
+            str(SERVICES / "orra_legacy_revertible.py"),
+            server.url,
+            project["apiKey"],
+            str(revert_log),
+        ],
+        python=orra_sdk_python,
+        cwd=tmp_path,
+        env={"PYTHONPATH": ""},
+    ).start()
+    try:
+        names = {"inventory-service", "delivery-estimator"}
+        wait_until(lambda: api.services_online(names), 30, "the orra-sdk services")
+        listed = {s["name"]: s for s in api.get("/services").json()["services"]}
+        assert listed["inventory-service"]["revertible"] is True
+
+        def compensations(execution_id: str) -> list[dict]:
+            def ended():
+                body = api.get(f"/orchestrations/{execution_id}").json()
+                comps = body.get("compensations", [])
+                final = comps and all(c["status"] not in ("pending", "running") for c in comps)
+                return comps if final else None
+
+            return wait_until(ended, 30, "the compensation to end")
+
+        ok = api.post("/orchestrations", _hold_then_estimate("p-1")).json()["executionId"]
+        assert api.wait_finished(ok)["status"] == "FAILED"
+        (comp,) = compensations(ok)
+        assert (comp["stepId"], comp["status"], comp["attempts"]) == ("step1", "completed", 1)
+        assert comp["result"] == {"status": "completed", "error": None}
+
+        stuck = api.post("/orchestrations", _hold_then_estimate("stuck-9")).json()["executionId"]
+        assert api.wait_finished(stuck)["status"] == "FAILED"
+        (comp,) = compensations(stuck)
+        assert comp["status"] == "failed" and comp["attempts"] == 2
+        assert "warehouse system is read-only" in comp["error"]
+        assert revert_log.read_text().splitlines() == [
+            "release hold-p-1 failed",
+            "release hold-stuck-9 failed",
+            "release hold-stuck-9 failed",
+        ]
+        (failure,) = api.get("/compensation-failures").json()["compensationFailures"]
+        assert failure["orchestrationId"] == stuck and failure["status"] == "pending"
+        answer = api.post(
+            f"/compensation-failures/{failure['id']}/resolve",
+            {"reason": "released the hold in the warehouse UI"},
+        )
+        assert answer.status_code == 200
+        assert api.get(f"/compensation-failures/{failure['id']}").json()["status"] == "resolved"
+    finally:
+        output = proc.stop()
+        server.stop()
+    assert "Traceback" not in output, output[-3000:]
 
 
 if sys.platform == "win32":  # pragma: no cover

@@ -59,3 +59,60 @@ def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
             [execution_id],
         ).fetchone()
         assert accepted == (1,)
+
+
+def test_sigkill_with_50_orchestrations_in_flight_loses_none_and_records_each_step_once(
+    fresh_db,
+):
+    server = ServerProcess(fresh_db).start()
+    api, project = new_project(server.url)
+    services = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "text"],
+        env={"COUNT_DELAY": "1.0", "COUNT_CONCURRENCY": "64"},
+    ).start()
+    request = {
+        "action": {"type": "shout-and-count", "content": "shout, count words"},
+        "data": [{"field": "message", "value": "fifty at once"}],
+    }
+    try:
+        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "services")
+        ids = []
+        for _ in range(50):
+            answer = api.post("/orchestrations", request)
+            assert answer.status_code == 202
+            ids.append(answer.json()["executionId"])
+
+        def counting() -> bool:
+            listed = api.get("/orchestrations", params={"limit": 100}).json()["orchestrations"]
+            return len(listed) == 50 and all(o["status"] == "RUNNING" for o in listed)
+
+        wait_until(counting, 10, "all 50 to be running")
+        server.stop(signal.SIGKILL)
+        again = ServerProcess(fresh_db, port=server.port).start()
+        try:
+            for execution_id in ids:
+                body = api.wait_finished(execution_id, timeout=60)
+                assert body["status"] == "COMPLETED", body
+                assert body["result"]["words"] == 3
+        finally:
+            again.stop()
+    finally:
+        services.stop()
+
+    with duckdb.connect(str(fresh_db), read_only=True) as db:
+        accepted = db.execute(
+            "SELECT count(DISTINCT orchestration_id) FROM events "
+            "WHERE type = 'orchestration_accepted'"
+        ).fetchone()
+        assert accepted == (50,)
+        twice = db.execute(
+            "SELECT orchestration_id, step_id, count(*) FROM events WHERE type = 'step_completed' "
+            "GROUP BY ALL HAVING count(*) > 1"
+        ).fetchall()
+        assert twice == []
+        steps = db.execute("SELECT count(*) FROM events WHERE type = 'step_completed'").fetchone()
+        assert steps == (100,)
+        finished = db.execute(
+            "SELECT count(*) FROM orchestrations WHERE status = 'COMPLETED'"
+        ).fetchone()
+        assert finished == (50,)

@@ -11,10 +11,13 @@ import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket
+
+from .ids import now
 
 __all__ = ["Instance", "ServiceHub"]
 
@@ -27,6 +30,7 @@ class Instance:
     project_id: str
     socket: WebSocket
     number: int = field(default_factory=lambda: next(_instance_numbers))
+    connected_at: datetime = field(default_factory=now)
     #: idempotency keys of tasks sent here and not yet answered
     in_flight: set[str] = field(default_factory=set)
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

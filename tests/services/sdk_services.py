@@ -40,7 +40,7 @@ def text_services(url: str, key: str) -> list[Service]:
         description="Counts the words of shouted text",
         url=url,
         api_key=key,
-        concurrency=1,
+        concurrency=int(os.environ.get("COUNT_CONCURRENCY", "1")),
     )
 
     @shouter.handler

@@ -122,10 +122,18 @@ class Runtime:
         self.store.close()
 
     async def _ping_forever(self) -> None:
-        """Application pings, as the orra SDKs expect. A missed pong never closes a socket."""
+        """Application pings, as the orra SDKs expect, to idle instances only.
+
+        A missed pong never closes a socket. A busy orra Python SDK reads nothing until its
+        handler returns: pings queued behind it would fill its client's receive queue (32
+        frames), after which it stops reading frames at all — websocket pongs included — and
+        drops its own connection. So an instance with a task in flight gets no pings.
+        """
         while True:
             await asyncio.sleep(self.settings.ping_interval)
             for instance in self.hub.all_instances():
+                if instance.in_flight:
+                    continue
                 with contextlib.suppress(Exception):
                     await instance.send({"type": "ping", "serviceId": instance.service_id})
 

@@ -64,6 +64,14 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
         "policy": service.get("policy"),
         "online": runtime.hub.is_online(service["id"]),
         "instances": len(runtime.hub.instances(service["id"])),
+        "connections": [
+            {
+                "instance": i.number,
+                "connectedAt": to_iso(i.connected_at),
+                "tasksInFlight": len(i.in_flight),
+            }
+            for i in runtime.hub.instances(service["id"])
+        ],
         "registeredAt": to_iso(service["created_at"]),
         "updatedAt": to_iso(service["updated_at"]),
     }
