@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import websockets
 
 from helpers import new_project
@@ -117,3 +118,23 @@ def test_service_receives_pings_for_itself(live_server):
 
     ping = asyncio.run(scenario())
     assert ping == {"type": "ping", "serviceId": service["id"]}
+
+
+def test_instances_registering_at_the_same_moment_share_one_service(live_server):
+    """Two processes starting together with no saved id must not create two services."""
+    api, project = new_project(live_server.url)
+    body = {"id": None, "name": "twin-service", "description": "twins", "schema": SCHEMA}
+
+    async def register_all() -> list[dict]:
+        headers = {"Authorization": f"Bearer {project['apiKey']}"}
+        async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as client:
+            answers = await asyncio.gather(
+                *(client.post("/register/service", json=body) for _ in range(8))
+            )
+        return [a.json() for a in answers]
+
+    answers = asyncio.run(register_all())
+    assert len({a["id"] for a in answers}) == 1
+    assert sorted(a["version"] for a in answers) == list(range(1, 9))
+    names = [s["name"] for s in api.get("/services").json()["services"]]
+    assert names.count("twin-service") == 1

@@ -5,6 +5,7 @@ Keeps each project's services in memory (they change rarely and are read on ever
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -54,6 +55,9 @@ class ServiceRegistry:
         self._changes: dict[str, int] = {}
         self._fingerprints: dict[str, tuple[int, str]] = {}
         self._by_id: dict[str, dict[str, Any] | None] = {}
+        #: registrations run one at a time: two instances starting together with no saved id
+        #: must both land on one service, not create two services with one name
+        self._lock = asyncio.Lock()
 
     def services(self, project_id: str) -> list[dict[str, Any]]:
         if project_id not in self._by_project:
@@ -83,6 +87,12 @@ class ServiceRegistry:
         return self._by_id[service_id]
 
     async def register(
+        self, project_id: str, **registration: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        async with self._lock:
+            return await self._register(project_id, **registration)
+
+    async def _register(
         self,
         project_id: str,
         *,
