@@ -150,8 +150,9 @@ class Engine:
     def resume_unfinished(self) -> int:
         """Start every orchestration the store says was in flight. Call inside the loop."""
         count = 0
+        steps = self.store.steps_of_unfinished()
         for row in self.store.unfinished_orchestrations():
-            run = run_from_rows(row, self.store.steps_of(row["id"]))
+            run = run_from_rows(row, steps.get(row["id"], []))
             run.status = "RUNNING"
             self.runs[run.id] = run
             for step in run.steps.values():

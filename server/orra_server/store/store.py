@@ -202,6 +202,19 @@ class Store:
         params += [limit, offset]
         return [_orchestration(r) for r in self._rows(sql, tuple(params))]
 
+    def steps_of_unfinished(self) -> dict[str, list[dict[str, Any]]]:
+        """The steps of every unfinished orchestration in one query (crash recovery)."""
+        rows = self._rows(
+            "SELECT s.* FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id "
+            "WHERE o.status IN ('PENDING', 'RUNNING', 'PAUSED')"
+        )
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            grouped.setdefault(row["orchestration_id"], []).append(_step(row))
+        for steps in grouped.values():
+            steps.sort(key=lambda s: _step_order(s["step_id"]))
+        return grouped
+
     def unfinished_orchestrations(self) -> list[dict[str, Any]]:
         rows = self._rows(
             "SELECT * FROM orchestrations WHERE status IN ('PENDING', 'RUNNING', 'PAUSED') "
