@@ -213,7 +213,7 @@ def new_project(url: str, webhooks: list[str] | None = None) -> tuple[Api, dict[
 class WebhookReceiver:
     """A real HTTP endpoint that records what it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
         received = self.received
 
@@ -227,7 +227,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/orra"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 import signal
 
 import duckdb
+from test_reliability import FAST, FAULTY, saga_request
 
-from helpers import SERVICES, ServerProcess, ServiceProcess, new_project, wait_until
+from helpers import (
+    SERVICES,
+    ServerProcess,
+    ServiceProcess,
+    WebhookReceiver,
+    free_port,
+    new_project,
+    wait_until,
+)
 
 
 def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
@@ -116,3 +125,63 @@ def test_sigkill_with_50_orchestrations_in_flight_loses_none_and_records_each_st
             "SELECT count(*) FROM orchestrations WHERE status = 'COMPLETED'"
         ).fetchone()
         assert finished == (50,)
+
+
+def test_sigkill_during_compensation_and_webhook_delivery_resumes_both(fresh_db, tmp_path):
+    """The outbox and the compensation rows are in the outcome's commit: a crash resumes them."""
+    hook_port = free_port()  # nothing listens here until after the crash
+    hook_url = f"http://127.0.0.1:{hook_port}/webhooks/orra"
+    env = {**FAST, "ORRA_WEBHOOK_ATTEMPTS": "200", "ORRA_WEBHOOK_MAX_DELAY": "0.3"}
+    server = ServerProcess(fresh_db, env=env).start()
+    api, project = new_project(server.url, webhooks=[hook_url])
+    reverts = tmp_path / "reverts.log"
+    services = ServiceProcess(
+        [FAULTY, server.url, project["apiKey"], "saga"],
+        env={"REVERT_LOG": str(reverts), "REVERT_DELAY": "3"},
+    ).start()
+    try:
+        names = {"reserve-stock", "charge-card", "ship-order"}
+        wait_until(lambda: api.services_online(names), 30, "the saga services")
+        execution_id = api.post(
+            "/orchestrations", saga_request("slow-1", "fail", maxAttempts=1)
+        ).json()["executionId"]
+        assert api.wait_finished(execution_id)["status"] == "FAILED"
+
+        def reverting() -> bool:
+            comps = api.get(f"/orchestrations/{execution_id}").json().get("compensations", [])
+            return bool(comps) and comps[0]["status"] == "running"
+
+        wait_until(reverting, 10, "the slow compensation to be running")
+        assert (
+            api.get(f"/orchestrations/{execution_id}/deliveries").json()["deliveries"][0]["status"]
+            == "pending"
+        )  # its endpoint is down
+        server.stop(signal.SIGKILL)
+
+        again = ServerProcess(fresh_db, port=server.port, env=env).start()
+        try:
+            with WebhookReceiver(port=hook_port) as receiver:
+                _, hook, _ = receiver.next(timeout=30)
+                assert hook["executionId"] == execution_id and hook["status"] == "FAILED"
+
+                def compensated():
+                    body = api.get(f"/orchestrations/{execution_id}").json()
+                    comps = body.get("compensations", [])
+                    final = all(c["status"] not in ("pending", "running") for c in comps)
+                    return comps if comps and final else None
+
+                comps = wait_until(compensated, 30, "the compensation to resume and end")
+                assert [(c["stepId"], c["status"]) for c in comps] == [
+                    ("step2", "partial"),
+                    ("step1", "completed"),
+                ]
+                delivery = api.get(f"/orchestrations/{execution_id}/deliveries").json()
+                assert delivery["deliveries"][0]["status"] == "delivered"
+                assert delivery["deliveries"][0]["attempts"] > 1
+        finally:
+            again.stop()
+    finally:
+        services.stop()
+    log = reverts.read_text().splitlines()
+    assert "charge-card slow-1 failed" in log  # at least once: it was running at the crash
+    assert log[-1] == "reserve-stock slow-1 failed"

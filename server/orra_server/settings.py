@@ -97,7 +97,7 @@ class Settings:
     webhook_attempts: int = field(default_factory=lambda: int(_float("ORRA_WEBHOOK_ATTEMPTS", 8)))
     #: backoff before the second delivery attempt; doubles up to ``webhook_max_delay``
     webhook_initial_delay: float = field(default_factory=lambda: _float("ORRA_WEBHOOK_DELAY", 1))
-    webhook_max_delay: float = 300.0
+    webhook_max_delay: float = field(default_factory=lambda: _float("ORRA_WEBHOOK_MAX_DELAY", 300))
     #: attempts of one compensation (orra's value) and seconds each may take
     compensation_attempts: int = field(
         default_factory=lambda: int(_float("ORRA_COMPENSATION_ATTEMPTS", 10))

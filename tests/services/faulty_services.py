@@ -120,6 +120,8 @@ def saga(url: str, key: str) -> list[Service]:
     async def undo_charge(original: dict, output: dict, context: dict | None) -> dict:
         reason = (context or {}).get("reason")
         _note("REVERT_LOG", f"charge-card {original['orderId']} {reason}")
+        if original["orderId"].startswith("slow"):
+            await asyncio.sleep(float(os.environ.get("REVERT_DELAY", "5")))
         if original["orderId"].startswith("stuck"):
             raise RuntimeError("the card network refuses refunds")
         return {"status": "partial", "partial": {"completed": ["refund"], "remaining": ["fee"]}}
