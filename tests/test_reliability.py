@@ -169,6 +169,12 @@ def test_a_service_that_fails_twice_then_succeeds_completes_on_attempt_3(saga):
     # each retry after a service error goes out under a new idempotency key
     keys = [e["payload"]["idempotencyKey"] for e in log if e["event"] == "step_dispatched"]
     assert len(keys) == 3 and len(set(keys)) == 3
+    # the service's own policy (sent at registration) governs it unless the caller overrides
+    services = {s["name"]: s for s in api.get("/services").json()["services"]}
+    assert services["flaky-echo"]["policy"] == {"maxAttempts": 4, "initialDelaySeconds": 0.05}
+    capped = start(api, one_step("flaky-echo", "text", "capped", maxAttempts=2))
+    body = api.wait_finished(capped)
+    assert body["status"] == "FAILED" and body["stepResults"][0]["attempts"] == 2
 
 
 def test_a_step_that_never_answers_in_time_fails_after_its_attempts(saga):

@@ -40,7 +40,11 @@ class EchoOut(BaseModel):
 
 def flaky(url: str, key: str) -> list[Service]:
     service = Service(
-        "flaky-echo", description="Echoes text, but fails at first", url=url, api_key=key
+        "flaky-echo",
+        description="Echoes text, but fails at first",
+        url=url,
+        api_key=key,
+        policy={"maxAttempts": 4, "initialDelaySeconds": 0.05},
     )
     calls: collections.Counter[str] = collections.Counter()
     fail_times = int(os.environ.get("FAIL_TIMES", "2"))

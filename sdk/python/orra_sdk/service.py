@@ -56,6 +56,7 @@ class Service:
         output: Any = None,
         revertible: bool = False,
         revert_ttl_ms: int = 24 * 3600 * 1000,
+        policy: dict[str, Any] | None = None,
         concurrency: int = 1,
         id_file: str | Path | None = None,
         service_id: str | None = None,
@@ -72,6 +73,8 @@ class Service:
         self.revertible = revertible
         #: how long after a task completes its compensation data stays valid
         self.revert_ttl_ms = revert_ttl_ms
+        #: this service's timeout/retry defaults, e.g. ``{"timeoutSeconds": 900, "maxAttempts": 3}``
+        self.policy = policy
         self.concurrency = max(1, concurrency)
         self.id_file = Path(id_file) if id_file else None
         self.id: str | None = service_id
@@ -138,6 +141,8 @@ class Service:
             "version": self.version or 0,
             "revertible": self.revertible,
         }
+        if self.policy:
+            body["policy"] = self.policy
         async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as client:
             response = await client.post(
                 f"/register/{self.kind}",
