@@ -287,3 +287,26 @@ def test_required_input_nobody_provides_is_not_actionable(api):
         "data": [{"field": "orderId", "value": "o-1"}],
     }
     assert api.post("/orchestrations", with_data).json()["status"] == "ACCEPTED"
+
+
+def test_numbers_past_64_bits_are_kept_not_a_server_error(api):
+    """Found by schemathesis: such a number used to break the JSON writer (a 500)."""
+    huge = 2**64 + 1
+    body = {
+        "action": {"type": "count", "content": "count"},
+        "data": [{"field": "n", "value": huge}, {"field": "m", "value": -(2**63) - 1}],
+        "dryRun": True,
+    }
+    raw = httpx.post(
+        api.url + "/orchestrations",
+        content=f'{{"action": {{"type": "count", "content": "count"}}, "data": '
+        f'[{{"field": "n", "value": {huge}}}], "dryRun": true}}',
+        headers={"Authorization": f"Bearer {api.key}", "content-type": "application/json"},
+    )
+    assert raw.status_code == 200, raw.text
+    accepted = api.post("/orchestrations", {**body, "dryRun": False})
+    assert accepted.status_code == 202, accepted.text
+    assert api.get(f"/orchestrations/{accepted.json()['executionId']}").status_code == 200
+    too_far = api.get("/orchestrations", params={"offset": 2**63})
+    assert too_far.status_code == 400
+    assert too_far.json()["error"]["code"] == "invalid_request"

@@ -14,9 +14,10 @@ from ..store.store import dumps
 from .auth import project_id_from_key
 from .models import ResolutionIn, WebhookIn
 from .projects import check_webhook_url
+from .routing import OrjsonRoute
 from .runtime import runtime_of
 
-router = APIRouter(tags=["compensation"])
+router = APIRouter(tags=["compensation"], route_class=OrjsonRoute)
 
 
 @router.get("/compensation-failures")

@@ -17,9 +17,10 @@ from ..logbook import log_line
 from .auth import project_id_from_key
 from .models import CancelIn
 from .orchestrations import _load
+from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 
-router = APIRouter(tags=["orchestrations"])
+router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute)
 
 #: seconds between keep-alive comments on an idle event stream
 KEEP_ALIVE = 15.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import yaml
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
@@ -15,9 +16,10 @@ from ..planning import GroundingSpec
 from ..store.store import dumps
 from .auth import project_id_from_key
 from .responses import FastJSONResponse
+from .routing import OrjsonRoute
 from .runtime import runtime_of
 
-router = APIRouter(tags=["groundings"])
+router = APIRouter(tags=["groundings"], route_class=OrjsonRoute)
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -30,6 +32,17 @@ class _NoAliasLoader(yaml.SafeLoader):
                 None, None, "aliases (*name) are not allowed in grounding specs", event.start_mark
             )
         return super().compose_node(parent, index)
+
+
+def _storable(value: Any) -> Any:
+    """As JSON we can store and send back: dates as text, huge integers as floats, no NaN."""
+    try:
+        return orjson.loads(json.dumps(value, default=str))
+    except (orjson.JSONDecodeError, ValueError):
+        raise BadRequest(
+            "the spec holds a number JSON cannot carry (NaN or infinity); remove it",
+            code="invalid_grounding",
+        ) from None
 
 
 def _parse(raw: bytes, content_type: str) -> Any:
@@ -97,7 +110,9 @@ async def apply_grounding(
 ) -> FastJSONResponse:
     """Create or replace by name. Same name and version with other content is a 409."""
     runtime = runtime_of(request)
-    spec = _validate(_parse(await request.body(), request.headers.get("content-type", "")))
+    spec = _validate(
+        _storable(_parse(await request.body(), request.headers.get("content-type", "")))
+    )
     existing = runtime.store.grounding(project_id, spec.name)
     live = existing is not None and existing["deleted_at"] is None
     if live and existing["version"] == spec.version:

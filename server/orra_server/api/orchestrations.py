@@ -22,9 +22,10 @@ from ..store import Operation
 from .auth import project_id_from_key
 from .models import OrchestrationIn, Status
 from .responses import FastJSONResponse
+from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 
-router = APIRouter(tags=["orchestrations"])
+router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute)
 
 _STATUSES = set(Status.__args__)  # type: ignore[attr-defined]
 
@@ -259,7 +260,7 @@ async def list_orchestrations(
     request: Request,
     status: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=1_000_000_000),
     project_id: str = Depends(project_id_from_key),
 ) -> dict[str, Any]:
     runtime = runtime_of(request)

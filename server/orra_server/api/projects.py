@@ -13,9 +13,10 @@ from ..webhooks import new_webhook_secret
 from .auth import project_id_from_key
 from .models import ApiKeyIn, ProjectIn, WebhookIn
 from .responses import FastJSONResponse
+from .routing import OrjsonRoute
 from .runtime import runtime_of
 
-router = APIRouter(tags=["projects"])
+router = APIRouter(tags=["projects"], route_class=OrjsonRoute)
 
 
 def check_webhook_url(url: str) -> str:

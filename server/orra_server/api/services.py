@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from ..ids import to_iso
 from .auth import project_id_from_key
 from .models import RegistrationIn
+from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 
-router = APIRouter(tags=["services"])
+router = APIRouter(tags=["services"], route_class=OrjsonRoute)
 
 
 async def _register(request: Request, body: RegistrationIn, project_id: str, kind: str):

@@ -16,9 +16,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ..connections import Instance
 from ..ids import is_well_formed_api_key
+from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 
-router = APIRouter()
+router = APIRouter(route_class=OrjsonRoute)
 log = logging.getLogger("orra.ws")
 
 #: close codes the orra SDKs reconnect after (1000/1001/1005 make the Python SDK give up)
