@@ -13,7 +13,7 @@ from ..ids import now
 from ..store.store import dumps
 from .auth import project_id_from_key
 from .models import ResolutionIn, WebhookIn
-from .projects import check_webhook_url
+from .projects import store_webhook
 from .routing import OrjsonRoute
 from .runtime import runtime_of
 
@@ -113,18 +113,9 @@ async def ignore_compensation_failure(
 async def add_compensation_failure_webhook(
     request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
-    runtime = runtime_of(request)
-    url = check_webhook_url(body.url)
-    await runtime.store.write(
-        [
-            runtime.store.insert(
-                "compensation_failure_webhooks",
-                {"project_id": project_id, "url": url, "created_at": now().replace(tzinfo=None)},
-            )
-        ]
+    return await store_webhook(
+        runtime_of(request), "compensation_failure_webhooks", project_id, body.url
     )
-    project = runtime.store.project(project_id) or {}
-    return {"url": url, "secret": project.get("webhook_secret")}
 
 
 @router.get("/compensation-failure-webhooks")

@@ -14,7 +14,7 @@ from .auth import project_id_from_key
 from .models import ApiKeyIn, ProjectIn, WebhookIn
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
-from .runtime import runtime_of
+from .runtime import Runtime, runtime_of
 
 router = APIRouter(tags=["projects"], route_class=OrjsonRoute)
 
@@ -126,19 +126,16 @@ async def add_api_key(
 async def add_webhook(
     request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
-    runtime = runtime_of(request)
-    url = check_webhook_url(body.url)
-    await runtime.store.write(
-        [
-            runtime.store.insert(
-                "webhooks",
-                {"project_id": project_id, "url": url, "created_at": now().replace(tzinfo=None)},
-            )
-        ]
-    )
+    return await store_webhook(runtime_of(request), "webhooks", project_id, body.url)
+
+
+async def store_webhook(runtime: Runtime, table: str, project_id: str, url: str) -> dict[str, Any]:
+    """Check ``url`` and add it to ``table`` (result or compensation-failure webhooks)."""
+    url = check_webhook_url(url)
+    row = {"project_id": project_id, "url": url, "created_at": now().replace(tzinfo=None)}
+    await runtime.store.write([runtime.store.insert(table, row)])
     runtime.forget_project(project_id)
-    project = runtime.store.project(project_id) or {}
-    return {"url": url, "secret": project.get("webhook_secret")}
+    return {"url": url, "secret": runtime.webhook_secret_of(project_id)}
 
 
 @router.get("/webhooks")

@@ -46,14 +46,7 @@ class Runtime:
         registry = ServiceRegistry(store)
         events = EventBus()
         store.writer.on_events = events.publish
-        secrets: dict[str, str] = {}
-
-        def secret_of(project_id: str) -> str:
-            if project_id not in secrets:
-                secrets[project_id] = (store.project(project_id) or {}).get("webhook_secret") or ""
-            return secrets[project_id]
-
-        outbox = Outbox(store, settings, secret_of)
+        outbox = Outbox(store, settings, secret_of=lambda _project_id: "")  # set below
         engine = Engine(
             store,
             hub,
@@ -73,6 +66,7 @@ class Runtime:
             planning=PlanMaker(settings.llm, cache_size=settings.plan_cache_size),
         )
         runtime.key_hashes = store.all_key_hashes()
+        outbox.secret_of = runtime.webhook_secret_of
         return runtime
 
     def project_for_key(self, key: str) -> str | None:
@@ -86,6 +80,9 @@ class Runtime:
                 project.get("webhook_secret") or "",
             )
         return self._project_cache[project_id]
+
+    def webhook_secret_of(self, project_id: str) -> str:
+        return self._project_info(project_id)[1]
 
     def webhooks_of(self, project_id: str) -> list[str]:
         return list(self._project_info(project_id)[0])
