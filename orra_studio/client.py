@@ -1,17 +1,32 @@
-"""A typed REST client for the control plane (sync :class:`Client`, async :class:`AsyncClient`)."""
+"""A typed REST client for the control plane: :class:`Client` (sync) and :class:`AsyncClient`.
+
+Every endpoint is written once in :class:`_Endpoints` as a call description; the two clients
+differ only in how they send it (``_call`` returns the value, or a coroutine of it). Errors come
+back as :mod:`orra_studio.errors` classes carrying the server's stable ``code``.
+
+>>> with Client("http://localhost:8005", api_key) as orra:
+...     done = orra.orchestrate("customer-inquiry: tell me more", {"customerId": "c1"}, wait=True)
+"""
 
 from __future__ import annotations
 
+import io
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 
-from .errors import ApiError, NotFound
+from .errors import BY_STATUS, ApiError, OrchestrationTimeout, ServerUnreachable
 
-__all__ = ["AsyncClient", "Client", "TERMINAL_STATUSES"]
+__all__ = ["AsyncClient", "Client", "TERMINAL_STATUSES", "action_body"]
 
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "ABORTED", "CANCELLED", "NOT_ACTIONABLE"})
+
+Json = Any
+EventCallback = Callable[[dict[str, Any]], Any]
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -22,32 +37,249 @@ def _raise_for(response: httpx.Response) -> None:
         code, message, details = error["code"], error["message"], error.get("details")
     except (ValueError, KeyError, TypeError):
         code, message, details = "http_error", response.text[:200], None
-    cls = NotFound if response.status_code == 404 else ApiError
+    cls = BY_STATUS.get(response.status_code, ApiError)
     raise cls(response.status_code, code, message, details)
 
 
-def _orchestration_body(
-    action: str | dict[str, Any], data: dict[str, Any] | None, dry_run: bool
+def action_body(
+    action: str | dict[str, Any],
+    data: dict[str, Any] | None = None,
+    *,
+    dry_run: bool = False,
+    plan: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The ``POST /orchestrations`` body. ``action`` is ``{type, content}`` or a string:
+    ``"type: content"``, or plain content whose type is the content itself."""
     if isinstance(action, str):
-        action_type, _, content = action.partition(":")
-        action = {"type": action_type.strip(), "content": content.strip() or action}
+        action_type, sep, content = action.partition(":")
+        if not sep or " " in action_type.strip():
+            action_type, content = action, action
+        action = {"type": action_type.strip(), "content": content.strip()}
     body: dict[str, Any] = {
         "action": action,
         "data": [{"field": k, "value": v} for k, v in (data or {}).items()],
     }
     if dry_run:
         body["dryRun"] = True
+    if plan is not None:
+        body["plan"] = plan
+    if options:
+        body["options"] = options
     return body
 
 
-class Client:
+def _json(response: httpx.Response) -> Json:
+    return orjson.loads(response.content)
+
+
+def _key(name: str) -> Callable[[httpx.Response], Json]:
+    return lambda response: orjson.loads(response.content)[name]
+
+
+def _content(response: httpx.Response) -> bytes:
+    return response.content
+
+
+def arrow_table(payload: bytes):  # -> pyarrow.Table
+    """An ``/export`` Arrow IPC stream as a pyarrow Table."""
+    import pyarrow.ipc
+
+    return pyarrow.ipc.open_stream(io.BytesIO(payload)).read_all()
+
+
+def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """Server-sent-event frames → the JSON event bodies their ``data`` lines carry."""
+    data: list[str] = []
+    for line in lines:
+        if line.startswith("data:"):
+            data.append(line[5:].lstrip())
+        elif line == "" and data:
+            yield orjson.loads("\n".join(data))
+            data = []
+
+
+def _export_params(fmt: str, since: Any, until: Any, status: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"format": fmt}
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            params[name] = value.isoformat() if isinstance(value, datetime) else str(value)
+    if status:
+        params["status"] = status if isinstance(status, str) else ",".join(status)
+    return params
+
+
+class _Endpoints:
+    """The REST API, one method per operation (see docs/api.md)."""
+
+    url: str
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[httpx.Response], Json] = _json,
+        **kwargs: Any,
+    ) -> Any:
+        raise NotImplementedError
+
+    # -- server and projects -------------------------------------------------------------------
+    def health(self) -> Any:
+        return self._call("GET", "/health")
+
+    def create_project(self, name: str | None = None, webhooks: list[str] | None = None) -> Any:
+        """A new project and its first API key (``apiKey``); needs no key itself."""
+        body = {"name": name, "webhooks": webhooks or []}
+        return self._call("POST", "/register/project", json=body)
+
+    def current_project(self) -> Any:
+        return self._call("GET", "/projects/current")
+
+    def add_api_key(self, name: str | None = None) -> Any:
+        return self._call("POST", "/apikeys", json={"name": name})
+
+    def api_keys(self) -> Any:
+        return self._call("GET", "/apikeys", parse=_key("apiKeys"))
+
+    def add_webhook(self, url: str) -> Any:
+        return self._call("POST", "/webhooks", json={"url": url})
+
+    def webhooks(self) -> Any:
+        return self._call("GET", "/webhooks", parse=_key("webhooks"))
+
+    # -- services ------------------------------------------------------------------------------
+    def services(self) -> Any:
+        return self._call("GET", "/services", parse=_key("services"))
+
+    def register_service(self, registration: dict[str, Any], *, agent: bool = False) -> Any:
+        """protocol.md's registration body (name, description, schema, revertible, …)."""
+        path = "/register/agent" if agent else "/register/service"
+        return self._call("POST", path, json=registration)
+
+    # -- orchestrations ------------------------------------------------------------------------
+    def plan(
+        self,
+        action: str | dict[str, Any],
+        data: dict[str, Any] | None = None,
+        *,
+        plan: dict[str, Any] | None = None,
+    ) -> Any:
+        """A dry run: the plan, its validation and provenance; nothing runs."""
+        body = action_body(action, data, dry_run=True, plan=plan)
+        return self._call("POST", "/orchestrations", json=body)
+
+    def submit(
+        self,
+        action: str | dict[str, Any],
+        data: dict[str, Any] | None = None,
+        *,
+        plan: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        """Start it; the 202 answer (``executionId``, ``plan``). ``plan``: run this one instead."""
+        body = action_body(action, data, plan=plan, options=options)
+        return self._call("POST", "/orchestrations", json=body)
+
+    def orchestration(self, execution_id: str, *, wait: float = 0) -> Any:
+        """Its status, step results and result; ``wait`` long-polls up to 60 s for the end."""
+        params = {"wait": wait} if wait else None
+        return self._call("GET", f"/orchestrations/{execution_id}", params=params)
+
+    def orchestrations(self, status: str | None = None, limit: int = 50, offset: int = 0) -> Any:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
+
+    def plan_of(self, execution_id: str) -> Any:
+        """How the plan was made: source, model, repair rounds, cache, LLM calls."""
+        return self._call("GET", f"/orchestrations/{execution_id}/plan")
+
+    def cancel(self, execution_id: str, reason: str | None = None, compensate: bool = True):
+        body = {"reason": reason, "compensate": compensate}
+        return self._call("POST", f"/orchestrations/{execution_id}/cancel", json=body)
+
+    def logs(self, execution_id: str, after: int = 0) -> Any:
+        params = {"after": after} if after else None
+        return self._call("GET", f"/orchestrations/{execution_id}/logs", params=params)
+
+    def deliveries(self, execution_id: str) -> Any:
+        path = f"/orchestrations/{execution_id}/deliveries"
+        return self._call("GET", path, parse=_key("deliveries"))
+
+    # -- compensation failures -----------------------------------------------------------------
+    def compensation_failures(
+        self, status: str | None = None, orchestration_id: str | None = None
+    ) -> Any:
+        params = {"status": status, "orchestrationId": orchestration_id}
+        params = {k: v for k, v in params.items() if v}
+        return self._call(
+            "GET", "/compensation-failures", params=params, parse=_key("compensationFailures")
+        )
+
+    def compensation_failure(self, failure_id: str) -> Any:
+        return self._call("GET", f"/compensation-failures/{failure_id}")
+
+    def resolve_compensation_failure(self, failure_id: str, reason: str) -> Any:
+        path = f"/compensation-failures/{failure_id}/resolve"
+        return self._call("POST", path, json={"reason": reason})
+
+    def ignore_compensation_failure(self, failure_id: str, reason: str) -> Any:
+        path = f"/compensation-failures/{failure_id}/ignore"
+        return self._call("POST", path, json={"reason": reason})
+
+    def add_compensation_failure_webhook(self, url: str) -> Any:
+        return self._call("POST", "/compensation-failure-webhooks", json={"url": url})
+
+    def compensation_failure_webhooks(self) -> Any:
+        return self._call("GET", "/compensation-failure-webhooks", parse=_key("webhooks"))
+
+    # -- groundings ----------------------------------------------------------------------------
+    def apply_grounding(self, spec: dict[str, Any] | str) -> Any:
+        """A grounding spec as a dict, or JSON/YAML text."""
+        if isinstance(spec, str):
+            headers = {"Content-Type": "application/yaml"}
+            return self._call("POST", "/groundings", content=spec.encode(), headers=headers)
+        return self._call("POST", "/groundings", json=spec)
+
+    def groundings(self) -> Any:
+        return self._call("GET", "/groundings", parse=_key("groundings"))
+
+    def grounding(self, name: str) -> Any:
+        return self._call("GET", f"/groundings/{name}")
+
+    def delete_grounding(self, name: str) -> Any:
+        return self._call("DELETE", f"/groundings/{name}")
+
+    # -- export --------------------------------------------------------------------------------
+    def export_bytes(
+        self,
+        table: str,
+        format: str = "arrow",
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        status: str | list[str] | None = None,
+    ) -> Any:
+        """``orchestrations``, ``steps`` or ``events`` as Arrow IPC, Parquet or JSON bytes."""
+        params = _export_params(format, since, until, status)
+        return self._call("GET", f"/export/{table}", params=params, parse=_content)
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+class Client(_Endpoints):
+    """Blocking client; a context manager that closes its connection pool."""
+
     def __init__(
         self, url: str = "http://localhost:8005", api_key: str | None = None, timeout: float = 30.0
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self.api_key = api_key
+        self._http = httpx.Client(base_url=self.url, headers=_headers(api_key), timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -58,27 +290,47 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, **kwargs)
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[httpx.Response], Json] = _json,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.url, type(exc).__name__) from exc
         _raise_for(response)
-        return response.json()
+        return parse(response)
 
-    def health(self) -> dict[str, Any]:
-        return self._call("GET", "/health")
+    def export(self, table: str, **filters: Any):  # -> pyarrow.Table
+        return arrow_table(self.export_bytes(table, "arrow", **filters))
 
-    def create_project(self, name: str | None = None, webhooks: list[str] | None = None):
-        return self._call(
-            "POST", "/register/project", json={"name": name, "webhooks": webhooks or []}
-        )
+    def events(self, execution_id: str, after: int = 0) -> Iterator[dict[str, Any]]:
+        """Its events as they happen (server-sent events) until it has ended."""
+        params = {"after": after} if after else None
+        path = f"/orchestrations/{execution_id}/events"
+        try:
+            with self._http.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                yield from _sse_events(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.url, type(exc).__name__) from exc
 
-    def add_webhook(self, url: str) -> dict[str, Any]:
-        return self._call("POST", "/webhooks", json={"url": url})
-
-    def add_api_key(self, name: str | None = None) -> dict[str, Any]:
-        return self._call("POST", "/apikeys", json={"name": name})
-
-    def services(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/services")["services"]
+    def wait(self, execution_id: str, timeout: float = 60.0) -> Any:
+        """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            body = self.orchestration(execution_id, wait=max(0.0, min(left, 30.0)))
+            if body["status"] in TERMINAL_STATUSES:
+                return body
+            if left <= 0:
+                raise OrchestrationTimeout(execution_id, body["status"], timeout)
 
     def orchestrate(
         self,
@@ -87,44 +339,33 @@ class Client:
         *,
         wait: bool = False,
         timeout: float = 60.0,
-    ) -> dict[str, Any]:
-        """POST an action; with ``wait=True`` return the finished orchestration instead."""
-        accepted = self._call(
-            "POST", "/orchestrations", json=_orchestration_body(action, data, False)
-        )
+        on_event: EventCallback | None = None,
+        plan: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        """Start an action; with ``wait=True`` return the finished orchestration, calling
+        ``on_event`` with each event (step started, interim result, completed…) meanwhile."""
+        accepted = self.submit(action, data, plan=plan, options=options)
         if not wait:
             return accepted
-        return self.wait(accepted["executionId"], timeout=timeout)
-
-    def plan(self, action: str | dict[str, Any], data: dict[str, Any] | None = None):
-        return self._call("POST", "/orchestrations", json=_orchestration_body(action, data, True))
-
-    def orchestration(self, execution_id: str, *, wait: float = 0) -> dict[str, Any]:
-        params = {"wait": wait} if wait else None
-        return self._call("GET", f"/orchestrations/{execution_id}", params=params)
-
-    def orchestrations(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": limit}
-        if status:
-            params["status"] = status
-        return self._call("GET", "/orchestrations", params=params)["orchestrations"]
-
-    def wait(self, execution_id: str, timeout: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            body = self.orchestration(execution_id, wait=max(0.0, min(left, 30.0)))
-            if body["status"] in TERMINAL_STATUSES or left <= 0:
-                return body
+        execution_id = accepted["executionId"]
+        if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
+            for event in self.events(execution_id):
+                on_event(event)
+        return self.wait(execution_id, timeout=timeout)
 
 
-class AsyncClient:
+class AsyncClient(_Endpoints):
+    """The same API for asyncio code: every method is awaited."""
+
     def __init__(
         self, url: str = "http://localhost:8005", api_key: str | None = None, timeout: float = 30.0
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.url, headers=headers, timeout=timeout)
+        self.api_key = api_key
+        self._http = httpx.AsyncClient(
+            base_url=self.url, headers=_headers(api_key), timeout=timeout
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -135,18 +376,51 @@ class AsyncClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self._http.request(method, path, **kwargs)
+    async def _call(  # type: ignore[override]
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[httpx.Response], Json] = _json,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.url, type(exc).__name__) from exc
         _raise_for(response)
-        return response.json()
+        return parse(response)
 
-    async def create_project(self, name: str | None = None, webhooks: list[str] | None = None):
-        return await self._call(
-            "POST", "/register/project", json={"name": name, "webhooks": webhooks or []}
-        )
+    async def export(self, table: str, **filters: Any):  # -> pyarrow.Table
+        return arrow_table(await self.export_bytes(table, "arrow", **filters))
 
-    async def services(self) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/services"))["services"]
+    async def events(self, execution_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+        params = {"after": after} if after else None
+        path = f"/orchestrations/{execution_id}/events"
+        try:
+            async with self._http.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    _raise_for(response)
+                data: list[str] = []
+                async for line in response.aiter_lines():
+                    if line.startswith("data:"):
+                        data.append(line[5:].lstrip())
+                    elif line == "" and data:
+                        yield orjson.loads("\n".join(data))
+                        data = []
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.url, type(exc).__name__) from exc
+
+    async def wait(self, execution_id: str, timeout: float = 60.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            body = await self.orchestration(execution_id, wait=max(0.0, min(left, 30.0)))
+            if body["status"] in TERMINAL_STATUSES:
+                return body
+            if left <= 0:
+                raise OrchestrationTimeout(execution_id, body["status"], timeout)
 
     async def orchestrate(
         self,
@@ -155,22 +429,17 @@ class AsyncClient:
         *,
         wait: bool = False,
         timeout: float = 60.0,
-    ) -> dict[str, Any]:
-        accepted = await self._call(
-            "POST", "/orchestrations", json=_orchestration_body(action, data, False)
-        )
+        on_event: EventCallback | None = None,
+        plan: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        accepted = await self.submit(action, data, plan=plan, options=options)
         if not wait:
             return accepted
-        return await self.wait(accepted["executionId"], timeout=timeout)
-
-    async def orchestration(self, execution_id: str, *, wait: float = 0) -> dict[str, Any]:
-        params = {"wait": wait} if wait else None
-        return await self._call("GET", f"/orchestrations/{execution_id}", params=params)
-
-    async def wait(self, execution_id: str, timeout: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            body = await self.orchestration(execution_id, wait=max(0.0, min(left, 30.0)))
-            if body["status"] in TERMINAL_STATUSES or left <= 0:
-                return body
+        execution_id = accepted["executionId"]
+        if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
+            async for event in self.events(execution_id):
+                result = on_event(event)
+                if hasattr(result, "__await__"):
+                    await result
+        return await self.wait(execution_id, timeout=timeout)

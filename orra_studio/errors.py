@@ -1,19 +1,38 @@
 """Errors of the studio (client, CLI, notebook).
 
-OrraError
-└── ApiError          the control plane answered 4xx/5xx; carries .status and .code
-    └── NotFound      404
+OrraError                      the root: catch this to catch everything below
+├── ApiError                   the control plane answered 4xx/5xx; .status, .code, .details
+│   ├── BadRequest             400 (and 413): the request needs fixing; .code says what
+│   ├── Unauthorized           401: missing, malformed or unknown API key
+│   ├── NotFound               404
+│   └── Conflict               409: e.g. cancelling a finished orchestration
+├── ServerUnreachable          no answer at the URL (not started, wrong port, network)
+├── OrchestrationTimeout       ``wait=True`` gave up before the orchestration ended
+└── ConfigError                no server or project configured, or a bad config file
+
+At the notebook boundary these become one-line ``UsageError``s; the CLI prints the message and
+exits 1.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ApiError", "NotFound", "OrraError"]
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "ConfigError",
+    "Conflict",
+    "NotFound",
+    "OrchestrationTimeout",
+    "OrraError",
+    "ServerUnreachable",
+    "Unauthorized",
+]
 
 
 class OrraError(Exception):
-    pass
+    """Root of every error this package raises on purpose."""
 
 
 class ApiError(OrraError):
@@ -25,5 +44,50 @@ class ApiError(OrraError):
         self.details = details
 
 
+class BadRequest(ApiError):
+    pass
+
+
+class Unauthorized(ApiError):
+    pass
+
+
 class NotFound(ApiError):
     pass
+
+
+class Conflict(ApiError):
+    pass
+
+
+class ServerUnreachable(OrraError):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"no control plane answers at {url} ({reason}); start one with 'orra serve' "
+            "or point to it with 'orra login --url URL'"
+        )
+        self.url = url
+
+
+class OrchestrationTimeout(OrraError):
+    def __init__(self, execution_id: str, status: str, timeout: float) -> None:
+        super().__init__(
+            f"orchestration {execution_id} is still {status} after {timeout:g} s; it goes on "
+            "running — read it later by its id"
+        )
+        self.execution_id = execution_id
+        self.status = status
+
+
+class ConfigError(OrraError):
+    pass
+
+
+#: HTTP status → the error class the client raises
+BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    404: NotFound,
+    409: Conflict,
+    413: BadRequest,
+}

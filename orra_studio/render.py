@@ -10,7 +10,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["plan_table", "result_panel", "steps_table"]
+__all__ = [
+    "STATUS_ICON",
+    "card",
+    "logs_table",
+    "orchestrations_table",
+    "plan_table",
+    "progress_table",
+    "records_table",
+    "result_panel",
+    "services_table",
+    "steps_table",
+]
 
 _STATUS_STYLE = {
     "COMPLETED": "green",
@@ -19,6 +30,20 @@ _STATUS_STYLE = {
     "PAUSED": "magenta",
     "ABORTED": "red",
     "NOT_ACTIONABLE": "red",
+    "CANCELLED": "red",
+    "RETRYING": "magenta",
+}
+
+#: as the original orra CLI shows them
+STATUS_ICON = {
+    "RUNNING": "◎",
+    "COMPLETED": "●",
+    "FAILED": "✕",
+    "ABORTED": "✕",
+    "CANCELLED": "✕",
+    "PENDING": "○",
+    "NOT_ACTIONABLE": "⊘",
+    "PAUSED": "⏸",
 }
 
 
@@ -63,3 +88,94 @@ def result_panel(body: dict[str, Any]) -> Panel:
         else (body.get("error") or "no result")
     )
     return Panel(text, title="result", border_style=_STATUS_STYLE.get(body["status"], "white"))
+
+
+def _status(status: str) -> Text:
+    return Text(f"{STATUS_ICON.get(status, '·')} {status}", style=_STATUS_STYLE.get(status, ""))
+
+
+def _short(value: Any, width: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def records_table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None):
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else _short(row.get(c)) for c in columns))
+    return table
+
+
+def card(fields: dict[str, Any], title: str | None = None) -> Table:
+    """A key/value card (``inspect``)."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in fields.items():
+        if value is None or value == []:
+            continue
+        shown = _status(value) if key == "status" else _short(value, 400)
+        table.add_row(key, shown)
+    return Panel(table, title=title) if title else table
+
+
+def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Orchestrations")
+    for column in ("id", "action", "status", "created", "ended"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        action = row.get("action") or {}
+        table.add_row(
+            row["executionId"],
+            _short(action.get("content") or action.get("type") or "", 48),
+            _status(row["status"]),
+            row.get("createdAt") or "",
+            row.get("endTime") or "",
+        )
+    return table
+
+
+def services_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="Services")
+    for column in ("name", "kind", "online", "instances", "revertible", "version", "description"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row.get("kind", "service"),
+            Text("yes", style="green") if row.get("online") else Text("no", style="red"),
+            str(row.get("instances", 0)),
+            "yes" if row.get("revertible") else "no",
+            str(row.get("version", "")),
+            _short(row.get("description") or "", 60),
+        )
+    return table
+
+
+def logs_table(body: dict[str, Any]) -> Table:
+    table = Table(title=f"Logs of {body['executionId']} ({body['status']})")
+    for column in ("seq", "time", "level", "step", "message"):
+        table.add_column(column, overflow="fold")
+    for line in body["logs"]:
+        level = line.get("level", "info")
+        table.add_row(
+            str(line["seq"]),
+            line.get("time") or "",
+            Text(level, style={"error": "red", "warning": "yellow"}.get(level, "")),
+            line.get("stepId") or "",
+            line.get("message") or "",
+        )
+    return table
+
+
+def progress_table(progress: Any) -> Table:
+    """The live display of ``orra run`` (a :class:`~orra_studio.progress.Progress`)."""
+    table = Table(title=f"{progress.execution_id}: {progress.status}")
+    for column in ("step", "component", "status", "attempts", "latest"):
+        table.add_column(column, overflow="fold")
+    for step in progress.steps.values():
+        latest = step.error or (_short(step.last_update, 60) if step.last_update else "")
+        table.add_row(step.id, step.component, _status(step.status), str(step.attempts), latest)
+    return table

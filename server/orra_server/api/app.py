@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__
 from ..errors import OrraError, PayloadTooLarge
 from ..settings import Settings
-from . import compensation, executions, groundings, orchestrations, projects, services, ws
+from . import compensation, executions, export, groundings, orchestrations, projects, services, ws
 from .responses import FastJSONResponse
 from .runtime import Runtime
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(executions.router)
     app.include_router(compensation.router)
     app.include_router(groundings.router)
+    app.include_router(export.router)
     app.include_router(ws.router)
     return app
 

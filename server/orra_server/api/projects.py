@@ -122,6 +122,15 @@ async def add_api_key(
     return {"apiKey": key, "name": (body.name if body else None) or "unnamed"}
 
 
+@router.get("/apikeys")
+async def list_api_keys(
+    request: Request, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    """The project's keys by name (the keys themselves are only shown when created)."""
+    rows = runtime_of(request).store.api_keys_of(project_id)
+    return {"apiKeys": [{"name": r["name"], "createdAt": to_iso(r["created_at"])} for r in rows]}
+
+
 @router.post("/webhooks", status_code=201)
 async def add_webhook(
     request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from .schema import DDL
 from .writer import (
@@ -25,7 +26,7 @@ from .writer import (
     snapshot_of,
 )
 
-__all__ = ["Store"]
+__all__ = ["EXPORT_TABLES", "Store"]
 
 log = logging.getLogger("orra.store")
 
@@ -140,6 +141,13 @@ class Store:
     def all_key_hashes(self) -> dict[str, str]:
         return {r["key_hash"]: r["project_id"] for r in self._rows("SELECT * FROM api_keys")}
 
+    def api_keys_of(self, project_id: str) -> list[dict[str, Any]]:
+        """Names and creation times only: keys are stored as hashes."""
+        return self._rows(
+            "SELECT name, created_at FROM api_keys WHERE project_id = ? ORDER BY created_at",
+            (project_id,),
+        )
+
     def webhooks_of(self, project_id: str) -> list[str]:
         rows = self._rows(
             "SELECT url FROM webhooks WHERE project_id = ? ORDER BY created_at", (project_id,)
@@ -232,6 +240,32 @@ class Store:
             r["payload"] = loads(r["payload"])
         return rows
 
+    # -- export for analysis -----------------------------------------------------------------
+    def export(
+        self,
+        project_id: str,
+        table: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: list[str] | None = None,
+    ) -> pa.Table:
+        """One of :data:`EXPORT_TABLES` for a project, as Arrow, filtered by the orchestration's
+        creation time (``since`` inclusive, ``until`` exclusive) and status."""
+        where = ["o.project_id = ?"]
+        params: list[Any] = [project_id]
+        if since is not None:
+            where.append("o.created_at >= ?")
+            params.append(since.replace(tzinfo=None))
+        if until is not None:
+            where.append("o.created_at < ?")
+            params.append(until.replace(tzinfo=None))
+        if statuses:
+            where.append(f"o.status IN ({', '.join('?' for _ in statuses)})")
+            params += statuses
+        sql = EXPORT_TABLES[table].format(where=" AND ".join(where))
+        return self._cursor().sql(sql, params=params).to_arrow_table()
+
     # -- compensation ------------------------------------------------------------------------
     def compensations_of(self, orchestration_id: str) -> list[dict[str, Any]]:
         rows = self._rows(
@@ -288,6 +322,35 @@ class Store:
             "SELECT * FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at"
         )
         return [_json_columns(r, "body") for r in rows]
+
+
+_DURATION_MS = "epoch_ms({0}.end_time) - epoch_ms({0}.start_time)"
+
+#: what ``/export`` offers: flat columns for analysis, JSON values as JSON text
+EXPORT_TABLES: dict[str, str] = {
+    "orchestrations": (
+        "SELECT o.id AS execution_id, json_extract_string(o.action, '$.type') AS action_type, "
+        "json_extract_string(o.action, '$.content') AS action_content, o.status, "
+        "o.created_at, o.start_time, o.end_time, "
+        f"{_DURATION_MS.format('o')} AS duration_ms, "
+        "CAST(json_array_length(json_extract(o.plan, '$.steps')) AS BIGINT) AS step_count, "
+        "o.error, o.data, o.plan, o.result "
+        "FROM orchestrations o WHERE {where} ORDER BY o.created_at, o.id"
+    ),
+    "steps": (
+        "SELECT s.orchestration_id AS execution_id, s.step_id, s.component, s.status, "
+        "s.attempts, s.start_time, s.end_time, "
+        f"{_DURATION_MS.format('s')} AS duration_ms, "
+        "s.error, s.input, s.output "
+        "FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id WHERE {where} "
+        "ORDER BY o.created_at, s.orchestration_id, s.step_id"
+    ),
+    "events": (
+        "SELECT e.seq, e.orchestration_id AS execution_id, e.step_id, e.type, e.occurred_at, "
+        "e.payload FROM events e JOIN orchestrations o ON o.id = e.orchestration_id "
+        "WHERE {where} ORDER BY e.seq"
+    ),
+}
 
 
 def _step_order(step_id: str) -> tuple[int, str]:

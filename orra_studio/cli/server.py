@@ -1,4 +1,4 @@
-"""The ``orra`` command line (typer + rich)."""
+"""``orra serve | demo | version``: run a control plane here, or the seed example."""
 
 from __future__ import annotations
 
@@ -6,18 +6,14 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
+from .. import __version__
+from ..config import Config
+from ..errors import OrraError
+from .common import JsonFlag, Output, OutputOpt, UrlOpt, emit
 
-app = typer.Typer(
-    name="orra",
-    help="Orra Studio: plan and run actions over your services and agents.",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-)
+__all__ = ["demo", "serve", "version"]
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8005,
@@ -74,25 +70,32 @@ def serve(
     run_server(settings, host=host, port=port, log_level=log_level)
 
 
-@app.command()
 def demo(
     db: Annotated[str | None, typer.Option(help="keep the demo's DuckDB file here")] = None,
 ) -> None:
     """Run the seed example end to end: embedded server, four services, offline planner."""
-    from .demo import run_demo
+    from ..demo import run_demo
 
     raise typer.Exit(run_demo(db))
 
 
-@app.command()
-def version() -> None:
-    """Print the client version (and the server's, when one answers)."""
-    typer.echo(f"orra-studio {__version__}")
+def version(
+    url: UrlOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
+) -> None:
+    """Print the client and server version information."""
+    from ..client import Client
+
+    answer = {"client": __version__, "server": None, "url": None}
+    target = Config.load().target(url=url, api_key="-")
+    answer["url"] = target.url
+    try:
+        with Client(target.url, timeout=3) as client:
+            answer["server"] = client.health().get("version")
+    except OrraError:
+        pass
+    emit(answer, output, as_json, _versions)
 
 
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
+def _versions(answer: dict) -> str:
+    server = answer["server"] or "not reachable"
+    return f"Client Version: {answer['client']}\nServer Version: {server} ({answer['url']})"

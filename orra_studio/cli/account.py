@@ -1,0 +1,199 @@
+"""``orra login | logout | projects | webhooks | api-keys``: the seed README's set-up flow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..client import Client
+from ..config import DEFAULT_URL, Config
+from ..errors import ConfigError
+from ..render import records_table
+from .common import JsonFlag, Output, OutputOpt, ProjectOpt, UrlOpt, client_for, command, emit, err
+
+__all__ = ["api_keys", "login", "logout", "projects", "webhooks"]
+
+projects = typer.Typer(help="Add and manage projects.", no_args_is_help=True)
+webhooks = typer.Typer(help="Add and manage webhooks for a project.", no_args_is_help=True)
+api_keys = typer.Typer(help="Add and manage API keys for a project.", no_args_is_help=True)
+
+
+@command
+def login(
+    url: Annotated[str, typer.Option("--url", help="control plane URL")] = DEFAULT_URL,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", help="attach an existing project by one of its keys"),
+    ] = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Log in to a control plane: check it answers and remember it (and a project's key)."""
+    config = Config.load()
+    with Client(url) as anonymous:
+        health = anonymous.health()
+    config.url = url.rstrip("/")
+    answer = {"url": config.url, "serverVersion": health.get("version"), "project": None}
+    if api_key:
+        with Client(url, api_key) as client:
+            project = client.current_project()
+        name = project.get("name") or project["id"]
+        config.add_project(name, project["id"], api_key, config.url)
+        answer["project"] = name
+    config.save()
+    answer["config"] = str(config.path)
+    emit(answer, output, as_json, lambda a: _logged_in(a))
+
+
+def _logged_in(answer: dict) -> str:
+    project = f"; current project: {answer['project']}" if answer["project"] else ""
+    return (
+        f"Logged in to {answer['url']} (server {answer['serverVersion']}){project}. "
+        f"Settings saved in {answer['config']}"
+    )
+
+
+@command
+def logout() -> None:
+    """Log out: remove the stored server URL and project keys."""
+    config = Config.load()
+    if config.remove():
+        err.print(f"Logged out: removed {config.path}")
+    else:
+        err.print(f"Already logged out: no {config.path}")
+
+
+@projects.command("add")
+@command
+def projects_add(
+    name: Annotated[str, typer.Argument(help="project name")],
+    url: UrlOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a project on the server, store its key, and make it the current project."""
+    config = Config.load()
+    if name in config.projects:
+        raise ConfigError(
+            f"a project named '{name}' is already in {config.path}; pick another name or "
+            f"'orra projects use {name}'"
+        )
+    server = config.target(url=url, api_key="-").url
+    with Client(server) as anonymous:
+        project = anonymous.create_project(name)
+    config.add_project(name, project["id"], project["apiKey"], server)
+    config.url = config.url or server
+    config.save()
+    shown = {"name": name, "id": project["id"], "url": server, "current": True}
+    emit(shown, output, as_json, lambda p: f"Project {p['name']} ({p['id']}) added and in use.")
+
+
+@projects.command("ls")
+@command
+def projects_ls(output: OutputOpt = Output.table, as_json: JsonFlag = False) -> None:
+    """List the projects this machine knows."""
+    config = Config.load()
+    rows = [
+        {
+            "current": "*" if name == config.current_project else "",
+            "name": name,
+            "id": entry.get("id"),
+            "url": entry.get("url"),
+        }
+        for name, entry in sorted(config.projects.items())
+    ]
+    emit(rows, output, as_json, lambda r: records_table(r, ["current", "name", "id", "url"]))
+
+
+@projects.command("use")
+@command
+def projects_use(name: Annotated[str, typer.Argument(help="project name")]) -> None:
+    """Make a project the current one."""
+    config = Config.load()
+    config.project(name)
+    config.current_project = name
+    config.save()
+    err.print(f"Now using project {name}.")
+
+
+@webhooks.command("add")
+@command
+def webhooks_add(
+    url_arg: Annotated[str | None, typer.Argument(metavar="URL", help="webhook URL")] = None,
+    webhook_url: Annotated[str | None, typer.Option("--url", help="webhook URL")] = None,
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a webhook that receives orchestration results (signed; see docs/api.md)."""
+    chosen = webhook_url or url_arg
+    if not chosen:
+        raise typer.BadParameter("give the webhook URL: orra webhooks add --url URL")
+    with client_for(project) as client:
+        added = client.add_webhook(chosen)
+    emit(
+        added, output, as_json, lambda a: f"Webhook {a['url']} added (signing secret {a['secret']})"
+    )
+
+
+@webhooks.command("ls")
+@command
+def webhooks_ls(
+    project: ProjectOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
+) -> None:
+    """List the project's webhooks."""
+    with client_for(project) as client:
+        rows = client.webhooks()
+    emit(rows, output, as_json, lambda r: "\n".join(r) or "no webhooks")
+
+
+def _add_key(name: str, project: str | None, output: Output, as_json: bool) -> None:
+    config = Config.load()
+    with client_for(project) as client:
+        added = client.add_api_key(name)
+    chosen = config.target(project=project).project
+    if chosen in config.projects:
+        config.projects[chosen].setdefault("api_keys", {})[name] = added["apiKey"]
+        config.save()
+    emit(added, output, as_json, lambda a: f"API key '{a['name']}': {a['apiKey']}")
+
+
+@api_keys.command("add")
+@command
+def api_keys_add(
+    name: Annotated[str, typer.Option("--name", "-n", help="what the key is for")],
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Generate an API key for services and callers (shown once, kept in the config)."""
+    _add_key(name, project, output, as_json)
+
+
+@api_keys.command("gen")
+@command
+def api_keys_gen(
+    name: Annotated[str, typer.Argument(help="what the key is for")],
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """The original orra CLI's spelling of ``api-keys add``."""
+    _add_key(name, project, output, as_json)
+
+
+@api_keys.command("ls")
+@command
+def api_keys_ls(
+    project: ProjectOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
+) -> None:
+    """The project's keys by name; the key itself where this machine made it."""
+    config = Config.load()
+    with client_for(project) as client:
+        rows = client.api_keys()
+    chosen = config.target(project=project).project
+    local = config.projects.get(chosen or "", {}).get("api_keys", {})
+    for row in rows:
+        row["apiKey"] = local.get(row["name"])
+    emit(rows, output, as_json, lambda r: records_table(r, ["name", "createdAt", "apiKey"]))

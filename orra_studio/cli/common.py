@@ -1,0 +1,168 @@
+"""What every ``orra`` command shares: options, the client, output, errors and exit codes.
+
+Exit codes scripts can rely on:
+
+    0  done (for ``run``/``verify run``: the orchestration COMPLETED)
+    1  an error: the server refused, is unreachable, or the config is missing or wrong
+    2  usage: an unknown command or option, a malformed ``-d field:value``
+    3  the orchestration ended but not COMPLETED (FAILED, ABORTED, CANCELLED, NOT_ACTIONABLE)
+    4  ``--timeout`` passed while the orchestration was still running
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..client import Client
+from ..config import Config, Target
+from ..errors import OrraError
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_NOT_COMPLETED",
+    "EXIT_TIMEOUT",
+    "EXIT_USAGE",
+    "JsonFlag",
+    "Output",
+    "OutputOpt",
+    "ProjectOpt",
+    "UrlOpt",
+    "client_for",
+    "command",
+    "emit",
+    "err",
+    "out",
+    "parse_data",
+]
+
+EXIT_ERROR, EXIT_USAGE, EXIT_NOT_COMPLETED, EXIT_TIMEOUT = 1, 2, 3, 4
+
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option("--project", "-p", help="project name from the config (default: current)"),
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", help="control plane URL", envvar="ORRA_URL", show_envvar=False),
+]
+OutputOpt = Annotated[
+    Output, typer.Option("--output", "-o", help="table for people; json or jsonl for scripts")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="same as -o json")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(func: F) -> F:
+    """Turn :class:`OrraError` into one line on stderr and exit 1 (``--debug`` keeps the
+    traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OrraError as exc:
+            if _debug():
+                raise
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _debug() -> bool:
+    ctx = click_context()
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
+def click_context():
+    import click
+
+    return click.get_current_context(silent=True)
+
+
+def target(project: str | None = None, url: str | None = None) -> Target:
+    return Config.load().target(url=url, project=project)
+
+
+@contextmanager
+def client_for(
+    project: str | None = None, url: str | None = None, *, auth: bool = True
+) -> Iterator[Client]:
+    """A client for the chosen project (``auth=False``: the server only, no key needed)."""
+    chosen = target(project, url) if auth else Target(_url_only(url), None, None)
+    if auth and not chosen.api_key:
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            "no project selected: run 'orra projects add NAME' (or 'orra login --api-key KEY'), "
+            "or pass -p NAME, or set ORRA_API_KEY"
+        )
+    with Client(chosen.url, chosen.api_key) as client:
+        yield client
+
+
+def _url_only(url: str | None) -> str:
+    config = Config.load()
+    return config.target(url=url, api_key="-").url
+
+
+def emit(
+    data: Any,
+    output: Output,
+    as_json: bool = False,
+    render: Callable[[Any], Any] | None = None,
+) -> None:
+    """Print ``data`` as JSON (nothing else on stdout) or through ``render`` for people."""
+    if as_json:
+        output = Output.json
+    if output is Output.jsonl:
+        rows = data if isinstance(data, list) else [data]
+        sys.stdout.write("".join(json.dumps(r, default=str) + "\n" for r in rows))
+    elif output is Output.json or render is None:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        out.print(render(data))
+
+
+def parse_data(items: list[str] | None) -> dict[str, Any]:
+    """``-d field:value`` pairs (``field=value`` too). Values are text, as in the original orra
+    CLI; ``field:=JSON`` (as in httpie) passes a number, boolean, object or list."""
+    data: dict[str, Any] = {}
+    for item in items or []:
+        sep = ":" if ":" in item and ("=" not in item or item.index(":") < item.index("=")) else "="
+        field, found, value = item.partition(sep)
+        if not found or not field.strip():
+            raise typer.BadParameter(
+                f"{item!r} is not field:value (e.g. -d customerId:cust12345)", param_hint="-d"
+            )
+        if sep == ":" and value.startswith("="):
+            try:
+                data[field.strip()] = json.loads(value[1:])
+            except ValueError:
+                raise typer.BadParameter(
+                    f"{item!r}: after ':=' comes JSON, e.g. -d amount:=99.5", param_hint="-d"
+                ) from None
+        else:
+            data[field.strip()] = value
+    return data

@@ -1,0 +1,264 @@
+"""``orra plan | run | verify run | ps | inspect | logs``: orchestrations from a terminal."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group
+from rich.live import Live
+
+from ..client import TERMINAL_STATUSES, Client
+from ..errors import OrchestrationTimeout
+from ..progress import Progress
+from ..render import (
+    card,
+    logs_table,
+    orchestrations_table,
+    plan_table,
+    progress_table,
+    records_table,
+    result_panel,
+    steps_table,
+)
+from .common import (
+    EXIT_NOT_COMPLETED,
+    EXIT_TIMEOUT,
+    JsonFlag,
+    Output,
+    OutputOpt,
+    ProjectOpt,
+    client_for,
+    command,
+    emit,
+    err,
+    out,
+    parse_data,
+)
+
+__all__ = ["inspect", "logs", "plan", "ps", "run", "verify"]
+
+verify = typer.Typer(help="Check a set-up end to end (the original orra CLI's commands).")
+
+ActionArg = Annotated[
+    str, typer.Argument(metavar="ACTION", help="what to do, e.g. 'Help customer with an order'")
+]
+DataOpt = Annotated[
+    list[str] | None,
+    typer.Option("--data", "-d", help="field:value (repeat); field:=JSON for numbers, lists…"),
+]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", "-t", help="seconds to wait for the end")]
+
+
+@command
+def plan(
+    action: ActionArg,
+    data: DataOpt = None,
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Preview the plan for an action (a dry run: nothing runs)."""
+    with client_for(project) as client:
+        preview = client.plan(action, parse_data(data))
+    emit(preview, output, as_json, _preview)
+    if not (preview.get("validation") or {}).get("valid", preview.get("plan") is not None):
+        raise typer.Exit(EXIT_NOT_COMPLETED)
+
+
+def _preview(preview: dict[str, Any]) -> Group:
+    parts: list[Any] = []
+    if preview.get("plan"):
+        parts.append(plan_table(preview["plan"]))
+    validation = preview.get("validation") or {}
+    for problem in validation.get("errors", []):
+        parts.append(f"[red]✕ {problem['step'] or ''} {problem['rule']}: {problem['message']}[/]")
+    for warning in validation.get("warnings", []):
+        parts.append(f"[yellow]! {warning}[/]")
+    if not preview.get("plan"):
+        parts.append(f"[red]{preview.get('message') or 'no plan'}[/]")
+    return Group(*parts)
+
+
+def _run(
+    action: str,
+    data: list[str] | None,
+    project: str | None,
+    wait: bool,
+    timeout: float,
+    output: Output,
+    as_json: bool,
+) -> None:
+    with client_for(project) as client:
+        accepted = client.submit(action, parse_data(data))
+        if not wait:
+            emit(accepted, output, as_json, lambda a: f"{a['status']}: {a['executionId']}")
+            return
+        try:
+            body = _follow(
+                client, accepted, timeout, show=err.is_terminal or output is Output.table
+            )
+        except OrchestrationTimeout as exc:
+            err.print(f"[yellow]{exc}[/]")
+            raise typer.Exit(EXIT_TIMEOUT) from None
+    emit(body, output, as_json, lambda b: Group(steps_table(b), result_panel(b)))
+    if body["status"] != "COMPLETED":
+        raise typer.Exit(EXIT_NOT_COMPLETED)
+
+
+def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool) -> Any:
+    """Draw each step's progress on stderr from the event stream while it runs."""
+    execution_id = accepted["executionId"]
+    if accepted["status"] in TERMINAL_STATUSES:
+        return client.orchestration(execution_id)
+    progress = Progress.of(accepted)
+    deadline = time.monotonic() + timeout
+    with Live(progress_table(progress), console=err, transient=True, auto_refresh=False) as live:
+        for event in client.events(execution_id):
+            progress.apply(event)
+            if show:
+                live.update(progress_table(progress), refresh=True)
+            if time.monotonic() > deadline:
+                break
+    return client.wait(execution_id, timeout=max(0.0, deadline - time.monotonic()))
+
+
+@command
+def run(
+    action: ActionArg,
+    data: DataOpt = None,
+    project: ProjectOpt = None,
+    wait: Annotated[bool, typer.Option(help="wait for the result, showing progress")] = True,
+    timeout: TimeoutOpt = 300.0,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Orchestrate an action and (by default) wait for its result. Exit 3 if it did not
+    complete, 4 if --timeout passed first."""
+    _run(action, data, project, wait, timeout, output, as_json)
+
+
+@verify.command("run")
+@command
+def verify_run(
+    action: ActionArg,
+    data: DataOpt = None,
+    project: ProjectOpt = None,
+    timeout: TimeoutOpt = 300.0,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Orchestrate an action with data parameters and wait for it (as ``orra run``)."""
+    _run(action, data, project, True, timeout, output, as_json)
+
+
+@command
+def ps(
+    project: ProjectOpt = None,
+    status: Annotated[str | None, typer.Option(help="only this status, e.g. FAILED")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="refresh until every one listed has ended")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="seconds between refreshes with -w")] = 1.0,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the project's orchestrations."""
+    with client_for(project) as client:
+        rows = client.orchestrations(status=status, limit=limit)
+        if watch and output is Output.table and not as_json:
+            with Live(orchestrations_table(rows), console=out, auto_refresh=False) as live:
+                while any(r["status"] not in TERMINAL_STATUSES for r in rows):
+                    time.sleep(interval)
+                    rows = client.orchestrations(status=status, limit=limit)
+                    live.update(orchestrations_table(rows), refresh=True)
+            return
+    emit(rows, output, as_json, orchestrations_table)
+
+
+@command
+def inspect(
+    execution_id: Annotated[str, typer.Argument(help="the orchestration's id")],
+    detailed: Annotated[
+        bool, typer.Option("--detailed", "-d", help="inputs, outputs and compensation history")
+    ] = False,
+    updates: Annotated[
+        bool, typer.Option("--updates", help="interim updates of each step")
+    ] = False,
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """An orchestration: status, plan provenance, step timeline, result or abort reason."""
+    with client_for(project) as client:
+        body = client.orchestration(execution_id)
+        made = client.plan_of(execution_id)
+        logs = client.logs(execution_id)["logs"] if updates else []
+    body["planProvenance"] = {k: made.get(k) for k in ("source", "model", "repairRounds", "cache")}
+    if updates:
+        body["updates"] = [
+            {"stepId": line["stepId"], "time": line["time"], "update": line["payload"]}
+            for line in logs
+            if line["event"] == "step_interim_result"
+        ]
+    emit(body, output, as_json, lambda b: _inspection(b, detailed))
+
+
+def _inspection(body: dict[str, Any], detailed: bool) -> Group:
+    summary = {
+        "id": body["executionId"],
+        "status": body["status"],
+        "action": (body.get("action") or {}).get("content"),
+        "started": body.get("startTime"),
+        "ended": body.get("endTime"),
+        "planned by": ", ".join(f"{k}={v}" for k, v in body["planProvenance"].items() if v),
+        "error" if body["status"] != "COMPLETED" else "result": body.get("error")
+        or body.get("result"),
+    }
+    parts: list[Any] = [card(summary, title="Orchestration"), _timeline(body)]
+    if detailed:
+        for step in body["stepResults"]:
+            detail = {"input": step.get("input"), "output": step.get("output")}
+            detail["error"] = step.get("error")
+            parts.append(card(detail, title=f"{step['id']} · {step['component']}"))
+        if body.get("compensations"):
+            columns = ["stepId", "component", "status", "reason", "attempts", "error"]
+            parts.append(records_table(body["compensations"], columns, "Compensations"))
+    if "updates" in body:
+        parts.append(records_table(body["updates"], ["stepId", "time", "update"], "Updates"))
+    return Group(*parts)
+
+
+def _timeline(body: dict[str, Any]):
+    rows = [
+        {**step, "duration": _duration(step.get("startTime"), step.get("endTime"))}
+        for step in body["stepResults"]
+    ]
+    columns = ["id", "component", "status", "attempts", "startTime", "endTime", "duration"]
+    return records_table(rows, columns, "Steps")
+
+
+def _duration(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return ""
+    from datetime import datetime
+
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+@command
+def logs(
+    execution_id: Annotated[str, typer.Argument(help="the orchestration's id")],
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch the logs for an orchestration."""
+    with client_for(project) as client:
+        body = client.logs(execution_id)
+    if output is Output.jsonl and not as_json:
+        body = body["logs"]  # one line per log entry
+    emit(body, output, as_json, logs_table)

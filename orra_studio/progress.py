@@ -1,0 +1,76 @@
+"""Per-step progress of one orchestration, folded from its events.
+
+The CLI's live display and the notebook's progress widget both draw from this, so they agree on
+what each event means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Progress", "StepState"]
+
+_STEP_STATUS = {
+    "step_dispatched": "RUNNING",
+    "step_retrying": "RETRYING",
+    "step_completed": "COMPLETED",
+    "step_failed": "FAILED",
+    "step_aborted": "ABORTED",
+}
+
+
+@dataclass
+class StepState:
+    id: str
+    component: str
+    status: str = "PENDING"
+    attempts: int = 0
+    last_update: Any = None
+    error: str | None = None
+
+
+@dataclass
+class Progress:
+    execution_id: str
+    status: str = "PENDING"
+    steps: dict[str, StepState] = field(default_factory=dict)
+    events_seen: int = 0
+
+    @classmethod
+    def of(cls, accepted: dict[str, Any]) -> Progress:
+        """Start from a ``POST /orchestrations`` answer (its plan names the steps)."""
+        plan = accepted.get("plan") or {"steps": []}
+        steps = {s["id"]: StepState(s["id"], s["component"]) for s in plan["steps"]}
+        status = accepted.get("status", "PENDING")
+        return cls(accepted["executionId"], "PENDING" if status == "ACCEPTED" else status, steps)
+
+    def apply(self, event: dict[str, Any]) -> None:
+        self.events_seen += 1
+        kind = event.get("type", "")
+        payload = event.get("payload")
+        step = self.steps.get(event.get("stepId") or "")
+        if kind.startswith("orchestration_") and kind != "orchestration_accepted":
+            self.status = kind.removeprefix("orchestration_").upper()
+        elif kind == "orchestration_accepted":
+            self.status = "RUNNING" if self.steps else self.status
+        if step is None:
+            return
+        if kind in _STEP_STATUS:
+            step.status = _STEP_STATUS[kind]
+        if kind == "step_dispatched":
+            step.attempts = _attempt(payload, step.attempts + 1)
+        elif kind == "step_interim_result":
+            step.last_update = payload
+        elif kind in ("step_failed", "step_retrying") and isinstance(payload, dict):
+            step.error = payload.get("error")
+
+    @property
+    def done(self) -> int:
+        return sum(s.status in ("COMPLETED", "FAILED", "ABORTED") for s in self.steps.values())
+
+
+def _attempt(payload: Any, default: int) -> int:
+    if isinstance(payload, dict) and isinstance(payload.get("attempt"), int):
+        return payload["attempt"]
+    return default

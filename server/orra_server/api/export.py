@@ -1,0 +1,104 @@
+"""``GET /export/{table}``: a project's orchestrations, steps and events for analysis.
+
+Other processes never open the DuckDB file (that would break its lock), so notebooks and
+dashboards read history here: Arrow IPC stream by default, Parquet, or JSON as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime
+from typing import Literal
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ..errors import BadRequest
+from .auth import project_id_from_key
+from .models import Status
+from .routing import OrjsonRoute
+from .runtime import runtime_of
+
+router = APIRouter(tags=["export"], route_class=OrjsonRoute)
+
+_STATUSES = set(Status.__args__)  # type: ignore[attr-defined]
+
+MEDIA_TYPES = {
+    "arrow": "application/vnd.apache.arrow.stream",
+    "parquet": "application/vnd.apache.parquet",
+    "json": "application/json",
+}
+
+ExportTable = Literal["orchestrations", "steps", "events"]
+ExportFormat = Literal["arrow", "parquet", "json"]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _statuses(raw: list[str]) -> list[str]:
+    """``status`` may repeat or hold a comma-separated list."""
+    wanted = [s.strip().upper() for value in raw for s in value.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - _STATUSES)
+    if unknown:
+        raise BadRequest(
+            f"unknown status {', '.join(map(repr, unknown))}; use any of "
+            f"{', '.join(sorted(_STATUSES))}",
+            code="invalid_status",
+            param="status",
+        )
+    return wanted
+
+
+def _render(table: pa.Table, name: str, fmt: str) -> bytes:
+    if fmt == "json":
+        return orjson.dumps(
+            {"table": name, "count": table.num_rows, "rows": table.to_pylist()},
+            option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z,
+        )
+    sink = io.BytesIO()
+    if fmt == "parquet":
+        pq.write_table(table, sink)
+    else:
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+    return sink.getvalue()
+
+
+@router.get(
+    "/export/{table}",
+    responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}},
+)
+async def export_table(
+    request: Request,
+    table: ExportTable,
+    format: ExportFormat | None = Query(
+        default=None, description="arrow (IPC stream, the default), parquet or json"
+    ),
+    since: datetime | None = Query(default=None, description="orchestrations created at or after"),
+    until: datetime | None = Query(default=None, description="orchestrations created before"),
+    status: list[str] = Query(default=[], description="orchestration status; repeat or a,b"),
+    project_id: str = Depends(project_id_from_key),
+) -> Response:
+    """Rows of the project's orchestrations whose creation time and status match the filters."""
+    if format is None:
+        accept = request.headers.get("accept", "")
+        format = "json" if "json" in accept and "arrow" not in accept else "arrow"
+    runtime = runtime_of(request)
+    await runtime.store.sync()  # the current-state tables lag the events by a few ms
+    wanted = _statuses(status)
+
+    def build() -> bytes:  # off the event loop: a big history takes a while to encode
+        rows = runtime.store.export(
+            project_id, table, since=_utc(since), until=_utc(until), statuses=wanted
+        )
+        return _render(rows, table, format)
+
+    return Response(await asyncio.to_thread(build), media_type=MEDIA_TYPES[format])

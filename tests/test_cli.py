@@ -1,0 +1,191 @@
+"""The ``orra`` CLI against a real control plane: the seed README's flow, then the orra CLI's
+commands, as tables for people and as JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import ServerProcess, ServiceProcess, WebhookReceiver, wait_until
+from orra_studio.cli import app
+
+INQUIRY = "customer-inquiry: Hi, I am interested in your product. Can you tell me more about it?"
+DATA = ["-d", "customerId:cust12345", "-d", "sellerId:sell98765"]
+
+
+class Orra:
+    """Runs ``orra …`` in-process with its own config file."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0):
+        result = self.runner.invoke(app, list(args))
+        if result.exit_code != code:
+            raise AssertionError(
+                f"orra {' '.join(args)} exited {result.exit_code}, not {code}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
+            )
+        return result
+
+    def json(self, *args: str, code: int = 0) -> Any:
+        return json.loads(self(*args, "--json", code=code).stdout)
+
+
+@pytest.fixture
+def orra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Orra:
+    monkeypatch.setenv("ORRA_CONFIG", str(tmp_path / "orra" / "config.toml"))
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in ("ORRA_URL", "ORRA_API_KEY", "ORRA_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    return Orra()
+
+
+@pytest.fixture
+def seed_project(
+    orra: Orra, live_server: ServerProcess, tmp_path: Path
+) -> Iterator[tuple[str, WebhookReceiver]]:
+    """The seed README's set-up: login, projects add, webhooks add, api-keys add, services."""
+    with WebhookReceiver() as receiver:
+        login = orra.json("login", "--url", live_server.url)
+        assert login["url"] == live_server.url and login["serverVersion"]
+        config = tmp_path / "orra" / "config.toml"
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600  # it holds keys
+
+        project = orra.json("projects", "add", "new-orra-project")
+        assert project["id"].startswith("p_") and project["current"]
+        hook = orra.json("webhooks", "add", "--url", receiver.url, "-p", "new-orra-project")
+        assert hook["url"] == receiver.url and hook["secret"].startswith("whsec_")
+        assert orra.json("webhooks", "ls", "-p", "new-orra-project") == [receiver.url]
+        key = orra.json("api-keys", "add", "--name", "My API Key", "-p", "new-orra-project")
+        assert key["name"] == "My API Key" and key["apiKey"].startswith("sk-orra-v1-")
+        keys = orra.json("api-keys", "ls", "-p", "new-orra-project")
+        assert {k["name"]: k["apiKey"] for k in keys}["My API Key"] == key["apiKey"]
+
+        services = ServiceProcess(
+            ["-m", "orra_studio.demo_services", live_server.url, key["apiKey"]]
+        ).start()
+        try:
+            wait_until(
+                lambda: sum(s["online"] for s in orra.json("services")) == 4,
+                what="the four seed services to connect",
+            )
+            yield key["apiKey"], receiver
+        finally:
+            services.stop()
+
+
+def test_seed_flow_run_ps_inspect_logs(orra: Orra, seed_project) -> None:
+    _, receiver = seed_project
+    done = orra.json("run", INQUIRY, *DATA)
+    assert done["status"] == "COMPLETED"
+    assert "Premium Analytics Suite" in done["result"]["content"]
+    assert [s["status"] for s in done["stepResults"]] == ["COMPLETED"] * 4
+    _, delivered, _ = receiver.next()
+    assert delivered["executionId"] == done["executionId"]
+
+    shown = orra("run", INQUIRY, *DATA).stdout  # for people: a table and the result
+    assert "COMPLETED" in shown and "Premium Analytics Suite" in shown
+
+    listed = orra.json("ps")
+    assert listed[1]["executionId"] == done["executionId"]  # newest first
+    assert {r["status"] for r in listed} == {"COMPLETED"}
+    assert done["executionId"] in orra("ps").stdout
+
+    inspected = orra.json("inspect", done["executionId"], "-d", "--updates")
+    assert [s["id"] for s in inspected["stepResults"]] == ["step1", "step2", "step3", "step4"]
+    assert inspected["stepResults"][0]["input"] == {"customerId": "cust12345"}
+    assert inspected["planProvenance"]["source"] in ("schema-flow", "cache")
+    assert inspected["updates"] == []
+    card = orra("inspect", done["executionId"], "-d").stdout
+    assert "planned by" in card and "step4 · ai-assistant-service" in card
+
+    logs = orra.json("logs", done["executionId"])
+    assert logs["logs"][-1]["event"] in ("orchestration_completed", "webhook_attempt")
+    assert "orchestration_completed" in {line["event"] for line in logs["logs"]}
+    lines = orra("logs", done["executionId"], "-o", "jsonl").stdout.splitlines()
+    assert len(lines) == len(logs["logs"]) and json.loads(lines[0])["seq"] == 1
+    assert "completed" in orra("logs", done["executionId"]).stdout
+
+
+def test_plan_verify_run_and_exit_codes(orra: Orra, seed_project) -> None:
+    preview = orra.json("plan", INQUIRY, *DATA)
+    assert preview["status"] == "PREVIEW" and preview["validation"]["valid"]
+    assert preview["plan"]["parallelExecutionGroups"] == [["step1", "step2", "step3"], ["step4"]]
+    assert "[step1, step2, step3]  →  [step4]" in orra("plan", INQUIRY, *DATA).stdout
+
+    verified = orra.json("verify", "run", INQUIRY, *DATA)
+    assert verified["status"] == "COMPLETED"
+
+    # ended but not COMPLETED: exit 3, and the body still printed for scripts
+    refused = orra.json("run", "launch a rocket to the moon", "-d", "rocketId:r1", code=3)
+    assert refused["status"] == "NOT_ACTIONABLE"
+
+    started = orra.json("run", INQUIRY, *DATA, "--no-wait")
+    assert started["status"] == "ACCEPTED"
+
+    missing = orra("inspect", "o_missing", code=1)
+    assert "orchestration_not_found" in missing.stderr and "Traceback" not in missing.stderr
+    bad = orra("run", INQUIRY, "-d", "customerId", code=2)
+    assert "is not field:value" in bad.stderr
+    typed = orra("plan", INQUIRY, "-d", "count:=not json", code=2)
+    assert "after ':=' comes JSON" in typed.stderr
+
+
+def test_without_config_errors_are_one_line(orra: Orra, live_server: ServerProcess) -> None:
+    result = orra("ps", code=1)
+    assert "no project selected" in result.stderr and "Traceback" not in result.stderr
+    unknown = orra("ps", "-p", "nope", code=1)
+    assert "no project 'nope'" in unknown.stderr
+    down = orra("login", "--url", "http://127.0.0.1:9", code=1)
+    assert "no control plane answers at http://127.0.0.1:9" in down.stderr
+    versions = orra.json("version", "--url", live_server.url)
+    assert versions["server"] == versions["client"]
+
+
+def test_projects_use_and_logout(orra: Orra, live_server: ServerProcess, tmp_path: Path) -> None:
+    orra("login", "--url", live_server.url)
+    first = orra.json("projects", "add", "first")
+    orra.json("projects", "add", "second")
+    orra("projects", "add", "second", code=1)  # names are unique on this machine
+    orra("projects", "use", "first")
+    listed = {p["name"]: p for p in orra.json("projects", "ls")}
+    assert listed["first"]["current"] == "*" and listed["second"]["current"] == ""
+    assert listed["first"]["id"] == first["id"]
+
+    # an existing project attached by its key
+    key = orra.json("api-keys", "gen", "ci", "-p", "second")["apiKey"]
+    orra("logout")
+    assert not (tmp_path / "orra" / "config.toml").exists()
+    orra("ps", code=1)
+    attached = orra.json("login", "--url", live_server.url, "--api-key", key)
+    assert attached["project"] == "second"
+    assert orra.json("ps") == []
+
+
+def test_grounding_and_compensation_failures(
+    orra: Orra, live_server: ServerProcess, tmp_path: Path
+) -> None:
+    orra("login", "--url", live_server.url)
+    orra("projects", "add", "grounded")
+    spec = tmp_path / "support.yaml"
+    spec.write_text(
+        "name: customer-support\ndomain: e-commerce\nversion: '1.0'\n"
+        "useCases:\n  - action: 'Help customer with {inquiry}'\n"
+        "    params: {inquiry: where is my order}\n"
+        "    capabilities: ['Look up the customer']\n    intent: help a customer\n"
+        "constraints: []\n"
+    )
+    applied = orra.json("grounding", "apply", "-f", str(spec))
+    assert applied["name"] == "customer-support"
+    assert [g["name"] for g in orra.json("grounding", "ls")] == ["customer-support"]
+    orra("grounding", "rm", "customer-support")
+    assert orra.json("grounding", "ls") == []
+    assert orra.json("comp-fail", "ls") == []
+    assert "compensation_failure_not_found" in orra("comp-fail", "inspect", "cf_x", code=1).stderr
