@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from fake_llm import ScriptedLLM
 from planning.catalogs import service as _service
 
+from fake_llm import ScriptedLLM
 from helpers import Api, ServerProcess, new_project, register
 
 SUPPORT = [

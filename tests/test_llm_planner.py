@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_llm import ScriptedLLM
 
+from fake_llm import ScriptedLLM
 from helpers import (
     SEED_PLAN,
     SEED_REGISTRATIONS,

@@ -27,9 +27,15 @@ def test_studio_exports():
     assert sorted(orra_studio.__all__) == [
         "ApiError",
         "AsyncClient",
+        "BadRequest",
         "Client",
+        "ConfigError",
+        "Conflict",
         "NotFound",
+        "OrchestrationTimeout",
         "OrraError",
+        "ServerUnreachable",
+        "Unauthorized",
         "__version__",
     ]
 

@@ -1,0 +1,338 @@
+"""``%orra`` and ``%%orra``: one magic, a sub-command per task, arguments by IPython's
+``magic_arguments`` (so ``%orra?`` lists every sub-command), errors as one-line UsageErrors."""
+
+from __future__ import annotations
+
+import ast
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+from traitlets import Float, Unicode
+
+from ..errors import OrraError
+from .results import OrchestrationResult
+from .session import Session
+from .widgets import PlanPreview, RunProgress, follow
+
+__all__ = ["OrraMagics", "parse_data"]
+
+
+def parse_data(pairs: list[str]) -> dict[str, Any]:
+    """``field=value`` (or ``field:value``) words; ``field:=JSON`` for numbers, lists, objects."""
+    import json
+
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        if ":=" in pair:
+            field, _, raw = pair.partition(":=")
+            try:
+                data[field] = json.loads(raw)
+            except ValueError:
+                raise UsageError(f"{pair!r}: after ':=' comes JSON, e.g. amount:=99.5") from None
+            continue
+        cut = min((i for i in (pair.find("="), pair.find(":")) if i > 0), default=-1)
+        if cut <= 0:
+            raise UsageError(
+                f"malformed data {pair!r}: write field=value, e.g. customerId=cust12345"
+            )
+        data[pair[:cut]] = pair[cut + 1 :]
+    return data
+
+
+# -- sub-commands: each a function with its own magic_arguments parser -------------------------
+
+
+def _named(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make the parser's usage line read ``%orra <command> …``."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.argcmd_name = f"orra {command}"  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+@magic_arguments()
+@argument("url", nargs="?", help="control plane URL (default: the configured one, or embedded)")
+@argument("--api-key", help="a project's API key")
+@argument("-p", "--project", help="a project name from ~/.orra/config.toml")
+@argument("--embedded", action="store_true", help="start a control plane in this kernel")
+@argument("--db", help="DuckDB file for the embedded control plane (default: temporary)")
+@_named("connect")
+def _connect(line: str) -> None:
+    """%orra connect [URL]: talk to a control plane; with none configured, start one here."""
+
+
+@magic_arguments()
+@_named("services")
+def _services(line: str) -> None:
+    """%orra services: registered services as a DataFrame."""
+
+
+@magic_arguments()
+@argument("action", help="what to do, e.g. 'customer-inquiry: tell me more'")
+@argument("data", nargs="*", default=[], help="field=value …")
+@_named("plan")
+def _plan(line: str) -> None:
+    """%orra plan ACTION field=value…: preview the plan in a widget; edit inputs, then Run."""
+
+
+@magic_arguments()
+@argument("action", help="what to do")
+@argument("data", nargs="*", default=[], help="field=value …")
+@argument("--timeout", type=float, default=None, help="seconds to wait for the result")
+@argument("--quiet", action="store_true", help="no live progress display")
+@_named("run")
+def _run(line: str) -> None:
+    """%orra run ACTION field=value…: run it with live progress; returns the result."""
+
+
+@magic_arguments()
+@argument("--status", help="only this status, e.g. FAILED")
+@argument("--limit", type=int, default=50, help="at most this many, newest first")
+@_named("ps")
+def _ps(line: str) -> None:
+    """%orra ps: the project's orchestrations as a DataFrame."""
+
+
+@magic_arguments()
+@argument("execution_id", help="the orchestration's id")
+@_named("inspect")
+def _inspect(line: str) -> None:
+    """%orra inspect ID: one orchestration (steps, outputs, timings)."""
+
+
+@magic_arguments()
+@argument("execution_id", help="the orchestration's id")
+@_named("logs")
+def _logs(line: str) -> None:
+    """%orra logs ID: its log lines as a DataFrame."""
+
+
+@magic_arguments()
+@argument("-o", "--out", help="also store the DataFrame in this variable")
+@argument("--no-refresh", action="store_true", help="query the last export, do not fetch again")
+@_named("sql")
+def _sql(line: str) -> None:
+    """%%orra sql [-o NAME]: SQL over tables orchestrations, steps, events (a local DuckDB
+    fed by the export API); returns a DataFrame."""
+
+
+@magic_arguments()
+@argument("name", help="service name (lowercase letters, digits, '-' or '.')")
+@argument("-d", "--description", help="what it does (default: the function's docstring)")
+@argument("--revertible", action="store_true", help="it can undo its work")
+@argument("--concurrency", type=int, default=1, help="tasks at once")
+@_named("service")
+def _service(line: str) -> None:
+    """%%orra service NAME: serve the function the cell defines (pydantic-typed input and
+    output) as a service, from this kernel, over the real websocket."""
+
+
+@magic_arguments()
+@_named("disconnect")
+def _disconnect(line: str) -> None:
+    """%orra disconnect: stop the kernel's services and any embedded control plane."""
+
+
+_LINE = {
+    "connect": _connect,
+    "services": _services,
+    "plan": _plan,
+    "run": _run,
+    "ps": _ps,
+    "inspect": _inspect,
+    "logs": _logs,
+    "disconnect": _disconnect,
+}
+_CELL = {"sql": _sql, "service": _service}
+
+_INTRO = """Orra Studio from a notebook: %orra SUB-COMMAND … (line) or %%orra SUB-COMMAND … (cell).
+
+"""
+
+
+@magics_class
+class OrraMagics(Magics):
+    """Settings: ``%config OrraMagics.url = "http://localhost:8005"`` (and ``api_key``,
+    ``project``, ``db``, ``timeout``)."""
+
+    url = Unicode(None, allow_none=True, help="control plane URL").tag(config=True)
+    api_key = Unicode(None, allow_none=True, help="project API key").tag(config=True)
+    project = Unicode(None, allow_none=True, help="project name from the config").tag(config=True)
+    db = Unicode(None, allow_none=True, help="DuckDB file of an embedded server").tag(config=True)
+    timeout = Float(300.0, help="seconds %orra run waits for a result").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.session = Session()
+
+    @line_cell_magic
+    def orra(self, line: str, cell: str | None = None) -> Any:
+        name, _, rest = line.strip().partition(" ")
+        table = _CELL if cell is not None else _LINE
+        if name not in table:
+            other = _LINE if cell is not None else _CELL
+            hint = (
+                f"'{name}' is a {'line' if cell is not None else 'cell'} sub-command: use "
+                f"{'%orra' if cell is not None else '%%orra'} {name}"
+                if name in other
+                else f"use one of: {', '.join(sorted(_LINE))} (line), {', '.join(sorted(_CELL))} "
+                "(cell); see %orra?"
+            )
+            raise UsageError(f"unknown sub-command {name!r}: {hint}" if name else hint)
+        parser_of = table[name]
+        try:
+            words = shlex.split(rest)  # as a shell would: key='two words' is one word
+        except ValueError as exc:  # unbalanced quotes
+            raise UsageError(f"%orra {name}: {exc} (check the quotes)") from None
+        args = parser_of.parser.parse_args(words)  # a bad option is a UsageError
+        handler: Callable[..., Any] = getattr(self, f"_do_{name}")
+        try:
+            return handler(args, cell) if cell is not None else handler(args)
+        except OrraError as exc:
+            raise UsageError(str(exc)) from None
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _client(self):
+        if not self.session.connected:
+            print(self.session.connect(self.url, self.api_key, self.project, db=self.db))
+        return self.session.require()
+
+    # -- line sub-commands -------------------------------------------------------------------
+    def _do_connect(self, args: Any) -> None:
+        print(
+            self.session.connect(
+                args.url or self.url,
+                args.api_key or self.api_key,
+                args.project or self.project,
+                embedded=args.embedded,
+                db=args.db or self.db,
+            )
+        )
+
+    def _do_disconnect(self, args: Any) -> None:
+        self.session.close_client()
+        print("Disconnected.")
+
+    def _do_services(self, args: Any):
+        import pandas as pd
+
+        rows = self._client().services()
+        columns = ["name", "kind", "online", "instances", "revertible", "version", "description"]
+        return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
+
+    def _do_plan(self, args: Any) -> PlanPreview:
+        client = self._client()
+        data = parse_data(args.data)
+        preview = client.plan(args.action, data)
+        return PlanPreview(client, args.action, data, preview, timeout=self.timeout)
+
+    def _do_run(self, args: Any) -> OrchestrationResult:
+        client = self._client()
+        accepted = client.submit(args.action, parse_data(args.data))
+        view = RunProgress(accepted)
+        if not args.quiet:
+            display(view)
+        return follow(client, accepted, view, args.timeout or self.timeout)
+
+    def _do_ps(self, args: Any):
+        import pandas as pd
+
+        rows = self._client().orchestrations(status=args.status, limit=args.limit)
+        return pd.DataFrame(
+            [
+                {
+                    "executionId": r["executionId"],
+                    "status": r["status"],
+                    "action": (r.get("action") or {}).get("type"),
+                    "createdAt": pd.Timestamp(r["createdAt"]) if r.get("createdAt") else pd.NaT,
+                    "endTime": pd.Timestamp(r["endTime"]) if r.get("endTime") else pd.NaT,
+                    "error": r.get("error"),
+                }
+                for r in rows
+            ],
+            columns=["executionId", "status", "action", "createdAt", "endTime", "error"],
+        )
+
+    def _do_inspect(self, args: Any) -> OrchestrationResult:
+        client = self._client()
+        body = client.orchestration(args.execution_id)
+        return OrchestrationResult(body, client.plan_of(args.execution_id).get("plan"))
+
+    def _do_logs(self, args: Any):
+        import pandas as pd
+
+        lines = self._client().logs(args.execution_id)["logs"]
+        columns = ["seq", "time", "level", "event", "stepId", "message"]
+        return pd.DataFrame([{c: line.get(c) for c in columns} for line in lines], columns=columns)
+
+    # -- cell sub-commands -------------------------------------------------------------------
+    def _do_sql(self, args: Any, cell: str):
+        import duckdb
+
+        analytics = self.session.analytics_db()
+        if not args.no_refresh:
+            analytics.refresh(self._client())
+        try:
+            frame = analytics.query(cell)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"SQL error: {first}") from None
+        if args.out:
+            self.shell.user_ns[args.out] = frame
+        return frame
+
+    def _do_service(self, args: Any, cell: str) -> None:
+        from orra_sdk import Service
+
+        name = _last_function(cell)
+        exec(compile(cell, f"<%%orra service {args.name}>", "exec"), self.shell.user_ns)
+        func = self.shell.user_ns[name]
+        client = self._client()
+        doc = (func.__doc__ or "").strip().splitlines()
+        service = Service(
+            args.name,
+            description=args.description or (doc[0] if doc else f"{name}, defined in a notebook"),
+            url=client.url,
+            api_key=client.api_key or "",
+            revertible=args.revertible,
+            concurrency=args.concurrency,
+        )
+        try:
+            service.handler(func)
+        except (TypeError, NameError) as exc:
+            raise UsageError(
+                f"%%orra service {args.name}: {name}() cannot be a handler: {exc}"
+            ) from None
+        self.session.services.serve(service)
+        print(f"Service {args.name} ({service.id}) is serving {name}() from this kernel.")
+
+
+def _last_function(cell: str) -> str:
+    """The name of the last top-level function the cell defines."""
+    try:
+        tree = ast.parse(cell)
+    except SyntaxError as exc:
+        raise UsageError(
+            f"%%orra service: the cell is not valid Python ({exc.msg}, line {exc.lineno})"
+        ) from None
+    names = [
+        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    if not names:
+        raise UsageError(
+            "%%orra service: define the handler in the cell, e.g. "
+            "'def shout(inp: ShoutIn) -> ShoutOut: …'"
+        )
+    return names[-1]
+
+
+OrraMagics.orra.__doc__ = _INTRO + "\n".join(
+    f.__doc__ or "" for f in [*_LINE.values(), *_CELL.values()]
+)

@@ -1,0 +1,194 @@
+"""What a kernel holds between cells: the client, maybe an embedded control plane, the services
+served from cells, and the local DuckDB the ``%%orra sql`` cells query.
+
+The kernel reaches the control plane only over HTTP and websockets, even when it started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..client import Client
+from ..config import Config
+from ..embedded import EmbeddedServer
+from ..errors import OrraError
+
+__all__ = ["Analytics", "ServiceHost", "Session"]
+
+EXPORT_TABLES = ("orchestrations", "steps", "events")
+
+
+class ServiceHost:
+    """Runs ``orra_sdk`` services on an event loop of their own thread, so a cell returns while
+    they keep serving tasks."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="orra-kernel-services", daemon=True
+        )
+        self._thread.start()
+        self._running: dict[str, tuple[Any, asyncio.Task[None]]] = {}
+
+    def serve(self, service: Any, timeout: float = 20.0) -> None:
+        """Start (or replace) ``service`` and return once it is registered and connected."""
+        self.stop(service.name)
+        started = asyncio.run_coroutine_threadsafe(_start(service, timeout), self._loop)
+        try:
+            task = started.result(timeout + 5)
+        except TimeoutError:
+            raise OrraError(
+                f"service '{service.name}' did not connect within {timeout:g} s"
+            ) from None
+        except OrraError:
+            raise
+        except Exception as exc:  # the SDK's own errors carry the server's message
+            raise OrraError(f"service '{service.name}' did not start: {exc}") from None
+        self._running[service.name] = (service, task)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._running)
+
+    def service(self, name: str) -> Any:
+        return self._running[name][0]
+
+    def stop(self, name: str) -> None:
+        entry = self._running.pop(name, None)
+        if entry is not None:
+            self._loop.call_soon_threadsafe(entry[1].cancel)
+
+    def close(self) -> None:
+        for name in list(self._running):
+            self.stop(name)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+async def _start(service: Any, timeout: float) -> asyncio.Task[None]:
+    """``service.run()`` as a task, once connected; its error if it stops before that."""
+    task = asyncio.ensure_future(service.run())
+    connected = asyncio.ensure_future(service.wait_connected(timeout))
+    await asyncio.wait({task, connected}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        connected.cancel()
+        task.result()  # raises why it stopped (e.g. the registration was refused)
+    try:
+        await connected
+    except BaseException:
+        task.cancel()
+        raise
+    return task
+
+
+class Analytics:
+    """A local in-memory DuckDB of the project's history, fed by ``/export`` (never the control
+    plane's own file)."""
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self._db = duckdb.connect(":memory:")
+
+    def refresh(self, client: Client) -> dict[str, int]:
+        """Replace the local tables with fresh exports; rows per table."""
+        counts = {}
+        for name in EXPORT_TABLES:
+            table = client.export(name)
+            self._db.register("_incoming", table)
+            self._db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
+            self._db.unregister("_incoming")
+            counts[name] = table.num_rows
+        return counts
+
+    def query(self, sql: str):  # -> pandas.DataFrame
+        return self._db.cursor().sql(sql).df() if sql.strip() else None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Session:
+    """One per kernel (held by the magics)."""
+
+    def __init__(self) -> None:
+        self.client: Client | None = None
+        self.embedded: EmbeddedServer | None = None
+        self.project: str | None = None
+        self.services = ServiceHost()
+        self.analytics: Analytics | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None
+
+    def connect(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        project: str | None = None,
+        *,
+        embedded: bool = False,
+        db: str | None = None,
+    ) -> str:
+        """Use the given or configured server; with none configured, start one here. Returns a
+        line saying which."""
+        self.close_client()
+        config = Config.load()
+        configured = url or api_key or project or config.current_project or config.url
+        if not embedded and configured:
+            target = config.target(url=url, api_key=api_key, project=project)
+            if target.api_key is None:
+                with Client(target.url) as anonymous:
+                    target.api_key = anonymous.create_project("notebook")["apiKey"]
+            self.client = Client(target.url, target.api_key)
+            self.project = target.project or "notebook"
+            version = self.client.health().get("version")
+            return f"Connected to {target.url} (server {version}), project {self.project}."
+        if db is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="orra-notebook-")
+            db = str(Path(self._tmp.name) / "orra.duckdb")
+        self.embedded = EmbeddedServer(db, offline_planner=True).start()
+        with Client(self.embedded.url) as anonymous:
+            created = anonymous.create_project("notebook")
+        self.client = Client(self.embedded.url, created["apiKey"])
+        self.project = "notebook"
+        return (
+            f"Started an embedded control plane in this kernel at {self.embedded.url} "
+            f"(DuckDB {db}, offline planner), project notebook."
+        )
+
+    def require(self) -> Client:
+        if self.client is None:
+            self.connect()
+        assert self.client is not None
+        return self.client
+
+    def analytics_db(self) -> Analytics:
+        if self.analytics is None:
+            self.analytics = Analytics()
+        return self.analytics
+
+    def close_client(self) -> None:
+        for name in self.services.names:
+            self.services.stop(name)
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def close(self) -> None:
+        self.close_client()
+        self.services.close()
+        if self.analytics is not None:
+            self.analytics.close()

@@ -1,0 +1,252 @@
+"""ipywidgets for the notebook: a plan preview you can edit and run, and live run progress.
+
+State lives in traitlets and plain attributes (``plan``, ``status``, ``result``) so tests and
+code can drive a widget headless: set an editor's ``value``, call ``run_button.click()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+import traitlets
+
+from ..client import TERMINAL_STATUSES, Client
+from ..errors import ApiError, OrraError
+from ..progress import Progress
+from .results import OrchestrationResult, plan_html
+
+__all__ = ["PlanPreview", "RunProgress", "plan_svg"]
+
+
+def plan_svg(plan: dict[str, Any]) -> str:
+    """The DAG as SVG: one column per parallel group, an arrow per dependency."""
+    groups = plan.get("parallelExecutionGroups") or [[s["id"] for s in plan.get("steps", [])]]
+    components = {s["id"]: s["component"] for s in plan.get("steps", [])}
+    box_w, box_h, gap_x, gap_y = 190, 44, 70, 18
+    where: dict[str, tuple[int, int]] = {}
+    for col, group in enumerate(groups):
+        for row, step_id in enumerate(group):
+            where[step_id] = (20 + col * (box_w + gap_x), 20 + row * (box_h + gap_y))
+    width = 40 + len(groups) * (box_w + gap_x) - gap_x
+    height = 40 + max((len(g) for g in groups), default=1) * (box_h + gap_y) - gap_y
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
+        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" '
+        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#57606a"/></marker></defs>',
+    ]
+    for step in plan.get("steps", []):
+        x2, y2 = where.get(step["id"], (0, 0))
+        for dep in step.get("dependencies") or []:
+            x1, y1 = where.get(dep, (0, 0))
+            parts.append(
+                f'<line x1="{x1 + box_w}" y1="{y1 + box_h / 2}" x2="{x2}" y2="{y2 + box_h / 2}" '
+                'stroke="#57606a" marker-end="url(#arrow)"/>'
+            )
+    for step_id, (x, y) in where.items():
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="6" fill="#f6f8fa" '
+            'stroke="#0969da"/>'
+            f'<text x="{x + 8}" y="{y + 18}" font-size="13" font-weight="bold">'
+            f"{html.escape(step_id)}</text>"
+            f'<text x="{x + 8}" y="{y + 35}" font-size="12">'
+            f"{html.escape(components.get(step_id, ''))}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _parsed(text: str, original: Any) -> Any:
+    """Text back into the input's type: strings stay text, everything else is JSON."""
+    if isinstance(original, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class RunProgress(w.VBox):
+    """One row per step, coloured by status, and a bar of finished steps."""
+
+    status = traitlets.Unicode("PENDING")
+
+    def __init__(self, accepted: dict[str, Any], **kwargs: Any) -> None:
+        self.progress = Progress.of(accepted)
+        self.bar = w.IntProgress(value=0, min=0, max=max(1, len(self.progress.steps)))
+        self.table = w.HTML()
+        super().__init__([self.bar, self.table], **kwargs)
+        self.status = self.progress.status
+        self._draw()
+
+    def apply(self, event: dict[str, Any]) -> None:
+        self.progress.apply(event)
+        self.status = self.progress.status
+        self._draw()
+
+    def finish(self, body: dict[str, Any]) -> None:
+        for step in body.get("stepResults", []):
+            state = self.progress.steps.get(step["id"])
+            if state is not None:
+                state.status, state.attempts = step["status"], step.get("attempts", 0)
+        self.progress.status = body["status"]
+        self.status = body["status"]
+        self._draw()
+
+    def _draw(self) -> None:
+        self.bar.value = self.progress.done
+        self.bar.description = self.progress.status
+        self.bar.bar_style = {"COMPLETED": "success", "FAILED": "danger"}.get(
+            self.progress.status, "info"
+        )
+        rows = "".join(
+            f"<tr><td>{s.id}</td><td>{html.escape(s.component)}</td><td>{s.status}</td>"
+            f"<td>{s.attempts}</td><td>{html.escape(_shown(s.last_update or s.error or ''))}</td>"
+            "</tr>"
+            for s in self.progress.steps.values()
+        )
+        self.table.value = (
+            "<table><tr><th>step</th><th>component</th><th>status</th><th>attempts</th>"
+            f"<th>latest</th></tr>{rows}</table>"
+        )
+
+
+def follow(
+    client: Client, accepted: dict[str, Any], view: RunProgress, timeout: float
+) -> OrchestrationResult:
+    """Feed ``view`` from the event stream until the orchestration ends."""
+    execution_id = accepted["executionId"]
+    if accepted["status"] not in TERMINAL_STATUSES:
+        for event in client.events(execution_id):
+            view.apply(event)
+    body = client.wait(execution_id, timeout=timeout)
+    view.finish(body)
+    return OrchestrationResult(body, accepted.get("plan"))
+
+
+class PlanPreview(w.VBox):
+    """A dry run's plan: view it as a table or a graph, edit step inputs, leave steps out, run.
+
+    After ``run_button.click()``: ``.result`` is the :class:`OrchestrationResult` and
+    ``.status`` its status (or ``INVALID`` with ``.message`` when the server refused the plan).
+    """
+
+    status = traitlets.Unicode("PREVIEW")
+    message = traitlets.Unicode("")
+
+    def __init__(
+        self,
+        client: Client,
+        action: str | dict[str, Any],
+        data: dict[str, Any],
+        preview: dict[str, Any],
+        *,
+        timeout: float = 300.0,
+        on_result: Callable[[OrchestrationResult], Any] | None = None,
+    ) -> None:
+        self.client, self.action, self.data, self.preview = client, action, data, preview
+        self.timeout = timeout
+        self.on_result = on_result
+        self.original: dict[str, Any] = copy.deepcopy(preview.get("plan") or {"steps": []})
+        self.result: OrchestrationResult | None = None
+        #: step id → input field → text editor
+        self.inputs: dict[str, dict[str, w.Text]] = {}
+        #: step id → keep this step?
+        self.include: dict[str, w.Checkbox] = {}
+        self.view = w.ToggleButtons(options=["table", "graph"], value="table")
+        self.diagram = w.HTML()
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.notice = w.HTML()
+        self.output = w.Output()
+        self.progress_box = w.VBox()
+        editors = [self._step_editor(step) for step in self.original["steps"]]
+        super().__init__(
+            [
+                self.view,
+                self.diagram,
+                w.HTML("<b>Inputs</b> (text; JSON for other types)"),
+                *editors,
+                self._validation_html(),
+                w.HBox([self.run_button, self.notice]),
+                self.progress_box,
+                self.output,
+            ]
+        )
+        self.view.observe(lambda _: self._draw(), names="value")
+        self.run_button.on_click(lambda _: self.run())
+        self.run_button.disabled = not self.original["steps"]
+        self._draw()
+
+    def _step_editor(self, step: dict[str, Any]) -> w.Widget:
+        keep = w.Checkbox(
+            value=True, description=f"{step['id']} · {step['component']}", indent=False
+        )
+        self.include[step["id"]] = keep
+        fields = {}
+        for name, value in (step.get("input") or {}).items():
+            fields[name] = w.Text(value=_shown(value), description=name, continuous_update=False)
+        self.inputs[step["id"]] = fields
+        return w.VBox([keep, *fields.values()], layout=w.Layout(margin="0 0 6px 0"))
+
+    def _validation_html(self) -> w.HTML:
+        validation = self.preview.get("validation") or {}
+        lines = [
+            f"✕ {e['rule']}: {html.escape(e['message'])}" for e in validation.get("errors", [])
+        ]
+        lines += [f"! {html.escape(x)}" for x in validation.get("warnings", [])]
+        if not self.original["steps"]:
+            lines.append(html.escape(self.preview.get("message") or "no plan"))
+        return w.HTML("<br>".join(lines))
+
+    def _draw(self) -> None:
+        plan = self.plan
+        self.diagram.value = plan_svg(plan) if self.view.value == "graph" else plan_html(plan)
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The plan as edited: unchecked steps left out, inputs as typed."""
+        steps = []
+        for step in self.original["steps"]:
+            if not self.include[step["id"]].value:
+                continue
+            edited = copy.deepcopy(step)
+            for name, editor in self.inputs[step["id"]].items():
+                edited["input"][name] = _parsed(editor.value, step["input"][name])
+            steps.append(edited)
+        return {**self.original, "steps": steps}
+
+    def run(self) -> OrchestrationResult | None:
+        """Run the edited plan, showing progress; what the Run button does."""
+        self.run_button.disabled = True
+        self.notice.value = ""
+        try:
+            accepted = self.client.submit(self.action, self.data, plan=self.plan)
+            progress = RunProgress(accepted)
+            self.progress_box.children = (progress,)
+            self.status = progress.status
+            progress.observe(lambda change: setattr(self, "status", change["new"]), "status")
+            self.result = follow(self.client, accepted, progress, self.timeout)
+            self.status = self.result.status
+        except ApiError as exc:
+            self.status, self.message = "INVALID", exc.message
+            details = exc.details if isinstance(exc.details, list) else []
+            notes = [d.get("message", str(d)) for d in details if isinstance(d, dict)]
+            self.notice.value = html.escape("; ".join(notes) or exc.message)
+            return None
+        except OrraError as exc:
+            self.status, self.message = "ERROR", str(exc)
+            self.notice.value = html.escape(str(exc))
+            return None
+        finally:
+            self.run_button.disabled = False
+        if self.on_result is not None:
+            self.on_result(self.result)
+        return self.result

@@ -1,0 +1,98 @@
+"""``GET /export/{table}`` and the client over it: Arrow, Parquet and JSON agree with the API."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pyarrow.parquet as pq
+import pytest
+
+from helpers import (
+    SEED_REQUEST,
+    SEED_SERVICES,
+    ServerProcess,
+    ServiceProcess,
+    new_project,
+    wait_until,
+)
+from orra_studio import Client
+from orra_studio.errors import BadRequest, Unauthorized
+
+
+@pytest.fixture(scope="module")
+def history(live_server: ServerProcess) -> Iterator[tuple[Client, list[str]]]:
+    """A project with three completed seed orchestrations and one not actionable."""
+    api, project = new_project(live_server.url)
+    services = ServiceProcess(
+        ["-m", "orra_studio.demo_services", live_server.url, project["apiKey"]]
+    ).start()
+    client = Client(live_server.url, project["apiKey"])
+    try:
+        wait_until(lambda: api.services_online(SEED_SERVICES), what="seed services")
+        ids = []
+        for _ in range(3):
+            accepted = api.post("/orchestrations", SEED_REQUEST).json()
+            ids.append(api.wait_finished(accepted["executionId"])["executionId"])
+        refused = client.submit("launch a rocket to the moon", {"rocketId": "r1"})
+        assert refused["status"] == "NOT_ACTIONABLE"
+        ids.append(refused["executionId"])
+        yield client, ids
+    finally:
+        client.close()
+        api.close()
+        services.stop()
+
+
+def test_arrow_export_matches_the_api(history) -> None:
+    client, ids = history
+    orchestrations = client.export("orchestrations").to_pylist()
+    assert [o["execution_id"] for o in orchestrations] == ids  # oldest first
+    assert [o["status"] for o in orchestrations] == ["COMPLETED"] * 3 + ["NOT_ACTIONABLE"]
+    assert orchestrations[0]["action_type"] == "customer-inquiry"
+    assert orchestrations[0]["step_count"] == 4
+
+    steps = client.export("steps").to_pylist()
+    assert len(steps) == 12
+    body = client.orchestration(ids[0])
+    by_id = {s["step_id"]: s for s in steps if s["execution_id"] == ids[0]}
+    for step in body["stepResults"]:
+        start = datetime.fromisoformat(step["startTime"]).replace(tzinfo=None)
+        assert by_id[step["id"]]["start_time"] == start
+        assert by_id[step["id"]]["attempts"] == step["attempts"]
+        assert by_id[step["id"]]["duration_ms"] >= 0
+
+    events = client.export("events", status="COMPLETED").to_pylist()
+    assert {e["execution_id"] for e in events} == set(ids[:3])
+    assert sum(e["type"] == "step_completed" for e in events) == 12
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+
+
+def test_parquet_json_and_filters(history) -> None:
+    client, ids = history
+    table = pq.read_table(io.BytesIO(client.export_bytes("steps", "parquet")))
+    assert table.num_rows == 12
+    answer = client._call("GET", "/export/orchestrations", params={"format": "json"})
+    assert answer["count"] == 4 and answer["rows"][0]["created_at"].endswith("Z")
+
+    future = datetime.now(UTC) + timedelta(hours=1)
+    assert client.export("orchestrations", since=future).num_rows == 0
+    assert client.export("orchestrations", until=future).num_rows == 4
+    refused = client.export("orchestrations", status=["NOT_ACTIONABLE", "FAILED"])
+    assert refused.column("execution_id").to_pylist() == [ids[3]]
+
+
+def test_bad_export_requests(history, live_server: ServerProcess) -> None:
+    client, _ = history
+    with pytest.raises(BadRequest) as unknown_status:
+        client.export("steps", status="DONE")
+    assert unknown_status.value.code == "invalid_status"
+    with pytest.raises(BadRequest) as unknown_table:
+        client.export_bytes("projects")
+    assert unknown_table.value.code == "invalid_request"
+    with pytest.raises(BadRequest) as bad_time:
+        client.export_bytes("steps", since="yesterday")
+    assert bad_time.value.code == "invalid_request"
+    with Client(live_server.url) as anonymous, pytest.raises(Unauthorized):
+        anonymous.export("steps")

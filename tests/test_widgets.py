@@ -1,0 +1,102 @@
+"""The notebook widgets driven headless (no kernel, no browser): their state and callbacks,
+against a real control plane and real services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from helpers import SEED_PLAN, ServerProcess, ServiceProcess, new_project, wait_until
+from orra_studio import Client
+from orra_studio.notebook import OrchestrationResult, PlanPreview, RunProgress
+from orra_studio.notebook.widgets import plan_svg
+
+ACTION = "Count the words of a shouted message"
+
+
+@pytest.fixture(scope="module")
+def client(live_server: ServerProcess) -> Iterator[Client]:
+    api, project = new_project(live_server.url)
+    services = ServiceProcess(
+        ["tests/services/sdk_services.py", live_server.url, project["apiKey"], "text"],
+        env={"COUNT_DELAY": "0.05"},
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), what="services")
+        with Client(live_server.url, project["apiKey"]) as studio:
+            yield studio
+    finally:
+        api.close()
+        services.stop()
+
+
+def _preview(client: Client, **kwargs) -> PlanPreview:
+    data = {"message": "hello big world"}
+    return PlanPreview(client, ACTION, data, client.plan(ACTION, data), **kwargs)
+
+
+def test_plan_preview_edit_leave_out_and_run(client: Client) -> None:
+    seen: list[OrchestrationResult] = []
+    preview = _preview(client, on_result=seen.append)
+    assert [s["component"] for s in preview.plan["steps"]] == ["text-shouter", "word-counter"]
+    assert preview.status == "PREVIEW" and not preview.run_button.disabled
+    assert "text-shouter" in preview.diagram.value  # the table view
+
+    # leave out the step the other one needs: the server refuses, the widget says why
+    preview.include["step1"].value = False
+    assert [s["id"] for s in preview.plan["steps"]] == ["step2"]
+    preview.run_button.click()
+    assert preview.status == "INVALID" and preview.result is None and seen == []
+    assert "step1" in preview.notice.value and not preview.run_button.disabled
+
+    # put it back, edit its input, run
+    preview.include["step1"].value = True
+    preview.inputs["step1"]["message"].value = "one two"
+    preview.run_button.click()
+    assert preview.status == "COMPLETED"
+    assert preview.result is not None and preview.result.result["words"] == 2
+    assert seen == [preview.result]
+    progress = preview.progress_box.children[0]
+    assert isinstance(progress, RunProgress) and progress.bar.value == 2
+    assert progress.bar.bar_style == "success"
+    frame = preview.result.to_pandas()
+    assert list(frame.index) == ["step1", "step2"] and set(frame["status"]) == {"COMPLETED"}
+    assert frame.loc["step1", "input"] == {"message": "one two"}
+
+
+def test_switching_to_the_graph_view(client: Client) -> None:
+    preview = _preview(client)
+    preview.view.value = "graph"
+    assert preview.diagram.value.startswith("<svg")
+    assert preview.diagram.value.count("<rect") == 2 and preview.diagram.value.count("<line") == 1
+    preview.view.value = "table"
+    assert preview.diagram.value.startswith("<table")
+
+
+def test_run_progress_follows_events(client: Client) -> None:
+    accepted = client.submit(ACTION, {"message": "a b c d"})
+    view = RunProgress(accepted)
+    assert view.bar.max == 2 and view.bar.value == 0
+    statuses = []
+    for event in client.events(accepted["executionId"]):
+        view.apply(event)
+        statuses.append(view.status)
+    assert view.status == "COMPLETED" and view.bar.value == 2
+    assert "RUNNING" in statuses
+    assert [s.status for s in view.progress.steps.values()] == ["COMPLETED", "COMPLETED"]
+    assert all(s.attempts == 1 for s in view.progress.steps.values())
+
+
+def test_an_empty_preview_cannot_run(client: Client) -> None:
+    data = {"rocketId": "r1"}
+    action = "launch a rocket to the moon"
+    preview = PlanPreview(client, action, data, client.plan(action, data))
+    assert preview.run_button.disabled and preview.plan["steps"] == []
+
+
+def test_plan_svg_draws_levels_and_edges() -> None:
+    plan = {**SEED_PLAN, "parallelExecutionGroups": [["step1", "step2", "step3"], ["step4"]]}
+    svg = plan_svg(plan)
+    assert svg.count("<rect") == 4 and svg.count("<line") == 3
+    assert "ai-assistant-service" in svg
