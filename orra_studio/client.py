@@ -109,6 +109,12 @@ def _export_params(fmt: str, since: Any, until: Any, status: Any) -> dict[str, A
     return params
 
 
+def _stream_timeout(idle: float | None) -> httpx.Timeout:
+    """For event streams: connect quickly, then wait ``idle`` seconds (None: forever) for each
+    read; the server sends a keep-alive every 15 s."""
+    return httpx.Timeout(10.0, read=idle)
+
+
 class _Endpoints:
     """The REST API, one method per operation (see docs/api.md)."""
 
@@ -308,16 +314,23 @@ class Client(_Endpoints):
     def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(self.export_bytes(table, "arrow", **filters))
 
-    def events(self, execution_id: str, after: int = 0) -> Iterator[dict[str, Any]]:
-        """Its events as they happen (server-sent events) until it has ended."""
+    def events(
+        self, execution_id: str, after: int = 0, *, timeout: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Its events as they happen (server-sent events) until it has ended, or until
+        ``timeout`` seconds pass with nothing new (then the iteration just stops)."""
         params = {"after": after} if after else None
         path = f"/orchestrations/{execution_id}/events"
         try:
-            with self._http.stream("GET", path, params=params, timeout=None) as response:
+            with self._http.stream(
+                "GET", path, params=params, timeout=_stream_timeout(timeout)
+            ) as response:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for(response)
                 yield from _sse_events(response.iter_lines())
+        except httpx.ReadTimeout:
+            return
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.url, type(exc).__name__) from exc
 
@@ -331,6 +344,14 @@ class Client(_Endpoints):
                 return body
             if left <= 0:
                 raise OrchestrationTimeout(execution_id, body["status"], timeout)
+
+    def wait_until(self, execution_id: str, deadline: float, timeout: float) -> Any:
+        """:meth:`wait` until ``deadline`` (``time.monotonic()``) of a ``timeout``-second wait
+        that began earlier (its error names the whole ``timeout``)."""
+        try:
+            return self.wait(execution_id, timeout=max(0.0, deadline - time.monotonic()))
+        except OrchestrationTimeout as exc:
+            raise OrchestrationTimeout(execution_id, exc.status, timeout) from None
 
     def orchestrate(
         self,
@@ -349,10 +370,13 @@ class Client(_Endpoints):
         if not wait:
             return accepted
         execution_id = accepted["executionId"]
+        deadline = time.monotonic() + timeout
         if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
-            for event in self.events(execution_id):
+            for event in self.events(execution_id, timeout=timeout):
                 on_event(event)
-        return self.wait(execution_id, timeout=timeout)
+                if time.monotonic() > deadline:
+                    break
+        return self.wait_until(execution_id, deadline, timeout)
 
 
 class AsyncClient(_Endpoints):
@@ -394,11 +418,15 @@ class AsyncClient(_Endpoints):
     async def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(await self.export_bytes(table, "arrow", **filters))
 
-    async def events(self, execution_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    async def events(
+        self, execution_id: str, after: int = 0, *, timeout: float | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         params = {"after": after} if after else None
         path = f"/orchestrations/{execution_id}/events"
         try:
-            async with self._http.stream("GET", path, params=params, timeout=None) as response:
+            async with self._http.stream(
+                "GET", path, params=params, timeout=_stream_timeout(timeout)
+            ) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     _raise_for(response)
@@ -409,6 +437,8 @@ class AsyncClient(_Endpoints):
                     elif line == "" and data:
                         yield orjson.loads("\n".join(data))
                         data = []
+        except httpx.ReadTimeout:
+            return
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.url, type(exc).__name__) from exc
 
@@ -437,9 +467,15 @@ class AsyncClient(_Endpoints):
         if not wait:
             return accepted
         execution_id = accepted["executionId"]
+        deadline = time.monotonic() + timeout
         if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
-            async for event in self.events(execution_id):
+            async for event in self.events(execution_id, timeout=timeout):
                 result = on_event(event)
                 if hasattr(result, "__await__"):
                     await result
-        return await self.wait(execution_id, timeout=timeout)
+                if time.monotonic() > deadline:
+                    break
+        try:
+            return await self.wait(execution_id, timeout=max(0.0, deadline - time.monotonic()))
+        except OrchestrationTimeout as exc:
+            raise OrchestrationTimeout(execution_id, exc.status, timeout) from None

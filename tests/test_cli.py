@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from helpers import ServerProcess, ServiceProcess, WebhookReceiver, wait_until
+from helpers import SERVICES, ServerProcess, ServiceProcess, WebhookReceiver, wait_until
 from orra_studio.cli import app
 
 INQUIRY = "customer-inquiry: Hi, I am interested in your product. Can you tell me more about it?"
@@ -189,3 +189,32 @@ def test_grounding_and_compensation_failures(
     assert orra.json("grounding", "ls") == []
     assert orra.json("comp-fail", "ls") == []
     assert "compensation_failure_not_found" in orra("comp-fail", "inspect", "cf_x", code=1).stderr
+
+
+def test_timeout_watch_and_interim_updates(
+    orra: Orra, live_server: ServerProcess, tmp_path: Path
+) -> None:
+    orra("login", "--url", live_server.url)
+    orra("projects", "add", "workers")
+    key = orra.json("api-keys", "add", "--name", "worker")["apiKey"]
+    worker = ServiceProcess(
+        [str(SERVICES / "faulty_services.py"), live_server.url, key, "worker"],
+        env={"WORK_DELAY": "1.5"},
+    ).start()
+    try:
+        wait_until(lambda: any(s["online"] for s in orra.json("services")), what="slow-worker")
+        # still running when --timeout passes: exit 4, and it goes on running
+        late = orra("run", "Do slow work on a job", "-d", "job:j1", "--timeout", "0.2", code=4)
+        assert "is still RUNNING after 0.2 s" in late.stderr
+        running = orra.json("ps", "--status", "RUNNING")
+        assert len(running) == 1
+
+        watched = orra("ps", "-w", "--interval", "0.1")  # returns once every run has ended
+        assert "COMPLETED" in watched.stdout and "RUNNING" not in watched.stdout.splitlines()[-2]
+        execution_id = running[0]["executionId"]
+        inspected = orra.json("inspect", execution_id, "--updates")
+        assert inspected["status"] == "COMPLETED"
+        assert [u["update"] for u in inspected["updates"]] == [{"progress": 50, "job": "j1"}]
+        assert "progress" in orra("inspect", execution_id, "--updates").stdout
+    finally:
+        worker.stop()

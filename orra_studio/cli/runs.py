@@ -115,13 +115,13 @@ def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool
     progress = Progress.of(accepted)
     deadline = time.monotonic() + timeout
     with Live(progress_table(progress), console=err, transient=True, auto_refresh=False) as live:
-        for event in client.events(execution_id):
+        for event in client.events(execution_id, timeout=timeout):
             progress.apply(event)
             if show:
                 live.update(progress_table(progress), refresh=True)
             if time.monotonic() > deadline:
                 break
-    return client.wait(execution_id, timeout=max(0.0, deadline - time.monotonic()))
+    return client.wait_until(execution_id, deadline, timeout)
 
 
 @command

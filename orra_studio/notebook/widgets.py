@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import html
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -124,10 +125,13 @@ def follow(
 ) -> OrchestrationResult:
     """Feed ``view`` from the event stream until the orchestration ends."""
     execution_id = accepted["executionId"]
+    deadline = time.monotonic() + timeout
     if accepted["status"] not in TERMINAL_STATUSES:
-        for event in client.events(execution_id):
+        for event in client.events(execution_id, timeout=timeout):
             view.apply(event)
-    body = client.wait(execution_id, timeout=timeout)
+            if time.monotonic() > deadline:
+                break
+    body = client.wait_until(execution_id, deadline, timeout)
     view.finish(body)
     return OrchestrationResult(body, accepted.get("plan"))
 
