@@ -4,9 +4,9 @@ preview widget edited and run, ``%%orra sql`` against the API's numbers, and bad
 from __future__ import annotations
 
 import os
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -40,6 +40,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
         "HOME": str(home),
     }
     started = Kernel(env, cwd=str(ROOT))
+    started.home = home  # type: ignore[attr-defined]
     try:
         started.ok("%load_ext orra_studio")
         yield started
@@ -167,6 +168,16 @@ def test_connect_to_a_running_server(kernel: Kernel, live_server: ServerProcess)
     kernel.ok("listed = %orra ps\nservices = %orra services")
     assert kernel.value("len(listed)") == 0
     assert kernel.value("list(services.columns)")[:2] == ["name", "kind"]
+
+    # a server but no key: the kernel adds a 'notebook' project to the config, then reuses it
+    said = kernel.ok(f"%orra connect {live_server.url}").stdout
+    assert said.strip().endswith("project notebook.")
+    config = tomllib.loads((kernel.home / "config.toml").read_text())  # type: ignore[attr-defined]
+    notebook = config["projects"]["notebook"]
+    assert notebook["url"] == live_server.url
+    kernel.ok(f"%orra connect {live_server.url}")
+    again = tomllib.loads((kernel.home / "config.toml").read_text())  # type: ignore[attr-defined]
+    assert again["projects"]["notebook"]["id"] == notebook["id"]
+
     kernel.ok("%config OrraMagics.timeout = 12.5")
     assert kernel.value("get_ipython().find_magic('orra').__self__.timeout") == 12.5
-    assert Path(ROOT).exists()

@@ -144,8 +144,7 @@ class Session:
         if not embedded and configured:
             target = config.target(url=url, api_key=api_key, project=project)
             if target.api_key is None:
-                with Client(target.url) as anonymous:
-                    target.api_key = anonymous.create_project("notebook")["apiKey"]
+                target.api_key, target.project = self._notebook_project(config, target.url)
             self.client = Client(target.url, target.api_key)
             self.project = target.project or "notebook"
             version = self.client.health().get("version")
@@ -162,6 +161,21 @@ class Session:
             f"Started an embedded control plane in this kernel at {self.embedded.url} "
             f"(DuckDB {db}, offline planner), project notebook."
         )
+
+    @staticmethod
+    def _notebook_project(config: Config, url: str) -> tuple[str, str]:
+        """A server but no project: reuse (or add, as ``orra projects add notebook`` would) the
+        config's ``notebook`` project for that server."""
+        entry = config.projects.get("notebook")
+        if entry and entry.get("url") == url:
+            return entry["api_key"], "notebook"
+        with Client(url) as anonymous:
+            created = anonymous.create_project("notebook")
+        current = config.current_project
+        config.add_project("notebook", created["id"], created["apiKey"], url)
+        config.current_project = current  # the terminal's choice stays
+        config.save()
+        return created["apiKey"], "notebook"
 
     def require(self) -> Client:
         if self.client is None:
