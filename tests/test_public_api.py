@@ -58,3 +58,30 @@ def test_demo_command_runs_the_seed_example_offline(tmp_path):
     assert "[step1, step2, step3]  →  [step4]" in out.stdout
     assert "Premium Analytics Suite" in out.stdout
     assert db.exists()
+
+
+def test_the_cli_and_client_load_no_server_or_notebook_code():
+    """``orra ps`` starts fast and works without the notebook extra installed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orra_studio, orra_studio.cli\n"
+        "print([m for m in ('fastapi', 'duckdb', 'orra_server', 'uvicorn', 'IPython', "
+        "'ipywidgets', 'pandas') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_notebook_exports():
+    from orra_studio import notebook
+
+    assert sorted(notebook.__all__) == [
+        "OrchestrationResult",
+        "OrraMagics",
+        "PlanPreview",
+        "RunProgress",
+        "load_ipython_extension",
+        "unload_ipython_extension",
+    ]
