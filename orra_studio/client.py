@@ -1,7 +1,7 @@
 """A typed REST client for the control plane: :class:`Client` (sync) and :class:`AsyncClient`.
 
-Every endpoint is written once in :class:`_Endpoints` as a call description; the two clients
-differ only in how they send it (``_call`` returns the value, or a coroutine of it). Errors come
+Every endpoint is written once in :mod:`orra_studio.endpoints`; the two clients differ only in
+how they send it (``_call`` returns the value, or a coroutine of it). Errors come
 back as :mod:`orra_studio.errors` classes carrying the server's stable ``code``.
 
 >>> with Client("http://localhost:8005", api_key) as orra:
@@ -13,19 +13,18 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import httpx
 import orjson
 
+from .endpoints import Endpoints, Json, action_body, read_json
 from .errors import BY_STATUS, ApiError, OrchestrationTimeout, ServerUnreachable
 
 __all__ = ["AsyncClient", "Client", "TERMINAL_STATUSES", "action_body"]
 
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "ABORTED", "CANCELLED", "NOT_ACTIONABLE"})
 
-Json = Any
 EventCallback = Callable[[dict[str, Any]], Any]
 
 
@@ -39,46 +38,6 @@ def _raise_for(response: httpx.Response) -> None:
         code, message, details = "http_error", response.text[:200], None
     cls = BY_STATUS.get(response.status_code, ApiError)
     raise cls(response.status_code, code, message, details)
-
-
-def action_body(
-    action: str | dict[str, Any],
-    data: dict[str, Any] | None = None,
-    *,
-    dry_run: bool = False,
-    plan: dict[str, Any] | None = None,
-    options: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The ``POST /orchestrations`` body. ``action`` is ``{type, content}`` or a string:
-    ``"type: content"``, or plain content whose type is the content itself."""
-    if isinstance(action, str):
-        action_type, sep, content = action.partition(":")
-        if not sep or " " in action_type.strip():
-            action_type, content = action, action
-        action = {"type": action_type.strip(), "content": content.strip()}
-    body: dict[str, Any] = {
-        "action": action,
-        "data": [{"field": k, "value": v} for k, v in (data or {}).items()],
-    }
-    if dry_run:
-        body["dryRun"] = True
-    if plan is not None:
-        body["plan"] = plan
-    if options:
-        body["options"] = options
-    return body
-
-
-def _json(response: httpx.Response) -> Json:
-    return orjson.loads(response.content)
-
-
-def _key(name: str) -> Callable[[httpx.Response], Json]:
-    return lambda response: orjson.loads(response.content)[name]
-
-
-def _content(response: httpx.Response) -> bytes:
-    return response.content
 
 
 def arrow_table(payload: bytes):  # -> pyarrow.Table
@@ -99,185 +58,17 @@ def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             data = []
 
 
-def _export_params(fmt: str, since: Any, until: Any, status: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {"format": fmt}
-    for name, value in (("since", since), ("until", until)):
-        if value is not None:
-            params[name] = value.isoformat() if isinstance(value, datetime) else str(value)
-    if status:
-        params["status"] = status if isinstance(status, str) else ",".join(status)
-    return params
-
-
 def _stream_timeout(idle: float | None) -> httpx.Timeout:
     """For event streams: connect quickly, then wait ``idle`` seconds (None: forever) for each
     read; the server sends a keep-alive every 15 s."""
     return httpx.Timeout(10.0, read=idle)
 
 
-class _Endpoints:
-    """The REST API, one method per operation (see docs/api.md)."""
-
-    url: str
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        parse: Callable[[httpx.Response], Json] = _json,
-        **kwargs: Any,
-    ) -> Any:
-        raise NotImplementedError
-
-    # -- server and projects -------------------------------------------------------------------
-    def health(self) -> Any:
-        return self._call("GET", "/health")
-
-    def create_project(self, name: str | None = None, webhooks: list[str] | None = None) -> Any:
-        """A new project and its first API key (``apiKey``); needs no key itself."""
-        body = {"name": name, "webhooks": webhooks or []}
-        return self._call("POST", "/register/project", json=body)
-
-    def current_project(self) -> Any:
-        return self._call("GET", "/projects/current")
-
-    def add_api_key(self, name: str | None = None) -> Any:
-        return self._call("POST", "/apikeys", json={"name": name})
-
-    def api_keys(self) -> Any:
-        return self._call("GET", "/apikeys", parse=_key("apiKeys"))
-
-    def add_webhook(self, url: str) -> Any:
-        return self._call("POST", "/webhooks", json={"url": url})
-
-    def webhooks(self) -> Any:
-        return self._call("GET", "/webhooks", parse=_key("webhooks"))
-
-    # -- services ------------------------------------------------------------------------------
-    def services(self) -> Any:
-        return self._call("GET", "/services", parse=_key("services"))
-
-    def register_service(self, registration: dict[str, Any], *, agent: bool = False) -> Any:
-        """protocol.md's registration body (name, description, schema, revertible, …)."""
-        path = "/register/agent" if agent else "/register/service"
-        return self._call("POST", path, json=registration)
-
-    # -- orchestrations ------------------------------------------------------------------------
-    def plan(
-        self,
-        action: str | dict[str, Any],
-        data: dict[str, Any] | None = None,
-        *,
-        plan: dict[str, Any] | None = None,
-    ) -> Any:
-        """A dry run: the plan, its validation and provenance; nothing runs."""
-        body = action_body(action, data, dry_run=True, plan=plan)
-        return self._call("POST", "/orchestrations", json=body)
-
-    def submit(
-        self,
-        action: str | dict[str, Any],
-        data: dict[str, Any] | None = None,
-        *,
-        plan: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-    ) -> Any:
-        """Start it; the 202 answer (``executionId``, ``plan``). ``plan``: run this one instead."""
-        body = action_body(action, data, plan=plan, options=options)
-        return self._call("POST", "/orchestrations", json=body)
-
-    def orchestration(self, execution_id: str, *, wait: float = 0) -> Any:
-        """Its status, step results and result; ``wait`` long-polls up to 60 s for the end."""
-        params = {"wait": wait} if wait else None
-        return self._call("GET", f"/orchestrations/{execution_id}", params=params)
-
-    def orchestrations(self, status: str | None = None, limit: int = 50, offset: int = 0) -> Any:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if status:
-            params["status"] = status
-        return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
-
-    def plan_of(self, execution_id: str) -> Any:
-        """How the plan was made: source, model, repair rounds, cache, LLM calls."""
-        return self._call("GET", f"/orchestrations/{execution_id}/plan")
-
-    def cancel(self, execution_id: str, reason: str | None = None, compensate: bool = True):
-        body = {"reason": reason, "compensate": compensate}
-        return self._call("POST", f"/orchestrations/{execution_id}/cancel", json=body)
-
-    def logs(self, execution_id: str, after: int = 0) -> Any:
-        params = {"after": after} if after else None
-        return self._call("GET", f"/orchestrations/{execution_id}/logs", params=params)
-
-    def deliveries(self, execution_id: str) -> Any:
-        path = f"/orchestrations/{execution_id}/deliveries"
-        return self._call("GET", path, parse=_key("deliveries"))
-
-    # -- compensation failures -----------------------------------------------------------------
-    def compensation_failures(
-        self, status: str | None = None, orchestration_id: str | None = None
-    ) -> Any:
-        params = {"status": status, "orchestrationId": orchestration_id}
-        params = {k: v for k, v in params.items() if v}
-        return self._call(
-            "GET", "/compensation-failures", params=params, parse=_key("compensationFailures")
-        )
-
-    def compensation_failure(self, failure_id: str) -> Any:
-        return self._call("GET", f"/compensation-failures/{failure_id}")
-
-    def resolve_compensation_failure(self, failure_id: str, reason: str) -> Any:
-        path = f"/compensation-failures/{failure_id}/resolve"
-        return self._call("POST", path, json={"reason": reason})
-
-    def ignore_compensation_failure(self, failure_id: str, reason: str) -> Any:
-        path = f"/compensation-failures/{failure_id}/ignore"
-        return self._call("POST", path, json={"reason": reason})
-
-    def add_compensation_failure_webhook(self, url: str) -> Any:
-        return self._call("POST", "/compensation-failure-webhooks", json={"url": url})
-
-    def compensation_failure_webhooks(self) -> Any:
-        return self._call("GET", "/compensation-failure-webhooks", parse=_key("webhooks"))
-
-    # -- groundings ----------------------------------------------------------------------------
-    def apply_grounding(self, spec: dict[str, Any] | str) -> Any:
-        """A grounding spec as a dict, or JSON/YAML text."""
-        if isinstance(spec, str):
-            headers = {"Content-Type": "application/yaml"}
-            return self._call("POST", "/groundings", content=spec.encode(), headers=headers)
-        return self._call("POST", "/groundings", json=spec)
-
-    def groundings(self) -> Any:
-        return self._call("GET", "/groundings", parse=_key("groundings"))
-
-    def grounding(self, name: str) -> Any:
-        return self._call("GET", f"/groundings/{name}")
-
-    def delete_grounding(self, name: str) -> Any:
-        return self._call("DELETE", f"/groundings/{name}")
-
-    # -- export --------------------------------------------------------------------------------
-    def export_bytes(
-        self,
-        table: str,
-        format: str = "arrow",
-        *,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        status: str | list[str] | None = None,
-    ) -> Any:
-        """``orchestrations``, ``steps`` or ``events`` as Arrow IPC, Parquet or JSON bytes."""
-        params = _export_params(format, since, until, status)
-        return self._call("GET", f"/export/{table}", params=params, parse=_content)
-
-
 def _headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-class Client(_Endpoints):
+class Client(Endpoints):
     """Blocking client; a context manager that closes its connection pool."""
 
     def __init__(
@@ -301,7 +92,7 @@ class Client(_Endpoints):
         method: str,
         path: str,
         *,
-        parse: Callable[[httpx.Response], Json] = _json,
+        parse: Callable[[httpx.Response], Json] = read_json,
         **kwargs: Any,
     ) -> Any:
         try:
@@ -379,7 +170,7 @@ class Client(_Endpoints):
         return self.wait_until(execution_id, deadline, timeout)
 
 
-class AsyncClient(_Endpoints):
+class AsyncClient(Endpoints):
     """The same API for asyncio code: every method is awaited."""
 
     def __init__(
@@ -405,7 +196,7 @@ class AsyncClient(_Endpoints):
         method: str,
         path: str,
         *,
-        parse: Callable[[httpx.Response], Json] = _json,
+        parse: Callable[[httpx.Response], Json] = read_json,
         **kwargs: Any,
     ) -> Any:
         try:

@@ -1,0 +1,228 @@
+"""Every REST operation of the control plane, written once.
+
+:class:`Endpoints` describes each call (method, path, body, how to read the answer) and hands it
+to ``_call``; :class:`~orra_studio.client.Client` sends it and returns the value,
+:class:`~orra_studio.client.AsyncClient` returns a coroutine of it. So the two clients cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+
+__all__ = ["Endpoints", "Json", "action_body", "read_json"]
+
+Json = Any
+
+
+def action_body(
+    action: str | dict[str, Any],
+    data: dict[str, Any] | None = None,
+    *,
+    dry_run: bool = False,
+    plan: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``POST /orchestrations`` body. ``action`` is ``{type, content}`` or a string:
+    ``"type: content"``, or plain content whose type is the content itself."""
+    if isinstance(action, str):
+        action_type, sep, content = action.partition(":")
+        if not sep or " " in action_type.strip():
+            action_type, content = action, action
+        action = {"type": action_type.strip(), "content": content.strip()}
+    body: dict[str, Any] = {
+        "action": action,
+        "data": [{"field": k, "value": v} for k, v in (data or {}).items()],
+    }
+    if dry_run:
+        body["dryRun"] = True
+    if plan is not None:
+        body["plan"] = plan
+    if options:
+        body["options"] = options
+    return body
+
+
+def read_json(response: httpx.Response) -> Json:
+    return orjson.loads(response.content)
+
+
+def _key(name: str) -> Callable[[httpx.Response], Json]:
+    return lambda response: orjson.loads(response.content)[name]
+
+
+def _content(response: httpx.Response) -> bytes:
+    return response.content
+
+
+def _export_params(fmt: str, since: Any, until: Any, status: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"format": fmt}
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            params[name] = value.isoformat() if isinstance(value, datetime) else str(value)
+    if status:
+        params["status"] = status if isinstance(status, str) else ",".join(status)
+    return params
+
+
+class Endpoints:
+    """The REST API, one method per operation (see docs/api.md)."""
+
+    url: str
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[httpx.Response], Json] = read_json,
+        **kwargs: Any,
+    ) -> Any:
+        raise NotImplementedError
+
+    # -- server and projects -------------------------------------------------------------------
+    def health(self) -> Any:
+        return self._call("GET", "/health")
+
+    def create_project(self, name: str | None = None, webhooks: list[str] | None = None) -> Any:
+        """A new project and its first API key (``apiKey``); needs no key itself."""
+        body = {"name": name, "webhooks": webhooks or []}
+        return self._call("POST", "/register/project", json=body)
+
+    def current_project(self) -> Any:
+        return self._call("GET", "/projects/current")
+
+    def add_api_key(self, name: str | None = None) -> Any:
+        return self._call("POST", "/apikeys", json={"name": name})
+
+    def api_keys(self) -> Any:
+        return self._call("GET", "/apikeys", parse=_key("apiKeys"))
+
+    def add_webhook(self, url: str) -> Any:
+        return self._call("POST", "/webhooks", json={"url": url})
+
+    def webhooks(self) -> Any:
+        return self._call("GET", "/webhooks", parse=_key("webhooks"))
+
+    # -- services ------------------------------------------------------------------------------
+    def services(self) -> Any:
+        return self._call("GET", "/services", parse=_key("services"))
+
+    def register_service(self, registration: dict[str, Any], *, agent: bool = False) -> Any:
+        """protocol.md's registration body (name, description, schema, revertible, …)."""
+        path = "/register/agent" if agent else "/register/service"
+        return self._call("POST", path, json=registration)
+
+    # -- orchestrations ------------------------------------------------------------------------
+    def plan(
+        self,
+        action: str | dict[str, Any],
+        data: dict[str, Any] | None = None,
+        *,
+        plan: dict[str, Any] | None = None,
+    ) -> Any:
+        """A dry run: the plan, its validation and provenance; nothing runs."""
+        body = action_body(action, data, dry_run=True, plan=plan)
+        return self._call("POST", "/orchestrations", json=body)
+
+    def submit(
+        self,
+        action: str | dict[str, Any],
+        data: dict[str, Any] | None = None,
+        *,
+        plan: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        """Start it; the 202 answer (``executionId``, ``plan``). ``plan``: run this one instead."""
+        body = action_body(action, data, plan=plan, options=options)
+        return self._call("POST", "/orchestrations", json=body)
+
+    def orchestration(self, execution_id: str, *, wait: float = 0) -> Any:
+        """Its status, step results and result; ``wait`` long-polls up to 60 s for the end."""
+        params = {"wait": wait} if wait else None
+        return self._call("GET", f"/orchestrations/{execution_id}", params=params)
+
+    def orchestrations(self, status: str | None = None, limit: int = 50, offset: int = 0) -> Any:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
+
+    def plan_of(self, execution_id: str) -> Any:
+        """How the plan was made: source, model, repair rounds, cache, LLM calls."""
+        return self._call("GET", f"/orchestrations/{execution_id}/plan")
+
+    def cancel(self, execution_id: str, reason: str | None = None, compensate: bool = True):
+        body = {"reason": reason, "compensate": compensate}
+        return self._call("POST", f"/orchestrations/{execution_id}/cancel", json=body)
+
+    def logs(self, execution_id: str, after: int = 0) -> Any:
+        params = {"after": after} if after else None
+        return self._call("GET", f"/orchestrations/{execution_id}/logs", params=params)
+
+    def deliveries(self, execution_id: str) -> Any:
+        path = f"/orchestrations/{execution_id}/deliveries"
+        return self._call("GET", path, parse=_key("deliveries"))
+
+    # -- compensation failures -----------------------------------------------------------------
+    def compensation_failures(
+        self, status: str | None = None, orchestration_id: str | None = None
+    ) -> Any:
+        params = {"status": status, "orchestrationId": orchestration_id}
+        params = {k: v for k, v in params.items() if v}
+        return self._call(
+            "GET", "/compensation-failures", params=params, parse=_key("compensationFailures")
+        )
+
+    def compensation_failure(self, failure_id: str) -> Any:
+        return self._call("GET", f"/compensation-failures/{failure_id}")
+
+    def resolve_compensation_failure(self, failure_id: str, reason: str) -> Any:
+        path = f"/compensation-failures/{failure_id}/resolve"
+        return self._call("POST", path, json={"reason": reason})
+
+    def ignore_compensation_failure(self, failure_id: str, reason: str) -> Any:
+        path = f"/compensation-failures/{failure_id}/ignore"
+        return self._call("POST", path, json={"reason": reason})
+
+    def add_compensation_failure_webhook(self, url: str) -> Any:
+        return self._call("POST", "/compensation-failure-webhooks", json={"url": url})
+
+    def compensation_failure_webhooks(self) -> Any:
+        return self._call("GET", "/compensation-failure-webhooks", parse=_key("webhooks"))
+
+    # -- groundings ----------------------------------------------------------------------------
+    def apply_grounding(self, spec: dict[str, Any] | str) -> Any:
+        """A grounding spec as a dict, or JSON/YAML text."""
+        if isinstance(spec, str):
+            headers = {"Content-Type": "application/yaml"}
+            return self._call("POST", "/groundings", content=spec.encode(), headers=headers)
+        return self._call("POST", "/groundings", json=spec)
+
+    def groundings(self) -> Any:
+        return self._call("GET", "/groundings", parse=_key("groundings"))
+
+    def grounding(self, name: str) -> Any:
+        return self._call("GET", f"/groundings/{name}")
+
+    def delete_grounding(self, name: str) -> Any:
+        return self._call("DELETE", f"/groundings/{name}")
+
+    # -- export --------------------------------------------------------------------------------
+    def export_bytes(
+        self,
+        table: str,
+        format: str = "arrow",
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        status: str | list[str] | None = None,
+    ) -> Any:
+        """``orchestrations``, ``steps`` or ``events`` as Arrow IPC, Parquet or JSON bytes."""
+        params = _export_params(format, since, until, status)
+        return self._call("GET", f"/export/{table}", params=params, parse=_content)
