@@ -357,3 +357,46 @@ SEED_PLAN = {
         },
     ]
 }
+
+
+def saga_request(order_id: str, mode: str, **options: Any) -> dict[str, Any]:
+    """reserve → charge → ship, as a caller-supplied plan (no planner involved)."""
+    body: dict[str, Any] = {
+        "action": {"type": "fulfil-order", "content": f"fulfil order {order_id}"},
+        "data": [{"field": "orderId", "value": order_id}, {"field": "mode", "value": mode}],
+        "plan": {
+            "steps": [
+                {
+                    "id": "step1",
+                    "component": "reserve-stock",
+                    "action": "reserve",
+                    "input": {"orderId": "{{request.data.orderId}}"},
+                    "dependencies": [],
+                },
+                {
+                    "id": "step2",
+                    "component": "charge-card",
+                    "action": "charge",
+                    "input": {
+                        "orderId": "{{request.data.orderId}}",
+                        "reservationId": "{{step1.output.reservationId}}",
+                    },
+                    "dependencies": ["step1"],
+                },
+                {
+                    "id": "step3",
+                    "component": "ship-order",
+                    "action": "ship",
+                    "input": {
+                        "orderId": "{{request.data.orderId}}",
+                        "chargeId": "{{step2.output.chargeId}}",
+                        "mode": "{{request.data.mode}}",
+                    },
+                    "dependencies": ["step2"],
+                },
+            ]
+        },
+    }
+    if options:
+        body["options"] = options
+    return body

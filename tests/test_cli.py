@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from helpers import SERVICES, ServerProcess, ServiceProcess, WebhookReceiver, wait_until
+from helpers import (
+    SERVICES,
+    ServerProcess,
+    ServiceProcess,
+    WebhookReceiver,
+    saga_request,
+    wait_until,
+)
 from orra_studio.cli import app
 
 INQUIRY = "customer-inquiry: Hi, I am interested in your product. Can you tell me more about it?"
@@ -218,3 +225,48 @@ def test_timeout_watch_and_interim_updates(
         assert "progress" in orra("inspect", execution_id, "--updates").stdout
     finally:
         worker.stop()
+
+
+def test_edited_plan_abort_reason_and_compensation_history(
+    orra: Orra, live_server: ServerProcess, tmp_path: Path
+) -> None:
+    orra("login", "--url", live_server.url)
+    orra("projects", "add", "saga")
+    key = orra.json("api-keys", "add", "--name", "saga")["apiKey"]
+    saga = ServiceProcess([str(SERVICES / "faulty_services.py"), live_server.url, key, "saga"])
+    saga.start()
+    try:
+        wait_until(lambda: sum(s["online"] for s in orra.json("services")) == 3, what="saga")
+        plan = tmp_path / "plan.json"
+        plan.write_text(json.dumps({"plan": saga_request("o-1", "abort")["plan"]}))
+        data = ["-d", "orderId:o-1", "-d", "mode:abort"]
+        assert orra.json("plan", "fulfil order o-1", *data, "--plan", str(plan))["validation"][
+            "valid"
+        ]
+        aborted = orra.json("run", "fulfil order o-1", *data, "--plan", str(plan), code=3)
+        assert aborted["status"] == "ABORTED"
+        execution_id = aborted["executionId"]
+
+        def compensated() -> dict | None:
+            body = orra.json("inspect", execution_id, "-d")
+            ended = [c for c in body.get("compensations", []) if c["status"] != "pending"]
+            done = len(ended) == 2 and all(c["status"] != "running" for c in ended)
+            return body if done else None
+
+        body = wait_until(compensated, what="both compensations")
+        assert [c["stepId"] for c in body["compensations"]] == ["step2", "step1"]
+        assert body["planProvenance"]["source"] == "caller"
+        assert body["abortReason"] == {"reason": "address is on a sanctions list"}
+        shown = orra("inspect", execution_id, "-d").stdout
+        assert "sanctions list" in shown and "Compensations" in shown and "partial" in shown
+
+        broken = tmp_path / "broken.json"
+        broken.write_text("{not json")
+        assert "is not JSON" in orra("run", "x", "--plan", str(broken), code=2).stderr
+        invalid = tmp_path / "invalid.json"
+        invalid.write_text(json.dumps({"steps": [{**saga_request("o", "x")["plan"]["steps"][1]}]}))
+        refused = orra.json("plan", "fulfil order o-2", *data, "--plan", str(invalid), code=3)
+        assert not refused["validation"]["valid"]
+        assert orra("run", "fulfil order o-2", *data, "--plan", str(invalid), code=1).stderr
+    finally:
+        saga.stop()

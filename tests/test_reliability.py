@@ -20,6 +20,7 @@ from helpers import (
     ServiceProcess,
     WebhookReceiver,
     new_project,
+    saga_request,
     wait_until,
 )
 from orra_server.webhooks import verify
@@ -61,49 +62,6 @@ def saga(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
     output = process.stop()
     api.close()
     assert "Traceback" not in output, output[-3000:]
-
-
-def saga_request(order_id: str, mode: str, **options: Any) -> dict[str, Any]:
-    """reserve → charge → ship, as a caller-supplied plan (no planner involved)."""
-    body: dict[str, Any] = {
-        "action": {"type": "fulfil-order", "content": f"fulfil order {order_id}"},
-        "data": [{"field": "orderId", "value": order_id}, {"field": "mode", "value": mode}],
-        "plan": {
-            "steps": [
-                {
-                    "id": "step1",
-                    "component": "reserve-stock",
-                    "action": "reserve",
-                    "input": {"orderId": "{{request.data.orderId}}"},
-                    "dependencies": [],
-                },
-                {
-                    "id": "step2",
-                    "component": "charge-card",
-                    "action": "charge",
-                    "input": {
-                        "orderId": "{{request.data.orderId}}",
-                        "reservationId": "{{step1.output.reservationId}}",
-                    },
-                    "dependencies": ["step1"],
-                },
-                {
-                    "id": "step3",
-                    "component": "ship-order",
-                    "action": "ship",
-                    "input": {
-                        "orderId": "{{request.data.orderId}}",
-                        "chargeId": "{{step2.output.chargeId}}",
-                        "mode": "{{request.data.mode}}",
-                    },
-                    "dependencies": ["step2"],
-                },
-            ]
-        },
-    }
-    if options:
-        body["options"] = options
-    return body
 
 
 def one_step(component: str, field: str, value: str, **options: Any) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -49,19 +51,43 @@ DataOpt = Annotated[
     typer.Option("--data", "-d", help="field:value (repeat); field:=JSON for numbers, lists…"),
 ]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", "-t", help="seconds to wait for the end")]
+PlanOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan",
+        exists=True,
+        dir_okay=False,
+        help="run this plan instead (JSON: a plan, or what 'orra plan -o json' printed, edited)",
+    ),
+]
+
+
+def _read_plan(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        loaded = json.loads(path.read_text())
+    except ValueError as exc:
+        raise typer.BadParameter(f"{path} is not JSON ({exc})", param_hint="--plan") from None
+    plan = loaded.get("plan", loaded) if isinstance(loaded, dict) else None
+    if not isinstance(plan, dict) or "steps" not in plan:
+        raise typer.BadParameter(f"{path} holds no plan (no 'steps')", param_hint="--plan")
+    return plan
 
 
 @command
 def plan(
     action: ActionArg,
     data: DataOpt = None,
+    plan_file: PlanOpt = None,
     project: ProjectOpt = None,
     output: OutputOpt = Output.table,
     as_json: JsonFlag = False,
 ) -> None:
-    """Preview the plan for an action (a dry run: nothing runs)."""
+    """Preview the plan for an action (a dry run: nothing runs); with --plan, check an edited
+    plan. Exit 3 if the plan is not valid."""
     with client_for(project) as client:
-        preview = client.plan(action, parse_data(data))
+        preview = client.plan(action, parse_data(data), plan=_read_plan(plan_file))
     emit(preview, output, as_json, _preview)
     if not (preview.get("validation") or {}).get("valid", preview.get("plan") is not None):
         raise typer.Exit(EXIT_NOT_COMPLETED)
@@ -84,6 +110,7 @@ def _preview(preview: dict[str, Any]) -> Group:
 def _run(
     action: str,
     data: list[str] | None,
+    plan_file: Path | None,
     project: str | None,
     wait: bool,
     timeout: float,
@@ -91,7 +118,7 @@ def _run(
     as_json: bool,
 ) -> None:
     with client_for(project) as client:
-        accepted = client.submit(action, parse_data(data))
+        accepted = client.submit(action, parse_data(data), plan=_read_plan(plan_file))
         if not wait:
             emit(accepted, output, as_json, lambda a: f"{a['status']}: {a['executionId']}")
             return
@@ -128,6 +155,7 @@ def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool
 def run(
     action: ActionArg,
     data: DataOpt = None,
+    plan_file: PlanOpt = None,
     project: ProjectOpt = None,
     wait: Annotated[bool, typer.Option(help="wait for the result, showing progress")] = True,
     timeout: TimeoutOpt = 300.0,
@@ -136,7 +164,7 @@ def run(
 ) -> None:
     """Orchestrate an action and (by default) wait for its result. Exit 3 if it did not
     complete, 4 if --timeout passed first."""
-    _run(action, data, project, wait, timeout, output, as_json)
+    _run(action, data, plan_file, project, wait, timeout, output, as_json)
 
 
 @verify.command("run")
@@ -144,13 +172,14 @@ def run(
 def verify_run(
     action: ActionArg,
     data: DataOpt = None,
+    plan_file: PlanOpt = None,
     project: ProjectOpt = None,
     timeout: TimeoutOpt = 300.0,
     output: OutputOpt = Output.table,
     as_json: JsonFlag = False,
 ) -> None:
     """Orchestrate an action with data parameters and wait for it (as ``orra run``)."""
-    _run(action, data, project, True, timeout, output, as_json)
+    _run(action, data, plan_file, project, True, timeout, output, as_json)
 
 
 @command
@@ -195,8 +224,12 @@ def inspect(
     with client_for(project) as client:
         body = client.orchestration(execution_id)
         made = client.plan_of(execution_id)
-        logs = client.logs(execution_id)["logs"] if updates else []
+        aborted = body["status"] == "ABORTED"
+        logs = client.logs(execution_id)["logs"] if updates or aborted else []
     body["planProvenance"] = {k: made.get(k) for k in ("source", "model", "repairRounds", "cache")}
+    if aborted:  # what the aborting service said: only its event carries it
+        reasons = [line["payload"] for line in logs if line["event"] == "step_aborted"]
+        body["abortReason"] = reasons[0] if reasons else None
     if updates:
         body["updates"] = [
             {"stepId": line["stepId"], "time": line["time"], "update": line["payload"]}
@@ -214,6 +247,7 @@ def _inspection(body: dict[str, Any], detailed: bool) -> Group:
         "started": body.get("startTime"),
         "ended": body.get("endTime"),
         "planned by": ", ".join(f"{k}={v}" for k, v in body["planProvenance"].items() if v),
+        "abort reason": body.get("abortReason"),
         "error" if body["status"] != "COMPLETED" else "result": body.get("error")
         or body.get("result"),
     }

@@ -119,9 +119,16 @@ class Session:
         self.client: Client | None = None
         self.embedded: EmbeddedServer | None = None
         self.project: str | None = None
-        self.services = ServiceHost()
+        self._services: ServiceHost | None = None
         self.analytics: Analytics | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def services(self) -> ServiceHost:
+        """Started on first use: a kernel that serves nothing runs no extra thread."""
+        if self._services is None:
+            self._services = ServiceHost()
+        return self._services
 
     @property
     def connected(self) -> bool:
@@ -145,9 +152,13 @@ class Session:
             target = config.target(url=url, api_key=api_key, project=project)
             if target.api_key is None:
                 target.api_key, target.project = self._notebook_project(config, target.url)
-            self.client = Client(target.url, target.api_key)
-            self.project = target.project or "notebook"
-            version = self.client.health().get("version")
+            client = Client(target.url, target.api_key)
+            try:
+                version = client.health().get("version")
+            except OrraError:
+                client.close()
+                raise
+            self.client, self.project = client, target.project or "notebook"
             return f"Connected to {target.url} (server {version}), project {self.project}."
         if db is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="orra-notebook-")
@@ -189,8 +200,9 @@ class Session:
         return self.analytics
 
     def close_client(self) -> None:
-        for name in self.services.names:
-            self.services.stop(name)
+        if self._services is not None:
+            for name in self._services.names:
+                self._services.stop(name)
         if self.client is not None:
             self.client.close()
             self.client = None
@@ -203,6 +215,7 @@ class Session:
 
     def close(self) -> None:
         self.close_client()
-        self.services.close()
+        if self._services is not None:
+            self._services.close()
         if self.analytics is not None:
             self.analytics.close()
