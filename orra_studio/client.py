@@ -47,15 +47,20 @@ def arrow_table(payload: bytes):  # -> pyarrow.Table
     return pyarrow.ipc.open_stream(io.BytesIO(payload)).read_all()
 
 
-def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """Server-sent-event frames → the JSON event bodies their ``data`` lines carry."""
-    data: list[str] = []
-    for line in lines:
+class _EventFrames:
+    """Server-sent-event lines in, the JSON event bodies their ``data`` lines carry out."""
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> dict[str, Any] | None:
         if line.startswith("data:"):
-            data.append(line[5:].lstrip())
-        elif line == "" and data:
-            yield orjson.loads("\n".join(data))
-            data = []
+            self._data.append(line[5:].lstrip())
+        elif line == "" and self._data:
+            event = orjson.loads("\n".join(self._data))
+            self._data = []
+            return event
+        return None
 
 
 def _stream_timeout(idle: float | None) -> httpx.Timeout:
@@ -119,7 +124,10 @@ class Client(Endpoints):
                 if response.status_code >= 400:
                     response.read()
                     _raise_for(response)
-                yield from _sse_events(response.iter_lines())
+                frames = _EventFrames()
+                for line in response.iter_lines():
+                    if (event := frames.feed(line)) is not None:
+                        yield event
         except httpx.ReadTimeout:
             return
         except httpx.TransportError as exc:
@@ -221,13 +229,10 @@ class AsyncClient(Endpoints):
                 if response.status_code >= 400:
                     await response.aread()
                     _raise_for(response)
-                data: list[str] = []
+                frames = _EventFrames()
                 async for line in response.aiter_lines():
-                    if line.startswith("data:"):
-                        data.append(line[5:].lstrip())
-                    elif line == "" and data:
-                        yield orjson.loads("\n".join(data))
-                        data = []
+                    if (event := frames.feed(line)) is not None:
+                        yield event
         except httpx.ReadTimeout:
             return
         except httpx.TransportError as exc:
