@@ -96,3 +96,11 @@ def test_bad_export_requests(history, live_server: ServerProcess) -> None:
     assert bad_time.value.code == "invalid_request"
     with Client(live_server.url) as anonymous, pytest.raises(Unauthorized):
         anonymous.export("steps")
+
+
+def test_times_out_of_range_in_utc_are_a_400(history) -> None:
+    client, _ = history
+    with pytest.raises(BadRequest) as late:
+        client.export_bytes("steps", since="9999-12-31T23:59:59-14:00")
+    assert late.value.code == "invalid_request" and "out of range" in late.value.message
+    assert client.export("steps", until="0001-01-01T00:00:00").num_rows == 0

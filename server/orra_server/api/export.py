@@ -37,10 +37,18 @@ ExportTable = Literal["orchestrations", "steps", "events"]
 ExportFormat = Literal["arrow", "parquet", "json"]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def _utc(moment: datetime | None, name: str) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise BadRequest(
+            f"{name} {moment.isoformat()} is out of range in UTC; give a time between years 1 "
+            "and 9999",
+            code="invalid_request",
+            param=name,
+        ) from None
 
 
 def _statuses(raw: list[str]) -> list[str]:
@@ -94,11 +102,10 @@ async def export_table(
     runtime = runtime_of(request)
     await runtime.store.sync()  # the current-state tables lag the events by a few ms
     wanted = _statuses(status)
+    since, until = _utc(since, "since"), _utc(until, "until")
 
     def build() -> bytes:  # off the event loop: a big history takes a while to encode
-        rows = runtime.store.export(
-            project_id, table, since=_utc(since), until=_utc(until), statuses=wanted
-        )
+        rows = runtime.store.export(project_id, table, since=since, until=until, statuses=wanted)
         return _render(rows, table, format)
 
     return Response(await asyncio.to_thread(build), media_type=MEDIA_TYPES[format])
