@@ -4,9 +4,12 @@ preview widget edited and run, ``%%orra sql`` against the API's numbers, and bad
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -181,3 +184,34 @@ def test_connect_to_a_running_server(kernel: Kernel, live_server: ServerProcess)
 
     kernel.ok("%config OrraMagics.timeout = 12.5")
     assert kernel.value("get_ipython().find_magic('orra').__self__.timeout") == 12.5
+
+
+TERMINAL_SESSION = """
+import os
+from IPython.core.interactiveshell import InteractiveShell
+
+ip = InteractiveShell.instance()
+ip.run_line_magic("load_ext", "orra_studio")
+ip.run_cell(MODELS)
+ip.run_cell_magic("orra", "service text-shouter", SERVICE)
+result = ip.run_line_magic("orra", "run 'shout: from a terminal' message=terminal")
+print("RESULT", result.status, result.result)
+ip.run_line_magic("orra", "disconnect")
+"""
+
+
+def test_terminal_ipython_prints_progress_lines(tmp_path: Path) -> None:
+    """Without a frontend to draw widgets, ``%orra run`` prints a line per finished step."""
+    script = (
+        f"MODELS = {MODELS!r}\nSERVICE = {SERVICE_CELL.split(chr(10), 1)[1]!r}\n" + TERMINAL_SESSION
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORRA_")}
+    env |= {"ORRA_CONFIG": str(tmp_path / "config.toml"), "IPYTHONDIR": str(tmp_path / "ipy")}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Started an embedded control plane" in out.stdout
+    assert "step1 text-shouter: COMPLETED (attempt 1)" in out.stdout
+    assert "RESULT COMPLETED {'shouted': 'TERMINAL'}" in out.stdout
+    assert "VBox" not in out.stdout

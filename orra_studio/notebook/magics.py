@@ -238,7 +238,10 @@ class OrraMagics(Magics):
         accepted = client.submit(args.action, parse_data(args.data))
         view = RunProgress(accepted)
         if not args.quiet:
-            display(view)
+            if getattr(self.shell, "kernel", None) is not None:
+                display(view)  # a widget needs a frontend to draw it
+            else:  # terminal IPython: a line per step as it ends
+                view.progress_lines = True
         return follow(client, accepted, view, args.timeout or self.timeout)
 
     def _do_ps(self, args: Any):

@@ -75,6 +75,9 @@ def _parsed(text: str, original: Any) -> Any:
         return text
 
 
+_STEP_ENDINGS = ("step_completed", "step_failed", "step_aborted", "step_retrying")
+
+
 class RunProgress(w.VBox):
     """One row per step, coloured by status, and a bar of finished steps."""
 
@@ -88,10 +91,16 @@ class RunProgress(w.VBox):
         self.status = self.progress.status
         self._draw()
 
+    #: print a line per finished step (where no frontend draws widgets)
+    progress_lines = False
+
     def apply(self, event: dict[str, Any]) -> None:
         self.progress.apply(event)
         self.status = self.progress.status
         self._draw()
+        step = self.progress.steps.get(event.get("stepId") or "")
+        if self.progress_lines and step is not None and event.get("type") in _STEP_ENDINGS:
+            print(f"{step.id} {step.component}: {step.status} (attempt {step.attempts})")
 
     def finish(self, body: dict[str, Any]) -> None:
         for step in body.get("stepResults", []):
