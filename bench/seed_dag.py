@@ -16,36 +16,19 @@ import argparse
 import asyncio
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import percentile, seed_setup  # noqa: E402
 from http_pool import HttpPool  # noqa: E402
 
 from orra_studio.demo import SEED_REQUEST  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SEED = {k: v for k, v in SEED_REQUEST.items() if k != "timestamp"}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def floor(runs: int, concurrency: int) -> tuple[float, float]:
@@ -103,56 +86,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="orra-bench-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orra_studio",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp / "bench.duckdb"),
-        ],
-        stderr=subprocess.DEVNULL,
-    )
-    services = None
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the control plane did not start")
-            time.sleep(0.05)
-        key = httpx.post(url + "/register/project", json={"name": "bench"}).json()["apiKey"]
-        services = subprocess.Popen([sys.executable, str(HERE / "noop_services.py"), url, key])
-        headers = {"Authorization": f"Bearer {key}"}
-        while (
-            sum(
-                s["online"]
-                for s in httpx.get(url + "/services", headers=headers).json()["services"]
-            )
-            < 4
-        ):
-            if time.monotonic() > deadline:
-                raise SystemExit("the services did not connect")
-            time.sleep(0.05)
+    with seed_setup() as (url, key):
         floor_p50, floor_rate = asyncio.run(floor(args.runs, args.concurrency))
         result = asyncio.run(measure(url, key, args.runs, args.concurrency))
-    finally:
-        if services is not None:
-            services.terminate()
-            services.wait()
-        server.terminate()
-        server.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
 
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cores, Python "

@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import seed_setup, wait_for  # noqa: E402
 
 from orra_studio import Client
 from orra_studio.demo import SEED_REQUEST
@@ -34,29 +33,6 @@ from orra_studio.notebook.session import Analytics
 HERE = Path(__file__).resolve().parent
 ACTION = SEED_REQUEST["action"]
 DATA = {d["field"]: d["value"] for d in SEED_REQUEST["data"]}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} did not happen in {timeout} s")
-        time.sleep(0.05)
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def timed(func, runs: int) -> float:
@@ -82,71 +58,38 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=2000)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="orra-bench-studio-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orra_studio",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp / "bench.duckdb"),
-        ],
-        stderr=subprocess.DEVNULL,
-    )
-    services = None
     results: dict[str, float] = {}
-    try:
-        wait_for(lambda: healthy(url), "the control plane start")
-        key = httpx.post(url + "/register/project", json={"name": "bench"}).json()["apiKey"]
-        services = subprocess.Popen([sys.executable, str(HERE / "noop_services.py"), url, key])
-        with Client(url, key) as client:
-            wait_for(lambda: sum(s["online"] for s in client.services()) == 4, "services")
-            for _ in range(20):
-                client.orchestrate(ACTION, DATA, wait=True)
-            results["orchestrate(wait=True) p50 ms"] = timed(
-                lambda: client.orchestrate(ACTION, DATA, wait=True), args.runs
-            )
-            results["orchestrate(wait=True, on_event) p50 ms"] = timed(
-                lambda: client.orchestrate(ACTION, DATA, wait=True, on_event=lambda e: None),
-                args.runs,
-            )
-            results["orra --help ms"] = timed(lambda: cli(url, key, "--help"), 5)
-            results["orra ps -o json ms"] = timed(lambda: cli(url, key, "ps", "-o", "json"), 5)
+    with seed_setup() as (url, key), Client(url, key) as client:
+        for _ in range(20):
+            client.orchestrate(ACTION, DATA, wait=True)
+        results["orchestrate(wait=True) p50 ms"] = timed(
+            lambda: client.orchestrate(ACTION, DATA, wait=True), args.runs
+        )
+        results["orchestrate(wait=True, on_event) p50 ms"] = timed(
+            lambda: client.orchestrate(ACTION, DATA, wait=True, on_event=lambda e: None),
+            args.runs,
+        )
+        results["orra --help ms"] = timed(lambda: cli(url, key, "--help"), 5)
+        results["orra ps -o json ms"] = timed(lambda: cli(url, key, "ps", "-o", "json"), 5)
 
-            missing = args.history - len(client.orchestrations(limit=1000, offset=0))
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda _: client.submit(ACTION, DATA), range(max(0, missing))))
-            wait_for(
-                lambda: (
-                    client.export("orchestrations", status="COMPLETED").num_rows >= args.history
-                ),
-                "the history to complete",
-                timeout=300,
-            )
-            rows = client.export("steps").num_rows
-            results[f"export steps as Arrow ({rows:,} rows) ms"] = timed(
-                lambda: client.export_bytes("steps", "arrow"), 5
-            )
-            results[f"export steps as JSON ({rows:,} rows) ms"] = timed(
-                lambda: client.export_bytes("steps", "json"), 5
-            )
-            analytics = Analytics()
-            results["%%orra sql refresh (3 tables) ms"] = timed(
-                lambda: analytics.refresh(client), 5
-            )
-            analytics.close()
-    finally:
-        if services is not None:
-            services.terminate()
-            services.wait()
-        server.terminate()
-        server.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        missing = args.history - client.export("orchestrations").num_rows
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: client.submit(ACTION, DATA), range(max(0, missing))))
+        wait_for(
+            lambda: client.export("orchestrations", status="COMPLETED").num_rows >= args.history,
+            "the history to complete",
+            timeout=300,
+        )
+        rows = client.export("steps").num_rows
+        results[f"export steps as Arrow ({rows:,} rows) ms"] = timed(
+            lambda: client.export_bytes("steps", "arrow"), 5
+        )
+        results[f"export steps as JSON ({rows:,} rows) ms"] = timed(
+            lambda: client.export_bytes("steps", "json"), 5
+        )
+        analytics = Analytics()
+        results["%%orra sql refresh (3 tables) ms"] = timed(lambda: analytics.refresh(client), 5)
+        analytics.close()
 
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cores, Python "

@@ -1,0 +1,95 @@
+"""What the benchmarks share: a real control plane process with the four no-op seed services."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+__all__ = ["free_port", "percentile", "seed_setup", "wait_for"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def wait_for(predicate, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not happen in {timeout} s")
+        time.sleep(0.05)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def seed_setup(timeout: float = 30.0) -> Iterator[tuple[str, str]]:
+    """``orra serve`` on a DuckDB file on disk and ``noop_services.py`` connected to it:
+    yields (url, api_key); stops both and removes the file afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="orra-bench-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orra_studio",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp / "bench.duckdb"),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    services = None
+    try:
+        deadline = time.monotonic() + timeout
+        while not _healthy(url):
+            if time.monotonic() > deadline:
+                raise SystemExit("the control plane did not start")
+            time.sleep(0.05)
+        key = httpx.post(url + "/register/project", json={"name": "bench"}).json()["apiKey"]
+        services = subprocess.Popen([sys.executable, str(HERE / "noop_services.py"), url, key])
+        headers = {"Authorization": f"Bearer {key}"}
+        while (
+            sum(
+                s["online"]
+                for s in httpx.get(url + "/services", headers=headers).json()["services"]
+            )
+            < 4
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit("the services did not connect")
+            time.sleep(0.05)
+        yield url, key
+    finally:
+        if services is not None:
+            services.terminate()
+            services.wait()
+        server.terminate()
+        server.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
