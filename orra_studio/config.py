@@ -114,3 +114,10 @@ class Config:
             api_key = entry.get("api_key")
         url = url or os.environ.get("ORRA_URL") or entry.get("url") or self.url or DEFAULT_URL
         return Target(url=url.rstrip("/"), api_key=api_key, project=project)
+
+    def server_url(self, url: str | None = None) -> str:
+        """Where the server is, when no project is needed: flag > ``ORRA_URL`` > the current
+        project's server > the logged-in server > the default."""
+        current = self.projects.get(self.current_project or "", {})
+        chosen = url or os.environ.get("ORRA_URL") or current.get("url") or self.url or DEFAULT_URL
+        return chosen.rstrip("/")

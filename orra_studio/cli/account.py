@@ -79,7 +79,7 @@ def projects_add(
             f"a project named '{name}' is already in {config.path}; pick another name or "
             f"'orra projects use {name}'"
         )
-    server = config.target(url=url, api_key="-").url
+    server = config.server_url(url)
     with Client(server) as anonymous:
         project = anonymous.create_project(name)
     config.add_project(name, project["id"], project["apiKey"], server)

@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..client import Client
-from ..config import Config, Target
-from ..errors import OrraError
+from ..config import Config
+from ..errors import ConfigError, OrraError
 
 __all__ = [
     "EXIT_ERROR",
@@ -91,40 +91,23 @@ def command(func: F) -> F:
 
 
 def _debug() -> bool:
-    ctx = click_context()
+    import click
+
+    ctx = click.get_current_context(silent=True)
     return bool(ctx and ctx.find_root().params.get("debug"))
 
 
-def click_context():
-    import click
-
-    return click.get_current_context(silent=True)
-
-
-def target(project: str | None = None, url: str | None = None) -> Target:
-    return Config.load().target(url=url, project=project)
-
-
 @contextmanager
-def client_for(
-    project: str | None = None, url: str | None = None, *, auth: bool = True
-) -> Iterator[Client]:
-    """A client for the chosen project (``auth=False``: the server only, no key needed)."""
-    chosen = target(project, url) if auth else Target(_url_only(url), None, None)
-    if auth and not chosen.api_key:
-        from ..errors import ConfigError
-
+def client_for(project: str | None = None, url: str | None = None) -> Iterator[Client]:
+    """A client with the chosen project's key (flag > environment > config file)."""
+    chosen = Config.load().target(url=url, project=project)
+    if not chosen.api_key:
         raise ConfigError(
             "no project selected: run 'orra projects add NAME' (or 'orra login --api-key KEY'), "
             "or pass -p NAME, or set ORRA_API_KEY"
         )
     with Client(chosen.url, chosen.api_key) as client:
         yield client
-
-
-def _url_only(url: str | None) -> str:
-    config = Config.load()
-    return config.target(url=url, api_key="-").url
 
 
 def emit(

@@ -86,10 +86,9 @@ def version(
     from ..client import Client
 
     answer = {"client": __version__, "server": None, "url": None}
-    target = Config.load().target(url=url, api_key="-")
-    answer["url"] = target.url
+    answer["url"] = server = Config.load().server_url(url)
     try:
-        with Client(target.url, timeout=3) as client:
+        with Client(server, timeout=3) as client:
             answer["server"] = client.health().get("version")
     except OrraError:
         pass
