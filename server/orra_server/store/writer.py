@@ -89,6 +89,10 @@ class GroupCommitWriter:
         projection_interval: float = 0.2,
         max_batch: int = 4096,
     ) -> None:
+        # pyarrow imports pandas (when installed) on its first conversion from Python rows:
+        # ~0.4 s holding the GIL. Pay it here, at start-up, not in the middle of the first
+        # orchestrations (it stalled every thread of an embedded control plane).
+        pa.Table.from_pylist([], schema=ARROW_SCHEMAS["steps"])
         self._cursor = connection.cursor()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max_batch = max_batch
