@@ -100,3 +100,57 @@ def test_plan_svg_draws_levels_and_edges() -> None:
     svg = plan_svg(plan)
     assert svg.count("<rect") == 4 and svg.count("<line") == 3
     assert "ai-assistant-service" in svg
+
+
+def test_a_failed_result_shows_its_error_and_compensations() -> None:
+    body = {
+        "executionId": "o_1",
+        "status": "FAILED",
+        "startTime": "2026-12-03T10:00:00Z",
+        "endTime": "2026-12-03T10:00:01.5Z",
+        "error": "step3 (ship-order) failed: no courier available",
+        "result": None,
+        "stepResults": [
+            {
+                "id": "step1",
+                "component": "reserve-stock",
+                "status": "COMPLETED",
+                "attempts": 1,
+                "startTime": "2026-12-03T10:00:00Z",
+                "endTime": "2026-12-03T10:00:00.2Z",
+                "input": {},
+                "output": {"reservationId": "r-1"},
+                "error": None,
+            },
+            {
+                "id": "step3",
+                "component": "ship-order",
+                "status": "FAILED",
+                "attempts": 2,
+                "startTime": "2026-12-03T10:00:00.3Z",
+                "endTime": "2026-12-03T10:00:01.5Z",
+                "input": {},
+                "output": None,
+                "error": "no courier available",
+            },
+        ],
+        "compensations": [
+            {
+                "stepId": "step1",
+                "component": "reserve-stock",
+                "status": "completed",
+                "reason": "failed",
+                "attempts": 1,
+                "result": {"status": "completed"},
+                "error": None,
+            }
+        ],
+    }
+    result = OrchestrationResult(body)
+    page = result._repr_html_()
+    assert "FAILED" in page and "no courier available" in page and "1500 ms" in page
+    assert "<b>compensations</b>" in page and "reserve-stock" in page
+    assert result.compensations[0]["status"] == "completed"
+    frame = result.to_pandas()
+    assert frame.loc["step3", "attempts"] == 2 and frame.loc["step1", "duration_ms"] == 200
+    assert list(result.timings()["offset_ms"]) == [0.0, 300.0]

@@ -89,6 +89,11 @@ class OrchestrationResult:
     def steps(self) -> list[dict[str, Any]]:
         return self.body.get("stepResults", [])
 
+    @property
+    def compensations(self) -> list[dict[str, Any]]:
+        """What was undone after a failure, abort or cancel (newest completion first)."""
+        return self.body.get("compensations", [])
+
     def output(self, step_id: str) -> Any:
         return next(s.get("output") for s in self.steps if s["id"] == step_id)
 
@@ -148,6 +153,18 @@ class OrchestrationResult:
             "<table><thead><tr><th>step</th><th>component</th><th>status</th>"
             f"<th>attempts</th><th>output / error</th></tr></thead><tbody>{rows}</tbody></table>"
         )
+        if self.compensations:
+            undone = "".join(
+                f"<tr><td>{html.escape(c['stepId'])}</td><td>{html.escape(c['component'])}</td>"
+                f"<td>{html.escape(c['status'])}</td><td>{html.escape(c.get('reason') or '')}</td>"
+                f"<td>{c.get('attempts', '')}</td>{_cell(c.get('error') or c.get('result'))}</tr>"
+                for c in self.compensations
+            )
+            parts.append(
+                "<b>compensations</b><table><thead><tr><th>step</th><th>component</th>"
+                "<th>status</th><th>reason</th><th>attempts</th><th>result / error</th></tr>"
+                f"</thead><tbody>{undone}</tbody></table>"
+            )
         if self.result is not None:
             parts.append(f"<b>result</b><table><tr>{_cell(self.result)}</tr></table>")
         return "".join(parts)
