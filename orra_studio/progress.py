@@ -35,7 +35,6 @@ class Progress:
     execution_id: str
     status: str = "PENDING"
     steps: dict[str, StepState] = field(default_factory=dict)
-    events_seen: int = 0
 
     @classmethod
     def of(cls, accepted: dict[str, Any]) -> Progress:
@@ -46,7 +45,6 @@ class Progress:
         return cls(accepted["executionId"], "PENDING" if status == "ACCEPTED" else status, steps)
 
     def apply(self, event: dict[str, Any]) -> None:
-        self.events_seen += 1
         kind = event.get("type", "")
         payload = event.get("payload")
         step = self.steps.get(event.get("stepId") or "")
