@@ -33,7 +33,8 @@ class EmbeddedServer:
 
         self.host = host
         self.port = port or free_port()
-        settings = Settings(db_path=db_path)
+        # it delivers to the notebook's own receivers on this machine: private addresses allowed
+        settings = Settings(db_path=db_path, allow_private_webhooks=True)
         if offline_planner:
             settings.llm.enabled = False
         config = uvicorn.Config(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -89,10 +90,18 @@ class Endpoints:
     def health(self) -> Any:
         return self._call("GET", "/health")
 
-    def create_project(self, name: str | None = None, webhooks: list[str] | None = None) -> Any:
-        """A new project and its first API key (``apiKey``); needs no key itself."""
+    def create_project(
+        self,
+        name: str | None = None,
+        webhooks: list[str] | None = None,
+        *,
+        admin_token: str | None = None,
+    ) -> Any:
+        """A new project and its first API key (``apiKey``); needs no key itself, but the
+        server's admin token when it has one."""
         body = {"name": name, "webhooks": webhooks or []}
-        return self._call("POST", "/register/project", json=body)
+        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else None
+        return self._call("POST", "/register/project", json=body, headers=headers)
 
     def current_project(self) -> Any:
         return self._call("GET", "/projects/current")
@@ -103,11 +112,27 @@ class Endpoints:
     def api_keys(self) -> Any:
         return self._call("GET", "/apikeys", parse=_key("apiKeys"))
 
+    def revoke_api_key(self, ref: str) -> Any:
+        """Revoke a key by id (``k_…``) or name; services using it are disconnected."""
+        return self._call("DELETE", f"/apikeys/{quote(ref, safe='')}")
+
+    def rotate_api_key(self, ref: str) -> Any:
+        """A new key with the same name (``apiKey``); the old one is revoked."""
+        return self._call("POST", f"/apikeys/{quote(ref, safe='')}/rotate")
+
     def add_webhook(self, url: str) -> Any:
         return self._call("POST", "/webhooks", json={"url": url})
 
     def webhooks(self) -> Any:
         return self._call("GET", "/webhooks", parse=_key("webhooks"))
+
+    def webhook_items(self) -> Any:
+        """The webhooks with their ids (``[{"id", "url"}]``)."""
+        return self._call("GET", "/webhooks", parse=_key("items"))
+
+    def remove_webhook(self, ref: str) -> Any:
+        """Remove a webhook by id (``wh_…``) or its exact URL."""
+        return self._call("DELETE", f"/webhooks/{quote(ref, safe='')}")
 
     # -- services ------------------------------------------------------------------------------
     def services(self) -> Any:

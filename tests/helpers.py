@@ -66,6 +66,8 @@ class ServerProcess:
                 if not k.startswith(("ORRA_LLM_", "OPENAI_", "ORRA_PLANNER"))
             },
             "ORRA_PING_INTERVAL": "0.5",
+            # the tests' webhook receivers listen on 127.0.0.1
+            "ORRA_ALLOW_PRIVATE_WEBHOOKS": "1",
             **(env or {}),
         }
         self.port = port or free_port()
@@ -201,9 +203,14 @@ class Api:
                 raise AssertionError(f"{execution_id} still {body['status']} after {timeout} s")
 
 
-def new_project(url: str, webhooks: list[str] | None = None) -> tuple[Api, dict[str, Any]]:
+def new_project(
+    url: str, webhooks: list[str] | None = None, admin_token: str | None = None
+) -> tuple[Api, dict[str, Any]]:
     answer = httpx.post(
-        url + "/register/project", json={"name": "test", "webhooks": webhooks or []}, timeout=10
+        url + "/register/project",
+        json={"name": "test", "webhooks": webhooks or []},
+        headers={"Authorization": f"Bearer {admin_token}"} if admin_token else None,
+        timeout=10,
     )
     assert answer.status_code == 201, answer.text
     project = answer.json()

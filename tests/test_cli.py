@@ -69,7 +69,9 @@ def seed_project(
         assert project["id"].startswith("p_") and project["current"]
         hook = orra.json("webhooks", "add", "--url", receiver.url, "-p", "new-orra-project")
         assert hook["url"] == receiver.url and hook["secret"].startswith("whsec_")
-        assert orra.json("webhooks", "ls", "-p", "new-orra-project") == [receiver.url]
+        listed = orra.json("webhooks", "ls", "-p", "new-orra-project")
+        assert [w["url"] for w in listed] == [receiver.url]
+        assert all(w["id"].startswith("wh_") for w in listed)
         key = orra.json("api-keys", "add", "--name", "My API Key", "-p", "new-orra-project")
         assert key["name"] == "My API Key" and key["apiKey"].startswith("sk-orra-v1-")
         keys = orra.json("api-keys", "ls", "-p", "new-orra-project")

@@ -69,6 +69,10 @@ def logout() -> None:
 def projects_add(
     name: Annotated[str, typer.Argument(help="project name")],
     url: UrlOpt = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(help="the server's admin token, if it has one", envvar="ORRA_ADMIN_TOKEN"),
+    ] = None,
     output: OutputOpt = Output.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -81,7 +85,7 @@ def projects_add(
         )
     server = config.server_url(url)
     with Client(server) as anonymous:
-        project = anonymous.create_project(name)
+        project = anonymous.create_project(name, admin_token=admin_token)
     config.add_project(name, project["id"], project["apiKey"], server)
     config.url = config.url or server
     config.save()
@@ -142,10 +146,24 @@ def webhooks_add(
 def webhooks_ls(
     project: ProjectOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
 ) -> None:
-    """List the project's webhooks."""
+    """List the project's webhooks with their ids."""
     with client_for(project) as client:
-        rows = client.webhooks()
-    emit(rows, output, as_json, lambda r: "\n".join(r) or "no webhooks")
+        rows = client.webhook_items()
+    emit(rows, output, as_json, lambda r: records_table(r, ["id", "url"]) if r else "no webhooks")
+
+
+@webhooks.command("rm")
+@command
+def webhooks_rm(
+    ref: Annotated[str, typer.Argument(metavar="ID_OR_URL", help="webhook id (wh_…) or URL")],
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove a webhook: results are no longer delivered to it."""
+    with client_for(project) as client:
+        removed = client.remove_webhook(ref)
+    emit(removed, output, as_json, lambda r: f"Webhook {r['id']} ({r['url']}) removed.")
 
 
 def _add_key(name: str, project: str | None, output: Output, as_json: bool) -> None:
@@ -196,4 +214,60 @@ def api_keys_ls(
     local = config.projects.get(chosen or "", {}).get("api_keys", {})
     for row in rows:
         row["apiKey"] = local.get(row["name"])
-    emit(rows, output, as_json, lambda r: records_table(r, ["name", "createdAt", "apiKey"]))
+    emit(rows, output, as_json, lambda r: records_table(r, ["id", "name", "createdAt", "apiKey"]))
+
+
+def _forget_local_key(project: str | None, name: str, new_key: str | None = None) -> None:
+    config = Config.load()
+    chosen = config.target(project=project).project
+    keys = config.projects.get(chosen or "", {}).get("api_keys")
+    if keys is None or name not in keys:
+        return
+    if new_key is None:
+        del keys[name]
+    else:
+        keys[name] = new_key
+    config.save()
+
+
+@api_keys.command("rm")
+@command
+def api_keys_rm(
+    ref: Annotated[str, typer.Argument(metavar="ID_OR_NAME", help="key id (k_…) or name")],
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Revoke an API key: refused at once; services connected with it are disconnected."""
+    with client_for(project) as client:
+        revoked = client.revoke_api_key(ref)
+    _forget_local_key(project, revoked["name"])
+    emit(
+        revoked,
+        output,
+        as_json,
+        lambda r: (
+            f"API key {r['id']} ('{r['name']}') revoked; "
+            f"{r['disconnectedServices']} service connection(s) closed."
+        ),
+    )
+
+
+@api_keys.command("rotate")
+@command
+def api_keys_rotate(
+    ref: Annotated[str, typer.Argument(metavar="ID_OR_NAME", help="key id (k_…) or name")],
+    project: ProjectOpt = None,
+    output: OutputOpt = Output.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace a key with a new one of the same name; the old one is revoked."""
+    with client_for(project) as client:
+        rotated = client.rotate_api_key(ref)
+    _forget_local_key(project, rotated["name"], rotated["apiKey"])
+    emit(
+        rotated,
+        output,
+        as_json,
+        lambda r: f"API key '{r['name']}' rotated: {r['apiKey']} (old key {r['revoked']} revoked)",
+    )

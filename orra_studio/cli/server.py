@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 import typer
@@ -38,6 +39,30 @@ def serve(
     offline_planner: Annotated[
         bool, typer.Option("--offline-planner", help="plan with schema-flow only, never an LLM")
     ] = False,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            help="token that creating a project requires (send it as a Bearer token)",
+            envvar="ORRA_ADMIN_TOKEN",
+            show_envvar=True,
+        ),
+    ] = None,
+    open_registration: Annotated[
+        bool,
+        typer.Option(
+            "--open-registration",
+            help="let anyone who reaches a non-loopback --host create projects (no admin token)",
+        ),
+    ] = False,
+    allow_private_webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-webhooks",
+            help="deliver webhooks to loopback/private addresses too (local development)",
+            envvar="ORRA_ALLOW_PRIVATE_WEBHOOKS",
+            show_envvar=True,
+        ),
+    ] = False,
 ) -> None:
     """Run the control plane.
 
@@ -61,13 +86,36 @@ def serve(
             llm.enabled = llm.enabled or name in ("base_url", "model", "api_key")
     if offline_planner:
         llm.enabled = False
-    settings = Settings(db_path=db or default_db_path(), llm=llm)
+    if not admin_token and not open_registration and not _is_loopback(host):
+        typer.echo(
+            f"error: --host {host} lets other machines reach this control plane, and anyone who "
+            "reaches it could create projects. Set an admin token (--admin-token or "
+            "ORRA_ADMIN_TOKEN) that project creation will require, or pass "
+            "--open-registration to allow it knowingly.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    settings = Settings(
+        db_path=db or default_db_path(),
+        llm=llm,
+        admin_token=admin_token or None,
+        allow_private_webhooks=allow_private_webhooks,
+    )
     planner = f"LLM {llm.resolved_model()}" if llm.enabled else "offline schema-flow"
     typer.echo(
         f"orra control plane on http://{host}:{port} (db: {settings.db_path}; planner: {planner})",
         err=True,
     )
     run_server(settings, host=host, port=port, log_level=log_level)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def demo(

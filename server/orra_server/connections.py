@@ -8,7 +8,9 @@ flight (the orra Python SDK runs one task at a time per process).
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,26 +20,101 @@ import orjson
 from starlette.websockets import WebSocket
 
 from .ids import now
+from .limits import SEND_QUEUE_BYTES, SEND_QUEUE_FRAMES
 
-__all__ = ["Instance", "ServiceHub"]
+__all__ = ["Instance", "InstanceClosed", "ServiceHub"]
 
 _instance_numbers = itertools.count(1)
+log = logging.getLogger("orra.ws")
+
+
+class InstanceClosed(ConnectionError):
+    """The instance's socket is closed or closing: nothing more can be sent to it."""
+
+
+#: close codes of the service socket (docs/security.md); the orra SDKs reconnect after each
+CLOSE_NOT_READING = 1013  # "try again later": frames piled up unread (the peer does not read)
+CLOSE_KEY_REVOKED = 4001  # the API key the socket connected with was revoked
+CLOSE_SERVER_ERROR = 1011
 
 
 @dataclass(eq=False)
 class Instance:
+    """One service socket. Frames to it go through a bounded queue and one writer task.
+
+    A peer that stops reading makes writes block; rather than let frames (and the tasks
+    waiting to write them) pile up without bound, the queue has a limit in frames and bytes,
+    and a peer that fills it is disconnected (:data:`CLOSE_NOT_READING`).
+    """
+
     service_id: str
     project_id: str
     socket: WebSocket
+    #: hash of the API key the socket connected with (revoking the key closes the socket)
+    key_hash: str = ""
     number: int = field(default_factory=lambda: next(_instance_numbers))
     connected_at: datetime = field(default_factory=now)
     #: idempotency keys of tasks sent here and not yet answered
     in_flight: set[str] = field(default_factory=set)
-    _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    max_frames: int = SEND_QUEUE_FRAMES
+    max_bytes: int = SEND_QUEUE_BYTES
+    #: why the socket is being closed (None while open)
+    close_reason: tuple[int, str] | None = None
+    _queue: collections.deque[str] = field(default_factory=collections.deque)
+    _queued_bytes: int = 0
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def send(self, message: dict[str, Any]) -> None:
+        """Queue ``message`` for the socket; raises :class:`InstanceClosed` if it is closing."""
+        self.send_nowait(message)
+
+    def send_nowait(self, message: dict[str, Any]) -> None:
+        if self.close_reason is not None:
+            raise InstanceClosed(f"instance {self.number} of {self.service_id} is closing")
         text = orjson.dumps(message).decode()
-        async with self._send_lock:
+        if len(self._queue) >= self.max_frames or self._queued_bytes + len(text) > self.max_bytes:
+            self.close(CLOSE_NOT_READING, "frames to this socket piled up unread")
+            raise InstanceClosed(f"instance {self.number} of {self.service_id} is not reading")
+        self._queue.append(text)
+        self._queued_bytes += len(text)
+        self._ready.set()
+
+    def close(self, code: int, reason: str) -> None:
+        """Ask the writer to close the socket with ``code`` (once; later calls are ignored)."""
+        if self.close_reason is None:
+            self.close_reason = (code, reason)
+            self._queue.clear()
+            self._queued_bytes = 0
+            self._ready.set()
+
+    async def write_forever(self, abort: Callable[[], None]) -> None:
+        """The one writer of this socket: runs until the socket is closed.
+
+        ``abort`` drops the connection without a closing handshake, for a peer so far behind
+        that even the close frame cannot be written.
+        """
+        while True:
+            await self._ready.wait()
+            if self.close_reason is not None:
+                code, reason = self.close_reason
+                if code != CLOSE_SERVER_ERROR:
+                    log.warning(
+                        "closing the socket of service %s (instance %d) with %d: %s",
+                        self.service_id,
+                        self.number,
+                        code,
+                        reason,
+                    )
+                try:
+                    await asyncio.wait_for(self.socket.close(code=code, reason=reason), 5.0)
+                except Exception:
+                    abort()
+                return
+            if not self._queue:
+                self._ready.clear()
+                continue
+            text = self._queue.popleft()
+            self._queued_bytes -= len(text)
             await self.socket.send_text(text)
 
 
@@ -64,6 +141,13 @@ class ServiceHub:
         if self.on_instance_lost is not None and instance.in_flight:
             self.on_instance_lost(instance)
 
+    def close_key(self, key_hash: str) -> int:
+        """Disconnect every socket that connected with this (revoked) key; returns how many."""
+        closing = [i for i in self.all_instances() if i.key_hash == key_hash]
+        for instance in closing:
+            instance.close(CLOSE_KEY_REVOKED, "the API key of this connection was revoked")
+        return len(closing)
+
     def is_online(self, service_id: str) -> bool:
         return bool(self._instances.get(service_id))
 
@@ -75,7 +159,7 @@ class ServiceHub:
 
     def pick(self, service_id: str, avoid: Instance | None = None) -> Instance | None:
         """The least busy instance; ``avoid`` (where an attempt just failed) only if alone."""
-        instances = self._instances.get(service_id)
+        instances = [i for i in self._instances.get(service_id, ()) if i.close_reason is None]
         if not instances:
             return None
         if len(instances) == 1:

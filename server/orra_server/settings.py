@@ -22,6 +22,10 @@ def _env(*names: str, default: str | None = None) -> str | None:
     return default
 
 
+def _flag(name: str) -> bool:
+    return (os.environ.get(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else float(default)
@@ -105,6 +109,13 @@ class Settings:
     compensation_timeout_seconds: float = field(
         default_factory=lambda: _float("ORRA_COMPENSATION_TIMEOUT", 30)
     )
+    #: deliver webhooks to loopback/private/link-local addresses too (local development, the
+    #: embedded notebook/demo server, tests); off by default: docs/security.md
+    allow_private_webhooks: bool = field(
+        default_factory=lambda: _flag("ORRA_ALLOW_PRIVATE_WEBHOOKS")
+    )
+    #: when set, creating a project needs ``Authorization: Bearer <admin token>``
+    admin_token: str | None = field(default_factory=lambda: _env("ORRA_ADMIN_TOKEN"))
     llm: LLMSettings = field(default_factory=LLMSettings)
     #: plans kept in the plan cache (per control plane, least recently used dropped first)
     plan_cache_size: int = 4096

@@ -26,12 +26,23 @@ from typing import Any
 
 import httpx
 
+from .destinations import ForbiddenDestination, check_url_form, resolve_allowed
 from .ids import new_id, now
 from .settings import Settings
 from .store import Operation, Store
 from .store.store import dumps
 
 __all__ = ["Outbox", "new_webhook_secret", "sign", "verify"]
+
+
+def _describe(exc: BaseException) -> str:
+    """A failed attempt in one short line: the kind of failure, never a response body."""
+    if isinstance(exc, OSError) and not isinstance(exc, httpx.HTTPError):
+        return f"the host name does not resolve ({exc.strerror or exc})"[:200]
+    if isinstance(exc, TimeoutError):
+        return "the host name did not resolve in time"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
 
 log = logging.getLogger("orra.webhooks")
 
@@ -72,7 +83,9 @@ class Outbox:
         self.initial_delay = settings.webhook_initial_delay
         self.max_delay = settings.webhook_max_delay
         self.secret_of = secret_of
-        self._client = httpx.AsyncClient(timeout=10.0)
+        self.allow_private = settings.allow_private_webhooks
+        #: no redirects: a 3xx is a failed delivery, never a hop to an address not vetted
+        self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
         self._tasks: set[asyncio.Task[None]] = set()
 
     def rows(
@@ -150,20 +163,30 @@ class Outbox:
                 "url": row["url"],
                 "attempt": row["attempts"],
             }
+            refused = False
             try:
-                response = await self._client.post(row["url"], content=payload, headers=headers)
+                response = await self._post(row["url"], payload, headers)
                 outcome["status"] = row["last_status"] = response.status_code
-                row["last_error"] = None if response.is_success else response.text[:500]
+                # the status line only: a body could echo what the server should not show
+                row["last_error"] = (
+                    None
+                    if response.is_success
+                    else f"HTTP {response.status_code} {response.reason_phrase}"[:200]
+                )
                 ok = response.is_success
-            except httpx.HTTPError as exc:
-                outcome["error"] = row["last_error"] = f"{type(exc).__name__}: {exc}"
+            except ForbiddenDestination as exc:
+                outcome["error"] = row["last_error"] = exc.message
+                row["last_status"] = None
+                ok, refused = False, True
+            except (httpx.HTTPError, OSError, TimeoutError) as exc:
+                outcome["error"] = row["last_error"] = _describe(exc)
                 row["last_status"] = None
                 ok = False
             moment = now()
             if ok:
                 row["status"] = "delivered"
                 row["delivered_at"] = moment.replace(tzinfo=None)
-            elif row["attempts"] >= self.attempts:
+            elif refused or row["attempts"] >= self.attempts:
                 row["status"] = "failed"
                 log.warning(
                     "webhook %s not delivered after %d attempts", row["url"], row["attempts"]
@@ -181,6 +204,29 @@ class Outbox:
             )
             if row["status"] == "pending":
                 await asyncio.sleep(pause)
+
+    async def _post(self, url: str, payload: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to ``url``, connecting only to an address checked just now.
+
+        With private addresses allowed there is nothing to check. Otherwise the host is
+        resolved here, every address checked, and the request sent to the checked IP with the
+        name as ``Host`` and TLS SNI, so a name cannot resolve to one address for the check
+        and another for the connection.
+        """
+        if self.allow_private:
+            return await self._client.post(url, content=payload, headers=headers)
+        destination = check_url_form(url)
+        addresses = await resolve_allowed(destination, allow_private=False)
+        target = httpx.URL(url)
+        extensions = {}
+        if destination.scheme == "https" and not destination.is_ip:
+            extensions["sni_hostname"] = destination.host
+        return await self._client.post(
+            target.copy_with(host=addresses[0]),
+            content=payload,
+            headers={**headers, "host": target.netloc.decode("ascii")},
+            extensions=extensions,
+        )
 
     async def close(self) -> None:
         for task in list(self._tasks):

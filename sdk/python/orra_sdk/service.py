@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pydantic
 import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from .errors import OrraError, RegistrationError, TaskAborted
 from .task import Task
@@ -29,7 +30,15 @@ __all__ = ["Agent", "Service"]
 
 log = logging.getLogger("orra_sdk")
 
+#: the largest frame either side accepts (the control plane closes the socket past it)
 MAX_FRAME = 16 * 1024 * 1024
+#: room left in a frame for the envelope around a result
+_ENVELOPE = 4096
+
+
+def _encode(message: dict[str, Any]) -> str:
+    """Compact JSON with non-ASCII kept as UTF-8 (``\\u00e9`` escapes would triple the size)."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 def _schema_of(model_or_schema: Any) -> dict[str, Any] | None:
@@ -181,11 +190,11 @@ class Service:
                 raise
             except asyncio.CancelledError:
                 raise
-            except websockets.exceptions.InvalidStatus as exc:
+            except InvalidStatus as exc:
                 if getattr(exc.response, "status_code", None) == 403:
                     self.version = None  # our id is unknown here (server reset?): re-register
                 log.info("%s: websocket refused (%s); retrying", self.name, exc)
-            except (OSError, websockets.exceptions.WebSocketException, httpx.HTTPError) as exc:
+            except (OSError, WebSocketException, httpx.HTTPError) as exc:
                 log.info("%s: connection lost (%s); reconnecting", self.name, exc)
             finally:
                 self._connected.clear()
@@ -358,8 +367,32 @@ class Service:
         while len(self._results) > 10_000:
             self._results.popitem(last=False)
 
+    def _fit(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """``payload`` if it fits in a frame; else a task error saying so (None: drop it).
+
+        A frame over the limit would make the control plane close the socket, and re-sending
+        it after every reconnect would keep the service offline for good.
+        """
+        size = len(_encode(payload).encode())
+        if size <= MAX_FRAME - _ENVELOPE:
+            return payload
+        limit = MAX_FRAME - _ENVELOPE
+        problem = (
+            f"the {payload.get('type')} is {size} bytes as JSON; at most {limit} fit in one "
+            "message to the control plane. Return less (e.g. a reference to the data)"
+        )
+        log.error("%s: %s", self.name, problem)
+        if payload.get("type") != "task_result":
+            return None  # an interim or abort update: dropped, the task goes on
+        self._results.pop(payload.get("idempotencyKey") or "", None)  # not a result to reuse
+        return {**payload, "result": None, "error": f"Service error: {problem}"}
+
     async def _send(self, payload: dict[str, Any]) -> None:
         """Send with an ACK expected; kept for re-sending until the control plane ACKs it."""
+        fitted = self._fit(payload)
+        if fitted is None:
+            return
+        payload = fitted
         if self._ws is None:
             self._outbox.append(payload)
             return
@@ -367,15 +400,15 @@ class Service:
         message_id = f"msg_{self._message_number}_{payload.get('executionId') or ''}"
         self._unacked[message_id] = payload
         try:
-            await self._ws.send(json.dumps({"id": message_id, "payload": payload}))
-        except websockets.exceptions.ConnectionClosed:
+            await self._ws.send(_encode({"id": message_id, "payload": payload}))
+        except ConnectionClosed:
             pass  # stays in _unacked; re-sent after reconnect
 
     async def _raw_send(self, message: dict[str, Any]) -> None:
         if self._ws is not None:
             try:
-                await self._ws.send(json.dumps(message))
-            except websockets.exceptions.ConnectionClosed:
+                await self._ws.send(_encode(message))
+            except ConnectionClosed:
                 pass
 
     def _spawn(self, coroutine) -> None:

@@ -10,9 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import __version__
+from .. import __version__, redaction
 from ..errors import OrraError, PayloadTooLarge
 from ..settings import Settings
 from . import compensation, executions, export, groundings, orchestrations, projects, services, ws
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redaction.install()  # uvicorn has configured logging by now
         runtime = Runtime.open(settings)
         app.state.runtime = runtime
         await runtime.start()
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=FastJSONResponse,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ws.KeepServerSend)  # added last: the outermost
     app.add_exception_handler(OrraError, _orra_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -106,6 +108,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         status_code=exc.status_code,
         content=OrraError(message, code=codes.get(exc.status_code, "http_error")).to_body(),
+        headers=exc.headers,  # e.g. Allow on a 405
     )
 
 
@@ -117,7 +120,12 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class BodySizeLimit:
-    """Refuse bodies over the limit with 413 before reading them (Content-Length or streamed)."""
+    """Refuse bodies over the limit with 413 ``payload_too_large`` before the app sees them.
+
+    With a ``Content-Length`` the header decides. A body without one (chunked) is read here,
+    up to the limit, and replayed to the app: refusing it halfway through the app's own read
+    would reach the caller as FastAPI's vague "error parsing the body".
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -127,23 +135,48 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body = message.get("body", b"")
+            received += len(body)
+            if received > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = PayloadTooLarge(
             f"the body is larger than {self.max_bytes} bytes (10 MiB); send less data per "
             "request, e.g. pass a reference to large content instead of the content itself"
         )
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await JSONResponse(status_code=413, content=error.to_body())(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise error
-            return message
-
-        await self.app(scope, limited_receive, send)
+        response = JSONResponse(
+            status_code=413, content=error.to_body(), headers={"Connection": "close"}
+        )
+        await response(scope, receive, send)

@@ -12,12 +12,12 @@ from ..errors import Conflict, NotFound
 from ..ids import now
 from ..store.store import dumps
 from .auth import project_id_from_key
-from .models import ResolutionIn, WebhookIn
-from .projects import store_webhook
+from .models import ERROR_RESPONSES, ResolutionIn, WebhookIn
+from .projects import remove_webhook, store_webhook, webhook_id
 from .routing import OrjsonRoute
 from .runtime import runtime_of
 
-router = APIRouter(tags=["compensation"], route_class=OrjsonRoute)
+router = APIRouter(tags=["compensation"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
 @router.get("/compensation-failures")
@@ -122,4 +122,15 @@ async def add_compensation_failure_webhook(
 async def list_compensation_failure_webhooks(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
-    return {"webhooks": runtime_of(request).store.compensation_failure_webhooks_of(project_id)}
+    urls = runtime_of(request).store.compensation_failure_webhooks_of(project_id)
+    return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
+
+
+@router.delete("/compensation-failure-webhooks/{ref}")
+async def delete_compensation_failure_webhook(
+    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    """Remove a compensation-failure webhook by id (``wh_…``) or by its exact URL."""
+    runtime = runtime_of(request)
+    urls = runtime.store.compensation_failure_webhooks_of(project_id)
+    return await remove_webhook(runtime, "compensation_failure_webhooks", project_id, ref, urls)

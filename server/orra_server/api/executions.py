@@ -15,18 +15,18 @@ from ..errors import BadRequest, Conflict
 from ..ids import to_iso
 from ..logbook import log_line
 from .auth import project_id_from_key
-from .models import CancelIn
+from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, CancelIn
 from .orchestrations import _load
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 
-router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute)
+router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 #: seconds between keep-alive comments on an idle event stream
 KEEP_ALIVE = 15.0
 
 
-@router.post("/orchestrations/{orchestration_id}/cancel")
+@router.post("/orchestrations/{orchestration_id}/cancel", responses=CONFLICT_RESPONSES)
 async def cancel_orchestration(
     request: Request,
     orchestration_id: str,
@@ -63,13 +63,21 @@ def _event_body(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class _End:
-    """When a stream has told everything: the outcome, then the compensation if one runs."""
+    """When a stream has told everything: the outcome, the compensation if one runs, and the
+    first attempt of each webhook delivery (later retries may take minutes: ``/deliveries``
+    has them)."""
 
-    def __init__(self) -> None:
+    #: seconds a stream waits after the outcome for compensation and first delivery attempts
+    settle_timeout = 20.0
+
+    def __init__(self, runtime: Runtime, orchestration_id: str) -> None:
+        self.runtime = runtime
+        self.orchestration_id = orchestration_id
         self.terminal = False
         self.compensating = False
+        self.deadline: float | None = None
 
-    def see(self, kind: str) -> bool:
+    def see(self, kind: str) -> None:
         if kind.startswith("orchestration_") and kind.removeprefix("orchestration_").upper() in (
             TERMINAL
         ):
@@ -78,38 +86,65 @@ class _End:
             self.compensating = True
         elif kind == "compensations_finished":
             self.compensating = False
-        return self.terminal and not self.compensating
+
+    async def settled(self) -> bool:
+        if not self.terminal:
+            return False
+        loop = asyncio.get_running_loop()
+        if self.deadline is None:
+            self.deadline = loop.time() + self.settle_timeout
+        if loop.time() >= self.deadline:
+            return True
+        if self.compensating:
+            return False
+        unattempted = await asyncio.to_thread(
+            self.runtime.store.unattempted_deliveries, self.orchestration_id
+        )
+        return unattempted == 0
 
 
 def _last_event_id(header: str | None, after: int | None) -> int:
     if header is None:
         return after or 0
-    if not header.strip().isdigit():
+    value = header.strip()
+    if not value.isdigit() or len(value) > 19 or int(value) > 2**62:
         raise BadRequest(
-            f"Last-Event-ID {header!r} is not an event sequence number; send the 'id' of the "
-            "last event you received",
+            f"Last-Event-ID {header[:40]!r} is not an event sequence number; send the 'id' of "
+            "the last event you received",
             code="invalid_last_event_id",
             param="Last-Event-ID",
         )
-    return int(header.strip())
+    return int(value)
 
 
 async def _stream(
     runtime: Runtime, request: Request, orchestration_id: str, last: int
 ) -> AsyncIterator[bytes]:
-    end = _End()
+    end = _End(runtime, orchestration_id)
     with runtime.events.watch(orchestration_id) as queue:
-        stored = await asyncio.to_thread(runtime.store.events_of, orchestration_id, last)
+        # the whole history sets the state (a resumed stream may start after the outcome);
+        # only what comes after ``last`` is sent
+        stored = await asyncio.to_thread(runtime.store.events_of, orchestration_id, 0)
         for row in stored:
-            last = row["seq"]
-            finished = end.see(row["type"])
-            yield _frame(row)
-            if finished:
-                return
+            end.see(row["type"])
+            if row["seq"] > last:
+                last = row["seq"]
+                yield _frame(row)
+        if await end.settled():
+            async for frame in _rest(runtime, orchestration_id, last):
+                yield frame
+            return
         while True:
+            wait = KEEP_ALIVE
+            if end.deadline is not None:
+                wait = max(0.05, min(wait, end.deadline - asyncio.get_running_loop().time()))
             try:
-                row = await asyncio.wait_for(queue.get(), KEEP_ALIVE)
+                row = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
+                if end.deadline is not None and await end.settled():
+                    async for frame in _rest(runtime, orchestration_id, last):
+                        yield frame
+                    return
                 if await request.is_disconnected():
                     return
                 yield b": keep-alive\n\n"
@@ -117,10 +152,18 @@ async def _stream(
             if row["seq"] <= last:
                 continue
             last = row["seq"]
-            finished = end.see(row["type"])
+            end.see(row["type"])
             yield _frame(row)
-            if finished:
+            if end.terminal and await end.settled():
+                async for frame in _rest(runtime, orchestration_id, last):
+                    yield frame
                 return
+
+
+async def _rest(runtime: Runtime, orchestration_id: str, last: int) -> AsyncIterator[bytes]:
+    """What committed after ``last`` but has not reached the stream's queue yet."""
+    for row in await asyncio.to_thread(runtime.store.events_of, orchestration_id, last):
+        yield _frame(row)
 
 
 def _frame(row: dict[str, Any]) -> bytes:
@@ -144,8 +187,9 @@ async def stream_events(
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
     project_id: str = Depends(project_id_from_key),
 ) -> StreamingResponse:
-    """Server-sent events: every recorded event, then live ones, until the outcome (and its
-    compensation) is recorded. Resume with ``Last-Event-ID``."""
+    """Server-sent events: every recorded event, then live ones, until the outcome, its
+    compensation and each webhook's first delivery attempt are recorded. Resume with
+    ``Last-Event-ID``: a finished orchestration's stream sends what is left and ends."""
     runtime = runtime_of(request)
     _load(runtime, project_id, orchestration_id)
     last = _last_event_id(last_event_id, after)

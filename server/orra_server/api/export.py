@@ -19,11 +19,11 @@ from fastapi.responses import Response
 
 from ..errors import BadRequest
 from .auth import project_id_from_key
-from .models import Status
+from .models import ERROR_RESPONSES, Status
 from .routing import OrjsonRoute
 from .runtime import runtime_of
 
-router = APIRouter(tags=["export"], route_class=OrjsonRoute)
+router = APIRouter(tags=["export"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 _STATUSES = set(Status.__args__)  # type: ignore[attr-defined]
 

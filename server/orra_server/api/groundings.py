@@ -12,14 +12,16 @@ from pydantic import ValidationError
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..ids import now, to_iso
+from ..limits import MAX_JSON_DEPTH, JsonTooDeep, fits_depth
 from ..planning import GroundingSpec
 from ..store.store import dumps
 from .auth import project_id_from_key
+from .models import CONFLICT_RESPONSES, ERROR_RESPONSES
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
 
-router = APIRouter(tags=["groundings"], route_class=OrjsonRoute)
+router = APIRouter(tags=["groundings"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -70,6 +72,24 @@ def _parse(raw: bytes, content_type: str) -> Any:
         ) from None
 
 
+def _parse_bounded(raw: bytes, content_type: str) -> Any:
+    """:func:`_parse`, with the one nesting limit of every input (both parsers recurse)."""
+    try:
+        document = _parse(raw, content_type)
+    except RecursionError:
+        document = None
+        too_deep = True
+    else:
+        too_deep = not fits_depth(document)
+    if too_deep:
+        raise JsonTooDeep(
+            f"the spec nests more than {MAX_JSON_DEPTH} levels deep; at most {MAX_JSON_DEPTH} "
+            "are allowed",
+            details={"limit": MAX_JSON_DEPTH},
+        )
+    return document
+
+
 def _validate(document: Any) -> GroundingSpec:
     if not isinstance(document, dict):
         raise BadRequest(
@@ -104,14 +124,14 @@ def _body(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/groundings", status_code=201)
+@router.post("/groundings", status_code=201, responses=CONFLICT_RESPONSES)
 async def apply_grounding(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> FastJSONResponse:
     """Create or replace by name. Same name and version with other content is a 409."""
     runtime = runtime_of(request)
     spec = _validate(
-        _storable(_parse(await request.body(), request.headers.get("content-type", "")))
+        _storable(_parse_bounded(await request.body(), request.headers.get("content-type", "")))
     )
     existing = runtime.store.grounding(project_id, spec.name)
     live = existing is not None and existing["deleted_at"] is None

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..limits import MAX_DATA_FIELDS
 from ..planning import Plan
 
 __all__ = [
+    "CONFLICT_RESPONSES",
+    "ERROR_RESPONSES",
+    "ErrorBody",
     "ActionIn",
     "ApiKeyIn",
     "CancelIn",
@@ -23,21 +29,88 @@ __all__ = [
 ]
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable: what scripts match on")
+    message: str = Field(description="what went wrong and what to do about it")
+    param: str | None = None
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this shape."""
+
+    error: ErrorDetail
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+#: the error answers every route may give, for ``/openapi.json``
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("bad input: the message says what to fix"),
+    401: _error("missing, malformed, unknown or revoked API key (or admin token)"),
+    404: _error("no such thing in this project"),
+    413: _error("the body is larger than 10 MiB"),
+}
+#: for routes that can also conflict with the current state
+CONFLICT_RESPONSES: dict[int | str, dict[str, Any]] = {409: _error("conflicts with the state")}
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _plain_text(value: str | None) -> str | None:
+    """Names are shown in tables and terminals: no control or invisible formatting characters
+    (NUL, CR/LF, U+202E that reverses what follows, zero-width spaces…)."""
+    if value is None:
+        return value
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            raise ValueError(
+                f"contains the control or formatting character U+{ord(char):04X}; use "
+                "printable characters only"
+            )
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+
+
+def _iso_timestamp(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{value[:40]!r} is not an ISO-8601 date and time, e.g. '2024-09-06T14:30:00Z'"
+        ) from None
+    return value
+
+
 class ProjectIn(_Body):
-    name: str | None = Field(default=None, max_length=200)
-    webhooks: list[str] = Field(default_factory=list)
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    webhooks: list[str] = Field(default_factory=list, max_length=20)
 
 
 class ApiKeyIn(_Body):
-    name: str | None = Field(default=None, max_length=200)
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
 
 
 class WebhookIn(_Body):
     url: str = Field(min_length=1, max_length=2048)
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true/false would otherwise pass as 1/0
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Count = Annotated[int, BeforeValidator(_not_bool)]
 
 
 class PolicyIn(BaseModel):
@@ -45,21 +118,21 @@ class PolicyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeoutSeconds: float | None = Field(
+    timeoutSeconds: Number | None = Field(
         default=None, gt=0, le=86_400, description="seconds one attempt may run"
     )
-    maxAttempts: int | None = Field(
+    maxAttempts: Count | None = Field(
         default=None, ge=1, le=100, description="dispatches of a step in all, the first included"
     )
-    initialDelaySeconds: float | None = Field(
+    initialDelaySeconds: Number | None = Field(
         default=None, ge=0, le=3_600, description="backoff before the first retry"
     )
-    backoffMultiplier: float | None = Field(default=None, ge=1, le=10)
-    maxDelaySeconds: float | None = Field(default=None, ge=0, le=86_400)
+    backoffMultiplier: Number | None = Field(default=None, ge=1, le=10)
+    maxDelaySeconds: Number | None = Field(default=None, ge=0, le=86_400)
 
 
 class OrchestrationOptions(PolicyIn):
-    offlineGraceSeconds: float | None = Field(
+    offlineGraceSeconds: Number | None = Field(
         default=None,
         ge=0,
         le=86_400,
@@ -100,8 +173,10 @@ class DataItem(_Body):
 
 class OrchestrationIn(_Body):
     action: ActionIn
-    data: list[DataItem] = Field(default_factory=list)
-    timestamp: str | None = None
+    data: list[DataItem] = Field(default_factory=list, max_length=MAX_DATA_FIELDS)
+    timestamp: Annotated[str | None, AfterValidator(_iso_timestamp)] = Field(
+        default=None, max_length=64
+    )
     dryRun: bool = False
     #: a caller-supplied (for example an edited preview's) plan: validated, then run as given
     plan: Plan | None = None

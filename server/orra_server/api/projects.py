@@ -2,40 +2,48 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 
-from ..errors import BadRequest
+from ..destinations import check_webhook_url
+from ..errors import Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..webhooks import new_webhook_secret
 from .auth import project_id_from_key
-from .models import ApiKeyIn, ProjectIn, WebhookIn
+from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, ApiKeyIn, ProjectIn, WebhookIn
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 
-router = APIRouter(tags=["projects"], route_class=OrjsonRoute)
+router = APIRouter(tags=["projects"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
-def check_webhook_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadRequest(
-            f"webhook URL {url!r} is not an absolute http(s) URL, e.g. "
-            "'http://localhost:3000/webhooks/orra'",
-            code="invalid_webhook_url",
-            param="url",
+def _require_admin(request: Request) -> None:
+    """With an admin token set, creating a project needs it (docs/security.md)."""
+    expected = runtime_of(request).settings.admin_token
+    if not expected:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise Unauthorized(
+            "creating a project needs the server's admin token: send 'Authorization: Bearer "
+            "<admin token>' (orra projects add --admin-token, or ORRA_ADMIN_TOKEN)",
+            code="admin_token_required",
         )
-    return url
 
 
 @router.post("/register/project", status_code=201)
 async def register_project(request: Request, body: ProjectIn | None = None) -> FastJSONResponse:
+    _require_admin(request)
     runtime = runtime_of(request)
     body = body or ProjectIn()
-    webhooks = [check_webhook_url(u) for u in body.webhooks]
+    allow_private = runtime.settings.allow_private_webhooks
+    webhooks = [await check_webhook_url(u, allow_private=allow_private) for u in body.webhooks]
     moment = now()
     project_id = new_id("p_", 16)
     key = new_api_key()
@@ -128,7 +136,98 @@ async def list_api_keys(
 ) -> dict[str, Any]:
     """The project's keys by name (the keys themselves are only shown when created)."""
     rows = runtime_of(request).store.api_keys_of(project_id)
-    return {"apiKeys": [{"name": r["name"], "createdAt": to_iso(r["created_at"])} for r in rows]}
+    return {
+        "apiKeys": [
+            {"id": key_id(r["key_hash"]), "name": r["name"], "createdAt": to_iso(r["created_at"])}
+            for r in rows
+        ]
+    }
+
+
+def key_id(key_hash: str) -> str:
+    """A key's public name: a prefix of its hash, which says nothing about the key."""
+    return "k_" + key_hash[:16]
+
+
+def _find_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
+    rows = runtime.store.api_keys_of(project_id)
+    matches = [r for r in rows if key_id(r["key_hash"]) == ref] or [
+        r for r in rows if r["name"] == ref
+    ]
+    if not matches:
+        raise NotFound(
+            f"no API key {ref!r} in this project; 'GET /apikeys' lists their ids and names",
+            code="api_key_not_found",
+        )
+    if len(matches) > 1:
+        raise Conflict(
+            f"{len(matches)} keys are named {ref!r}; name one by its id: "
+            + ", ".join(key_id(r["key_hash"]) for r in matches),
+            code="ambiguous_api_key",
+        )
+    return matches[0]
+
+
+async def _revoke(runtime: Runtime, row: dict[str, Any]) -> int:
+    """Delete the key, forget it at once, and disconnect the services that use it."""
+    await runtime.store.write([runtime.store.delete("api_keys", {"key_hash": row["key_hash"]})])
+    runtime.key_hashes.pop(row["key_hash"], None)
+    return runtime.hub.close_key(row["key_hash"])
+
+
+@router.delete("/apikeys/{ref}", responses=CONFLICT_RESPONSES)
+async def revoke_api_key(
+    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    """Revoke a key by id or name: refused at once, its service sockets closed (4001)."""
+    runtime = runtime_of(request)
+    row = _find_key(runtime, project_id, ref)
+    if len(runtime.store.api_keys_of(project_id)) == 1:
+        raise Conflict(
+            "this is the project's last API key; revoking it would lock the project out. "
+            f"Rotate it instead (POST /apikeys/{ref}/rotate)",
+            code="last_api_key",
+        )
+    disconnected = await _revoke(runtime, row)
+    return {
+        "id": key_id(row["key_hash"]),
+        "name": row["name"],
+        "revoked": True,
+        "disconnectedServices": disconnected,
+    }
+
+
+@router.post("/apikeys/{ref}/rotate", status_code=201, responses=CONFLICT_RESPONSES)
+async def rotate_api_key(
+    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    """A new key with the same name; the old one is revoked in the same step."""
+    runtime = runtime_of(request)
+    row = _find_key(runtime, project_id, ref)
+    key = new_api_key()
+    new_hash = hash_api_key(key)
+    await runtime.store.write(
+        [
+            runtime.store.insert(
+                "api_keys",
+                {
+                    "key_hash": new_hash,
+                    "project_id": project_id,
+                    "name": row["name"],
+                    "created_at": now().replace(tzinfo=None),
+                },
+            )
+        ]
+    )
+    runtime.key_hashes[new_hash] = project_id
+    disconnected = await _revoke(runtime, row)
+    return {
+        "apiKey": key,
+        "id": key_id(new_hash),
+        "name": row["name"],
+        "revoked": key_id(row["key_hash"]),
+        "disconnectedServices": disconnected,
+    }
 
 
 @router.post("/webhooks", status_code=201)
@@ -140,15 +239,47 @@ async def add_webhook(
 
 async def store_webhook(runtime: Runtime, table: str, project_id: str, url: str) -> dict[str, Any]:
     """Check ``url`` and add it to ``table`` (result or compensation-failure webhooks)."""
-    url = check_webhook_url(url)
+    url = await check_webhook_url(url, allow_private=runtime.settings.allow_private_webhooks)
     row = {"project_id": project_id, "url": url, "created_at": now().replace(tzinfo=None)}
     await runtime.store.write([runtime.store.insert(table, row)])
     runtime.forget_project(project_id)
-    return {"url": url, "secret": runtime.webhook_secret_of(project_id)}
+    return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}
 
 
 @router.get("/webhooks")
 async def list_webhooks(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
-    return {"webhooks": runtime_of(request).webhooks_of(project_id)}
+    urls = runtime_of(request).webhooks_of(project_id)
+    return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
+
+
+def webhook_id(url: str) -> str:
+    """A webhook's id: derived from its URL, so it needs no column of its own."""
+    return "wh_" + hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+async def remove_webhook(
+    runtime: Runtime, table: str, project_id: str, ref: str, urls: list[str]
+) -> dict[str, Any]:
+    """Delete the webhook of ``table`` whose id (or URL) is ``ref``."""
+    url = next((u for u in urls if webhook_id(u) == ref or u == ref), None)
+    if url is None:
+        raise NotFound(
+            f"no webhook {ref!r} in this project; the list shows each one's id",
+            code="webhook_not_found",
+        )
+    await runtime.store.write([runtime.store.delete(table, {"project_id": project_id, "url": url})])
+    runtime.forget_project(project_id)
+    return {"id": webhook_id(url), "url": url, "removed": True}
+
+
+@router.delete("/webhooks/{ref}")
+async def delete_webhook(
+    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
+) -> dict[str, Any]:
+    """Remove a result webhook by id (``wh_…``, as listed) or by its exact URL."""
+    runtime = runtime_of(request)
+    return await remove_webhook(
+        runtime, "webhooks", project_id, ref, runtime.store.webhooks_of(project_id)
+    )

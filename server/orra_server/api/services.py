@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Request
 
 from ..ids import to_iso
 from .auth import project_id_from_key
-from .models import RegistrationIn
+from .models import ERROR_RESPONSES, RegistrationIn
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 
-router = APIRouter(tags=["services"], route_class=OrjsonRoute)
+router = APIRouter(tags=["services"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
 async def _register(request: Request, body: RegistrationIn, project_id: str, kind: str):

@@ -151,11 +151,13 @@ class Engine:
         """Start every orchestration the store says was in flight. Call inside the loop."""
         count = 0
         steps = self.store.steps_of_unfinished()
+        dispatches = self.store.dispatches_of_unfinished()
         for row in self.store.unfinished_orchestrations():
             run = run_from_rows(row, steps.get(row["id"], []))
             run.status = "RUNNING"
             self.runs[run.id] = run
             for step in run.steps.values():
+                step.attempts = max(step.attempts, dispatches.get((run.id, step.id), 0))
                 if step.status == "COMPLETED":
                     run.completed += 1
                     for dependent in step.dependents:
@@ -355,6 +357,29 @@ class Engine:
             error = f"the connection to instance {instance.number} of '{step.component}' was lost"
             self._retry(run, step, "connection_lost", error).add_done_callback(_log_failure)
         instance.in_flight.clear()
+
+    def answer_too_large(self, instance: Instance, limit: int) -> None:
+        """The socket was closed because a frame from it passed ``limit`` bytes (close 1009).
+
+        With one task in flight the answer was that task's: re-sending the task would only
+        bring the same answer back, so the step fails now (an orra SDK that escapes non-ASCII
+        text can triple a result's size). With several, which one is unknown: the socket's
+        loss retries them as usual.
+        """
+        if len(instance.in_flight) != 1:
+            return
+        key = next(iter(instance.in_flight))
+        entry = self._pending.pop((instance.service_id, key), None)
+        if entry is None:
+            return
+        run, step = entry
+        instance.in_flight.discard(key)
+        self._stop_attempt(step)
+        error = (
+            f"the answer of '{step.component}' was larger than {limit} bytes, the most one "
+            "websocket message may carry; make the service return less"
+        )
+        self._fail_step(run, step, error).add_done_callback(_log_failure)
 
     # -- results from services ---------------------------------------------------------------
     def on_task_result(self, instance: Instance, payload: dict[str, Any]):

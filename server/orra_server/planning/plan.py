@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..limits import MAX_PLAN_STEPS
+
 __all__ = [
     "REFERENCE",
     "Plan",
@@ -29,14 +31,16 @@ class PlanStep(BaseModel):
     action: str = Field(default="", max_length=200, description="what the step does")
     input: dict[str, Any] = Field(default_factory=dict)
     expectedOutput: str = Field(default="", max_length=200)
-    dependencies: list[str] = Field(default_factory=list)
+    dependencies: list[str] = Field(default_factory=list, max_length=MAX_PLAN_STEPS)
 
 
 class Plan(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    steps: list[PlanStep] = Field(max_length=500)
-    parallelExecutionGroups: list[list[str]] = Field(default_factory=list)
+    steps: list[PlanStep] = Field(max_length=MAX_PLAN_STEPS)
+    parallelExecutionGroups: list[list[str]] = Field(
+        default_factory=list, max_length=MAX_PLAN_STEPS
+    )
     estimatedCompletionTime: str | None = None
 
     def by_id(self) -> dict[str, PlanStep]:

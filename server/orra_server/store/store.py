@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from .schema import DDL
 from .writer import (
+    Delete,
     GroupCommitWriter,
     Insert,
     Operation,
@@ -134,6 +135,10 @@ class Store:
     def update(table: str, row: dict[str, Any]) -> Update:
         return Update(table, row)
 
+    @staticmethod
+    def delete(table: str, match: dict[str, Any]) -> Delete:
+        return Delete(table, match)
+
     def project(self, project_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM projects WHERE id = ?", (project_id,))
         return rows[0] if rows else None
@@ -142,9 +147,10 @@ class Store:
         return {r["key_hash"]: r["project_id"] for r in self._rows("SELECT * FROM api_keys")}
 
     def api_keys_of(self, project_id: str) -> list[dict[str, Any]]:
-        """Names and creation times only: keys are stored as hashes."""
+        """Hashes, names and creation times: keys themselves are never stored."""
         return self._rows(
-            "SELECT name, created_at FROM api_keys WHERE project_id = ? ORDER BY created_at",
+            "SELECT key_hash, name, created_at FROM api_keys WHERE project_id = ? "
+            "ORDER BY created_at",
             (project_id,),
         )
 
@@ -222,6 +228,20 @@ class Store:
         for steps in grouped.values():
             steps.sort(key=lambda s: _step_order(s["step_id"]))
         return grouped
+
+    def dispatches_of_unfinished(self) -> dict[tuple[str, str], int]:
+        """(orchestration id, step id) → ``step_dispatched`` events, for unfinished runs.
+
+        A dispatch writes no step row (only a lazy event), so after a crash the row's
+        ``attempts`` may lag; recovery takes the larger of the two.
+        """
+        rows = self._rows(
+            "SELECT e.orchestration_id, e.step_id, count(*) AS n FROM events e "
+            "JOIN orchestrations o ON o.id = e.orchestration_id "
+            "WHERE e.type = 'step_dispatched' AND o.status IN ('PENDING', 'RUNNING', 'PAUSED') "
+            "GROUP BY e.orchestration_id, e.step_id"
+        )
+        return {(r["orchestration_id"], r["step_id"]): int(r["n"]) for r in rows}
 
     def unfinished_orchestrations(self) -> list[dict[str, Any]]:
         rows = self._rows(
@@ -316,6 +336,14 @@ class Store:
             (orchestration_id,),
         )
         return [_json_columns(r, "body") for r in rows]
+
+    def unattempted_deliveries(self, orchestration_id: str) -> int:
+        """Deliveries of this orchestration not yet attempted even once."""
+        rows = self._rows(
+            "SELECT count(*) AS n FROM deliveries WHERE orchestration_id = ? AND attempts = 0",
+            (orchestration_id,),
+        )
+        return int(rows[0]["n"])
 
     def pending_deliveries(self) -> list[dict[str, Any]]:
         rows = self._rows(

@@ -31,7 +31,14 @@ import pyarrow as pa
 
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
-__all__ = ["GroupCommitWriter", "Insert", "Operation", "Update", "replay_projection"]
+__all__ = [
+    "Delete",
+    "GroupCommitWriter",
+    "Insert",
+    "Operation",
+    "Update",
+    "replay_projection",
+]
 
 log = logging.getLogger("orra.store")
 
@@ -50,11 +57,19 @@ class Update:
     row: dict[str, Any]
 
 
+@dataclass(slots=True)
+class Delete:
+    """Delete the rows of a non-projected table whose columns equal ``match``."""
+
+    table: str
+    match: dict[str, Any]
+
+
 class _Sync:
     """A request to write the projection buffer now."""
 
 
-Operation = Insert | Update
+Operation = Insert | Update | Delete
 
 _STOP = object()
 
@@ -197,10 +212,13 @@ class GroupCommitWriter:
         inserts: dict[str, dict[Any, dict[str, Any]] | list[dict[str, Any]]] = {}
         updates: dict[str, dict[Any, dict[str, Any]]] = {}
         projected: list[Insert | Update] = []
+        deletes: list[Delete] = []
         for op in ops:
             if isinstance(op, _Sync):
                 continue
-            if op.table in PROJECTED:
+            if isinstance(op, Delete):
+                deletes.append(op)
+            elif op.table in PROJECTED:
                 projected.append(op)  # type: ignore[arg-type]
             elif isinstance(op, Insert):
                 keys = KEYS.get(op.table)
@@ -221,7 +239,7 @@ class GroupCommitWriter:
             for row in events:
                 self._seq += 1
                 row["seq"] = self._seq
-        if not (inserts or updates):
+        if not (inserts or updates or deletes):
             for op in projected:
                 self._projection.add(op)
             return
@@ -232,6 +250,9 @@ class GroupCommitWriter:
                 _insert(cursor, table, list(rows.values()) if isinstance(rows, dict) else rows)
             for table, keyed in updates.items():
                 _update(cursor, table, list(keyed.values()))
+            for op in deletes:
+                where = " AND ".join(f"{column} = ?" for column in op.match)
+                cursor.execute(f"DELETE FROM {op.table} WHERE {where}", list(op.match.values()))
             cursor.execute("COMMIT")
         except BaseException:
             cursor.execute("ROLLBACK")

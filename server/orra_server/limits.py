@@ -1,0 +1,94 @@
+"""Every bound on what a client may send, in one place (docs/security.md lists them).
+
+Anyone who can reach the port can send anything, so each input is bounded before it is used:
+body and frame size, JSON nesting, plan size, frame rate. Each bound has a stable error code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .errors import BadRequest
+
+__all__ = [
+    "MAX_DATA_FIELDS",
+    "MAX_FRAME_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_MESSAGE_ID_CHARS",
+    "MAX_PLAN_REFERENCES",
+    "MAX_PLAN_STEPS",
+    "MAX_REQUEST_BYTES",
+    "JsonTooDeep",
+    "check_depth",
+    "fits_depth",
+]
+
+#: largest request body on the REST API (413 ``payload_too_large``)
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+#: largest websocket frame a service may send (the socket is closed with 1009 past it); the
+#: orra Python SDK's own limit for frames it receives is 10,487,808 bytes
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+#: nesting of arrays and objects in any JSON we accept (400 ``json_too_deep``). Stored values
+#: are wrapped a few levels deeper (events, result bodies) and orjson writes at most 254.
+MAX_JSON_DEPTH = 64
+#: the ``id`` of a wrapped websocket message (the SDKs send ``msg_<n>_<executionId>``)
+MAX_MESSAGE_ID_CHARS = 256
+#: idempotency keys, task ids, execution ids and service ids in a frame
+MAX_TOKEN_CHARS = 256
+#: an error string a service reports (longer ones are cut, not refused)
+MAX_ERROR_CHARS = 10_000
+#: steps in one plan, references in one plan, fields in one orchestration's ``data``
+MAX_PLAN_STEPS = 200
+MAX_PLAN_REFERENCES = 5_000
+MAX_DATA_FIELDS = 1_000
+#: frames per second one service connection may send (a token bucket: bursts up to
+#: ``FRAME_BURST``); past it the server stops reading the socket until the bucket refills
+FRAMES_PER_SECOND = 2_000.0
+FRAME_BURST = 4_000
+#: frames (and bytes) waiting to be written to one service socket; a peer that lets more
+#: pile up is not reading and is disconnected with close code 1013
+SEND_QUEUE_FRAMES = 1_024
+SEND_QUEUE_BYTES = 32 * 1024 * 1024
+
+#: orjson refuses to write more than this many nested containers
+_ORJSON_MAX_DEPTH = 254
+_PADDING = _ORJSON_MAX_DEPTH - MAX_JSON_DEPTH
+
+
+class JsonTooDeep(BadRequest):
+    status_code = 400
+    code = "json_too_deep"
+
+
+def fits_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` nests at most ``limit`` arrays/objects deep.
+
+    Walking a 10 MB body in Python takes most of a second; orjson does it in C while it
+    serialises. So the value is wrapped in ``254 - limit`` lists and written once: orjson
+    refuses exactly when the value itself is deeper than ``limit``.
+    """
+    if not isinstance(value, dict | list):
+        return True
+    wrapped: Any = value
+    for _ in range(_ORJSON_MAX_DEPTH - limit):
+        wrapped = [wrapped]
+    try:
+        orjson.dumps(wrapped, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError as exc:
+        if "Recursion limit" in str(exc):
+            return False
+        raise
+    return True
+
+
+def check_depth(value: Any, where: str = "the body", limit: int = MAX_JSON_DEPTH) -> Any:
+    """``value``, or a 400 ``json_too_deep`` naming the limit."""
+    if not fits_depth(value, limit):
+        raise JsonTooDeep(
+            f"{where} nests arrays/objects more than {limit} levels deep; at most {limit} "
+            "are allowed",
+            details={"limit": limit},
+        )
+    return value
