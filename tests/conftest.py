@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import venv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,3 +30,29 @@ def _close_api_clients() -> Iterator[None]:
     yield
     while Api.opened:
         Api.opened.pop().close()
+
+
+# -- the original orra-sdk 0.2.4, in a virtualenv of its own (it pins httpx<0.27, websockets<13)
+ORRA_SDK = "orra-sdk==0.2.4"
+CACHE = Path(os.environ.get("ORRA_TEST_CACHE", Path.home() / ".cache" / "orra-studio"))
+
+
+@pytest.fixture(scope="session")
+def orra_sdk_python() -> str:
+    env_dir = CACHE / "venv-orra-sdk-0.2.4"
+    python = env_dir / "bin" / "python"
+    marker = env_dir / ".installed"
+    if not marker.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", ORRA_SDK], check=True, timeout=600
+        )
+        marker.write_text(ORRA_SDK)
+    check = subprocess.run(
+        [str(python), "-c", "import orra, httpx, websockets; print(websockets.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert check.stdout.strip().startswith("12."), check.stdout
+    return str(python)

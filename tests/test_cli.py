@@ -272,3 +272,29 @@ def test_edited_plan_abort_reason_and_compensation_history(
         assert orra("run", "fulfil order o-2", *data, "--plan", str(invalid), code=1).stderr
     finally:
         saga.stop()
+
+
+def test_api_keys_rm_and_rotate_and_webhooks_rm(orra: Orra, live_server: ServerProcess):
+    orra("login", "--url", live_server.url)
+    orra("projects", "add", "keys-project")
+    orra("api-keys", "add", "--name", "worker")
+    keys = orra.json("api-keys", "ls")
+    assert {k["name"] for k in keys} == {"default", "worker"}
+    worker = next(k for k in keys if k["name"] == "worker")
+    assert worker["apiKey"].startswith("sk-orra-v1-")  # this machine made it
+    revoked = orra.json("api-keys", "rm", worker["id"])
+    assert revoked["revoked"] is True and revoked["name"] == "worker"
+    assert {k["name"] for k in orra.json("api-keys", "ls")} == {"default"}
+    last = orra("api-keys", "rm", "default", code=1)
+    assert "Rotate it instead" in last.stderr
+    rotated = orra.json("api-keys", "rotate", "default")
+    assert rotated["apiKey"].startswith("sk-orra-v1-")
+    assert orra.json("api-keys", "ls")[0]["id"] == rotated["id"]
+
+    orra("webhooks", "add", "--url", "http://127.0.0.1:9/hook")
+    hook = orra.json("webhooks", "ls")[0]
+    removed = orra.json("webhooks", "rm", hook["id"])
+    assert removed == {"id": hook["id"], "url": "http://127.0.0.1:9/hook", "removed": True}
+    assert orra.json("webhooks", "ls") == []
+    missing = orra("webhooks", "rm", "wh_nope", code=1)
+    assert "no webhook 'wh_nope'" in missing.stderr

@@ -7,11 +7,7 @@ between runs under ``~/.cache/orra-studio/``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import venv
-from pathlib import Path
 
 import pytest
 
@@ -24,30 +20,6 @@ from helpers import (
     new_project,
     wait_until,
 )
-
-ORRA_SDK = "orra-sdk==0.2.4"
-CACHE = Path(os.environ.get("ORRA_TEST_CACHE", Path.home() / ".cache" / "orra-studio"))
-
-
-@pytest.fixture(scope="session")
-def orra_sdk_python() -> str:
-    env_dir = CACHE / "venv-orra-sdk-0.2.4"
-    python = env_dir / "bin" / "python"
-    marker = env_dir / ".installed"
-    if not marker.exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", ORRA_SDK], check=True, timeout=600
-        )
-        marker.write_text(ORRA_SDK)
-    check = subprocess.run(
-        [str(python), "-c", "import orra, httpx, websockets; print(websockets.__version__)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert check.stdout.strip().startswith("12."), check.stdout
-    return str(python)
 
 
 def test_orra_sdk_services_register_connect_complete_and_survive_a_restart(

@@ -38,6 +38,12 @@ def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
             return steps[0]["status"] == "COMPLETED" and steps[1]["status"] == "RUNNING"
 
         wait_until(counter_running, 10, "the second step to be running")
+
+        def dispatch_recorded() -> bool:  # the lazy step_dispatched event has committed
+            logs = api.get(f"/orchestrations/{execution_id}/logs").json()["logs"]
+            return any(e["event"] == "step_dispatched" and e["stepId"] == "step2" for e in logs)
+
+        wait_until(dispatch_recorded, 10, "step2's dispatch to be recorded")
         server.stop(signal.SIGKILL)
 
         again = ServerProcess(fresh_db, port=server.port).start()  # same file, same port
@@ -47,6 +53,8 @@ def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
             assert body["status"] == "COMPLETED", body
             assert body["result"]["words"] == 3
             assert body["stepResults"][0]["output"] == {"shouted": "SURVIVE THE CRASH"}
+            # every dispatch counts: once before the crash, once after
+            assert body["stepResults"][1]["attempts"] == 2, body["stepResults"][1]
             # and new work runs on the restarted control plane too
             fresh = api.post("/orchestrations", request).json()["executionId"]
             assert api.wait_finished(fresh, timeout=30)["status"] == "COMPLETED"

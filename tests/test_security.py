@@ -648,3 +648,36 @@ def test_a_file_that_is_not_a_database_gives_one_line(tmp_path):
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "not a valid DuckDB database file" in errors[0]
     assert "Traceback" not in run.stderr
+
+
+def test_a_delivery_checks_the_address_again_when_it_is_sent(tmp_path):
+    """A webhook added while private addresses were allowed is refused at delivery once they
+    are not: the check runs against the address the delivery would connect to."""
+    from helpers import WebhookReceiver
+
+    db = tmp_path / "orra.duckdb"
+    with WebhookReceiver() as receiver:
+        disguised = receiver.url.replace("127.0.0.1", "0x7f000001")  # resolves to 127.0.0.1
+        permissive = ServerProcess(db).start()
+        try:
+            api, project = new_project(permissive.url, webhooks=[disguised])
+        finally:
+            permissive.stop()
+        strict = ServerProcess(
+            db, port=permissive.port, env={"ORRA_ALLOW_PRIVATE_WEBHOOKS": "0"}
+        ).start()
+        try:
+            answer = api.post("/orchestrations", {"action": {"type": "x", "content": "none"}})
+            execution_id = answer.json()["executionId"]
+
+            def settled() -> list[dict[str, Any]]:
+                path = f"/orchestrations/{execution_id}/deliveries"
+                rows = api.get(path).json()["deliveries"]
+                return [r for r in rows if r["status"] != "pending"]
+
+            row = wait_until(settled, 20, "the delivery to be refused")[0]
+            assert row["status"] == "failed" and row["attempts"] == 1
+            assert "loopback address (127.0.0.1)" in row["lastError"]
+            assert receiver.received.empty()
+        finally:
+            strict.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 import typer
@@ -217,17 +218,37 @@ def api_keys_ls(
     emit(rows, output, as_json, lambda r: records_table(r, ["id", "name", "createdAt", "apiKey"]))
 
 
-def _forget_local_key(project: str | None, name: str, new_key: str | None = None) -> None:
+def _update_local_keys(
+    project: str | None, name: str, revoked_id: str, new_key: str | None = None
+) -> str | None:
+    """Keep the config in step with a revoked or rotated key; returns a note for the user.
+
+    The project's own key (the one this CLI uses) is replaced by a rotated one; if it was
+    revoked outright, the note says the project needs another key.
+    """
     config = Config.load()
     chosen = config.target(project=project).project
-    keys = config.projects.get(chosen or "", {}).get("api_keys")
-    if keys is None or name not in keys:
-        return
-    if new_key is None:
-        del keys[name]
-    else:
-        keys[name] = new_key
+    entry = config.projects.get(chosen or "")
+    if entry is None:
+        return None
+    note = None
+    keys = entry.get("api_keys", {})
+    if name in keys:
+        if new_key is None:
+            del keys[name]
+        else:
+            keys[name] = new_key
+    own = entry.get("api_key") or ""
+    if own and "k_" + hashlib.sha256(own.encode()).hexdigest()[:16] == revoked_id:
+        if new_key is not None:
+            entry["api_key"] = new_key
+        else:
+            note = (
+                f"this machine used that key for project '{chosen}': attach another with "
+                "'orra login --api-key KEY'"
+            )
     config.save()
+    return note
 
 
 @api_keys.command("rm")
@@ -241,7 +262,9 @@ def api_keys_rm(
     """Revoke an API key: refused at once; services connected with it are disconnected."""
     with client_for(project) as client:
         revoked = client.revoke_api_key(ref)
-    _forget_local_key(project, revoked["name"])
+    note = _update_local_keys(project, revoked["name"], revoked["id"])
+    if note:
+        err.print(f"note: {note}", markup=False)
     emit(
         revoked,
         output,
@@ -264,7 +287,7 @@ def api_keys_rotate(
     """Replace a key with a new one of the same name; the old one is revoked."""
     with client_for(project) as client:
         rotated = client.rotate_api_key(ref)
-    _forget_local_key(project, rotated["name"], rotated["apiKey"])
+    _update_local_keys(project, rotated["name"], rotated["revoked"], rotated["apiKey"])
     emit(
         rotated,
         output,

@@ -75,8 +75,32 @@ def schema_services(url: str, key: str) -> list[Service]:
     return [greeter]
 
 
+class RepeatIn(BaseModel):
+    text: str
+    times: int
+
+
+class RepeatOut(BaseModel):
+    repeated: str
+
+
+def large_services(url: str, key: str) -> list[Service]:
+    """Answers as large as asked: ``text`` repeated ``times`` times (non-ASCII makes it big)."""
+    repeater = Service(
+        "text-repeater", description="Repeats a text many times", url=url, api_key=key
+    )
+
+    @repeater.handler
+    def repeat(task: Task[RepeatIn]) -> RepeatOut:
+        return RepeatOut(repeated=task.input.text * task.input.times)
+
+    return [repeater]
+
+
 async def main(url: str, key: str, kind: str) -> None:
     services = schema_services(url, key) if kind == "schema" else text_services(url, key)
+    if kind == "large":
+        services = large_services(url, key)
     if kind == "counter-only":
         services = services[1:]
     await asyncio.gather(*(s.run() for s in services))
