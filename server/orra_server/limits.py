@@ -6,6 +6,7 @@ body and frame size, JSON nesting, plan size, frame rate. Each bound has a stabl
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import orjson
@@ -66,21 +67,38 @@ def fits_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether ``value`` nests at most ``limit`` arrays/objects deep.
 
     Walking a 10 MB body in Python takes most of a second; orjson does it in C while it
-    serialises. So the value is wrapped in ``254 - limit`` lists and written once: orjson
-    refuses exactly when the value itself is deeper than ``limit``.
+    serialises. So the value is put inside ``254 - limit`` lists and written once: orjson
+    refuses exactly when the value itself is deeper than ``limit``. The lists are made once
+    per thread and reused (building them took most of the time for small values).
     """
     if not isinstance(value, dict | list):
         return True
-    wrapped: Any = value
-    for _ in range(_ORJSON_MAX_DEPTH - limit):
-        wrapped = [wrapped]
+    outer, holder = _padding(_ORJSON_MAX_DEPTH - limit)
+    holder[0] = value
     try:
-        orjson.dumps(wrapped, option=orjson.OPT_NON_STR_KEYS)
+        orjson.dumps(outer, option=orjson.OPT_NON_STR_KEYS)
     except orjson.JSONEncodeError as exc:
         if "Recursion limit" in str(exc):
             return False
         raise
+    finally:
+        holder[0] = None
     return True
+
+
+_per_thread = threading.local()
+
+
+def _padding(levels: int) -> tuple[list[Any], list[Any]]:
+    """``levels`` nested one-element lists: (the outermost, the innermost)."""
+    chains: dict[int, tuple[list[Any], list[Any]]] = _per_thread.__dict__.setdefault("chains", {})
+    if levels not in chains:
+        holder: list[Any] = [None]
+        outer = holder
+        for _ in range(levels - 1):
+            outer = [outer]
+        chains[levels] = (outer, holder)
+    return chains[levels]
 
 
 def check_depth(value: Any, where: str = "the body", limit: int = MAX_JSON_DEPTH) -> Any:
