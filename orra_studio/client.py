@@ -19,7 +19,13 @@ import httpx
 import orjson
 
 from .endpoints import Endpoints, Json, action_body, read_json
-from .errors import BY_STATUS, ApiError, OrchestrationTimeout, ServerUnreachable
+from .errors import (
+    BY_STATUS,
+    ApiError,
+    NotAnOrraServer,
+    OrchestrationTimeout,
+    ServerUnreachable,
+)
 
 __all__ = ["AsyncClient", "Client", "TERMINAL_STATUSES", "action_body"]
 
@@ -34,10 +40,25 @@ def _raise_for(response: httpx.Response) -> None:
     try:
         error = response.json()["error"]
         code, message, details = error["code"], error["message"], error.get("details")
-    except (ValueError, KeyError, TypeError):
-        code, message, details = "http_error", response.text[:200], None
+    except (ValueError, KeyError, TypeError):  # not our error shape: not our server
+        raise _not_orra(response) from None
     cls = BY_STATUS.get(response.status_code, ApiError)
     raise cls(response.status_code, code, message, details)
+
+
+def _not_orra(response: httpx.Response) -> NotAnOrraServer:
+    url = str(response.request.url.copy_with(path="/", query=None)).rstrip("/")
+    return NotAnOrraServer(
+        url, response.status_code, response.headers.get("content-type", "").split(";")[0]
+    )
+
+
+def _parsed(response: httpx.Response, parse: Callable[[httpx.Response], Json]) -> Any:
+    """``parse(response)``; an answer that is not what the API sends means another server."""
+    try:
+        return parse(response)
+    except (ValueError, KeyError, TypeError):
+        raise _not_orra(response) from None
 
 
 def arrow_table(payload: bytes):  # -> pyarrow.Table
@@ -105,7 +126,7 @@ class Client(Endpoints):
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.url, type(exc).__name__) from exc
         _raise_for(response)
-        return parse(response)
+        return _parsed(response, parse)
 
     def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(self.export_bytes(table, "arrow", **filters))
@@ -212,7 +233,7 @@ class AsyncClient(Endpoints):
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.url, type(exc).__name__) from exc
         _raise_for(response)
-        return parse(response)
+        return _parsed(response, parse)
 
     async def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(await self.export_bytes(table, "arrow", **filters))

@@ -88,10 +88,10 @@ def run_demo(db: str | None = None, console: Console | None = None) -> int:
                         console.print("[red]the demo services did not connect in time[/]")
                         return 1
                     time.sleep(0.02)
-                console.print(f"services online: {', '.join(sorted(online))}")
+                console.print(f"services online: {', '.join(sorted(online))}", markup=False)
                 console.print(f"POST /orchestrations  action={SEED_REQUEST['action']['type']!r}")
                 accepted = client._call("POST", "/orchestrations", json=SEED_REQUEST)
-                console.print(f"{accepted['status']}: {accepted['executionId']}")
+                console.print(f"{accepted['status']}: {accepted['executionId']}", markup=False)
                 console.print(plan_table(accepted["plan"]))
                 body = client.wait(accepted["executionId"], timeout=30)
                 console.print(steps_table(body))

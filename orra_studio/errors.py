@@ -7,6 +7,7 @@ OrraError                      the root: catch this to catch everything below
 │   ├── NotFound               404
 │   └── Conflict               409: e.g. cancelling a finished orchestration
 ├── ServerUnreachable          no answer at the URL (not started, wrong port, network)
+│   └── NotAnOrraServer        something answers there, but not like an Orra control plane
 ├── OrchestrationTimeout       ``wait=True`` gave up before the orchestration ended
 └── ConfigError                no server or project configured, or a bad config file
 
@@ -23,6 +24,7 @@ __all__ = [
     "BadRequest",
     "ConfigError",
     "Conflict",
+    "NotAnOrraServer",
     "NotFound",
     "OrchestrationTimeout",
     "OrraError",
@@ -65,6 +67,17 @@ class ServerUnreachable(OrraError):
         super().__init__(
             f"no control plane answers at {url} ({reason}); start one with 'orra serve' "
             "or point to it with 'orra login --url URL'"
+        )
+        self.url = url
+
+
+class NotAnOrraServer(ServerUnreachable):
+    def __init__(self, url: str, status: int, content_type: str) -> None:
+        OrraError.__init__(
+            self,
+            f"{url} does not answer like an Orra control plane (HTTP {status}, "
+            f"{content_type or 'no content type'}); check the URL and port (default "
+            "http://localhost:8005)",
         )
         self.url = url
 

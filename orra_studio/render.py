@@ -13,6 +13,7 @@ from rich.text import Text
 __all__ = [
     "STATUS_ICON",
     "card",
+    "literal",
     "logs_table",
     "orchestrations_table",
     "plan_table",
@@ -47,12 +48,30 @@ STATUS_ICON = {
 }
 
 
+def _add_row(table: Table, *cells: Any) -> None:
+    """Add a row whose text cells are shown literally: data is never read as rich markup
+    (an output like ``[de] …`` or ``]x/[`` would otherwise vanish or crash the command)."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+
+
+def literal(value: Any) -> Any:
+    """``value`` for ``Console.print``: a plain string as literal text, anything else as is."""
+    return Text(value) if isinstance(value, str) else value
+
+
+def _id_column(table: Table, name: str) -> None:
+    """Ids never wrap: a wrapped id pasted into ``orra inspect`` would not be found."""
+    table.add_column(name, no_wrap=True, overflow="ignore")
+
+
 def plan_table(plan: dict[str, Any]) -> Group:
     table = Table(title="Plan", show_lines=False)
-    for column in ("step", "component", "action", "input", "depends on"):
+    _id_column(table, "step")
+    for column in ("component", "action", "input", "depends on"):
         table.add_column(column)
     for step in plan["steps"]:
-        table.add_row(
+        _add_row(
+            table,
             step["id"],
             step["component"],
             step["action"],
@@ -64,14 +83,16 @@ def plan_table(plan: dict[str, Any]) -> Group:
 
 
 def steps_table(body: dict[str, Any]) -> Table:
-    table = Table(title=f"Orchestration {body['executionId']}: {body['status']}")
-    for column in ("step", "component", "status", "attempts", "output / error"):
+    table = Table(title=Text(f"Orchestration {body['executionId']}: {body['status']}"))
+    _id_column(table, "step")
+    for column in ("component", "status", "attempts", "output / error"):
         table.add_column(column, overflow="fold")
     for step in body["stepResults"]:
         shown = step["error"] or json.dumps(step["output"])
         if len(shown) > 120:
             shown = shown[:117] + "…"
-        table.add_row(
+        _add_row(
+            table,
             step["id"],
             step["component"],
             Text(step["status"], style=_STATUS_STYLE.get(step["status"], "")),
@@ -87,7 +108,9 @@ def result_panel(body: dict[str, Any]) -> Panel:
         if body.get("result") is not None
         else (body.get("error") or "no result")
     )
-    return Panel(text, title="result", border_style=_STATUS_STYLE.get(body["status"], "white"))
+    return Panel(
+        Text(text), title="result", border_style=_STATUS_STYLE.get(body["status"], "white")
+    )
 
 
 def _status(status: str) -> Text:
@@ -102,9 +125,12 @@ def _short(value: Any, width: int = 80) -> str:
 def records_table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None):
     table = Table(title=title)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        if column == "id" or column.endswith("Id"):
+            _id_column(table, column)
+        else:
+            table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else _short(row.get(c)) for c in columns))
+        _add_row(table, *("" if row.get(c) is None else _short(row.get(c)) for c in columns))
     return table
 
 
@@ -117,19 +143,22 @@ def card(fields: dict[str, Any], title: str | None = None) -> Table:
         if value is None or value == []:
             continue
         shown = _status(value) if key == "status" else _short(value, 400)
-        table.add_row(key, shown)
+        _add_row(table, key, shown)
     return Panel(table, title=title) if title else table
 
 
 def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Orchestrations")
-    for column in ("id", "action", "status", "created", "ended"):
+    _id_column(table, "id")
+    for column in ("action", "status", "created", "ended"):
         table.add_column(column, overflow="fold")
     for row in rows:
         action = row.get("action") or {}
-        table.add_row(
+        kind, content = action.get("type") or "", action.get("content") or ""
+        _add_row(
+            table,
             row["executionId"],
-            _short(action.get("content") or action.get("type") or "", 48),
+            _short(f"{kind}: {content}" if content and content != kind else kind, 48),
             _status(row["status"]),
             row.get("createdAt") or "",
             row.get("endTime") or "",
@@ -142,11 +171,13 @@ def services_table(rows: list[dict[str, Any]]) -> Table:
     for column in ("name", "kind", "online", "instances", "revertible", "version", "description"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(
+        _add_row(
+            table,
             row["name"],
             row.get("kind", "service"),
             Text("yes", style="green") if row.get("online") else Text("no", style="red"),
-            str(row.get("instances", 0)),
+            str(row.get("instances", 0))
+            + (f" (+{row['staleInstances']} stale)" if row.get("staleInstances") else ""),
             "yes" if row.get("revertible") else "no",
             str(row.get("version", "")),
             _short(row.get("description") or "", 60),
@@ -155,12 +186,13 @@ def services_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def logs_table(body: dict[str, Any]) -> Table:
-    table = Table(title=f"Logs of {body['executionId']} ({body['status']})")
+    table = Table(title=Text(f"Logs of {body['executionId']} ({body['status']})"))
     for column in ("seq", "time", "level", "step", "message"):
         table.add_column(column, overflow="fold")
     for line in body["logs"]:
         level = line.get("level", "info")
-        table.add_row(
+        _add_row(
+            table,
             str(line["seq"]),
             line.get("time") or "",
             Text(level, style={"error": "red", "warning": "yellow"}.get(level, "")),
@@ -172,10 +204,11 @@ def logs_table(body: dict[str, Any]) -> Table:
 
 def progress_table(progress: Any) -> Table:
     """The live display of ``orra run`` (a :class:`~orra_studio.progress.Progress`)."""
-    table = Table(title=f"{progress.execution_id}: {progress.status}")
-    for column in ("step", "component", "status", "attempts", "latest"):
+    table = Table(title=Text(f"{progress.execution_id}: {progress.status}"))
+    _id_column(table, "step")
+    for column in ("component", "status", "attempts", "latest"):
         table.add_column(column, overflow="fold")
     for step in progress.steps.values():
         latest = step.error or (_short(step.last_update, 60) if step.last_update else "")
-        table.add_row(step.id, step.component, _status(step.status), str(step.attempts), latest)
+        _add_row(table, step.id, step.component, _status(step.status), str(step.attempts), latest)
     return table

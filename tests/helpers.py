@@ -150,6 +150,13 @@ class ServiceProcess:
         )
         return self
 
+    def output(self) -> str:
+        """What it has printed so far (read without moving the shared file offset)."""
+        if self._output.closed:
+            return ""
+        fd = self._output.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
     def stop(self, sig: int = signal.SIGTERM) -> str:
         """Stop it (again is fine) and return what it printed."""
         if self.proc is None or self._output.closed:

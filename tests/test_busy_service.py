@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_orra_sdk_compat import orra_sdk_python  # noqa: F401 - the fixture
 
 from helpers import ServiceProcess, new_project, wait_until
 

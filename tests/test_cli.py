@@ -170,7 +170,10 @@ def test_projects_use_and_logout(orra: Orra, live_server: ServerProcess, tmp_pat
 
     # an existing project attached by its key
     key = orra.json("api-keys", "gen", "ci", "-p", "second")["apiKey"]
-    orra("logout")
+    refused = orra("logout", code=1)  # keys would go: not without --yes
+    assert "pass --yes" in refused.stderr
+    assert (tmp_path / "orra" / "config.toml").exists()
+    orra("logout", "--yes")
     assert not (tmp_path / "orra" / "config.toml").exists()
     orra("ps", code=1)
     attached = orra.json("login", "--url", live_server.url, "--api-key", key)

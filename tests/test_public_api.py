@@ -20,6 +20,7 @@ def test_sdk_exports():
         "Task",
         "TaskAborted",
         "__version__",
+        "run_forever",
     ]
 
 

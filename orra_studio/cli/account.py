@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from typing import Annotated
 
 import typer
 
 from ..client import Client
 from ..config import DEFAULT_URL, Config
-from ..errors import ConfigError
+from ..errors import ConfigError, NotAnOrraServer
 from ..render import records_table
 from .common import JsonFlag, Output, OutputOpt, ProjectOpt, UrlOpt, client_for, command, emit, err
 
@@ -34,6 +35,8 @@ def login(
     config = Config.load()
     with Client(url) as anonymous:
         health = anonymous.health()
+    if not isinstance(health, dict) or health.get("status") != "ok":
+        raise NotAnOrraServer(url.rstrip("/"), 200, "JSON without an Orra health status")
     config.url = url.rstrip("/")
     answer = {"url": config.url, "serverVersion": health.get("version"), "project": None}
     if api_key:
@@ -56,13 +59,33 @@ def _logged_in(answer: dict) -> str:
 
 
 @command
-def logout() -> None:
-    """Log out: remove the stored server URL and project keys."""
+def logout(
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="do not ask before deleting stored API keys")
+    ] = False,
+) -> None:
+    """Log out: remove the stored server URL and project keys (asks first when keys would go)."""
     config = Config.load()
+    keys = sum(
+        bool(entry.get("api_key")) + len(entry.get("api_keys") or {})
+        for entry in config.projects.values()
+    )
+    if keys and not yes:
+        question = (
+            f"This deletes {keys} stored API key(s) of {len(config.projects)} project(s) "
+            f"from {config.path}; the server cannot show them again. Continue?"
+        )
+        if not sys.stdin.isatty():
+            raise ConfigError(
+                f"logging out would delete {keys} stored API key(s); pass --yes to confirm"
+            )
+        if not typer.confirm(question, default=False):
+            err.print("Kept everything.")
+            raise typer.Exit(1)
     if config.remove():
-        err.print(f"Logged out: removed {config.path}")
+        err.print(f"Logged out: removed {config.path}", markup=False)
     else:
-        err.print(f"Already logged out: no {config.path}")
+        err.print(f"Already logged out: no {config.path}", markup=False)
 
 
 @projects.command("add")
@@ -119,7 +142,7 @@ def projects_use(name: Annotated[str, typer.Argument(help="project name")]) -> N
     config.project(name)
     config.current_project = name
     config.save()
-    err.print(f"Now using project {name}.")
+    err.print(f"Now using project {name}.", markup=False)
 
 
 @webhooks.command("add")

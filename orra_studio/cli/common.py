@@ -26,6 +26,7 @@ from rich.markup import escape
 from ..client import Client
 from ..config import Config
 from ..errors import ConfigError, OrraError
+from ..render import literal
 
 __all__ = [
     "EXIT_ERROR",
@@ -125,7 +126,7 @@ def emit(
     elif output is Output.json or render is None:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
-        out.print(render(data))
+        out.print(literal(render(data)), highlight=False)
 
 
 def parse_data(items: list[str] | None) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def grounding_rm(name: str, project: ProjectOpt = None) -> None:
     """Remove a grounding spec from the project."""
     with client_for(project) as client:
         client.delete_grounding(name)
-    err.print(f"Grounding {name} removed.")
+    err.print(f"Grounding {name} removed.", markup=False)
 
 
 _FAILURE_COLUMNS = ["id", "orchestrationId", "stepId", "component", "status", "failure"]

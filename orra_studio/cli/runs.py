@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Group
 from rich.live import Live
+from rich.text import Text
 
 from ..client import TERMINAL_STATUSES, Client
 from ..errors import OrchestrationTimeout
@@ -50,7 +51,16 @@ DataOpt = Annotated[
     list[str] | None,
     typer.Option("--data", "-d", help="field:value (repeat); field:=JSON for numbers, lists…"),
 ]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", "-t", help="seconds to wait for the end")]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        "-t",
+        min=0.1,
+        max=86_400,
+        help="seconds to wait for the end (use --no-wait not to wait)",
+    ),
+]
 PlanOpt = Annotated[
     Path | None,
     typer.Option(
@@ -127,7 +137,7 @@ def _run(
                 client, accepted, timeout, show=err.is_terminal or output is Output.table
             )
         except OrchestrationTimeout as exc:
-            err.print(f"[yellow]{exc}[/]")
+            err.print(Text(str(exc), style="yellow"))
             raise typer.Exit(EXIT_TIMEOUT) from None
     emit(body, output, as_json, lambda b: Group(steps_table(b), result_panel(b)))
     if body["status"] != "COMPLETED":
@@ -186,11 +196,15 @@ def verify_run(
 def ps(
     project: ProjectOpt = None,
     status: Annotated[str | None, typer.Option(help="only this status, e.g. FAILED")] = None,
-    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, max=1000, help="at most this many, newest first")
+    ] = 50,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="refresh until every one listed has ended")
     ] = False,
-    interval: Annotated[float, typer.Option(help="seconds between refreshes with -w")] = 1.0,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="seconds between refreshes with -w")
+    ] = 1.0,
     output: OutputOpt = Output.table,
     as_json: JsonFlag = False,
 ) -> None:

@@ -17,7 +17,7 @@ __all__ = ["demo", "serve", "version"]
 
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8005,
+    port: Annotated[int, typer.Option(min=1, max=65_535, help="port to listen on")] = 8005,
     db: Annotated[
         str | None, typer.Option(help="DuckDB file (default ~/.orra/orra.duckdb)", envvar="ORRA_DB")
     ] = None,
@@ -31,10 +31,11 @@ def serve(
     ] = None,
     llm_api_key: Annotated[str | None, typer.Option(help="key for the LLM endpoint")] = None,
     llm_timeout: Annotated[
-        float | None, typer.Option(help="seconds per LLM call before retrying")
+        float | None, typer.Option(min=0.1, help="seconds per LLM call before retrying")
     ] = None,
     repair_rounds: Annotated[
-        int | None, typer.Option(help="times an invalid LLM plan is sent back for repair")
+        int | None,
+        typer.Option(min=0, max=10, help="times an invalid LLM plan is sent back for repair"),
     ] = None,
     offline_planner: Annotated[
         bool, typer.Option("--offline-planner", help="plan with schema-flow only, never an LLM")
@@ -102,11 +103,15 @@ def serve(
         allow_private_webhooks=allow_private_webhooks,
     )
     planner = f"LLM {llm.resolved_model()}" if llm.enabled else "offline schema-flow"
-    typer.echo(
-        f"orra control plane on http://{host}:{port} (db: {settings.db_path}; planner: {planner})",
-        err=True,
-    )
-    run_server(settings, host=host, port=port, log_level=log_level)
+
+    def listening() -> None:
+        typer.echo(
+            f"orra control plane on http://{host}:{port} (db: {settings.db_path}; "
+            f"planner: {planner})",
+            err=True,
+        )
+
+    run_server(settings, host=host, port=port, log_level=log_level, on_started=listening)
 
 
 def _is_loopback(host: str) -> bool:

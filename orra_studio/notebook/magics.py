@@ -224,7 +224,16 @@ class OrraMagics(Magics):
         import pandas as pd
 
         rows = self._client().services()
-        columns = ["name", "kind", "online", "instances", "revertible", "version", "description"]
+        columns = [
+            "name",
+            "kind",
+            "online",
+            "instances",
+            "staleInstances",
+            "revertible",
+            "version",
+            "description",
+        ]
         return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
 
     def _do_plan(self, args: Any) -> PlanPreview:

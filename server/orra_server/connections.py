@@ -60,6 +60,9 @@ class Instance:
     max_bytes: int = SEND_QUEUE_BYTES
     #: why the socket is being closed (None while open)
     close_reason: tuple[int, str] | None = None
+    #: connected before a registration changed the service's schema: it serves the old
+    #: contract, so it gets no new tasks (it may finish what it holds)
+    stale: bool = False
     _queue: collections.deque[str] = field(default_factory=collections.deque)
     _queued_bytes: int = 0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -148,8 +151,22 @@ class ServiceHub:
             instance.close(CLOSE_KEY_REVOKED, "the API key of this connection was revoked")
         return len(closing)
 
+    def current(self, service_id: str) -> list[Instance]:
+        """The instances that may get new tasks: open, and not stale."""
+        return [
+            i for i in self._instances.get(service_id, ()) if i.close_reason is None and not i.stale
+        ]
+
+    def mark_stale(self, service_id: str) -> int:
+        """A registration changed the service's schema: those connected now serve the old one."""
+        instances = self.current(service_id)
+        for instance in instances:
+            instance.stale = True
+        return len(instances)
+
     def is_online(self, service_id: str) -> bool:
-        return bool(self._instances.get(service_id))
+        """Whether an instance can take a new task now (stale ones cannot)."""
+        return bool(self.current(service_id))
 
     def instances(self, service_id: str) -> list[Instance]:
         return list(self._instances.get(service_id, []))
@@ -159,7 +176,7 @@ class ServiceHub:
 
     def pick(self, service_id: str, avoid: Instance | None = None) -> Instance | None:
         """The least busy instance; ``avoid`` (where an attempt just failed) only if alone."""
-        instances = [i for i in self._instances.get(service_id, ()) if i.close_reason is None]
+        instances = self.current(service_id)
         if not instances:
             return None
         if len(instances) == 1:

@@ -16,10 +16,21 @@ from .planning.cache import services_fingerprint
 from .store import Store
 from .store.store import dumps
 
-__all__ = ["MAX_DESCRIPTION", "ServiceRegistry", "check_service_name"]
+__all__ = ["MAX_DESCRIPTION", "ServiceRegistry", "check_service_name", "suggest_service_name"]
 
 MAX_DESCRIPTION = 500
 _ALLOWED = re.compile(r"[a-z0-9.\-]")
+
+
+def suggest_service_name(name: str) -> str | None:
+    """A name that passes every RFC 1123 rule and looks like ``name``, or None.
+
+    ``My Echo Service`` → ``my-echo-service``: lowercase, every run of other characters a
+    single ``-``, no ``-`` or ``.`` at either end.
+    """
+    lowered = re.sub(r"[^a-z0-9.]+", "-", name.lower())
+    lowered = re.sub(r"[-.]*\.[-.]*", ".", lowered).strip("-.")[:253].strip("-.")
+    return lowered or None
 
 
 def check_service_name(name: str) -> None:
@@ -35,16 +46,18 @@ def check_service_name(name: str) -> None:
         shown = ", ".join(repr(c) for c in bad[:5])
         raise InvalidServiceName(
             f"name may contain only lowercase letters, digits, '-' or '.' (RFC 1123); "
-            f"found {shown}" + (f" — try '{name.lower()}'" if name.lower() != name else ""),
+            f"found {shown}" + (f" — try '{hint}'" if (hint := suggest_service_name(name)) else ""),
             param="name",
         )
+    hint = suggest_service_name(name)
+    tail = f" — try '{hint}'" if hint else ""
     if not name[0].isalnum():
         raise InvalidServiceName(
-            "name must start with a lowercase letter or digit (RFC 1123)", param="name"
+            "name must start with a lowercase letter or digit (RFC 1123)" + tail, param="name"
         )
     if not name[-1].isalnum():
         raise InvalidServiceName(
-            "name must end with a lowercase letter or digit (RFC 1123)", param="name"
+            "name must end with a lowercase letter or digit (RFC 1123)" + tail, param="name"
         )
 
 
@@ -153,4 +166,11 @@ class ServiceRegistry:
         self._changes[project_id] = self._changes.get(project_id, 0) + 1
         service = {**row, "input_schema": input_schema, "output_schema": output_schema}
         service["policy"] = policy or None
+        #: instances connected before a registration that changes the contract serve the old
+        #: one: the API marks them stale (docs/decisions.md)
+        service["contract_changed"] = existing is not None and (
+            existing["input_schema"] != input_schema
+            or existing["output_schema"] != output_schema
+            or bool(existing["revertible"]) != bool(revertible)
+        )
         return service, warnings

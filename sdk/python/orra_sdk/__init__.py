@@ -5,11 +5,11 @@ svc = Service("echo", description="Echoes a message", api_key=KEY)
 @svc.handler
 async def echo(task: Task[In]) -> Out: ...
 
-asyncio.run(svc.run())
+svc.run_forever()        # or: await svc.run() inside your own event loop
 """
 
 from .errors import OrraError, RegistrationError, TaskAborted
-from .service import Agent, Service
+from .service import Agent, Service, run_forever
 from .task import Task
 
 __version__ = "0.1.0"
@@ -22,4 +22,5 @@ __all__ = [
     "Task",
     "TaskAborted",
     "__version__",
+    "run_forever",
 ]

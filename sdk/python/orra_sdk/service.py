@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from .errors import OrraError, RegistrationError, TaskAborted
 from .task import Task
 
-__all__ = ["Agent", "Service"]
+__all__ = ["Agent", "Service", "run_forever"]
 
 log = logging.getLogger("orra_sdk")
 
@@ -158,6 +158,8 @@ class Service:
                 json=body,
                 headers={"Authorization": f"Bearer {self.api_key}"},
             )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise _NotYet(f"the control plane answered HTTP {response.status_code}")
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
@@ -169,6 +171,9 @@ class Service:
         answer = response.json()
         self.id = answer["id"]
         self.version = answer["version"]
+        log.info("%s: registered as %s (version %s)", self.name, self.id, self.version)
+        for warning in answer.get("warnings") or []:
+            log.warning("%s: %s", self.name, warning)
         if self.id_file:
             self.id_file.parent.mkdir(parents=True, exist_ok=True)
             self.id_file.write_text(json.dumps({"id": self.id}))
@@ -194,14 +199,28 @@ class Service:
                 if getattr(exc.response, "status_code", None) == 403:
                     self.version = None  # our id is unknown here (server reset?): re-register
                 log.info("%s: websocket refused (%s); retrying", self.name, exc)
-            except (OSError, WebSocketException, httpx.HTTPError) as exc:
-                log.info("%s: connection lost (%s); reconnecting", self.name, exc)
+            except (OSError, WebSocketException, httpx.HTTPError, _NotYet) as exc:
+                where = "reach" if self._ws is None and not self._connected.is_set() else "keep"
+                log.info(
+                    "%s: cannot %s the control plane at %s (%s); retrying",
+                    self.name,
+                    where,
+                    self.url,
+                    exc or type(exc).__name__,
+                )
             finally:
                 self._connected.clear()
                 self._ws = None
             attempt += 1
             delay = min(self.max_backoff, 0.25 * 2 ** min(attempt, 8))
             await asyncio.sleep(delay * (0.5 + random.random() / 2))
+
+    def run_forever(self) -> None:
+        """Run until Ctrl-C, then stop quietly: ``svc.run_forever()`` in a script.
+
+        The same as ``asyncio.run(svc.run())`` without the ``KeyboardInterrupt`` traceback.
+        """
+        run_forever(self)
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -214,6 +233,7 @@ class Service:
         ) as ws:
             self._ws = ws
             self._connected.set()
+            log.info("%s: connected to %s", self.name, self.url)
             # whatever was never ACKed goes again, with new message ids (the server dedupes)
             backlog = list(self._unacked.values()) + self._outbox
             self._unacked.clear()
@@ -327,6 +347,15 @@ class Service:
             )
             return {"aborted": True}
         except Exception as exc:
+            # one line by default; the traceback with DEBUG on the "orra_sdk" logger
+            log.warning(
+                "%s: the handler failed on task %s: %s: %s",
+                self.name,
+                base["taskId"],
+                type(exc).__name__,
+                exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             return {"result": None, "error": f"Service error: {exc}"}
         compensation = None
         if self.revertible:
@@ -419,6 +448,22 @@ class Service:
 
 class Agent(Service):
     kind = "agent"
+
+
+class _NotYet(Exception):
+    """The control plane is up but not ready (5xx, 429): try again later."""
+
+
+def run_forever(*services: Service) -> None:
+    """Serve ``services`` until Ctrl-C, then return without a traceback."""
+
+    async def serve() -> None:
+        await asyncio.gather(*(service.run() for service in services))
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        log.info("stopped")
 
 
 def _plain(value: Any) -> Any:

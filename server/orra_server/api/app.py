@@ -8,7 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,7 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Plan actions over registered services and run them as DAGs.",
         default_response_class=FastJSONResponse,
+        docs_url=None,  # served below from local files: the page must work offline
+        redoc_url=None,
     )
+    _offline_docs(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(ws.KeepServerSend)  # added last: the outermost
     app.add_exception_handler(OrraError, _orra_error)
@@ -65,6 +70,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the assets ``swagger-ui-bundle`` ships: no CDN."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+
 async def _orra_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrraError)
     return JSONResponse(status_code=exc.status_code, content=exc.to_body())
@@ -82,6 +104,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
                 f"the body is not valid JSON: {ctx.get('error', 'parse error')} "
                 f"(at character {where['loc'][-1] if where.get('loc') else '?'})",
                 code="invalid_json",
+            ).to_body(),
+        )
+    if any(tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return JSONResponse(
+            status_code=400,
+            content=OrraError(
+                "the body must be a JSON object; send JSON with 'Content-Type: "
+                "application/json' (curl: -H 'Content-Type: application/json' -d '{…}')",
+                code="invalid_request",
             ).to_body(),
         )
     details = [

@@ -143,8 +143,14 @@ async def create_orchestration(
     data = [item.model_dump() for item in body.data]
     data_map = {item["field"]: item["value"] for item in data}
     if len(data_map) != len(data):
+        seen: set[str] = set()
+        twice = sorted({i["field"] for i in data if i["field"] in seen or seen.add(i["field"])})
         raise BadRequest(
-            "each data field may appear only once", code="duplicate_data_field", param="data"
+            f"each data field may appear only once; {', '.join(repr(f) for f in twice)} "
+            "appear more than once",
+            code="duplicate_data_field",
+            param="data",
+            details={"fields": twice},
         )
     service_ids = {s["name"]: s["id"] for s in services}
     specs = runtime.groundings_of(project_id)

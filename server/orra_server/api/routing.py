@@ -37,6 +37,21 @@ class _OrjsonRequest(Request):
         return self._json
 
 
+def _treat_as_json(request: Request) -> None:
+    """A body that parses as JSON is read as JSON whatever ``Content-Type`` says.
+
+    ``curl -d '{…}'`` sends ``application/x-www-form-urlencoded``, and FastAPI would read the
+    body as a form and refuse it; forms are never what this API takes.
+    """
+    headers = request.scope["headers"]
+    kind = next((v for k, v in headers if k == b"content-type"), b"").split(b";")[0].strip()
+    if kind == b"application/json" or kind.endswith(b"+json") or kind == b"multipart/form-data":
+        return
+    request.scope["headers"] = [(k, v) for k, v in headers if k != b"content-type"] + [
+        (b"content-type", b"application/json")
+    ]
+
+
 class OrjsonRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -53,6 +68,8 @@ class OrjsonRoute(APIRoute):
                             request._json = parse_json(raw)
                     except orjson.JSONDecodeError:
                         pass  # FastAPI reports it (400 invalid_json) where it reads the body
+                    else:
+                        _treat_as_json(request)
             return await handler(request)
 
         return route_handler

@@ -27,6 +27,14 @@ async def _register(request: Request, body: RegistrationIn, project_id: str, kin
         revertible=body.revertible,
         policy=body.policy.model_dump(exclude_none=True) if body.policy else None,
     )
+    if service["contract_changed"]:
+        stale = runtime.hub.mark_stale(service["id"])
+        if stale:
+            warnings.append(
+                f"this registration changes the schema of '{service['name']}' (now version "
+                f"{service['version']}): {stale} connected instance(s) registered with the old "
+                "schema get no new tasks until they restart with the new one"
+            )
     answer: dict[str, Any] = {
         "id": service["id"],
         "name": service["name"],
@@ -54,6 +62,8 @@ async def register_agent(
 
 
 def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
+    connected = runtime.hub.instances(service["id"])
+    current = runtime.hub.current(service["id"])
     return {
         "id": service["id"],
         "name": service["name"],
@@ -63,15 +73,17 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
         "revertible": service["revertible"],
         "version": service["version"],
         "policy": service.get("policy"),
-        "online": runtime.hub.is_online(service["id"]),
-        "instances": len(runtime.hub.instances(service["id"])),
+        "online": bool(current),
+        "instances": len(current),
+        "staleInstances": len(connected) - len(current),
         "connections": [
             {
                 "instance": i.number,
                 "connectedAt": to_iso(i.connected_at),
                 "tasksInFlight": len(i.in_flight),
+                "stale": i.stale,
             }
-            for i in runtime.hub.instances(service["id"])
+            for i in connected
         ],
         "registeredAt": to_iso(service["created_at"]),
         "updatedAt": to_iso(service["updated_at"]),

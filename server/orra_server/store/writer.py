@@ -186,17 +186,21 @@ class GroupCommitWriter:
 
     def _commit_batch(self, batch: list[Any]) -> None:
         syncing = [item for item in batch if any(isinstance(o, _Sync) for o in item[0])]
-        lazy = [item for item in batch if item[2] is None]
         work = [item for item in batch if item not in syncing and item[2] is not None]
-        for ops, _, _ in lazy:
-            self._lazy.extend(ops)
-        if not work and not syncing and len(self._lazy) < 10_000:
-            if self._projection.since is None:
-                self._projection.since = time.monotonic()  # make sure a flush comes
-            return
+        if not work and not syncing:
+            for ops, _, _ in batch:
+                self._lazy.extend(ops)
+            if len(self._lazy) < 10_000:
+                if self._projection.since is None:
+                    self._projection.since = time.monotonic()  # make sure a flush comes
+                return
+        # lazy operations of earlier batches first, then this batch's in the order they were
+        # handed over: an event's seq must never put it before one that caused it
         carried, self._lazy = self._lazy, []
+        if work or syncing:
+            carried += [op for item in batch if item not in syncing for op in item[0]]
         try:
-            self._apply(carried + [op for ops, _, _ in work for op in ops])
+            self._apply(carried)
             self.batches_committed += 1
             _resolve(work, None)
         except Exception as exc:  # one bad item must not fail its neighbours: retry alone
