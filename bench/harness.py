@@ -46,9 +46,11 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def seed_setup(timeout: float = 30.0) -> Iterator[tuple[str, str]]:
+def seed_setup(timeout: float = 30.0, webhook: bool = False) -> Iterator[tuple[str, str]]:
     """``orra serve`` on a DuckDB file on disk and ``noop_services.py`` connected to it:
-    yields (url, api_key); stops both and removes the file afterwards."""
+    yields (url, api_key); stops both and removes the file afterwards. With ``webhook``, the
+    project has a webhook to ``webhook_sink.py`` (its own process), so every outcome is
+    delivered."""
     tmp = Path(tempfile.mkdtemp(prefix="orra-bench-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -62,10 +64,12 @@ def seed_setup(timeout: float = 30.0) -> Iterator[tuple[str, str]]:
             str(port),
             "--db",
             str(tmp / "bench.duckdb"),
+            "--allow-private-webhooks",  # the sink listens on 127.0.0.1
         ],
         stderr=subprocess.DEVNULL,
     )
     services = None
+    sink = None
     try:
         deadline = time.monotonic() + timeout
         while not _healthy(url):
@@ -73,6 +77,14 @@ def seed_setup(timeout: float = 30.0) -> Iterator[tuple[str, str]]:
                 raise SystemExit("the control plane did not start")
             time.sleep(0.05)
         key = httpx.post(url + "/register/project", json={"name": "bench"}).json()["apiKey"]
+        if webhook:
+            sink_port = free_port()
+            sink = subprocess.Popen([sys.executable, str(HERE / "webhook_sink.py"), str(sink_port)])
+            hook = f"http://127.0.0.1:{sink_port}/hook"
+            added = httpx.post(
+                url + "/webhooks", json={"url": hook}, headers={"Authorization": f"Bearer {key}"}
+            )
+            added.raise_for_status()
         services = subprocess.Popen([sys.executable, str(HERE / "noop_services.py"), url, key])
         headers = {"Authorization": f"Bearer {key}"}
         while (
@@ -87,9 +99,10 @@ def seed_setup(timeout: float = 30.0) -> Iterator[tuple[str, str]]:
             time.sleep(0.05)
         yield url, key
     finally:
-        if services is not None:
-            services.terminate()
-            services.wait()
+        for process in (services, sink):
+            if process is not None:
+                process.terminate()
+                process.wait()
         server.terminate()
         server.wait()
         shutil.rmtree(tmp, ignore_errors=True)

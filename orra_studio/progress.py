@@ -35,6 +35,8 @@ class Progress:
     execution_id: str
     status: str = "PENDING"
     steps: dict[str, StepState] = field(default_factory=dict)
+    #: the server's message when it accepted (for NOT_ACTIONABLE: the reason)
+    message: str | None = None
 
     @classmethod
     def of(cls, accepted: dict[str, Any]) -> Progress:
@@ -42,7 +44,12 @@ class Progress:
         plan = accepted.get("plan") or {"steps": []}
         steps = {s["id"]: StepState(s["id"], s["component"]) for s in plan["steps"]}
         status = accepted.get("status", "PENDING")
-        return cls(accepted["executionId"], "PENDING" if status == "ACCEPTED" else status, steps)
+        return cls(
+            accepted["executionId"],
+            "PENDING" if status == "ACCEPTED" else status,
+            steps,
+            accepted.get("message"),
+        )
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event.get("type", "")

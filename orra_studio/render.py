@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from rich.console import Group
@@ -59,9 +60,11 @@ def literal(value: Any) -> Any:
     return Text(value) if isinstance(value, str) else value
 
 
-def _id_column(table: Table, name: str) -> None:
-    """Ids never wrap: a wrapped id pasted into ``orra inspect`` would not be found."""
-    table.add_column(name, no_wrap=True, overflow="ignore")
+def _id_column(table: Table, name: str, ids: Any = ()) -> None:
+    """Ids never wrap nor shrink: a cut id pasted into ``orra inspect`` would not be found.
+    (``ids``: the values, so the column is at least as wide as the longest.)"""
+    width = max((len(str(i)) for i in ids if i is not None), default=0) or None
+    table.add_column(name, no_wrap=True, overflow="ignore", min_width=width)
 
 
 def plan_table(plan: dict[str, Any]) -> Group:
@@ -126,7 +129,7 @@ def records_table(rows: list[dict[str, Any]], columns: list[str], title: str | N
     table = Table(title=title)
     for column in columns:
         if column == "id" or column.endswith("Id"):
-            _id_column(table, column)
+            _id_column(table, column, [r.get(column) for r in rows])
         else:
             table.add_column(column, overflow="fold")
     for row in rows:
@@ -147,11 +150,24 @@ def card(fields: dict[str, Any], title: str | None = None) -> Table:
     return Panel(table, title=title) if title else table
 
 
+def _when(iso: str | None) -> str:
+    """``2026-12-04T14:44:11.123456Z`` → ``2026-12-04 14:44:11``: short enough not to wrap."""
+    return (iso or "")[:19].replace("T", " ")
+
+
+def _took(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return ""
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
 def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Orchestrations")
-    _id_column(table, "id")
-    for column in ("action", "status", "created", "ended"):
-        table.add_column(column, overflow="fold")
+    _id_column(table, "id", [r["executionId"] for r in rows])
+    table.add_column("action", overflow="fold", min_width=20)
+    for column in ("status", "created", "took"):
+        table.add_column(column, no_wrap=True)
     for row in rows:
         action = row.get("action") or {}
         kind, content = action.get("type") or "", action.get("content") or ""
@@ -160,8 +176,8 @@ def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
             row["executionId"],
             _short(f"{kind}: {content}" if content and content != kind else kind, 48),
             _status(row["status"]),
-            row.get("createdAt") or "",
-            row.get("endTime") or "",
+            _when(row.get("createdAt")),
+            _took(row.get("startTime") or row.get("createdAt"), row.get("endTime")),
         )
     return table
 

@@ -44,9 +44,17 @@ def orra_sdk_python() -> str:
     marker = env_dir / ".installed"
     if not marker.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", ORRA_SDK], check=True, timeout=600
+        fetched = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", ORRA_SDK],
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
+        if fetched.returncode != 0:
+            why = (fetched.stderr.strip().splitlines() or ["pip failed"])[-1]
+            if os.environ.get("CI"):  # CI has the package registry: a failure is real
+                pytest.fail(f"could not install {ORRA_SDK} for the compatibility tests: {why}")
+            pytest.skip(f"{ORRA_SDK} could not be fetched (no package index here?): {why}")
         marker.write_text(ORRA_SDK)
     check = subprocess.run(
         [str(python), "-c", "import orra, httpx, websockets; print(websockets.__version__)"],

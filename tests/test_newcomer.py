@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -315,3 +317,90 @@ def test_a_schema_change_leaves_instances_of_the_old_schema_without_new_tasks(li
                             pass
 
     asyncio.run(scenario())
+
+
+# -- 14. no package index: the orra-sdk compatibility tests skip, with the reason -------------
+@pytest.mark.slow
+def test_the_orra_sdk_tests_skip_with_a_reason_when_the_package_cannot_be_fetched(tmp_path):
+    import os
+
+    env = {
+        **os.environ,
+        "ORRA_TEST_CACHE": str(tmp_path),
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+    }
+    env.pop("CI", None)
+    env.pop("PIP_FIND_LINKS", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"]
+        + ["tests/test_orra_sdk_compat.py", "-k", "register_connect"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "1 skipped" in run.stdout and "could not be fetched" in run.stdout
+
+
+# -- 11. smaller rough edges -------------------------------------------------------------------
+class _NotOrra(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_login_to_something_that_is_not_orra_says_so(cli):
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotOrra)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{other.server_address[1]}"
+        result = cli.invoke(app, ["login", "--url", url])
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert result.exit_code == 1
+    assert "does not answer like an Orra control plane" in result.stderr
+    assert "<html>" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_duplicate_data_field_is_named(live_server):
+    api, _ = new_project(live_server.url)
+    body = {
+        "action": {"type": "x", "content": "y"},
+        "data": [{"field": "orderId", "value": 1}, {"field": "orderId", "value": 2}],
+    }
+    answer = api.post("/orchestrations", body)
+    assert answer.status_code == 400
+    assert "'orderId'" in answer.json()["error"]["message"]
+
+
+def test_ps_shows_type_and_content_and_never_wraps_ids(live_server, cli, monkeypatch):
+    api, project = new_project(live_server.url)
+    monkeypatch.setenv("ORRA_URL", live_server.url)
+    monkeypatch.setenv("ORRA_API_KEY", project["apiKey"])
+    execution_id = api.post(
+        "/orchestrations", {"action": {"type": "plan-wedding", "content": "plan my wedding"}}
+    ).json()["executionId"]
+    listed = cli.invoke(app, ["ps"])
+    assert listed.exit_code == 0, listed.stderr
+    assert "plan-wedding: plan my wedding" in listed.stdout  # the type, then the content
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal: the id stays whole
+    narrow = cli.invoke(app, ["ps"])
+    assert execution_id in narrow.stdout
+
+    run = cli.invoke(app, ["run", "plan-wedding: plan my wedding"])
+    assert run.exit_code == 3
+    assert "NOT_ACTIONABLE: no services are registered" in " ".join(run.stdout.split())
+    assert "component" not in run.stdout  # no empty steps table

@@ -154,3 +154,14 @@ def test_a_failed_result_shows_its_error_and_compensations() -> None:
     frame = result.to_pandas()
     assert frame.loc["step3", "attempts"] == 2 and frame.loc["step1", "duration_ms"] == 200
     assert list(result.timings()["offset_ms"]) == [0.0, 300.0]
+
+
+def test_widgets_have_a_static_html_fallback(client: Client) -> None:
+    preview = _preview(client)
+    bundle = preview._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget first
+    assert "<table>" in bundle["text/html"] and "text-shouter" in bundle["text/html"]
+    accepted = client.submit(ACTION, {"message": "a b"})
+    progress = RunProgress(accepted)
+    fallback = progress._repr_mimebundle_()["text/html"]
+    assert accepted["executionId"] in fallback and "word-counter" in fallback

@@ -109,11 +109,12 @@ def _preview(preview: dict[str, Any]) -> Group:
         parts.append(plan_table(preview["plan"]))
     validation = preview.get("validation") or {}
     for problem in validation.get("errors", []):
-        parts.append(f"[red]✕ {problem['step'] or ''} {problem['rule']}: {problem['message']}[/]")
+        line = f"✕ {problem['step'] or ''} {problem['rule']}: {problem['message']}"
+        parts.append(Text(line, style="red"))
     for warning in validation.get("warnings", []):
-        parts.append(f"[yellow]! {warning}[/]")
+        parts.append(Text(f"! {warning}", style="yellow"))
     if not preview.get("plan"):
-        parts.append(f"[red]{preview.get('message') or 'no plan'}[/]")
+        parts.append(Text(preview.get("message") or "no plan", style="red"))
     return Group(*parts)
 
 
@@ -139,9 +140,16 @@ def _run(
         except OrchestrationTimeout as exc:
             err.print(Text(str(exc), style="yellow"))
             raise typer.Exit(EXIT_TIMEOUT) from None
-    emit(body, output, as_json, lambda b: Group(steps_table(b), result_panel(b)))
+    emit(body, output, as_json, outcome)
     if body["status"] != "COMPLETED":
         raise typer.Exit(EXIT_NOT_COMPLETED)
+
+
+def outcome(body: dict[str, Any]) -> Any:
+    """The steps and the result; for a run that planned nothing, just why."""
+    if not body.get("stepResults"):
+        return Text(f"{body['status']}: {body.get('error') or 'no plan'}", style="red")
+    return Group(steps_table(body), result_panel(body))
 
 
 def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool) -> Any:

@@ -103,6 +103,7 @@ class RunProgress(w.VBox):
             print(f"{step.id} {step.component}: {step.status} (attempt {step.attempts})")
 
     def finish(self, body: dict[str, Any]) -> None:
+        self.reason = body.get("error")
         for step in body.get("stepResults", []):
             state = self.progress.steps.get(step["id"])
             if state is not None:
@@ -111,12 +112,30 @@ class RunProgress(w.VBox):
         self.status = body["status"]
         self._draw()
 
+    #: why it ended without running (NOT_ACTIONABLE) or failed, once known
+    reason: str | None = None
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The live widget where a frontend draws widgets, else the last drawn table."""
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        status = html.escape(self.progress.status)
+        bundle["text/html"] = f"<p><b>{html.escape(self.progress.execution_id)}</b>: {status}</p>"
+        bundle["text/html"] += self.table.value
+        return bundle
+
     def _draw(self) -> None:
         self.bar.value = self.progress.done
         self.bar.description = self.progress.status
-        self.bar.bar_style = {"COMPLETED": "success", "FAILED": "danger"}.get(
-            self.progress.status, "info"
+        self.bar.bar_style = {"COMPLETED": "success", "RUNNING": "info", "PENDING": "info"}.get(
+            self.progress.status, "danger" if self.progress.status in TERMINAL_STATUSES else ""
         )
+        if not self.progress.steps:  # nothing was planned: say why instead of an empty table
+            self.bar.layout.display = "none"
+            self.table.value = (
+                f"<b>{html.escape(self.progress.status)}</b>: "
+                f"{html.escape(self.reason or self.progress.message or 'no plan')}"
+            )
+            return
         rows = "".join(
             f"<tr><td>{s.id}</td><td>{html.escape(s.component)}</td><td>{s.status}</td>"
             f"<td>{s.attempts}</td><td>{html.escape(_shown(s.last_update or s.error or ''))}</td>"
@@ -222,6 +241,14 @@ class PlanPreview(w.VBox):
     def _draw(self) -> None:
         plan = self.plan
         self.diagram.value = plan_svg(plan) if self.view.value == "graph" else plan_html(plan)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The live widget where a frontend draws widgets; a static table everywhere else
+        (a saved notebook, GitHub, nbconvert), instead of ``PlanPreview(children=(…``."""
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        status = html.escape(self.status)
+        bundle["text/html"] = f"<p><b>Plan preview</b> ({status})</p>{plan_html(self.plan)}"
+        return bundle
 
     @property
     def plan(self) -> dict[str, Any]:

@@ -4,10 +4,12 @@ The signature is ``v1,`` + base64(HMAC-SHA256(secret, f"{id}.{timestamp}.{body}"
 secret is the project's ``whsec_…`` value with the prefix removed and base64-decoded.
 
 Deliveries go through an outbox: the ``deliveries`` row is written in the same commit as the
-outcome it reports, then attempted with exponential backoff until it succeeds or runs out of
-attempts; a restart picks up every delivery still pending. The ``webhook-id`` stays the same
-across attempts, so a receiver can drop repeats. A failed delivery never changes an
-orchestration's outcome; every attempt is recorded as a ``webhook_attempt`` event.
+outcome it reports (in that event's snapshot: ``deliveries`` is a projected table, so a
+delivery costs the outcome's commit no statement of its own), then attempted with exponential
+backoff until it succeeds or runs out of attempts; a restart picks up every delivery still
+pending. The ``webhook-id`` stays the same across attempts, so a receiver can drop repeats. A
+failed delivery never changes an orchestration's outcome; every attempt is recorded as a
+``webhook_attempt`` event, without a commit of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import httpx
 from .destinations import ForbiddenDestination, check_url_form, resolve_allowed
 from .ids import new_id, now
 from .settings import Settings
-from .store import Operation, Store
+from .store import Store
 from .store.store import dumps
 
 __all__ = ["Outbox", "new_webhook_secret", "sign", "verify"]
@@ -118,8 +120,11 @@ class Outbox:
             for url in urls
         ]
 
-    def ops(self, rows: list[dict[str, Any]]) -> list[Operation]:
-        return [self.store.insert("deliveries", row) for row in rows]
+    @staticmethod
+    def inserts(rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """The rows as ``insert=`` of the ``store.change()`` that records the outcome: they
+        ride in that event's snapshot and reach the table in the next projection batch."""
+        return [("deliveries", row) for row in rows]
 
     def schedule(self, rows: list[dict[str, Any]]) -> None:
         """Start delivering ``rows`` (already committed)."""
@@ -196,11 +201,17 @@ class Outbox:
                 outcome["retryIn"] = round(pause, 3)
                 row["next_attempt_at"] = (moment + timedelta(seconds=pause)).replace(tzinfo=None)
             outcome["outcome"] = row["status"]
-            await self.store.write(
-                [
-                    self.store.event(row["orchestration_id"], "webhook_attempt", moment, outcome),
-                    self.store.update("deliveries", dict(row)),
-                ]
+            # no commit of its own: it rides with the next one (at most 0.2 s later). A crash
+            # before that re-sends the delivery under the same webhook-id, which receivers
+            # drop as a repeat
+            self.store.write_lazy(
+                self.store.change(
+                    row["orchestration_id"],
+                    "webhook_attempt",
+                    moment,
+                    outcome,
+                    update=[("deliveries", dict(row))],
+                )
             )
             if row["status"] == "pending":
                 await asyncio.sleep(pause)

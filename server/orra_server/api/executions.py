@@ -97,6 +97,7 @@ class _End:
             return True
         if self.compensating:
             return False
+        await self.runtime.store.sync()  # deliveries are a projection: bring it up to date
         unattempted = await asyncio.to_thread(
             self.runtime.store.unattempted_deliveries, self.orchestration_id
         )
@@ -226,6 +227,7 @@ async def orchestration_deliveries(
     """Webhook deliveries of this orchestration's outcome (and its compensation failures)."""
     runtime = runtime_of(request)
     _load(runtime, project_id, orchestration_id)
+    await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
     for event in runtime.store.events_of(orchestration_id):
         if event["type"] == "webhook_attempt" and isinstance(event["payload"], dict):

@@ -387,10 +387,10 @@ class Compensator:
                     item.end_time,
                     {"error": failure, "attempts": item.attempts, "failureId": row["id"]},
                     item.step_id,
+                    insert=engine.outbox.inserts(deliveries) if deliveries else (),
                     update=[("compensations", item.row())],
                 ),
                 store.insert("compensation_failures", row),
-                *(engine.outbox.ops(deliveries) if deliveries else []),
             ]
         )
         if deliveries:

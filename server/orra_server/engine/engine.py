@@ -136,9 +136,8 @@ class Engine:
                     "orchestration_not_actionable",
                     run.created_at,
                     {"reason": reason},
-                    insert=[("orchestrations", run.row())],
+                    insert=[("orchestrations", run.row()), *self.outbox.inserts(deliveries)],
                 ),
-                *(self.outbox.ops(deliveries) if deliveries else []),
             ]
         )
         run.done.set()
@@ -577,13 +576,12 @@ class Engine:
                 f"orchestration_{status.lower()}",
                 run.end_time,
                 {"error": error} if error else None,
+                insert=self.outbox.inserts(deliveries) if deliveries else (),
                 update=[("orchestrations", final_row), *changed],
             ),
         ]
         if run.compensations:
             ops += self.compensator.scheduled_ops(run)
-        if deliveries:
-            ops += self.outbox.ops(deliveries)
         committed = self.store.write(ops)
         self._spawn(self._finalise(run, status, committed, deliveries, stopped))
         return committed

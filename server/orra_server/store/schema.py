@@ -189,7 +189,7 @@ def _ddl(table: str, schema: pa.Schema) -> str:
 
 
 #: tables whose rows are a projection of the events (written in deferred batches)
-PROJECTED = frozenset({"orchestrations", "steps", "compensations"})
+PROJECTED = frozenset({"orchestrations", "steps", "compensations", "deliveries"})
 
 #: columns added after a table first shipped: (table, column); files made earlier get them
 _ADDED_COLUMNS = [
