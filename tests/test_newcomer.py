@@ -404,3 +404,26 @@ def test_ps_shows_type_and_content_and_never_wraps_ids(live_server, cli, monkeyp
     assert run.exit_code == 3
     assert "NOT_ACTIONABLE: no services are registered" in " ".join(run.stdout.split())
     assert "component" not in run.stdout  # no empty steps table
+
+
+def test_a_failing_handler_is_logged_in_one_line(live_server, tmp_path):
+    api, project = new_project(live_server.url)
+    service = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "text"],
+        cwd=tmp_path,
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "services")
+        request = {
+            "action": {"type": "shout", "content": "shout a message"},
+            "data": [{"field": "message", "value": "fail"}],
+            "options": {"maxAttempts": 1},
+        }
+        body = api.wait_finished(api.post("/orchestrations", request).json()["executionId"])
+        assert body["status"] == "FAILED"
+        wait_until(lambda: "the handler failed on task" in service.output(), 10, "the log line")
+        line = next(x for x in service.output().splitlines() if "handler failed" in x)
+        assert "ValueError: cannot shout 'fail'" in line
+        assert "Traceback" not in service.output()
+    finally:
+        service.stop()

@@ -64,3 +64,12 @@ def test_the_wheel_holds_every_module_and_the_orra_command(tmp_path: Path):
     )
     assert run.returncode == 0, run.stderr
     assert "serve" in run.stdout
+
+
+def test_the_notebook_extra_brings_jupyterlab_and_nbconvert():
+    for module in ("jupyterlab", "nbconvert"):
+        run = subprocess.run(
+            [sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=60
+        )
+        assert run.returncode == 0, (module, run.stderr[-500:])
+        assert run.stdout.strip()[0].isdigit()

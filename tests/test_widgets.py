@@ -165,3 +165,13 @@ def test_widgets_have_a_static_html_fallback(client: Client) -> None:
     progress = RunProgress(accepted)
     fallback = progress._repr_mimebundle_()["text/html"]
     assert accepted["executionId"] in fallback and "word-counter" in fallback
+
+
+def test_a_run_that_planned_nothing_shows_why(client: Client) -> None:
+    accepted = client.submit("plan my wedding", {})
+    assert accepted["status"] == "NOT_ACTIONABLE"
+    progress = RunProgress(accepted)
+    progress.finish(client.orchestration(accepted["executionId"]))
+    assert progress.bar.layout.display == "none"
+    assert "NOT_ACTIONABLE" in progress.table.value and "<table>" not in progress.table.value
+    assert "no registered service matches the action" in progress.table.value
