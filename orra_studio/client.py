@@ -26,10 +26,10 @@ from .errors import (
     OrchestrationTimeout,
     ServerUnreachable,
 )
+from .statuses import TERMINAL_STATUSES
 
 __all__ = ["AsyncClient", "Client", "TERMINAL_STATUSES", "action_body"]
 
-TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "ABORTED", "CANCELLED", "NOT_ACTIONABLE"})
 
 EventCallback = Callable[[dict[str, Any]], Any]
 

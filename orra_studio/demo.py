@@ -14,6 +14,7 @@ from .client import Client
 from .demo_services import build_demo_services
 from .embedded import EmbeddedServer
 from .render import plan_table, result_panel, steps_table
+from .statuses import OrchestrationStatus
 
 __all__ = ["SEED_REQUEST", "run_demo"]
 
@@ -97,7 +98,7 @@ def run_demo(db: str | None = None, console: Console | None = None) -> int:
                 console.print(steps_table(body))
                 console.print(result_panel(body))
                 console.print(f"done in {time.perf_counter() - started:.2f} s")
-                return 0 if body["status"] == "COMPLETED" else 1
+                return 0 if body["status"] == OrchestrationStatus.COMPLETED else 1
             finally:
                 client.close()
                 services.stop()

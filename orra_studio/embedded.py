@@ -29,7 +29,9 @@ class EmbeddedServer:
         port: int | None = None,
         offline_planner: bool = False,
     ) -> None:
-        from orra_server import Settings, create_app  # only the embedded case needs the server
+        # only the embedded case needs the server
+        from orra_server import Settings
+        from orra_server.serving import uvicorn_config
 
         self.host = host
         self.port = port or free_port()
@@ -37,15 +39,7 @@ class EmbeddedServer:
         settings = Settings(db_path=db_path, allow_private_webhooks=True)
         if offline_planner:
             settings.llm.enabled = False
-        config = uvicorn.Config(
-            create_app(settings),
-            host=host,
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            ws_max_size=16 * 1024 * 1024,
-            ws_per_message_deflate=False,
-        )
+        config = uvicorn_config(settings, host=host, port=self.port)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="orra-embedded", daemon=True)
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .statuses import OrchestrationStatus, StepStatus
+
 __all__ = ["Progress", "StepState"]
 
 _STEP_STATUS = {
-    "step_dispatched": "RUNNING",
-    "step_retrying": "RETRYING",
-    "step_completed": "COMPLETED",
-    "step_failed": "FAILED",
-    "step_aborted": "ABORTED",
+    "step_dispatched": StepStatus.RUNNING,
+    "step_retrying": StepStatus.RETRYING,
+    "step_completed": StepStatus.COMPLETED,
+    "step_failed": StepStatus.FAILED,
+    "step_aborted": StepStatus.ABORTED,
 }
 
 
@@ -24,7 +26,7 @@ _STEP_STATUS = {
 class StepState:
     id: str
     component: str
-    status: str = "PENDING"
+    status: str = StepStatus.PENDING
     attempts: int = 0
     last_update: Any = None
     error: str | None = None
@@ -33,7 +35,7 @@ class StepState:
 @dataclass
 class Progress:
     execution_id: str
-    status: str = "PENDING"
+    status: str = OrchestrationStatus.PENDING
     steps: dict[str, StepState] = field(default_factory=dict)
     #: the server's message when it accepted (for NOT_ACTIONABLE: the reason)
     message: str | None = None
@@ -43,10 +45,10 @@ class Progress:
         """Start from a ``POST /orchestrations`` answer (its plan names the steps)."""
         plan = accepted.get("plan") or {"steps": []}
         steps = {s["id"]: StepState(s["id"], s["component"]) for s in plan["steps"]}
-        status = accepted.get("status", "PENDING")
+        status = accepted.get("status", OrchestrationStatus.PENDING)
         return cls(
             accepted["executionId"],
-            "PENDING" if status == "ACCEPTED" else status,
+            OrchestrationStatus.PENDING if status == "ACCEPTED" else status,
             steps,
             accepted.get("message"),
         )
@@ -58,7 +60,7 @@ class Progress:
         if kind.startswith("orchestration_") and kind != "orchestration_accepted":
             self.status = kind.removeprefix("orchestration_").upper()
         elif kind == "orchestration_accepted":
-            self.status = "RUNNING" if self.steps else self.status
+            self.status = OrchestrationStatus.RUNNING if self.steps else self.status
         if step is None:
             return
         if kind in _STEP_STATUS:
@@ -72,7 +74,10 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return sum(s.status in ("COMPLETED", "FAILED", "ABORTED") for s in self.steps.values())
+        return sum(
+            s.status in (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.ABORTED)
+            for s in self.steps.values()
+        )
 
 
 def _attempt(payload: Any, default: int) -> int:

@@ -11,6 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .statuses import OrchestrationStatus, StepStatus
+
 __all__ = [
     "STATUS_ICON",
     "card",
@@ -26,26 +28,26 @@ __all__ = [
 ]
 
 _STATUS_STYLE = {
-    "COMPLETED": "green",
-    "FAILED": "red",
-    "RUNNING": "yellow",
-    "PAUSED": "magenta",
-    "ABORTED": "red",
-    "NOT_ACTIONABLE": "red",
-    "CANCELLED": "red",
-    "RETRYING": "magenta",
+    OrchestrationStatus.COMPLETED: "green",
+    OrchestrationStatus.FAILED: "red",
+    OrchestrationStatus.RUNNING: "yellow",
+    OrchestrationStatus.PAUSED: "magenta",
+    OrchestrationStatus.ABORTED: "red",
+    OrchestrationStatus.NOT_ACTIONABLE: "red",
+    OrchestrationStatus.CANCELLED: "red",
+    StepStatus.RETRYING: "magenta",
 }
 
 #: as the original orra CLI shows them
 STATUS_ICON = {
-    "RUNNING": "◎",
-    "COMPLETED": "●",
-    "FAILED": "✕",
-    "ABORTED": "✕",
-    "CANCELLED": "✕",
-    "PENDING": "○",
-    "NOT_ACTIONABLE": "⊘",
-    "PAUSED": "⏸",
+    OrchestrationStatus.RUNNING: "◎",
+    OrchestrationStatus.COMPLETED: "●",
+    OrchestrationStatus.FAILED: "✕",
+    OrchestrationStatus.ABORTED: "✕",
+    OrchestrationStatus.CANCELLED: "✕",
+    OrchestrationStatus.PENDING: "○",
+    OrchestrationStatus.NOT_ACTIONABLE: "⊘",
+    OrchestrationStatus.PAUSED: "⏸",
 }
 
 

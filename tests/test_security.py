@@ -128,6 +128,10 @@ def test_unread_acks_do_not_grow_memory_and_a_peer_that_never_reads_is_dropped(s
     asyncio.run(flood(20_000, "refused 20 KB ids"))  # over the id limit: refused, not ACKed
     asyncio.run(flood(256, "ACKed 256-char ids"))
     limit = 50 * 1024 * 1024
+    print(
+        f"RSS growth over {before / 2**20:.0f} MiB: "
+        + ", ".join(f"{k}: {v / 2**20:+.1f} MiB" for k, v in growth.items())
+    )
     assert all(g < limit for g in growth.values()), growth
     after_close = wait_until(
         lambda: (_rss(server) - before < limit) and _rss(server) - before + 1,

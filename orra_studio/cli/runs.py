@@ -25,6 +25,7 @@ from ..render import (
     result_panel,
     steps_table,
 )
+from ..statuses import OrchestrationStatus
 from .common import (
     EXIT_NOT_COMPLETED,
     EXIT_TIMEOUT,
@@ -141,7 +142,7 @@ def _run(
             err.print(Text(str(exc), style="yellow"))
             raise typer.Exit(EXIT_TIMEOUT) from None
     emit(body, output, as_json, outcome)
-    if body["status"] != "COMPLETED":
+    if body["status"] != OrchestrationStatus.COMPLETED:
         raise typer.Exit(EXIT_NOT_COMPLETED)
 
 
@@ -246,7 +247,7 @@ def inspect(
     with client_for(project) as client:
         body = client.orchestration(execution_id)
         made = client.plan_of(execution_id)
-        aborted = body["status"] == "ABORTED"
+        aborted = body["status"] == OrchestrationStatus.ABORTED
         logs = client.logs(execution_id)["logs"] if updates or aborted else []
     body["planProvenance"] = {k: made.get(k) for k in ("source", "model", "repairRounds", "cache")}
     if aborted:  # what the aborting service said: only its event carries it
@@ -270,7 +271,7 @@ def _inspection(body: dict[str, Any], detailed: bool) -> Group:
         "ended": body.get("endTime"),
         "planned by": ", ".join(f"{k}={v}" for k, v in body["planProvenance"].items() if v),
         "abort reason": body.get("abortReason"),
-        "error" if body["status"] != "COMPLETED" else "result": body.get("error")
+        "error" if body["status"] != OrchestrationStatus.COMPLETED else "result": body.get("error")
         or body.get("result"),
     }
     parts: list[Any] = [card(summary, title="Orchestration"), _timeline(body)]

@@ -71,7 +71,7 @@ def serve(
     the offline schema-flow planner plans. See docs/planner.md.
     """
     from orra_server import Settings
-    from orra_server.__main__ import serve as run_server
+    from orra_server.serving import serve as run_server
     from orra_server.settings import LLMSettings, default_db_path
 
     llm = LLMSettings()

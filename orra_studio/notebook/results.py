@@ -7,17 +7,19 @@ import json
 from datetime import datetime
 from typing import Any
 
+from ..statuses import OrchestrationStatus, StepStatus
+
 __all__ = ["OrchestrationResult", "plan_html"]
 
 _COLOURS = {
-    "COMPLETED": "#1a7f37",
-    "FAILED": "#cf222e",
-    "ABORTED": "#cf222e",
-    "CANCELLED": "#cf222e",
-    "NOT_ACTIONABLE": "#cf222e",
-    "RUNNING": "#9a6700",
-    "RETRYING": "#8250df",
-    "PAUSED": "#8250df",
+    OrchestrationStatus.COMPLETED: "#1a7f37",
+    OrchestrationStatus.FAILED: "#cf222e",
+    OrchestrationStatus.ABORTED: "#cf222e",
+    OrchestrationStatus.CANCELLED: "#cf222e",
+    OrchestrationStatus.NOT_ACTIONABLE: "#cf222e",
+    OrchestrationStatus.RUNNING: "#9a6700",
+    StepStatus.RETRYING: "#8250df",
+    OrchestrationStatus.PAUSED: "#8250df",
 }
 
 #: longest JSON shown in one HTML cell before it is cut

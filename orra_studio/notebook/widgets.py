@@ -19,6 +19,7 @@ import traitlets
 from ..client import TERMINAL_STATUSES, Client
 from ..errors import ApiError, OrraError
 from ..progress import Progress
+from ..statuses import OrchestrationStatus
 from .results import OrchestrationResult, plan_html
 
 __all__ = ["PlanPreview", "RunProgress", "plan_svg"]
@@ -78,6 +79,13 @@ def _parsed(text: str, original: Any) -> Any:
 _STEP_ENDINGS = ("step_completed", "step_failed", "step_aborted", "step_retrying")
 
 
+def _bar_style(status: str) -> str:
+    """Green when done well, red when ended otherwise, blue while it runs."""
+    if status == OrchestrationStatus.COMPLETED:
+        return "success"
+    return "danger" if status in TERMINAL_STATUSES else "info"
+
+
 class RunProgress(w.VBox):
     """One row per step, coloured by status, and a bar of finished steps."""
 
@@ -126,9 +134,7 @@ class RunProgress(w.VBox):
     def _draw(self) -> None:
         self.bar.value = self.progress.done
         self.bar.description = self.progress.status
-        self.bar.bar_style = {"COMPLETED": "success", "RUNNING": "info", "PENDING": "info"}.get(
-            self.progress.status, "danger" if self.progress.status in TERMINAL_STATUSES else ""
-        )
+        self.bar.bar_style = _bar_style(self.progress.status)
         if not self.progress.steps:  # nothing was planned: say why instead of an empty table
             self.bar.layout.display = "none"
             self.table.value = (

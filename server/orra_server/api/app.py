@@ -20,6 +20,7 @@ from ..settings import Settings
 from . import compensation, executions, export, groundings, orchestrations, projects, services, ws
 from .responses import FastJSONResponse
 from .runtime import Runtime
+from .schemas import HealthOut
 
 __all__ = ["create_app"]
 
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=HealthOut)
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 

@@ -12,10 +12,11 @@ from ..errors import Conflict, NotFound
 from ..ids import now
 from ..store.store import dumps
 from .auth import project_id_from_key
-from .models import ERROR_RESPONSES, ResolutionIn, WebhookIn
+from .models import ERROR_RESPONSES, ResolutionIn, WebhookIn, documented
 from .projects import remove_webhook, store_webhook, webhook_id
 from .routing import OrjsonRoute
 from .runtime import runtime_of
+from .schemas import WebhookAdded, WebhookList, WebhookRemoved
 
 router = APIRouter(tags=["compensation"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -109,7 +110,12 @@ async def ignore_compensation_failure(
     return await _settle(request, project_id, failure_id, "ignored", body)
 
 
-@router.post("/compensation-failure-webhooks", status_code=201)
+@router.post(
+    "/compensation-failure-webhooks",
+    status_code=201,
+    responses={201: documented(WebhookAdded)},
+    response_model=None,
+)
 async def add_compensation_failure_webhook(
     request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -118,7 +124,9 @@ async def add_compensation_failure_webhook(
     )
 
 
-@router.get("/compensation-failure-webhooks")
+@router.get(
+    "/compensation-failure-webhooks", responses={200: documented(WebhookList)}, response_model=None
+)
 async def list_compensation_failure_webhooks(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -126,7 +134,11 @@ async def list_compensation_failure_webhooks(
     return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
 
 
-@router.delete("/compensation-failure-webhooks/{ref}")
+@router.delete(
+    "/compensation-failure-webhooks/{ref}",
+    responses={200: documented(WebhookRemoved)},
+    response_model=None,
+)
 async def delete_compensation_failure_webhook(
     request: Request, ref: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:

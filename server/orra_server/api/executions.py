@@ -14,11 +14,13 @@ from ..engine import TERMINAL
 from ..errors import BadRequest, Conflict
 from ..ids import to_iso
 from ..logbook import log_line
+from ..statuses import OrchestrationStatus
 from .auth import project_id_from_key
-from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, CancelIn
+from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, CancelIn, documented
 from .orchestrations import _load
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
+from .schemas import DeliveriesOut, LogsOut, OrchestrationOut
 
 router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -26,7 +28,11 @@ router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=E
 KEEP_ALIVE = 15.0
 
 
-@router.post("/orchestrations/{orchestration_id}/cancel", responses=CONFLICT_RESPONSES)
+@router.post(
+    "/orchestrations/{orchestration_id}/cancel",
+    responses={**CONFLICT_RESPONSES, 200: documented(OrchestrationOut)},
+    response_model=None,
+)
 async def cancel_orchestration(
     request: Request,
     orchestration_id: str,
@@ -46,7 +52,7 @@ async def cancel_orchestration(
         )
     body = body or CancelIn()
     await runtime.engine.cancel(live, body.reason, body.compensate)
-    return live.body("CANCELLED")
+    return live.body(OrchestrationStatus.CANCELLED)
 
 
 def _event_body(row: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +207,11 @@ async def stream_events(
     )
 
 
-@router.get("/orchestrations/{orchestration_id}/logs")
+@router.get(
+    "/orchestrations/{orchestration_id}/logs",
+    responses={200: documented(LogsOut)},
+    response_model=None,
+)
 async def orchestration_logs(
     request: Request,
     orchestration_id: str,
@@ -220,7 +230,11 @@ async def orchestration_logs(
     }
 
 
-@router.get("/orchestrations/{orchestration_id}/deliveries")
+@router.get(
+    "/orchestrations/{orchestration_id}/deliveries",
+    responses={200: documented(DeliveriesOut)},
+    response_model=None,
+)
 async def orchestration_deliveries(
     request: Request, orchestration_id: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:

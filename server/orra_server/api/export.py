@@ -18,14 +18,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from ..errors import BadRequest
+from ..statuses import OrchestrationStatus
 from .auth import project_id_from_key
-from .models import ERROR_RESPONSES, Status
+from .models import ERROR_RESPONSES
 from .routing import OrjsonRoute
 from .runtime import runtime_of
 
 router = APIRouter(tags=["export"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
-_STATUSES = set(Status.__args__)  # type: ignore[attr-defined]
+_STATUSES = {s.value for s in OrchestrationStatus}
 
 MEDIA_TYPES = {
     "arrow": "application/vnd.apache.arrow.stream",

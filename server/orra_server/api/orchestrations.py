@@ -22,16 +22,18 @@ from ..planning import (
     execution_levels,
     match_use_case,
 )
+from ..statuses import OrchestrationStatus
 from ..store import Operation
 from .auth import project_id_from_key
-from .models import ERROR_RESPONSES, OrchestrationIn, Status
+from .models import ERROR_RESPONSES, OrchestrationIn, documented
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
+from .schemas import Accepted, OrchestrationListOut, OrchestrationOut, PlanInfo
 
 router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
-_STATUSES = set(Status.__args__)  # type: ignore[attr-defined]
+_STATUSES = {s.value for s in OrchestrationStatus}
 
 
 async def _make_plan(
@@ -133,7 +135,12 @@ def _estimate(runtime: Runtime, plan: dict[str, Any], service_ids: dict[str, str
     return to_iso(now() + timedelta(seconds=seconds)) or ""
 
 
-@router.post("/orchestrations", status_code=202)
+@router.post(
+    "/orchestrations",
+    status_code=202,
+    responses={202: documented(Accepted), 200: documented(Accepted)},
+    response_model=None,
+)
 async def create_orchestration(
     request: Request, body: OrchestrationIn, project_id: str = Depends(project_id_from_key)
 ) -> FastJSONResponse:
@@ -199,7 +206,7 @@ async def create_orchestration(
         action=action,
         data=data,
         plan=plan_body,
-        status="PENDING",
+        status=OrchestrationStatus.PENDING,
         created_at=now(),
         webhooks=webhooks,
         provenance=result.provenance,
@@ -210,7 +217,7 @@ async def create_orchestration(
     if plan_body is None:
         reason = result.reason or "no plan"
         await runtime.engine.record_not_actionable(run, reason, events)
-        answer.update(status="NOT_ACTIONABLE", message=reason)
+        answer.update(status=OrchestrationStatus.NOT_ACTIONABLE, message=reason)
         return FastJSONResponse(status_code=202, content=answer)
     run.steps = build_steps(plan_body, service_ids)
     await runtime.engine.accept(run, events)
@@ -235,22 +242,26 @@ def _load(runtime: Runtime, project_id: str, orchestration_id: str) -> Run:
     return run
 
 
-@router.get("/orchestrations/{orchestration_id}")
+@router.get("/orchestrations/{orchestration_id}", response_model=OrchestrationOut)
 async def get_orchestration(
     request: Request,
     orchestration_id: str,
     wait: float = Query(default=0, ge=0, le=60, description="seconds to wait for it to end"),
     project_id: str = Depends(project_id_from_key),
-) -> dict[str, Any]:
+) -> FastJSONResponse:
     runtime = runtime_of(request)
     run = _load(runtime, project_id, orchestration_id)
     if wait and run.status not in TERMINAL:
         await runtime.engine.wait(orchestration_id, wait)
         run = _load(runtime, project_id, orchestration_id)
-    return run.body()
+    return FastJSONResponse(run.body())  # documented by OrchestrationOut, not re-validated
 
 
-@router.get("/orchestrations/{orchestration_id}/plan")
+@router.get(
+    "/orchestrations/{orchestration_id}/plan",
+    responses={200: documented(PlanInfo)},
+    response_model=None,
+)
 async def get_plan(
     request: Request, orchestration_id: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -279,18 +290,18 @@ async def get_plan(
         "cache": cache or provenance.get("cache"),
         "provenance": provenance,
         "llmCalls": calls,
-        "error": run.error if run.status == "NOT_ACTIONABLE" else None,
+        "error": run.error if run.status == OrchestrationStatus.NOT_ACTIONABLE else None,
     }
 
 
-@router.get("/orchestrations")
+@router.get("/orchestrations", response_model=OrchestrationListOut)
 async def list_orchestrations(
     request: Request,
     status: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
     project_id: str = Depends(project_id_from_key),
-) -> dict[str, Any]:
+) -> FastJSONResponse:
     runtime = runtime_of(request)
     if status is not None:
         status = status.upper()
@@ -316,4 +327,4 @@ async def list_orchestrations(
                 "error": row["error"],
             }
         )
-    return {"orchestrations": items}
+    return FastJSONResponse({"orchestrations": items})

@@ -13,10 +13,21 @@ from ..errors import Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..webhooks import new_webhook_secret
 from .auth import project_id_from_key
-from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, ApiKeyIn, ProjectIn, WebhookIn
+from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, ApiKeyIn, ProjectIn, WebhookIn, documented
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
+from .schemas import (
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyRevoked,
+    ApiKeyRotated,
+    ProjectCreated,
+    ProjectOut,
+    WebhookAdded,
+    WebhookList,
+    WebhookRemoved,
+)
 
 router = APIRouter(tags=["projects"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -37,7 +48,12 @@ def _require_admin(request: Request) -> None:
         )
 
 
-@router.post("/register/project", status_code=201)
+@router.post(
+    "/register/project",
+    status_code=201,
+    responses={201: documented(ProjectCreated)},
+    response_model=None,
+)
 async def register_project(request: Request, body: ProjectIn | None = None) -> FastJSONResponse:
     _require_admin(request)
     runtime = runtime_of(request)
@@ -91,7 +107,7 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> F
     )
 
 
-@router.get("/projects/current")
+@router.get("/projects/current", responses={200: documented(ProjectOut)}, response_model=None)
 async def current_project(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -105,7 +121,9 @@ async def current_project(
     }
 
 
-@router.post("/apikeys", status_code=201)
+@router.post(
+    "/apikeys", status_code=201, responses={201: documented(ApiKeyCreated)}, response_model=None
+)
 async def add_api_key(
     request: Request,
     body: ApiKeyIn | None = None,
@@ -130,7 +148,7 @@ async def add_api_key(
     return {"apiKey": key, "name": (body.name if body else None) or "unnamed"}
 
 
-@router.get("/apikeys")
+@router.get("/apikeys", responses={200: documented(ApiKeyList)}, response_model=None)
 async def list_api_keys(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -175,7 +193,11 @@ async def _revoke(runtime: Runtime, row: dict[str, Any]) -> int:
     return runtime.hub.close_key(row["key_hash"])
 
 
-@router.delete("/apikeys/{ref}", responses=CONFLICT_RESPONSES)
+@router.delete(
+    "/apikeys/{ref}",
+    responses={**CONFLICT_RESPONSES, 200: documented(ApiKeyRevoked)},
+    response_model=None,
+)
 async def revoke_api_key(
     request: Request, ref: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -197,7 +219,12 @@ async def revoke_api_key(
     }
 
 
-@router.post("/apikeys/{ref}/rotate", status_code=201, responses=CONFLICT_RESPONSES)
+@router.post(
+    "/apikeys/{ref}/rotate",
+    status_code=201,
+    responses={**CONFLICT_RESPONSES, 201: documented(ApiKeyRotated)},
+    response_model=None,
+)
 async def rotate_api_key(
     request: Request, ref: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -230,7 +257,9 @@ async def rotate_api_key(
     }
 
 
-@router.post("/webhooks", status_code=201)
+@router.post(
+    "/webhooks", status_code=201, responses={201: documented(WebhookAdded)}, response_model=None
+)
 async def add_webhook(
     request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -246,7 +275,7 @@ async def store_webhook(runtime: Runtime, table: str, project_id: str, url: str)
     return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", responses={200: documented(WebhookList)}, response_model=None)
 async def list_webhooks(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -274,7 +303,7 @@ async def remove_webhook(
     return {"id": webhook_id(url), "url": url, "removed": True}
 
 
-@router.delete("/webhooks/{ref}")
+@router.delete("/webhooks/{ref}", responses={200: documented(WebhookRemoved)}, response_model=None)
 async def delete_webhook(
     request: Request, ref: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Request
 
 from ..ids import to_iso
 from .auth import project_id_from_key
-from .models import ERROR_RESPONSES, RegistrationIn
+from .models import ERROR_RESPONSES, RegistrationIn, documented
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
+from .schemas import RegistrationOut, ServiceList
 
 router = APIRouter(tags=["services"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -47,14 +48,14 @@ async def _register(request: Request, body: RegistrationIn, project_id: str, kin
     return answer
 
 
-@router.post("/register/service")
+@router.post("/register/service", responses={200: documented(RegistrationOut)}, response_model=None)
 async def register_service(
     request: Request, body: RegistrationIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
     return await _register(request, body, project_id, "service")
 
 
-@router.post("/register/agent")
+@router.post("/register/agent", responses={200: documented(RegistrationOut)}, response_model=None)
 async def register_agent(
     request: Request, body: RegistrationIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/services")
+@router.get("/services", responses={200: documented(ServiceList)}, response_model=None)
 async def list_services(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..ids import new_id, now, to_iso
+from ..statuses import StepStatus
 from ..store import Operation
 from ..store.store import dumps
 from .run import CompensationState, Run, StepState
@@ -91,7 +92,9 @@ class Compensator:
         done = [
             s
             for s in run.steps.values()
-            if s.status == "COMPLETED" and isinstance(s.compensation, dict) and self._revertible(s)
+            if s.status == StepStatus.COMPLETED
+            and isinstance(s.compensation, dict)
+            and self._revertible(s)
         ]
         done.sort(key=lambda s: s.end_time or run.created_at, reverse=True)
         moment = now()

@@ -30,6 +30,7 @@ import orjson
 from ..connections import Instance, ServiceHub
 from ..ids import new_id, now
 from ..settings import Settings
+from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Operation, Store
 from .compensation import Compensator
 from .policy import RetryPolicy, resolve_policy
@@ -44,7 +45,7 @@ FinishedCallback = Callable[[Run], Awaitable[None]]
 ServiceLookup = Callable[[str], dict[str, Any] | None]
 
 #: step statuses of a step that is waiting to be (re-)dispatched
-WAITING = frozenset({"PENDING", "RETRYING"})
+WAITING = frozenset({StepStatus.PENDING, StepStatus.RETRYING})
 
 #: errors that will come back the same however often the task is sent
 _NOT_RETRYABLE = ("Input validation failed",)
@@ -101,7 +102,7 @@ class Engine:
 
         ``planning`` holds the events of how the plan was made; they share the commit.
         """
-        run.status = "RUNNING"
+        run.status = OrchestrationStatus.RUNNING
         run.start_time = run.created_at
         rows = [("orchestrations", run.row())]
         rows += [("steps", s.row(run.id)) for s in run.steps.values()]
@@ -124,10 +125,10 @@ class Engine:
         reason: str,
         planning: list[Operation] = (),  # type: ignore[assignment]
     ) -> None:
-        run.status = "NOT_ACTIONABLE"
+        run.status = OrchestrationStatus.NOT_ACTIONABLE
         run.error = reason
         run.end_time = run.created_at
-        deliveries = self._deliveries(run, "NOT_ACTIONABLE")
+        deliveries = self._deliveries(run, OrchestrationStatus.NOT_ACTIONABLE)
         await self.store.write(
             [
                 *planning,
@@ -153,21 +154,21 @@ class Engine:
         dispatches = self.store.dispatches_of_unfinished()
         for row in self.store.unfinished_orchestrations():
             run = run_from_rows(row, steps.get(row["id"], []))
-            run.status = "RUNNING"
+            run.status = OrchestrationStatus.RUNNING
             self.runs[run.id] = run
             for step in run.steps.values():
                 step.attempts = max(step.attempts, dispatches.get((run.id, step.id), 0))
-                if step.status == "COMPLETED":
+                if step.status == StepStatus.COMPLETED:
                     run.completed += 1
                     for dependent in step.dependents:
                         run.steps[dependent].remaining -= 1
                 else:
-                    step.status = "PENDING"  # re-dispatched with the key it last had
+                    step.status = StepStatus.PENDING  # re-dispatched with the key it last had
             for step in run.steps.values():
-                if step.status == "PENDING" and step.remaining == 0:
+                if step.status == StepStatus.PENDING and step.remaining == 0:
                     self._spawn(self._dispatch(run, step))
             if run.completed == len(run.steps):
-                self._finish(run, "COMPLETED")
+                self._finish(run, OrchestrationStatus.COMPLETED)
             count += 1
         self.compensator.resume()
         return count
@@ -224,7 +225,7 @@ class Engine:
             if run.finishing or step.status not in WAITING:
                 return
             step.attempts += 1
-            step.status = "RUNNING"
+            step.status = StepStatus.RUNNING
             if step.start_time is None:
                 step.start_time = now()
             message["executionId"] = new_id("e_", 12)
@@ -236,11 +237,11 @@ class Engine:
             except Exception:  # socket went away between pick and send: try another one
                 instance.in_flight.discard(key)
                 step.attempts -= 1
-                step.status = "PENDING"
+                step.status = StepStatus.PENDING
                 self.hub.remove(instance)
                 continue
             break
-        if step.status != "RUNNING" or step.instance is not instance:
+        if step.status != StepStatus.RUNNING or step.instance is not instance:
             return  # finished or re-sent while the frame was going out
         timeout = self.policy_for(run, step).timeout
         step.timer = asyncio.get_running_loop().call_later(
@@ -283,7 +284,7 @@ class Engine:
         if run.finishing:
             return
         paused = any(s.paused for s in run.steps.values())
-        status = "PAUSED" if paused else "RUNNING"
+        status = OrchestrationStatus.PAUSED if paused else OrchestrationStatus.RUNNING
         if status != run.status:
             run.status = status
             self._write_background(
@@ -306,7 +307,7 @@ class Engine:
 
     def _timed_out(self, run: Run, step: StepState, attempt: int) -> None:
         step.timer = None
-        if run.finishing or step.status != "RUNNING" or step.attempts != attempt:
+        if run.finishing or step.status != StepStatus.RUNNING or step.attempts != attempt:
             return
         timeout = self.policy_for(run, step).timeout
         future = self._retry(
@@ -329,7 +330,7 @@ class Engine:
             step.idempotency_key = idempotency_key(
                 run.id, step.id, _canonical(step.input), step.generation
             )
-        step.status = "RETRYING"
+        step.status = StepStatus.RETRYING
         step.error = error
         ops = self.store.change(
             run.id,
@@ -351,7 +352,7 @@ class Engine:
             if entry is None:
                 continue
             run, step = entry
-            if run.finishing or step.status != "RUNNING" or step.instance is not instance:
+            if run.finishing or step.status != StepStatus.RUNNING or step.instance is not instance:
                 continue
             error = f"the connection to instance {instance.number} of '{step.component}' was lost"
             self._retry(run, step, "connection_lost", error).add_done_callback(_log_failure)
@@ -406,7 +407,7 @@ class Engine:
             return self._retry(run, step, "service_error", error)
         output = result.get("task") if isinstance(result, dict) and "task" in result else result
         step.end_time = now()
-        step.status = "COMPLETED"
+        step.status = StepStatus.COMPLETED
         step.output = output
         if step.start_time is not None:
             took = (step.end_time - step.start_time).total_seconds()
@@ -434,7 +435,9 @@ class Engine:
             if dependent.remaining == 0:
                 self._spawn(self._dispatch(run, dependent))
         if run.completed == len(run.steps):
-            return self._finish(run, "COMPLETED", ops_first=ops)  # one commit for both
+            return self._finish(
+                run, OrchestrationStatus.COMPLETED, ops_first=ops
+            )  # one commit for both
         return self.store.write(ops)
 
     def _record_late(self, run: Run, step: StepState, kind: str, payload: Any):
@@ -469,7 +472,7 @@ class Engine:
         self._stop_attempt(step)
         result = payload.get("result")
         abort_payload = result.get("task") if isinstance(result, dict) else result
-        step.status = "ABORTED"
+        step.status = StepStatus.ABORTED
         step.end_time = now()
         step.error = "aborted by the service"
         ops: list[Operation] = [
@@ -485,7 +488,7 @@ class Engine:
         context = abort_payload if isinstance(abort_payload, dict) else {"payload": abort_payload}
         return self._finish(
             run,
-            "ABORTED",
+            OrchestrationStatus.ABORTED,
             f"{step.id} ({step.component}) aborted the orchestration",
             ops,
             compensation=("aborted", context),
@@ -497,7 +500,7 @@ class Engine:
         why = reason or "no reason given"
         return self._finish(
             run,
-            "CANCELLED",
+            OrchestrationStatus.CANCELLED,
             f"cancelled by the caller: {why}",
             compensation=("cancelled", {"reason": why}) if compensate else None,
         )
@@ -505,7 +508,7 @@ class Engine:
     def _fail_step(self, run: Run, step: StepState, error: str):
         self._stop_attempt(step)
         self._pending.pop((step.service_id or "", step.idempotency_key or ""), None)
-        step.status = "FAILED"
+        step.status = StepStatus.FAILED
         step.error = error
         step.end_time = now()
         ops: list[Operation] = [
@@ -521,7 +524,7 @@ class Engine:
         tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
         return self._finish(
             run,
-            "FAILED",
+            OrchestrationStatus.FAILED,
             f"{step.id} ({step.component}) failed{tries}: {error}",
             ops,
             compensation=("failed", {"stepId": step.id, "error": error}),
@@ -530,7 +533,7 @@ class Engine:
     def _finish(
         self,
         run: Run,
-        status: str,
+        status: OrchestrationStatus,
         error: str | None = None,
         ops_first: list[Operation] | None = None,
         compensation: tuple[str, dict[str, Any]] | None = None,
@@ -546,22 +549,22 @@ class Engine:
         run.finishing = True
         run.end_time = now()
         run.error = error
-        if status == "COMPLETED":
+        if status == OrchestrationStatus.COMPLETED:
             run.result = combine_result(run)
         stopped: list[StepState] = []
         changed: list[tuple[str, dict[str, Any]]] = []
-        if status != "COMPLETED":
+        if status != OrchestrationStatus.COMPLETED:
             for step in run.steps.values():
-                if step.status == "RUNNING":
+                if step.status == StepStatus.RUNNING:
                     if step.timer is not None:
                         step.timer.cancel()
                         step.timer = None
-                    step.status = "CANCELLED"
+                    step.status = StepStatus.CANCELLED
                     step.error = f"stopped: the orchestration ended {status}"
                     step.end_time = run.end_time
                     stopped.append(step)
                 elif step.status in WAITING:
-                    step.status = "SKIPPED"
+                    step.status = StepStatus.SKIPPED
                 else:
                     continue
                 changed.append(("steps", step.row(run.id)))
@@ -586,7 +589,7 @@ class Engine:
         self._spawn(self._finalise(run, status, committed, deliveries, stopped))
         return committed
 
-    def _deliveries(self, run: Run, status: str) -> list[dict[str, Any]]:
+    def _deliveries(self, run: Run, status: OrchestrationStatus) -> list[dict[str, Any]]:
         if not run.webhooks or self.outbox is None:
             return []
         return self.outbox.rows(
@@ -596,7 +599,7 @@ class Engine:
     async def _finalise(
         self,
         run: Run,
-        status: str,
+        status: OrchestrationStatus,
         committed: asyncio.Future[None],
         deliveries: list[dict[str, Any]],
         stopped: list[StepState],
@@ -615,7 +618,7 @@ class Engine:
             self.compensator.start(run)
         await self._notify(run)
 
-    async def _tell_to_stop(self, run: Run, step: StepState, status: str) -> None:
+    async def _tell_to_stop(self, run: Run, step: StepState, status: OrchestrationStatus) -> None:
         """``task_cancel`` (an Orra Studio extension; the orra SDKs log and ignore it)."""
         if step.instance is None:
             return

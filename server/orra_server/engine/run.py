@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..ids import to_iso
+from ..statuses import TERMINAL, OrchestrationStatus, StepStatus
 from ..store.store import dumps
 
 __all__ = [
@@ -19,8 +20,6 @@ __all__ = [
     "combine_result",
     "run_from_rows",
 ]
-
-TERMINAL = frozenset({"COMPLETED", "FAILED", "ABORTED", "CANCELLED", "NOT_ACTIONABLE"})
 
 
 def _naive(moment: datetime | None) -> datetime | None:
@@ -35,7 +34,7 @@ class StepState:
     template: dict[str, Any]
     dependencies: list[str]
     dependents: list[str] = field(default_factory=list)
-    status: str = "PENDING"
+    status: StepStatus = StepStatus.PENDING
     input: dict[str, Any] | None = None
     output: Any = None
     error: str | None = None
@@ -173,7 +172,7 @@ class Run:
     action: dict[str, Any]
     data: list[dict[str, Any]]
     plan: dict[str, Any] | None
-    status: str
+    status: OrchestrationStatus
     created_at: datetime
     steps: dict[str, StepState] = field(default_factory=dict)
     webhooks: list[str] = field(default_factory=list)
@@ -199,7 +198,7 @@ class Run:
         }
 
     def outputs(self) -> dict[str, Any]:
-        return {s.id: s.output for s in self.steps.values() if s.status == "COMPLETED"}
+        return {s.id: s.output for s in self.steps.values() if s.status == StepStatus.COMPLETED}
 
     def row(self) -> dict[str, Any]:
         return {
@@ -277,7 +276,7 @@ def run_from_rows(
         action=row["action"],
         data=row["data"] or [],
         plan=row["plan"],
-        status=row["status"],
+        status=OrchestrationStatus(row["status"]),
         created_at=_aware(row["created_at"]),
         webhooks=row["webhooks"] or [],
         start_time=_aware(row["start_time"]),
@@ -295,7 +294,7 @@ def run_from_rows(
         stored = by_id.get(step.id)
         if stored is None:
             continue
-        step.status = stored["status"]
+        step.status = StepStatus(stored["status"])
         step.output = stored["output"]
         step.error = stored["error"]
         step.attempts = stored["attempts"] or 0
@@ -303,7 +302,7 @@ def run_from_rows(
         step.start_time = _aware(stored["start_time"])
         step.end_time = _aware(stored["end_time"])
         step.compensation = stored.get("compensation")
-        if step.status != "PENDING":
+        if step.status != StepStatus.PENDING:
             step.input = stored["input"]
     return run
 

@@ -1,0 +1,277 @@
+"""Response bodies, as pydantic models, so ``/openapi.json`` describes what callers get back.
+
+Routes on the hot path build their bodies as dicts and return them through
+:class:`~.responses.FastJSONResponse` (no validation per request); the models document them,
+and ``tests/test_response_models.py`` checks real bodies against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..statuses import OrchestrationStatus, StepStatus
+
+__all__ = [
+    "Accepted",
+    "ApiKeyCreated",
+    "ApiKeyList",
+    "ApiKeyRevoked",
+    "ApiKeyRotated",
+    "CompensationOut",
+    "DeliveriesOut",
+    "HealthOut",
+    "LogsOut",
+    "PlanInfo",
+    "ProjectCreated",
+    "ProjectOut",
+    "RegistrationOut",
+    "ServiceList",
+    "WebhookAdded",
+    "WebhookList",
+    "WebhookRemoved",
+    "OrchestrationListOut",
+    "OrchestrationOut",
+    "OrchestrationSummary",
+    "StepResultOut",
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StepResultOut(_Out):
+    id: str = Field(description="the plan's step id, e.g. step1")
+    component: str = Field(description="the service that runs it")
+    status: StepStatus
+    startTime: str | None = None
+    endTime: str | None = None
+    input: Any = Field(default=None, description="the resolved input, once dispatched")
+    output: Any = None
+    error: str | None = None
+    attempts: int = Field(description="dispatches so far, the first included")
+
+
+class CompensationOut(_Out):
+    stepId: str
+    component: str
+    status: str = Field(description="pending, running, completed, partial, failed or expired")
+    reason: str = Field(description="failed, aborted or cancelled")
+    attempts: int
+    startTime: str | None = None
+    endTime: str | None = None
+    result: Any = None
+    error: str | None = None
+
+
+class OrchestrationOut(_Out):
+    executionId: str
+    status: OrchestrationStatus
+    action: dict[str, Any]
+    createdAt: str | None = None
+    startTime: str | None = None
+    endTime: str | None = None
+    result: Any = Field(default=None, description="the sink steps' outputs combined")
+    error: str | None = None
+    stepResults: list[StepResultOut]
+    compensations: list[CompensationOut] | None = None
+
+
+class OrchestrationSummary(_Out):
+    executionId: str
+    status: OrchestrationStatus
+    action: Any
+    createdAt: str | None = None
+    startTime: str | None = None
+    endTime: str | None = None
+    error: str | None = None
+
+
+class OrchestrationListOut(_Out):
+    orchestrations: list[OrchestrationSummary]
+
+
+# -- health, projects, keys, webhooks -----------------------------------------------------------
+class HealthOut(_Out):
+    status: str = Field(description="always 'ok' when it answers")
+    version: str
+
+
+class ProjectCreated(_Out):
+    id: str
+    name: str
+    apiKey: str = Field(description="the project's first key: shown only now")
+    webhooks: list[str]
+    webhookSecret: str = Field(description="signs every delivery (Standard Webhooks)")
+    createdAt: str | None
+
+
+class ProjectOut(_Out):
+    id: str
+    name: str | None
+    webhooks: list[str]
+    createdAt: str | None
+
+
+class ApiKeyCreated(_Out):
+    apiKey: str = Field(description="shown only now: the server keeps a hash")
+    name: str
+
+
+class ApiKeyOut(_Out):
+    id: str = Field(description="k_ + a prefix of the key's hash")
+    name: str
+    createdAt: str | None
+
+
+class ApiKeyList(_Out):
+    apiKeys: list[ApiKeyOut]
+
+
+class ApiKeyRevoked(_Out):
+    id: str
+    name: str
+    revoked: bool
+    disconnectedServices: int
+
+
+class ApiKeyRotated(_Out):
+    apiKey: str
+    id: str
+    name: str
+    revoked: str = Field(description="the id of the key it replaced")
+    disconnectedServices: int
+
+
+class WebhookAdded(_Out):
+    id: str
+    url: str
+    secret: str
+
+
+class WebhookItem(_Out):
+    id: str
+    url: str
+
+
+class WebhookList(_Out):
+    webhooks: list[str]
+    items: list[WebhookItem]
+
+
+class WebhookRemoved(_Out):
+    id: str
+    url: str
+    removed: bool
+
+
+# -- services ----------------------------------------------------------------------------------
+class RegistrationOut(_Out):
+    id: str = Field(description="s_ + lowercase letters: keep it to re-register")
+    name: str
+    status: str
+    revertible: bool
+    version: int
+    warnings: list[str] | None = None
+
+
+class ConnectionOut(_Out):
+    instance: int
+    connectedAt: str | None
+    tasksInFlight: int
+    stale: bool = Field(description="connected before a schema change: gets no new tasks")
+
+
+class ServiceOut(_Out):
+    id: str
+    name: str
+    kind: str
+    description: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    revertible: bool
+    version: int
+    policy: dict[str, Any] | None
+    online: bool
+    instances: int = Field(description="instances that take new tasks")
+    staleInstances: int
+    connections: list[ConnectionOut]
+    registeredAt: str | None
+    updatedAt: str | None
+
+
+class ServiceList(_Out):
+    services: list[ServiceOut]
+
+
+# -- orchestrations: planning, logs, deliveries ------------------------------------------------
+class Accepted(_Out):
+    """``POST /orchestrations``: 202 ``ACCEPTED``/``NOT_ACTIONABLE``, or 200 ``PREVIEW``."""
+
+    status: str = Field(description="ACCEPTED, NOT_ACTIONABLE or (dryRun) PREVIEW")
+    executionId: str | None
+    message: str
+    resultTarget: dict[str, Any]
+    plan: dict[str, Any] | None
+    planSource: str | None
+    cache: str | None
+    grounding: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    provenance: dict[str, Any] | None = None
+
+
+class PlanInfo(_Out):
+    executionId: str
+    status: OrchestrationStatus
+    plan: dict[str, Any] | None
+    source: str | None
+    model: str | None
+    repairRounds: int
+    cache: str | None
+    provenance: dict[str, Any]
+    llmCalls: list[dict[str, Any]]
+    error: str | None
+
+
+class LogLine(_Out):
+    seq: int
+    time: str | None
+    level: str = Field(description="info, warning or error")
+    event: str
+    stepId: str | None
+    message: str
+    payload: Any = None
+
+
+class LogsOut(_Out):
+    executionId: str
+    status: OrchestrationStatus
+    logs: list[LogLine]
+
+
+class DeliveryAttempt(_Out):
+    attempt: int | None
+    time: str | None
+    status: int | None = Field(description="the receiver's HTTP status")
+    error: str | None
+    outcome: str | None
+
+
+class DeliveryOut(_Out):
+    id: str
+    kind: str = Field(description="orchestration or compensation_failure")
+    url: str
+    status: str = Field(description="pending, delivered or failed")
+    attempts: int
+    lastStatus: int | None
+    lastError: str | None = Field(description="the status line or network error, never a body")
+    nextAttemptAt: str | None
+    createdAt: str | None
+    deliveredAt: str | None
+    history: list[DeliveryAttempt]
+
+
+class DeliveriesOut(_Out):
+    executionId: str
+    deliveries: list[DeliveryOut]

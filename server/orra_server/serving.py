@@ -1,0 +1,112 @@
+"""Running the control plane: its uvicorn settings (one place for ``orra serve`` and the
+embedded server) and the checks that make a start-up failure one line."""
+
+from __future__ import annotations
+
+import errno
+import re
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import uvicorn
+
+from .api import create_app
+from .limits import MAX_FRAME_BYTES
+from .settings import Settings
+
+__all__ = ["StartupError", "check_database", "check_port", "serve", "uvicorn_config"]
+
+
+def uvicorn_config(
+    settings: Settings, *, host: str, port: int, log_level: str = "warning"
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # the /ws query string carries the API key: keep it out of logs
+        ws_max_size=MAX_FRAME_BYTES,
+        ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
+        ws_ping_interval=20.0,
+        ws_ping_timeout=settings.ws_ping_timeout,
+    )
+
+
+class StartupError(SystemExit):
+    """The server cannot start: one line for the operator, exit code 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"error: {message}")
+
+
+def check_database(path: str) -> None:
+    """Fail in one line, before the server starts, when the file is not a usable database.
+
+    Opened and closed again here, before the server opens it: never while it is open.
+    """
+    if path == ":memory:":
+        return
+    file = Path(path).expanduser()
+    if not file.exists():
+        return
+    try:
+        duckdb.connect(str(file)).close()
+    except duckdb.Error as exc:
+        message = str(exc).removeprefix("IO Error: ")
+        holder = re.search(r"PID (\d+)", message)
+        if "lock" in message.lower() and holder:
+            raise StartupError(
+                f"the database {file} is in use by process {holder.group(1)}; stop it, or "
+                "pass --db (or ORRA_DB) to use another file"
+            ) from None
+        raise StartupError(
+            f"cannot open the database {file}: {message.split(' See also')[0]} (choose another "
+            "file with --db or ORRA_DB)"
+        ) from None
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail in one line when ``host:port`` cannot be listened on (another server holds it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc})"
+            raise StartupError(
+                f"port {port} on {host} {reason}; stop what listens there, or pass --port"
+            ) from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling ``on_started`` once it listens."""
+
+    on_started: Callable[[], None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None:
+            self.on_started()
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Run the control plane until stopped. Raises :class:`StartupError` (exit 1) when the
+    database or the port cannot be used; ``on_started`` runs once it listens."""
+    check_database(settings.db_path)
+    check_port(host, port)
+    server = _Server(uvicorn_config(settings, host=host, port=port, log_level=log_level))
+    server.on_started = on_started
+    server.run()
+    if not server.started:
+        raise StartupError("the control plane did not start; the lines above say why")
