@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from ..engine.compensation import failure_body
 from ..errors import Conflict, NotFound
 from ..ids import now
-from ..store.store import dumps
 from .auth import project_id_from_key
 from .models import ERROR_RESPONSES, ResolutionIn, WebhookIn, documented
 from .projects import remove_webhook, store_webhook, webhook_id
@@ -62,29 +61,9 @@ async def _settle(
             f"({row['resolution']}); only a pending one can be resolved or ignored",
             code="compensation_failure_not_pending",
         )
-    store = runtime_of(request).store
     moment = now()
-    updated = {
-        **row,
-        "status": status,
-        "resolution": body.reason,
-        "updated_at": moment.replace(tzinfo=None),
-    }
-    stored = dict(updated)
-    stored["compensation"] = dumps(row["compensation"])
-    stored["context"] = dumps(row["context"])
-    await store.write(
-        [
-            store.update("compensation_failures", stored),
-            store.event(
-                row["orchestration_id"],
-                f"compensation_failure_{status}",
-                moment,
-                {"failureId": failure_id, "reason": body.reason},
-                row["step_id"],
-            ),
-        ]
-    )
+    await runtime_of(request).store.settle_compensation_failure(row, status, body.reason, at=moment)
+    updated = {**row, "status": status, "resolution": body.reason, "updated_at": moment}
     return failure_body(updated)
 
 
@@ -119,9 +98,7 @@ async def ignore_compensation_failure(
 async def add_compensation_failure_webhook(
     request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
-    return await store_webhook(
-        runtime_of(request), "compensation_failure_webhooks", project_id, body.url
-    )
+    return await store_webhook(runtime_of(request), "compensation_failure", project_id, body.url)
 
 
 @router.get(
@@ -143,6 +120,4 @@ async def delete_compensation_failure_webhook(
     request: Request, ref: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
     """Remove a compensation-failure webhook by id (``wh_…``) or by its exact URL."""
-    runtime = runtime_of(request)
-    urls = runtime.store.compensation_failure_webhooks_of(project_id)
-    return await remove_webhook(runtime, "compensation_failure_webhooks", project_id, ref, urls)
+    return await remove_webhook(runtime_of(request), "compensation_failure", project_id, ref)

@@ -14,7 +14,6 @@ from ..errors import BadRequest, Conflict, NotFound
 from ..ids import now, to_iso
 from ..limits import MAX_JSON_DEPTH, JsonTooDeep, fits_depth
 from ..planning import GroundingSpec
-from ..store.store import dumps
 from .auth import project_id_from_key
 from .models import CONFLICT_RESPONSES, ERROR_RESPONSES
 from .responses import FastJSONResponse
@@ -144,23 +143,21 @@ async def apply_grounding(
             code="grounding_version_conflict",
             param="version",
         )
-    moment = now().replace(tzinfo=None)
-    row = {
-        "project_id": project_id,
-        "name": spec.name,
-        "domain": spec.domain,
-        "version": spec.version,
-        "spec": dumps(spec.body()),
-        "created_at": existing["created_at"] if live else moment,
-        "updated_at": moment,
-        "deleted_at": None,
-    }
-    op = runtime.store.update if existing is not None else runtime.store.insert
-    await runtime.store.write([op("groundings", row)])
-    runtime.forget_groundings(project_id)
-    return FastJSONResponse(
-        status_code=200 if live else 201, content=_body({**row, "spec": spec.body()})
+    moment = now()
+    created = existing["created_at"] if live else moment
+    await runtime.store.save_grounding(
+        project_id,
+        spec.name,
+        domain=spec.domain,
+        version=spec.version,
+        spec=spec.body(),
+        created_at=created,
+        at=moment,
+        replaces=existing is not None,
     )
+    runtime.forget_groundings(project_id)
+    shown = {"spec": spec.body(), "created_at": created, "updated_at": moment}
+    return FastJSONResponse(status_code=200 if live else 201, content=_body(shown))
 
 
 @router.get("/groundings")
@@ -191,7 +188,6 @@ async def delete_grounding(
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     row = _live(request, project_id, name)
-    row = {**row, "spec": dumps(row["spec"]), "deleted_at": now().replace(tzinfo=None)}
-    await runtime.store.write([runtime.store.update("groundings", row)])
+    await runtime.store.delete_grounding(row, at=now())
     runtime.forget_groundings(project_id)
     return {"deleted": name}

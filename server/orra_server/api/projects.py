@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from ..destinations import check_webhook_url
 from ..errors import Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
+from ..store import WebhookKind
 from ..webhooks import new_webhook_secret
 from .auth import project_id_from_key
 from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, ApiKeyIn, ProjectIn, WebhookIn, documented
@@ -64,35 +65,14 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> F
     project_id = new_id("p_", 16)
     key = new_api_key()
     secret = new_webhook_secret()
-    store = runtime.store
-    ops = [
-        store.insert(
-            "projects",
-            {
-                "id": project_id,
-                "name": body.name or project_id,
-                "webhook_secret": secret,
-                "created_at": moment.replace(tzinfo=None),
-            },
-        ),
-        store.insert(
-            "api_keys",
-            {
-                "key_hash": hash_api_key(key),
-                "project_id": project_id,
-                "name": "default",
-                "created_at": moment.replace(tzinfo=None),
-            },
-        ),
-    ]
-    ops += [
-        store.insert(
-            "webhooks",
-            {"project_id": project_id, "url": url, "created_at": moment.replace(tzinfo=None)},
-        )
-        for url in webhooks
-    ]
-    await store.write(ops)
+    await runtime.store.add_project(
+        project_id,
+        body.name or project_id,
+        webhook_secret=secret,
+        key_hash=hash_api_key(key),
+        webhooks=webhooks,
+        at=moment,
+    )
     runtime.key_hashes[hash_api_key(key)] = project_id
     return FastJSONResponse(
         status_code=201,
@@ -131,21 +111,10 @@ async def add_api_key(
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     key = new_api_key()
-    await runtime.store.write(
-        [
-            runtime.store.insert(
-                "api_keys",
-                {
-                    "key_hash": hash_api_key(key),
-                    "project_id": project_id,
-                    "name": (body.name if body else None) or "unnamed",
-                    "created_at": now().replace(tzinfo=None),
-                },
-            )
-        ]
-    )
+    name = (body.name if body else None) or "unnamed"
+    await runtime.store.add_api_key(project_id, hash_api_key(key), name, at=now())
     runtime.key_hashes[hash_api_key(key)] = project_id
-    return {"apiKey": key, "name": (body.name if body else None) or "unnamed"}
+    return {"apiKey": key, "name": name}
 
 
 @router.get("/apikeys", responses={200: documented(ApiKeyList)}, response_model=None)
@@ -188,9 +157,14 @@ def _find_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
 
 async def _revoke(runtime: Runtime, row: dict[str, Any]) -> int:
     """Delete the key, forget it at once, and disconnect the services that use it."""
-    await runtime.store.write([runtime.store.delete("api_keys", {"key_hash": row["key_hash"]})])
-    runtime.key_hashes.pop(row["key_hash"], None)
-    return runtime.hub.close_key(row["key_hash"])
+    await runtime.store.revoke_api_key(row["key_hash"])
+    return _forget_key(runtime, row["key_hash"])
+
+
+def _forget_key(runtime: Runtime, key_hash: str) -> int:
+    """Refuse the key from now on and disconnect the services that use it."""
+    runtime.key_hashes.pop(key_hash, None)
+    return runtime.hub.close_key(key_hash)
 
 
 @router.delete(
@@ -233,21 +207,9 @@ async def rotate_api_key(
     row = _find_key(runtime, project_id, ref)
     key = new_api_key()
     new_hash = hash_api_key(key)
-    await runtime.store.write(
-        [
-            runtime.store.insert(
-                "api_keys",
-                {
-                    "key_hash": new_hash,
-                    "project_id": project_id,
-                    "name": row["name"],
-                    "created_at": now().replace(tzinfo=None),
-                },
-            )
-        ]
-    )
+    await runtime.store.rotate_api_key(project_id, row["key_hash"], new_hash, row["name"], at=now())
     runtime.key_hashes[new_hash] = project_id
-    disconnected = await _revoke(runtime, row)
+    disconnected = _forget_key(runtime, row["key_hash"])
     return {
         "apiKey": key,
         "id": key_id(new_hash),
@@ -263,14 +225,15 @@ async def rotate_api_key(
 async def add_webhook(
     request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
-    return await store_webhook(runtime_of(request), "webhooks", project_id, body.url)
+    return await store_webhook(runtime_of(request), "result", project_id, body.url)
 
 
-async def store_webhook(runtime: Runtime, table: str, project_id: str, url: str) -> dict[str, Any]:
-    """Check ``url`` and add it to ``table`` (result or compensation-failure webhooks)."""
+async def store_webhook(
+    runtime: Runtime, kind: WebhookKind, project_id: str, url: str
+) -> dict[str, Any]:
+    """Check ``url`` and add it as a webhook of ``kind``."""
     url = await check_webhook_url(url, allow_private=runtime.settings.allow_private_webhooks)
-    row = {"project_id": project_id, "url": url, "created_at": now().replace(tzinfo=None)}
-    await runtime.store.write([runtime.store.insert(table, row)])
+    await runtime.store.add_webhook(kind, project_id, url, at=now())
     runtime.forget_project(project_id)
     return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}
 
@@ -289,16 +252,17 @@ def webhook_id(url: str) -> str:
 
 
 async def remove_webhook(
-    runtime: Runtime, table: str, project_id: str, ref: str, urls: list[str]
+    runtime: Runtime, kind: WebhookKind, project_id: str, ref: str
 ) -> dict[str, Any]:
-    """Delete the webhook of ``table`` whose id (or URL) is ``ref``."""
+    """Delete the webhook of ``kind`` whose id (or URL) is ``ref``."""
+    urls = runtime.store.webhooks(kind, project_id)
     url = next((u for u in urls if webhook_id(u) == ref or u == ref), None)
     if url is None:
         raise NotFound(
             f"no webhook {ref!r} in this project; the list shows each one's id",
             code="webhook_not_found",
         )
-    await runtime.store.write([runtime.store.delete(table, {"project_id": project_id, "url": url})])
+    await runtime.store.remove_webhook(kind, project_id, url)
     runtime.forget_project(project_id)
     return {"id": webhook_id(url), "url": url, "removed": True}
 
@@ -309,6 +273,4 @@ async def delete_webhook(
 ) -> dict[str, Any]:
     """Remove a result webhook by id (``wh_…``, as listed) or by its exact URL."""
     runtime = runtime_of(request)
-    return await remove_webhook(
-        runtime, "webhooks", project_id, ref, runtime.store.webhooks_of(project_id)
-    )
+    return await remove_webhook(runtime, "result", project_id, ref)

@@ -1,6 +1,6 @@
 """Persistence: one DuckDB file behind a narrow interface (see README.md beside this file)."""
 
-from .store import Store
+from .store import Store, WebhookKind
 from .writer import Delete, GroupCommitWriter, Insert, Operation, Update
 
-__all__ = ["Delete", "GroupCommitWriter", "Insert", "Operation", "Store", "Update"]
+__all__ = ["Delete", "GroupCommitWriter", "Insert", "Operation", "Store", "Update", "WebhookKind"]

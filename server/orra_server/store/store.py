@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import orjson
@@ -27,7 +27,20 @@ from .writer import (
     snapshot_of,
 )
 
-__all__ = ["EXPORT_TABLES", "Store"]
+__all__ = ["EXPORT_TABLES", "Store", "WebhookKind"]
+
+#: result webhooks get every outcome; compensation-failure webhooks get failed undos
+WebhookKind = Literal["result", "compensation_failure"]
+_WEBHOOK_TABLES: dict[str, str] = {
+    "result": "webhooks",
+    "compensation_failure": "compensation_failure_webhooks",
+}
+
+
+def _naive(moment: datetime) -> datetime:
+    """The store keeps UTC without a time zone; callers hand over aware times."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
 
 log = logging.getLogger("orra.store")
 
@@ -139,6 +152,66 @@ class Store:
     def delete(table: str, match: dict[str, Any]) -> Delete:
         return Delete(table, match)
 
+    # -- verbs: projects, keys, webhooks (each resolves once committed) -----------------------
+    def add_project(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        webhook_secret: str,
+        key_hash: str,
+        webhooks: list[str],
+        at: datetime,
+    ):  # -> asyncio.Future[None]
+        """A project with its first key (named ``default``) and its webhooks, in one commit."""
+        moment = _naive(at)
+        row = {"id": project_id, "name": name, "webhook_secret": webhook_secret}
+        key = {"key_hash": key_hash, "project_id": project_id, "name": "default"}
+        ops: list[Operation] = [
+            Insert("projects", {**row, "created_at": moment}),
+            Insert("api_keys", {**key, "created_at": moment}),
+        ]
+        ops += [
+            Insert("webhooks", {"project_id": project_id, "url": url, "created_at": moment})
+            for url in webhooks
+        ]
+        return self.write(ops)
+
+    def add_api_key(self, project_id: str, key_hash: str, name: str, *, at: datetime):
+        row = {"key_hash": key_hash, "project_id": project_id, "name": name}
+        return self.write([Insert("api_keys", {**row, "created_at": _naive(at)})])
+
+    def revoke_api_key(self, key_hash: str):
+        return self.write([Delete("api_keys", {"key_hash": key_hash})])
+
+    def rotate_api_key(
+        self, project_id: str, old_hash: str, new_hash: str, name: str, *, at: datetime
+    ):
+        """The new key and the old one's revocation in one commit: never both, never none."""
+        row = {"key_hash": new_hash, "project_id": project_id, "name": name}
+        return self.write(
+            [
+                Insert("api_keys", {**row, "created_at": _naive(at)}),
+                Delete("api_keys", {"key_hash": old_hash}),
+            ]
+        )
+
+    def add_webhook(self, kind: WebhookKind, project_id: str, url: str, *, at: datetime):
+        row = {"project_id": project_id, "url": url, "created_at": _naive(at)}
+        return self.write([Insert(_WEBHOOK_TABLES[kind], row)])
+
+    def remove_webhook(self, kind: WebhookKind, project_id: str, url: str):
+        return self.write([Delete(_WEBHOOK_TABLES[kind], {"project_id": project_id, "url": url})])
+
+    def webhooks(self, kind: WebhookKind, project_id: str) -> list[str]:
+        """The project's webhooks of one kind, oldest first."""
+        table = _WEBHOOK_TABLES[kind]
+        rows = self._rows(
+            f"SELECT url FROM {table} WHERE project_id = ? ORDER BY created_at", (project_id,)
+        )
+        return [r["url"] for r in rows]
+
+    # -- reads: projects, keys, webhooks ----------------------------------------------------
     def project(self, project_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM projects WHERE id = ?", (project_id,))
         return rows[0] if rows else None
@@ -155,10 +228,7 @@ class Store:
         )
 
     def webhooks_of(self, project_id: str) -> list[str]:
-        rows = self._rows(
-            "SELECT url FROM webhooks WHERE project_id = ? ORDER BY created_at", (project_id,)
-        )
-        return [r["url"] for r in rows]
+        return self.webhooks("result", project_id)
 
     # -- services ----------------------------------------------------------------------------
     def service(self, service_id: str) -> dict[str, Any] | None:
@@ -178,6 +248,36 @@ class Store:
         return [_service(r) for r in rows]
 
     # -- groundings -------------------------------------------------------------------------
+    def save_grounding(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        domain: str,
+        version: str,
+        spec: dict[str, Any],
+        created_at: datetime,
+        at: datetime,
+        replaces: bool,
+    ):
+        """Store a grounding spec (``replaces``: a row of that name exists, deleted or not)."""
+        row = {
+            "project_id": project_id,
+            "name": name,
+            "domain": domain,
+            "version": version,
+            "spec": dumps(spec),
+            "created_at": _naive(created_at),
+            "updated_at": _naive(at),
+            "deleted_at": None,
+        }
+        return self.write([Update("groundings", row) if replaces else Insert("groundings", row)])
+
+    def delete_grounding(self, row: dict[str, Any], *, at: datetime):
+        """Mark the spec (a row as :meth:`grounding` returns it) deleted; its history stays."""
+        stored = {**row, "spec": dumps(row["spec"]), "deleted_at": _naive(at)}
+        return self.write([Update("groundings", stored)])
+
     def grounding(self, project_id: str, name: str) -> dict[str, Any] | None:
         """The spec row by name, deleted or not."""
         rows = self._rows(
@@ -317,17 +417,31 @@ class Store:
         rows = self._rows(sql + " ORDER BY created_at DESC, id", tuple(params))
         return [_json_columns(r, "compensation", "context") for r in rows]
 
+    def settle_compensation_failure(
+        self, row: dict[str, Any], status: str, reason: str, *, at: datetime
+    ):
+        """Mark a failure ``resolved`` or ``ignored`` (``row`` as :meth:`compensation_failure`
+        returns it), with a ``compensation_failure_<status>`` event, in one commit."""
+        stored = {
+            **row,
+            "status": status,
+            "resolution": reason,
+            "updated_at": _naive(at),
+            "compensation": dumps(row["compensation"]),
+            "context": dumps(row["context"]),
+        }
+        payload = {"failureId": row["id"], "reason": reason}
+        event = self.event(
+            row["orchestration_id"], f"compensation_failure_{status}", at, payload, row["step_id"]
+        )
+        return self.write([Update("compensation_failures", stored), event])
+
     def compensation_failure(self, failure_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM compensation_failures WHERE id = ?", (failure_id,))
         return _json_columns(rows[0], "compensation", "context") if rows else None
 
     def compensation_failure_webhooks_of(self, project_id: str) -> list[str]:
-        rows = self._rows(
-            "SELECT url FROM compensation_failure_webhooks WHERE project_id = ? "
-            "ORDER BY created_at",
-            (project_id,),
-        )
-        return [r["url"] for r in rows]
+        return self.webhooks("compensation_failure", project_id)
 
     # -- webhook deliveries ------------------------------------------------------------------
     def deliveries_of(self, orchestration_id: str) -> list[dict[str, Any]]:

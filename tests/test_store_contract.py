@@ -1,0 +1,123 @@
+"""The store's verbs and reads, tested on the interface itself (no HTTP).
+
+Every test takes a ``store`` fixture; a second backend (PostgreSQL) adds itself to the fixture's
+parameters and must pass the same tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from orra_server.store import Store
+
+AT = datetime(2026, 12, 4, 15, 30, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(params=["duckdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = Store(str(tmp_path / "orra.duckdb"))
+    yield opened
+    opened.close()
+
+
+def run(awaitable_factory):
+    """Run one verb (a coroutine function of no arguments) on a fresh loop."""
+
+    async def main():
+        return await awaitable_factory()
+
+    return asyncio.run(main())
+
+
+def test_a_project_comes_with_its_first_key_and_webhooks(store: Store):
+    run(
+        lambda: store.add_project(
+            "p_1", "shop", webhook_secret="whsec_x", key_hash="h1", webhooks=["https://a/"], at=AT
+        )
+    )
+    project = store.project("p_1")
+    assert project["name"] == "shop" and project["webhook_secret"] == "whsec_x"
+    assert project["created_at"] == AT.replace(tzinfo=None)  # naive UTC, microseconds kept
+    assert store.all_key_hashes() == {"h1": "p_1"}
+    assert [k["name"] for k in store.api_keys_of("p_1")] == ["default"]
+    assert store.webhooks("result", "p_1") == ["https://a/"]
+    assert store.webhooks("compensation_failure", "p_1") == []
+    assert store.project("p_2") is None
+
+
+def test_times_in_other_zones_are_stored_as_utc(store: Store):
+    paris = AT.astimezone(timezone(timedelta(hours=1)))
+    run(
+        lambda: store.add_project(
+            "p_1", "x", webhook_secret="s", key_hash="h", webhooks=[], at=paris
+        )
+    )
+    assert store.project("p_1")["created_at"] == AT.replace(tzinfo=None)
+
+
+def test_keys_are_added_rotated_in_one_step_and_revoked(store: Store):
+    run(
+        lambda: store.add_project("p_1", "x", webhook_secret="s", key_hash="h1", webhooks=[], at=AT)
+    )
+    run(lambda: store.add_api_key("p_1", "h2", "ci", at=AT + timedelta(seconds=1)))
+    assert [k["name"] for k in store.api_keys_of("p_1")] == ["default", "ci"]
+    run(lambda: store.rotate_api_key("p_1", "h2", "h3", "ci", at=AT + timedelta(seconds=2)))
+    assert store.all_key_hashes() == {"h1": "p_1", "h3": "p_1"}
+    assert [(k["key_hash"], k["name"]) for k in store.api_keys_of("p_1")][-1] == ("h3", "ci")
+    run(lambda: store.revoke_api_key("h3"))
+    assert store.all_key_hashes() == {"h1": "p_1"}
+
+
+def test_webhooks_of_each_kind_are_added_and_removed(store: Store):
+    run(lambda: store.add_project("p_1", "x", webhook_secret="s", key_hash="h", webhooks=[], at=AT))
+    for kind in ("result", "compensation_failure"):
+        run(lambda kind=kind: store.add_webhook(kind, "p_1", "https://one/", at=AT))
+        run(lambda kind=kind: store.add_webhook(kind, "p_1", "https://two/", at=AT))
+        assert store.webhooks(kind, "p_1") == ["https://one/", "https://two/"]
+        run(lambda kind=kind: store.remove_webhook(kind, "p_1", "https://one/"))
+        assert store.webhooks(kind, "p_1") == ["https://two/"]
+    assert store.webhooks_of("p_1") == ["https://two/"]
+    assert store.compensation_failure_webhooks_of("p_1") == ["https://two/"]
+
+
+def test_a_grounding_is_saved_replaced_and_deleted(store: Store):
+    spec = {"name": "support", "domain": "d", "version": "1", "use-cases": []}
+    run(
+        lambda: store.save_grounding(
+            "p_1",
+            "support",
+            domain="d",
+            version="1",
+            spec=spec,
+            created_at=AT,
+            at=AT,
+            replaces=False,
+        )
+    )
+    row = store.grounding("p_1", "support")
+    assert row["spec"] == spec and row["deleted_at"] is None
+    changed = {**spec, "version": "2"}
+    later = AT + timedelta(minutes=1)
+    run(
+        lambda: store.save_grounding(
+            "p_1",
+            "support",
+            domain="d",
+            version="2",
+            spec=changed,
+            created_at=AT,
+            at=later,
+            replaces=True,
+        )
+    )
+    row = store.grounding("p_1", "support")
+    assert row["version"] == "2" and row["created_at"] == AT.replace(tzinfo=None)
+    assert [r["name"] for r in store.groundings_of("p_1")] == ["support"]
+    run(lambda: store.delete_grounding(row, at=later))
+    assert store.grounding("p_1", "support")["deleted_at"] == later.replace(tzinfo=None)
+    assert store.groundings_of("p_1") == []
