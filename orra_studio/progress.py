@@ -11,7 +11,7 @@ from typing import Any
 
 from .statuses import OrchestrationStatus, StepStatus
 
-__all__ = ["Progress", "StepState"]
+__all__ = ["Progress", "StepProgress"]
 
 _STEP_STATUS = {
     "step_dispatched": StepStatus.RUNNING,
@@ -23,7 +23,7 @@ _STEP_STATUS = {
 
 
 @dataclass
-class StepState:
+class StepProgress:
     id: str
     component: str
     status: str = StepStatus.PENDING
@@ -36,7 +36,7 @@ class StepState:
 class Progress:
     execution_id: str
     status: str = OrchestrationStatus.PENDING
-    steps: dict[str, StepState] = field(default_factory=dict)
+    steps: dict[str, StepProgress] = field(default_factory=dict)
     #: the server's message when it accepted (for NOT_ACTIONABLE: the reason)
     message: str | None = None
 
@@ -44,7 +44,7 @@ class Progress:
     def of(cls, accepted: dict[str, Any]) -> Progress:
         """Start from a ``POST /orchestrations`` answer (its plan names the steps)."""
         plan = accepted.get("plan") or {"steps": []}
-        steps = {s["id"]: StepState(s["id"], s["component"]) for s in plan["steps"]}
+        steps = {s["id"]: StepProgress(s["id"], s["component"]) for s in plan["steps"]}
         status = accepted.get("status", OrchestrationStatus.PENDING)
         return cls(
             accepted["executionId"],

@@ -1,4 +1,11 @@
-"""Frames a service sends, checked against protocol.md before anything acts on them.
+"""The frames of the service protocol (docs/protocol.md), both ways, in one module.
+
+Frames the control plane sends are built here (:func:`task_request`, :func:`task_cancel`,
+:func:`compensation_request`, :func:`ping`, :func:`ack`); "attempt id" is what the protocol
+calls ``executionId`` on these frames (a new one per dispatch), not the REST ``executionId``
+of an orchestration.
+
+Frames a service sends are checked against protocol.md before anything acts on them.
 
 A frame is either wrapped (``{"id", "payload"}``, ACKed) or a bare payload (the JS SDK's
 re-sends, never ACKed). The checks are deliberately lenient where the orra SDKs differ (extra
@@ -23,7 +30,85 @@ from .limits import (
     fits_depth,
 )
 
-__all__ = ["BadFrame", "Frame", "read_frame"]
+__all__ = [
+    "BadFrame",
+    "Frame",
+    "ack",
+    "compensation_request",
+    "ping",
+    "read_frame",
+    "task_cancel",
+    "task_request",
+]
+
+
+# -- frames to a service -------------------------------------------------------------------
+def task_request(
+    step_id: str, input: Any, *, attempt_id: str, idempotency_key: str, service_id: str
+) -> dict[str, Any]:
+    return {
+        "type": "task_request",
+        "id": step_id,
+        "input": input,
+        "executionId": attempt_id,
+        "idempotencyKey": idempotency_key,
+        "serviceId": service_id,
+    }
+
+
+def task_cancel(
+    step_id: str, *, idempotency_key: str | None, service_id: str | None, reason: str
+) -> dict[str, Any]:
+    """An Orra Studio extension: stop working on a task (the orra SDKs log and ignore it)."""
+    return {
+        "type": "task_cancel",
+        "id": step_id,
+        "executionId": "",
+        "idempotencyKey": idempotency_key,
+        "serviceId": service_id,
+        "reason": reason,
+    }
+
+
+def compensation_request(
+    step_id: str,
+    input: Any,
+    *,
+    orchestration_id: str,
+    reason: str,
+    payload: Any,
+    timestamp: str,
+    attempt_id: str,
+    idempotency_key: str,
+    service_id: str | None,
+) -> dict[str, Any]:
+    """``input`` is exactly the ``compensation.data`` the service returned; ``payload`` must be
+    an object or null, or the orra Python SDK drops the whole context."""
+    return {
+        "type": "compensation_request",
+        "id": step_id,
+        "input": input,
+        "compensationContext": {
+            "orchestrationId": orchestration_id,
+            "reason": reason,
+            "payload": payload if isinstance(payload, dict) else None,
+            "timestamp": timestamp,
+        },
+        "executionId": attempt_id,
+        "idempotencyKey": idempotency_key,
+        "serviceId": service_id,
+    }
+
+
+def ping(service_id: str) -> dict[str, Any]:
+    return {"type": "ping", "serviceId": service_id}
+
+
+def ack(message_id: str) -> dict[str, Any]:
+    return {"type": "ACK", "id": message_id}
+
+
+# -- frames from a service -----------------------------------------------------------------
 
 Token = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKEN_CHARS)]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_ID_CHARS)]

@@ -17,7 +17,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__, redaction
 from ..errors import OrraError, PayloadTooLarge
 from ..settings import Settings
-from . import compensation, executions, export, groundings, orchestrations, projects, services, ws
+from . import (
+    compensation_failures,
+    executions,
+    export,
+    groundings,
+    orchestrations,
+    projects,
+    services,
+    ws,
+)
 from .responses import FastJSONResponse
 from .runtime import Runtime
 from .schemas import HealthOut
@@ -64,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(services.router)
     app.include_router(orchestrations.router)
     app.include_router(executions.router)
-    app.include_router(compensation.router)
+    app.include_router(compensation_failures.router)
     app.include_router(groundings.router)
     app.include_router(export.router)
     app.include_router(ws.router)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
+from .. import frames
 from ..connections import ServiceHub
 from ..engine import Engine
 from ..events import EventBus
@@ -132,7 +133,7 @@ class Runtime:
                 if instance.in_flight:
                     continue
                 with contextlib.suppress(Exception):
-                    await instance.send({"type": "ping", "serviceId": instance.service_id})
+                    await instance.send(frames.ping(instance.service_id))
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from .. import frames
 from ..connections import Instance, InstanceClosed
 from ..frames import BadFrame, Frame, read_frame
 from ..ids import hash_api_key, is_well_formed_api_key
@@ -116,7 +117,7 @@ async def _handle(
         return
     if frame.kind == "pong" or frame.message_id == "pong":
         return
-    commit = _dispatch(runtime, instance, frame)
+    commit = _to_engine(runtime, instance, frame)
     if frame.message_id is None:
         return
     if commit is None:
@@ -138,7 +139,7 @@ async def _handle(
     asyncio.ensure_future(commit).add_done_callback(acknowledge)
 
 
-def _dispatch(runtime: Runtime, instance: Instance, frame: Frame):
+def _to_engine(runtime: Runtime, instance: Instance, frame: Frame):
     engine = runtime.engine
     if frame.kind == "task_result":
         return engine.on_task_result(instance, frame.payload)
@@ -153,7 +154,7 @@ def _dispatch(runtime: Runtime, instance: Instance, frame: Frame):
 
 def _ack_now(instance: Instance, message_id: str) -> None:
     with contextlib.suppress(InstanceClosed):
-        instance.send_nowait({"type": "ACK", "id": message_id})
+        instance.send_nowait(frames.ack(message_id))
 
 
 def _aborter(websocket: WebSocket) -> Callable[[], None]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from .. import frames
 from ..ids import new_id, now, to_iso
 from ..statuses import StepStatus
 from ..store import Operation
@@ -277,20 +278,17 @@ class Compensator:
         slot = (item.service_id or "", key)
         self._waiting[slot] = waiter
         instance.in_flight.add(key)
-        message = {
-            "type": "compensation_request",
-            "id": item.step_id,
-            "input": item.input,
-            "compensationContext": {
-                "orchestrationId": item.orchestration_id,
-                "reason": item.reason,
-                "payload": item.context if isinstance(item.context, dict) else None,
-                "timestamp": to_iso(now()),
-            },
-            "executionId": new_id("e_", 12),
-            "idempotencyKey": key,
-            "serviceId": item.service_id,
-        }
+        message = frames.compensation_request(
+            item.step_id,
+            item.input,
+            orchestration_id=item.orchestration_id,
+            reason=item.reason,
+            payload=item.context,
+            timestamp=to_iso(now()) or "",
+            attempt_id=new_id("e_", 12),
+            idempotency_key=key,
+            service_id=item.service_id,
+        )
         self.engine.store.write_lazy(
             [
                 self.engine.store.event(

@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from .. import frames
 from ..connections import Instance, ServiceHub
 from ..ids import new_id, now
 from ..settings import Settings
@@ -207,14 +208,6 @@ class Engine:
         if step.idempotency_key is None:
             step.idempotency_key = idempotency_key(run.id, step.id, canonical, step.generation)
         key = step.idempotency_key
-        message = {
-            "type": "task_request",
-            "id": step.id,
-            "input": step.input,
-            "executionId": "",
-            "idempotencyKey": key,
-            "serviceId": step.service_id,
-        }
         avoid = step.instance  # after a timeout or a lost socket, prefer another instance
         while True:
             instance = self.hub.pick(step.service_id, avoid=avoid)
@@ -228,7 +221,14 @@ class Engine:
             step.status = StepStatus.RUNNING
             if step.start_time is None:
                 step.start_time = now()
-            message["executionId"] = new_id("e_", 12)
+            attempt_id = new_id("e_", 12)
+            message = frames.task_request(
+                step.id,
+                step.input,
+                attempt_id=attempt_id,
+                idempotency_key=key,
+                service_id=step.service_id,
+            )
             self._pending[(step.service_id, key)] = (run, step)
             instance.in_flight.add(key)
             step.instance = instance
@@ -249,7 +249,7 @@ class Engine:
         )
         dispatched = {
             "attempt": step.attempts,
-            "executionId": message["executionId"],
+            "executionId": attempt_id,
             "instance": instance.number,
             "idempotencyKey": key,
         }
@@ -622,14 +622,12 @@ class Engine:
         """``task_cancel`` (an Orra Studio extension; the orra SDKs log and ignore it)."""
         if step.instance is None:
             return
-        message = {
-            "type": "task_cancel",
-            "id": step.id,
-            "executionId": "",
-            "idempotencyKey": step.idempotency_key,
-            "serviceId": step.service_id,
-            "reason": f"the orchestration ended {status}",
-        }
+        message = frames.task_cancel(
+            step.id,
+            idempotency_key=step.idempotency_key,
+            service_id=step.service_id,
+            reason=f"the orchestration ended {status}",
+        )
         try:
             await step.instance.send(message)
         except Exception:

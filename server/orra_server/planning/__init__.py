@@ -1,7 +1,7 @@
 """Planning: turn an action into a validated plan (see README.md beside this file)."""
 
 from .base import PlanningRequest, PlanOutcome
-from .grounding import GroundingMatch, GroundingSpec, match_use_case
+from .grounding_spec import GroundingMatch, GroundingSpec, match_use_case
 from .pipeline import PlanMaker, PlanResult
 from .plan import Plan, PlanStep, execution_levels, references_in
 from .schema_flow import SchemaFlowPlanner

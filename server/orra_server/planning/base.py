@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .grounding import GroundingMatch
+from .grounding_spec import GroundingMatch
 from .plan import Plan
 
 __all__ = ["PlanOutcome", "PlanningRequest"]

@@ -18,7 +18,7 @@ from ..settings import LLMSettings
 from .base import PlanningRequest
 from .cache import CachedPlan, PlanCache, embeds_content_values
 from .extract import NoJSONFound, extract_json
-from .grounding import best_service_for
+from .grounding_spec import best_service_for
 from .llm import LLMClient, LLMUnavailable
 from .plan import Plan, execution_levels
 from .prompt import plan_messages, repair_message

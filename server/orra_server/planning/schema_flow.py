@@ -17,7 +17,7 @@ from typing import Any
 
 from ..jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
-from .grounding import best_service_for
+from .grounding_spec import best_service_for
 from .plan import Plan, PlanStep, execution_levels
 from .text import leading_word, tokens
 

@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 
 from ..jsonschemas import properties_of, required_of
-from .grounding import best_service_for
+from .grounding_spec import best_service_for
 from .plan import Plan, PlanStep, execution_levels, references_in
 
 __all__ = ["RULES", "PlanError", "validate_plan"]
