@@ -23,6 +23,7 @@ from helpers import (
     saga_request,
     wait_until,
 )
+from orra_server.api.schemas import CompensationFailureList, CompensationFailureOut
 from orra_server.webhooks import verify
 
 FAULTY = str(SERVICES / "faulty_services.py")
@@ -306,6 +307,10 @@ def test_a_compensation_that_keeps_failing_becomes_a_record_to_resolve(saga):
     assert resolved.json()["resolution"] == "refunded by hand"
     got = api.get(f"/compensation-failures/{failure['id']}").json()
     assert got["status"] == "resolved"
+    # the bodies are what /openapi.json documents
+    CompensationFailureList.model_validate(listed)
+    CompensationFailureOut.model_validate(resolved.json())
+    CompensationFailureOut.model_validate(got)
     twice = api.post(f"/compensation-failures/{failure['id']}/ignore", {"reason": "x"})
     assert twice.status_code == 409
     assert twice.json()["error"]["code"] == "compensation_failure_not_pending"

@@ -54,8 +54,8 @@ def test_every_json_route_documents_its_success_body(live_server):
     paths = httpx.get(live_server.url + "/openapi.json").json()["paths"]
     undocumented = []
     for path, operations in paths.items():
-        if path.startswith(("/export/", "/groundings", "/compensation-failures")):
-            continue  # binary formats; groundings and failures: next (issue 14)
+        if path.startswith("/export/"):
+            continue  # Arrow, Parquet or JSON: documented as a file
         if path.endswith("/events"):
             continue  # a server-sent event stream
         for method, operation in operations.items():
@@ -100,3 +100,29 @@ def test_project_key_webhook_and_service_bodies_match_their_models(live_server):
     assert accepted["status"] == "ACCEPTED"  # echo-svc has no instance: it waits, cancellable
     cancelled = api.post(f"/orchestrations/{execution_id}/cancel", {"reason": "test"})
     schemas.OrchestrationOut.model_validate(cancelled.json())
+
+
+def test_grounding_bodies_match_their_models(live_server):
+    from orra_server.api import schemas
+
+    api, _ = new_project(live_server.url)
+    spec = {
+        "name": "support",
+        "domain": "customer-support",
+        "version": "1.0",
+        "use-cases": [
+            {
+                "action": "Refund order {orderId}",
+                "params": {"orderId": "ORD-1"},
+                "capabilities": ["look up an order", "refund a payment"],
+                "intent": "refund a paid order",
+            }
+        ],
+        "constraints": ["never refund twice"],
+    }
+    applied = api.post("/groundings", spec)
+    assert applied.status_code == 201, applied.text
+    schemas.GroundingOut.model_validate(applied.json())
+    schemas.GroundingList.model_validate(api.get("/groundings").json())
+    schemas.GroundingOut.model_validate(api.get("/groundings/support").json())
+    schemas.GroundingDeleted.model_validate(api.http.delete("/groundings/support").json())

@@ -15,12 +15,22 @@ from .models import ERROR_RESPONSES, ResolutionIn, WebhookIn, documented
 from .projects import remove_webhook, store_webhook, webhook_id
 from .routing import OrjsonRoute
 from .runtime import runtime_of
-from .schemas import WebhookAdded, WebhookList, WebhookRemoved
+from .schemas import (
+    CompensationFailureList,
+    CompensationFailureOut,
+    WebhookAdded,
+    WebhookList,
+    WebhookRemoved,
+)
 
 router = APIRouter(tags=["compensation"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
-@router.get("/compensation-failures")
+@router.get(
+    "/compensation-failures",
+    responses={200: documented(CompensationFailureList)},
+    response_model=None,
+)
 async def list_compensation_failures(
     request: Request,
     status: Literal["pending", "resolved", "ignored"] | None = Query(default=None),
@@ -44,7 +54,11 @@ def _failure(request: Request, project_id: str, failure_id: str) -> dict[str, An
     return row
 
 
-@router.get("/compensation-failures/{failure_id}")
+@router.get(
+    "/compensation-failures/{failure_id}",
+    responses={200: documented(CompensationFailureOut)},
+    response_model=None,
+)
 async def get_compensation_failure(
     request: Request, failure_id: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -67,7 +81,11 @@ async def _settle(
     return failure_body(updated)
 
 
-@router.post("/compensation-failures/{failure_id}/resolve")
+@router.post(
+    "/compensation-failures/{failure_id}/resolve",
+    responses={200: documented(CompensationFailureOut)},
+    response_model=None,
+)
 async def resolve_compensation_failure(
     request: Request,
     failure_id: str,
@@ -78,7 +96,11 @@ async def resolve_compensation_failure(
     return await _settle(request, project_id, failure_id, "resolved", body)
 
 
-@router.post("/compensation-failures/{failure_id}/ignore")
+@router.post(
+    "/compensation-failures/{failure_id}/ignore",
+    responses={200: documented(CompensationFailureOut)},
+    response_model=None,
+)
 async def ignore_compensation_failure(
     request: Request,
     failure_id: str,

@@ -15,10 +15,11 @@ from ..ids import now, to_iso
 from ..limits import MAX_JSON_DEPTH, JsonTooDeep, fits_depth
 from ..planning import GroundingSpec
 from .auth import project_id_from_key
-from .models import CONFLICT_RESPONSES, ERROR_RESPONSES
+from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, documented
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
+from .schemas import GroundingDeleted, GroundingList, GroundingOut
 
 router = APIRouter(tags=["groundings"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -123,7 +124,12 @@ def _body(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/groundings", status_code=201, responses=CONFLICT_RESPONSES)
+@router.post(
+    "/groundings",
+    status_code=201,
+    responses={**CONFLICT_RESPONSES, 201: documented(GroundingOut), 200: documented(GroundingOut)},
+    response_model=None,
+)
 async def apply_grounding(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> FastJSONResponse:
@@ -160,7 +166,7 @@ async def apply_grounding(
     return FastJSONResponse(status_code=200 if live else 201, content=_body(shown))
 
 
-@router.get("/groundings")
+@router.get("/groundings", responses={200: documented(GroundingList)}, response_model=None)
 async def list_groundings(
     request: Request, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
@@ -175,14 +181,16 @@ def _live(request: Request, project_id: str, name: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/groundings/{name}")
+@router.get("/groundings/{name}", responses={200: documented(GroundingOut)}, response_model=None)
 async def get_grounding(
     request: Request, name: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:
     return _body(_live(request, project_id, name))
 
 
-@router.delete("/groundings/{name}")
+@router.delete(
+    "/groundings/{name}", responses={200: documented(GroundingDeleted)}, response_model=None
+)
 async def delete_grounding(
     request: Request, name: str, project_id: str = Depends(project_id_from_key)
 ) -> dict[str, Any]:

@@ -19,8 +19,13 @@ __all__ = [
     "ApiKeyList",
     "ApiKeyRevoked",
     "ApiKeyRotated",
+    "CompensationFailureList",
+    "CompensationFailureOut",
     "CompensationOut",
     "DeliveriesOut",
+    "GroundingDeleted",
+    "GroundingList",
+    "GroundingOut",
     "HealthOut",
     "LogsOut",
     "PlanInfo",
@@ -275,3 +280,43 @@ class DeliveryOut(_Out):
 class DeliveriesOut(_Out):
     executionId: str
     deliveries: list[DeliveryOut]
+
+
+# -- groundings and compensation failures ------------------------------------------------------
+class GroundingOut(_Out):
+    name: str
+    domain: str
+    version: str
+    useCases: list[dict[str, Any]]
+    constraints: list[str]
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class GroundingList(_Out):
+    groundings: list[GroundingOut]
+
+
+class GroundingDeleted(_Out):
+    deleted: str
+
+
+class CompensationFailureOut(_Out):
+    id: str
+    projectId: str
+    orchestrationId: str
+    stepId: str
+    serviceId: str | None
+    component: str
+    status: str = Field(description="pending, resolved or ignored")
+    failure: str | None
+    resolution: str | None
+    attempts: int
+    compensation: Any = Field(description="{input, ttl}: what would have been sent")
+    context: Any = Field(description="{reason, payload}")
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class CompensationFailureList(_Out):
+    compensationFailures: list[CompensationFailureOut]
