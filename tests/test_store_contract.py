@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orra_server.store import Store
+from orra_server.store import Store, StoreBackend
 
 AT = datetime(2026, 12, 4, 15, 30, 0, 123456, tzinfo=UTC)
 
@@ -23,6 +23,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     opened = Store(str(tmp_path / "orra.duckdb"))
     yield opened
     opened.close()
+
+
+def test_the_duckdb_store_implements_the_backend_interface(store: Store):
+    assert isinstance(store, StoreBackend)
+    missing = [
+        name
+        for name in dir(StoreBackend)
+        if not name.startswith("_") and not callable(getattr(store, name, None))
+    ]
+    assert missing == []
 
 
 def run(awaitable_factory):
