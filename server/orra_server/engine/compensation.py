@@ -13,21 +13,23 @@ resumes whatever was pending.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import frames
+from ..connections import ServiceHub
 from ..ids import new_id, now, to_iso
+from ..settings import Settings
 from ..statuses import StepStatus
-from ..store import Operation
+from ..store import Operation, Store
 from ..store.store import dumps
+from .policy import RetryPolicy
 from .run import CompensationState, Run, StepState
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 __all__ = ["Compensator", "compensation_key", "failure_body"]
 
@@ -75,15 +77,37 @@ class _Job:
 
 
 class Compensator:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    """Undoes completed steps: what it needs is passed in, not the whole engine."""
+
+    def __init__(
+        self,
+        store: Store,
+        hub: ServiceHub,
+        settings: Settings,
+        *,
+        services: Callable[[str], dict[str, Any] | None],
+        retry_policy: RetryPolicy,
+        outbox: Any,
+        compensation_webhooks_of: Callable[[str], list[str]],
+        spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        write_background: Callable[[list[Operation]], None],
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.settings = settings
+        self.services = services
+        self.retry_policy = retry_policy
+        self.outbox = outbox
+        self.compensation_webhooks_of = compensation_webhooks_of
+        self._spawn = spawn
+        self._write_background = write_background
         #: (service id, key) -> the future an answer resolves
         self._waiting: dict[tuple[str, str], asyncio.Future[tuple[str, Any]]] = {}
         self._jobs: dict[str, _Job] = {}
 
     # -- planning ----------------------------------------------------------------------------
     def _revertible(self, step: StepState) -> bool:
-        service = self.engine.services(step.service_id) if step.service_id else None
+        service = self.services(step.service_id) if step.service_id else None
         return bool(service and service.get("revertible"))
 
     def plan(
@@ -119,7 +143,7 @@ class Compensator:
         )
 
     def scheduled_ops(self, run: Run) -> list[Operation]:
-        store = self.engine.store
+        store = self.store
         return store.change(
             run.id,
             "compensation_scheduled",
@@ -142,8 +166,8 @@ class Compensator:
         first = run.compensations[0]
         state = self._state(run, step, first.reason, first.context, len(run.compensations), now())
         run.compensations.append(state)
-        self.engine._write_background(
-            self.engine.store.change(
+        self._write_background(
+            self.store.change(
                 run.id,
                 "compensation_scheduled",
                 now(),
@@ -160,7 +184,7 @@ class Compensator:
 
     def resume(self) -> int:
         """Compensations a stop interrupted; call inside the loop at start-up."""
-        store = self.engine.store
+        store = self.store
         jobs: dict[str, _Job] = {}
         for row in store.unfinished_compensations():
             job = jobs.get(row["orchestration_id"])
@@ -184,7 +208,7 @@ class Compensator:
     def _launch(self, job: _Job) -> None:
         if not job.running:
             job.running = True
-            self.engine._spawn(self._run(job))
+            self._spawn(self._run(job))
 
     # -- running -----------------------------------------------------------------------------
     async def _run(self, job: _Job) -> None:
@@ -197,12 +221,8 @@ class Compensator:
             counts: dict[str, int] = {}
             for item in job.items:
                 counts[item.status] = counts.get(item.status, 0) + 1
-            await self.engine.store.write(
-                [
-                    self.engine.store.event(
-                        job.orchestration_id, "compensations_finished", now(), counts
-                    )
-                ]
+            await self.store.write(
+                [self.store.event(job.orchestration_id, "compensations_finished", now(), counts)]
             )
         finally:
             job.running = False
@@ -210,8 +230,7 @@ class Compensator:
                 self._jobs.pop(job.orchestration_id, None)
 
     async def _compensate(self, job: _Job, item: CompensationState) -> None:
-        engine = self.engine
-        settings = engine.settings
+        settings = self.settings
         if item.ttl_ms is not None and item.step_end is not None:
             expires = item.step_end + timedelta(milliseconds=item.ttl_ms)
             if now() > expires:
@@ -224,17 +243,17 @@ class Compensator:
         failure = "no attempt was made"
         while item.attempts < settings.compensation_attempts:
             if item.attempts:
-                await asyncio.sleep(engine.defaults.delay(item.attempts))
+                await asyncio.sleep(self.retry_policy.delay(item.attempts))
             service_id = item.service_id or ""
-            instance = engine.hub.pick(service_id)
+            instance = self.hub.pick(service_id)
             if instance is None:
-                grace = engine.settings.offline_grace_seconds
-                if not await engine.hub.wait_online(service_id, grace):
+                grace = self.settings.offline_grace_seconds
+                if not await self.hub.wait_online(service_id, grace):
                     item.attempts += 1
                     failure = f"'{item.component}' had no connected instance for {grace:g} s"
                     await self._attempt_failed(item, failure)
                     continue
-                instance = engine.hub.pick(service_id)
+                instance = self.hub.pick(service_id)
                 if instance is None:
                     continue
             item.attempts += 1
@@ -289,9 +308,9 @@ class Compensator:
             idempotency_key=key,
             service_id=item.service_id,
         )
-        self.engine.store.write_lazy(
+        self.store.write_lazy(
             [
-                self.engine.store.event(
+                self.store.event(
                     item.orchestration_id,
                     "compensation_dispatched",
                     now(),
@@ -302,7 +321,7 @@ class Compensator:
         )
         try:
             await instance.send(message)
-            timeout = self.engine.settings.compensation_timeout_seconds
+            timeout = self.settings.compensation_timeout_seconds
             return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             return ("timeout", None)
@@ -314,7 +333,7 @@ class Compensator:
 
     async def _attempt_failed(self, item: CompensationState, failure: str) -> None:
         item.error = failure
-        store = self.engine.store
+        store = self.store
         await store.write(
             store.change(
                 item.orchestration_id,
@@ -329,7 +348,7 @@ class Compensator:
     async def _record(self, item: CompensationState, status: str, event: str) -> None:
         item.status = status
         item.end_time = now()
-        store = self.engine.store
+        store = self.store
         await store.write(
             store.change(
                 item.orchestration_id,
@@ -343,12 +362,11 @@ class Compensator:
 
     async def _give_up(self, job: _Job, item: CompensationState, failure: str) -> None:
         """The compensation failed for good: a record for a person, and its webhooks."""
-        item.status = "failed"
-        item.error = failure
-        item.end_time = now()
-        engine = self.engine
-        store = engine.store
-        moment = item.end_time.replace(tzinfo=None)
+        # the live state says "failed" only once the failure record has committed, so whoever
+        # sees it can also read the record
+        failed = dataclasses.replace(item, status="failed", error=failure, end_time=now())
+        store = self.store
+        moment = failed.end_time.replace(tzinfo=None)
         row = {
             "id": new_id("cf_", 20),
             "project_id": job.project_id,
@@ -370,10 +388,10 @@ class Compensator:
             "compensation": {"input": item.input, "ttl": item.ttl_ms},
             "context": {"reason": item.reason, "payload": item.context},
         }
-        urls = engine.compensation_webhooks_of(job.project_id)
+        urls = self.compensation_webhooks_of(job.project_id)
         deliveries = []
-        if urls and engine.outbox is not None:
-            deliveries = engine.outbox.rows(
+        if urls and self.outbox is not None:
+            deliveries = self.outbox.rows(
                 job.project_id,
                 item.orchestration_id,
                 "compensation_failure",
@@ -385,17 +403,18 @@ class Compensator:
                 *store.change(
                     item.orchestration_id,
                     "compensation_failed",
-                    item.end_time,
+                    failed.end_time,
                     {"error": failure, "attempts": item.attempts, "failureId": row["id"]},
                     item.step_id,
-                    insert=engine.outbox.inserts(deliveries) if deliveries else (),
-                    update=[("compensations", item.row())],
+                    insert=self.outbox.inserts(deliveries) if deliveries else (),
+                    update=[("compensations", failed.row())],
                 ),
                 store.insert("compensation_failures", row),
             ]
         )
+        item.status, item.error, item.end_time = failed.status, failed.error, failed.end_time
         if deliveries:
-            engine.outbox.schedule(deliveries)
+            self.outbox.schedule(deliveries)
         log.warning(
             "compensation of %s/%s failed for good: %s",
             item.orchestration_id,

@@ -94,7 +94,17 @@ class Engine:
         self.on_finished: list[FinishedCallback] = []
         #: measured step duration per service id (seconds, moving average) for estimates
         self.step_seconds: dict[str | None, float] = {}
-        self.compensator = Compensator(self)
+        self.compensator = Compensator(
+            store,
+            hub,
+            settings,
+            services=lambda service_id: self.services(service_id),
+            retry_policy=self.defaults,
+            outbox=outbox,
+            compensation_webhooks_of=lambda project_id: self.compensation_webhooks_of(project_id),
+            spawn=self._spawn,
+            write_background=self._write_background,
+        )
         hub.on_instance_lost = self._instance_lost
 
     # -- accepting ---------------------------------------------------------------------------
