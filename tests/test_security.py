@@ -685,3 +685,26 @@ def test_a_delivery_checks_the_address_again_when_it_is_sent(tmp_path):
             assert receiver.received.empty()
         finally:
             strict.stop()
+
+
+def test_orra_sdk_sends_its_key_in_a_header_not_the_url(server, tmp_path):
+    from helpers import SERVICES, ServiceProcess
+
+    api, project = _project(server)
+    service = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "schema"],
+        cwd=tmp_path,
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"greeter"}), 20, "the greeter")
+        greeter = next(s for s in api.get("/services").json()["services"] if s["name"] == "greeter")
+        line = wait_until(
+            lambda: next(
+                (x for x in server.log().splitlines() if f"serviceId={greeter['id']}" in x), None
+            ),
+            10,
+            "the handshake line",
+        )
+        assert "apiKey" not in line and "[accepted]" in line
+    finally:
+        service.stop()

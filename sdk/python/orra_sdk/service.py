@@ -36,6 +36,14 @@ MAX_FRAME = 16 * 1024 * 1024
 _ENVELOPE = 4096
 
 
+def _auth_header(api_key: str) -> dict[str, Any]:
+    """``Authorization`` for the websocket upgrade, as this websockets release spells it
+    (``additional_headers`` from 14 on, ``extra_headers`` before)."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    major = int(websockets.__version__.split(".")[0])
+    return {"additional_headers": headers} if major >= 14 else {"extra_headers": headers}
+
+
 def _encode(message: dict[str, Any]) -> str:
     """Compact JSON with non-ASCII kept as UTF-8 (``\\u00e9`` escapes would triple the size)."""
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
@@ -227,9 +235,15 @@ class Service:
 
     async def _serve_connection(self) -> None:
         ws_url = self.url.replace("http://", "ws://").replace("https://", "wss://")
-        uri = f"{ws_url}/ws?serviceId={self.id}&apiKey={self.api_key}"
+        # the key goes in a header, never in the URL (proxies log URLs)
+        uri = f"{ws_url}/ws?serviceId={self.id}"
         async with websockets.connect(
-            uri, max_size=MAX_FRAME, ping_interval=20, ping_timeout=60, compression=None
+            uri,
+            max_size=MAX_FRAME,
+            ping_interval=20,
+            ping_timeout=60,
+            compression=None,
+            **_auth_header(self.api_key),
         ) as ws:
             self._ws = ws
             self._connected.set()
