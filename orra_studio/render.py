@@ -93,7 +93,7 @@ def steps_table(body: dict[str, Any]) -> Table:
     for column in ("component", "status", "attempts", "output / error"):
         table.add_column(column, overflow="fold")
     for step in body["stepResults"]:
-        shown = step["error"] or json.dumps(step["output"])
+        shown = step["error"] or json.dumps(step["output"], ensure_ascii=False)
         if len(shown) > 120:
             shown = shown[:117] + "…"
         _add_row(
@@ -109,7 +109,7 @@ def steps_table(body: dict[str, Any]) -> Table:
 
 def result_panel(body: dict[str, Any]) -> Panel:
     text = (
-        json.dumps(body.get("result"), indent=2)
+        json.dumps(body.get("result"), indent=2, ensure_ascii=False)
         if body.get("result") is not None
         else (body.get("error") or "no result")
     )
@@ -123,7 +123,7 @@ def _status(status: str) -> Text:
 
 
 def _short(value: Any, width: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -28,7 +28,7 @@ from helpers import (
 )
 from orra_studio.cli import app
 
-MARKUP = "[de] thgin doog ]x/[ [bold]not bold[/bold]"
+MARKUP = "[de] thgin doog ]x/[ [bold]not bold[/bold] é ✓ 漢字"
 
 
 @pytest.fixture

@@ -131,3 +131,37 @@ def test_a_grounding_is_saved_replaced_and_deleted(store: Store):
     run(lambda: store.delete_grounding(row, at=later))
     assert store.grounding("p_1", "support")["deleted_at"] == later.replace(tzinfo=None)
     assert store.groundings_of("p_1") == []
+
+
+def test_a_delivery_rides_in_its_outcome_and_its_attempt_costs_no_commit(store: Store, tmp_path):
+    """A configured webhook must not slow orchestrations (issue 13): the delivery row goes in
+    the outcome event's snapshot, and the attempt's record waits for the next commit."""
+    from helpers import WebhookReceiver
+    from orra_server.settings import Settings
+    from orra_server.webhooks import Outbox
+
+    async def scenario(receiver: WebhookReceiver) -> tuple[int, int, dict]:
+        settings = Settings(db_path=str(tmp_path / "unused.duckdb"), allow_private_webhooks=True)
+        outbox = Outbox(store, settings, secret_of=lambda _project: "whsec_" + "A" * 32)
+        rows = outbox.rows("p_1", "o_1", "orchestration", [receiver.url], {"status": "COMPLETED"})
+        await store.write(
+            store.change("o_1", "orchestration_completed", AT, None, insert=outbox.inserts(rows))
+        )
+        await store.sync()
+        assert [d["status"] for d in store.deliveries_of("o_1")] == ["pending"]
+        before = store.writer.batches_committed
+        outbox.schedule(rows)
+        # the delivery task: sent, answered, recorded
+        await asyncio.wait_for(asyncio.gather(*outbox._tasks), 20)
+        after_delivery = store.writer.batches_committed
+        await store.sync()
+        await outbox.close()
+        return before, after_delivery, store.deliveries_of("o_1")[0]
+
+    with WebhookReceiver() as receiver:
+        before, after_delivery, delivery = asyncio.run(scenario(receiver))
+        assert receiver.next()[1] == {"status": "COMPLETED"}
+    assert after_delivery == before  # the attempt committed nothing of its own
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 1
+    events = [e["type"] for e in store.events_of("o_1")]
+    assert events == ["orchestration_completed", "webhook_attempt"]

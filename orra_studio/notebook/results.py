@@ -35,7 +35,7 @@ def _badge(status: str) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     if len(text) > DISPLAY_LIMIT:
         text = text[: DISPLAY_LIMIT - 1] + "…"
     return f"<td><code>{html.escape(text)}</code></td>"

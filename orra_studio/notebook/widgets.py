@@ -63,7 +63,7 @@ def plan_svg(plan: dict[str, Any]) -> str:
 
 
 def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _parsed(text: str, original: Any) -> Any:

@@ -24,6 +24,7 @@ __all__ = [
     "JsonTooDeep",
     "check_depth",
     "fits_depth",
+    "too_deep",
 ]
 
 #: largest request body on the REST API (413 ``payload_too_large``)
@@ -101,12 +102,16 @@ def _padding(levels: int) -> tuple[list[Any], list[Any]]:
     return chains[levels]
 
 
+def too_deep(where: str = "the body", limit: int = MAX_JSON_DEPTH) -> JsonTooDeep:
+    """The 400 ``json_too_deep`` for ``where``, naming the limit."""
+    return JsonTooDeep(
+        f"{where} nests arrays/objects more than {limit} levels deep; at most {limit} are allowed",
+        details={"limit": limit},
+    )
+
+
 def check_depth(value: Any, where: str = "the body", limit: int = MAX_JSON_DEPTH) -> Any:
     """``value``, or a 400 ``json_too_deep`` naming the limit."""
     if not fits_depth(value, limit):
-        raise JsonTooDeep(
-            f"{where} nests arrays/objects more than {limit} levels deep; at most {limit} "
-            "are allowed",
-            details={"limit": limit},
-        )
+        raise too_deep(where, limit)
     return value

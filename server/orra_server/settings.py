@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .limits import MAX_REQUEST_BYTES
+
 __all__ = ["LLMSettings", "Settings", "default_db_path"]
 
 
@@ -84,7 +86,7 @@ class Settings:
     #: largest task input we will send: the orra Python SDK drops frames over 10,487,808 bytes
     max_task_frame_bytes: int = 10_487_808
     #: largest request body we accept on the REST API
-    max_request_bytes: int = 10 * 1024 * 1024
+    max_request_bytes: int = MAX_REQUEST_BYTES
     #: default step duration (seconds) used for estimates before we have measurements
     default_step_seconds: float = 1.0
     #: how long a step waits for its service to come online before it fails

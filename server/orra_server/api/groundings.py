@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..ids import now, to_iso
-from ..limits import MAX_JSON_DEPTH, JsonTooDeep, fits_depth
+from ..limits import check_depth, too_deep
 from ..planning import GroundingSpec
 from .auth import project_id_from_key
 from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, documented
@@ -73,21 +73,13 @@ def _parse(raw: bytes, content_type: str) -> Any:
 
 
 def _parse_bounded(raw: bytes, content_type: str) -> Any:
-    """:func:`_parse`, with the one nesting limit of every input (both parsers recurse)."""
+    """:func:`_parse`, with the one nesting limit of every input (both parsers recurse: a spec
+    too deep for them is too deep for the limit as well)."""
     try:
         document = _parse(raw, content_type)
     except RecursionError:
-        document = None
-        too_deep = True
-    else:
-        too_deep = not fits_depth(document)
-    if too_deep:
-        raise JsonTooDeep(
-            f"the spec nests more than {MAX_JSON_DEPTH} levels deep; at most {MAX_JSON_DEPTH} "
-            "are allowed",
-            details={"limit": MAX_JSON_DEPTH},
-        )
-    return document
+        raise too_deep("the spec") from None
+    return check_depth(document, "the spec")
 
 
 def _validate(document: Any) -> GroundingSpec:

@@ -10,7 +10,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ..limits import MAX_DATA_FIELDS
 from ..planning import Plan
-from ..statuses import OrchestrationStatus
 
 __all__ = [
     "documented",
@@ -192,6 +191,3 @@ class OrchestrationIn(_Body):
     plan: Plan | None = None
     #: timeout, retry and offline-grace overrides for this orchestration's steps
     options: OrchestrationOptions | None = None
-
-
-Status = OrchestrationStatus  # kept for importers; the enum is the vocabulary
