@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from .errors import (
     ServerUnreachable,
 )
 from .statuses import TERMINAL_STATUSES
+from .types import Orchestration
 
 __all__ = ["AsyncClient", "Client", "TERMINAL_STATUSES", "action_body"]
 
@@ -94,6 +96,51 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
+#: one step of a conversation with the API: a call on a client, returning the value (sync) or
+#: an awaitable of it (async)
+Step = Callable[[Any], Any]
+
+
+def _waiting(
+    execution_id: str, timeout: float, named_timeout: float | None = None
+) -> Generator[Step, Any, Orchestration]:
+    """Long-poll until it ends; :class:`OrchestrationTimeout` (naming ``named_timeout``, or
+    ``timeout``) once ``timeout`` seconds pass. Written once, run by either client."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        body = yield partial(
+            Endpoints.orchestration, execution_id=execution_id, wait=max(0.0, min(left, 30.0))
+        )
+        if body["status"] in TERMINAL_STATUSES:
+            return body
+        if left <= 0:
+            raise OrchestrationTimeout(execution_id, body["status"], named_timeout or timeout)
+
+
+def _orchestrating(
+    submit: Step, wait: bool, timeout: float, on_event: EventCallback | None
+) -> Generator[Step, Any, Any]:
+    accepted = yield submit
+    if not wait:
+        return accepted
+    execution_id = accepted["executionId"]
+    deadline = time.monotonic() + timeout
+    if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
+        yield lambda api: api._follow(execution_id, on_event, deadline, timeout)
+    left = max(0.0, deadline - time.monotonic())
+    return (yield from _waiting(execution_id, left, timeout))
+
+
+def _events_request(execution_id: str, after: int, timeout: float | None) -> dict[str, Any]:
+    return {
+        "method": "GET",
+        "url": f"/orchestrations/{execution_id}/events",
+        "params": {"after": after} if after else None,
+        "timeout": _stream_timeout(timeout),
+    }
+
+
 class Client(Endpoints):
     """Blocking client; a context manager that closes its connection pool."""
 
@@ -131,17 +178,21 @@ class Client(Endpoints):
     def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(self.export_bytes(table, "arrow", **filters))
 
+    def _run(self, steps: Generator[Step, Any, Any]) -> Any:
+        step = next(steps)
+        while True:
+            try:
+                step = steps.send(step(self))
+            except StopIteration as done:
+                return done.value
+
     def events(
         self, execution_id: str, after: int = 0, *, timeout: float | None = None
     ) -> Iterator[dict[str, Any]]:
         """Its events as they happen (server-sent events) until it has ended, or until
         ``timeout`` seconds pass with nothing new (then the iteration just stops)."""
-        params = {"after": after} if after else None
-        path = f"/orchestrations/{execution_id}/events"
         try:
-            with self._http.stream(
-                "GET", path, params=params, timeout=_stream_timeout(timeout)
-            ) as response:
+            with self._http.stream(**_events_request(execution_id, after, timeout)) as response:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for(response)
@@ -154,24 +205,23 @@ class Client(Endpoints):
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.url, type(exc).__name__) from exc
 
-    def wait(self, execution_id: str, timeout: float = 60.0) -> Any:
-        """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            body = self.orchestration(execution_id, wait=max(0.0, min(left, 30.0)))
-            if body["status"] in TERMINAL_STATUSES:
-                return body
-            if left <= 0:
-                raise OrchestrationTimeout(execution_id, body["status"], timeout)
+    def _follow(
+        self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float
+    ) -> None:
+        for event in self.events(execution_id, timeout=timeout):
+            on_event(event)
+            if time.monotonic() > deadline:
+                break
 
-    def wait_until(self, execution_id: str, deadline: float, timeout: float) -> Any:
+    def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
+        """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
+        return self._run(_waiting(execution_id, timeout))
+
+    def wait_until(self, execution_id: str, deadline: float, timeout: float) -> Orchestration:
         """:meth:`wait` until ``deadline`` (``time.monotonic()``) of a ``timeout``-second wait
         that began earlier (its error names the whole ``timeout``)."""
-        try:
-            return self.wait(execution_id, timeout=max(0.0, deadline - time.monotonic()))
-        except OrchestrationTimeout as exc:
-            raise OrchestrationTimeout(execution_id, exc.status, timeout) from None
+        left = max(0.0, deadline - time.monotonic())
+        return self._run(_waiting(execution_id, left, timeout))
 
     def orchestrate(
         self,
@@ -186,17 +236,8 @@ class Client(Endpoints):
     ) -> Any:
         """Start an action; with ``wait=True`` return the finished orchestration, calling
         ``on_event`` with each event (step started, interim result, completed…) meanwhile."""
-        accepted = self.submit(action, data, plan=plan, options=options)
-        if not wait:
-            return accepted
-        execution_id = accepted["executionId"]
-        deadline = time.monotonic() + timeout
-        if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
-            for event in self.events(execution_id, timeout=timeout):
-                on_event(event)
-                if time.monotonic() > deadline:
-                    break
-        return self.wait_until(execution_id, deadline, timeout)
+        submit = partial(Endpoints.submit, action=action, data=data, plan=plan, options=options)
+        return self._run(_orchestrating(submit, wait, timeout, on_event))
 
 
 class AsyncClient(Endpoints):
@@ -238,15 +279,20 @@ class AsyncClient(Endpoints):
     async def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(await self.export_bytes(table, "arrow", **filters))
 
+    async def _run(self, steps: Generator[Step, Any, Any]) -> Any:
+        step = next(steps)
+        while True:
+            try:
+                step = steps.send(await step(self))
+            except StopIteration as done:
+                return done.value
+
     async def events(
         self, execution_id: str, after: int = 0, *, timeout: float | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        params = {"after": after} if after else None
-        path = f"/orchestrations/{execution_id}/events"
         try:
-            async with self._http.stream(
-                "GET", path, params=params, timeout=_stream_timeout(timeout)
-            ) as response:
+            request = _events_request(execution_id, after, timeout)
+            async with self._http.stream(**request) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     _raise_for(response)
@@ -259,15 +305,18 @@ class AsyncClient(Endpoints):
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.url, type(exc).__name__) from exc
 
-    async def wait(self, execution_id: str, timeout: float = 60.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            body = await self.orchestration(execution_id, wait=max(0.0, min(left, 30.0)))
-            if body["status"] in TERMINAL_STATUSES:
-                return body
-            if left <= 0:
-                raise OrchestrationTimeout(execution_id, body["status"], timeout)
+    async def _follow(
+        self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float
+    ) -> None:
+        async for event in self.events(execution_id, timeout=timeout):
+            result = on_event(event)
+            if hasattr(result, "__await__"):
+                await result
+            if time.monotonic() > deadline:
+                break
+
+    async def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
+        return await self._run(_waiting(execution_id, timeout))
 
     async def orchestrate(
         self,
@@ -280,19 +329,5 @@ class AsyncClient(Endpoints):
         plan: dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
     ) -> Any:
-        accepted = await self.submit(action, data, plan=plan, options=options)
-        if not wait:
-            return accepted
-        execution_id = accepted["executionId"]
-        deadline = time.monotonic() + timeout
-        if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
-            async for event in self.events(execution_id, timeout=timeout):
-                result = on_event(event)
-                if hasattr(result, "__await__"):
-                    await result
-                if time.monotonic() > deadline:
-                    break
-        try:
-            return await self.wait(execution_id, timeout=max(0.0, deadline - time.monotonic()))
-        except OrchestrationTimeout as exc:
-            raise OrchestrationTimeout(execution_id, exc.status, timeout) from None
+        submit = partial(Endpoints.submit, action=action, data=data, plan=plan, options=options)
+        return await self._run(_orchestrating(submit, wait, timeout, on_event))

@@ -8,49 +8,21 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import UTC, datetime
-from typing import Any
-
-from pydantic import BaseModel
 
 from orra_sdk import Service, Task
 
+from .seed_models import (
+    AssistantIn,
+    AssistantOut,
+    CatalogIn,
+    CatalogOut,
+    CustomerIn,
+    CustomerOut,
+    SellerIn,
+    SellerOut,
+)
+
 __all__ = ["build_demo_services", "main"]
-
-
-class CustomerIn(BaseModel):
-    customerId: str
-
-
-class CustomerOut(BaseModel):
-    customerProfile: dict[str, Any]
-
-
-class CatalogIn(BaseModel):
-    inquiry: str
-
-
-class CatalogOut(BaseModel):
-    relevantProducts: list[dict[str, Any]]
-
-
-class SellerIn(BaseModel):
-    sellerId: str
-
-
-class SellerOut(BaseModel):
-    sellerProfile: dict[str, Any]
-
-
-class AssistantIn(BaseModel):
-    customerProfile: dict[str, Any]
-    relevantProducts: list[dict[str, Any]]
-    sellerProfile: dict[str, Any]
-    inquiry: str
-
-
-class AssistantOut(BaseModel):
-    content: str
-    sentTimestamp: str
 
 
 def build_demo_services(url: str, api_key: str) -> list[Service]:

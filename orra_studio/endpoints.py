@@ -16,6 +16,29 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from .types import (
+    Accepted,
+    ApiKey,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyRotated,
+    CompensationFailure,
+    Delivery,
+    Grounding,
+    Health,
+    Logs,
+    Orchestration,
+    OrchestrationSummary,
+    PlanInfo,
+    Project,
+    ProjectCreated,
+    Registration,
+    Service,
+    WebhookAdded,
+    WebhookItem,
+    WebhookRemoved,
+)
+
 __all__ = ["Endpoints", "Json", "action_body", "read_json"]
 
 Json = Any
@@ -72,7 +95,11 @@ def _export_params(fmt: str, since: Any, until: Any, status: Any) -> dict[str, A
 
 
 class Endpoints:
-    """The REST API, one method per operation (see docs/api.md)."""
+    """The REST API, one method per operation (see docs/api.md).
+
+    Return types are the shapes of :mod:`orra_studio.types` (plain dicts, typed); on
+    :class:`~orra_studio.client.AsyncClient` each method returns an awaitable of that shape.
+    """
 
     url: str
 
@@ -87,7 +114,7 @@ class Endpoints:
         raise NotImplementedError
 
     # -- server and projects -------------------------------------------------------------------
-    def health(self) -> Any:
+    def health(self) -> Health:
         return self._call("GET", "/health")
 
     def create_project(
@@ -96,49 +123,51 @@ class Endpoints:
         webhooks: list[str] | None = None,
         *,
         admin_token: str | None = None,
-    ) -> Any:
+    ) -> ProjectCreated:
         """A new project and its first API key (``apiKey``); needs no key itself, but the
         server's admin token when it has one."""
         body = {"name": name, "webhooks": webhooks or []}
         headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else None
         return self._call("POST", "/register/project", json=body, headers=headers)
 
-    def current_project(self) -> Any:
+    def current_project(self) -> Project:
         return self._call("GET", "/projects/current")
 
-    def add_api_key(self, name: str | None = None) -> Any:
+    def add_api_key(self, name: str | None = None) -> ApiKeyCreated:
         return self._call("POST", "/apikeys", json={"name": name})
 
-    def api_keys(self) -> Any:
+    def api_keys(self) -> list[ApiKey]:
         return self._call("GET", "/apikeys", parse=_key("apiKeys"))
 
-    def revoke_api_key(self, ref: str) -> Any:
+    def revoke_api_key(self, ref: str) -> ApiKeyRevoked:
         """Revoke a key by id (``k_…``) or name; services using it are disconnected."""
         return self._call("DELETE", f"/apikeys/{quote(ref, safe='')}")
 
-    def rotate_api_key(self, ref: str) -> Any:
+    def rotate_api_key(self, ref: str) -> ApiKeyRotated:
         """A new key with the same name (``apiKey``); the old one is revoked."""
         return self._call("POST", f"/apikeys/{quote(ref, safe='')}/rotate")
 
-    def add_webhook(self, url: str) -> Any:
+    def add_webhook(self, url: str) -> WebhookAdded:
         return self._call("POST", "/webhooks", json={"url": url})
 
-    def webhooks(self) -> Any:
+    def webhooks(self) -> list[str]:
         return self._call("GET", "/webhooks", parse=_key("webhooks"))
 
-    def webhook_items(self) -> Any:
+    def webhook_items(self) -> list[WebhookItem]:
         """The webhooks with their ids (``[{"id", "url"}]``)."""
         return self._call("GET", "/webhooks", parse=_key("items"))
 
-    def remove_webhook(self, ref: str) -> Any:
+    def remove_webhook(self, ref: str) -> WebhookRemoved:
         """Remove a webhook by id (``wh_…``) or its exact URL."""
         return self._call("DELETE", f"/webhooks/{quote(ref, safe='')}")
 
     # -- services ------------------------------------------------------------------------------
-    def services(self) -> Any:
+    def services(self) -> list[Service]:
         return self._call("GET", "/services", parse=_key("services"))
 
-    def register_service(self, registration: dict[str, Any], *, agent: bool = False) -> Any:
+    def register_service(
+        self, registration: dict[str, Any], *, agent: bool = False
+    ) -> Registration:
         """protocol.md's registration body (name, description, schema, revertible, …)."""
         path = "/register/agent" if agent else "/register/service"
         return self._call("POST", path, json=registration)
@@ -150,7 +179,7 @@ class Endpoints:
         data: dict[str, Any] | None = None,
         *,
         plan: dict[str, Any] | None = None,
-    ) -> Any:
+    ) -> Accepted:
         """A dry run: the plan, its validation and provenance; nothing runs."""
         body = action_body(action, data, dry_run=True, plan=plan)
         return self._call("POST", "/orchestrations", json=body)
@@ -162,56 +191,60 @@ class Endpoints:
         *,
         plan: dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
-    ) -> Any:
+    ) -> Accepted:
         """Start it; the 202 answer (``executionId``, ``plan``). ``plan``: run this one instead."""
         body = action_body(action, data, plan=plan, options=options)
         return self._call("POST", "/orchestrations", json=body)
 
-    def orchestration(self, execution_id: str, *, wait: float = 0) -> Any:
+    def orchestration(self, execution_id: str, *, wait: float = 0) -> Orchestration:
         """Its status, step results and result; ``wait`` long-polls up to 60 s for the end."""
         params = {"wait": wait} if wait else None
         return self._call("GET", f"/orchestrations/{execution_id}", params=params)
 
-    def orchestrations(self, status: str | None = None, limit: int = 50, offset: int = 0) -> Any:
+    def orchestrations(
+        self, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[OrchestrationSummary]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status:
             params["status"] = status
         return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
 
-    def plan_of(self, execution_id: str) -> Any:
+    def plan_of(self, execution_id: str) -> PlanInfo:
         """How the plan was made: source, model, repair rounds, cache, LLM calls."""
         return self._call("GET", f"/orchestrations/{execution_id}/plan")
 
-    def cancel(self, execution_id: str, reason: str | None = None, compensate: bool = True):
+    def cancel(
+        self, execution_id: str, reason: str | None = None, compensate: bool = True
+    ) -> Orchestration:
         body = {"reason": reason, "compensate": compensate}
         return self._call("POST", f"/orchestrations/{execution_id}/cancel", json=body)
 
-    def logs(self, execution_id: str, after: int = 0) -> Any:
+    def logs(self, execution_id: str, after: int = 0) -> Logs:
         params = {"after": after} if after else None
         return self._call("GET", f"/orchestrations/{execution_id}/logs", params=params)
 
-    def deliveries(self, execution_id: str) -> Any:
+    def deliveries(self, execution_id: str) -> list[Delivery]:
         path = f"/orchestrations/{execution_id}/deliveries"
         return self._call("GET", path, parse=_key("deliveries"))
 
     # -- compensation failures -----------------------------------------------------------------
     def compensation_failures(
         self, status: str | None = None, orchestration_id: str | None = None
-    ) -> Any:
+    ) -> list[CompensationFailure]:
         params = {"status": status, "orchestrationId": orchestration_id}
         params = {k: v for k, v in params.items() if v}
         return self._call(
             "GET", "/compensation-failures", params=params, parse=_key("compensationFailures")
         )
 
-    def compensation_failure(self, failure_id: str) -> Any:
+    def compensation_failure(self, failure_id: str) -> CompensationFailure:
         return self._call("GET", f"/compensation-failures/{failure_id}")
 
-    def resolve_compensation_failure(self, failure_id: str, reason: str) -> Any:
+    def resolve_compensation_failure(self, failure_id: str, reason: str) -> CompensationFailure:
         path = f"/compensation-failures/{failure_id}/resolve"
         return self._call("POST", path, json={"reason": reason})
 
-    def ignore_compensation_failure(self, failure_id: str, reason: str) -> Any:
+    def ignore_compensation_failure(self, failure_id: str, reason: str) -> CompensationFailure:
         path = f"/compensation-failures/{failure_id}/ignore"
         return self._call("POST", path, json={"reason": reason})
 
@@ -222,17 +255,17 @@ class Endpoints:
         return self._call("GET", "/compensation-failure-webhooks", parse=_key("webhooks"))
 
     # -- groundings ----------------------------------------------------------------------------
-    def apply_grounding(self, spec: dict[str, Any] | str) -> Any:
+    def apply_grounding(self, spec: dict[str, Any] | str) -> Grounding:
         """A grounding spec as a dict, or JSON/YAML text."""
         if isinstance(spec, str):
             headers = {"Content-Type": "application/yaml"}
             return self._call("POST", "/groundings", content=spec.encode(), headers=headers)
         return self._call("POST", "/groundings", json=spec)
 
-    def groundings(self) -> Any:
+    def groundings(self) -> list[Grounding]:
         return self._call("GET", "/groundings", parse=_key("groundings"))
 
-    def grounding(self, name: str) -> Any:
+    def grounding(self, name: str) -> Grounding:
         return self._call("GET", f"/groundings/{name}")
 
     def delete_grounding(self, name: str) -> Any:
@@ -247,7 +280,7 @@ class Endpoints:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         status: str | list[str] | None = None,
-    ) -> Any:
+    ) -> bytes:
         """``orchestrations``, ``steps`` or ``events`` as Arrow IPC, Parquet or JSON bytes."""
         params = _export_params(format, since, until, status)
         return self._call("GET", f"/export/{table}", params=params, parse=_content)

@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-import orra_sdk
-import orra_server
-import orra_studio
+import importlib
+from pathlib import Path
+
+import pytest
 
 
-def test_server_exports():
-    assert sorted(orra_server.__all__) == ["Settings", "__version__", "create_app"]
+def _pinned() -> dict[str, list[str]]:
+    lines = (Path(__file__).parent / "public_api.txt").read_text().splitlines()
+    pairs = (line.split(":", 1) for line in lines if line and not line.startswith("#"))
+    return {module: sorted(names.split()) for module, names in pairs}
 
 
-def test_sdk_exports():
-    assert sorted(orra_sdk.__all__) == [
-        "Agent",
-        "OrraError",
-        "RegistrationError",
-        "Service",
-        "Task",
-        "TaskAborted",
-        "__version__",
-        "run_forever",
-    ]
-
-
-def test_studio_exports():
-    assert sorted(orra_studio.__all__) == [
-        "ApiError",
-        "AsyncClient",
-        "BadRequest",
-        "Client",
-        "ConfigError",
-        "Conflict",
-        "NotFound",
-        "OrchestrationTimeout",
-        "OrraError",
-        "ServerUnreachable",
-        "Unauthorized",
-        "__version__",
-    ]
+@pytest.mark.parametrize("module", sorted(_pinned()))
+def test_exports(module: str):
+    assert sorted(importlib.import_module(module).__all__) == _pinned()[module]
 
 
 def test_demo_command_runs_the_seed_example_offline(tmp_path):
@@ -73,16 +51,3 @@ def test_the_cli_and_client_load_no_server_or_notebook_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_notebook_exports():
-    from orra_studio import notebook
-
-    assert sorted(notebook.__all__) == [
-        "OrchestrationResult",
-        "OrraMagics",
-        "PlanPreview",
-        "RunProgress",
-        "load_ipython_extension",
-        "unload_ipython_extension",
-    ]

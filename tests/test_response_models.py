@@ -126,3 +126,29 @@ def test_grounding_bodies_match_their_models(live_server):
     schemas.GroundingList.model_validate(api.get("/groundings").json())
     schemas.GroundingOut.model_validate(api.get("/groundings/support").json())
     schemas.GroundingDeleted.model_validate(api.http.delete("/groundings/support").json())
+
+
+def test_the_clients_typed_shapes_mirror_the_documented_models(live_server):
+    """``orra_studio.types`` is what an editor shows for a client answer: it must name every
+    field the server documents, no more and no fewer, and require what the server always sends."""
+    from orra_studio import types
+
+    schemas = httpx.get(live_server.url + "/openapi.json").json()["components"]["schemas"]
+    for shape, name in types.OPENAPI_NAMES.items():
+        schema = schemas[name]
+        assert set(shape.__annotations__) == set(schema["properties"]), name
+        assert set(schema.get("required", [])) <= shape.__required_keys__, name
+    documented = {n for n in schemas if n.endswith("Out") or n in ("Accepted", "PlanInfo")}
+    wrappers = {n for n in documented if n.endswith("ListOut") or n == "DeliveriesOut"}
+    assert documented - wrappers <= set(types.OPENAPI_NAMES.values())
+
+
+def test_client_answers_read_as_dicts_and_as_typed_shapes(live_server):
+    from orra_studio import Client
+
+    api, project = new_project(live_server.url)
+    with Client(live_server.url, project["apiKey"]) as client:
+        accepted = client.submit("plan my wedding")
+        assert accepted["status"] == "NOT_ACTIONABLE"
+        run = client.wait(accepted["executionId"], timeout=10)
+        assert isinstance(run, dict) and run["status"] == OrchestrationStatus.NOT_ACTIONABLE

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orra_server.store import Store, StoreBackend
+from orra_server.store import Change, Store, StoreBackend
 
 AT = datetime(2026, 12, 4, 15, 30, 0, 123456, tzinfo=UTC)
 
@@ -143,10 +143,8 @@ def test_a_delivery_rides_in_its_outcome_and_its_attempt_costs_no_commit(store: 
     async def scenario(receiver: WebhookReceiver) -> tuple[int, int, dict]:
         settings = Settings(db_path=str(tmp_path / "unused.duckdb"), allow_private_webhooks=True)
         outbox = Outbox(store, settings, secret_of=lambda _project: "whsec_" + "A" * 32)
-        rows = outbox.rows("p_1", "o_1", "orchestration", [receiver.url], {"status": "COMPLETED"})
-        await store.write(
-            store.change("o_1", "orchestration_completed", AT, None, insert=outbox.inserts(rows))
-        )
+        rows = outbox.new("p_1", "o_1", "orchestration", [receiver.url], {"status": "COMPLETED"})
+        await store.record([Change("o_1", "orchestration_completed", AT, deliveries=rows)])
         await store.sync()
         assert [d["status"] for d in store.deliveries_of("o_1")] == ["pending"]
         before = store.writer.batches_committed

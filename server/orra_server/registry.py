@@ -13,8 +13,7 @@ from .errors import DescriptionTooLong, InvalidServiceName
 from .ids import new_id, now
 from .jsonschemas import normalise_schema
 from .planning.cache import services_fingerprint
-from .store import Store
-from .store.store import dumps
+from .store import Store, aware
 
 __all__ = ["MAX_DESCRIPTION", "ServiceRegistry", "check_service_name", "suggest_service_name"]
 
@@ -144,28 +143,26 @@ class ServiceRegistry:
                 existing = None  # never reuse another project's id: register as new
         if existing is None:
             existing = self.store.service_by_name(project_id, name)
-        moment = now().replace(tzinfo=None)
+        moment = now()
         row = {
             "id": existing["id"] if existing else new_id("s_", 16, letters_only=True),
             "project_id": project_id,
             "name": name,
             "kind": kind,
             "description": description,
-            "input_schema": dumps(input_schema),
-            "output_schema": dumps(output_schema),
+            "input_schema": input_schema,
+            "output_schema": output_schema,
             "revertible": bool(revertible),
             "version": (existing["version"] + 1) if existing else 1,
-            "created_at": existing["created_at"] if existing else moment,
+            "created_at": aware(existing["created_at"]) if existing else moment,
             "updated_at": moment,
-            "policy": dumps(policy or None),
+            "policy": policy or None,
         }
-        op = self.store.update if existing else self.store.insert
-        await self.store.write([op("services", row)])
+        await self.store.save_service(row, replaces=existing is not None)
         self._by_project.pop(project_id, None)
         self._by_id.pop(row["id"], None)
         self._changes[project_id] = self._changes.get(project_id, 0) + 1
-        service = {**row, "input_schema": input_schema, "output_schema": output_schema}
-        service["policy"] = policy or None
+        service = dict(row)
         #: instances connected before a registration that changes the contract serve the old
         #: one: the API marks them stale (docs/decisions.md)
         service["contract_changed"] = existing is not None and (

@@ -27,12 +27,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import orjson
 
 from .destinations import ForbiddenDestination, check_url_form, resolve_allowed
 from .ids import new_id, now
 from .settings import Settings
-from .store import Store
-from .store.store import dumps
+from .store import Change, Delivery, Store
 
 __all__ = ["Outbox", "new_webhook_secret", "sign", "verify"]
 
@@ -90,130 +90,110 @@ class Outbox:
         self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def rows(
+    def new(
         self,
         project_id: str,
         orchestration_id: str | None,
         kind: str,
         urls: list[str],
         body: dict[str, Any],
-    ) -> list[dict[str, Any]]:
-        """New delivery rows, one per URL: write them (see :meth:`ops`), then :meth:`schedule`."""
-        moment = now().replace(tzinfo=None)
-        text = dumps(body)
+    ) -> list[Delivery]:
+        """New deliveries, one per URL: record them with the outcome, then :meth:`schedule`."""
+        moment = now()
         return [
-            {
-                "id": new_id("msg_", 24),
-                "project_id": project_id,
-                "orchestration_id": orchestration_id,
-                "kind": kind,
-                "url": url,
-                "body": text,
-                "status": "pending",
-                "attempts": 0,
-                "last_status": None,
-                "last_error": None,
-                "next_attempt_at": moment,
-                "created_at": moment,
-                "delivered_at": None,
-            }
+            Delivery(
+                id=new_id("msg_", 24),
+                project_id=project_id,
+                orchestration_id=orchestration_id,
+                kind=kind,
+                url=url,
+                body=body,
+                created_at=moment,
+                next_attempt_at=moment,
+            )
             for url in urls
         ]
 
-    @staticmethod
-    def inserts(rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-        """The rows as ``insert=`` of the ``store.change()`` that records the outcome: they
-        ride in that event's snapshot and reach the table in the next projection batch."""
-        return [("deliveries", row) for row in rows]
-
-    def schedule(self, rows: list[dict[str, Any]]) -> None:
-        """Start delivering ``rows`` (already committed)."""
-        for row in rows:
-            task = asyncio.get_running_loop().create_task(self._deliver(dict(row)))
+    def schedule(self, deliveries: list[Delivery]) -> None:
+        """Start delivering ``deliveries`` (already committed)."""
+        for delivery in deliveries:
+            task = asyncio.get_running_loop().create_task(self._deliver(delivery))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     def resume(self) -> int:
         """Deliveries a stop interrupted; call inside the loop at start-up."""
-        rows = self.store.pending_deliveries()
-        for row in rows:
-            if not isinstance(row["body"], str):
-                row["body"] = dumps(row["body"])
-        self.schedule(rows)
-        return len(rows)
+        deliveries = [Delivery.from_row(row) for row in self.store.pending_deliveries()]
+        self.schedule(deliveries)
+        return len(deliveries)
 
     def delay(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1``: exponential, equal jitter."""
         ceiling = min(self.max_delay, self.initial_delay * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    async def _deliver(self, row: dict[str, Any]) -> None:
-        payload = row["body"].encode()
-        secret = self.secret_of(row["project_id"])
-        wait = (row["next_attempt_at"] - now().replace(tzinfo=None)).total_seconds()
+    async def _deliver(self, delivery: Delivery) -> None:
+        payload = orjson.dumps(delivery.body)
+        secret = self.secret_of(delivery.project_id)
+        wait = (delivery.next_attempt_at - now()).total_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
-        while row["status"] == "pending":
-            row["attempts"] += 1
+        while delivery.status == "pending":
+            delivery.attempts += 1
             timestamp = int(time.time())
             headers = {
                 "content-type": "application/json",
-                "webhook-id": row["id"],
+                "webhook-id": delivery.id,
                 "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(secret, row["id"], timestamp, payload),
+                "webhook-signature": sign(secret, delivery.id, timestamp, payload),
             }
             outcome: dict[str, Any] = {
-                "deliveryId": row["id"],
-                "kind": row["kind"],
-                "url": row["url"],
-                "attempt": row["attempts"],
+                "deliveryId": delivery.id,
+                "kind": delivery.kind,
+                "url": delivery.url,
+                "attempt": delivery.attempts,
             }
             refused = False
             try:
-                response = await self._post(row["url"], payload, headers)
-                outcome["status"] = row["last_status"] = response.status_code
+                response = await self._post(delivery.url, payload, headers)
+                outcome["status"] = delivery.last_status = response.status_code
                 # the status line only: a body could echo what the server should not show
-                row["last_error"] = (
+                delivery.last_error = (
                     None
                     if response.is_success
                     else f"HTTP {response.status_code} {response.reason_phrase}"[:200]
                 )
                 ok = response.is_success
             except ForbiddenDestination as exc:
-                outcome["error"] = row["last_error"] = exc.message
-                row["last_status"] = None
+                outcome["error"] = delivery.last_error = exc.message
+                delivery.last_status = None
                 ok, refused = False, True
             except (httpx.HTTPError, OSError, TimeoutError) as exc:
-                outcome["error"] = row["last_error"] = _describe(exc)
-                row["last_status"] = None
+                outcome["error"] = delivery.last_error = _describe(exc)
+                delivery.last_status = None
                 ok = False
             moment = now()
             if ok:
-                row["status"] = "delivered"
-                row["delivered_at"] = moment.replace(tzinfo=None)
-            elif refused or row["attempts"] >= self.attempts:
-                row["status"] = "failed"
+                delivery.status = "delivered"
+                delivery.delivered_at = moment
+            elif refused or delivery.attempts >= self.attempts:
+                delivery.status = "failed"
                 log.warning(
-                    "webhook %s not delivered after %d attempts", row["url"], row["attempts"]
+                    "webhook %s not delivered after %d attempts", delivery.url, delivery.attempts
                 )
             else:
-                pause = self.delay(row["attempts"])
+                pause = self.delay(delivery.attempts)
                 outcome["retryIn"] = round(pause, 3)
-                row["next_attempt_at"] = (moment + timedelta(seconds=pause)).replace(tzinfo=None)
-            outcome["outcome"] = row["status"]
+                delivery.next_attempt_at = moment + timedelta(seconds=pause)
+            outcome["outcome"] = delivery.status
             # no commit of its own: it rides with the next one (at most 0.2 s later). A crash
             # before that re-sends the delivery under the same webhook-id, which receivers
             # drop as a repeat
-            self.store.write_lazy(
-                self.store.change(
-                    row["orchestration_id"],
-                    "webhook_attempt",
-                    moment,
-                    outcome,
-                    update=[("deliveries", dict(row))],
-                )
+            attempt = Change(
+                delivery.orchestration_id, "webhook_attempt", moment, outcome, attempted=[delivery]
             )
-            if row["status"] == "pending":
+            self.store.record_lazy([attempt])
+            if delivery.status == "pending":
                 await asyncio.sleep(pause)
 
     async def _post(self, url: str, payload: bytes, headers: dict[str, str]) -> httpx.Response:

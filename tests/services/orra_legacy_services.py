@@ -5,47 +5,29 @@ usage as its README shows. Runs in its own virtualenv: ``python orra_legacy_serv
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
-from typing import Any
+from pathlib import Path
+from types import ModuleType
 
 from orra import OrraService, Task
-from pydantic import BaseModel
 
 
-class CustomerIn(BaseModel):
-    customerId: str
+def _seed_models() -> ModuleType:
+    """``orra_studio/seed_models.py`` by its path: this virtualenv has no Orra Studio."""
+    path = Path(__file__).resolve().parents[2] / "orra_studio" / "seed_models.py"
+    spec = importlib.util.spec_from_file_location("seed_models", path)
+    assert spec is not None and spec.loader is not None
+    module = sys.modules["seed_models"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class CustomerOut(BaseModel):
-    customerProfile: dict[str, Any]
-
-
-class CatalogIn(BaseModel):
-    inquiry: str
-
-
-class CatalogOut(BaseModel):
-    relevantProducts: list[dict[str, Any]]
-
-
-class SellerIn(BaseModel):
-    sellerId: str
-
-
-class SellerOut(BaseModel):
-    sellerProfile: dict[str, Any]
-
-
-class AssistantIn(BaseModel):
-    customerProfile: dict[str, Any]
-    relevantProducts: list[dict[str, Any]]
-    sellerProfile: dict[str, Any]
-    inquiry: str
-
-
-class AssistantOut(BaseModel):
-    content: str
-    sentTimestamp: str
+models = _seed_models()
+CustomerIn, CustomerOut = models.CustomerIn, models.CustomerOut
+CatalogIn, CatalogOut = models.CatalogIn, models.CatalogOut
+SellerIn, SellerOut = models.SellerIn, models.SellerOut
+AssistantIn, AssistantOut = models.AssistantIn, models.AssistantOut
 
 
 async def main(url: str, key: str) -> None:

@@ -23,7 +23,7 @@ from ..planning import (
     match_use_case,
 )
 from ..statuses import OrchestrationStatus
-from ..store import Operation
+from ..store import Change
 from .auth import project_id_from_key
 from .models import ERROR_RESPONSES, OrchestrationIn, documented
 from .responses import FastJSONResponse
@@ -92,17 +92,14 @@ def _warnings(runtime: Runtime, plan: dict[str, Any] | None, services: list[dict
     ]
 
 
-def _planning_events(
-    runtime: Runtime, orchestration_id: str | None, result: PlanResult
-) -> list[Operation]:
+def _planning_events(orchestration_id: str | None, result: PlanResult) -> list[Change]:
     """``llm_call`` per chat-completions attempt, the cache outcome, and ``plan_made``."""
     at = now()
-    store = runtime.store
-    ops = [store.event(orchestration_id, "llm_call", at, call) for call in result.llm_calls]
+    events = [Change(orchestration_id, "llm_call", at, call) for call in result.llm_calls]
     if result.cache in ("hit", "miss"):
-        ops.append(store.event(orchestration_id, f"plan_cache_{result.cache}", at, None))
-    ops.append(
-        store.event(
+        events.append(Change(orchestration_id, f"plan_cache_{result.cache}", at))
+    events.append(
+        Change(
             orchestration_id,
             "plan_made" if result.plan is not None and not result.errors else "plan_failed",
             at,
@@ -113,7 +110,7 @@ def _planning_events(
             },
         )
     )
-    return ops
+    return events
 
 
 def _estimate(runtime: Runtime, plan: dict[str, Any], service_ids: dict[str, str]) -> str:
@@ -197,7 +194,7 @@ async def create_orchestration(
             provenance=result.provenance,
         )
         if result.llm_calls:
-            runtime.store.write_lazy(_planning_events(runtime, None, result))
+            runtime.store.record_lazy(_planning_events(None, result))
         return FastJSONResponse(status_code=200, content=answer)
 
     run = Run(
@@ -213,7 +210,7 @@ async def create_orchestration(
         options=body.options.model_dump(exclude_none=True) if body.options else None,
     )
     answer["executionId"] = run.id
-    events = _planning_events(runtime, run.id, result)
+    events = _planning_events(run.id, result)
     if plan_body is None:
         reason = result.reason or "no plan"
         await runtime.engine.record_not_actionable(run, reason, events)

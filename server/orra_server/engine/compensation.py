@@ -26,8 +26,7 @@ from ..connections import ServiceHub
 from ..ids import new_id, now, to_iso
 from ..settings import Settings
 from ..statuses import StepStatus
-from ..store import Operation, Store
-from ..store.store import dumps
+from ..store import Change, CompensationFailure, Store, aware
 from .policy import RetryPolicy
 from .run import CompensationState, Run, StepState
 
@@ -46,7 +45,8 @@ def compensation_key(orchestration_id: str, step_id: str, generation: int = 0) -
 
 
 def failure_body(row: dict[str, Any]) -> dict[str, Any]:
-    """A compensation failure as the API and the webhooks show it."""
+    """A compensation failure as the API and the webhooks show it (``updatedAt`` defaults to
+    ``createdAt``)."""
     return {
         "id": row["id"],
         "projectId": row["project_id"],
@@ -61,7 +61,7 @@ def failure_body(row: dict[str, Any]) -> dict[str, Any]:
         "compensation": row["compensation"],
         "context": row["context"],
         "createdAt": to_iso(row["created_at"]),
-        "updatedAt": to_iso(row["updated_at"]),
+        "updatedAt": to_iso(row.get("updated_at") or row["created_at"]),
     }
 
 
@@ -90,7 +90,6 @@ class Compensator:
         outbox: Any,
         compensation_webhooks_of: Callable[[str], list[str]],
         spawn: Callable[[Coroutine[Any, Any, Any]], None],
-        write_background: Callable[[list[Operation]], None],
     ) -> None:
         self.store = store
         self.hub = hub
@@ -100,7 +99,6 @@ class Compensator:
         self.outbox = outbox
         self.compensation_webhooks_of = compensation_webhooks_of
         self._spawn = spawn
-        self._write_background = write_background
         #: (service id, key) -> the future an answer resolves
         self._waiting: dict[tuple[str, str], asyncio.Future[tuple[str, Any]]] = {}
         self._jobs: dict[str, _Job] = {}
@@ -142,14 +140,15 @@ class Compensator:
             step_end=step.end_time,
         )
 
-    def scheduled_ops(self, run: Run) -> list[Operation]:
-        store = self.store
-        return store.change(
+    def scheduled(self, run: Run) -> Change:
+        """The record of ``run.compensations``, for the commit of the outcome that planned them."""
+        return Change(
             run.id,
             "compensation_scheduled",
             now(),
             {"steps": [c.step_id for c in run.compensations]},
-            insert=[("compensations", c.row()) for c in run.compensations],
+            compensations=run.compensations,
+            new_compensations=True,
         )
 
     def start(self, run: Run) -> None:
@@ -166,16 +165,16 @@ class Compensator:
         first = run.compensations[0]
         state = self._state(run, step, first.reason, first.context, len(run.compensations), now())
         run.compensations.append(state)
-        self._write_background(
-            self.store.change(
-                run.id,
-                "compensation_scheduled",
-                now(),
-                {"steps": [step.id]},
-                step.id,
-                insert=[("compensations", state.row())],
-            )
+        scheduled = Change(
+            run.id,
+            "compensation_scheduled",
+            now(),
+            {"steps": [step.id]},
+            step.id,
+            compensations=[state],
+            new_compensations=True,
         )
+        self.store.record([scheduled]).add_done_callback(_log_failure)
         job = self._jobs.get(run.id)
         if job is None:
             job = self._jobs[run.id] = _Job(run.id, run.project_id, [])
@@ -197,7 +196,7 @@ class Compensator:
                 }
             state = CompensationState.from_row(row)
             end = job.steps_end.get(state.step_id)
-            state.step_end = end.replace(tzinfo=now().tzinfo) if end is not None else None
+            state.step_end = aware(end)
             state.status = "pending"
             job.items.append(state)
         for job in jobs.values():
@@ -221,8 +220,8 @@ class Compensator:
             counts: dict[str, int] = {}
             for item in job.items:
                 counts[item.status] = counts.get(item.status, 0) + 1
-            await self.store.write(
-                [self.store.event(job.orchestration_id, "compensations_finished", now(), counts)]
+            await self.store.record(
+                [Change(job.orchestration_id, "compensations_finished", now(), counts)]
             )
         finally:
             job.running = False
@@ -308,13 +307,14 @@ class Compensator:
             idempotency_key=key,
             service_id=item.service_id,
         )
-        self.store.write_lazy(
+        dispatched = {"attempt": item.attempts, "instance": instance.number}
+        self.store.record_lazy(
             [
-                self.store.event(
+                Change(
                     item.orchestration_id,
                     "compensation_dispatched",
                     now(),
-                    {"attempt": item.attempts, "instance": instance.number},
+                    dispatched,
                     item.step_id,
                 )
             ]
@@ -333,85 +333,59 @@ class Compensator:
 
     async def _attempt_failed(self, item: CompensationState, failure: str) -> None:
         item.error = failure
-        store = self.store
-        await store.write(
-            store.change(
-                item.orchestration_id,
-                "compensation_attempt_failed",
-                now(),
-                {"attempt": item.attempts, "error": failure},
-                item.step_id,
-                update=[("compensations", item.row())],
-            )
-        )
+        payload = {"attempt": item.attempts, "error": failure}
+        await self._write(item, "compensation_attempt_failed", payload)
 
     async def _record(self, item: CompensationState, status: str, event: str) -> None:
         item.status = status
         item.end_time = now()
-        store = self.store
-        await store.write(
-            store.change(
-                item.orchestration_id,
-                event,
-                item.end_time,
-                {"status": status, "result": item.result, "error": item.error},
-                item.step_id,
-                update=[("compensations", item.row())],
-            )
+        await self._write(
+            item, event, {"status": status, "result": item.result, "error": item.error}
         )
+
+    def _write(self, item: CompensationState, event: str, payload: Any):
+        change = Change(
+            item.orchestration_id, event, now(), payload, item.step_id, compensations=[item]
+        )
+        return self.store.record([change])
 
     async def _give_up(self, job: _Job, item: CompensationState, failure: str) -> None:
         """The compensation failed for good: a record for a person, and its webhooks."""
         # the live state says "failed" only once the failure record has committed, so whoever
         # sees it can also read the record
         failed = dataclasses.replace(item, status="failed", error=failure, end_time=now())
-        store = self.store
-        moment = failed.end_time.replace(tzinfo=None)
-        row = {
-            "id": new_id("cf_", 20),
-            "project_id": job.project_id,
-            "orchestration_id": item.orchestration_id,
-            "step_id": item.step_id,
-            "service_id": item.service_id,
-            "component": item.component,
-            "status": "pending",
-            "failure": failure,
-            "resolution": None,
-            "attempts": item.attempts,
-            "compensation": dumps({"input": item.input, "ttl": item.ttl_ms}),
-            "context": dumps({"reason": item.reason, "payload": item.context}),
-            "created_at": moment,
-            "updated_at": moment,
-        }
-        readable = {
-            **row,
-            "compensation": {"input": item.input, "ttl": item.ttl_ms},
-            "context": {"reason": item.reason, "payload": item.context},
-        }
+        record = CompensationFailure(
+            id=new_id("cf_", 20),
+            project_id=job.project_id,
+            orchestration_id=item.orchestration_id,
+            step_id=item.step_id,
+            service_id=item.service_id,
+            component=item.component,
+            failure=failure,
+            attempts=item.attempts,
+            compensation={"input": item.input, "ttl": item.ttl_ms},
+            context={"reason": item.reason, "payload": item.context},
+            created_at=failed.end_time,
+        )
         urls = self.compensation_webhooks_of(job.project_id)
         deliveries = []
         if urls and self.outbox is not None:
-            deliveries = self.outbox.rows(
-                job.project_id,
-                item.orchestration_id,
-                "compensation_failure",
-                urls,
-                {"type": "compensation_failure", **failure_body(readable)},
+            body = {"type": "compensation_failure", **failure_body(dataclasses.asdict(record))}
+            deliveries = self.outbox.new(
+                job.project_id, item.orchestration_id, "compensation_failure", urls, body
             )
-        await store.write(
-            [
-                *store.change(
-                    item.orchestration_id,
-                    "compensation_failed",
-                    failed.end_time,
-                    {"error": failure, "attempts": item.attempts, "failureId": row["id"]},
-                    item.step_id,
-                    insert=self.outbox.inserts(deliveries) if deliveries else (),
-                    update=[("compensations", failed.row())],
-                ),
-                store.insert("compensation_failures", row),
-            ]
+        payload = {"error": failure, "attempts": item.attempts, "failureId": record.id}
+        change = Change(
+            item.orchestration_id,
+            "compensation_failed",
+            failed.end_time,
+            payload,
+            item.step_id,
+            compensations=[failed],
+            deliveries=deliveries,
+            failure=record,
         )
+        await self.store.record([change])
         item.status, item.error, item.end_time = failed.status, failed.error, failed.end_time
         if deliveries:
             self.outbox.schedule(deliveries)
@@ -439,3 +413,8 @@ class Compensator:
         if not waiter.done():
             waiter.set_result(("lost", None))
         return True
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("background write failed: %s", future.exception())

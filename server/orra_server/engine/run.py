@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..ids import to_iso
 from ..statuses import TERMINAL, OrchestrationStatus, StepStatus
-from ..store.store import dumps
+from ..store import aware
 
 __all__ = [
     "TERMINAL",
@@ -20,10 +20,6 @@ __all__ = [
     "combine_result",
     "run_from_rows",
 ]
-
-
-def _naive(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=None)
 
 
 @dataclass(eq=False)
@@ -52,23 +48,6 @@ class StepState:
     #: live only: the attempt's deadline, and where the attempt went
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     instance: Any = field(default=None, repr=False)
-
-    def row(self, orchestration_id: str) -> dict[str, Any]:
-        return {
-            "orchestration_id": orchestration_id,
-            "step_id": self.id,
-            "service_id": self.service_id,
-            "component": self.component,
-            "status": self.status,
-            "input": dumps(self.input if self.input is not None else self.template),
-            "output": dumps(self.output),
-            "error": self.error,
-            "attempts": self.attempts,
-            "idempotency_key": self.idempotency_key,
-            "start_time": _naive(self.start_time),
-            "end_time": _naive(self.end_time),
-            "compensation": dumps(self.compensation),
-        }
 
     def body(self) -> dict[str, Any]:
         return {
@@ -108,27 +87,6 @@ class CompensationState:
     start_time: datetime | None = None
     end_time: datetime | None = None
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "orchestration_id": self.orchestration_id,
-            "step_id": self.step_id,
-            "service_id": self.service_id,
-            "component": self.component,
-            "status": self.status,
-            "reason": self.reason,
-            "context": dumps(self.context),
-            "position": self.position,
-            "attempts": self.attempts,
-            "input": dumps(self.input),
-            "ttl_ms": self.ttl_ms,
-            "idempotency_key": self.idempotency_key,
-            "result": dumps(self.result),
-            "error": self.error,
-            "created_at": _naive(self.created_at),
-            "start_time": _naive(self.start_time),
-            "end_time": _naive(self.end_time),
-        }
-
     def body(self) -> dict[str, Any]:
         return {
             "stepId": self.step_id,
@@ -155,13 +113,13 @@ class CompensationState:
             input=row["input"],
             ttl_ms=row["ttl_ms"],
             idempotency_key=row["idempotency_key"],
-            created_at=_aware(row["created_at"]),
+            created_at=aware(row["created_at"]),
             status=row["status"],
             attempts=row["attempts"] or 0,
             result=row["result"],
             error=row["error"],
-            start_time=_aware(row["start_time"]),
-            end_time=_aware(row["end_time"]),
+            start_time=aware(row["start_time"]),
+            end_time=aware(row["end_time"]),
         )
 
 
@@ -199,23 +157,6 @@ class Run:
 
     def outputs(self) -> dict[str, Any]:
         return {s.id: s.output for s in self.steps.values() if s.status == StepStatus.COMPLETED}
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "project_id": self.project_id,
-            "action": dumps(self.action),
-            "data": dumps(self.data),
-            "status": self.status,
-            "plan": dumps(self.plan),
-            "result": dumps(self.result),
-            "error": self.error,
-            "webhooks": dumps(self.webhooks),
-            "created_at": _naive(self.created_at),
-            "start_time": _naive(self.start_time),
-            "end_time": _naive(self.end_time),
-            "options": dumps(self.options),
-        }
 
     def body(self, status: str | None = None) -> dict[str, Any]:
         answer = {
@@ -277,10 +218,10 @@ def run_from_rows(
         data=row["data"] or [],
         plan=row["plan"],
         status=OrchestrationStatus(row["status"]),
-        created_at=_aware(row["created_at"]),
+        created_at=aware(row["created_at"]),
         webhooks=row["webhooks"] or [],
-        start_time=_aware(row["start_time"]),
-        end_time=_aware(row["end_time"]),
+        start_time=aware(row["start_time"]),
+        end_time=aware(row["end_time"]),
         result=row["result"],
         error=row["error"],
         options=row.get("options"),
@@ -299,13 +240,9 @@ def run_from_rows(
         step.error = stored["error"]
         step.attempts = stored["attempts"] or 0
         step.idempotency_key = stored["idempotency_key"]
-        step.start_time = _aware(stored["start_time"])
-        step.end_time = _aware(stored["end_time"])
+        step.start_time = aware(stored["start_time"])
+        step.end_time = aware(stored["end_time"])
         step.compensation = stored.get("compensation")
         if step.status != StepStatus.PENDING:
             step.input = stored["input"]
     return run
-
-
-def _aware(moment):
-    return None if moment is None else moment.replace(tzinfo=UTC)

@@ -1,16 +1,28 @@
 """Persistence: one DuckDB file behind a narrow interface (see README.md beside this file)."""
 
 from .interface import StoreBackend
+from .records import (
+    Change,
+    CompensationFailure,
+    CompensationRecord,
+    Delivery,
+    OrchestrationRecord,
+    StepRecord,
+    aware,
+)
 from .store import Store, WebhookKind
-from .writer import Delete, GroupCommitWriter, Insert, Operation, Update
+from .writer import GroupCommitWriter
 
 __all__ = [
-    "Delete",
+    "Change",
+    "CompensationFailure",
+    "CompensationRecord",
+    "Delivery",
     "GroupCommitWriter",
-    "Insert",
-    "Operation",
+    "OrchestrationRecord",
+    "StepRecord",
     "Store",
     "StoreBackend",
-    "Update",
     "WebhookKind",
+    "aware",
 ]

@@ -5,9 +5,9 @@ backend (PostgreSQL, for several replicas) implements the same methods and joins
 ``store`` fixture of ``tests/test_store_contract.py``. Verbs return an awaitable that resolves
 once the change has committed; reads return plain dicts with naive-UTC datetimes.
 
-The orchestration path (accepting a run, recording results, finishing) still hands the store
-events and rows (``change``, ``event``, ``insert``/``update``/``delete`` and ``write``); those
-become verbs with the engine split (issue 14).
+The orchestration path speaks in :class:`~orra_server.store.Change` objects (an event and the
+state it changed, read by attribute through the record protocols of ``records.py``): the store
+owns every encoding, so no caller knows a table, a column, JSON text or a naive time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
-from .writer import Operation
+from .records import Change, OrchestrationRecord, StepRecord
 
 __all__ = ["StoreBackend"]
 
@@ -26,8 +26,11 @@ __all__ = ["StoreBackend"]
 @runtime_checkable
 class StoreBackend(Protocol):
     # -- writing -------------------------------------------------------------------------------
-    def write(self, ops: list[Operation]) -> Awaitable[None]: ...
-    def write_lazy(self, ops: list[Operation]) -> None: ...
+    def record(self, changes: list[Change]) -> Awaitable[None]: ...
+    def record_lazy(self, changes: list[Change]) -> None: ...
+    def accept(
+        self, run: OrchestrationRecord, steps: list[StepRecord], planning: list[Change] = ()
+    ) -> Awaitable[None]: ...
     async def sync(self) -> None: ...
     def close(self) -> None: ...
 
@@ -61,6 +64,7 @@ class StoreBackend(Protocol):
     def compensation_failure_webhooks_of(self, project_id: str) -> list[str]: ...
 
     # -- services and groundings -------------------------------------------------------------
+    def save_service(self, service: dict[str, Any], *, replaces: bool) -> Awaitable[None]: ...
     def service(self, service_id: str) -> dict[str, Any] | None: ...
     def service_by_name(self, project_id: str, name: str) -> dict[str, Any] | None: ...
     def services_of(self, project_id: str) -> list[dict[str, Any]]: ...

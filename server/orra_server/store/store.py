@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
-import orjson
 import pyarrow as pa
 
+from .records import Change, OrchestrationRecord, StepRecord, dumps, loads, naive, operations
 from .schema import DDL
 from .writer import (
     Delete,
@@ -24,7 +24,6 @@ from .writer import (
     Operation,
     Update,
     replay_projection,
-    snapshot_of,
 )
 
 __all__ = ["EXPORT_TABLES", "Store", "WebhookKind"]
@@ -37,20 +36,7 @@ _WEBHOOK_TABLES: dict[str, str] = {
 }
 
 
-def _naive(moment: datetime) -> datetime:
-    """The store keeps UTC without a time zone; callers hand over aware times."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
 log = logging.getLogger("orra.store")
-
-
-def dumps(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
-
-
-def loads(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
 
 
 class Store:
@@ -86,71 +72,39 @@ class Store:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
-    def write(self, ops: list[Operation]):  # -> asyncio.Future[None]
+    def _write(self, ops: list[Operation]):  # -> asyncio.Future[None]
         return self.writer.submit(ops)
-
-    def write_lazy(self, ops: list[Operation]) -> None:
-        """Record ``ops`` with the next commit; for facts a crash may lose (e.g. a dispatch)."""
-        self.writer.submit_lazy(ops)
 
     async def sync(self) -> None:
         """Make the current-state tables reflect every write so far (before listing them)."""
         await self.writer.sync()
 
-    def event(
-        self,
-        orchestration_id: str,
-        type_: str,
-        at: datetime,
-        payload: Any = None,
-        step_id: str | None = None,
-    ) -> Insert:
-        return self.change(orchestration_id, type_, at, payload, step_id)[0]  # type: ignore[return-value]
+    # -- verbs: orchestrations (each resolves once committed) ---------------------------------
+    def record(self, changes: list[Change]):  # -> asyncio.Future[None]
+        """Commit ``changes`` together: all of them or, after a crash, none."""
+        return self.writer.submit(operations(changes))
 
-    def change(
-        self,
-        orchestration_id: str,
-        type_: str,
-        at: datetime,
-        payload: Any = None,
-        step_id: str | None = None,
-        *,
-        insert: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
-        update: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
-    ) -> list[Operation]:
-        """An event plus the orchestration/step rows it changes, which it keeps a snapshot of.
+    def record_lazy(self, changes: list[Change]) -> None:
+        """Record ``changes`` with the next commit; for facts a crash may lose (a dispatch)."""
+        self.writer.submit_lazy(operations(changes))
 
-        The event is the durable record (its ``seq`` is given at commit); the rows reach the
-        current-state tables in the next projection batch.
-        """
-        rows: list[Insert | Update] = [Insert(t, r) for t, r in insert]
-        rows += [Update(t, r) for t, r in update]
-        event = Insert(
-            "events",
-            {
-                "seq": None,
-                "orchestration_id": orchestration_id,
-                "step_id": step_id,
-                "type": type_,
-                "occurred_at": at.replace(tzinfo=None),
-                "payload": dumps(payload),
-                "snapshot": snapshot_of(rows),
-            },
+    def accept(
+        self,
+        run: OrchestrationRecord,
+        steps: list[StepRecord],
+        planning: list[Change] = (),  # type: ignore[assignment]
+    ):  # -> asyncio.Future[None]
+        """A new orchestration with its steps, and the events of how its plan was made."""
+        accepted = Change(
+            run.id,
+            "orchestration_accepted",
+            run.created_at,
+            run.plan,
+            orchestration=run,
+            steps=steps,
+            new=True,
         )
-        return [event, *rows]
-
-    # -- projects, keys, webhooks ------------------------------------------------------------
-    @staticmethod
-    def insert(table: str, row: dict[str, Any]) -> Insert:
-        return Insert(table, row)
-
-    @staticmethod
-    def update(table: str, row: dict[str, Any]) -> Update:
-        return Update(table, row)
-
-    @staticmethod
-    def delete(table: str, match: dict[str, Any]) -> Delete:
-        return Delete(table, match)
+        return self.record([*planning, accepted])
 
     # -- verbs: projects, keys, webhooks (each resolves once committed) -----------------------
     def add_project(
@@ -164,7 +118,7 @@ class Store:
         at: datetime,
     ):  # -> asyncio.Future[None]
         """A project with its first key (named ``default``) and its webhooks, in one commit."""
-        moment = _naive(at)
+        moment = naive(at)
         row = {"id": project_id, "name": name, "webhook_secret": webhook_secret}
         key = {"key_hash": key_hash, "project_id": project_id, "name": "default"}
         ops: list[Operation] = [
@@ -175,33 +129,33 @@ class Store:
             Insert("webhooks", {"project_id": project_id, "url": url, "created_at": moment})
             for url in webhooks
         ]
-        return self.write(ops)
+        return self._write(ops)
 
     def add_api_key(self, project_id: str, key_hash: str, name: str, *, at: datetime):
         row = {"key_hash": key_hash, "project_id": project_id, "name": name}
-        return self.write([Insert("api_keys", {**row, "created_at": _naive(at)})])
+        return self._write([Insert("api_keys", {**row, "created_at": naive(at)})])
 
     def revoke_api_key(self, key_hash: str):
-        return self.write([Delete("api_keys", {"key_hash": key_hash})])
+        return self._write([Delete("api_keys", {"key_hash": key_hash})])
 
     def rotate_api_key(
         self, project_id: str, old_hash: str, new_hash: str, name: str, *, at: datetime
     ):
         """The new key and the old one's revocation in one commit: never both, never none."""
         row = {"key_hash": new_hash, "project_id": project_id, "name": name}
-        return self.write(
+        return self._write(
             [
-                Insert("api_keys", {**row, "created_at": _naive(at)}),
+                Insert("api_keys", {**row, "created_at": naive(at)}),
                 Delete("api_keys", {"key_hash": old_hash}),
             ]
         )
 
     def add_webhook(self, kind: WebhookKind, project_id: str, url: str, *, at: datetime):
-        row = {"project_id": project_id, "url": url, "created_at": _naive(at)}
-        return self.write([Insert(_WEBHOOK_TABLES[kind], row)])
+        row = {"project_id": project_id, "url": url, "created_at": naive(at)}
+        return self._write([Insert(_WEBHOOK_TABLES[kind], row)])
 
     def remove_webhook(self, kind: WebhookKind, project_id: str, url: str):
-        return self.write([Delete(_WEBHOOK_TABLES[kind], {"project_id": project_id, "url": url})])
+        return self._write([Delete(_WEBHOOK_TABLES[kind], {"project_id": project_id, "url": url})])
 
     def webhooks(self, kind: WebhookKind, project_id: str) -> list[str]:
         """The project's webhooks of one kind, oldest first."""
@@ -231,6 +185,18 @@ class Store:
         return self.webhooks("result", project_id)
 
     # -- services ----------------------------------------------------------------------------
+    def save_service(self, service: dict[str, Any], *, replaces: bool):
+        """Store a registration (``replaces``: the service id exists); schemas as JSON values."""
+        row = {
+            **service,
+            "input_schema": dumps(service["input_schema"]),
+            "output_schema": dumps(service["output_schema"]),
+            "policy": dumps(service.get("policy")),
+            "created_at": naive(service["created_at"]),
+            "updated_at": naive(service["updated_at"]),
+        }
+        return self._write([Update("services", row) if replaces else Insert("services", row)])
+
     def service(self, service_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM services WHERE id = ?", (service_id,))
         return _service(rows[0]) if rows else None
@@ -267,16 +233,16 @@ class Store:
             "domain": domain,
             "version": version,
             "spec": dumps(spec),
-            "created_at": _naive(created_at),
-            "updated_at": _naive(at),
+            "created_at": naive(created_at),
+            "updated_at": naive(at),
             "deleted_at": None,
         }
-        return self.write([Update("groundings", row) if replaces else Insert("groundings", row)])
+        return self._write([Update("groundings", row) if replaces else Insert("groundings", row)])
 
     def delete_grounding(self, row: dict[str, Any], *, at: datetime):
         """Mark the spec (a row as :meth:`grounding` returns it) deleted; its history stays."""
-        stored = {**row, "spec": dumps(row["spec"]), "deleted_at": _naive(at)}
-        return self.write([Update("groundings", stored)])
+        stored = {**row, "spec": dumps(row["spec"]), "deleted_at": naive(at)}
+        return self._write([Update("groundings", stored)])
 
     def grounding(self, project_id: str, name: str) -> dict[str, Any] | None:
         """The spec row by name, deleted or not."""
@@ -426,15 +392,15 @@ class Store:
             **row,
             "status": status,
             "resolution": reason,
-            "updated_at": _naive(at),
+            "updated_at": naive(at),
             "compensation": dumps(row["compensation"]),
             "context": dumps(row["context"]),
         }
         payload = {"failureId": row["id"], "reason": reason}
-        event = self.event(
+        event = Change(
             row["orchestration_id"], f"compensation_failure_{status}", at, payload, row["step_id"]
         )
-        return self.write([Update("compensation_failures", stored), event])
+        return self._write([Update("compensation_failures", stored), *operations([event])])
 
     def compensation_failure(self, failure_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM compensation_failures WHERE id = ?", (failure_id,))

@@ -1,0 +1,309 @@
+"""The shapes of the control plane's answers, as the client returns them.
+
+They are ``TypedDict``s: an editor and a type checker know every field, and the values stay
+plain dicts, so ``run["status"]``, ``json.dumps(run)`` and DataFrame construction keep working
+in notebooks. Each mirrors a response model of ``/openapi.json`` (named in ``OPENAPI_NAMES``);
+``tests/test_response_models.py`` checks that their fields agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+from .statuses import OrchestrationStatus, StepStatus
+
+__all__ = [
+    "OPENAPI_NAMES",
+    "Accepted",
+    "ApiKey",
+    "ApiKeyCreated",
+    "ApiKeyRevoked",
+    "ApiKeyRotated",
+    "Compensation",
+    "CompensationFailure",
+    "Connection",
+    "Delivery",
+    "DeliveryAttempt",
+    "Grounding",
+    "Health",
+    "LogLine",
+    "Logs",
+    "Orchestration",
+    "OrchestrationSummary",
+    "PlanInfo",
+    "Project",
+    "ProjectCreated",
+    "Registration",
+    "Service",
+    "StepResult",
+    "WebhookAdded",
+    "WebhookItem",
+    "WebhookRemoved",
+]
+
+
+class Health(TypedDict):
+    status: str
+    version: str
+
+
+class ProjectCreated(TypedDict):
+    id: str
+    name: str
+    apiKey: str
+    webhooks: list[str]
+    webhookSecret: str
+    createdAt: str | None
+
+
+class Project(TypedDict):
+    id: str
+    name: str | None
+    webhooks: list[str]
+    createdAt: str | None
+
+
+class ApiKeyCreated(TypedDict):
+    apiKey: str
+    name: str
+
+
+class ApiKey(TypedDict):
+    id: str
+    name: str
+    createdAt: str | None
+
+
+class ApiKeyRevoked(TypedDict):
+    id: str
+    name: str
+    revoked: bool
+    disconnectedServices: int
+
+
+class ApiKeyRotated(TypedDict):
+    apiKey: str
+    id: str
+    name: str
+    revoked: str
+    disconnectedServices: int
+
+
+class WebhookAdded(TypedDict):
+    id: str
+    url: str
+    secret: str
+
+
+class WebhookItem(TypedDict):
+    id: str
+    url: str
+
+
+class WebhookRemoved(TypedDict):
+    id: str
+    url: str
+    removed: bool
+
+
+class Registration(TypedDict):
+    id: str
+    name: str
+    status: str
+    revertible: bool
+    version: int
+    warnings: NotRequired[list[str] | None]
+
+
+class Connection(TypedDict):
+    instance: int
+    connectedAt: str | None
+    tasksInFlight: int
+    stale: bool
+
+
+class Service(TypedDict):
+    id: str
+    name: str
+    kind: str
+    description: str
+    schema: dict[str, Any]
+    revertible: bool
+    version: int
+    policy: dict[str, Any] | None
+    online: bool
+    instances: int
+    staleInstances: int
+    connections: list[Connection]
+    registeredAt: str | None
+    updatedAt: str | None
+
+
+class Accepted(TypedDict):
+    """``POST /orchestrations``: ACCEPTED, NOT_ACTIONABLE or (a dry run) PREVIEW."""
+
+    status: str
+    executionId: str | None
+    message: str
+    resultTarget: dict[str, Any]
+    plan: dict[str, Any] | None
+    planSource: str | None
+    cache: str | None
+    grounding: NotRequired[dict[str, Any] | None]
+    validation: NotRequired[dict[str, Any] | None]
+    provenance: NotRequired[dict[str, Any] | None]
+
+
+class StepResult(TypedDict):
+    id: str
+    component: str
+    status: StepStatus
+    startTime: str | None
+    endTime: str | None
+    input: Any
+    output: Any
+    error: str | None
+    attempts: int
+
+
+class Compensation(TypedDict):
+    stepId: str
+    component: str
+    status: str
+    reason: str
+    attempts: int
+    startTime: str | None
+    endTime: str | None
+    result: Any
+    error: str | None
+
+
+class Orchestration(TypedDict):
+    executionId: str
+    status: OrchestrationStatus
+    action: dict[str, Any]
+    createdAt: str | None
+    startTime: str | None
+    endTime: str | None
+    result: Any
+    error: str | None
+    stepResults: list[StepResult]
+    compensations: NotRequired[list[Compensation] | None]
+
+
+class OrchestrationSummary(TypedDict):
+    executionId: str
+    status: OrchestrationStatus
+    action: Any
+    createdAt: str | None
+    startTime: str | None
+    endTime: str | None
+    error: str | None
+
+
+class PlanInfo(TypedDict):
+    executionId: str
+    status: OrchestrationStatus
+    plan: dict[str, Any] | None
+    source: str | None
+    model: str | None
+    repairRounds: int
+    cache: str | None
+    provenance: dict[str, Any]
+    llmCalls: list[dict[str, Any]]
+    error: str | None
+
+
+class LogLine(TypedDict):
+    seq: int
+    time: str | None
+    level: str
+    event: str
+    stepId: str | None
+    message: str
+    payload: Any
+
+
+class Logs(TypedDict):
+    executionId: str
+    status: OrchestrationStatus
+    logs: list[LogLine]
+
+
+class DeliveryAttempt(TypedDict):
+    attempt: int | None
+    time: str | None
+    status: int | None
+    error: str | None
+    outcome: str | None
+
+
+class Delivery(TypedDict):
+    id: str
+    kind: str
+    url: str
+    status: str
+    attempts: int
+    lastStatus: int | None
+    lastError: str | None
+    nextAttemptAt: str | None
+    createdAt: str | None
+    deliveredAt: str | None
+    history: list[DeliveryAttempt]
+
+
+class Grounding(TypedDict):
+    name: str
+    domain: str
+    version: str
+    useCases: list[dict[str, Any]]
+    constraints: list[str]
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class CompensationFailure(TypedDict):
+    id: str
+    projectId: str
+    orchestrationId: str
+    stepId: str
+    serviceId: str | None
+    component: str
+    status: str
+    failure: str | None
+    resolution: str | None
+    attempts: int
+    compensation: Any
+    context: Any
+    createdAt: str | None
+    updatedAt: str | None
+
+
+#: each shape -> the schema of ``/openapi.json`` it mirrors
+OPENAPI_NAMES: dict[type, str] = {
+    Health: "HealthOut",
+    ProjectCreated: "ProjectCreated",
+    Project: "ProjectOut",
+    ApiKeyCreated: "ApiKeyCreated",
+    ApiKey: "ApiKeyOut",
+    ApiKeyRevoked: "ApiKeyRevoked",
+    ApiKeyRotated: "ApiKeyRotated",
+    WebhookAdded: "WebhookAdded",
+    WebhookItem: "WebhookItem",
+    WebhookRemoved: "WebhookRemoved",
+    Registration: "RegistrationOut",
+    Connection: "ConnectionOut",
+    Service: "ServiceOut",
+    Accepted: "Accepted",
+    StepResult: "StepResultOut",
+    Compensation: "CompensationOut",
+    Orchestration: "OrchestrationOut",
+    OrchestrationSummary: "OrchestrationSummary",
+    PlanInfo: "PlanInfo",
+    LogLine: "LogLine",
+    Logs: "LogsOut",
+    DeliveryAttempt: "DeliveryAttempt",
+    Delivery: "DeliveryOut",
+    Grounding: "GroundingOut",
+    CompensationFailure: "CompensationFailureOut",
+}

@@ -1,0 +1,231 @@
+"""Sending steps to service instances: picking an instance, waiting for one, deadlines.
+
+The part of the engine's shell that talks to sockets. It keeps the map from (service id,
+idempotency key) to the step an answer belongs to, arms each attempt's deadline, and tells
+the engine (through the callbacks it is given) when a step cannot be sent or an attempt timed
+out; what that means for the run is decided in ``transitions.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .. import frames
+from ..connections import Instance, ServiceHub
+from ..ids import new_id, now
+from ..settings import Settings
+from ..statuses import StepStatus
+from ..store import Change, Store
+from .policy import RetryPolicy
+from .references import UnresolvedReference, resolve_input
+from .run import Run, StepState
+from .transitions import WAITING, canonical, idempotency_key
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("orra.engine")
+
+StepFailure = Callable[[Run, StepState, str], Any]
+AttemptFailure = Callable[[Run, StepState, str, str], Any]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        hub: ServiceHub,
+        settings: Settings,
+        *,
+        policy_for: Callable[[Run, StepState], RetryPolicy],
+        fail: StepFailure,
+        attempt_failed: AttemptFailure,
+        pause_changed: Callable[[Run], None],
+        compensation_lost: Callable[[Instance, str], bool],
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.settings = settings
+        self.policy_for = policy_for
+        self._fail = fail
+        self._attempt_failed = attempt_failed
+        self._pause_changed = pause_changed
+        self._compensation_lost = compensation_lost
+        #: (service id, idempotency key) -> the step an answer under that key belongs to
+        self.pending: dict[tuple[str, str], tuple[Run, StepState]] = {}
+
+    def offline_grace(self, run: Run | None = None) -> float:
+        grace = (run.options or {}).get("offlineGraceSeconds") if run else None
+        return self.settings.offline_grace_seconds if grace is None else float(grace)
+
+    async def dispatch(self, run: Run, step: StepState, delay: float = 0.0) -> None:
+        """Send ``step`` to an instance of its service (after ``delay`` seconds)."""
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if run.finishing or step.status not in WAITING:
+            return
+        try:
+            step.input = resolve_input(step.template, run.request, run.outputs())
+        except UnresolvedReference as exc:
+            self._fail(run, step, f"input reference could not be resolved: {exc}")
+            return
+        if step.service_id is None:
+            self._fail(run, step, f"service '{step.component}' is not registered")
+            return
+        body = canonical(step.input)
+        limit = self.settings.max_task_frame_bytes - 1024
+        if len(body) > limit:
+            self._fail(
+                run,
+                step,
+                f"task input is {len(body)} bytes; services accept at most {limit} bytes per task",
+            )
+            return
+        if step.idempotency_key is None:
+            step.idempotency_key = idempotency_key(run.id, step.id, body, step.generation)
+        instance, attempt_id = await self._send(run, step, step.idempotency_key)
+        if instance is None or step.status != StepStatus.RUNNING or step.instance is not instance:
+            return  # not sent, or finished or re-sent while the frame was going out
+        step.timer = asyncio.get_running_loop().call_later(
+            self.policy_for(run, step).timeout, self._timed_out, run, step, step.attempts
+        )
+        dispatched = {
+            "attempt": step.attempts,
+            "executionId": attempt_id,
+            "instance": instance.number,
+            "idempotencyKey": step.idempotency_key,
+        }
+        # no commit of its own: after a crash the step is re-dispatched anyway
+        self.store.record_lazy([Change(run.id, "step_dispatched", now(), dispatched, step.id)])
+
+    async def _send(
+        self, run: Run, step: StepState, key: str
+    ) -> tuple[Instance | None, str | None]:
+        """The task to one instance; after a timeout or a lost socket, preferably another."""
+        avoid = step.instance
+        while True:
+            instance = self.hub.pick(step.service_id or "", avoid=avoid)
+            if instance is None:
+                if not await self._wait_for_service(run, step):
+                    return None, None
+                continue
+            if run.finishing or step.status not in WAITING:
+                return None, None
+            step.attempts += 1
+            step.status = StepStatus.RUNNING
+            step.start_time = step.start_time or now()
+            attempt_id = new_id("e_", 12)
+            message = frames.task_request(
+                step.id,
+                step.input,
+                attempt_id=attempt_id,
+                idempotency_key=key,
+                service_id=step.service_id,
+            )
+            self.pending[(step.service_id or "", key)] = (run, step)
+            instance.in_flight.add(key)
+            step.instance = instance
+            try:
+                await instance.send(message)
+            except Exception:  # the socket went away between pick and send: try another
+                instance.in_flight.discard(key)
+                step.attempts -= 1
+                step.status = StepStatus.PENDING
+                self.hub.remove(instance)
+                continue
+            return instance, attempt_id
+
+    async def _wait_for_service(self, run: Run, step: StepState) -> bool:
+        step.paused = True
+        self._pause_changed(run)
+        grace = self.offline_grace(run)
+        online = await self.hub.wait_online(step.service_id or "", grace)
+        step.paused = False
+        self._pause_changed(run)
+        if not online and not run.finishing and step.status in WAITING:
+            self._fail(
+                run,
+                step,
+                f"service '{step.component}' had no connected instance for {grace:g} s "
+                "(the offline grace period); start an instance of it, or raise "
+                "offlineGraceSeconds",
+            )
+        return online and not run.finishing
+
+    def _timed_out(self, run: Run, step: StepState, attempt: int) -> None:
+        step.timer = None
+        if run.finishing or step.status != StepStatus.RUNNING or step.attempts != attempt:
+            return
+        timeout = self.policy_for(run, step).timeout
+        error = f"no answer within {timeout:g} s (attempt {attempt})"
+        self._attempt_failed(run, step, "timeout", error)
+
+    def instance_lost(self, instance: Instance) -> None:
+        """Re-send what a dropped socket held; the same key makes a re-run a cache hit."""
+        for key in list(instance.in_flight):
+            if self._compensation_lost(instance, key):
+                continue
+            entry = self.pending.get((instance.service_id, key))
+            if entry is None:
+                continue
+            run, step = entry
+            if run.finishing or step.status != StepStatus.RUNNING or step.instance is not instance:
+                continue
+            error = f"the connection to instance {instance.number} of '{step.component}' was lost"
+            self._attempt_failed(run, step, "connection_lost", error)
+        instance.in_flight.clear()
+
+    def answer_too_large(self, instance: Instance, limit: int) -> None:
+        """The socket was closed because a frame from it passed ``limit`` bytes (close 1009).
+
+        With one task in flight the answer was that task's: re-sending the task would only
+        bring the same answer back, so the step fails now (an orra SDK that escapes non-ASCII
+        text can triple a result's size). With several, which one is unknown: the socket's
+        loss retries them as usual.
+        """
+        if len(instance.in_flight) != 1:
+            return
+        key = next(iter(instance.in_flight))
+        entry = self.pending.get((instance.service_id, key))
+        if entry is None:
+            return
+        run, step = entry
+        instance.in_flight.discard(key)
+        error = (
+            f"the answer of '{step.component}' was larger than {limit} bytes, the most one "
+            "websocket message may carry; make the service return less"
+        )
+        self._fail(run, step, error)
+
+    def stop_attempt(self, step: StepState) -> None:
+        """The current attempt is over: no deadline, and its instance no longer holds it."""
+        if step.timer is not None:
+            step.timer.cancel()
+            step.timer = None
+        if step.instance is not None and step.idempotency_key:
+            step.instance.in_flight.discard(step.idempotency_key)
+
+    def forget(self, step: StepState) -> None:
+        """No answer for ``step`` under its current key counts any more."""
+        self.pending.pop((step.service_id or "", step.idempotency_key or ""), None)
+
+    async def tell_to_stop(self, run: Run, step: StepState, reason: str) -> None:
+        """``task_cancel`` (an Orra Studio extension; the orra SDKs log and ignore it)."""
+        if step.instance is None:
+            return
+        message = frames.task_cancel(
+            step.id,
+            idempotency_key=step.idempotency_key,
+            service_id=step.service_id,
+            reason=reason,
+        )
+        try:
+            await step.instance.send(message)
+        except Exception:
+            pass
+        # a late answer is still recorded until the step's timeout; then stop waiting for it
+        key = (step.service_id or "", step.idempotency_key or "")
+        timeout = self.policy_for(run, step).timeout
+        asyncio.get_running_loop().call_later(timeout, self.pending.pop, key, None)

@@ -1,0 +1,301 @@
+"""What the control plane hands the store, and how the store turns it into rows.
+
+The engine keeps its own state objects (a run, its steps, its compensations); the store reads
+them by attribute through the protocols below, so it owns every encoding — JSON text, naive-UTC
+timestamps, table and column names — and nothing outside this package knows a column.
+
+A :class:`Change` is one durable fact about an orchestration: an event (its kind, time, payload)
+and the current state it changed. One :meth:`Store.record` call commits a list of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from .writer import Insert, Operation, Update, snapshot_of
+
+__all__ = [
+    "Change",
+    "CompensationFailure",
+    "CompensationRecord",
+    "Delivery",
+    "OrchestrationRecord",
+    "StepRecord",
+    "aware",
+    "dumps",
+    "loads",
+    "naive",
+    "operations",
+]
+
+
+def dumps(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def naive(moment: datetime | None) -> datetime | None:
+    """The store keeps UTC without a time zone; callers hand over aware times."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A time as the store reads it (naive UTC), with its time zone."""
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+class OrchestrationRecord(Protocol):
+    id: str
+    project_id: str
+    action: dict[str, Any]
+    data: list[dict[str, Any]]
+    plan: dict[str, Any] | None
+    status: str
+    result: Any
+    error: str | None
+    webhooks: list[str]
+    created_at: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    options: dict[str, Any] | None
+
+
+class StepRecord(Protocol):
+    id: str
+    component: str
+    service_id: str | None
+    template: dict[str, Any]
+    status: str
+    input: dict[str, Any] | None
+    output: Any
+    error: str | None
+    attempts: int
+    idempotency_key: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    compensation: Any
+
+
+class CompensationRecord(Protocol):
+    orchestration_id: str
+    step_id: str
+    service_id: str | None
+    component: str
+    status: str
+    reason: str
+    context: Any
+    position: int
+    attempts: int
+    input: Any
+    ttl_ms: int | None
+    idempotency_key: str
+    result: Any
+    error: str | None
+    created_at: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One webhook message to one URL, from its creation to its last attempt."""
+
+    id: str
+    project_id: str
+    orchestration_id: str | None
+    kind: str  # orchestration, compensation_failure, approval_requested
+    url: str
+    body: Any  # the JSON value POSTed
+    created_at: datetime
+    next_attempt_at: datetime
+    status: str = "pending"  # pending, delivered, failed
+    attempts: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Delivery:
+        """From a row as :meth:`Store.pending_deliveries` reads it (times become aware)."""
+        times = ("created_at", "next_attempt_at", "delivered_at")
+        return cls(**{k: aware(v) if k in times else v for k, v in row.items()})
+
+
+@dataclass(slots=True)
+class CompensationFailure:
+    """A compensation that failed for good: a record for a person to resolve or ignore."""
+
+    id: str
+    project_id: str
+    orchestration_id: str
+    step_id: str
+    service_id: str | None
+    component: str
+    failure: str
+    attempts: int
+    compensation: dict[str, Any]
+    context: dict[str, Any]
+    created_at: datetime
+    status: str = "pending"
+    resolution: str | None = None
+
+
+@dataclass(slots=True)
+class Change:
+    """An event of one orchestration plus the current state it changed.
+
+    ``orchestration``/``steps``/``compensations`` are written as updates, or as inserts where
+    ``new`` (the orchestration and its steps) or ``new_compensations`` say so; ``status``
+    overrides the orchestration's status (an outcome is written before the engine shows it);
+    ``deliveries`` are new webhook messages, ``attempted`` ones whose attempt changed them.
+    """
+
+    orchestration_id: str | None
+    kind: str
+    at: datetime
+    payload: Any = None
+    step_id: str | None = None
+    orchestration: OrchestrationRecord | None = None
+    status: str | None = None
+    new: bool = False
+    steps: Sequence[StepRecord] = ()
+    compensations: Sequence[CompensationRecord] = ()
+    new_compensations: bool = False
+    deliveries: Sequence[Delivery] = ()
+    attempted: Sequence[Delivery] = ()
+    failure: CompensationFailure | None = None
+
+
+def operations(changes: Iterable[Change]) -> list[Operation]:
+    """The writer's operations for ``changes``: each event carries a snapshot of its rows."""
+    ops: list[Operation] = []
+    for change in changes:
+        rows: list[Insert | Update] = []
+        fresh = Insert if change.new else Update
+        if change.orchestration is not None:
+            rows.append(fresh("orchestrations", orchestration_row(change.orchestration, change)))
+        rows += [fresh("steps", step_row(change.orchestration_id, s)) for s in change.steps]
+        kind = Insert if change.new_compensations else Update
+        rows += [kind("compensations", compensation_row(c)) for c in change.compensations]
+        rows += [Insert("deliveries", delivery_row(d)) for d in change.deliveries]
+        rows += [Update("deliveries", delivery_row(d)) for d in change.attempted]
+        event = {
+            "seq": None,
+            "orchestration_id": change.orchestration_id,
+            "step_id": change.step_id,
+            "type": change.kind,
+            "occurred_at": naive(change.at),
+            "payload": dumps(change.payload),
+            "snapshot": snapshot_of(rows),
+        }
+        ops += [Insert("events", event), *rows]
+        if change.failure is not None:
+            ops.append(Insert("compensation_failures", failure_row(change.failure)))
+    return ops
+
+
+def orchestration_row(run: OrchestrationRecord, change: Change | None = None) -> dict[str, Any]:
+    status = change.status if change is not None and change.status else run.status
+    return {
+        "id": run.id,
+        "project_id": run.project_id,
+        "action": dumps(run.action),
+        "data": dumps(run.data),
+        "status": str(status),
+        "plan": dumps(run.plan),
+        "result": dumps(run.result),
+        "error": run.error,
+        "webhooks": dumps(run.webhooks),
+        "created_at": naive(run.created_at),
+        "start_time": naive(run.start_time),
+        "end_time": naive(run.end_time),
+        "options": dumps(run.options),
+    }
+
+
+def step_row(orchestration_id: str | None, step: StepRecord) -> dict[str, Any]:
+    return {
+        "orchestration_id": orchestration_id,
+        "step_id": step.id,
+        "service_id": step.service_id,
+        "component": step.component,
+        "status": str(step.status),
+        "input": dumps(step.input if step.input is not None else step.template),
+        "output": dumps(step.output),
+        "error": step.error,
+        "attempts": step.attempts,
+        "idempotency_key": step.idempotency_key,
+        "start_time": naive(step.start_time),
+        "end_time": naive(step.end_time),
+        "compensation": dumps(step.compensation),
+    }
+
+
+def compensation_row(item: CompensationRecord) -> dict[str, Any]:
+    return {
+        "orchestration_id": item.orchestration_id,
+        "step_id": item.step_id,
+        "service_id": item.service_id,
+        "component": item.component,
+        "status": item.status,
+        "reason": item.reason,
+        "context": dumps(item.context),
+        "position": item.position,
+        "attempts": item.attempts,
+        "input": dumps(item.input),
+        "ttl_ms": item.ttl_ms,
+        "idempotency_key": item.idempotency_key,
+        "result": dumps(item.result),
+        "error": item.error,
+        "created_at": naive(item.created_at),
+        "start_time": naive(item.start_time),
+        "end_time": naive(item.end_time),
+    }
+
+
+def delivery_row(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "project_id": delivery.project_id,
+        "orchestration_id": delivery.orchestration_id,
+        "kind": delivery.kind,
+        "url": delivery.url,
+        "body": dumps(delivery.body),
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": naive(delivery.next_attempt_at),
+        "created_at": naive(delivery.created_at),
+        "delivered_at": naive(delivery.delivered_at),
+    }
+
+
+def failure_row(failure: CompensationFailure) -> dict[str, Any]:
+    moment = naive(failure.created_at)
+    return {
+        "id": failure.id,
+        "project_id": failure.project_id,
+        "orchestration_id": failure.orchestration_id,
+        "step_id": failure.step_id,
+        "service_id": failure.service_id,
+        "component": failure.component,
+        "status": failure.status,
+        "failure": failure.failure,
+        "resolution": failure.resolution,
+        "attempts": failure.attempts,
+        "compensation": dumps(failure.compensation),
+        "context": dumps(failure.context),
+        "created_at": moment,
+        "updated_at": moment,
+    }
