@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from ..errors import Unauthorized
 from ..ids import API_KEY_PREFIX, is_well_formed_api_key
 from .runtime import runtime_of
 
-__all__ = ["project_id_from_key"]
+__all__ = ["ProjectId", "project_id_from_key"]
 
 
 def project_id_from_key(request: Request) -> str:
@@ -30,3 +32,7 @@ def project_id_from_key(request: Request) -> str:
     if project_id is None:
         raise Unauthorized("unknown API key: it does not belong to any project on this server")
     return project_id
+
+
+#: a route parameter: the project of the request's API key (401 without a valid one)
+ProjectId = Annotated[str, Depends(project_id_from_key)]

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from ..engine.compensation import failure_body
 from ..errors import Conflict, NotFound
 from ..ids import now
-from .auth import project_id_from_key
-from .models import ERROR_RESPONSES, ResolutionIn, WebhookIn, documented
+from .auth import ProjectId
+from .models import (
+    ERROR_RESPONSES,
+    ResolutionIn,
+    WebhookIn,
+    answers,
+)
 from .projects import remove_webhook, store_webhook, webhook_id
 from .routing import OrjsonRoute
 from .runtime import runtime_of
@@ -26,16 +31,12 @@ from .schemas import (
 router = APIRouter(tags=["compensation"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
-@router.get(
-    "/compensation-failures",
-    responses={200: documented(CompensationFailureList)},
-    response_model=None,
-)
+@router.get("/compensation-failures", **answers(CompensationFailureList))
 async def list_compensation_failures(
     request: Request,
+    project_id: ProjectId,
     status: Literal["pending", "resolved", "ignored"] | None = Query(default=None),
     orchestrationId: str | None = Query(default=None, max_length=200),  # noqa: N803
-    project_id: str = Depends(project_id_from_key),
 ) -> dict[str, Any]:
     rows = runtime_of(request).store.compensation_failures_of(
         project_id, status=status, orchestration_id=orchestrationId
@@ -54,13 +55,9 @@ def _failure(request: Request, project_id: str, failure_id: str) -> dict[str, An
     return row
 
 
-@router.get(
-    "/compensation-failures/{failure_id}",
-    responses={200: documented(CompensationFailureOut)},
-    response_model=None,
-)
+@router.get("/compensation-failures/{failure_id}", **answers(CompensationFailureOut))
 async def get_compensation_failure(
-    request: Request, failure_id: str, project_id: str = Depends(project_id_from_key)
+    request: Request, failure_id: str, project_id: ProjectId
 ) -> dict[str, Any]:
     return failure_body(_failure(request, project_id, failure_id))
 
@@ -81,65 +78,46 @@ async def _settle(
     return failure_body(updated)
 
 
-@router.post(
-    "/compensation-failures/{failure_id}/resolve",
-    responses={200: documented(CompensationFailureOut)},
-    response_model=None,
-)
+@router.post("/compensation-failures/{failure_id}/resolve", **answers(CompensationFailureOut))
 async def resolve_compensation_failure(
     request: Request,
     failure_id: str,
     body: ResolutionIn,
-    project_id: str = Depends(project_id_from_key),
+    project_id: ProjectId,
 ) -> dict[str, Any]:
     """Someone undid it by hand: say how."""
     return await _settle(request, project_id, failure_id, "resolved", body)
 
 
-@router.post(
-    "/compensation-failures/{failure_id}/ignore",
-    responses={200: documented(CompensationFailureOut)},
-    response_model=None,
-)
+@router.post("/compensation-failures/{failure_id}/ignore", **answers(CompensationFailureOut))
 async def ignore_compensation_failure(
     request: Request,
     failure_id: str,
     body: ResolutionIn,
-    project_id: str = Depends(project_id_from_key),
+    project_id: ProjectId,
 ) -> dict[str, Any]:
     """Nothing needs undoing after all: say why."""
     return await _settle(request, project_id, failure_id, "ignored", body)
 
 
-@router.post(
-    "/compensation-failure-webhooks",
-    status_code=201,
-    responses={201: documented(WebhookAdded)},
-    response_model=None,
-)
+@router.post("/compensation-failure-webhooks", **answers(WebhookAdded, status_code=201))
 async def add_compensation_failure_webhook(
-    request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
+    request: Request, body: WebhookIn, project_id: ProjectId
 ) -> dict[str, Any]:
     return await store_webhook(runtime_of(request), "compensation_failure", project_id, body.url)
 
 
-@router.get(
-    "/compensation-failure-webhooks", responses={200: documented(WebhookList)}, response_model=None
-)
+@router.get("/compensation-failure-webhooks", **answers(WebhookList))
 async def list_compensation_failure_webhooks(
-    request: Request, project_id: str = Depends(project_id_from_key)
+    request: Request, project_id: ProjectId
 ) -> dict[str, Any]:
     urls = runtime_of(request).store.compensation_failure_webhooks_of(project_id)
     return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
 
 
-@router.delete(
-    "/compensation-failure-webhooks/{ref}",
-    responses={200: documented(WebhookRemoved)},
-    response_model=None,
-)
+@router.delete("/compensation-failure-webhooks/{ref}", **answers(WebhookRemoved))
 async def delete_compensation_failure_webhook(
-    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
+    request: Request, ref: str, project_id: ProjectId
 ) -> dict[str, Any]:
     """Remove a compensation-failure webhook by id (``wh_…``) or by its exact URL."""
     return await remove_webhook(runtime_of(request), "compensation_failure", project_id, ref)

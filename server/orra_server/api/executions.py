@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ..engine import TERMINAL
@@ -15,8 +15,12 @@ from ..errors import BadRequest, Conflict
 from ..ids import to_iso
 from ..logbook import log_line
 from ..statuses import OrchestrationStatus
-from .auth import project_id_from_key
-from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, CancelIn, documented
+from .auth import ProjectId
+from .models import (
+    ERROR_RESPONSES,
+    CancelIn,
+    answers,
+)
 from .orchestrations import _load
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
@@ -29,15 +33,13 @@ KEEP_ALIVE = 15.0
 
 
 @router.post(
-    "/orchestrations/{orchestration_id}/cancel",
-    responses={**CONFLICT_RESPONSES, 200: documented(OrchestrationOut)},
-    response_model=None,
+    "/orchestrations/{orchestration_id}/cancel", **answers(OrchestrationOut, conflicts=True)
 )
 async def cancel_orchestration(
     request: Request,
+    project_id: ProjectId,
     orchestration_id: str,
     body: CancelIn | None = None,
-    project_id: str = Depends(project_id_from_key),
 ) -> dict[str, Any]:
     """Stop it: no new step starts, running ones are told, completed revertible ones undone."""
     runtime = runtime_of(request)
@@ -187,12 +189,12 @@ def _frame(row: dict[str, Any]) -> bytes:
 )
 async def stream_events(
     request: Request,
+    project_id: ProjectId,
     orchestration_id: str,
     after: int | None = Query(
         default=None, ge=0, le=2**62, description="start after this event seq (as Last-Event-ID)"
     ),
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
-    project_id: str = Depends(project_id_from_key),
 ) -> StreamingResponse:
     """Server-sent events: every recorded event, then live ones, until the outcome, its
     compensation and each webhook's first delivery attempt are recorded. Resume with
@@ -207,16 +209,12 @@ async def stream_events(
     )
 
 
-@router.get(
-    "/orchestrations/{orchestration_id}/logs",
-    responses={200: documented(LogsOut)},
-    response_model=None,
-)
+@router.get("/orchestrations/{orchestration_id}/logs", **answers(LogsOut))
 async def orchestration_logs(
     request: Request,
+    project_id: ProjectId,
     orchestration_id: str,
     after: int = Query(default=0, ge=0, le=2**62, description="only events after this seq"),
-    project_id: str = Depends(project_id_from_key),
 ) -> dict[str, Any]:
     """The events as readable lines (``level``, ``message``) with their payloads."""
     runtime = runtime_of(request)
@@ -230,13 +228,9 @@ async def orchestration_logs(
     }
 
 
-@router.get(
-    "/orchestrations/{orchestration_id}/deliveries",
-    responses={200: documented(DeliveriesOut)},
-    response_model=None,
-)
+@router.get("/orchestrations/{orchestration_id}/deliveries", **answers(DeliveriesOut))
 async def orchestration_deliveries(
-    request: Request, orchestration_id: str, project_id: str = Depends(project_id_from_key)
+    request: Request, orchestration_id: str, project_id: ProjectId
 ) -> dict[str, Any]:
     """Webhook deliveries of this orchestration's outcome (and its compensation failures)."""
     runtime = runtime_of(request)

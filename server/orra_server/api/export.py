@@ -14,12 +14,12 @@ from typing import Literal
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ..errors import BadRequest
 from ..statuses import OrchestrationStatus
-from .auth import project_id_from_key
+from .auth import ProjectId
 from .models import ERROR_RESPONSES
 from .routing import OrjsonRoute
 from .runtime import runtime_of
@@ -87,6 +87,7 @@ def _render(table: pa.Table, name: str, fmt: str) -> bytes:
 )
 async def export_table(
     request: Request,
+    project_id: ProjectId,
     table: ExportTable,
     format: ExportFormat | None = Query(
         default=None, description="arrow (IPC stream, the default), parquet or json"
@@ -94,7 +95,6 @@ async def export_table(
     since: datetime | None = Query(default=None, description="orchestrations created at or after"),
     until: datetime | None = Query(default=None, description="orchestrations created before"),
     status: list[str] = Query(default=[], description="orchestration status; repeat or a,b"),
-    project_id: str = Depends(project_id_from_key),
 ) -> Response:
     """Rows of the project's orchestrations whose creation time and status match the filters."""
     if format is None:

@@ -7,15 +7,15 @@ from typing import Any
 
 import orjson
 import yaml
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..ids import now, to_iso
 from ..limits import check_depth, too_deep
 from ..planning import GroundingSpec
-from .auth import project_id_from_key
-from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, documented
+from .auth import ProjectId
+from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, answers, documented
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
@@ -122,9 +122,7 @@ def _body(row: dict[str, Any]) -> dict[str, Any]:
     responses={**CONFLICT_RESPONSES, 201: documented(GroundingOut), 200: documented(GroundingOut)},
     response_model=None,
 )
-async def apply_grounding(
-    request: Request, project_id: str = Depends(project_id_from_key)
-) -> FastJSONResponse:
+async def apply_grounding(request: Request, project_id: ProjectId) -> FastJSONResponse:
     """Create or replace by name. Same name and version with other content is a 409."""
     runtime = runtime_of(request)
     spec = _validate(
@@ -158,10 +156,8 @@ async def apply_grounding(
     return FastJSONResponse(status_code=200 if live else 201, content=_body(shown))
 
 
-@router.get("/groundings", responses={200: documented(GroundingList)}, response_model=None)
-async def list_groundings(
-    request: Request, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.get("/groundings", **answers(GroundingList))
+async def list_groundings(request: Request, project_id: ProjectId) -> dict[str, Any]:
     rows = runtime_of(request).store.groundings_of(project_id)
     return {"groundings": [_body(r) for r in rows]}
 
@@ -173,19 +169,13 @@ def _live(request: Request, project_id: str, name: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/groundings/{name}", responses={200: documented(GroundingOut)}, response_model=None)
-async def get_grounding(
-    request: Request, name: str, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.get("/groundings/{name}", **answers(GroundingOut))
+async def get_grounding(request: Request, name: str, project_id: ProjectId) -> dict[str, Any]:
     return _body(_live(request, project_id, name))
 
 
-@router.delete(
-    "/groundings/{name}", responses={200: documented(GroundingDeleted)}, response_model=None
-)
-async def delete_grounding(
-    request: Request, name: str, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.delete("/groundings/{name}", **answers(GroundingDeleted))
+async def delete_grounding(request: Request, name: str, project_id: ProjectId) -> dict[str, Any]:
     runtime = runtime_of(request)
     row = _live(request, project_id, name)
     await runtime.store.delete_grounding(row, at=now())

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from ..engine import TERMINAL, Run, run_from_rows
 from ..engine.run import build_steps
@@ -24,8 +24,13 @@ from ..planning import (
 )
 from ..statuses import OrchestrationStatus
 from ..store import Change
-from .auth import project_id_from_key
-from .models import ERROR_RESPONSES, OrchestrationIn, documented
+from .auth import ProjectId
+from .models import (
+    ERROR_RESPONSES,
+    OrchestrationIn,
+    answers,
+    documented,
+)
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
@@ -139,7 +144,7 @@ def _estimate(runtime: Runtime, plan: dict[str, Any], service_ids: dict[str, str
     response_model=None,
 )
 async def create_orchestration(
-    request: Request, body: OrchestrationIn, project_id: str = Depends(project_id_from_key)
+    request: Request, body: OrchestrationIn, project_id: ProjectId
 ) -> FastJSONResponse:
     runtime = runtime_of(request)
     services = runtime.registry.services(project_id)
@@ -242,9 +247,9 @@ def _load(runtime: Runtime, project_id: str, orchestration_id: str) -> Run:
 @router.get("/orchestrations/{orchestration_id}", response_model=OrchestrationOut)
 async def get_orchestration(
     request: Request,
+    project_id: ProjectId,
     orchestration_id: str,
     wait: float = Query(default=0, ge=0, le=60, description="seconds to wait for it to end"),
-    project_id: str = Depends(project_id_from_key),
 ) -> FastJSONResponse:
     runtime = runtime_of(request)
     run = _load(runtime, project_id, orchestration_id)
@@ -254,13 +259,9 @@ async def get_orchestration(
     return FastJSONResponse(run.body())  # documented by OrchestrationOut, not re-validated
 
 
-@router.get(
-    "/orchestrations/{orchestration_id}/plan",
-    responses={200: documented(PlanInfo)},
-    response_model=None,
-)
+@router.get("/orchestrations/{orchestration_id}/plan", **answers(PlanInfo))
 async def get_plan(
-    request: Request, orchestration_id: str, project_id: str = Depends(project_id_from_key)
+    request: Request, orchestration_id: str, project_id: ProjectId
 ) -> dict[str, Any]:
     """The plan, who made it, each repair round's errors and reasoning, and the LLM calls."""
     runtime = runtime_of(request)
@@ -294,10 +295,10 @@ async def get_plan(
 @router.get("/orchestrations", response_model=OrchestrationListOut)
 async def list_orchestrations(
     request: Request,
+    project_id: ProjectId,
     status: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
-    project_id: str = Depends(project_id_from_key),
 ) -> FastJSONResponse:
     runtime = runtime_of(request)
     if status is not None:

@@ -6,15 +6,21 @@ import hashlib
 import hmac
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from ..destinations import check_webhook_url
 from ..errors import Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..store import WebhookKind
 from ..webhooks import new_webhook_secret
-from .auth import project_id_from_key
-from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, ApiKeyIn, ProjectIn, WebhookIn, documented
+from .auth import ProjectId
+from .models import (
+    ERROR_RESPONSES,
+    ApiKeyIn,
+    ProjectIn,
+    WebhookIn,
+    answers,
+)
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
@@ -49,12 +55,7 @@ def _require_admin(request: Request) -> None:
         )
 
 
-@router.post(
-    "/register/project",
-    status_code=201,
-    responses={201: documented(ProjectCreated)},
-    response_model=None,
-)
+@router.post("/register/project", **answers(ProjectCreated, status_code=201))
 async def register_project(request: Request, body: ProjectIn | None = None) -> FastJSONResponse:
     _require_admin(request)
     runtime = runtime_of(request)
@@ -87,10 +88,8 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> F
     )
 
 
-@router.get("/projects/current", responses={200: documented(ProjectOut)}, response_model=None)
-async def current_project(
-    request: Request, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.get("/projects/current", **answers(ProjectOut))
+async def current_project(request: Request, project_id: ProjectId) -> dict[str, Any]:
     runtime = runtime_of(request)
     project = runtime.store.project(project_id) or {}
     return {
@@ -101,13 +100,11 @@ async def current_project(
     }
 
 
-@router.post(
-    "/apikeys", status_code=201, responses={201: documented(ApiKeyCreated)}, response_model=None
-)
+@router.post("/apikeys", **answers(ApiKeyCreated, status_code=201))
 async def add_api_key(
     request: Request,
+    project_id: ProjectId,
     body: ApiKeyIn | None = None,
-    project_id: str = Depends(project_id_from_key),
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     key = new_api_key()
@@ -117,10 +114,8 @@ async def add_api_key(
     return {"apiKey": key, "name": name}
 
 
-@router.get("/apikeys", responses={200: documented(ApiKeyList)}, response_model=None)
-async def list_api_keys(
-    request: Request, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.get("/apikeys", **answers(ApiKeyList))
+async def list_api_keys(request: Request, project_id: ProjectId) -> dict[str, Any]:
     """The project's keys by name (the keys themselves are only shown when created)."""
     rows = runtime_of(request).store.api_keys_of(project_id)
     return {
@@ -167,14 +162,8 @@ def _forget_key(runtime: Runtime, key_hash: str) -> int:
     return runtime.hub.close_key(key_hash)
 
 
-@router.delete(
-    "/apikeys/{ref}",
-    responses={**CONFLICT_RESPONSES, 200: documented(ApiKeyRevoked)},
-    response_model=None,
-)
-async def revoke_api_key(
-    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.delete("/apikeys/{ref}", **answers(ApiKeyRevoked, conflicts=True))
+async def revoke_api_key(request: Request, ref: str, project_id: ProjectId) -> dict[str, Any]:
     """Revoke a key by id or name: refused at once, its service sockets closed (4001)."""
     runtime = runtime_of(request)
     row = _find_key(runtime, project_id, ref)
@@ -193,15 +182,8 @@ async def revoke_api_key(
     }
 
 
-@router.post(
-    "/apikeys/{ref}/rotate",
-    status_code=201,
-    responses={**CONFLICT_RESPONSES, 201: documented(ApiKeyRotated)},
-    response_model=None,
-)
-async def rotate_api_key(
-    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.post("/apikeys/{ref}/rotate", **answers(ApiKeyRotated, status_code=201, conflicts=True))
+async def rotate_api_key(request: Request, ref: str, project_id: ProjectId) -> dict[str, Any]:
     """A new key with the same name; the old one is revoked in the same step."""
     runtime = runtime_of(request)
     row = _find_key(runtime, project_id, ref)
@@ -219,12 +201,8 @@ async def rotate_api_key(
     }
 
 
-@router.post(
-    "/webhooks", status_code=201, responses={201: documented(WebhookAdded)}, response_model=None
-)
-async def add_webhook(
-    request: Request, body: WebhookIn, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.post("/webhooks", **answers(WebhookAdded, status_code=201))
+async def add_webhook(request: Request, body: WebhookIn, project_id: ProjectId) -> dict[str, Any]:
     return await store_webhook(runtime_of(request), "result", project_id, body.url)
 
 
@@ -238,10 +216,8 @@ async def store_webhook(
     return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}
 
 
-@router.get("/webhooks", responses={200: documented(WebhookList)}, response_model=None)
-async def list_webhooks(
-    request: Request, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.get("/webhooks", **answers(WebhookList))
+async def list_webhooks(request: Request, project_id: ProjectId) -> dict[str, Any]:
     urls = runtime_of(request).webhooks_of(project_id)
     return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
 
@@ -267,10 +243,8 @@ async def remove_webhook(
     return {"id": webhook_id(url), "url": url, "removed": True}
 
 
-@router.delete("/webhooks/{ref}", responses={200: documented(WebhookRemoved)}, response_model=None)
-async def delete_webhook(
-    request: Request, ref: str, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.delete("/webhooks/{ref}", **answers(WebhookRemoved))
+async def delete_webhook(request: Request, ref: str, project_id: ProjectId) -> dict[str, Any]:
     """Remove a result webhook by id (``wh_…``, as listed) or by its exact URL."""
     runtime = runtime_of(request)
     return await remove_webhook(runtime, "result", project_id, ref)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from ..ids import to_iso
-from .auth import project_id_from_key
-from .models import ERROR_RESPONSES, RegistrationIn, documented
+from .auth import ProjectId
+from .models import ERROR_RESPONSES, RegistrationIn, answers
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 from .schemas import RegistrationOut, ServiceList
@@ -48,16 +48,16 @@ async def _register(request: Request, body: RegistrationIn, project_id: str, kin
     return answer
 
 
-@router.post("/register/service", responses={200: documented(RegistrationOut)}, response_model=None)
+@router.post("/register/service", **answers(RegistrationOut))
 async def register_service(
-    request: Request, body: RegistrationIn, project_id: str = Depends(project_id_from_key)
+    request: Request, body: RegistrationIn, project_id: ProjectId
 ) -> dict[str, Any]:
     return await _register(request, body, project_id, "service")
 
 
-@router.post("/register/agent", responses={200: documented(RegistrationOut)}, response_model=None)
+@router.post("/register/agent", **answers(RegistrationOut))
 async def register_agent(
-    request: Request, body: RegistrationIn, project_id: str = Depends(project_id_from_key)
+    request: Request, body: RegistrationIn, project_id: ProjectId
 ) -> dict[str, Any]:
     return await _register(request, body, project_id, "agent")
 
@@ -91,9 +91,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/services", responses={200: documented(ServiceList)}, response_model=None)
-async def list_services(
-    request: Request, project_id: str = Depends(project_id_from_key)
-) -> dict[str, Any]:
+@router.get("/services", **answers(ServiceList))
+async def list_services(request: Request, project_id: ProjectId) -> dict[str, Any]:
     runtime = runtime_of(request)
     return {"services": [service_body(runtime, s) for s in runtime.registry.services(project_id)]}
