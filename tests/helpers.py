@@ -13,7 +13,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,26 @@ class ServiceProcess:
         out = self._output.read().decode(errors="replace")
         self._output.close()
         return out
+
+
+@contextmanager
+def serving(
+    api: Api,
+    script: str,
+    *args: str,
+    online: set[str],
+    timeout: float = 20,
+    **process: Any,
+) -> Iterator[ServiceProcess]:
+    """``tests/services/<script> URL KEY *args`` in its own process, with ``api``'s server and
+    key; yields once every service in ``online`` has an instance, and stops it afterwards."""
+    service = ServiceProcess([str(SERVICES / script), api.url, api.key or "", *args], **process)
+    service.start()
+    try:
+        wait_until(lambda: api.services_online(online), timeout, ", ".join(sorted(online)))
+        yield service
+    finally:
+        service.stop()
 
 
 class Api:

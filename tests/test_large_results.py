@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 
-from helpers import SERVICES, ServerProcess, ServiceProcess, new_project, wait_until
+from helpers import ServerProcess, new_project, serving, wait_until
 
 MIB = 1024 * 1024
 
@@ -34,26 +34,21 @@ def _rss(server: ServerProcess) -> int:
 def test_orra_sdk_sends_utf8_and_reports_an_answer_too_large_as_a_task_error(tmp_path: Path):
     server = ServerProcess(tmp_path / "orra.duckdb").start()
     api, project = new_project(server.url)
-    service = ServiceProcess(
-        [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "large"],
-        cwd=tmp_path,
-    ).start()
     try:
-        wait_until(lambda: api.services_online({"text-repeater"}), 20, "the service")
-        fits = api.post("/orchestrations", _repeat("é", 3_000_000)).json()
-        done = api.wait_finished(fits["executionId"], 60)
-        assert done["status"] == "COMPLETED", done.get("error")
-        assert len(done["stepResults"][0]["output"]["repeated"]) == 3_000_000
+        with serving(api, "sdk_services.py", "large", online={"text-repeater"}, cwd=tmp_path):
+            fits = api.post("/orchestrations", _repeat("é", 3_000_000)).json()
+            done = api.wait_finished(fits["executionId"], 60)
+            assert done["status"] == "COMPLETED", done.get("error")
+            assert len(done["stepResults"][0]["output"]["repeated"]) == 3_000_000
 
-        too_big = api.post("/orchestrations", _repeat("é", 9_000_000)).json()
-        failed = api.wait_finished(too_big["executionId"], 60)
-        assert failed["status"] == "FAILED"
-        error = failed["stepResults"][0]["error"]
-        assert "fit in one message to the control plane" in error, error
-        assert api.services_online({"text-repeater"})  # it never lost its socket
-        assert "Traceback" not in server.log()
+            too_big = api.post("/orchestrations", _repeat("é", 9_000_000)).json()
+            failed = api.wait_finished(too_big["executionId"], 60)
+            assert failed["status"] == "FAILED"
+            error = failed["stepResults"][0]["error"]
+            assert "fit in one message to the control plane" in error, error
+            assert api.services_online({"text-repeater"})  # it never lost its socket
+            assert "Traceback" not in server.log()
     finally:
-        service.stop()
         server.stop()
 
 
@@ -63,33 +58,27 @@ def test_an_orra_sdk_024_answer_over_the_frame_limit_fails_its_step_without_grow
 ):
     server = ServerProcess(tmp_path / "orra.duckdb").start()
     api, project = new_project(server.url)
-    service = ServiceProcess(
-        [str(SERVICES / "orra_legacy_large.py"), server.url, project["apiKey"]],
-        python=orra_sdk_python,
-        cwd=tmp_path,
-        env={"PYTHONPATH": ""},
-    ).start()
     try:
-        wait_until(lambda: api.services_online({"text-repeater"}), 30, "the service")
-        before = _rss(server)
-        # 6 MB of UTF-8, 18 MB as the orra SDK writes it: the server closes the socket (1009)
-        answer = api.post("/orchestrations", _repeat("é", 3_000_000)).json()
-        failed = api.wait_finished(answer["executionId"], 60)
-        assert failed["status"] == "FAILED"
-        step = failed["stepResults"][0]
-        assert "larger than 16777216 bytes" in step["error"], step["error"]
-        assert step["attempts"] == 1  # not re-sent: the same answer would come back
-        settled = _rss(server)
-        # the SDK re-sends its unACKed answer after each reconnect; the server refuses each one
-        wait_until(lambda: "a frame passed" in server.log(), 20, "the refusal in the log")
-        later = wait_until(
-            lambda: server.log().count("a frame passed") >= 2 and _rss(server), 60, "a re-send"
-        )
-        assert settled - before < 200 * MIB, (before, settled)
-        assert later - settled < 50 * MIB, (settled, later)
-        assert httpx.get(server.url + "/health", timeout=5).status_code == 200
-        # that SDK keeps re-sending after each reconnect, so this instance stays unusable
-        # until restarted (its bug, docs/security.md); the server only refuses each copy
+        legacy = {"python": orra_sdk_python, "cwd": tmp_path, "env": {"PYTHONPATH": ""}}
+        with serving(api, "orra_legacy_large.py", online={"text-repeater"}, timeout=30, **legacy):
+            before = _rss(server)
+            # 6 MB of UTF-8, 18 MB as the orra SDK writes it: the server closes the socket (1009)
+            answer = api.post("/orchestrations", _repeat("é", 3_000_000)).json()
+            failed = api.wait_finished(answer["executionId"], 60)
+            assert failed["status"] == "FAILED"
+            step = failed["stepResults"][0]
+            assert "larger than 16777216 bytes" in step["error"], step["error"]
+            assert step["attempts"] == 1  # not re-sent: the same answer would come back
+            settled = _rss(server)
+            # the SDK re-sends its unACKed answer after each reconnect; the server refuses each one
+            wait_until(lambda: "a frame passed" in server.log(), 20, "the refusal in the log")
+            later = wait_until(
+                lambda: server.log().count("a frame passed") >= 2 and _rss(server), 60, "a re-send"
+            )
+            assert settled - before < 200 * MIB, (before, settled)
+            assert later - settled < 50 * MIB, (settled, later)
+            assert httpx.get(server.url + "/health", timeout=5).status_code == 200
+            # that SDK keeps re-sending after each reconnect, so this instance stays unusable
+            # until restarted (its bug, docs/security.md); the server only refuses each copy
     finally:
-        service.stop()
         server.stop()

@@ -24,6 +24,7 @@ from helpers import (
     ServerProcess,
     ServiceProcess,
     new_project,
+    serving,
     wait_until,
 )
 from orra_studio.cli import app
@@ -45,12 +46,7 @@ def test_the_cli_prints_service_output_literally(live_server, cli, monkeypatch, 
     api, project = new_project(live_server.url)
     monkeypatch.setenv("ORRA_URL", live_server.url)
     monkeypatch.setenv("ORRA_API_KEY", project["apiKey"])
-    service = ServiceProcess(
-        [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "schema"],
-        cwd=tmp_path,
-    ).start()
-    try:
-        wait_until(lambda: api.services_online({"greeter"}), 20, "the greeter")
+    with serving(api, "sdk_services.py", "schema", online={"greeter"}, cwd=tmp_path):
         run = cli.invoke(app, ["run", "greet: greet a person by name", "-d", f"name:{MARKUP}"])
         assert run.exit_code == 0, run.stderr + repr(run.exception)
         assert f"Hello, {MARKUP}!" in run.stdout
@@ -60,8 +56,6 @@ def test_the_cli_prints_service_output_literally(live_server, cli, monkeypatch, 
         assert MARKUP in inspect.stdout
         logs = cli.invoke(app, ["logs", execution_id])
         assert logs.exit_code == 0 and "Traceback" not in logs.stdout + logs.stderr
-    finally:
-        service.stop()
 
 
 # -- 2. a service started before the control plane waits and connects ------------------------
@@ -408,12 +402,9 @@ def test_ps_shows_type_and_content_and_never_wraps_ids(live_server, cli, monkeyp
 
 def test_a_failing_handler_is_logged_in_one_line(live_server, tmp_path):
     api, project = new_project(live_server.url)
-    service = ServiceProcess(
-        [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "text"],
-        cwd=tmp_path,
-    ).start()
-    try:
-        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "services")
+    with serving(
+        api, "sdk_services.py", "text", online={"text-shouter", "word-counter"}, cwd=tmp_path
+    ) as service:
         request = {
             "action": {"type": "shout", "content": "shout a message"},
             "data": [{"field": "message", "value": "fail"}],
@@ -425,5 +416,3 @@ def test_a_failing_handler_is_logged_in_one_line(live_server, tmp_path):
         line = next(x for x in service.output().splitlines() if "handler failed" in x)
         assert "ValueError: cannot shout 'fail'" in line
         assert "Traceback" not in service.output()
-    finally:
-        service.stop()

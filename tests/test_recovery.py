@@ -14,6 +14,7 @@ from helpers import (
     WebhookReceiver,
     free_port,
     new_project,
+    serving,
     wait_until,
 )
 
@@ -21,12 +22,13 @@ from helpers import (
 def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
     server = ServerProcess(fresh_db).start()
     api, project = new_project(server.url)
-    services = ServiceProcess(
-        [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "text"],
+    with serving(
+        api,
+        "sdk_services.py",
+        "text",
+        online={"text-shouter", "word-counter"},
         env={"COUNT_DELAY": "1.5"},
-    ).start()
-    try:
-        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "services")
+    ):
         request = {
             "action": {"type": "shout-and-count", "content": "shout, count words"},
             "data": [{"field": "message", "value": "survive the crash"}],
@@ -60,8 +62,6 @@ def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
             assert api.wait_finished(fresh, timeout=30)["status"] == "COMPLETED"
         finally:
             again.stop()
-    finally:
-        services.stop()
 
     with duckdb.connect(str(fresh_db), read_only=True) as db:
         completed = db.execute(

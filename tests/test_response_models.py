@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from helpers import SERVICES, ServiceProcess, new_project, wait_until
+from helpers import new_project, serving
 from orra_server.api.schemas import OrchestrationListOut, OrchestrationOut
 from orra_studio.statuses import TERMINAL_STATUSES, OrchestrationStatus, StepStatus
 
@@ -22,12 +22,9 @@ def test_the_studios_statuses_are_the_servers(live_server):
 
 def test_real_bodies_match_the_documented_models(live_server, tmp_path):
     api, project = new_project(live_server.url)
-    service = ServiceProcess(
-        [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "text"],
-        cwd=tmp_path,
-    ).start()
-    try:
-        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "services")
+    with serving(
+        api, "sdk_services.py", "text", online={"text-shouter", "word-counter"}, cwd=tmp_path
+    ):
         ok = {
             "action": {"type": "shout-and-count", "content": "shout, count words"},
             "data": [{"field": "message", "value": "three little words"}],
@@ -46,8 +43,6 @@ def test_real_bodies_match_the_documented_models(live_server, tmp_path):
             "FAILED",
             "NOT_ACTIONABLE",
         }
-    finally:
-        service.stop()
 
 
 def test_every_json_route_documents_its_success_body(live_server):

@@ -23,7 +23,7 @@ import psutil
 import pytest
 import websockets
 
-from helpers import ROOT, Api, ServerProcess, new_project, wait_until
+from helpers import ROOT, Api, ServerProcess, new_project, serving, wait_until
 
 ADMIN = "admin-token-for-tests-0123456789"
 KEY_PATTERN = re.compile(r"sk-orra-v1-[0-9a-f]{8,}")
@@ -688,15 +688,9 @@ def test_a_delivery_checks_the_address_again_when_it_is_sent(tmp_path):
 
 
 def test_orra_sdk_sends_its_key_in_a_header_not_the_url(server, tmp_path):
-    from helpers import SERVICES, ServiceProcess
 
     api, project = _project(server)
-    service = ServiceProcess(
-        [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "schema"],
-        cwd=tmp_path,
-    ).start()
-    try:
-        wait_until(lambda: api.services_online({"greeter"}), 20, "the greeter")
+    with serving(api, "sdk_services.py", "schema", online={"greeter"}, cwd=tmp_path):
         greeter = next(s for s in api.get("/services").json()["services"] if s["name"] == "greeter")
         line = wait_until(
             lambda: next(
@@ -706,5 +700,3 @@ def test_orra_sdk_sends_its_key_in_a_header_not_the_url(server, tmp_path):
             "the handshake line",
         )
         assert "apiKey" not in line and "[accepted]" in line
-    finally:
-        service.stop()
