@@ -102,16 +102,9 @@ class Endpoints:
     """
 
     url: str
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        parse: Callable[[httpx.Response], Json] = read_json,
-        **kwargs: Any,
-    ) -> Any:
-        raise NotImplementedError
+    #: ``_call(method, path, *, parse=read_json, **httpx_kwargs)``: send one request and read
+    #: its answer with ``parse`` (the value, or an awaitable of it); each client defines it
+    _call: Callable[..., Any]
 
     # -- server and projects -------------------------------------------------------------------
     def health(self) -> Health:

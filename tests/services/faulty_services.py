@@ -15,6 +15,7 @@ import asyncio
 import collections
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -39,11 +40,10 @@ class EchoOut(BaseModel):
 
 
 def flaky(url: str, key: str) -> list[Service]:
-    service = Service(
+    service_at = partial(Service, url=url, api_key=key)
+    service = service_at(
         "flaky-echo",
         description="Echoes text, but fails at first",
-        url=url,
-        api_key=key,
         policy={"maxAttempts": 4, "initialDelaySeconds": 0.05},
     )
     calls: collections.Counter[str] = collections.Counter()
@@ -87,24 +87,21 @@ class ShipOut(BaseModel):
 
 
 def saga(url: str, key: str) -> list[Service]:
-    reserve = Service(
+    service_at = partial(Service, url=url, api_key=key)
+    reserve = service_at(
         "reserve-stock",
         description="Reserves stock for an order",
-        url=url,
-        api_key=key,
         revertible=True,
         concurrency=8,
     )
-    charge = Service(
+    charge = service_at(
         "charge-card",
         description="Charges the customer's card for an order",
-        url=url,
-        api_key=key,
         revertible=True,
         revert_ttl_ms=int(os.environ.get("CHARGE_TTL_MS", str(24 * 3600 * 1000))),
         concurrency=8,
     )
-    ship = Service("ship-order", description="Ships an order", url=url, api_key=key, concurrency=8)
+    ship = service_at("ship-order", description="Ships an order", concurrency=8)
 
     @reserve.handler
     async def do_reserve(task: Task[ReserveIn]) -> ReserveOut:
@@ -158,11 +155,10 @@ class WorkOut(BaseModel):
 
 
 def worker(url: str, key: str) -> list[Service]:
-    service = Service(
+    service_at = partial(Service, url=url, api_key=key)
+    service = service_at(
         "slow-worker",
         description="Does slow work on a job",
-        url=url,
-        api_key=key,
         concurrency=4,
     )
 

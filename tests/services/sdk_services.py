@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sys
+from functools import partial
 
 from pydantic import BaseModel
 
@@ -30,17 +31,14 @@ class CountOut(BaseModel):
 
 
 def text_services(url: str, key: str) -> list[Service]:
-    shouter = Service(
+    service_at = partial(Service, url=url, api_key=key)
+    shouter = service_at(
         "text-shouter",
         description="Shouts text: converts a message to upper case",
-        url=url,
-        api_key=key,
     )
-    counter = Service(
+    counter = service_at(
         "word-counter",
         description="Counts the words of shouted text",
-        url=url,
-        api_key=key,
         concurrency=int(os.environ.get("COUNT_CONCURRENCY", "1")),
     )
 
@@ -60,11 +58,10 @@ def text_services(url: str, key: str) -> list[Service]:
 
 def schema_services(url: str, key: str) -> list[Service]:
     """Declared with JSON Schema dicts and a plain-dict handler: no pydantic in sight."""
-    greeter = Service(
+    service_at = partial(Service, url=url, api_key=key)
+    greeter = service_at(
         "greeter",
         description="Greets a person by name",
-        url=url,
-        api_key=key,
         input={"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
         output={"type": "object", "properties": {"greeting": {"type": "string"}}},
     )
@@ -87,9 +84,8 @@ class RepeatOut(BaseModel):
 
 def large_services(url: str, key: str) -> list[Service]:
     """Answers as large as asked: ``text`` repeated ``times`` times (non-ASCII makes it big)."""
-    repeater = Service(
-        "text-repeater", description="Repeats a text many times", url=url, api_key=key
-    )
+    service_at = partial(Service, url=url, api_key=key)
+    repeater = service_at("text-repeater", description="Repeats a text many times")
 
     @repeater.handler
     def repeat(task: Task[RepeatIn]) -> RepeatOut:
