@@ -12,7 +12,19 @@ from ..client import Client
 from ..config import DEFAULT_URL, Config
 from ..errors import ConfigError, NotAnOrraServer
 from ..render import records_table
-from .common import JsonFlag, Output, OutputOpt, ProjectOpt, UrlOpt, client_for, command, emit, err
+from ..types import ApiKeyRevoked, ApiKeyRotated, WebhookAdded, WebhookItem, WebhookRemoved
+from .common import (
+    JsonFlag,
+    Output,
+    OutputOpt,
+    ProjectOpt,
+    UrlOpt,
+    client_for,
+    command,
+    emit,
+    err,
+    shows,
+)
 
 __all__ = ["api_keys", "login", "logout", "projects", "webhooks"]
 
@@ -146,48 +158,34 @@ def projects_use(name: Annotated[str, typer.Argument(help="project name")]) -> N
 
 
 @webhooks.command("add")
-@command
+@shows(lambda a: f"Webhook {a['url']} added (signing secret {a['secret']})")
 def webhooks_add(
+    client: Client,
     url_arg: Annotated[str | None, typer.Argument(metavar="URL", help="webhook URL")] = None,
     webhook_url: Annotated[str | None, typer.Option("--url", help="webhook URL")] = None,
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+) -> WebhookAdded:
     """Add a webhook that receives orchestration results (signed; see docs/api.md)."""
     chosen = webhook_url or url_arg
     if not chosen:
         raise typer.BadParameter("give the webhook URL: orra webhooks add --url URL")
-    with client_for(project) as client:
-        added = client.add_webhook(chosen)
-    emit(
-        added, output, as_json, lambda a: f"Webhook {a['url']} added (signing secret {a['secret']})"
-    )
+    return client.add_webhook(chosen)
 
 
 @webhooks.command("ls")
-@command
-def webhooks_ls(
-    project: ProjectOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
-) -> None:
+@shows(lambda rows: records_table(rows, ["id", "url"]) if rows else "no webhooks")
+def webhooks_ls(client: Client) -> list[WebhookItem]:
     """List the project's webhooks with their ids."""
-    with client_for(project) as client:
-        rows = client.webhook_items()
-    emit(rows, output, as_json, lambda r: records_table(r, ["id", "url"]) if r else "no webhooks")
+    return client.webhook_items()
 
 
 @webhooks.command("rm")
-@command
+@shows(lambda r: f"Webhook {r['id']} ({r['url']}) removed.")
 def webhooks_rm(
+    client: Client,
     ref: Annotated[str, typer.Argument(metavar="ID_OR_URL", help="webhook id (wh_…) or URL")],
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+) -> WebhookRemoved:
     """Remove a webhook: results are no longer delivered to it."""
-    with client_for(project) as client:
-        removed = client.remove_webhook(ref)
-    emit(removed, output, as_json, lambda r: f"Webhook {r['id']} ({r['url']}) removed.")
+    return client.remove_webhook(ref)
 
 
 def _add_key(name: str, project: str | None, output: Output, as_json: bool) -> None:
@@ -274,46 +272,29 @@ def _update_local_keys(
     return note
 
 
+KeyRef = Annotated[str, typer.Argument(metavar="ID_OR_NAME", help="key id (k_…) or name")]
+
+
 @api_keys.command("rm")
-@command
-def api_keys_rm(
-    ref: Annotated[str, typer.Argument(metavar="ID_OR_NAME", help="key id (k_…) or name")],
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+@shows(
+    lambda r: (
+        f"API key {r['id']} ('{r['name']}') revoked; "
+        f"{r['disconnectedServices']} service connection(s) closed."
+    )
+)
+def api_keys_rm(client: Client, ref: KeyRef, project: str | None) -> ApiKeyRevoked:
     """Revoke an API key: refused at once; services connected with it are disconnected."""
-    with client_for(project) as client:
-        revoked = client.revoke_api_key(ref)
+    revoked = client.revoke_api_key(ref)
     note = _update_local_keys(project, revoked["name"], revoked["id"])
     if note:
         err.print(f"note: {note}", markup=False)
-    emit(
-        revoked,
-        output,
-        as_json,
-        lambda r: (
-            f"API key {r['id']} ('{r['name']}') revoked; "
-            f"{r['disconnectedServices']} service connection(s) closed."
-        ),
-    )
+    return revoked
 
 
 @api_keys.command("rotate")
-@command
-def api_keys_rotate(
-    ref: Annotated[str, typer.Argument(metavar="ID_OR_NAME", help="key id (k_…) or name")],
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+@shows(lambda r: f"API key '{r['name']}' rotated: {r['apiKey']} (old key {r['revoked']} revoked)")
+def api_keys_rotate(client: Client, ref: KeyRef, project: str | None) -> ApiKeyRotated:
     """Replace a key with a new one of the same name; the old one is revoked."""
-    with client_for(project) as client:
-        rotated = client.rotate_api_key(ref)
+    rotated = client.rotate_api_key(ref)
     _update_local_keys(project, rotated["name"], rotated["revoked"], rotated["apiKey"])
-    emit(
-        rotated,
-        output,
-        as_json,
-        lambda r: f"API key '{r['name']}' rotated: {r['apiKey']} (old key {r['revoked']} revoked)",
-    )
+    return rotated

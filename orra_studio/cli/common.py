@@ -12,8 +12,10 @@ Exit codes scripts can rely on:
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import sys
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -44,6 +46,7 @@ __all__ = [
     "err",
     "out",
     "parse_data",
+    "shows",
 ]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_NOT_COMPLETED, EXIT_TIMEOUT = 1, 2, 3, 4
@@ -96,6 +99,56 @@ def _debug() -> bool:
 
     ctx = click.get_current_context(silent=True)
     return bool(ctx and ctx.find_root().params.get("debug"))
+
+
+def shows(
+    render: Callable[[Any], Any] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """For a command that asks the API and prints the answer.
+
+    The command takes a ``client`` (for the chosen project) and returns what to print; this adds
+    the ``--project``, ``--output`` and ``--json`` options every such command has, and prints
+    the answer as JSON or through ``render``. A command that needs the project's name as well
+    declares a ``project`` parameter of its own and gets it.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., None]:
+        hints = typing.get_type_hints(func, include_extras=True)
+        own = inspect.signature(func).parameters
+        kept = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in own.values()
+            if p.name not in ("client", "project")
+        ]
+        shared = [
+            inspect.Parameter("project", _KEYWORD, default=None, annotation=ProjectOpt),
+            inspect.Parameter("output", _KEYWORD, default=Output.table, annotation=OutputOpt),
+            inspect.Parameter("as_json", _KEYWORD, default=False, annotation=JsonFlag),
+        ]
+
+        @functools.wraps(func)
+        def wrapper(
+            *args: Any,
+            project: str | None = None,
+            output: Output = Output.table,
+            as_json: bool = False,
+            **kwargs: Any,
+        ) -> None:
+            if "project" in own:
+                kwargs["project"] = project
+            with client_for(project) as client:
+                answer = func(*args, client=client, **kwargs)
+            emit(answer, output, as_json, render)
+
+        parameters = [*kept, *shared]
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return command(wrapper)
+
+    return decorate
+
+
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
 
 @contextmanager

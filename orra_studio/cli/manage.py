@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from ..client import Client
 from ..render import card, records_table, services_table
-from .common import JsonFlag, Output, OutputOpt, ProjectOpt, client_for, command, emit, err
+from ..types import CompensationFailure, Grounding, Service
+from .common import ProjectOpt, client_for, command, err, shows
 
 __all__ = ["comp_fail", "grounding", "services"]
 
@@ -16,43 +18,29 @@ grounding = typer.Typer(help="Apply and manage grounding specs.", no_args_is_hel
 comp_fail = typer.Typer(help="Compensation failures that need a person.", no_args_is_help=True)
 
 
-@command
-def services(
-    project: ProjectOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
-) -> None:
+@shows(services_table)
+def services(client: Client) -> list[Service]:
     """List registered services and agents, and whether an instance is connected."""
-    with client_for(project) as client:
-        rows = client.services()
-    emit(rows, output, as_json, services_table)
+    return client.services()
 
 
 @grounding.command("apply")
-@command
+@shows(lambda g: f"Grounding {g['name']} {g.get('version', '')} applied")
 def grounding_apply(
+    client: Client,
     file: Annotated[
         Path, typer.Option("--file", "-f", exists=True, dir_okay=False, help="spec, YAML or JSON")
     ],
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+) -> Grounding:
     """Apply a grounding spec to the project (a new version replaces the old one)."""
-    with client_for(project) as client:
-        applied = client.apply_grounding(file.read_text())
-    emit(
-        applied, output, as_json, lambda g: f"Grounding {g['name']} {g.get('version', '')} applied"
-    )
+    return client.apply_grounding(file.read_text())
 
 
 @grounding.command("ls")
-@command
-def grounding_ls(
-    project: ProjectOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
-) -> None:
+@shows(lambda rows: records_table(rows, ["name", "domain", "version"]))
+def grounding_ls(client: Client) -> list[Grounding]:
     """List the project's grounding specs."""
-    with client_for(project) as client:
-        rows = client.groundings()
-    emit(rows, output, as_json, lambda r: records_table(r, ["name", "domain", "version"]))
+    return client.groundings()
 
 
 @grounding.command("rm")
@@ -68,67 +56,36 @@ _FAILURE_COLUMNS = ["id", "orchestrationId", "stepId", "component", "status", "f
 
 
 @comp_fail.command("ls")
-@command
+@shows(lambda rows: records_table(rows, _FAILURE_COLUMNS))
 def comp_fail_ls(
+    client: Client,
     status: Annotated[str | None, typer.Option(help="pending, resolved or ignored")] = None,
     orchestration: Annotated[str | None, typer.Option(help="only this orchestration")] = None,
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+) -> list[CompensationFailure]:
     """List compensation failures."""
-    with client_for(project) as client:
-        rows = client.compensation_failures(status, orchestration)
-    emit(rows, output, as_json, lambda r: records_table(r, _FAILURE_COLUMNS))
+    return client.compensation_failures(status, orchestration)
 
 
 @comp_fail.command("inspect")
-@command
-def comp_fail_inspect(
-    failure_id: str,
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+@shows(lambda r: card(r, title="Compensation failure"))
+def comp_fail_inspect(client: Client, failure_id: str) -> CompensationFailure:
     """One compensation failure with what was sent and why it failed."""
-    with client_for(project) as client:
-        record = client.compensation_failure(failure_id)
-    emit(record, output, as_json, lambda r: card(r, title="Compensation failure"))
-
-
-def _settle(failure_id: str, reason: str, project: str | None, ignore: bool, output, as_json):
-    with client_for(project) as client:
-        settle = (
-            client.ignore_compensation_failure if ignore else client.resolve_compensation_failure
-        )
-        record = settle(failure_id, reason)
-    emit(record, output, as_json, lambda r: f"{r['id']} is now {r['status']}")
+    return client.compensation_failure(failure_id)
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="what was done, for the record")]
+_settled = shows(lambda r: f"{r['id']} is now {r['status']}")
 
 
 @comp_fail.command("resolve")
-@command
-def comp_fail_resolve(
-    failure_id: str,
-    reason: ReasonOpt,
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+@_settled
+def comp_fail_resolve(client: Client, failure_id: str, reason: ReasonOpt) -> CompensationFailure:
     """Mark a compensation failure resolved (someone undid it by hand)."""
-    _settle(failure_id, reason, project, False, output, as_json)
+    return client.resolve_compensation_failure(failure_id, reason)
 
 
 @comp_fail.command("ignore")
-@command
-def comp_fail_ignore(
-    failure_id: str,
-    reason: ReasonOpt,
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+@_settled
+def comp_fail_ignore(client: Client, failure_id: str, reason: ReasonOpt) -> CompensationFailure:
     """Mark a compensation failure ignored (nothing needs undoing)."""
-    _settle(failure_id, reason, project, True, output, as_json)
+    return client.ignore_compensation_failure(failure_id, reason)
