@@ -12,14 +12,20 @@ from ..client import Client
 from ..config import DEFAULT_URL, Config
 from ..errors import ConfigError, NotAnOrraServer
 from ..render import records_table
-from ..types import ApiKeyRevoked, ApiKeyRotated, WebhookAdded, WebhookItem, WebhookRemoved
+from ..types import (
+    ApiKey,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyRotated,
+    WebhookAdded,
+    WebhookItem,
+    WebhookRemoved,
+)
 from .common import (
     JsonFlag,
     Output,
     OutputOpt,
-    ProjectOpt,
     UrlOpt,
-    client_for,
     command,
     emit,
     err,
@@ -188,55 +194,52 @@ def webhooks_rm(
     return client.remove_webhook(ref)
 
 
-def _add_key(name: str, project: str | None, output: Output, as_json: bool) -> None:
+def _add_key(client: Client, name: str, project: str | None) -> ApiKeyCreated:
+    added = client.add_api_key(name)
     config = Config.load()
-    with client_for(project) as client:
-        added = client.add_api_key(name)
     chosen = config.target(project=project).project
     if chosen in config.projects:
         config.projects[chosen].setdefault("api_keys", {})[name] = added["apiKey"]
         config.save()
-    emit(added, output, as_json, lambda a: f"API key '{a['name']}': {a['apiKey']}")
+    return added
+
+
+_key_added = shows(lambda a: f"API key '{a['name']}': {a['apiKey']}")
 
 
 @api_keys.command("add")
-@command
+@_key_added
 def api_keys_add(
+    client: Client,
     name: Annotated[str, typer.Option("--name", "-n", help="what the key is for")],
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+    project: str | None,
+) -> ApiKeyCreated:
     """Generate an API key for services and callers (shown once, kept in the config)."""
-    _add_key(name, project, output, as_json)
+    return _add_key(client, name, project)
 
 
 @api_keys.command("gen")
-@command
+@_key_added
 def api_keys_gen(
+    client: Client,
     name: Annotated[str, typer.Argument(help="what the key is for")],
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+    project: str | None,
+) -> ApiKeyCreated:
     """The original orra CLI's spelling of ``api-keys add``."""
-    _add_key(name, project, output, as_json)
+    return _add_key(client, name, project)
 
 
 @api_keys.command("ls")
-@command
-def api_keys_ls(
-    project: ProjectOpt = None, output: OutputOpt = Output.table, as_json: JsonFlag = False
-) -> None:
+@shows(lambda rows: records_table(rows, ["id", "name", "createdAt", "apiKey"]))
+def api_keys_ls(client: Client, project: str | None) -> list[ApiKey]:
     """The project's keys by name; the key itself where this machine made it."""
+    rows = client.api_keys()
     config = Config.load()
-    with client_for(project) as client:
-        rows = client.api_keys()
     chosen = config.target(project=project).project
     local = config.projects.get(chosen or "", {}).get("api_keys", {})
     for row in rows:
-        row["apiKey"] = local.get(row["name"])
-    emit(rows, output, as_json, lambda r: records_table(r, ["id", "name", "createdAt", "apiKey"]))
+        row["apiKey"] = local.get(row["name"])  # type: ignore[typeddict-unknown-key]
+    return rows
 
 
 def _update_local_keys(
