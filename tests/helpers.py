@@ -175,6 +175,14 @@ class ServiceProcess:
         return out
 
 
+def python_prints(code: str, **kwargs: Any) -> str:
+    """What ``python -c code`` prints, in a fresh interpreter (it must exit 0)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, **kwargs
+    )
+    return done.stdout.strip()
+
+
 @contextmanager
 def serving(
     api: Api,

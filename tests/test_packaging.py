@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, python_prints
 
 PACKAGES = {
     "orra_server": ROOT / "server" / "orra_server",
@@ -39,31 +39,18 @@ def test_the_wheel_holds_every_module_and_the_orra_command(tmp_path: Path):
         assert modules <= names, sorted(modules - names)
     # the unpacked wheel runs on its own (dependencies from this environment)
     env = {"PYTHONPATH": str(tmp_path / "unpacked"), "PATH": "/usr/bin:/bin"}
-    where = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import orra_server, orra_sdk, orra_studio; "
-            "print(orra_server.__file__, orra_sdk.__file__, orra_studio.__file__)",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
+    unpacked = {"cwd": tmp_path, "env": env, "timeout": 120}
+    where = python_prints(
+        "import orra_server, orra_sdk, orra_studio; "
+        "print(orra_server.__file__, orra_sdk.__file__, orra_studio.__file__)",
+        **unpacked,
     )
-    assert where.returncode == 0, where.stderr
-    assert all(p.startswith(str(tmp_path / "unpacked")) for p in where.stdout.split())
-    run = subprocess.run(
-        [sys.executable, "-c", "import sys; from orra_studio.cli import main; main()", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
+    assert all(p.startswith(str(tmp_path / "unpacked")) for p in where.split())
+    usage = python_prints(
+        "import sys; sys.argv[1:] = ['--help']; from orra_studio.cli import main; main()",
+        **unpacked,
     )
-    assert run.returncode == 0, run.stderr
-    assert "serve" in run.stdout
+    assert "serve" in usage
 
 
 def test_the_notebook_extra_brings_jupyterlab_and_nbconvert():

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import python_prints
+
 
 def _pinned() -> dict[str, list[str]]:
     lines = (Path(__file__).parent / "public_api.txt").read_text().splitlines()
@@ -41,13 +43,9 @@ def test_demo_command_runs_the_seed_example_offline(tmp_path):
 
 def test_the_cli_and_client_load_no_server_or_notebook_code():
     """``orra ps`` starts fast and works without the notebook extra installed."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, orra_studio, orra_studio.cli\n"
         "print([m for m in ('fastapi', 'duckdb', 'orra_server', 'uvicorn', 'IPython', "
         "'ipywidgets', 'pandas') if m in sys.modules])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert python_prints(code) == "[]"

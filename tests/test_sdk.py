@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from helpers import SERVICES, ServiceProcess, new_project, wait_until
+from helpers import SERVICES, ServiceProcess, new_project, python_prints, wait_until
 
 SHOUT = {"action": {"type": "shout-and-count", "content": "shout this message, count its words"}}
 
@@ -98,8 +95,7 @@ def test_importing_the_sdk_pulls_in_no_server_or_studio_code():
         "'uvicorn') if m in sys.modules]\n"
         "print(bad)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert python_prints(code) == "[]"
 
 
 def test_sdk_installs_no_signal_handlers():
@@ -110,5 +106,4 @@ def test_sdk_installs_no_signal_handlers():
         "after = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)\n"
         "print(before == after)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "True"
+    assert python_prints(code) == "True"
