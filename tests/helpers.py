@@ -175,6 +175,35 @@ class ServiceProcess:
         return out
 
 
+def io_schema(inputs: dict[str, str], outputs: dict[str, str]) -> dict[str, Any]:
+    """A registration ``schema``: JSON Schema objects of the given field types, every input
+    field required."""
+
+    def fields(types: dict[str, str]) -> dict[str, Any]:
+        return {name: {"type": kind} for name, kind in types.items()}
+
+    return {
+        "input": {"type": "object", "properties": fields(inputs), "required": list(inputs)},
+        "output": {"type": "object", "properties": fields(outputs)},
+    }
+
+
+def ws_url(server_url: str, service_id: str, api_key: str) -> str:
+    """A service's websocket address, key in the query (as orra-sdk 0.2.4 sends it)."""
+    return server_url.replace("http", "ws", 1) + f"/ws?serviceId={service_id}&apiKey={api_key}"
+
+
+def plan_step(
+    step_id: str, component: str, input: dict[str, Any], dependencies: list[str] = ()
+) -> dict[str, Any]:  # type: ignore[assignment]
+    return {
+        "id": step_id,
+        "component": component,
+        "input": input,
+        "dependencies": list(dependencies),
+    }
+
+
 def python_prints(code: str, **kwargs: Any) -> str:
     """What ``python -c code`` prints, in a fresh interpreter (it must exit 0)."""
     done = subprocess.run(

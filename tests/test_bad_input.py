@@ -9,16 +9,9 @@ import pytest
 import websockets
 from pydantic import BaseModel
 
-from helpers import Api, new_project
+from helpers import Api, io_schema, new_project
 
-ECHO_SCHEMA = {
-    "input": {
-        "type": "object",
-        "properties": {"message": {"type": "string"}},
-        "required": ["message"],
-    },
-    "output": {"type": "object", "properties": {"echo": {"type": "string"}}},
-}
+ECHO_SCHEMA = io_schema({"message": "string"}, {"echo": "string"})
 
 
 def registration(name: str = "echo-svc", **extra):
@@ -266,14 +259,7 @@ def test_action_no_service_can_serve_is_not_actionable(api):
 
 
 def test_required_input_nobody_provides_is_not_actionable(api):
-    schema = {
-        "input": {
-            "type": "object",
-            "properties": {"orderId": {"type": "string"}},
-            "required": ["orderId"],
-        },
-        "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
-    }
+    schema = io_schema({"orderId": "string"}, {"refund": "number"})
     api.post(
         "/register/service",
         registration("refund-svc", description="Refunds an order", schema=schema),

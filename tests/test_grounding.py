@@ -13,7 +13,7 @@ import yaml
 from planning.catalogs import service as _service
 
 from fake_llm import ScriptedLLM
-from helpers import Api, ServerProcess, new_project, register
+from helpers import Api, ServerProcess, new_project, plan_step, register
 
 SUPPORT = [
     _service(
@@ -183,36 +183,15 @@ def test_grounding_steers_the_llm_planner(llm_server) -> None:
     api, _ = new_project(server.url)
     register(api, SUPPORT)
     assert _apply(api, SPEC_YAML).status_code == 201
-    refund_only = {
-        "steps": [
-            {
-                "id": "step1",
-                "component": "refund-processor",
-                "input": {"orderId": "{{request.data.orderId}}"},
-                "dependencies": [],
-            }
-        ]
-    }
+    order_id = {"orderId": "{{request.data.orderId}}"}
+    refund_only = {"steps": [plan_step("step1", "refund-processor", order_id)]}
     checked = {
         "steps": [
-            {
-                "id": "step1",
-                "component": "order-lookup",
-                "input": {"orderId": "{{request.data.orderId}}"},
-                "dependencies": [],
-            },
-            {
-                "id": "step2",
-                "component": "refund-eligibility",
-                "input": {"order": "{{step1.output.order}}"},
-                "dependencies": ["step1"],
-            },
-            {
-                "id": "step3",
-                "component": "refund-processor",
-                "input": {"orderId": "{{request.data.orderId}}"},
-                "dependencies": ["step2"],
-            },
+            plan_step("step1", "order-lookup", order_id),
+            plan_step(
+                "step2", "refund-eligibility", {"order": "{{step1.output.order}}"}, ["step1"]
+            ),
+            plan_step("step3", "refund-processor", order_id, ["step2"]),
         ]
     }
     llm.answer(refund_only)

@@ -8,16 +8,9 @@ import json
 import httpx
 import websockets
 
-from helpers import new_project
+from helpers import io_schema, new_project, ws_url
 
-SCHEMA = {
-    "input": {
-        "type": "object",
-        "properties": {"orderId": {"type": "string"}},
-        "required": ["orderId"],
-    },
-    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
-}
+SCHEMA = io_schema({"orderId": "string"}, {"refund": "number"})
 REQUEST = {
     "action": {"type": "refund-order", "content": "refund it"},
     "data": [{"field": "orderId", "value": "o-1"}],
@@ -40,10 +33,7 @@ def test_acks_duplicates_bare_payloads_and_pongs(live_server):
         "/register/service",
         {"name": "refund-service", "description": "Refunds an order", "schema": SCHEMA},
     ).json()
-    url = (
-        live_server.url.replace("http", "ws")
-        + f"/ws?serviceId={service['id']}&apiKey={project['apiKey']}"
-    )
+    url = ws_url(live_server.url, service["id"], project["apiKey"])
 
     async def scenario() -> tuple[str, str]:
         async with websockets.connect(url) as ws:
@@ -107,10 +97,7 @@ def test_service_receives_pings_for_itself(live_server):
     service = api.post(
         "/register/service", {"name": "pinged", "description": "x", "schema": SCHEMA}
     ).json()
-    url = (
-        live_server.url.replace("http", "ws")
-        + f"/ws?serviceId={service['id']}&apiKey={project['apiKey']}"
-    )
+    url = ws_url(live_server.url, service["id"], project["apiKey"])
 
     async def scenario() -> dict:
         async with websockets.connect(url) as ws:

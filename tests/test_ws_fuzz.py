@@ -19,7 +19,7 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import ServerProcess, new_project
+from helpers import ServerProcess, new_project, ws_url
 
 #: close codes the server may use on a service socket (docs/security.md)
 ALLOWED_CLOSE_CODES = {1009, 1011, 1012, 1013, *range(4000, 5000)}
@@ -81,10 +81,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
         "/register/service",
         {"name": "fuzz-target", "description": "takes anything", "schema": None},
     ).json()
-    url = (
-        server.url.replace("http", "ws")
-        + f"/ws?serviceId={service['id']}&apiKey={project['apiKey']}"
-    )
+    url = ws_url(server.url, service["id"], project["apiKey"])
     yield server, url
     server.stop()
 
