@@ -7,12 +7,13 @@ scripted answer; every request body is kept, so tests can read what the planner 
 from __future__ import annotations
 
 import collections
-import http.server
 import json
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from local_http import LocalHttpServer, QuietHandler
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Answer:
     status: int = 200
 
 
-class ScriptedLLM:
+class ScriptedLLM(LocalHttpServer):
     def __init__(self, *, refuse_structured_output: bool = False) -> None:
         self.requests: list[dict[str, Any]] = []
         self.answers: collections.deque[Answer] = collections.deque()
@@ -31,7 +32,7 @@ class ScriptedLLM:
         self._stopping = threading.Event()
         llm = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802
@@ -78,30 +79,15 @@ class ScriptedLLM:
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
                 try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                    self.answer(status, data, "application/json")
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ScriptedLLM:
-        self.thread.start()
-        return self
+        super().__init__(Handler, "/v1")
 
     def __exit__(self, *exc: object) -> None:
         self._stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
     def answer(self, content: str | dict[str, Any], **kwargs: Any) -> None:
         text = content if isinstance(content, str) else json.dumps(content)

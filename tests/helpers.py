@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import queue
@@ -11,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from local_http import LocalHttpServer, QuietHandler
 
 from orra_studio.demo import SEED_REQUEST as SEED_REQUEST  # re-exported for the tests
 
@@ -282,34 +281,20 @@ def new_project(
     return Api(url, project["apiKey"]), project
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalHttpServer):
     """A real HTTP endpoint that records what it receives."""
 
     def __init__(self, port: int = 0) -> None:
         self.received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
         received = self.received
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 received.put((dict(self.headers.items()), body))
-                self.send_response(200)
-                self.end_headers()
+                self.answer(200)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/orra"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> WebhookReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/webhooks/orra", port)
 
     def next(self, timeout: float = 15.0) -> tuple[dict[str, str], dict[str, Any], bytes]:
         headers, body = self.received.get(timeout=timeout)

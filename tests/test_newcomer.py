@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import http.server
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
+from local_http import LocalHttpServer, QuietHandler
 from typer.testing import CliRunner
 
 from helpers import (
@@ -342,28 +341,15 @@ def test_the_orra_sdk_tests_skip_with_a_reason_when_the_package_cannot_be_fetche
 
 
 # -- 11. smaller rough edges -------------------------------------------------------------------
-class _NotOrra(http.server.BaseHTTPRequestHandler):
+class _NotOrra(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802
-        body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
-        self.send_response(200)
-        self.send_header("content-type", "text/html")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200, b"<html><body><h1>Welcome to nginx!</h1></body></html>", "text/html")
 
 
 def test_login_to_something_that_is_not_orra_says_so(cli):
-    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotOrra)
-    threading.Thread(target=other.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{other.server_address[1]}"
+    with LocalHttpServer(_NotOrra) as other:
+        url = other.url
         result = cli.invoke(app, ["login", "--url", url])
-    finally:
-        other.shutdown()
-        other.server_close()
     assert result.exit_code == 1
     assert "does not answer like an Orra control plane" in result.stderr
     assert "<html>" not in result.stderr and "Traceback" not in result.stderr

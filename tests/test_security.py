@@ -9,12 +9,10 @@ hostile or broken peer would send.
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ import httpx
 import psutil
 import pytest
 import websockets
+from local_http import LocalHttpServer, QuietHandler
 
 from helpers import ROOT, Api, ServerProcess, new_project, serving, wait_until
 
@@ -301,42 +300,32 @@ def test_a_public_webhook_is_accepted_listed_and_removed(server):
     assert again.status_code == 404 and again.json()["error"]["code"] == "webhook_not_found"
 
 
-class _Refusing(http.server.BaseHTTPRequestHandler):
+class _Refusing(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = b'{"secret": "internal-body-that-must-not-leak"}'
-        self.send_response(401)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer(401, b'{"secret": "internal-body-that-must-not-leak"}')
 
 
 def test_a_failed_delivery_records_the_status_line_not_the_body(tmp_path):
-    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    local = ServerProcess(tmp_path / "orra.duckdb", env={"ORRA_WEBHOOK_ATTEMPTS": "1"}).start()
-    try:
-        api, _ = new_project(local.url, webhooks=[hook])
-        answer = api.post("/orchestrations", {"action": {"type": "x", "content": "nothing"}})
-        execution_id = answer.json()["executionId"]
+    with LocalHttpServer(_Refusing, "/hook") as receiver:
+        hook = receiver.url
+        local = ServerProcess(tmp_path / "orra.duckdb", env={"ORRA_WEBHOOK_ATTEMPTS": "1"}).start()
+        try:
+            api, _ = new_project(local.url, webhooks=[hook])
+            answer = api.post("/orchestrations", {"action": {"type": "x", "content": "nothing"}})
+            execution_id = answer.json()["executionId"]
 
-        def delivered() -> list[dict[str, Any]]:
-            rows = api.get(f"/orchestrations/{execution_id}/deliveries").json()["deliveries"]
-            return [r for r in rows if r["status"] != "pending"]
+            def delivered() -> list[dict[str, Any]]:
+                rows = api.get(f"/orchestrations/{execution_id}/deliveries").json()["deliveries"]
+                return [r for r in rows if r["status"] != "pending"]
 
-        rows = wait_until(delivered, 20, "the delivery attempt")
-        assert rows[0]["lastError"] == "HTTP 401 Unauthorized"
-        assert "internal-body" not in json.dumps(
-            api.get(f"/orchestrations/{execution_id}/deliveries").json()
-        )
-    finally:
-        local.stop()
-        receiver.shutdown()
-        receiver.server_close()
+            rows = wait_until(delivered, 20, "the delivery attempt")
+            assert rows[0]["lastError"] == "HTTP 401 Unauthorized"
+            assert "internal-body" not in json.dumps(
+                api.get(f"/orchestrations/{execution_id}/deliveries").json()
+            )
+        finally:
+            local.stop()
 
 
 # -- 5. admin token, key revocation and rotation ----------------------------------------------
