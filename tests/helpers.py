@@ -317,48 +317,46 @@ def _object(properties: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def registration(
+    name: str, description: str, inputs: dict[str, str], outputs: dict[str, str]
+) -> dict[str, Any]:
+    """A ``/register/service`` body whose schemas require every field they name."""
+    schema = {"input": _object(inputs), "output": _object(outputs)}
+    return {"name": name, "description": description, "schema": schema}
+
+
 #: the seed README's four services as plain JSON Schema, for registering over HTTP
 SEED_REGISTRATIONS = [
-    {
-        "name": "customer-data-service",
-        "description": "Retrieves a customer's profile (name, company, industry) by customer id.",
-        "schema": {
-            "input": _object({"customerId": "string"}),
-            "output": _object({"customerProfile": "object"}),
+    registration(
+        "customer-data-service",
+        "Retrieves a customer's profile (name, company, industry) by customer id.",
+        {"customerId": "string"},
+        {"customerProfile": "object"},
+    ),
+    registration(
+        "product-catalog-service",
+        "Finds products in the catalog that are relevant to a customer inquiry.",
+        {"inquiry": "string"},
+        {"relevantProducts": "array"},
+    ),
+    registration(
+        "seller-data-service",
+        "Retrieves a seller's profile (name, department) by seller id.",
+        {"sellerId": "string"},
+        {"sellerProfile": "object"},
+    ),
+    registration(
+        "ai-assistant-service",
+        "Composes a reply to a customer inquiry from the customer's profile, the relevant "
+        "products and the seller's profile.",
+        {
+            "customerProfile": "object",
+            "relevantProducts": "array",
+            "sellerProfile": "object",
+            "inquiry": "string",
         },
-    },
-    {
-        "name": "product-catalog-service",
-        "description": "Finds products in the catalog that are relevant to a customer inquiry.",
-        "schema": {
-            "input": _object({"inquiry": "string"}),
-            "output": _object({"relevantProducts": "array"}),
-        },
-    },
-    {
-        "name": "seller-data-service",
-        "description": "Retrieves a seller's profile (name, department) by seller id.",
-        "schema": {
-            "input": _object({"sellerId": "string"}),
-            "output": _object({"sellerProfile": "object"}),
-        },
-    },
-    {
-        "name": "ai-assistant-service",
-        "description": "Composes a reply to a customer inquiry from the customer's profile, the "
-        "relevant products and the seller's profile.",
-        "schema": {
-            "input": _object(
-                {
-                    "customerProfile": "object",
-                    "relevantProducts": "array",
-                    "sellerProfile": "object",
-                    "inquiry": "string",
-                }
-            ),
-            "output": _object({"content": "string", "sentTimestamp": "string"}),
-        },
-    },
+        {"content": "string", "sentTimestamp": "string"},
+    ),
 ]
 
 

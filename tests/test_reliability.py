@@ -21,6 +21,7 @@ from helpers import (
     WebhookReceiver,
     new_project,
     saga_request,
+    serving,
     wait_until,
 )
 from orra_server.api.schemas import CompensationFailureList, CompensationFailureOut
@@ -102,6 +103,14 @@ def compensated(api: Api, execution_id: str, count: int) -> dict[str, Any]:
         return body if len(final) == count else None
 
     return wait_until(done, 30, f"{count} compensations of {execution_id}")
+
+
+def failed_and_compensated(api: Api, order: str) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A saga whose shipping fails: its id, and its two compensations by step once ended."""
+    execution_id = start(api, saga_request(order, "fail", maxAttempts=1))
+    assert api.wait_finished(execution_id)["status"] == "FAILED"
+    body = compensated(api, execution_id, 2)
+    return execution_id, {c["stepId"]: c for c in body["compensations"]}
 
 
 def lines(path: Path) -> list[str]:
@@ -253,24 +262,15 @@ def test_cancel_without_compensation_and_of_a_paused_run(saga, server):
 def test_compensation_data_past_its_ttl_is_not_sent(server, tmp_path):
     api, project = new_project(server.url)
     reverts = tmp_path / "reverts.log"
-    process = ServiceProcess(
-        [FAULTY, server.url, project["apiKey"], "saga"],
-        env={"REVERT_LOG": str(reverts), "CHARGE_TTL_MS": "1"},
-    ).start()
-    try:
-        names = {"reserve-stock", "charge-card", "ship-order"}
-        wait_until(lambda: api.services_online(names), 30, "the saga services")
-        execution_id = start(api, saga_request("o-ttl", "fail", maxAttempts=1))
-        assert api.wait_finished(execution_id)["status"] == "FAILED"
-        body = compensated(api, execution_id, 2)
-        by_step = {c["stepId"]: c for c in body["compensations"]}
+    names = {"reserve-stock", "charge-card", "ship-order"}
+    env = {"REVERT_LOG": str(reverts), "CHARGE_TTL_MS": "1"}
+    with serving(api, "faulty_services.py", "saga", online=names, timeout=30, env=env):
+        _, by_step = failed_and_compensated(api, "o-ttl")
         assert by_step["step2"]["status"] == "expired"
         assert by_step["step2"]["attempts"] == 0
         assert "expired" in by_step["step2"]["error"]
         assert by_step["step1"]["status"] == "completed"
         assert lines(reverts) == ["reserve-stock o-ttl failed"]  # the charge was never sent
-    finally:
-        process.stop()
 
 
 def test_a_compensation_that_keeps_failing_becomes_a_record_to_resolve(saga):
@@ -278,10 +278,7 @@ def test_a_compensation_that_keeps_failing_becomes_a_record_to_resolve(saga):
     with WebhookReceiver() as receiver:
         added = api.post("/compensation-failure-webhooks", {"url": receiver.url})
         assert added.status_code == 201
-        execution_id = start(api, saga_request("stuck-1", "fail", maxAttempts=1))
-        assert api.wait_finished(execution_id)["status"] == "FAILED"
-        body = compensated(api, execution_id, 2)
-        by_step = {c["stepId"]: c for c in body["compensations"]}
+        execution_id, by_step = failed_and_compensated(api, "stuck-1")
         assert by_step["step2"]["status"] == "failed"
         assert by_step["step2"]["attempts"] == 3
         assert "the card network refuses refunds" in by_step["step2"]["error"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -97,34 +98,13 @@ def test_webhooks_of_each_kind_are_added_and_removed(store: Store):
 
 def test_a_grounding_is_saved_replaced_and_deleted(store: Store):
     spec = {"name": "support", "domain": "d", "version": "1", "use-cases": []}
-    run(
-        lambda: store.save_grounding(
-            "p_1",
-            "support",
-            domain="d",
-            version="1",
-            spec=spec,
-            created_at=AT,
-            at=AT,
-            replaces=False,
-        )
-    )
+    save = partial(store.save_grounding, "p_1", "support", domain="d", created_at=AT)
+    run(lambda: save(version="1", spec=spec, at=AT, replaces=False))
     row = store.grounding("p_1", "support")
     assert row["spec"] == spec and row["deleted_at"] is None
     changed = {**spec, "version": "2"}
     later = AT + timedelta(minutes=1)
-    run(
-        lambda: store.save_grounding(
-            "p_1",
-            "support",
-            domain="d",
-            version="2",
-            spec=changed,
-            created_at=AT,
-            at=later,
-            replaces=True,
-        )
-    )
+    run(lambda: save(version="2", spec=changed, at=later, replaces=True))
     row = store.grounding("p_1", "support")
     assert row["version"] == "2" and row["created_at"] == AT.replace(tzinfo=None)
     assert [r["name"] for r in store.groundings_of("p_1")] == ["support"]
