@@ -192,6 +192,25 @@ def ws_url(server_url: str, service_id: str, api_key: str) -> str:
     return server_url.replace("http", "ws", 1) + f"/ws?serviceId={service_id}&apiKey={api_key}"
 
 
+def socket_for(api: Api, name: str, description: str, schema: Any) -> tuple[dict[str, Any], str]:
+    """Register a service over HTTP: its registration and the websocket address for it."""
+    body = {"name": name, "description": description, "schema": schema}
+    service = api.post("/register/service", body).json()
+    return service, ws_url(api.url, service["id"], api.key or "")
+
+
+def orra_cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``python -m orra_studio.cli ARGS`` in a new process, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "orra_studio.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        **kwargs,
+    )
+
+
 def plan_step(
     step_id: str, component: str, input: dict[str, Any], dependencies: list[str] = ()
 ) -> dict[str, Any]:  # type: ignore[assignment]

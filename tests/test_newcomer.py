@@ -23,6 +23,7 @@ from helpers import (
     ServerProcess,
     ServiceProcess,
     new_project,
+    orra_cli,
     serving,
     wait_until,
 )
@@ -136,13 +137,7 @@ def test_serve_says_in_one_line_when_the_database_or_the_port_is_taken(tmp_path)
     db = tmp_path / "orra.duckdb"
     held = duckdb.connect(str(db))
     try:
-        run = subprocess.run(
-            [sys.executable, "-m", "orra_studio.cli", "serve", "--db", str(db), "--port", "1"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        run = orra_cli("serve", "--db", str(db), "--port", "1")
     finally:
         held.close()
     assert run.returncode == 1

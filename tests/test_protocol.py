@@ -8,7 +8,7 @@ import json
 import httpx
 import websockets
 
-from helpers import io_schema, new_project, ws_url
+from helpers import io_schema, new_project, socket_for
 
 SCHEMA = io_schema({"orderId": "string"}, {"refund": "number"})
 REQUEST = {
@@ -29,11 +29,7 @@ async def _next_of(ws, kind: str, timeout: float = 10.0) -> dict:
 
 def test_acks_duplicates_bare_payloads_and_pongs(live_server):
     api, project = new_project(live_server.url)
-    service = api.post(
-        "/register/service",
-        {"name": "refund-service", "description": "Refunds an order", "schema": SCHEMA},
-    ).json()
-    url = ws_url(live_server.url, service["id"], project["apiKey"])
+    service, url = socket_for(api, "refund-service", "Refunds an order", SCHEMA)
 
     async def scenario() -> tuple[str, str]:
         async with websockets.connect(url) as ws:
@@ -94,10 +90,7 @@ def test_acks_duplicates_bare_payloads_and_pongs(live_server):
 def test_service_receives_pings_for_itself(live_server):
     # the test server pings every 0.5 s (ORRA_PING_INTERVAL)
     api, project = new_project(live_server.url)
-    service = api.post(
-        "/register/service", {"name": "pinged", "description": "x", "schema": SCHEMA}
-    ).json()
-    url = ws_url(live_server.url, service["id"], project["apiKey"])
+    service, url = socket_for(api, "pinged", "x", SCHEMA)
 
     async def scenario() -> dict:
         async with websockets.connect(url) as ws:

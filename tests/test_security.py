@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +20,7 @@ import pytest
 import websockets
 from local_http import LocalHttpServer, QuietHandler
 
-from helpers import ROOT, Api, ServerProcess, new_project, serving, wait_until
+from helpers import Api, ServerProcess, new_project, orra_cli, serving, wait_until
 
 ADMIN = "admin-token-for-tests-0123456789"
 KEY_PATTERN = re.compile(r"sk-orra-v1-[0-9a-f]{8,}")
@@ -343,14 +341,8 @@ def test_creating_a_project_needs_the_admin_token(server):
 
 
 def test_serving_beyond_loopback_without_an_admin_token_refuses_to_start(tmp_path):
-    run = subprocess.run(
-        [sys.executable, "-m", "orra_studio.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        timeout=60,
-    )
+    beyond_loopback = ["serve", "--host", "0.0.0.0", "--port", "1"]
+    run = orra_cli(*beyond_loopback, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert run.returncode == 2
     assert "--admin-token" in run.stderr and "--open-registration" in run.stderr
     assert "Traceback" not in run.stderr
@@ -630,13 +622,7 @@ def test_openapi_documents_the_error_answers(server):
 def test_a_file_that_is_not_a_database_gives_one_line(tmp_path):
     bad = tmp_path / "orra.duckdb"
     bad.write_bytes(b"this is not a duckdb file" * 100)
-    run = subprocess.run(
-        [sys.executable, "-m", "orra_studio.cli", "serve", "--db", str(bad), "--port", "1"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+    run = orra_cli("serve", "--db", str(bad), "--port", "1")
     assert run.returncode == 1
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "not a valid DuckDB database file" in errors[0]

@@ -19,7 +19,7 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import ServerProcess, new_project, ws_url
+from helpers import ServerProcess, new_project, socket_for
 
 #: close codes the server may use on a service socket (docs/security.md)
 ALLOWED_CLOSE_CODES = {1009, 1011, 1012, 1013, *range(4000, 5000)}
@@ -77,11 +77,7 @@ def frame(draw: st.DrawFn) -> str | bytes:
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
     server = ServerProcess(tmp_path_factory.mktemp("fuzz") / "orra.duckdb").start()
     api, project = new_project(server.url)
-    service = api.post(
-        "/register/service",
-        {"name": "fuzz-target", "description": "takes anything", "schema": None},
-    ).json()
-    url = ws_url(server.url, service["id"], project["apiKey"])
+    _, url = socket_for(api, "fuzz-target", "takes anything", None)
     yield server, url
     server.stop()
 

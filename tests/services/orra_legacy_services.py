@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -31,28 +32,21 @@ AssistantIn, AssistantOut = models.AssistantIn, models.AssistantOut
 
 
 async def main(url: str, key: str) -> None:
-    customers = OrraService(
+    service_at = partial(OrraService, url=url, api_key=key)
+    customers = service_at(
         name="customer-data-service",
-        url=url,
-        api_key=key,
         description="Retrieves a customer's profile by customer id.",
     )
-    catalog = OrraService(
+    catalog = service_at(
         name="product-catalog-service",
-        url=url,
-        api_key=key,
         description="Finds products relevant to a customer inquiry.",
     )
-    sellers = OrraService(
+    sellers = service_at(
         name="seller-data-service",
-        url=url,
-        api_key=key,
         description="Retrieves a seller's profile by seller id.",
     )
-    assistant = OrraService(
+    assistant = service_at(
         name="ai-assistant-service",
-        url=url,
-        api_key=key,
         description="Composes a reply to a customer inquiry from the "
         "customer's profile, relevant products and seller's profile.",
     )
