@@ -13,11 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import (
-    SERVICES,
+    Api,
     ServerProcess,
     ServiceProcess,
     WebhookReceiver,
     saga_request,
+    serving,
     wait_until,
 )
 from orra_studio.cli import app
@@ -209,12 +210,9 @@ def test_timeout_watch_and_interim_updates(
     orra("login", "--url", live_server.url)
     orra("projects", "add", "workers")
     key = orra.json("api-keys", "add", "--name", "worker")["apiKey"]
-    worker = ServiceProcess(
-        [str(SERVICES / "faulty_services.py"), live_server.url, key, "worker"],
-        env={"WORK_DELAY": "1.5"},
-    ).start()
-    try:
-        wait_until(lambda: any(s["online"] for s in orra.json("services")), what="slow-worker")
+    api = Api(live_server.url, key)
+    slow = {"WORK_DELAY": "1.5"}
+    with serving(api, "faulty_services.py", "worker", online={"slow-worker"}, env=slow):
         # still running when --timeout passes: exit 4, and it goes on running
         late = orra("run", "Do slow work on a job", "-d", "job:j1", "--timeout", "0.2", code=4)
         assert "is still RUNNING after 0.2 s" in late.stderr
@@ -228,8 +226,6 @@ def test_timeout_watch_and_interim_updates(
         assert inspected["status"] == "COMPLETED"
         assert [u["update"] for u in inspected["updates"]] == [{"progress": 50, "job": "j1"}]
         assert "progress" in orra("inspect", execution_id, "--updates").stdout
-    finally:
-        worker.stop()
 
 
 def test_edited_plan_abort_reason_and_compensation_history(
@@ -238,10 +234,8 @@ def test_edited_plan_abort_reason_and_compensation_history(
     orra("login", "--url", live_server.url)
     orra("projects", "add", "saga")
     key = orra.json("api-keys", "add", "--name", "saga")["apiKey"]
-    saga = ServiceProcess([str(SERVICES / "faulty_services.py"), live_server.url, key, "saga"])
-    saga.start()
-    try:
-        wait_until(lambda: sum(s["online"] for s in orra.json("services")) == 3, what="saga")
+    names = {"reserve-stock", "charge-card", "ship-order"}
+    with serving(Api(live_server.url, key), "faulty_services.py", "saga", online=names):
         plan = tmp_path / "plan.json"
         plan.write_text(json.dumps({"plan": saga_request("o-1", "abort")["plan"]}))
         data = ["-d", "orderId:o-1", "-d", "mode:abort"]
@@ -273,8 +267,6 @@ def test_edited_plan_abort_reason_and_compensation_history(
         refused = orra.json("plan", "fulfil order o-2", *data, "--plan", str(invalid), code=3)
         assert not refused["validation"]["valid"]
         assert orra("run", "fulfil order o-2", *data, "--plan", str(invalid), code=1).stderr
-    finally:
-        saga.stop()
 
 
 def test_api_keys_rm_and_rotate_and_webhooks_rm(orra: Orra, live_server: ServerProcess):

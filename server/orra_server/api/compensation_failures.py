@@ -78,26 +78,21 @@ async def _settle(
     return failure_body(updated)
 
 
-@router.post("/compensation-failures/{failure_id}/resolve", **answers(CompensationFailureOut))
-async def resolve_compensation_failure(
+#: what each settling verb makes a pending failure
+SETTLED_AS = {"resolve": "resolved", "ignore": "ignored"}
+
+
+@router.post("/compensation-failures/{failure_id}/{verb}", **answers(CompensationFailureOut))
+async def settle_compensation_failure(
     request: Request,
     failure_id: str,
+    verb: Literal["resolve", "ignore"],
     body: ResolutionIn,
     project_id: ProjectId,
 ) -> dict[str, Any]:
-    """Someone undid it by hand: say how."""
-    return await _settle(request, project_id, failure_id, "resolved", body)
-
-
-@router.post("/compensation-failures/{failure_id}/ignore", **answers(CompensationFailureOut))
-async def ignore_compensation_failure(
-    request: Request,
-    failure_id: str,
-    body: ResolutionIn,
-    project_id: ProjectId,
-) -> dict[str, Any]:
-    """Nothing needs undoing after all: say why."""
-    return await _settle(request, project_id, failure_id, "ignored", body)
+    """``resolve``: someone undid it by hand (say how); ``ignore``: nothing needs undoing after
+    all (say why)."""
+    return await _settle(request, project_id, failure_id, SETTLED_AS[verb], body)
 
 
 @router.post("/compensation-failure-webhooks", **answers(WebhookAdded, status_code=201))

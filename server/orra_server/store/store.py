@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -66,6 +67,13 @@ class Store:
             cursor = self._connection.cursor()
             self._local.cursor = cursor
         return cursor
+
+    def _first(
+        self, decode: Callable[[dict[str, Any]], dict[str, Any]], sql: str, params: tuple[Any, ...]
+    ) -> dict[str, Any] | None:
+        """The first row ``sql`` finds, decoded; None when it finds none."""
+        rows = self._rows(sql, params)
+        return decode(rows[0]) if rows else None
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cursor = self._cursor().execute(sql, params)
@@ -167,8 +175,7 @@ class Store:
 
     # -- reads: projects, keys, webhooks ----------------------------------------------------
     def project(self, project_id: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM projects WHERE id = ?", (project_id,))
-        return rows[0] if rows else None
+        return self._first(dict, "SELECT * FROM projects WHERE id = ?", (project_id,))
 
     def all_key_hashes(self) -> dict[str, str]:
         return {r["key_hash"]: r["project_id"] for r in self._rows("SELECT * FROM api_keys")}
@@ -198,14 +205,12 @@ class Store:
         return self._write([Update("services", row) if replaces else Insert("services", row)])
 
     def service(self, service_id: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM services WHERE id = ?", (service_id,))
-        return _service(rows[0]) if rows else None
+        return self._first(_service, "SELECT * FROM services WHERE id = ?", (service_id,))
 
     def service_by_name(self, project_id: str, name: str) -> dict[str, Any] | None:
-        rows = self._rows(
-            "SELECT * FROM services WHERE project_id = ? AND name = ?", (project_id, name)
+        return self._first(
+            _service, "SELECT * FROM services WHERE project_id = ? AND name = ?", (project_id, name)
         )
-        return _service(rows[0]) if rows else None
 
     def services_of(self, project_id: str) -> list[dict[str, Any]]:
         rows = self._rows(
@@ -246,10 +251,11 @@ class Store:
 
     def grounding(self, project_id: str, name: str) -> dict[str, Any] | None:
         """The spec row by name, deleted or not."""
-        rows = self._rows(
-            "SELECT * FROM groundings WHERE project_id = ? AND name = ?", (project_id, name)
+        return self._first(
+            _grounding,
+            "SELECT * FROM groundings WHERE project_id = ? AND name = ?",
+            (project_id, name),
         )
-        return _grounding(rows[0]) if rows else None
 
     def groundings_of(self, project_id: str) -> list[dict[str, Any]]:
         rows = self._rows(
@@ -261,8 +267,9 @@ class Store:
 
     # -- orchestrations ----------------------------------------------------------------------
     def orchestration(self, orchestration_id: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
-        return _orchestration(rows[0]) if rows else None
+        return self._first(
+            _orchestration, "SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,)
+        )
 
     def steps_of(self, orchestration_id: str) -> list[dict[str, Any]]:
         rows = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
