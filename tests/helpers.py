@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -43,6 +44,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = 
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.2)
+
+
+def terminate(proc: subprocess.Popen[bytes], sig: int, grace: float) -> None:
+    """Send ``sig`` to a running process; kill it if it has not ended within ``grace`` s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class ServerProcess:
@@ -109,13 +122,8 @@ class ServerProcess:
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            terminate(self.proc, sig, 20)
         self._log.close()
 
     def log(self) -> str:
@@ -161,13 +169,7 @@ class ServiceProcess:
         """Stop it (again is fine) and return what it printed."""
         if self.proc is None or self._output.closed:
             return ""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, sig, 10)
         self._output.seek(0)
         out = self._output.read().decode(errors="replace")
         self._output.close()
@@ -239,15 +241,22 @@ def serving(
     timeout: float = 20,
     **process: Any,
 ) -> Iterator[ServiceProcess]:
-    """``tests/services/<script> URL KEY *args`` in its own process, with ``api``'s server and
-    key; yields once every service in ``online`` has an instance, and stops it afterwards."""
-    service = ServiceProcess([str(SERVICES / script), api.url, api.key or "", *args], **process)
+    """``tests/services/<script> URL KEY *args`` (or ``-m module``) in its own process, with
+    ``api``'s server and key; yields once every service in ``online`` has an instance, and
+    stops it afterwards."""
+    program = script.split() if script.startswith("-m ") else [str(SERVICES / script)]
+    service = ServiceProcess([*program, api.url, api.key or "", *args], **process)
     service.start()
     try:
         wait_until(lambda: api.services_online(online), timeout, ", ".join(sorted(online)))
         yield service
     finally:
         service.stop()
+
+
+def seed_services(api: Api, **process: Any) -> contextlib.AbstractContextManager[ServiceProcess]:
+    """The four seed services (``orra_studio.demo_services``) connected to ``api``'s project."""
+    return serving(api, "-m orra_studio.demo_services", online=SEED_SERVICES, **process)
 
 
 class Api:

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers import SEED_SERVICES, ServerProcess, ServiceProcess, new_project, wait_until
+from helpers import (
+    SEED_SERVICES,
+    ServerProcess,
+    new_project,
+    seed_services,
+)
 from orra_studio import (
     AsyncClient,
     BadRequest,
@@ -26,15 +31,8 @@ DATA = {"customerId": "cust12345", "sellerId": "sell98765"}
 @pytest.fixture(scope="module")
 def project(live_server: ServerProcess) -> Iterator[tuple[str, str]]:
     api, created = new_project(live_server.url)
-    services = ServiceProcess(
-        ["-m", "orra_studio.demo_services", live_server.url, created["apiKey"]]
-    ).start()
-    try:
-        wait_until(lambda: api.services_online(SEED_SERVICES), what="seed services")
+    with seed_services(api):
         yield live_server.url, created["apiKey"]
-    finally:
-        api.close()
-        services.stop()
 
 
 def test_orchestrate_and_wait_streams_the_events(project) -> None:

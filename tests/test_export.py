@@ -11,11 +11,9 @@ import pytest
 
 from helpers import (
     SEED_REQUEST,
-    SEED_SERVICES,
     ServerProcess,
-    ServiceProcess,
     new_project,
-    wait_until,
+    seed_services,
 )
 from orra_studio import Client
 from orra_studio.errors import BadRequest, Unauthorized
@@ -25,12 +23,8 @@ from orra_studio.errors import BadRequest, Unauthorized
 def history(live_server: ServerProcess) -> Iterator[tuple[Client, list[str]]]:
     """A project with three completed seed orchestrations and one not actionable."""
     api, project = new_project(live_server.url)
-    services = ServiceProcess(
-        ["-m", "orra_studio.demo_services", live_server.url, project["apiKey"]]
-    ).start()
     client = Client(live_server.url, project["apiKey"])
-    try:
-        wait_until(lambda: api.services_online(SEED_SERVICES), what="seed services")
+    with seed_services(api):
         ids = []
         for _ in range(3):
             accepted = api.post("/orchestrations", SEED_REQUEST).json()
@@ -39,10 +33,7 @@ def history(live_server: ServerProcess) -> Iterator[tuple[Client, list[str]]]:
         assert refused["status"] == "NOT_ACTIONABLE"
         ids.append(refused["executionId"])
         yield client, ids
-    finally:
-        client.close()
-        api.close()
-        services.stop()
+    client.close()
 
 
 def test_arrow_export_matches_the_api(history) -> None:

@@ -18,10 +18,9 @@ from helpers import (
     SEED_SERVICES,
     Api,
     ServerProcess,
-    ServiceProcess,
     new_project,
     register,
-    wait_until,
+    seed_services,
 )
 
 
@@ -61,11 +60,7 @@ def _components(plan: dict[str, Any]) -> list[str]:
 
 def test_good_plan_runs_end_to_end_and_is_recorded(llm, llm_server, seeded: Api) -> None:
     llm.answer(SEED_PLAN)
-    services = ServiceProcess(
-        ["-m", "orra_studio.demo_services", llm_server.url, seeded.key]
-    ).start()
-    try:
-        wait_until(lambda: seeded.services_online(SEED_SERVICES), what="seed services online")
+    with seed_services(seeded):
         answer = seeded.post("/orchestrations", SEED_REQUEST)
         assert answer.status_code == 202, answer.text
         body = answer.json()
@@ -75,8 +70,6 @@ def test_good_plan_runs_end_to_end_and_is_recorded(llm, llm_server, seeded: Api)
         done = seeded.wait_finished(body["executionId"])
         assert done["status"] == "COMPLETED", done
         assert done["result"]["content"]
-    finally:
-        services.stop()
 
     (sent,) = llm.requests
     assert sent["model"] == "scripted-model"

@@ -24,6 +24,7 @@ from helpers import (
     ServiceProcess,
     new_project,
     orra_cli,
+    seed_services,
     serving,
     wait_until,
 )
@@ -174,18 +175,7 @@ def test_serve_says_in_one_line_when_the_database_or_the_port_is_taken(tmp_path)
 # -- 9. event order agrees with cause ------------------------------------------------------------
 def test_a_step_is_never_logged_as_dispatched_before_what_caused_it(live_server, tmp_path):
     api, project = new_project(live_server.url)
-    services = ServiceProcess(
-        ["-m", "orra_studio.demo_services", live_server.url, project["apiKey"]],
-        cwd=tmp_path,
-    ).start()
-    try:
-        names = {
-            "customer-data-service",
-            "product-catalog-service",
-            "seller-data-service",
-            "ai-assistant-service",
-        }
-        wait_until(lambda: api.services_online(names), 30, "the demo services")
+    with seed_services(api, cwd=tmp_path):
         ids = [api.post("/orchestrations", SEED_REQUEST).json()["executionId"] for _ in range(30)]
         for execution_id in ids:
             body = api.wait_finished(execution_id)
@@ -202,8 +192,6 @@ def test_a_step_is_never_logged_as_dispatched_before_what_caused_it(live_server,
             ), logs
             times = [e["time"] for e in logs if e["event"].startswith(("step_", "orch"))]
             assert times == sorted(times), logs
-    finally:
-        services.stop()
 
 
 # -- 12. API docs that work offline ------------------------------------------------------------

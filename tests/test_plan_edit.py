@@ -10,12 +10,12 @@ import pytest
 
 from helpers import (
     SEED_REQUEST,
-    SEED_SERVICES,
     SERVICES,
     Api,
     ServerProcess,
     ServiceProcess,
     new_project,
+    seed_services,
     wait_until,
 )
 
@@ -24,10 +24,8 @@ from helpers import (
 def seed_project(live_server: ServerProcess) -> Iterator[Api]:
     api, _ = new_project(live_server.url)
     Api.opened.remove(api)  # lives for the module, not one test
-    services = ServiceProcess(["-m", "orra_studio.demo_services", live_server.url, api.key]).start()
-    wait_until(lambda: api.services_online(SEED_SERVICES), what="seed services online")
-    yield api
-    services.stop()
+    with seed_services(api):
+        yield api
     api.close()
 
 

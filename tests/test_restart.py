@@ -9,9 +9,8 @@ from helpers import (
     SEED_SERVICES,
     Api,
     ServerProcess,
-    ServiceProcess,
     new_project,
-    wait_until,
+    seed_services,
 )
 
 
@@ -19,16 +18,10 @@ def test_completed_orchestration_is_readable_after_restart(fresh_db):
     server = ServerProcess(fresh_db).start()
     try:
         api, project = new_project(server.url)
-        services = ServiceProcess(
-            ["-m", "orra_studio.demo_services", server.url, project["apiKey"]]
-        ).start()
-        try:
-            wait_until(lambda: api.services_online(SEED_SERVICES), 20, "the seed services")
+        with seed_services(api):
             execution_id = api.post("/orchestrations", SEED_REQUEST).json()["executionId"]
             before = api.wait_finished(execution_id)
             assert before["status"] == "COMPLETED"
-        finally:
-            services.stop()
     finally:
         server.stop()
 

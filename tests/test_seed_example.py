@@ -15,11 +15,9 @@ import pytest
 
 from helpers import (
     SEED_REQUEST,
-    SEED_SERVICES,
-    ServiceProcess,
     WebhookReceiver,
     new_project,
-    wait_until,
+    seed_services,
 )
 
 
@@ -27,14 +25,8 @@ from helpers import (
 def seed(live_server):
     with WebhookReceiver() as receiver:
         api, project = new_project(live_server.url, webhooks=[receiver.url])
-        services = ServiceProcess(
-            ["-m", "orra_studio.demo_services", live_server.url, project["apiKey"]]
-        ).start()
-        try:
-            wait_until(lambda: api.services_online(SEED_SERVICES), 20, "the seed services")
+        with seed_services(api):
             yield api, project, receiver
-        finally:
-            services.stop()
 
 
 def test_seed_plan_is_three_parallel_steps_then_the_join(seed):

@@ -75,6 +75,16 @@ class Store:
         rows = self._rows(sql, params)
         return decode(rows[0]) if rows else None
 
+    def _matching(
+        self, table: str, order: str, order_params: tuple[Any, ...] = (), **equal: Any
+    ) -> list[dict[str, Any]]:
+        """Rows of ``table`` whose columns equal the values given (None: any value), in
+        ``order`` (which may end in ``LIMIT ? OFFSET ?``, its values in ``order_params``)."""
+        wanted = {column: value for column, value in equal.items() if value is not None}
+        where = " AND ".join(f"{column} = ?" for column in wanted) or "TRUE"
+        sql = f"SELECT * FROM {table} WHERE {where} ORDER BY {order}"
+        return self._rows(sql, (*wanted.values(), *order_params))
+
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cursor = self._cursor().execute(sql, params)
         names = [d[0] for d in cursor.description]
@@ -280,14 +290,14 @@ class Store:
     def orchestrations_of(
         self, project_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM orchestrations WHERE project_id = ?"
-        params: list[Any] = [project_id]
-        if status:
-            sql += " AND status = ?"
-            params.append(status)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        params += [limit, offset]
-        return [_orchestration(r) for r in self._rows(sql, tuple(params))]
+        rows = self._matching(
+            "orchestrations",
+            "created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+            project_id=project_id,
+            status=status or None,
+        )
+        return [_orchestration(r) for r in rows]
 
     def steps_of_unfinished(self) -> dict[str, list[dict[str, Any]]]:
         """The steps of every unfinished orchestration in one query (crash recovery)."""
@@ -379,15 +389,13 @@ class Store:
     def compensation_failures_of(
         self, project_id: str, *, status: str | None = None, orchestration_id: str | None = None
     ) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM compensation_failures WHERE project_id = ?"
-        params: list[Any] = [project_id]
-        if status:
-            sql += " AND status = ?"
-            params.append(status)
-        if orchestration_id:
-            sql += " AND orchestration_id = ?"
-            params.append(orchestration_id)
-        rows = self._rows(sql + " ORDER BY created_at DESC, id", tuple(params))
+        rows = self._matching(
+            "compensation_failures",
+            "created_at DESC, id",
+            project_id=project_id,
+            status=status or None,
+            orchestration_id=orchestration_id or None,
+        )
         return [_json_columns(r, "compensation", "context") for r in rows]
 
     def settle_compensation_failure(
