@@ -204,13 +204,17 @@ def test_grounding_and_compensation_failures(
     assert "compensation_failure_not_found" in orra("comp-fail", "inspect", "cf_x", code=1).stderr
 
 
+def _logged_in_with_a_key(orra: Orra, live_server: ServerProcess, project: str) -> Api:
+    """``orra login``, a new current project and a key for its services, as a person does."""
+    orra("login", "--url", live_server.url)
+    orra("projects", "add", project)
+    return Api(live_server.url, orra.json("api-keys", "add", "--name", project)["apiKey"])
+
+
 def test_timeout_watch_and_interim_updates(
     orra: Orra, live_server: ServerProcess, tmp_path: Path
 ) -> None:
-    orra("login", "--url", live_server.url)
-    orra("projects", "add", "workers")
-    key = orra.json("api-keys", "add", "--name", "worker")["apiKey"]
-    api = Api(live_server.url, key)
+    api = _logged_in_with_a_key(orra, live_server, "workers")
     slow = {"WORK_DELAY": "1.5"}
     with serving(api, "faulty_services.py", "worker", online={"slow-worker"}, env=slow):
         # still running when --timeout passes: exit 4, and it goes on running
@@ -231,11 +235,9 @@ def test_timeout_watch_and_interim_updates(
 def test_edited_plan_abort_reason_and_compensation_history(
     orra: Orra, live_server: ServerProcess, tmp_path: Path
 ) -> None:
-    orra("login", "--url", live_server.url)
-    orra("projects", "add", "saga")
-    key = orra.json("api-keys", "add", "--name", "saga")["apiKey"]
+    api = _logged_in_with_a_key(orra, live_server, "saga")
     names = {"reserve-stock", "charge-card", "ship-order"}
-    with serving(Api(live_server.url, key), "faulty_services.py", "saga", online=names):
+    with serving(api, "faulty_services.py", "saga", online=names):
         plan = tmp_path / "plan.json"
         plan.write_text(json.dumps({"plan": saga_request("o-1", "abort")["plan"]}))
         data = ["-d", "orderId:o-1", "-d", "mode:abort"]

@@ -103,13 +103,16 @@ def _debug() -> bool:
 
 def shows(
     render: Callable[[Any], Any] | None = None,
+    *,
+    lines: Callable[[Any], list[Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., None]]:
     """For a command that asks the API and prints the answer.
 
     The command takes a ``client`` (for the chosen project) and returns what to print; this adds
     the ``--project``, ``--output`` and ``--json`` options every such command has, and prints
-    the answer as JSON or through ``render``. A command that needs the project's name as well
-    declares a ``project`` parameter of its own and gets it.
+    the answer as JSON or through ``render`` (``-o jsonl`` prints ``lines(answer)`` one per
+    line, when given). A command that needs the project's name as well declares a ``project``
+    parameter of its own and gets it.
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., None]:
@@ -138,6 +141,8 @@ def shows(
                 kwargs["project"] = project
             with client_for(project) as client:
                 answer = func(*args, client=client, **kwargs)
+            if lines is not None and output is Output.jsonl and not as_json:
+                answer = lines(answer)
             emit(answer, output, as_json, render)
 
         parameters = [*kept, *shared]

@@ -26,6 +26,7 @@ from ..render import (
     steps_table,
 )
 from ..statuses import OrchestrationStatus
+from ..types import Logs
 from .common import (
     EXIT_NOT_COMPLETED,
     EXIT_TIMEOUT,
@@ -39,6 +40,7 @@ from .common import (
     err,
     out,
     parse_data,
+    shows,
 )
 
 __all__ = ["inspect", "logs", "plan", "ps", "run", "verify"]
@@ -306,16 +308,9 @@ def _duration(start: str | None, end: str | None) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-@command
+@shows(logs_table, lines=lambda body: body["logs"])
 def logs(
-    execution_id: Annotated[str, typer.Argument(help="the orchestration's id")],
-    project: ProjectOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+    client: Client, execution_id: Annotated[str, typer.Argument(help="the orchestration's id")]
+) -> Logs:
     """Fetch the logs for an orchestration."""
-    with client_for(project) as client:
-        body = client.logs(execution_id)
-    if output is Output.jsonl and not as_json:
-        body = body["logs"]  # one line per log entry
-    emit(body, output, as_json, logs_table)
+    return client.logs(execution_id)
