@@ -16,7 +16,7 @@ from .embedded import EmbeddedServer
 from .render import plan_table, result_panel, steps_table
 from .statuses import OrchestrationStatus
 
-__all__ = ["SEED_REQUEST", "run_demo"]
+__all__ = ["SEED_REQUEST", "DemoServices", "run_demo", "wait_for_demo_services"]
 
 SEED_REQUEST = {
     "action": {
@@ -31,7 +31,7 @@ SEED_REQUEST = {
 }
 
 
-class _ServiceThread:
+class DemoServices:
     """Runs the demo services on their own event loop, over real websockets."""
 
     def __init__(self, url: str, api_key: str) -> None:
@@ -64,6 +64,18 @@ class _ServiceThread:
         self._thread.join(timeout=10)
 
 
+def wait_for_demo_services(client: Client, timeout: float = 20.0) -> list[str] | None:
+    """The four demo services' names once all are online; None if they are not in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        online = [s["name"] for s in client.services() if s["online"]]
+        if len(online) == 4:
+            return online
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.02)
+
+
 def run_demo(db: str | None = None, console: Console | None = None) -> int:
     console = console or Console()
     with tempfile.TemporaryDirectory(prefix="orra-demo-") as tmp:
@@ -77,18 +89,13 @@ def run_demo(db: str | None = None, console: Console | None = None) -> int:
             with Client(server.url) as anonymous:
                 project = anonymous.create_project("demo")
             client = Client(server.url, project["apiKey"])
-            services = _ServiceThread(server.url, project["apiKey"])
+            services = DemoServices(server.url, project["apiKey"])
             services.start()
             try:
-                deadline = time.monotonic() + 20
-                while True:
-                    online = [s["name"] for s in client.services() if s["online"]]
-                    if len(online) == 4:
-                        break
-                    if time.monotonic() > deadline:
-                        console.print("[red]the demo services did not connect in time[/]")
-                        return 1
-                    time.sleep(0.02)
+                online = wait_for_demo_services(client)
+                if online is None:
+                    console.print("[red]the demo services did not connect in time[/]")
+                    return 1
                 console.print(f"services online: {', '.join(sorted(online))}", markup=False)
                 console.print(f"POST /orchestrations  action={SEED_REQUEST['action']['type']!r}")
                 accepted = client._call("POST", "/orchestrations", json=SEED_REQUEST)

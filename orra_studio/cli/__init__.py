@@ -1,6 +1,7 @@
 """The ``orra`` command line (typer + rich): one module per group of commands.
 
 server.py    serve, demo, version
+studio.py    studio (the Panel web studio)
 account.py   login, logout, projects, webhooks, api-keys
 manage.py    services, grounding, comp-fail
 runs.py      plan, run, verify run, ps, inspect, logs
@@ -14,7 +15,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import account, manage, runs, server
+from . import account, manage, runs, server, studio
 from .common import command
 
 __all__ = ["app", "main"]
@@ -48,6 +49,7 @@ def _root(
 
 app.command()(server.serve)
 app.command()(server.demo)
+app.command()(command(studio.studio))
 app.command()(command(server.version))
 app.command()(account.login)
 app.command()(account.logout)

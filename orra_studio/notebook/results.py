@@ -7,27 +7,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ..statuses import OrchestrationStatus, StepStatus
+from ..palette import colour_of
 
 __all__ = ["OrchestrationResult", "plan_html"]
-
-_COLOURS = {
-    OrchestrationStatus.COMPLETED: "#1a7f37",
-    OrchestrationStatus.FAILED: "#cf222e",
-    OrchestrationStatus.ABORTED: "#cf222e",
-    OrchestrationStatus.CANCELLED: "#cf222e",
-    OrchestrationStatus.NOT_ACTIONABLE: "#cf222e",
-    OrchestrationStatus.RUNNING: "#9a6700",
-    StepStatus.RETRYING: "#8250df",
-    OrchestrationStatus.PAUSED: "#8250df",
-}
 
 #: longest JSON shown in one HTML cell before it is cut
 DISPLAY_LIMIT = 300
 
 
 def _badge(status: str) -> str:
-    colour = _COLOURS.get(status, "#57606a")
+    colour = colour_of(status)
     return (
         f'<span style="background:{colour};color:white;border-radius:4px;padding:1px 6px">'
         f"{html.escape(status)}</span>"

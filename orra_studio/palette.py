@@ -1,0 +1,25 @@
+"""The colour of each status, shared by the notebook's HTML and the web studio."""
+
+from __future__ import annotations
+
+from .statuses import OrchestrationStatus, StepStatus
+
+__all__ = ["NEUTRAL", "colour_of"]
+
+#: anything not listed: pending, skipped, unknown
+NEUTRAL = "#6e7781"
+
+_COLOURS: dict[str, str] = {
+    OrchestrationStatus.COMPLETED: "#1a7f37",
+    OrchestrationStatus.FAILED: "#cf222e",
+    OrchestrationStatus.ABORTED: "#cf222e",
+    OrchestrationStatus.CANCELLED: "#bc4c00",
+    OrchestrationStatus.NOT_ACTIONABLE: "#cf222e",
+    OrchestrationStatus.RUNNING: "#0969da",
+    OrchestrationStatus.PAUSED: "#8250df",
+    StepStatus.RETRYING: "#8250df",
+}
+
+
+def colour_of(status: str | None) -> str:
+    return _COLOURS.get(status or "", NEUTRAL)

@@ -1,0 +1,112 @@
+"""The studio's shell: the page template, navigation, and ``pn.serve`` of the page functions.
+
+Each page is a function of one browser session (``pn.serve`` calls it per session), so state is
+never shared between two people looking at the same studio. Pages reach the control plane only
+through the client. Nothing is loaded from the internet: Bokeh and Panel serve their own assets,
+and the one remote asset of the Fast template (a Google font) is switched off here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import panel as pn
+from panel.io.server import get_server
+from panel.theme.fast import Fast
+
+from ..client import Client
+from .context import StudioContext
+from .notices import Literal
+
+__all__ = ["PAGES", "page", "serve_studio"]
+
+# the Fast design imports "Open Sans" from Google Fonts; the studio must work offline
+Fast._resources = {**Fast._resources, "font": {}}
+
+#: (route, title) in the order the sidebar lists them
+PAGES: list[tuple[str, str]] = [
+    ("executions", "Executions"),
+    ("services", "Services"),
+]
+
+Page = Callable[[StudioContext, Client], Any]
+
+
+def _nav(current: str) -> pn.pane.HTML:
+    links = "".join(
+        f'<li><a href="./{route}" class="{"current" if route == current else ""}">{title}</a></li>'
+        for route, title in PAGES
+    )
+    return pn.pane.HTML(
+        f'<nav class="orra-nav"><ul>{links}</ul></nav>', sizing_mode="stretch_width"
+    )
+
+
+_CSS = """
+.orra-nav ul { list-style: none; padding: 0; margin: 0; }
+.orra-nav li a { display: block; padding: 8px 12px; border-radius: 6px; color: inherit;
+  text-decoration: none; font-size: 15px; }
+.orra-nav li a.current { background: rgba(9, 105, 218, 0.12); font-weight: 600; }
+.orra-where { font-size: 12px; color: #57606a; }
+"""
+
+
+def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
+    """One page in the studio's template; its client is closed when the session ends."""
+    client = context.client()
+    pn.state.on_session_destroyed(lambda _ctx: client.close())
+    template = pn.template.FastListTemplate(
+        title=f"Orra Studio — {title}",
+        sidebar=[_nav(route), Literal(context.where, css_classes=["orra-where"])],
+        accent="#0969da",
+        sidebar_width=260,
+    )
+    template.main.append(build(context, client))
+    return template
+
+
+def serve_studio(
+    context: StudioContext,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8006,
+    prefix: str = "",
+    open_browser: bool = False,
+    allow_origins: list[str] | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve every page until interrupted (blocks)."""
+    from . import executions, run_view, services
+
+    builders: dict[str, tuple[str, Page]] = {
+        "executions": ("Executions", executions.executions_page),
+        "services": ("Services", services.services_page),
+        "run": ("Run", run_view.run_page),
+    }
+    routes = {
+        route: (lambda r=route, t=title, b=build: page(context, r, t, b))
+        for route, (title, build) in builders.items()
+    }
+    routes["/"] = routes["executions"]
+    origins = allow_origins or [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    server = get_server(
+        routes,
+        address=host,
+        port=port,
+        prefix=prefix,
+        title="Orra Studio",
+        allow_websocket_origin=origins,
+        websocket_max_message_size=20 * 1024 * 1024,
+        start=False,
+        show=False,
+    )
+    server.start()
+    url = f"http://{host}:{port}{prefix.rstrip('/')}/"
+    if ready is not None:
+        ready(url)  # listening now: the banner, or a browser
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    server.io_loop.start()

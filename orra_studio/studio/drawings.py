@@ -1,0 +1,205 @@
+"""The plan graph and the step timeline, drawn as SVG by pure functions.
+
+SVG rather than a canvas plot: it needs no JavaScript library, loads nothing, scales, and every
+node and bar is an element a browser test (or a screen reader) can find by its ``data-*``
+attributes. All text that comes from data is escaped, so a step id or a component name is shown
+literally, never interpreted.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..palette import colour_of
+
+__all__ = ["Attempt", "attempts_from_logs", "plan_svg", "timeline_svg"]
+
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 46, 70, 18, 12
+
+#: events that end an attempt of a step, and what they make of it
+_ENDS = {
+    "step_completed": "COMPLETED",
+    "step_retrying": "RETRYING",
+    "step_failed": "FAILED",
+    "step_aborted": "ABORTED",
+}
+
+
+def _text(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _layers(plan: dict[str, Any]) -> list[list[str]]:
+    """The plan's parallel groups, or layers computed from the dependencies."""
+    groups = plan.get("parallelExecutionGroups")
+    if groups:
+        return [list(g) for g in groups]
+    steps = {s["id"]: s for s in plan.get("steps", [])}
+    depth: dict[str, int] = {}
+
+    def level(step_id: str, seen: frozenset[str] = frozenset()) -> int:
+        if step_id in depth:
+            return depth[step_id]
+        deps = [d for d in steps[step_id].get("dependencies") or [] if d in steps and d not in seen]
+        depth[step_id] = 1 + max((level(d, seen | {step_id}) for d in deps), default=-1)
+        return depth[step_id]
+
+    for step_id in steps:
+        level(step_id)
+    layers: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for step_id, d in depth.items():
+        layers[d].append(step_id)
+    return layers
+
+
+def plan_svg(plan: dict[str, Any] | None, statuses: dict[str, str] | None = None) -> str:
+    """The plan as layers left to right (a layer runs in parallel), edges for dependencies;
+    each node is coloured by its step's status (or grey before the run)."""
+    if not plan or not plan.get("steps"):
+        return '<svg class="orra-plan" width="10" height="10"></svg>'
+    statuses = statuses or {}
+    steps = {s["id"]: s for s in plan["steps"]}
+    layers = _layers(plan)
+    position: dict[str, tuple[int, int]] = {}
+    for column, layer in enumerate(layers):
+        for row, step_id in enumerate(layer):
+            position[step_id] = (PAD + column * (NODE_W + GAP_X), PAD + row * (NODE_H + GAP_Y))
+    width = PAD * 2 + len(layers) * NODE_W + (len(layers) - 1) * GAP_X
+    height = PAD * 2 + max(len(layer) for layer in layers) * (NODE_H + GAP_Y) - GAP_Y
+    parts = [
+        f'<svg class="orra-plan" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="plan graph">',
+        '<defs><marker id="orra-arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" '
+        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#8c959f"/></marker></defs>',
+    ]
+    for step_id, step in steps.items():
+        for dep in step.get("dependencies") or []:
+            if dep in position and step_id in position:
+                (x1, y1), (x2, y2) = position[dep], position[step_id]
+                parts.append(
+                    f'<line class="orra-edge" data-from="{_text(dep)}" data-to="{_text(step_id)}" '
+                    f'x1="{x1 + NODE_W}" y1="{y1 + NODE_H // 2}" x2="{x2 - 2}" '
+                    f'y2="{y2 + NODE_H // 2}" stroke="#8c959f" stroke-width="1.5" '
+                    'marker-end="url(#orra-arrow)"/>'
+                )
+    for step_id, (x, y) in position.items():
+        step = steps.get(step_id, {"component": "?"})
+        status = statuses.get(step_id, "PENDING")
+        colour = colour_of(status)
+        parts.append(
+            f'<g class="orra-node" data-step="{_text(step_id)}" data-status="{_text(status)}">'
+            f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" '
+            f'fill="{colour}" fill-opacity="0.14" stroke="{colour}" stroke-width="2"/>'
+            f'<text x="{x + 8}" y="{y + 18}" font-size="12" font-weight="bold" fill="#1f2328">'
+            f"{_text(step_id)} · {_text(status)}</text>"
+            f'<text x="{x + 8}" y="{y + 36}" font-size="12" fill="#1f2328">'
+            f"{_text(_clip(step.get('component', ''), 26))}</text>"
+            f"<title>{_text(step_id)}: {_text(step.get('component', ''))} ({_text(status)})</title>"
+            "</g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One dispatch of a step and how it ended (``RUNNING`` while it has not)."""
+
+    step_id: str
+    number: int
+    start: datetime
+    end: datetime | None
+    outcome: str
+    instance: int | None = None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def attempts_from_logs(lines: list[dict[str, Any]]) -> list[Attempt]:
+    """Every attempt of every step, from an orchestration's log lines (``GET …/logs``)."""
+    open_: dict[str, dict[str, Any]] = {}
+    attempts: list[Attempt] = []
+    for line in lines:
+        step_id, event, moment = line.get("stepId"), line.get("event"), _time(line.get("time"))
+        if not step_id or moment is None:
+            continue
+        payload = line.get("payload") if isinstance(line.get("payload"), dict) else {}
+        if event == "step_dispatched":
+            open_[step_id] = {"start": moment, **payload}
+        elif event in _ENDS and step_id in open_:
+            outcome = _ENDS[event]
+            if event == "step_retrying" and payload.get("kind") == "timeout":
+                outcome = "TIMEOUT"
+            attempts.append(_attempt(step_id, open_.pop(step_id), moment, outcome))
+    for step_id, started in open_.items():
+        attempts.append(_attempt(step_id, started, None, "RUNNING"))
+    return attempts
+
+
+def _attempt(step_id: str, started: dict[str, Any], end: datetime | None, outcome: str) -> Attempt:
+    return Attempt(
+        step_id=step_id,
+        number=int(started.get("attempt") or 1),
+        start=started["start"],
+        end=end,
+        outcome=outcome,
+        instance=started.get("instance"),
+    )
+
+
+def timeline_svg(attempts: list[Attempt], now: datetime | None = None) -> str:
+    """A Gantt chart: a row per step, a bar per attempt from dispatch to its end (a running
+    one to ``now``), coloured by how it ended; a retried attempt's bar is followed by the next."""
+    if not attempts:
+        return '<svg class="orra-timeline" width="10" height="10"></svg>'
+    rows = sorted({a.step_id for a in attempts}, key=_step_order)
+    start = min(a.start for a in attempts)
+    end = max((a.end or now or a.start) for a in attempts)
+    span = max((end - start).total_seconds(), 0.001)
+    label_w, bar_h, gap, chart_w = 80, 18, 8, 640
+    height = PAD * 2 + len(rows) * (bar_h + gap) + 16
+    parts = [
+        f'<svg class="orra-timeline" xmlns="http://www.w3.org/2000/svg" '
+        f'width="{label_w + chart_w + PAD * 2}" height="{height}" role="img" '
+        'aria-label="step timeline">'
+    ]
+    for row, step_id in enumerate(rows):
+        y = PAD + row * (bar_h + gap)
+        parts.append(
+            f'<text x="{PAD}" y="{y + 13}" font-size="12" fill="#1f2328">{_text(step_id)}</text>'
+        )
+    for attempt in attempts:
+        y = PAD + rows.index(attempt.step_id) * (bar_h + gap)
+        finish = attempt.end or now or attempt.start
+        x = label_w + PAD + (attempt.start - start).total_seconds() / span * chart_w
+        w = max(2.0, (finish - attempt.start).total_seconds() / span * chart_w)
+        took = (finish - attempt.start).total_seconds() * 1000
+        colour = colour_of("RUNNING" if attempt.outcome == "TIMEOUT" else attempt.outcome)
+        parts.append(
+            f'<rect class="orra-attempt" data-step="{_text(attempt.step_id)}" '
+            f'data-attempt="{attempt.number}" data-outcome="{_text(attempt.outcome)}" '
+            f'x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" fill="{colour}">'
+            f"<title>{_text(attempt.step_id)} attempt {attempt.number}: "
+            f"{_text(attempt.outcome)} after {took:.0f} ms</title></rect>"
+        )
+    parts.append(
+        f'<text x="{label_w + PAD}" y="{height - 4}" font-size="11" fill="#6e7781">0 ms</text>'
+        f'<text x="{label_w + PAD + chart_w}" y="{height - 4}" font-size="11" fill="#6e7781" '
+        f'text-anchor="end">{span * 1000:.0f} ms</text></svg>'
+    )
+    return "".join(parts)
+
+
+def _step_order(step_id: str) -> tuple[int, str]:
+    digits = "".join(c for c in step_id if c.isdigit())
+    return (int(digits) if digits else 1 << 30, step_id)

@@ -1,0 +1,189 @@
+"""One orchestration, live: its plan graph coloured by step status, a timeline with every
+attempt as its own bar, the steps, the log, how the plan was made, and Cancel.
+
+It polls the control plane twice a second until the orchestration has ended (then stops), so a
+step's node turns green within about half a second of its completion being committed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from ..client import Client
+from ..errors import NotFound, OrraError
+from ..palette import colour_of
+from ..statuses import TERMINAL_STATUSES
+from .context import StudioContext
+from .drawings import attempts_from_logs, plan_svg, timeline_svg
+from .notices import Literal, Notice
+
+__all__ = ["run_page", "step_rows"]
+
+POLL_MS = 500
+#: longest JSON shown in one cell before it is cut
+CELL_LIMIT = 400
+
+
+def _json(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
+
+
+def step_rows(body: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "step": s["id"],
+                "component": s["component"],
+                "status": str(s["status"]),
+                "attempts": s["attempts"],
+                "input": _json(s.get("input")),
+                "output": _json(s.get("output")),
+                "error": s.get("error") or "",
+            }
+            for s in body.get("stepResults", [])
+        ],
+        columns=["step", "component", "status", "attempts", "input", "output", "error"],
+    )
+
+
+def _log_rows(lines: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "time": (line.get("time") or "")[11:23],
+                "level": line["level"],
+                "step": line.get("stepId") or "",
+                "event": line["event"],
+                "message": line["message"],
+            }
+            for line in lines
+        ],
+        columns=["time", "level", "step", "event", "message"],
+    )
+
+
+def _badge(status: str) -> str:
+    import html
+
+    return (
+        f'<span class="orra-status" data-status="{html.escape(status)}" '
+        f'style="background:{colour_of(status)};color:white;border-radius:6px;padding:2px 10px;'
+        f'font-weight:600">{html.escape(status)}</span>'
+    )
+
+
+def run_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
+    args = pn.state.session_args or {}
+    execution_id = (args.get("id") or [b""])[0].decode(errors="replace").strip()
+    problem = Notice()
+    if not execution_id:
+        problem.show("No orchestration chosen: open one from Executions.", "info")
+        return pn.Column(problem)
+
+    status = pn.pane.HTML("", css_classes=["orra-run-status"])
+    title = Literal(execution_id, styles={"font-size": "18px", "font-weight": "600"})
+    action = Literal("", sizing_mode="stretch_width")
+    graph = pn.pane.HTML("", css_classes=["orra-graph"], sizing_mode="stretch_width")
+    timeline = pn.pane.HTML("", css_classes=["orra-timeline-pane"], sizing_mode="stretch_width")
+    steps = pn.widgets.Tabulator(
+        step_rows({}), show_index=False, disabled=True, sizing_mode="stretch_width"
+    )
+    log = pn.widgets.Tabulator(
+        _log_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width", height=300
+    )
+    result = Literal("", sizing_mode="stretch_width")
+    provenance = Literal("", sizing_mode="stretch_width")
+    reason = pn.widgets.TextInput(placeholder="why (recorded with the cancellation)", width=280)
+    cancel = pn.widgets.Button(name="Cancel", button_type="danger", width=100, disabled=True)
+    state: dict[str, Any] = {"callback": None, "plan": None}
+
+    def refresh() -> None:
+        try:
+            body = client.orchestration(execution_id)
+            lines = client.logs(execution_id)["logs"]
+        except NotFound:
+            problem.show(f"No orchestration '{execution_id}' in this project.", "error")
+            _stop()
+            return
+        except OrraError as exc:
+            problem.show(f"The control plane did not answer: {exc}", "error")
+            return
+        problem.hide()
+        if state["plan"] is None:
+            made = client.plan_of(execution_id)
+            state["plan"] = made.get("plan")
+            provenance.object = _provenance(made)
+        finished = body["status"] in TERMINAL_STATUSES
+        status.object = _badge(str(body["status"]))
+        act = body.get("action") or {}
+        action.object = f"{act.get('type', '')}: {act.get('content', '')}"
+        statuses = {s["id"]: str(s["status"]) for s in body.get("stepResults", [])}
+        graph.object = plan_svg(state["plan"], statuses)
+        attempts = attempts_from_logs(lines)
+        timeline.object = timeline_svg(attempts, now=None if finished else datetime.now(UTC))
+        steps.value = step_rows(body)
+        log.value = _log_rows(lines)
+        if body.get("error"):
+            result.object = f"error: {body['error']}"
+        elif body.get("result") is not None:
+            result.object = json.dumps(body["result"], indent=2, ensure_ascii=False)
+        cancel.disabled = finished
+        if finished:
+            _stop()
+
+    def _stop() -> None:
+        if state["callback"] is not None:
+            state["callback"].stop()
+            state["callback"] = None
+
+    def do_cancel(_event: Any) -> None:
+        try:
+            client.cancel(execution_id, reason.value or None)
+        except OrraError as exc:
+            problem.show(str(exc), "error")
+            return
+        refresh()
+
+    cancel.on_click(do_cancel)
+    refresh()
+    if not cancel.disabled:
+        state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
+    return pn.Column(
+        pn.Row(title, status),
+        action,
+        problem,
+        pn.Row(reason, cancel),
+        pn.pane.Markdown("#### Plan"),
+        graph,
+        pn.pane.Markdown("#### Timeline (a bar per attempt)"),
+        timeline,
+        pn.pane.Markdown("#### Steps"),
+        steps,
+        pn.pane.Markdown("#### Result"),
+        result,
+        pn.pane.Markdown("#### Log"),
+        log,
+        pn.pane.Markdown("#### How the plan was made"),
+        provenance,
+        sizing_mode="stretch_width",
+    )
+
+
+def _provenance(made: dict[str, Any]) -> str:
+    parts = [f"source: {made.get('source') or 'unknown'}"]
+    if made.get("model"):
+        parts.append(f"model: {made['model']}")
+    parts.append(f"cache: {made.get('cache') or 'none'}")
+    parts.append(f"repair rounds: {made.get('repairRounds', 0)}")
+    reasoning = (made.get("provenance") or {}).get("reasoning")
+    if reasoning:
+        parts.append(f"reasoning: {reasoning}")
+    return "\n".join(parts)

@@ -1,0 +1,246 @@
+"""Services: what the project can do, whether it is online, and registering a new one.
+
+The list refreshes every two seconds (instances come and go). Registration checks the name as
+you type with the control plane's own rules (RFC 1123) and shows the server's message beside the
+form when it refuses; a registered service is offline until an instance connects, and the page
+shows the ``orra_sdk`` code that would serve it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from ..client import Client
+from ..errors import OrraError
+from .context import StudioContext
+from .notices import Literal, Notice
+
+__all__ = ["name_problem", "service_rows", "services_page", "snippet"]
+
+MAX_DESCRIPTION = 500
+_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+
+EXAMPLE_SCHEMA = {
+    "input": {
+        "type": "object",
+        "properties": {"orderId": {"type": "string"}},
+        "required": ["orderId"],
+    },
+    "output": {"type": "object", "properties": {"status": {"type": "string"}}},
+}
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a service name (RFC 1123), or None."""
+    if not name:
+        return "a name is required"
+    if len(name) > 253:
+        return f"{len(name)} characters; at most 253"
+    if not _NAME.fullmatch(name):
+        return "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+    return None
+
+
+def service_rows(services: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "name": s["name"],
+                "kind": s["kind"],
+                "online": "online" if s["online"] else "offline",
+                "instances": s["instances"],
+                "version": s["version"],
+                "revertible": "yes" if s["revertible"] else "",
+                "policy": json.dumps(s["policy"]) if s.get("policy") else "",
+                "description": s["description"],
+            }
+            for s in services
+        ],
+        columns=[
+            "name",
+            "kind",
+            "online",
+            "instances",
+            "version",
+            "revertible",
+            "policy",
+            "description",
+        ],
+    )
+
+
+def _fields(schema: dict[str, Any] | None) -> pd.DataFrame:
+    schema = schema or {}
+    required = set(schema.get("required") or [])
+    return pd.DataFrame(
+        [
+            {
+                "field": name,
+                "type": str(spec.get("type", "any")) if isinstance(spec, dict) else "any",
+                "required": "yes" if name in required else "",
+                "description": spec.get("description", "") if isinstance(spec, dict) else "",
+            }
+            for name, spec in (schema.get("properties") or {}).items()
+        ],
+        columns=["field", "type", "required", "description"],
+    )
+
+
+def snippet(name: str, description: str, schema: dict[str, Any], agent: bool) -> str:
+    """The ``orra_sdk`` code that serves a service registered this way."""
+    kind = "Agent" if agent else "Service"
+    return (
+        "from orra_sdk import {kind}, run_forever\n\n"
+        "{var} = {kind}(\n"
+        "    {name!r},\n"
+        "    description={description!r},\n"
+        "    url=ORRA_URL,\n"
+        "    api_key=ORRA_API_KEY,\n"
+        "    input={input},\n"
+        "    output={output},\n"
+        ")\n\n\n"
+        "@{var}.handler\n"
+        "async def handle(task):\n"
+        "    return {{...}}  # an object that fits the output schema\n\n\n"
+        "run_forever({var})\n"
+    ).format(
+        kind=kind,
+        var="agent" if agent else "service",
+        name=name,
+        description=description,
+        input=json.dumps(schema.get("input") or {}),
+        output=json.dumps(schema.get("output") or {}),
+    )
+
+
+def services_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
+    problem = Notice()
+    table = pn.widgets.Tabulator(
+        service_rows([]),
+        show_index=False,
+        disabled=True,
+        selectable=1,
+        sizing_mode="stretch_width",
+        css_classes=["orra-services"],
+    )
+    known: dict[str, dict[str, Any]] = {}
+    inputs = pn.widgets.Tabulator(_fields(None), show_index=False, disabled=True, height=160)
+    outputs = pn.widgets.Tabulator(_fields(None), show_index=False, disabled=True, height=160)
+    raw = pn.pane.JSON({}, depth=3, visible=False)
+    show_raw = pn.widgets.Toggle(name="Raw JSON Schema", width=160)
+    show_raw.link(raw, value="visible")
+    detail_title = Literal("Select a service to see its schema.")
+
+    def load(*_: Any) -> None:
+        try:
+            services = client.services()
+        except OrraError as exc:
+            problem.show(f"The control plane did not answer: {exc}", "error")
+            return
+        problem.hide()
+        known.clear()
+        known.update({s["name"]: s for s in services})
+        selection = table.selection
+        table.value = service_rows(services)
+        table.selection = selection
+
+    def show(event: Any) -> None:
+        rows = table.value
+        if not event.new or rows.empty:
+            return
+        service = known.get(rows.iloc[event.new[0]]["name"])
+        if service is None:
+            return
+        detail_title.object = f"{service['name']} — input and output"
+        inputs.value = _fields(service["schema"].get("input"))
+        outputs.value = _fields(service["schema"].get("output"))
+        raw.object = service["schema"]
+
+    table.param.watch(show, "selection")
+    load()
+    pn.state.add_periodic_callback(load, period=2000)
+
+    form = _register_form(client, load)
+    return pn.Column(
+        problem,
+        table,
+        pn.Row(
+            pn.Column(detail_title, pn.Row(inputs, outputs), show_raw, raw),
+            form,
+            sizing_mode="stretch_width",
+        ),
+        sizing_mode="stretch_width",
+    )
+
+
+def _register_form(client: Client, refresh: Any) -> pn.viewable.Viewable:
+    name = pn.widgets.TextInput(name="Name", placeholder="refund-service", width=320)
+    name_hint = Literal("", css_classes=["orra-name-hint"])
+    kind = pn.widgets.RadioButtonGroup(options=["service", "agent"], value="service")
+    description = pn.widgets.TextAreaInput(
+        name="Description", placeholder="What it does, in a sentence or two", width=320, height=80
+    )
+    counter = Literal(f"0 / {MAX_DESCRIPTION}")
+    schema = pn.widgets.TextAreaInput(
+        name="Schema (JSON Schema input/output, or the README's fields list)",
+        value=json.dumps(EXAMPLE_SCHEMA, indent=2),
+        width=320,
+        height=220,
+    )
+    register = pn.widgets.Button(name="Register", button_type="primary", width=120)
+    outcome = Notice()
+    code = Literal("", visible=False, css_classes=["orra-snippet"])
+
+    def check_name(event: Any) -> None:
+        problem = name_problem(event.new)
+        name_hint.object = f"✗ {problem}" if problem and event.new else ""
+
+    def count(event: Any) -> None:
+        counter.object = f"{len(event.new)} / {MAX_DESCRIPTION}"
+
+    def submit(_event: Any) -> None:
+        try:
+            parsed = json.loads(schema.value or "null")
+        except ValueError as exc:
+            outcome.show(f"The schema is not JSON: {exc}", "error")
+            return
+        body = {"name": name.value, "description": description.value, "schema": parsed}
+        try:
+            answer = client.register_service(body, agent=kind.value == "agent")
+        except OrraError as exc:
+            outcome.show(str(exc), "error")
+            code.visible = False
+            return
+        warnings = " ".join(answer.get("warnings") or [])
+        outcome.show(
+            f"Registered {answer['name']} (version {answer['version']}); it is offline until "
+            f"an instance connects. {warnings}".strip(),
+            "success",
+        )
+        code.object = snippet(
+            name.value, description.value, parsed or {}, agent=kind.value == "agent"
+        )
+        code.visible = True
+        refresh()
+
+    name.param.watch(check_name, "value_input")
+    description.param.watch(count, "value_input")
+    register.on_click(submit)
+    return pn.Column(
+        pn.pane.Markdown("### Register a service or agent"),
+        kind,
+        name,
+        name_hint,
+        description,
+        counter,
+        schema,
+        register,
+        outcome,
+        code,
+        width=360,
+    )

@@ -1,0 +1,189 @@
+"""The web studio in a real headless Chromium: a real ``orra studio`` process, a real control
+plane, real services over websockets. Screenshots of each page go to a folder printed at the
+end of the module (``pytest -s`` shows it)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import StudioProcess, Watched, browser_page
+
+from helpers import (
+    SEED_REQUEST,
+    Api,
+    ServerProcess,
+    new_project,
+    seed_services,
+    serving,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+MARKUP = "<b>bold</b> & <i>not</i>"
+
+
+@dataclass
+class Studio:
+    api: Api
+    url: str
+    page: Any
+    watched: Watched
+    shots: Path
+
+    def open(self, route: str) -> Any:
+        self.page.goto(self.url + route)
+        self.page.wait_for_selector(".orra-nav")
+        return self.page
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def run(self, body: dict[str, Any]) -> str:
+        answer = self.api.post("/orchestrations", body)
+        assert answer.status_code == 202, answer.text
+        return answer.json()["executionId"]
+
+
+def _one_step(component: str, field: str, value: str, **options: Any) -> dict[str, Any]:
+    step = {
+        "id": "step1",
+        "component": component,
+        "input": {field: f"{{{{request.data.{field}}}}}"},
+        "dependencies": [],
+    }
+    return {
+        "action": {"type": "run-one", "content": f"run {component}"},
+        "data": [{"field": field, "value": value}],
+        "plan": {"steps": [step]},
+        "options": options,
+    }
+
+
+@pytest.fixture(scope="module")
+def studio(
+    live_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Studio]:
+    api, _ = new_project(live_server.url)
+    Api.opened.remove(api)  # lives for the module
+    shots = tmp_path_factory.mktemp("studio-screenshots")
+    faulty = {"FAIL_TIMES": "2", "WORK_DELAY": "30"}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(seed_services(api))
+        stack.enter_context(
+            serving(
+                api,
+                "faulty_services.py",
+                "flaky,worker",
+                online={"flaky-echo", "slow-worker"},
+                env=faulty,
+            )
+        )
+        process = StudioProcess(live_server.url, api.key or "", shots / "studio.log").start()
+        stack.callback(process.stop)
+        page, watched = stack.enter_context(browser_page(shots))
+        yield Studio(api, process.url, page, watched, shots)
+        watched.check(page)
+    print(f"\nstudio screenshots: {shots}")
+    api.close()
+
+
+def test_every_page_loads_offline_without_errors(studio: Studio):
+    for route in ("executions", "services", "run"):
+        page = studio.open(route)
+        page.wait_for_selector(".orra-nav")
+        studio.watched.check(page)
+    studio.open("run").wait_for_selector("text=No orchestration chosen")
+    studio.open("run?id=o_doesnotexist")
+    studio.page.wait_for_selector("text=No orchestration 'o_doesnotexist'")
+    studio.watched.check(studio.page)
+
+
+def test_the_run_view_goes_live_to_completed_with_four_green_nodes_and_four_bars(
+    studio: Studio,
+):
+    body = {**SEED_REQUEST, "action": {"type": "customer-inquiry", "content": MARKUP}}
+    execution_id = studio.run(body)
+    page = studio.open(f"run?id={execution_id}")
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    completed = page.locator("g.orra-node[data-status=COMPLETED]")
+    completed.first.wait_for()
+    wait_until(lambda: completed.count() == 4, 10, "four green nodes")
+    assert page.locator("line.orra-edge").count() == 3
+    assert page.locator("rect.orra-attempt[data-outcome=COMPLETED]").count() == 4
+    # the action's text is shown as it is, never as markup
+    assert page.get_by_text(f"customer-inquiry: {MARKUP}").count() == 1
+    studio.shot("run-view")
+    studio.watched.check(page)
+
+
+def test_a_step_that_fails_twice_shows_each_attempt_as_its_own_bar(studio: Studio):
+    execution_id = studio.run(_one_step("flaky-echo", "text", "retry me", initialDelaySeconds=0.05))
+    page = studio.open(f"run?id={execution_id}")
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    bars = page.locator("rect.orra-attempt[data-step=step1]")
+    wait_until(lambda: bars.count() == 3, 10, "three attempts of step1")
+    outcomes = [bars.nth(i).get_attribute("data-outcome") for i in range(3)]
+    assert outcomes == ["RETRYING", "RETRYING", "COMPLETED"]
+    studio.shot("run-view-retries")
+
+
+def test_cancel_a_running_orchestration_from_the_run_view(studio: Studio):
+    execution_id = studio.run(_one_step("slow-worker", "job", "long"))
+    page = studio.open(f"run?id={execution_id}")
+    page.wait_for_selector(".orra-run-status [data-status=RUNNING]")
+    page.get_by_placeholder("why (recorded with the cancellation)").fill("wrong <job>")
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_selector(".orra-run-status [data-status=CANCELLED]")
+    body = studio.api.get(f"/orchestrations/{execution_id}").json()
+    assert body["status"] == "CANCELLED"
+    assert body["error"] == "cancelled by the caller: wrong <job>"
+    studio.shot("run-view-cancelled")
+
+
+def test_executions_are_paged_by_the_server_and_filtered_by_status(studio: Studio):
+    cancelled = studio.run(_one_step("slow-worker", "job", "to cancel"))
+    studio.api.post(f"/orchestrations/{cancelled}/cancel", {"reason": "filter test"})
+    page = studio.open("executions")
+    page.wait_for_selector(f"text={cancelled}")
+    page.locator("select").select_option("CANCELLED")
+    rows = page.locator(".tabulator-row")
+
+    def only_cancelled() -> bool:
+        texts = rows.all_inner_texts()  # one read: the table may re-render meanwhile
+        return bool(texts) and all("CANCELLED" in text for text in texts)
+
+    wait_until(only_cancelled, 10, "only cancelled rows")
+    page.get_by_role("link", name=cancelled).click()
+    page.wait_for_selector(".orra-run-status [data-status=CANCELLED]")
+    assert f"id={cancelled}" in page.url
+    studio.shot("executions")
+
+
+def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Studio):
+    page = studio.open("services")
+    page.wait_for_selector(".tabulator-row")
+    name = page.get_by_placeholder("refund-service")
+    name.fill("Bad Name")
+    page.wait_for_selector("text=✗ lowercase letters")
+    name.fill("refund-service")
+    page.get_by_placeholder("What it does, in a sentence or two").fill(
+        "Refunds an order <script>alert(1)</script>"
+    )
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_selector("text=Registered refund-service (version 1)")
+    page.wait_for_selector("text=run_forever(service)")
+    row = page.locator(".tabulator-row", has_text="refund-service")
+    row.wait_for()
+    assert "offline" in row.inner_text()
+    assert "<script>alert(1)</script>" in row.inner_text()  # shown, not run
+    # the server's own refusal is shown beside the form, not a traceback
+    page.get_by_placeholder("What it does, in a sentence or two").fill("x" * 501)
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_selector("text=/description is 501 characters; keep it to at most 500/")
+    studio.shot("services")
