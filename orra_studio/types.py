@@ -189,6 +189,8 @@ class Orchestration(TypedDict):
     error: str | None
     stepResults: list[StepResult]
     compensations: NotRequired[list[Compensation] | None]
+    #: the request's data fields ({field, value}); GET /orchestrations/{id} only
+    data: NotRequired[list[dict[str, Any]] | None]
 
 
 class OrchestrationSummary(TypedDict):

@@ -187,3 +187,63 @@ def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Stud
     page.get_by_role("button", name="Register").click()
     page.wait_for_selector("text=/description is 501 characters; keep it to at most 500/")
     studio.shot("services")
+
+
+def _edit_cell(page: Any, row: int, field: str, text: str) -> None:
+    cell = page.locator(f".orra-steps-editor .tabulator-row >> nth={row}").locator(
+        f".tabulator-cell[tabulator-field={field}]"
+    )
+    cell.click()
+    editor = cell.locator("input")
+    editor.fill(text)
+    editor.press("Enter")
+
+
+def test_compose_preview_edit_validate_fix_and_run(studio: Studio):
+    page = studio.open("compose")
+    page.get_by_role("button", name="Preview").click()
+    nodes = page.locator("g.orra-node")
+    nodes.first.wait_for()
+    wait_until(lambda: nodes.count() == 4, 10, "the 3+1 plan")
+    assert page.locator("line.orra-edge").count() == 3
+    # a reference to data nobody sent: the server's validator names the step and field
+    _edit_cell(page, 0, "input", '{"customerId": "{{request.data.nope}}"}')
+    page.wait_for_selector("g.orra-node[data-step=step1][data-status=INVALID]")
+    problems = page.locator(".orra-problems .tabulator-row")
+    problems.first.wait_for()
+    assert "step1" in problems.first.inner_text()
+    assert page.get_by_role("button", name="Run").is_disabled()
+    studio.shot("compose-invalid")
+    _edit_cell(page, 0, "input", '{"customerId": "{{request.data.customerId}}"}')
+    page.wait_for_selector("text=The server accepts this plan.")
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_url("**/run?id=*")
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    wait_until(
+        lambda: page.locator("g.orra-node[data-status=COMPLETED]").count() == 4, 10, "4 green"
+    )
+    studio.shot("compose-ran")
+
+
+def test_edit_and_re_run_a_past_run(studio: Studio):
+    first = studio.run(SEED_REQUEST)
+    page = studio.open(f"run?id={first}")
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    page.get_by_role("link", name="Edit and re-run").click()
+    page.wait_for_url(f"**/compose?from={first}")
+    nodes = page.locator("g.orra-node")
+    nodes.first.wait_for()
+    wait_until(lambda: nodes.count() == 4, 10, "the past run's plan")
+    page.wait_for_selector("text=The server accepts this plan.")
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_url("**/run?id=*")
+    second = page.url.split("id=")[1]
+    assert second != first
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    # and the one-click re-run with the same input
+    page.get_by_role("button", name="Re-run with the same input").click()
+    page.wait_for_function(f"() => !location.href.includes('{second}')")
+    third = page.url.split("id=")[1]
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    rerun = studio.api.get(f"/orchestrations/{third}").json()
+    assert rerun["status"] == "COMPLETED" and rerun["data"] == SEED_REQUEST["data"]

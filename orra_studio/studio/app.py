@@ -27,6 +27,7 @@ Fast._resources = {**Fast._resources, "font": {}}
 #: (route, title) in the order the sidebar lists them
 PAGES: list[tuple[str, str]] = [
     ("executions", "Executions"),
+    ("compose", "Compose"),
     ("services", "Services"),
 ]
 
@@ -44,10 +45,10 @@ def _nav(current: str) -> pn.pane.HTML:
 
 
 _CSS = """
-.orra-nav ul { list-style: none; padding: 0; margin: 0; }
-.orra-nav li a { display: block; padding: 8px 12px; border-radius: 6px; color: inherit;
+ul { list-style: none; padding: 0; margin: 0; }
+li a { display: block; padding: 8px 12px; border-radius: 6px; color: inherit;
   text-decoration: none; font-size: 15px; }
-.orra-nav li a.current { background: rgba(9, 105, 218, 0.12); font-weight: 600; }
+li a.current { background: rgba(9, 105, 218, 0.12); font-weight: 600; }
 .orra-where { font-size: 12px; color: #57606a; }
 """
 
@@ -77,11 +78,12 @@ def serve_studio(
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve every page until interrupted (blocks)."""
-    from . import executions, run_view, services
+    from . import compose, executions, run_view, services
 
     builders: dict[str, tuple[str, Page]] = {
         "executions": ("Executions", executions.executions_page),
         "services": ("Services", services.services_page),
+        "compose": ("Compose", compose.compose_page),
         "run": ("Run", run_view.run_page),
     }
     routes = {

@@ -7,6 +7,7 @@ step's node turns green within about half a second of its completion being commi
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from ..client import Client
 from ..errors import NotFound, OrraError
 from ..palette import colour_of
 from ..statuses import TERMINAL_STATUSES
+from .compose import open_run_view
 from .context import StudioContext
 from .drawings import attempts_from_logs, plan_svg, timeline_svg
 from .notices import Literal, Notice
@@ -71,8 +73,6 @@ def _log_rows(lines: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _badge(status: str) -> str:
-    import html
-
     return (
         f'<span class="orra-status" data-status="{html.escape(status)}" '
         f'style="background:{colour_of(status)};color:white;border-radius:6px;padding:2px 10px;'
@@ -103,6 +103,11 @@ def run_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
     provenance = Literal("", sizing_mode="stretch_width")
     reason = pn.widgets.TextInput(placeholder="why (recorded with the cancellation)", width=280)
     cancel = pn.widgets.Button(name="Cancel", button_type="danger", width=100, disabled=True)
+    rerun = pn.widgets.Button(name="Re-run with the same input", width=220)
+    edit = pn.pane.HTML(
+        f'<a class="orra-edit" href="./compose?from={html.escape(execution_id, quote=True)}">'
+        "Edit and re-run</a>"
+    )
     state: dict[str, Any] = {"callback": None, "plan": None}
 
     def refresh() -> None:
@@ -152,7 +157,19 @@ def run_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
             return
         refresh()
 
+    def do_rerun(_event: Any) -> None:
+        try:
+            past = client.orchestration(execution_id)
+            data = {f["field"]: f.get("value") for f in past.get("data") or []}
+            plan = {"steps": (state["plan"] or {}).get("steps", [])}
+            accepted = client.submit(past["action"], data, plan=plan)
+        except OrraError as exc:
+            problem.show(str(exc), "error")
+            return
+        open_run_view(accepted["executionId"])
+
     cancel.on_click(do_cancel)
+    rerun.on_click(do_rerun)
     refresh()
     if not cancel.disabled:
         state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
@@ -160,7 +177,7 @@ def run_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
         pn.Row(title, status),
         action,
         problem,
-        pn.Row(reason, cancel),
+        pn.Row(reason, cancel, rerun, edit),
         pn.pane.Markdown("#### Plan"),
         graph,
         pn.pane.Markdown("#### Timeline (a bar per attempt)"),

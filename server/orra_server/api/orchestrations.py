@@ -256,7 +256,8 @@ async def get_orchestration(
     if wait and run.status not in TERMINAL:
         await runtime.engine.wait(orchestration_id, wait)
         run = _load(runtime, project_id, orchestration_id)
-    return FastJSONResponse(run.body())  # documented by OrchestrationOut, not re-validated
+    # documented by OrchestrationOut, not re-validated; the data, to re-run or edit it
+    return FastJSONResponse({**run.body(), "data": run.data})
 
 
 @router.get("/orchestrations/{orchestration_id}/plan", **answers(PlanInfo))

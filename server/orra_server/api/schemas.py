@@ -82,6 +82,9 @@ class OrchestrationOut(_Out):
     error: str | None = None
     stepResults: list[StepResultOut]
     compensations: list[CompensationOut] | None = None
+    data: list[dict[str, Any]] | None = Field(
+        default=None, description="the request's data fields (GET only), to re-run or edit it"
+    )
 
 
 class OrchestrationSummary(_Out):

@@ -1,0 +1,303 @@
+"""Compose: write an action and its data, preview the plan, edit it, run it.
+
+Preview is a dry run (``POST /orchestrations`` with ``dryRun``). The plan is then a table to
+edit — a step's component (only registered ones are offered), its dependencies, its input as
+JSON with ``{{request.data.x}}`` and ``{{stepN.output.y}}`` references — and every edit is sent
+back as a dry run with that plan, so the server's one validator judges it and its errors are
+shown on the step and field they name. Run posts the plan as edited and opens its run view.
+Opened as ``compose?from=o_…`` it starts from a past orchestration's action, data and plan.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from ..client import Client
+from ..errors import OrraError
+from .context import StudioContext
+from .drawings import plan_svg
+from .notices import Literal, Notice
+
+__all__ = ["compose_page", "open_run_view", "parse_data", "plan_from_rows", "rows_from_plan"]
+
+STEP_COLUMNS = ["id", "component", "dependencies", "input"]
+
+
+def parse_data(rows: pd.DataFrame) -> dict[str, Any]:
+    """The data table as a dict; a value that parses as JSON is that value, else text."""
+    data: dict[str, Any] = {}
+    for field, value in zip(rows["field"], rows["value"], strict=True):
+        name = str(field or "").strip()
+        if not name:
+            continue
+        text = "" if value is None else str(value)
+        try:
+            data[name] = json.loads(text)
+        except ValueError:
+            data[name] = text
+    return data
+
+
+def rows_from_plan(plan: dict[str, Any] | None) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "id": step["id"],
+                "component": step["component"],
+                "dependencies": ", ".join(step.get("dependencies") or []),
+                "input": json.dumps(step.get("input") or {}, ensure_ascii=False),
+            }
+            for step in (plan or {}).get("steps", [])
+        ],
+        columns=STEP_COLUMNS,
+    )
+
+
+def plan_from_rows(rows: pd.DataFrame) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The plan the table describes, and the problems found before asking the server (an
+    input that is not a JSON object)."""
+    steps, problems = [], []
+    for row in rows.to_dict("records"):
+        step_id = str(row["id"] or "").strip()
+        try:
+            parsed = json.loads(row["input"] or "{}")
+            if not isinstance(parsed, dict):
+                raise ValueError("an input is a JSON object of fields")
+        except ValueError as exc:
+            problems.append(
+                {"step": step_id, "field": "input", "rule": "json", "message": str(exc)}
+            )
+            parsed = {}
+        dependencies = [d.strip() for d in str(row["dependencies"] or "").split(",") if d.strip()]
+        steps.append(
+            {
+                "id": step_id,
+                "component": str(row["component"] or ""),
+                "input": parsed,
+                "dependencies": dependencies,
+            }
+        )
+    return {"steps": steps}, problems
+
+
+def _problem_rows(errors: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "step": e.get("step") or "",
+                "field": e.get("field") or "",
+                "rule": e.get("rule") or "",
+                "message": e.get("message") or "",
+            }
+            for e in errors
+        ],
+        columns=["step", "field", "rule", "message"],
+    )
+
+
+def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
+    action_type = pn.widgets.TextInput(name="Action type", value="customer-inquiry", width=260)
+    content = pn.widgets.TextAreaInput(
+        name="Content",
+        value="Hi, I am interested in your product. Can you tell me more about its features?",
+        sizing_mode="stretch_width",
+        height=70,
+    )
+    data = pn.widgets.Tabulator(
+        pd.DataFrame({"field": ["customerId", "sellerId"], "value": ["cust12345", "sell98765"]}),
+        show_index=False,
+        editors={"field": {"type": "input"}, "value": {"type": "input"}},
+        selectable=1,
+        width=520,
+        css_classes=["orra-data"],
+    )
+    add_field = pn.widgets.Button(name="Add field", width=110)
+    remove_field = pn.widgets.Button(name="Remove field", width=130)
+    preview = pn.widgets.Button(name="Preview", button_type="primary", width=120)
+    notice = Notice()
+    graph = pn.pane.HTML("", css_classes=["orra-graph"], sizing_mode="stretch_width")
+    steps = pn.widgets.Tabulator(
+        rows_from_plan(None),
+        show_index=False,
+        selectable=1,
+        sizing_mode="stretch_width",
+        css_classes=["orra-steps-editor"],
+        layout="fit_columns",
+        widths={"id": 80, "component": 210, "dependencies": 140},
+        visible=False,
+    )
+    problems = pn.widgets.Tabulator(
+        _problem_rows([]),
+        show_index=False,
+        disabled=True,
+        sizing_mode="stretch_width",
+        css_classes=["orra-problems"],
+        visible=False,
+    )
+    add_step = pn.widgets.Button(name="Add step", width=110, visible=False)
+    remove_step = pn.widgets.Button(name="Remove step", width=130, visible=False)
+    run = pn.widgets.Button(name="Run", button_type="success", width=110, disabled=True)
+    verdict = Literal("")
+    state: dict[str, Any] = {"plan": None, "checking": False}
+
+    def components() -> list[str]:
+        try:
+            return sorted(s["name"] for s in client.services())
+        except OrraError:
+            return []
+
+    def action() -> dict[str, str]:
+        return {"type": action_type.value.strip(), "content": content.value.strip()}
+
+    def show(plan: dict[str, Any] | None, errors: list[dict[str, Any]]) -> None:
+        bad = {e.get("step") for e in errors if e.get("step")}
+        statuses = {
+            s["id"]: ("INVALID" if s["id"] in bad else "PENDING")
+            for s in (plan or {}).get("steps", [])
+        }
+        graph.object = plan_svg(plan, statuses)
+        problems.value = _problem_rows(errors)
+        problems.visible = bool(errors)
+        run.disabled = bool(errors) or not plan or not plan.get("steps")
+        verdict.object = (
+            f"{len(errors)} problem(s): fix them to run"
+            if errors
+            else "The server accepts this plan."
+        )
+
+    def do_preview(_event: Any = None) -> None:
+        notice.hide()
+        try:
+            answer = client.plan(action(), parse_data(data.value))
+        except OrraError as exc:
+            notice.show(str(exc), "error")
+            return
+        plan = answer.get("plan")
+        errors = (answer.get("validation") or {}).get("errors") or []
+        if plan is None:
+            notice.show(answer.get("message") or "No plan: nothing can do this action.", "error")
+            steps.visible = add_step.visible = remove_step.visible = False
+            show(None, [])
+            return
+        state["plan"] = plan
+        steps.editors = {
+            "id": {"type": "input"},
+            "component": {"type": "list", "values": components()},
+            "dependencies": {"type": "input"},
+            "input": {"type": "input"},
+        }
+        state["checking"] = True
+        steps.value = rows_from_plan(plan)
+        state["checking"] = False
+        steps.visible = add_step.visible = remove_step.visible = True
+        show(plan, errors)
+
+    def check(*_: Any) -> None:
+        if state["checking"] or not steps.visible:
+            return
+        plan, local = plan_from_rows(steps.value)
+        state["plan"] = plan
+        if local:
+            show(plan, local)
+            return
+        try:
+            answer = client.plan(action(), parse_data(data.value), plan=plan)
+        except OrraError as exc:
+            notice.show(str(exc), "error")
+            return
+        show(plan, (answer.get("validation") or {}).get("errors") or [])
+
+    def do_run(_event: Any) -> None:
+        plan, local = plan_from_rows(steps.value)
+        if local:
+            show(plan, local)
+            return
+        try:
+            accepted = client.submit(action(), parse_data(data.value), plan=plan)
+        except OrraError as exc:
+            notice.show(str(exc), "error")
+            return
+        notice.show(f"Started {accepted['executionId']}: opening its run view…", "success")
+        open_run_view(accepted["executionId"])
+
+    def add_row(table: pn.widgets.Tabulator, row: dict[str, Any]) -> None:
+        table.value = pd.concat([table.value, pd.DataFrame([row])], ignore_index=True)
+
+    def remove_row(table: pn.widgets.Tabulator) -> None:
+        if table.selection:
+            table.value = table.value.drop(index=table.selection[0]).reset_index(drop=True)
+
+    def next_step_id() -> str:
+        taken = set(steps.value["id"])
+        number = len(taken) + 1
+        while f"step{number}" in taken:
+            number += 1
+        return f"step{number}"
+
+    add_field.on_click(lambda _e: add_row(data, {"field": "", "value": ""}))
+    remove_field.on_click(lambda _e: remove_row(data))
+    add_step.on_click(
+        lambda _e: add_row(
+            steps, {"id": next_step_id(), "component": "", "dependencies": "", "input": "{}"}
+        )
+    )
+    remove_step.on_click(lambda _e: remove_row(steps))
+    preview.on_click(do_preview)
+    steps.param.watch(check, "value")
+    run.on_click(do_run)
+    _start_from_past_run(client, action_type, content, data, steps, state, do_preview, check)
+
+    return pn.Column(
+        pn.Row(action_type, content, sizing_mode="stretch_width"),
+        pn.pane.Markdown("#### Data (a value that is JSON is sent as JSON)"),
+        data,
+        pn.Row(add_field, remove_field, preview),
+        notice,
+        pn.pane.Markdown("#### Plan"),
+        graph,
+        steps,
+        pn.Row(add_step, remove_step, run, verdict),
+        problems,
+        sizing_mode="stretch_width",
+    )
+
+
+def open_run_view(execution_id: str) -> None:
+    """Navigate this browser session to the run view (behind any URL prefix)."""
+    location = pn.state.location
+    base = location.pathname.rsplit("/", 1)[0]
+    location.reload = True
+    location.param.update(pathname=f"{base}/run", search=f"?id={execution_id}")
+
+
+def _start_from_past_run(client, action_type, content, data, steps, state, preview, check):  # noqa: ANN001
+    """``compose?from=o_…``: that run's action and data, then its plan, ready to edit."""
+    args = pn.state.session_args or {}
+    source = (args.get("from") or [b""])[0].decode(errors="replace").strip()
+    if not source:
+        return
+    try:
+        past = client.orchestration(source)
+        made = client.plan_of(source)
+    except OrraError:
+        return
+    act = past.get("action") or {}
+    action_type.value = str(act.get("type", ""))
+    content.value = str(act.get("content", ""))
+    fields = past.get("data") or []
+    data.value = pd.DataFrame(
+        {
+            "field": [f["field"] for f in fields],
+            "value": [
+                v if isinstance(v, str) else json.dumps(v) for v in (f.get("value") for f in fields)
+            ],
+        }
+    )
+    preview()
+    plan = made.get("plan")
+    if plan:
+        steps.value = rows_from_plan(plan)
