@@ -195,11 +195,25 @@ class Endpoints:
         return self._call("GET", f"/orchestrations/{execution_id}", params=params)
 
     def orchestrations(
-        self, status: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        type: str | None = None,
+        q: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
     ) -> list[OrchestrationSummary]:
+        """Newest first, a page at a time; filters: status, action ``type``, text ``q`` in the
+        content, creation time ``since``/``until``."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if status:
-            params["status"] = status
+        for name, value in (("status", status), ("type", type), ("q", q)):
+            if value:
+                params[name] = value
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None:
+                params[name] = moment.isoformat() if isinstance(moment, datetime) else moment
         return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
 
     def plan_of(self, execution_id: str) -> PlanInfo:

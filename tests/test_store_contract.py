@@ -143,3 +143,46 @@ def test_a_delivery_rides_in_its_outcome_and_its_attempt_costs_no_commit(store: 
     assert delivery["status"] == "delivered" and delivery["attempts"] == 1
     events = [e["type"] for e in store.events_of("o_1")]
     assert events == ["orchestration_completed", "webhook_attempt"]
+
+
+def test_orchestrations_are_listed_newest_first_and_filtered(store: Store):
+    from orra_server.engine.run import Run
+    from orra_server.statuses import OrchestrationStatus
+
+    def accepted(i: int, kind: str, content: str, status: str) -> Run:
+        return Run(
+            id=f"o_{i}",
+            project_id="p_1",
+            action={"type": kind, "content": content},
+            data=[],
+            plan={"steps": []},
+            status=OrchestrationStatus(status),
+            created_at=AT + timedelta(minutes=i),
+        )
+
+    runs = [
+        accepted(1, "refund", "Refund order 100% now", "COMPLETED"),
+        accepted(2, "refund", "refund order_7", "FAILED"),
+        accepted(3, "inquiry", "What is a REFUND?", "COMPLETED"),
+    ]
+
+    async def write() -> None:
+        for r in runs:
+            await store.accept(r, [])
+        await store.sync()
+
+    run(write)
+
+    def ids(**filters) -> list[str]:
+        return [r["id"] for r in store.orchestrations_of("p_1", **filters)]
+
+    assert ids() == ["o_3", "o_2", "o_1"]
+    assert ids(status="COMPLETED") == ["o_3", "o_1"]
+    assert ids(action_type="refund") == ["o_2", "o_1"]
+    assert ids(text="refund") == ["o_3", "o_2", "o_1"]  # any case
+    assert ids(text="100%") == ["o_1"]  # % and _ are text, not wildcards
+    assert ids(text="order_7") == ["o_2"] and ids(text="order_") == ["o_2"]
+    assert ids(since=AT + timedelta(minutes=2)) == ["o_3", "o_2"]
+    assert ids(until=AT + timedelta(minutes=2)) == ["o_1"]
+    assert ids(limit=1, offset=1) == ["o_2"]
+    assert ids(text="nothing like it") == []

@@ -247,3 +247,29 @@ def test_edit_and_re_run_a_past_run(studio: Studio):
     page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
     rerun = studio.api.get(f"/orchestrations/{third}").json()
     assert rerun["status"] == "COMPLETED" and rerun["data"] == SEED_REQUEST["data"]
+
+
+def test_filter_executions_by_text_and_type_and_bulk_cancel_two(studio: Studio):
+    ids = []
+    for n in (1, 2):
+        body = _one_step("slow-worker", "job", f"bulk {n}")
+        body["action"] = {"type": "bulk-job", "content": f"Bulk JOB number {n}"}
+        ids.append(studio.run(body))
+    page = studio.open("executions")
+    page.get_by_placeholder("any text").fill("bulk job")
+    page.get_by_placeholder("any text").press("Enter")
+    rows = page.locator(".tabulator-row")
+    wait_until(lambda: sorted(t.split()[0] for t in rows.all_inner_texts()) == sorted(ids), 10, "")
+    page.get_by_placeholder("any", exact=True).fill("no-such-type")
+    page.get_by_placeholder("any", exact=True).press("Enter")
+    wait_until(lambda: rows.count() == 0, 10, "no rows of another type")
+    page.get_by_placeholder("any", exact=True).fill("bulk-job")
+    page.get_by_placeholder("any", exact=True).press("Enter")
+    wait_until(lambda: rows.count() == 2, 10, "the two bulk jobs")
+    for i in range(2):
+        rows.nth(i).locator("input[type=checkbox]").click()
+    page.get_by_role("button", name="Cancel selected").click()
+    page.wait_for_selector("text=Cancelled 2 of 2.")
+    for execution_id in ids:
+        assert studio.api.get(f"/orchestrations/{execution_id}").json()["status"] == "CANCELLED"
+    studio.shot("executions-bulk-cancel")

@@ -1,7 +1,9 @@
-"""Executions: every orchestration of the project, paged by the server, filtered by status.
+"""Executions: every orchestration of the project, paged and filtered by the server.
 
-Only one page of rows is ever fetched (``GET /orchestrations?limit&offset``), so the page stays
-as fast with 100,000 orchestrations as with ten. A row's id links to its run view.
+Only one page of rows is ever fetched (``GET /orchestrations?limit&offset`` with the filters:
+status, action type, text in the content, a time range), so the page stays as fast with 100,000
+orchestrations as with ten. A row's id links to its run view; ticked rows can be cancelled
+together.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
     status = pn.widgets.Select(
         name="Status", options=[ANY, *[s.value for s in OrchestrationStatus]], value=ANY, width=200
     )
+    action_type = pn.widgets.TextInput(name="Action type", placeholder="any", width=180)
+    text = pn.widgets.TextInput(name="Content contains", placeholder="any text", width=220)
+    since = pn.widgets.TextInput(name="Since (ISO time)", placeholder="2026-12-04T09:00", width=170)
+    until = pn.widgets.TextInput(name="Until (ISO time)", placeholder="", width=170)
+    bulk_cancel = pn.widgets.Button(name="Cancel selected", button_type="danger", width=150)
     previous = pn.widgets.Button(name="← Newer", width=100, disabled=True)
     following = pn.widgets.Button(name="Older →", width=100)
     refresh = pn.widgets.Button(name="Refresh", width=100)
@@ -54,6 +61,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         rows_of([]),
         show_index=False,
         disabled=True,
+        selectable="checkbox",
         sizing_mode="stretch_width",
         formatters={"id": {"type": "link", "urlPrefix": "./run?id=", "target": "_self"}},
         css_classes=["orra-executions"],
@@ -63,7 +71,15 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
     def load(*_: Any) -> None:
         chosen = None if status.value == ANY else status.value
         try:
-            rows = client.orchestrations(status=chosen, limit=PAGE_SIZE + 1, offset=offset["value"])
+            rows = client.orchestrations(
+                status=chosen,
+                limit=PAGE_SIZE + 1,
+                offset=offset["value"],
+                type=action_type.value.strip() or None,
+                q=text.value.strip() or None,
+                since=since.value.strip() or None,
+                until=until.value.strip() or None,
+            )
         except OrraError as exc:
             problem.show(str(exc), "error")
             return
@@ -82,13 +98,30 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         offset["value"] = 0
         load()
 
-    status.param.watch(restart, "value")
+    def cancel_selected(_event: Any) -> None:
+        chosen = [table.value.iloc[i]["id"] for i in table.selection]
+        done, refused = 0, []
+        for execution_id in chosen:
+            try:
+                client.cancel(execution_id, "cancelled from the studio's executions page")
+                done += 1
+            except OrraError as exc:
+                refused.append(f"{execution_id}: {exc}")
+        load()
+        table.selection = []
+        summary = f"Cancelled {done} of {len(chosen)}."
+        problem.show("\n".join([summary, *refused]), "error" if refused else "success")
+
+    for widget in (status, action_type, text, since, until):
+        widget.param.watch(restart, "value")
+    bulk_cancel.on_click(cancel_selected)
     previous.on_click(lambda _e: page_by(-1))
     following.on_click(lambda _e: page_by(1))
     refresh.on_click(load)
     load()
     return pn.Column(
-        pn.Row(status, refresh, previous, following, where),
+        pn.Row(status, action_type, text, since, until),
+        pn.Row(refresh, previous, following, bulk_cancel, where),
         problem,
         table,
         sizing_mode="stretch_width",

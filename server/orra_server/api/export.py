@@ -38,7 +38,8 @@ ExportTable = Literal["orchestrations", "steps", "events"]
 ExportFormat = Literal["arrow", "parquet", "json"]
 
 
-def _utc(moment: datetime | None, name: str) -> datetime | None:
+def utc_or_400(moment: datetime | None, name: str) -> datetime | None:
+    """A query time in UTC (naive); 400 when it has no UTC equivalent."""
     if moment is None or moment.tzinfo is None:
         return moment
     try:
@@ -103,7 +104,7 @@ async def export_table(
     runtime = runtime_of(request)
     await runtime.store.sync()  # the current-state tables lag the events by a few ms
     wanted = _statuses(status)
-    since, until = _utc(since, "since"), _utc(until, "until")
+    since, until = utc_or_400(since, "since"), utc_or_400(until, "until")
 
     def build() -> bytes:  # off the event loop: a big history takes a while to encode
         rows = runtime.store.export(project_id, table, since=since, until=until, statuses=wanted)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -25,6 +25,7 @@ from ..planning import (
 from ..statuses import OrchestrationStatus
 from ..store import Change
 from .auth import ProjectId
+from .export import utc_or_400
 from .models import (
     ERROR_RESPONSES,
     OrchestrationIn,
@@ -300,7 +301,15 @@ async def list_orchestrations(
     status: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
+    type: str | None = Query(default=None, max_length=200, description="action type, exactly"),
+    q: str | None = Query(
+        default=None, max_length=200, description="text in the action's content (any case)"
+    ),
+    since: datetime | None = Query(default=None, description="created at or after"),
+    until: datetime | None = Query(default=None, description="created before"),
 ) -> FastJSONResponse:
+    """Newest first, one page at a time (``limit``/``offset``), filtered by status, action
+    type, text in the content and creation time."""
     runtime = runtime_of(request)
     if status is not None:
         status = status.upper()
@@ -311,7 +320,16 @@ async def list_orchestrations(
                 param="status",
             )
     await runtime.store.sync()  # the current-state tables lag the events by a few ms
-    rows = runtime.store.orchestrations_of(project_id, status=status, limit=limit, offset=offset)
+    rows = runtime.store.orchestrations_of(
+        project_id,
+        status=status,
+        action_type=type or None,
+        text=q or None,
+        since=utc_or_400(since, "since"),
+        until=utc_or_400(until, "until"),
+        limit=limit,
+        offset=offset,
+    )
     items = []
     for row in rows:
         live = runtime.engine.runs.get(row["id"])

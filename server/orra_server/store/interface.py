@@ -88,7 +88,16 @@ class StoreBackend(Protocol):
     def orchestration(self, orchestration_id: str) -> dict[str, Any] | None: ...
     def steps_of(self, orchestration_id: str) -> list[dict[str, Any]]: ...
     def orchestrations_of(
-        self, project_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        project_id: str,
+        *,
+        status: str | None = None,
+        action_type: str | None = None,
+        text: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[dict[str, Any]]: ...
     def events_of(self, orchestration_id: str, after: int = 0) -> list[dict[str, Any]]: ...
     def export(

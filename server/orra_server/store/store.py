@@ -288,16 +288,40 @@ class Store:
         return steps
 
     def orchestrations_of(
-        self, project_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        project_id: str,
+        *,
+        status: str | None = None,
+        action_type: str | None = None,
+        text: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        rows = self._matching(
-            "orchestrations",
-            "created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-            project_id=project_id,
-            status=status or None,
+        """Newest first; ``text`` is found in the action's content whatever its case."""
+        where, params = ["project_id = ?"], [project_id]
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if action_type:
+            where.append("json_extract_string(action, '$.type') = ?")
+            params.append(action_type)
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("json_extract_string(action, '$.content') ILIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(naive(since))
+        if until is not None:
+            where.append("created_at < ?")
+            params.append(naive(until))
+        sql = (
+            f"SELECT * FROM orchestrations WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
         )
-        return [_orchestration(r) for r in rows]
+        return [_orchestration(r) for r in self._rows(sql, (*params, limit, offset))]
 
     def steps_of_unfinished(self) -> dict[str, list[dict[str, Any]]]:
         """The steps of every unfinished orchestration in one query (crash recovery)."""
