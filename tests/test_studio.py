@@ -259,7 +259,11 @@ def test_filter_executions_by_text_and_type_and_bulk_cancel_two(studio: Studio):
     page.get_by_placeholder("any text").fill("bulk job")
     page.get_by_placeholder("any text").press("Enter")
     rows = page.locator(".tabulator-row")
-    wait_until(lambda: sorted(t.split()[0] for t in rows.all_inner_texts()) == sorted(ids), 10, "")
+
+    def listed() -> list[str]:
+        return sorted(word for text in rows.all_inner_texts() for word in text.split()[:1])
+
+    wait_until(lambda: listed() == sorted(ids), 10, "the two bulk jobs by text")
     page.get_by_placeholder("any", exact=True).fill("no-such-type")
     page.get_by_placeholder("any", exact=True).press("Enter")
     wait_until(lambda: rows.count() == 0, 10, "no rows of another type")
