@@ -95,3 +95,23 @@ def test_times_out_of_range_in_utc_are_a_400(history) -> None:
         client.export_bytes("steps", since="9999-12-31T23:59:59-14:00")
     assert late.value.code == "invalid_request" and "out of range" in late.value.message
     assert client.export("steps", until="0001-01-01T00:00:00").num_rows == 0
+
+
+def test_the_local_history_refreshes_only_what_can_have_changed(history) -> None:
+    from orra_studio.history import LocalHistory
+
+    client, ids = history
+    local = LocalHistory(locked=True)
+    try:
+        first = local.refresh(client)
+        assert first["orchestrations"] == len(ids)
+        again = local.refresh(client)  # nothing new: only the newest is fetched again
+        assert again["orchestrations"] <= 1
+        count = local.query("SELECT count(*) AS n FROM orchestrations")["n"][0]
+        assert count == len(ids)  # replaced, never duplicated
+        steps = local.query("SELECT count(*) AS n FROM steps")["n"][0]
+        assert steps == len(client.export("steps"))
+        with pytest.raises(Exception, match="Permission Error"):
+            local.query("SELECT * FROM read_csv('/etc/passwd')")
+    finally:
+        local.close()

@@ -277,3 +277,22 @@ def test_filter_executions_by_text_and_type_and_bulk_cancel_two(studio: Studio):
     for execution_id in ids:
         assert studio.api.get(f"/orchestrations/{execution_id}").json()["status"] == "CANCELLED"
     studio.shot("executions-bulk-cancel")
+
+
+def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: Studio):
+    studio.run(SEED_REQUEST)
+    page = studio.open("analytics")
+    page.wait_for_selector("text=/\\d+ row\\(s\\); fetched/")
+    editor = page.locator(".orra-sql textarea")
+    editor.fill("SELECT component, count(*) AS steps FROM steps GROUP BY component ORDER BY 1")
+    page.get_by_role("button", name="Run query").click()
+    page.locator(".orra-results .tabulator-row", has_text="ai-assistant-service").wait_for()
+    page.locator(".orra-chart-pane canvas").first.wait_for()
+    studio.shot("analytics")
+    editor.fill("SELECT nonsense FROM steps")
+    page.get_by_role("button", name="Run query").click()
+    page.wait_for_selector("text=/Binder Error/")
+    # a query typed into a web page reads the history and nothing else on the machine
+    editor.fill("SELECT * FROM read_csv('/etc/passwd')")
+    page.get_by_role("button", name="Run query").click()
+    page.wait_for_selector("text=/Permission Error/")

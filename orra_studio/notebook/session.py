@@ -16,10 +16,9 @@ from ..client import Client
 from ..config import Config
 from ..embedded import EmbeddedServer
 from ..errors import OrraError
+from ..history import LocalHistory
 
 __all__ = ["Analytics", "ServiceHost", "Session"]
-
-EXPORT_TABLES = ("orchestrations", "steps", "events")
 
 
 class ServiceHost:
@@ -85,31 +84,8 @@ async def _start(service: Any, timeout: float) -> asyncio.Task[None]:
     return task
 
 
-class Analytics:
-    """A local in-memory DuckDB of the project's history, fed by ``/export`` (never the control
-    plane's own file)."""
-
-    def __init__(self) -> None:
-        import duckdb
-
-        self._db = duckdb.connect(":memory:")
-
-    def refresh(self, client: Client) -> dict[str, int]:
-        """Replace the local tables with fresh exports; rows per table."""
-        counts = {}
-        for name in EXPORT_TABLES:
-            table = client.export(name)
-            self._db.register("_incoming", table)
-            self._db.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
-            self._db.unregister("_incoming")
-            counts[name] = table.num_rows
-        return counts
-
-    def query(self, sql: str):  # -> pandas.DataFrame
-        return self._db.cursor().sql(sql).df() if sql.strip() else None
-
-    def close(self) -> None:
-        self._db.close()
+#: the notebook's local history is not locked: a notebook may join it with its own files
+Analytics = LocalHistory
 
 
 class Session:

@@ -8,6 +8,7 @@ and the one remote asset of the Fast template (a Google font) is switched off he
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +18,11 @@ from panel.theme.fast import Fast
 
 from ..client import Client
 from .context import StudioContext
-from .notices import Literal
+from .notices import Literal, Notice
 
 __all__ = ["PAGES", "page", "serve_studio"]
+
+log = logging.getLogger("orra.studio")
 
 # the Fast design imports "Open Sans" from Google Fonts; the studio must work offline
 Fast._resources = {**Fast._resources, "font": {}}
@@ -29,6 +32,7 @@ PAGES: list[tuple[str, str]] = [
     ("executions", "Executions"),
     ("compose", "Compose"),
     ("services", "Services"),
+    ("analytics", "Analytics"),
 ]
 
 Page = Callable[[StudioContext, Client], Any]
@@ -63,7 +67,13 @@ def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
         accent="#0969da",
         sidebar_width=260,
     )
-    template.main.append(build(context, client))
+    try:
+        content = build(context, client)
+    except Exception as exc:  # one line for the person; the traceback goes to the log
+        log.exception("the %s page failed", route)
+        content = Notice()
+        content.show(f"This page could not be built: {type(exc).__name__}: {exc}", "error")
+    template.main.append(content)
     return template
 
 
@@ -78,12 +88,13 @@ def serve_studio(
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve every page until interrupted (blocks)."""
-    from . import compose, executions, run_view, services
+    from . import analytics, compose, executions, run_view, services
 
     builders: dict[str, tuple[str, Page]] = {
         "executions": ("Executions", executions.executions_page),
         "services": ("Services", services.services_page),
         "compose": ("Compose", compose.compose_page),
+        "analytics": ("Analytics", analytics.analytics_page),
         "run": ("Run", run_view.run_page),
     }
     routes = {
@@ -92,6 +103,7 @@ def serve_studio(
     }
     routes["/"] = routes["executions"]
     origins = allow_origins or [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    pn.config.nthreads = pn.config.nthreads or 4  # a slow request must not stall other sessions
     server = get_server(
         routes,
         address=host,

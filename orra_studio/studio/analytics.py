@@ -1,0 +1,189 @@
+"""Analytics: SQL over the project's ``orchestrations``, ``steps`` and ``events``.
+
+The tables live in a local DuckDB fed by the export API (:class:`~orra_studio.history.
+LocalHistory`, the one ``%%orra sql`` uses), refreshed incrementally before each query. It is
+locked: no file or network access, capped memory, a time limit per query; a DuckDB error is
+shown under the editor. Results are a table and a chart (x, y, kind), and download as CSV or
+Parquet. Built-in queries answer the usual questions.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import panel as pn
+from bokeh.plotting import figure
+
+from ..client import Client
+from ..errors import OrraError
+from ..history import LocalHistory, QueryTooSlow
+from .context import StudioContext
+from .notices import Notice
+
+__all__ = ["BUILT_IN", "analytics_page", "chart"]
+
+QUERY_SECONDS = 10.0
+MAX_ROWS = 10_000
+
+BUILT_IN: dict[str, str] = {
+    "Runs per minute by status": (
+        "SELECT date_trunc('minute', created_at) AS minute, status, count(*) AS runs\n"
+        "FROM orchestrations GROUP BY ALL ORDER BY minute, status"
+    ),
+    "p50 / p95 step duration per service (ms)": (
+        "SELECT component, count(*) AS steps,\n"
+        "       quantile_cont(duration_ms, 0.5) AS p50_ms,\n"
+        "       quantile_cont(duration_ms, 0.95) AS p95_ms\n"
+        "FROM steps WHERE duration_ms IS NOT NULL GROUP BY component ORDER BY p95_ms DESC"
+    ),
+    "Failure and retry rate per service": (
+        "SELECT component, count(*) AS steps,\n"
+        "       avg(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END) AS failure_rate,\n"
+        "       avg(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) AS retry_rate\n"
+        "FROM steps GROUP BY component ORDER BY failure_rate DESC, retry_rate DESC"
+    ),
+    "Slowest actions": (
+        "SELECT action_type, count(*) AS runs, avg(duration_ms) AS mean_ms,\n"
+        "       max(duration_ms) AS max_ms\n"
+        "FROM orchestrations WHERE duration_ms IS NOT NULL\n"
+        "GROUP BY action_type ORDER BY mean_ms DESC LIMIT 20"
+    ),
+}
+
+
+def chart(frame: pd.DataFrame, x: str, y: str, kind: str) -> Any:
+    """A Bokeh figure of ``y`` against ``x`` (bars or a line)."""
+    categorical = not pd.api.types.is_numeric_dtype(frame[x]) and not (
+        pd.api.types.is_datetime64_any_dtype(frame[x])
+    )
+    xs = frame[x].astype(str).tolist() if categorical else frame[x]
+    options: dict[str, Any] = {}
+    if categorical:
+        options["x_range"] = list(dict.fromkeys(xs))
+    if pd.api.types.is_datetime64_any_dtype(frame[x]):
+        options["x_axis_type"] = "datetime"
+    plot = figure(
+        height=320,
+        sizing_mode="stretch_width",
+        title=f"{y} by {x}",
+        toolbar_location=None,
+        **options,
+    )
+    if kind == "bar" and categorical:
+        plot.vbar(x=xs, top=frame[y], width=0.8, color="#0969da")
+    elif kind == "bar":
+        plot.scatter(x=xs, y=frame[y], size=8, color="#0969da")
+    else:
+        plot.line(x=xs, y=frame[y], line_width=2, color="#0969da")
+        plot.scatter(x=xs, y=frame[y], size=5, color="#0969da")
+    plot.yaxis.axis_label, plot.xaxis.axis_label = y, x
+    return plot
+
+
+def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
+    history = LocalHistory(locked=True)
+    pn.state.on_session_destroyed(lambda _ctx: history.close())
+    preset = pn.widgets.Select(name="Built-in", options=["(your own)", *BUILT_IN], width=320)
+    editor = pn.widgets.TextAreaInput(
+        name="SQL (tables: orchestrations, steps, events)",
+        value=BUILT_IN["Runs per minute by status"],
+        sizing_mode="stretch_width",
+        height=140,
+        css_classes=["orra-sql"],
+    )
+    run = pn.widgets.Button(name="Run query", button_type="primary", width=130)
+    problem = Notice()
+    summary = pn.pane.Str("")
+    results = pn.widgets.Tabulator(
+        pd.DataFrame(),
+        show_index=False,
+        disabled=True,
+        sizing_mode="stretch_width",
+        height=260,
+        pagination="local",
+        page_size=50,
+        css_classes=["orra-results"],
+    )
+    x = pn.widgets.Select(name="x", options=[], width=200)
+    y = pn.widgets.Select(name="y", options=[], width=200)
+    kind = pn.widgets.RadioButtonGroup(options=["bar", "line"], value="bar")
+    plot = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["orra-chart-pane"])
+    state: dict[str, Any] = {"frame": pd.DataFrame()}
+
+    def download(fmt: str) -> io.BytesIO:
+        buffer = io.BytesIO()
+        frame = state["frame"]
+        if fmt == "csv":
+            buffer.write(frame.to_csv(index=False).encode())
+        else:
+            frame.to_parquet(buffer, index=False)
+        buffer.seek(0)
+        return buffer
+
+    csv = pn.widgets.FileDownload(
+        callback=lambda: download("csv"), filename="result.csv", label="CSV", width=90
+    )
+    parquet = pn.widgets.FileDownload(
+        callback=lambda: download("parquet"), filename="result.parquet", label="Parquet", width=110
+    )
+
+    def draw(*_: Any) -> None:
+        frame = state["frame"]
+        if frame.empty or x.value not in frame or y.value not in frame:
+            plot.object = None
+            return
+        if not pd.api.types.is_numeric_dtype(frame[y.value]):
+            plot.object = None
+            return
+        plot.object = chart(frame, x.value, y.value, kind.value)
+
+    def execute(*_: Any) -> None:
+        problem.hide()
+        try:
+            fetched = history.refresh(client)
+        except OrraError as exc:
+            problem.show(f"The export did not answer: {exc}", "error")
+            return
+        try:
+            frame = history.query(editor.value, timeout=QUERY_SECONDS, limit=MAX_ROWS)
+        except QueryTooSlow as exc:
+            problem.show(str(exc), "error")
+            return
+        except Exception as exc:  # a DuckDB error: the person fixes the SQL
+            problem.show(str(exc), "error")
+            return
+        frame = frame if frame is not None else pd.DataFrame()
+        state["frame"] = frame
+        results.value = frame
+        columns = list(frame.columns)
+        numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c])]
+        x.options, y.options = columns, numeric
+        x.value = columns[0] if columns else None
+        y.value = numeric[-1] if numeric else None
+        summary.object = (
+            f"{len(frame)} row(s); fetched {sum(fetched.values())} new or changed row(s)"
+        )
+        draw()
+
+    def choose(event: Any) -> None:
+        if event.new in BUILT_IN:
+            editor.value = BUILT_IN[event.new]
+            execute()
+
+    preset.param.watch(choose, "value")
+    run.on_click(execute)
+    for widget in (x, y, kind):
+        widget.param.watch(draw, "value")
+    execute()
+    return pn.Column(
+        preset,
+        editor,
+        pn.Row(run, csv, parquet, summary),
+        problem,
+        results,
+        pn.Row(x, y, kind),
+        plot,
+        sizing_mode="stretch_width",
+    )
