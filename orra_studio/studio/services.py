@@ -53,11 +53,11 @@ def service_rows(services: list[dict[str, Any]]) -> pd.DataFrame:
                 "name": s["name"],
                 "kind": s["kind"],
                 "online": "online" if s["online"] else "offline",
+                "description": s["description"],
                 "instances": s["instances"],
                 "version": s["version"],
                 "revertible": "yes" if s["revertible"] else "",
                 "policy": json.dumps(s["policy"]) if s.get("policy") else "",
-                "description": s["description"],
             }
             for s in services
         ],
@@ -65,11 +65,11 @@ def service_rows(services: list[dict[str, Any]]) -> pd.DataFrame:
             "name",
             "kind",
             "online",
+            "description",
             "instances",
             "version",
             "revertible",
             "policy",
-            "description",
         ],
     )
 
