@@ -189,6 +189,7 @@ def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Stud
     # the server's own refusal is shown beside the form, not a traceback
     page.get_by_placeholder("What it does, in a sentence or two").fill("x" * 501)
     page.get_by_role("button", name="Register").click()
+    studio.shot("services-refusal")
     page.wait_for_selector("text=/description is 501 characters; keep it to at most 500/")
     studio.shot("services")
 

@@ -9,6 +9,7 @@ Parquet. Built-in queries answer the usual questions.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -20,7 +21,7 @@ from ..client import Client
 from ..errors import OrraError
 from ..history import LocalHistory, QueryTooSlow
 from .context import StudioContext
-from .notices import Notice
+from .notices import Notice, set_text
 
 __all__ = ["BUILT_IN", "analytics_page", "chart"]
 
@@ -89,6 +90,7 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
     editor = pn.widgets.TextAreaInput(
         name="SQL (tables: orchestrations, steps, events)",
         value=BUILT_IN["Runs per minute by status"],
+        value_input=BUILT_IN["Runs per minute by status"],
         sizing_mode="stretch_width",
         height=140,
         css_classes=["orra-sql"],
@@ -139,15 +141,19 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
             return
         plot.object = chart(frame, x.value, y.value, kind.value)
 
-    def execute(*_: Any) -> None:
+    async def execute(*_: Any) -> None:
+        # the export and the query run on a worker thread: a 10 s query must not stall the
+        # studio's event loop (and every other session with it)
         problem.hide()
         try:
-            fetched = history.refresh(client)
+            fetched = await asyncio.to_thread(history.refresh, client)
         except OrraError as exc:
             problem.show(f"The export did not answer: {exc}", "error")
             return
         try:
-            frame = history.query(editor.value, timeout=QUERY_SECONDS, limit=MAX_ROWS)
+            frame = await asyncio.to_thread(
+                history.query, editor.value_input, timeout=QUERY_SECONDS, limit=MAX_ROWS
+            )
         except QueryTooSlow as exc:
             problem.show(str(exc), "error")
             return
@@ -167,16 +173,16 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
         )
         draw()
 
-    def choose(event: Any) -> None:
+    async def choose(event: Any) -> None:
         if event.new in BUILT_IN:
-            editor.value = BUILT_IN[event.new]
-            execute()
+            set_text(editor, BUILT_IN[event.new])
+            await execute()
 
     preset.param.watch(choose, "value")
     run.on_click(execute)
     for widget in (x, y, kind):
         widget.param.watch(draw, "value")
-    execute()
+    pn.state.onload(execute)
     return pn.Column(
         preset,
         editor,

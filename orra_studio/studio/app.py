@@ -103,7 +103,6 @@ def serve_studio(
     }
     routes["/"] = routes["executions"]
     origins = allow_origins or [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
-    pn.config.nthreads = pn.config.nthreads or 4  # a slow request must not stall other sessions
     server = get_server(
         routes,
         address=host,

@@ -20,11 +20,12 @@ from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
 from .drawings import plan_svg
-from .notices import Literal, Notice
+from .notices import Literal, Notice, set_text
 
 __all__ = ["compose_page", "open_run_view", "parse_data", "plan_from_rows", "rows_from_plan"]
 
 STEP_COLUMNS = ["id", "component", "dependencies", "input"]
+SEED_CONTENT = "Hi, I am interested in your product. Can you tell me more about its features?"
 
 
 def parse_data(rows: pd.DataFrame) -> dict[str, Any]:
@@ -100,13 +101,14 @@ def _problem_rows(errors: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
-    action_type = pn.widgets.TextInput(name="Action type", value="customer-inquiry", width=260)
+    action_type = pn.widgets.TextInput(name="Action type", width=260)
+    set_text(action_type, "customer-inquiry")
     content = pn.widgets.TextAreaInput(
         name="Content",
-        value="Hi, I am interested in your product. Can you tell me more about its features?",
         sizing_mode="stretch_width",
         height=70,
     )
+    set_text(content, SEED_CONTENT)
     data = pn.widgets.Tabulator(
         pd.DataFrame({"field": ["customerId", "sellerId"], "value": ["cust12345", "sell98765"]}),
         show_index=False,
@@ -151,7 +153,8 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             return []
 
     def action() -> dict[str, str]:
-        return {"type": action_type.value.strip(), "content": content.value.strip()}
+        typed = (action_type.value_input or "", content.value_input or "")
+        return {"type": typed[0].strip(), "content": typed[1].strip()}
 
     def show(plan: dict[str, Any] | None, errors: list[dict[str, Any]]) -> None:
         bad = {e.get("step") for e in errors if e.get("step")}
@@ -286,8 +289,8 @@ def _start_from_past_run(client, action_type, content, data, steps, state, previ
     except OrraError:
         return
     act = past.get("action") or {}
-    action_type.value = str(act.get("type", ""))
-    content.value = str(act.get("content", ""))
+    set_text(action_type, str(act.get("type", "")))
+    set_text(content, str(act.get("content", "")))
     fields = past.get("data") or []
     data.value = pd.DataFrame(
         {

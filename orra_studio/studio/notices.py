@@ -59,3 +59,9 @@ class Notice(Literal):
 
     def hide(self) -> None:
         self.visible = False
+
+
+def set_text(widget: Any, text: str) -> None:
+    """Put ``text`` in a text field. Pages read ``value_input`` (it follows every keystroke;
+    ``value`` only a field that lost focus), so code that fills a field sets both."""
+    widget.param.update(value=text, value_input=text)

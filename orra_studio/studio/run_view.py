@@ -151,7 +151,7 @@ def run_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
 
     def do_cancel(_event: Any) -> None:
         try:
-            client.cancel(execution_id, reason.value or None)
+            client.cancel(execution_id, reason.value_input or None)
         except OrraError as exc:
             problem.show(str(exc), "error")
             return

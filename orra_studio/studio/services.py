@@ -189,6 +189,7 @@ def _register_form(client: Client, refresh: Any) -> pn.viewable.Viewable:
     schema = pn.widgets.TextAreaInput(
         name="Schema (JSON Schema input/output, or the README's fields list)",
         value=json.dumps(EXAMPLE_SCHEMA, indent=2),
+        value_input=json.dumps(EXAMPLE_SCHEMA, indent=2),
         width=320,
         height=220,
     )
@@ -205,11 +206,12 @@ def _register_form(client: Client, refresh: Any) -> pn.viewable.Viewable:
 
     def submit(_event: Any) -> None:
         try:
-            parsed = json.loads(schema.value or "null")
+            parsed = json.loads(schema.value_input or "null")
         except ValueError as exc:
             outcome.show(f"The schema is not JSON: {exc}", "error")
             return
-        body = {"name": name.value, "description": description.value, "schema": parsed}
+        # value_input: what is typed now (value follows only when the field loses focus)
+        body = {"name": name.value_input, "description": description.value_input, "schema": parsed}
         try:
             answer = client.register_service(body, agent=kind.value == "agent")
         except OrraError as exc:
@@ -223,7 +225,7 @@ def _register_form(client: Client, refresh: Any) -> pn.viewable.Viewable:
             "success",
         )
         code.object = snippet(
-            name.value, description.value, parsed or {}, agent=kind.value == "agent"
+            body["name"], body["description"], parsed or {}, agent=kind.value == "agent"
         )
         code.visible = True
         refresh()
