@@ -108,6 +108,17 @@ def test_embedded_server_service_cell_plan_widget_and_sql(kernel: Kernel) -> Non
     refused = kernel.ok("%orra run 'launch a rocket to the moon' rocketId=r1 --quiet").results
     assert "NOT_ACTIONABLE" in refused[-1]["text/html"]
 
+    # %orra studio ID: the web studio's run view, inline (the same Panel code)
+    shown = kernel.ok(f"view = %orra studio {ran['id']}\nview")
+    assert any("application/vnd.holoviews_exec.v0+json" in r for r in shown.results), shown.results
+    graph = kernel.value(
+        "[p.object for p in view.select(__import__('panel').pane.HTML) "
+        "if 'orra-plan' in str(p.object)][0]"
+    )
+    assert graph.count('data-status="COMPLETED"') == 1 and 'data-step="step1"' in graph
+    kernel.ok("page = %orra studio")
+    assert kernel.value("page.objects[-1].css_classes") == ["orra-executions"]
+
     # %%orra sql: numbers match the API's
     kernel.ok(
         "%%orra sql -o by_status\n"

@@ -135,6 +135,14 @@ def _service(line: str) -> None:
 
 
 @magic_arguments()
+@argument("execution_id", nargs="?", help="an orchestration's id: its run view (default: all)")
+@_named("studio")
+def _studio(line: str) -> None:
+    """%orra studio [ID]: the web studio's run view of ID, or its executions page, inline (the
+    same Panel views as ``orra studio``; live while the notebook's kernel runs)."""
+
+
+@magic_arguments()
 @_named("disconnect")
 def _disconnect(line: str) -> None:
     """%orra disconnect: stop the kernel's services and any embedded control plane."""
@@ -148,6 +156,7 @@ _LINE = {
     "ps": _ps,
     "inspect": _inspect,
     "logs": _logs,
+    "studio": _studio,
     "disconnect": _disconnect,
 }
 _CELL = {"sql": _sql, "service": _service}
@@ -215,6 +224,24 @@ class OrraMagics(Magics):
                 db=args.db or self.db,
             )
         )
+
+    def _do_studio(self, args: Any) -> Any:
+        try:
+            import panel as pn
+        except ImportError:
+            raise UsageError(
+                "%orra studio needs Panel: pip install 'orra-studio[studio]'"
+            ) from None
+        from ..studio.context import StudioContext
+        from ..studio.executions import executions_page
+        from ..studio.run_view import run_page
+
+        pn.extension("tabulator")
+        client = self._client()
+        context = StudioContext(client.url, client.api_key)
+        if args.execution_id:
+            return run_page(context, client, args.execution_id)
+        return executions_page(context, client)
 
     def _do_disconnect(self, args: Any) -> None:
         self.session.close_client()

@@ -20,46 +20,14 @@ from ..client import TERMINAL_STATUSES, Client
 from ..errors import ApiError, OrraError
 from ..progress import Progress
 from ..statuses import OrchestrationStatus
+from ..studio import drawings
 from .results import OrchestrationResult, plan_html
 
 __all__ = ["PlanPreview", "RunProgress", "plan_svg"]
 
 
-def plan_svg(plan: dict[str, Any]) -> str:
-    """The DAG as SVG: one column per parallel group, an arrow per dependency."""
-    groups = plan.get("parallelExecutionGroups") or [[s["id"] for s in plan.get("steps", [])]]
-    components = {s["id"]: s["component"] for s in plan.get("steps", [])}
-    box_w, box_h, gap_x, gap_y = 190, 44, 70, 18
-    where: dict[str, tuple[int, int]] = {}
-    for col, group in enumerate(groups):
-        for row, step_id in enumerate(group):
-            where[step_id] = (20 + col * (box_w + gap_x), 20 + row * (box_h + gap_y))
-    width = 40 + len(groups) * (box_w + gap_x) - gap_x
-    height = 40 + max((len(g) for g in groups), default=1) * (box_h + gap_y) - gap_y
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
-        '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" '
-        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#57606a"/></marker></defs>',
-    ]
-    for step in plan.get("steps", []):
-        x2, y2 = where.get(step["id"], (0, 0))
-        for dep in step.get("dependencies") or []:
-            x1, y1 = where.get(dep, (0, 0))
-            parts.append(
-                f'<line x1="{x1 + box_w}" y1="{y1 + box_h / 2}" x2="{x2}" y2="{y2 + box_h / 2}" '
-                'stroke="#57606a" marker-end="url(#arrow)"/>'
-            )
-    for step_id, (x, y) in where.items():
-        parts.append(
-            f'<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="6" fill="#f6f8fa" '
-            'stroke="#0969da"/>'
-            f'<text x="{x + 8}" y="{y + 18}" font-size="13" font-weight="bold">'
-            f"{html.escape(step_id)}</text>"
-            f'<text x="{x + 8}" y="{y + 35}" font-size="12">'
-            f"{html.escape(components.get(step_id, ''))}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+# one drawing of a plan for the notebook and the web studio
+plan_svg = drawings.plan_svg
 
 
 def _shown(value: Any) -> str:

@@ -80,9 +80,13 @@ def _badge(status: str) -> str:
     )
 
 
-def run_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
-    args = pn.state.session_args or {}
-    execution_id = (args.get("id") or [b""])[0].decode(errors="replace").strip()
+def run_page(
+    context: StudioContext, client: Client, execution_id: str | None = None
+) -> pn.viewable.Viewable:
+    """The run view of ``execution_id`` (in the web studio: the page's ``?id=``)."""
+    if execution_id is None:
+        args = pn.state.session_args or {}
+        execution_id = (args.get("id") or [b""])[0].decode(errors="replace").strip()
     problem = Notice()
     if not execution_id:
         problem.show("No orchestration chosen: open one from Executions.", "info")
