@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import panel as pn
@@ -17,7 +18,8 @@ from panel.io.server import get_server
 from panel.theme.fast import Fast
 
 from ..client import Client
-from .context import StudioContext
+from ..errors import OrraError, Unauthorized
+from .context import StudioContext, masked
 from .notices import Literal, Notice
 
 __all__ = ["PAGES", "page", "serve_studio"]
@@ -58,7 +60,12 @@ li a.current { background: rgba(9, 105, 218, 0.12); font-weight: 600; }
 
 
 def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
-    """One page in the studio's template; its client is closed when the session ends."""
+    """One page in the studio's template; its client is closed when the session ends.
+
+    A banner says so while the control plane does not answer (checked every 3 s), and goes
+    once it does again; a refused key shows a panel to enter another (for this session only).
+    """
+    pn.extension("tabulator")  # a page may show tables only later (after a key is entered)
     client = context.client()
     pn.state.on_session_destroyed(lambda _ctx: client.close())
     template = pn.template.FastListTemplate(
@@ -67,14 +74,69 @@ def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
         accent="#0969da",
         sidebar_width=260,
     )
+    banner = Notice(css_classes=["orra-banner"])
+    body = pn.Column(sizing_mode="stretch_width")
+    template.main.append(pn.Column(banner, body, sizing_mode="stretch_width"))
+
+    def show_page(session_context: StudioContext, session_client: Client) -> None:
+        try:
+            body.objects = [build(session_context, session_client)]
+        except Exception as exc:  # one line for the person; the traceback goes to the log
+            log.exception("the %s page failed", route)
+            failed = Notice()
+            failed.show(f"This page could not be built: {type(exc).__name__}: {exc}", "error")
+            body.objects = [failed]
+
+    def watch_health() -> None:
+        try:
+            client.health()
+        except OrraError:
+            banner.show(
+                f"The control plane at {context.url} is not answering; retrying every 3 s…",
+                "error",
+            )
+            return
+        banner.hide()
+
     try:
-        content = build(context, client)
-    except Exception as exc:  # one line for the person; the traceback goes to the log
-        log.exception("the %s page failed", route)
-        content = Notice()
-        content.show(f"This page could not be built: {type(exc).__name__}: {exc}", "error")
-    template.main.append(content)
+        client.current_project()
+    except Unauthorized:
+        body.objects = [_key_panel(context, show_page)]
+    except OrraError:
+        watch_health()
+        show_page(context, client)
+    else:
+        show_page(context, client)
+    pn.state.add_periodic_callback(watch_health, period=3000)
     return template
+
+
+def _key_panel(context: StudioContext, show_page: Callable[..., None]) -> pn.viewable.Viewable:
+    """The control plane refused the studio's key: ask for another, for this session."""
+    refused = Notice(css_classes=["orra-key-refused"])
+    refused.show(
+        f"Key refused: the control plane at {context.url} does not accept "
+        f"{masked(context.api_key)}. Enter a project's API key (it stays in this browser "
+        "session).",
+        "error",
+    )
+    key = pn.widgets.PasswordInput(placeholder="sk-orra-v1-…", width=420)
+    use = pn.widgets.Button(name="Use this key", button_type="primary", width=140)
+
+    def try_key(_event: Any) -> None:
+        candidate = replace(context, api_key=(key.value_input or "").strip())
+        trial = candidate.client()
+        try:
+            trial.current_project()
+        except OrraError as exc:
+            trial.close()
+            refused.show(f"Key refused: {exc}", "error")
+            return
+        pn.state.on_session_destroyed(lambda _ctx: trial.close())
+        show_page(candidate, trial)
+
+    use.on_click(try_key)
+    return pn.Column(refused, pn.Row(key, use), css_classes=["orra-login"])
 
 
 def serve_studio(
