@@ -303,15 +303,26 @@ def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: S
     page.wait_for_selector("text=/Permission Error/")
 
 
-def test_a_refused_key_asks_for_another_and_a_lost_control_plane_shows_a_banner(
-    live_server: ServerProcess, tmp_path: Path
-):
+@contextlib.contextmanager
+def another_page(studio: Studio) -> Iterator[tuple[Any, Watched]]:
+    """A second, watched page in the module's browser (one Playwright per thread)."""
+    page = studio.page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(20_000)
+    watched = Watched()
+    watched.attach(page)
+    try:
+        yield page, watched
+    finally:
+        page.close()
+
+
+def test_a_refused_key_asks_for_another(studio: Studio, live_server: ServerProcess, tmp_path: Path):
     api, project = new_project(live_server.url)
     wrong = "sk-orra-v1-" + "0" * 64
-    studio = StudioProcess(live_server.url, wrong, tmp_path / "studio.log").start()
+    other = StudioProcess(live_server.url, wrong, tmp_path / "studio.log").start()
     try:
-        with browser_page(tmp_path) as (page, watched):
-            page.goto(studio.url + "services")
+        with another_page(studio) as (page, watched):
+            page.goto(other.url + "services")
             page.wait_for_selector("text=/Key refused/")
             assert page.locator("text=sk-orra-v1-" + "0" * 20).count() == 0  # masked
             page.get_by_placeholder("sk-orra-v1-…").fill(project["apiKey"])
@@ -319,21 +330,23 @@ def test_a_refused_key_asks_for_another_and_a_lost_control_plane_shows_a_banner(
             page.wait_for_selector("text=Register a service or agent")
             watched.check(page)
     finally:
-        studio.stop()
+        other.stop()
 
 
-def test_a_control_plane_that_goes_away_shows_a_banner_and_comes_back(tmp_path: Path):
+def test_a_control_plane_that_goes_away_shows_a_banner_and_comes_back(
+    studio: Studio, tmp_path: Path
+):
     server = ServerProcess(tmp_path / "orra.duckdb").start()
     api, project = new_project(server.url)
-    studio = StudioProcess(server.url, project["apiKey"], tmp_path / "studio.log").start()
+    other = StudioProcess(server.url, project["apiKey"], tmp_path / "studio.log").start()
     try:
-        with browser_page(tmp_path) as (page, _watched):
-            page.goto(studio.url + "executions")
+        with another_page(studio) as (page, _watched):
+            page.goto(other.url + "executions")
             page.wait_for_selector(".orra-nav")
             server.stop()
             page.wait_for_selector("text=/is not answering; retrying/")
             server.start()  # the same port and file
             page.wait_for_selector("text=/is not answering/", state="hidden")
     finally:
-        studio.stop()
+        other.stop()
         server.stop()
