@@ -199,33 +199,32 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         steps.visible = add_step.visible = remove_step.visible = True
         show(plan, errors)
 
-    def check(*_: Any) -> None:
-        if state["checking"] or not steps.visible:
-            return
+    def send(call: Any) -> tuple[dict[str, Any] | None, Any]:
+        """The edited plan (None when it has local problems, shown) and what ``call`` with it
+        answered (None when the server refused, shown)."""
         plan, local = plan_from_rows(steps.value)
         state["plan"] = plan
         if local:
             show(plan, local)
-            return
+            return None, None
         try:
-            answer = client.plan(action(), parse_data(data.value), plan=plan)
+            return plan, call(action(), parse_data(data.value), plan=plan)
         except OrraError as exc:
             notice.show(str(exc), "error")
+            return plan, None
+
+    def check(*_: Any) -> None:
+        if state["checking"] or not steps.visible:
             return
-        show(plan, (answer.get("validation") or {}).get("errors") or [])
+        plan, answer = send(client.plan)
+        if answer is not None:
+            show(plan, (answer.get("validation") or {}).get("errors") or [])
 
     def do_run(_event: Any) -> None:
-        plan, local = plan_from_rows(steps.value)
-        if local:
-            show(plan, local)
-            return
-        try:
-            accepted = client.submit(action(), parse_data(data.value), plan=plan)
-        except OrraError as exc:
-            notice.show(str(exc), "error")
-            return
-        notice.show(f"Started {accepted['executionId']}: opening its run view…", "success")
-        open_run_view(accepted["executionId"])
+        _, accepted = send(client.submit)
+        if accepted is not None:
+            notice.show(f"Started {accepted['executionId']}: opening its run view…", "success")
+            open_run_view(accepted["executionId"])
 
     def add_row(table: pn.widgets.Tabulator, row: dict[str, Any]) -> None:
         table.value = pd.concat([table.value, pd.DataFrame([row])], ignore_index=True)

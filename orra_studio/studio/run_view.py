@@ -182,20 +182,21 @@ def run_page(
         action,
         problem,
         pn.Row(reason, cancel, rerun, edit),
-        pn.pane.Markdown("#### Plan"),
-        graph,
-        pn.pane.Markdown("#### Timeline (a bar per attempt)"),
-        timeline,
-        pn.pane.Markdown("#### Steps"),
-        steps,
-        pn.pane.Markdown("#### Result"),
-        result,
-        pn.pane.Markdown("#### Log"),
-        log,
-        pn.pane.Markdown("#### How the plan was made"),
-        provenance,
+        *_sections(
+            ("Plan", graph),
+            ("Timeline (a bar per attempt)", timeline),
+            ("Steps", steps),
+            ("Result", result),
+            ("Log", log),
+            ("How the plan was made", provenance),
+        ),
         sizing_mode="stretch_width",
     )
+
+
+def _sections(*parts: tuple[str, Any]) -> list[Any]:
+    """A heading before each part."""
+    return [item for title, part in parts for item in (pn.pane.Markdown(f"#### {title}"), part)]
 
 
 def _provenance(made: dict[str, Any]) -> str:
