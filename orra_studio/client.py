@@ -141,15 +141,48 @@ def _events_request(execution_id: str, after: int, timeout: float | None) -> dic
     }
 
 
-class Client(Endpoints):
-    """Blocking client; a context manager that closes its connection pool."""
+class _Conversations(Endpoints):
+    """What both clients share: their connection settings, and ``wait``/``orchestrate``
+    written once as generators that each client's ``_run`` carries out (calling, or
+    awaiting)."""
+
+    _http_class: type[httpx.Client] | type[httpx.AsyncClient]
 
     def __init__(
         self, url: str = "http://localhost:8005", api_key: str | None = None, timeout: float = 30.0
     ) -> None:
         self.url = url.rstrip("/")
         self.api_key = api_key
-        self._http = httpx.Client(base_url=self.url, headers=_headers(api_key), timeout=timeout)
+        self._http = self._http_class(base_url=self.url, headers=_headers(api_key), timeout=timeout)
+
+    _run: Callable[[Generator[Step, Any, Any]], Any]
+
+    def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
+        """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
+        return self._run(_waiting(execution_id, timeout))
+
+    def orchestrate(
+        self,
+        action: str | dict[str, Any],
+        data: dict[str, Any] | None = None,
+        *,
+        wait: bool = False,
+        timeout: float = 60.0,
+        on_event: EventCallback | None = None,
+        plan: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        """Start an action; with ``wait=True`` return the finished orchestration, calling
+        ``on_event`` with each event (step started, interim result, completed…) meanwhile
+        (on :class:`AsyncClient`, ``on_event`` may be a coroutine function)."""
+        submit = partial(Endpoints.submit, action=action, data=data, plan=plan, options=options)
+        return self._run(_orchestrating(submit, wait, timeout, on_event))
+
+
+class Client(_Conversations):
+    """Blocking client; a context manager that closes its connection pool."""
+
+    _http_class = httpx.Client
 
     def close(self) -> None:
         self._http.close()
@@ -213,44 +246,17 @@ class Client(Endpoints):
             if time.monotonic() > deadline:
                 break
 
-    def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
-        """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
-        return self._run(_waiting(execution_id, timeout))
-
     def wait_until(self, execution_id: str, deadline: float, timeout: float) -> Orchestration:
         """:meth:`wait` until ``deadline`` (``time.monotonic()``) of a ``timeout``-second wait
         that began earlier (its error names the whole ``timeout``)."""
         left = max(0.0, deadline - time.monotonic())
         return self._run(_waiting(execution_id, left, timeout))
 
-    def orchestrate(
-        self,
-        action: str | dict[str, Any],
-        data: dict[str, Any] | None = None,
-        *,
-        wait: bool = False,
-        timeout: float = 60.0,
-        on_event: EventCallback | None = None,
-        plan: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-    ) -> Any:
-        """Start an action; with ``wait=True`` return the finished orchestration, calling
-        ``on_event`` with each event (step started, interim result, completed…) meanwhile."""
-        submit = partial(Endpoints.submit, action=action, data=data, plan=plan, options=options)
-        return self._run(_orchestrating(submit, wait, timeout, on_event))
 
-
-class AsyncClient(Endpoints):
+class AsyncClient(_Conversations):
     """The same API for asyncio code: every method is awaited."""
 
-    def __init__(
-        self, url: str = "http://localhost:8005", api_key: str | None = None, timeout: float = 30.0
-    ) -> None:
-        self.url = url.rstrip("/")
-        self.api_key = api_key
-        self._http = httpx.AsyncClient(
-            base_url=self.url, headers=_headers(api_key), timeout=timeout
-        )
+    _http_class = httpx.AsyncClient
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -314,20 +320,3 @@ class AsyncClient(Endpoints):
                 await result
             if time.monotonic() > deadline:
                 break
-
-    async def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
-        return await self._run(_waiting(execution_id, timeout))
-
-    async def orchestrate(
-        self,
-        action: str | dict[str, Any],
-        data: dict[str, Any] | None = None,
-        *,
-        wait: bool = False,
-        timeout: float = 60.0,
-        on_event: EventCallback | None = None,
-        plan: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-    ) -> Any:
-        submit = partial(Endpoints.submit, action=action, data=data, plan=plan, options=options)
-        return await self._run(_orchestrating(submit, wait, timeout, on_event))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -43,36 +43,29 @@ def studio(
 
     configured = url or api_key or project or os.environ.get("ORRA_API_KEY")
     config = Config.load()
+    where = {"host": host, "port": port, "prefix": prefix, "open_browser": open_browser}
+    where["allow_origins"] = allow_origin
     if configured or config.current_project or os.environ.get("ORRA_PROJECT"):
         target = config.target(url=url, api_key=api_key, project=project)
         if not target.api_key:
             raise ConfigError(
                 "no key for the studio: pass --api-key KEY or -p PROJECT, or set ORRA_API_KEY"
             )
-        context = StudioContext(target.url, target.api_key, target.project)
-        _serve(context, host, port, prefix, allow_origin, open_browser)
+        _serve(StudioContext(target.url, target.api_key, target.project), where)
         return
-    _serve_embedded_demo(host, port, prefix, allow_origin, open_browser)
+    _serve_embedded_demo(where)
 
 
-def _serve(context, host, port, prefix, allow_origin, open_browser) -> None:  # noqa: ANN001
+def _serve(context: Any, where: dict[str, Any]) -> None:
     from ..studio import serve_studio
 
     def ready(address: str) -> None:
         err.print(f"Orra Studio on {address} ({context.where})", markup=False, highlight=False)
 
-    serve_studio(
-        context,
-        host=host,
-        port=port,
-        prefix=prefix,
-        open_browser=open_browser,
-        allow_origins=allow_origin,
-        ready=ready,
-    )
+    serve_studio(context, ready=ready, **where)
 
 
-def _serve_embedded_demo(host, port, prefix, allow_origin, open_browser) -> None:  # noqa: ANN001
+def _serve_embedded_demo(where: dict[str, Any]) -> None:
     from ..client import Client
     from ..demo import DemoServices, wait_for_demo_services
     from ..embedded import EmbeddedServer
@@ -90,6 +83,6 @@ def _serve_embedded_demo(host, port, prefix, allow_origin, open_browser) -> None
                     wait_for_demo_services(client)
                 note = "embedded demo: offline planner, data kept until the studio stops"
                 context = StudioContext(server.url, key, "studio-demo", note)
-                _serve(context, host, port, prefix, allow_origin, open_browser)
+                _serve(context, where)
             finally:
                 services.stop()

@@ -100,19 +100,9 @@ class Outbox:
     ) -> list[Delivery]:
         """New deliveries, one per URL: record them with the outcome, then :meth:`schedule`."""
         moment = now()
-        return [
-            Delivery(
-                id=new_id("msg_", 24),
-                project_id=project_id,
-                orchestration_id=orchestration_id,
-                kind=kind,
-                url=url,
-                body=body,
-                created_at=moment,
-                next_attempt_at=moment,
-            )
-            for url in urls
-        ]
+        shared = {"project_id": project_id, "orchestration_id": orchestration_id, "kind": kind}
+        shared |= {"body": body, "created_at": moment, "next_attempt_at": moment}
+        return [Delivery(id=new_id("msg_", 24), url=url, **shared) for url in urls]
 
     def schedule(self, deliveries: list[Delivery]) -> None:
         """Start delivering ``deliveries`` (already committed)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import frames
@@ -32,29 +33,19 @@ StepFailure = Callable[[Run, StepState, str], Any]
 AttemptFailure = Callable[[Run, StepState, str, str], Any]
 
 
+@dataclass(eq=False)
 class Dispatcher:
-    def __init__(
-        self,
-        store: Store,
-        hub: ServiceHub,
-        settings: Settings,
-        *,
-        policy_for: Callable[[Run, StepState], RetryPolicy],
-        fail: StepFailure,
-        attempt_failed: AttemptFailure,
-        pause_changed: Callable[[Run], None],
-        compensation_lost: Callable[[Instance, str], bool],
-    ) -> None:
-        self.store = store
-        self.hub = hub
-        self.settings = settings
-        self.policy_for = policy_for
-        self._fail = fail
-        self._attempt_failed = attempt_failed
-        self._pause_changed = pause_changed
-        self._compensation_lost = compensation_lost
-        #: (service id, idempotency key) -> the step an answer under that key belongs to
-        self.pending: dict[tuple[str, str], tuple[Run, StepState]] = {}
+    store: Store
+    hub: ServiceHub
+    settings: Settings
+    #: what the engine decides when something happens here (engine.py passes its methods)
+    policy_for: Callable[[Run, StepState], RetryPolicy]
+    fail: StepFailure
+    attempt_failed: AttemptFailure
+    pause_changed: Callable[[Run], None]
+    compensation_lost: Callable[[Instance, str], bool]
+    #: (service id, idempotency key) -> the step an answer under that key belongs to
+    pending: dict[tuple[str, str], tuple[Run, StepState]] = field(default_factory=dict)
 
     def offline_grace(self, run: Run | None = None) -> float:
         grace = (run.options or {}).get("offlineGraceSeconds") if run else None
@@ -69,15 +60,15 @@ class Dispatcher:
         try:
             step.input = resolve_input(step.template, run.request, run.outputs())
         except UnresolvedReference as exc:
-            self._fail(run, step, f"input reference could not be resolved: {exc}")
+            self.fail(run, step, f"input reference could not be resolved: {exc}")
             return
         if step.service_id is None:
-            self._fail(run, step, f"service '{step.component}' is not registered")
+            self.fail(run, step, f"service '{step.component}' is not registered")
             return
         body = canonical(step.input)
         limit = self.settings.max_task_frame_bytes - 1024
         if len(body) > limit:
-            self._fail(
+            self.fail(
                 run,
                 step,
                 f"task input is {len(body)} bytes; services accept at most {limit} bytes per task",
@@ -139,13 +130,13 @@ class Dispatcher:
 
     async def _wait_for_service(self, run: Run, step: StepState) -> bool:
         step.paused = True
-        self._pause_changed(run)
+        self.pause_changed(run)
         grace = self.offline_grace(run)
         online = await self.hub.wait_online(step.service_id or "", grace)
         step.paused = False
-        self._pause_changed(run)
+        self.pause_changed(run)
         if not online and not run.finishing and step.status in WAITING:
-            self._fail(
+            self.fail(
                 run,
                 step,
                 f"service '{step.component}' had no connected instance for {grace:g} s "
@@ -160,12 +151,12 @@ class Dispatcher:
             return
         timeout = self.policy_for(run, step).timeout
         error = f"no answer within {timeout:g} s (attempt {attempt})"
-        self._attempt_failed(run, step, "timeout", error)
+        self.attempt_failed(run, step, "timeout", error)
 
     def instance_lost(self, instance: Instance) -> None:
         """Re-send what a dropped socket held; the same key makes a re-run a cache hit."""
         for key in list(instance.in_flight):
-            if self._compensation_lost(instance, key):
+            if self.compensation_lost(instance, key):
                 continue
             entry = self.pending.get((instance.service_id, key))
             if entry is None:
@@ -174,7 +165,7 @@ class Dispatcher:
             if run.finishing or step.status != StepStatus.RUNNING or step.instance is not instance:
                 continue
             error = f"the connection to instance {instance.number} of '{step.component}' was lost"
-            self._attempt_failed(run, step, "connection_lost", error)
+            self.attempt_failed(run, step, "connection_lost", error)
         instance.in_flight.clear()
 
     def answer_too_large(self, instance: Instance, limit: int) -> None:
@@ -197,7 +188,7 @@ class Dispatcher:
             f"the answer of '{step.component}' was larger than {limit} bytes, the most one "
             "websocket message may carry; make the service return less"
         )
-        self._fail(run, step, error)
+        self.fail(run, step, error)
 
     def stop_attempt(self, step: StepState) -> None:
         """The current attempt is over: no deadline, and its instance no longer holds it."""
