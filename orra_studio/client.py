@@ -10,6 +10,7 @@ back as :mod:`orra_studio.errors` classes carrying the server's stable ``code``.
 
 from __future__ import annotations
 
+import inspect
 import io
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -132,6 +133,32 @@ def _orchestrating(
     return (yield from _waiting(execution_id, left, timeout))
 
 
+def _sending(
+    method: str, path: str, parse: Callable[[httpx.Response], Json], kwargs: dict[str, Any]
+) -> Generator[Step, Any, Any]:
+    """One request and its answer read with ``parse``."""
+    response = yield lambda api: api._http.request(method, path, **kwargs)
+    _raise_for(response)
+    return _parsed(response, parse)
+
+
+async def _drive(api: Any, steps: Generator[Step, Any, Any]) -> Any:
+    """Carry out ``steps``: make each call on ``api`` (awaiting it if it is awaitable) and send
+    its value back, until the generator returns. A transport failure is ServerUnreachable."""
+    step = next(steps)
+    while True:
+        try:
+            answer = step(api)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(api.url, type(exc).__name__) from exc
+        try:
+            step = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+
+
 def _events_request(execution_id: str, after: int, timeout: float | None) -> dict[str, Any]:
     return {
         "method": "GET",
@@ -155,7 +182,18 @@ class _Conversations(Endpoints):
         self.api_key = api_key
         self._http = self._http_class(base_url=self.url, headers=_headers(api_key), timeout=timeout)
 
-    _run: Callable[[Generator[Step, Any, Any]], Any]
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[httpx.Response], Json] = read_json,
+        **kwargs: Any,
+    ) -> Any:
+        return self._run(_sending(method, path, parse, kwargs))
+
+    def _run(self, steps: Generator[Step, Any, Any]) -> Any:
+        raise NotImplementedError
 
     def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
         """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
@@ -184,6 +222,17 @@ class Client(_Conversations):
 
     _http_class = httpx.Client
 
+    def _run(self, steps: Generator[Step, Any, Any]) -> Any:
+        # every step of a blocking client returns its value, so the driver never suspends:
+        # it finishes on its first send
+        driver = _drive(self, steps)
+        try:
+            driver.send(None)
+        except StopIteration as done:
+            return done.value
+        driver.close()
+        raise RuntimeError("a blocking client's step returned an awaitable")
+
     def close(self) -> None:
         self._http.close()
 
@@ -193,31 +242,8 @@ class Client(_Conversations):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        parse: Callable[[httpx.Response], Json] = read_json,
-        **kwargs: Any,
-    ) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(self.url, type(exc).__name__) from exc
-        _raise_for(response)
-        return _parsed(response, parse)
-
     def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(self.export_bytes(table, "arrow", **filters))
-
-    def _run(self, steps: Generator[Step, Any, Any]) -> Any:
-        step = next(steps)
-        while True:
-            try:
-                step = steps.send(step(self))
-            except StopIteration as done:
-                return done.value
 
     def events(
         self, execution_id: str, after: int = 0, *, timeout: float | None = None
@@ -258,6 +284,9 @@ class AsyncClient(_Conversations):
 
     _http_class = httpx.AsyncClient
 
+    def _run(self, steps: Generator[Step, Any, Any]) -> Any:
+        return _drive(self, steps)  # a coroutine: the caller awaits it
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -267,31 +296,8 @@ class AsyncClient(_Conversations):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _call(  # type: ignore[override]
-        self,
-        method: str,
-        path: str,
-        *,
-        parse: Callable[[httpx.Response], Json] = read_json,
-        **kwargs: Any,
-    ) -> Any:
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(self.url, type(exc).__name__) from exc
-        _raise_for(response)
-        return _parsed(response, parse)
-
     async def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(await self.export_bytes(table, "arrow", **filters))
-
-    async def _run(self, steps: Generator[Step, Any, Any]) -> Any:
-        step = next(steps)
-        while True:
-            try:
-                step = steps.send(await step(self))
-            except StopIteration as done:
-                return done.value
 
     async def events(
         self, execution_id: str, after: int = 0, *, timeout: float | None = None
