@@ -14,6 +14,7 @@ import inspect
 import io
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -159,6 +160,18 @@ async def _drive(api: Any, steps: Generator[Step, Any, Any]) -> Any:
             return done.value
 
 
+@contextmanager
+def _stream_errors(url: str) -> Iterator[None]:
+    """An event stream that goes quiet for its idle timeout just ends; a broken connection is
+    :class:`ServerUnreachable`."""
+    try:
+        yield
+    except httpx.ReadTimeout:
+        return
+    except httpx.TransportError as exc:
+        raise ServerUnreachable(url, type(exc).__name__) from exc
+
+
 def _events_request(execution_id: str, after: int, timeout: float | None) -> dict[str, Any]:
     return {
         "method": "GET",
@@ -250,19 +263,15 @@ class Client(_Conversations):
     ) -> Iterator[dict[str, Any]]:
         """Its events as they happen (server-sent events) until it has ended, or until
         ``timeout`` seconds pass with nothing new (then the iteration just stops)."""
-        try:
-            with self._http.stream(**_events_request(execution_id, after, timeout)) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    _raise_for(response)
-                frames = _EventFrames()
-                for line in response.iter_lines():
-                    if (event := frames.feed(line)) is not None:
-                        yield event
-        except httpx.ReadTimeout:
-            return
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(self.url, type(exc).__name__) from exc
+        request = _events_request(execution_id, after, timeout)
+        with _stream_errors(self.url), self._http.stream(**request) as response:
+            if response.status_code >= 400:
+                response.read()
+                _raise_for(response)
+            frames = _EventFrames()
+            for line in response.iter_lines():
+                if (event := frames.feed(line)) is not None:
+                    yield event
 
     def _follow(
         self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float
@@ -302,8 +311,8 @@ class AsyncClient(_Conversations):
     async def events(
         self, execution_id: str, after: int = 0, *, timeout: float | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        try:
-            request = _events_request(execution_id, after, timeout)
+        request = _events_request(execution_id, after, timeout)
+        with _stream_errors(self.url):
             async with self._http.stream(**request) as response:
                 if response.status_code >= 400:
                     await response.aread()
@@ -312,10 +321,6 @@ class AsyncClient(_Conversations):
                 async for line in response.aiter_lines():
                     if (event := frames.feed(line)) is not None:
                         yield event
-        except httpx.ReadTimeout:
-            return
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(self.url, type(exc).__name__) from exc
 
     async def _follow(
         self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float

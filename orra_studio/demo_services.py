@@ -25,6 +25,11 @@ from .seed_models import (
 __all__ = ["build_demo_services", "main"]
 
 
+#: what the demo's customer and seller lookups find, whatever the id
+CUSTOMER = {"name": "Jane Doe", "company": "TechCorp Inc.", "industry": "Software"}
+SELLER = {"name": "John Smith", "department": "Enterprise Sales"}
+
+
 def build_demo_services(url: str, api_key: str) -> list[Service]:
     customers = Service(
         "customer-data-service",
@@ -55,14 +60,7 @@ def build_demo_services(url: str, api_key: str) -> list[Service]:
 
     @customers.handler
     async def customer_profile(task: Task[CustomerIn]) -> CustomerOut:
-        return CustomerOut(
-            customerProfile={
-                "id": task.input.customerId,
-                "name": "Jane Doe",
-                "company": "TechCorp Inc.",
-                "industry": "Software",
-            }
-        )
+        return CustomerOut(customerProfile={"id": task.input.customerId, **CUSTOMER})
 
     @catalog.handler
     def relevant_products(request: CatalogIn) -> CatalogOut:  # a sync handler, run in a thread
@@ -78,13 +76,7 @@ def build_demo_services(url: str, api_key: str) -> list[Service]:
 
     @sellers.handler
     async def seller_profile(task: Task[SellerIn]) -> SellerOut:
-        return SellerOut(
-            sellerProfile={
-                "id": task.input.sellerId,
-                "name": "John Smith",
-                "department": "Enterprise Sales",
-            }
-        )
+        return SellerOut(sellerProfile={"id": task.input.sellerId, **SELLER})
 
     @assistant.handler
     async def compose(task: Task[AssistantIn]) -> AssistantOut:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from .schema import ARROW_SCHEMAS
 from .writer import Insert, Operation, Update, snapshot_of
 
 __all__ = [
@@ -204,98 +205,49 @@ def operations(changes: Iterable[Change]) -> list[Operation]:
     return ops
 
 
+#: the columns each table keeps as JSON text
+JSON_COLUMNS: dict[str, frozenset[str]] = {
+    "orchestrations": frozenset({"action", "data", "plan", "result", "webhooks", "options"}),
+    "steps": frozenset({"input", "output", "compensation"}),
+    "compensations": frozenset({"context", "input", "result"}),
+    "deliveries": frozenset({"body"}),
+    "compensation_failures": frozenset({"compensation", "context"}),
+}
+
+
+def _encoded(record: Any, table: str, **given: Any) -> dict[str, Any]:
+    """A row of ``table`` from ``record``'s attributes of the columns' names (``given`` wins):
+    JSON columns as JSON text, times as naive UTC, statuses as plain text."""
+    row: dict[str, Any] = {}
+    for column in ARROW_SCHEMAS[table].names:
+        value = given[column] if column in given else getattr(record, column)
+        if column in JSON_COLUMNS[table]:
+            value = dumps(value)
+        elif isinstance(value, datetime):
+            value = naive(value)
+        elif isinstance(value, str):
+            value = str(value)  # a StrEnum member becomes its text
+        row[column] = value
+    return row
+
+
 def orchestration_row(run: OrchestrationRecord, change: Change | None = None) -> dict[str, Any]:
     status = change.status if change is not None and change.status else run.status
-    return {
-        "id": run.id,
-        "project_id": run.project_id,
-        "action": dumps(run.action),
-        "data": dumps(run.data),
-        "status": str(status),
-        "plan": dumps(run.plan),
-        "result": dumps(run.result),
-        "error": run.error,
-        "webhooks": dumps(run.webhooks),
-        "created_at": naive(run.created_at),
-        "start_time": naive(run.start_time),
-        "end_time": naive(run.end_time),
-        "options": dumps(run.options),
-    }
+    return _encoded(run, "orchestrations", status=status)
 
 
 def step_row(orchestration_id: str | None, step: StepRecord) -> dict[str, Any]:
-    return {
-        "orchestration_id": orchestration_id,
-        "step_id": step.id,
-        "service_id": step.service_id,
-        "component": step.component,
-        "status": str(step.status),
-        "input": dumps(step.input if step.input is not None else step.template),
-        "output": dumps(step.output),
-        "error": step.error,
-        "attempts": step.attempts,
-        "idempotency_key": step.idempotency_key,
-        "start_time": naive(step.start_time),
-        "end_time": naive(step.end_time),
-        "compensation": dumps(step.compensation),
-    }
+    shown = step.input if step.input is not None else step.template
+    return _encoded(step, "steps", orchestration_id=orchestration_id, step_id=step.id, input=shown)
 
 
 def compensation_row(item: CompensationRecord) -> dict[str, Any]:
-    return {
-        "orchestration_id": item.orchestration_id,
-        "step_id": item.step_id,
-        "service_id": item.service_id,
-        "component": item.component,
-        "status": item.status,
-        "reason": item.reason,
-        "context": dumps(item.context),
-        "position": item.position,
-        "attempts": item.attempts,
-        "input": dumps(item.input),
-        "ttl_ms": item.ttl_ms,
-        "idempotency_key": item.idempotency_key,
-        "result": dumps(item.result),
-        "error": item.error,
-        "created_at": naive(item.created_at),
-        "start_time": naive(item.start_time),
-        "end_time": naive(item.end_time),
-    }
+    return _encoded(item, "compensations")
 
 
 def delivery_row(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "project_id": delivery.project_id,
-        "orchestration_id": delivery.orchestration_id,
-        "kind": delivery.kind,
-        "url": delivery.url,
-        "body": dumps(delivery.body),
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "next_attempt_at": naive(delivery.next_attempt_at),
-        "created_at": naive(delivery.created_at),
-        "delivered_at": naive(delivery.delivered_at),
-    }
+    return _encoded(delivery, "deliveries")
 
 
 def failure_row(failure: CompensationFailure) -> dict[str, Any]:
-    moment = naive(failure.created_at)
-    return {
-        "id": failure.id,
-        "project_id": failure.project_id,
-        "orchestration_id": failure.orchestration_id,
-        "step_id": failure.step_id,
-        "service_id": failure.service_id,
-        "component": failure.component,
-        "status": failure.status,
-        "failure": failure.failure,
-        "resolution": failure.resolution,
-        "attempts": failure.attempts,
-        "compensation": dumps(failure.compensation),
-        "context": dumps(failure.context),
-        "created_at": moment,
-        "updated_at": moment,
-    }
+    return _encoded(failure, "compensation_failures", updated_at=failure.created_at)
