@@ -21,7 +21,6 @@ from .models import (
     CancelIn,
     answers,
 )
-from .orchestrations import _load
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 from .schemas import DeliveriesOut, LogsOut, OrchestrationOut
@@ -43,7 +42,7 @@ async def cancel_orchestration(
 ) -> dict[str, Any]:
     """Stop it: no new step starts, running ones are told, completed revertible ones undone."""
     runtime = runtime_of(request)
-    run = _load(runtime, project_id, orchestration_id)
+    run = runtime.orchestration(project_id, orchestration_id)
     live = runtime.engine.runs.get(orchestration_id)
     if live is None or live.finishing:
         status = "ending" if live is not None else run.status
@@ -200,7 +199,7 @@ async def stream_events(
     compensation and each webhook's first delivery attempt are recorded. Resume with
     ``Last-Event-ID``: a finished orchestration's stream sends what is left and ends."""
     runtime = runtime_of(request)
-    _load(runtime, project_id, orchestration_id)
+    runtime.orchestration(project_id, orchestration_id)
     last = _last_event_id(last_event_id, after)
     return StreamingResponse(
         _stream(runtime, request, orchestration_id, last),
@@ -218,7 +217,7 @@ async def orchestration_logs(
 ) -> dict[str, Any]:
     """The events as readable lines (``level``, ``message``) with their payloads."""
     runtime = runtime_of(request)
-    run = _load(runtime, project_id, orchestration_id)
+    run = runtime.orchestration(project_id, orchestration_id)
     components = {s.id: s.component for s in run.steps.values()}
     events = runtime.store.events_of(orchestration_id, after)
     return {
@@ -234,7 +233,7 @@ async def orchestration_deliveries(
 ) -> dict[str, Any]:
     """Webhook deliveries of this orchestration's outcome (and its compensation failures)."""
     runtime = runtime_of(request)
-    _load(runtime, project_id, orchestration_id)
+    runtime.orchestration(project_id, orchestration_id)
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
     for event in runtime.store.events_of(orchestration_id):

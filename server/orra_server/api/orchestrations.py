@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request
 
-from ..engine import TERMINAL, Run, run_from_rows
+from ..engine import TERMINAL, Run
 from ..engine.run import build_steps
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest
 from ..ids import new_id, now, to_iso
 from ..limits import MAX_PLAN_REFERENCES
 from ..planning import (
@@ -228,23 +228,6 @@ async def create_orchestration(
     return FastJSONResponse(status_code=202, content=answer)
 
 
-def _load(runtime: Runtime, project_id: str, orchestration_id: str) -> Run:
-    run = runtime.engine.lookup(orchestration_id)
-    if run is None:
-        row = runtime.store.orchestration(orchestration_id)
-        if row is not None:
-            run = run_from_rows(
-                row,
-                runtime.store.steps_of(orchestration_id),
-                runtime.store.compensations_of(orchestration_id),
-            )
-    if run is None or run.project_id != project_id:
-        raise NotFound(
-            f"no orchestration '{orchestration_id}' in this project", code="orchestration_not_found"
-        )
-    return run
-
-
 @router.get("/orchestrations/{orchestration_id}", response_model=OrchestrationOut)
 async def get_orchestration(
     request: Request,
@@ -253,10 +236,10 @@ async def get_orchestration(
     wait: float = Query(default=0, ge=0, le=60, description="seconds to wait for it to end"),
 ) -> FastJSONResponse:
     runtime = runtime_of(request)
-    run = _load(runtime, project_id, orchestration_id)
+    run = runtime.orchestration(project_id, orchestration_id)
     if wait and run.status not in TERMINAL:
         await runtime.engine.wait(orchestration_id, wait)
-        run = _load(runtime, project_id, orchestration_id)
+        run = runtime.orchestration(project_id, orchestration_id)
     # documented by OrchestrationOut, not re-validated; the data, to re-run or edit it
     return FastJSONResponse({**run.body(), "data": run.data})
 
@@ -267,7 +250,7 @@ async def get_plan(
 ) -> dict[str, Any]:
     """The plan, who made it, each repair round's errors and reasoning, and the LLM calls."""
     runtime = runtime_of(request)
-    run = _load(runtime, project_id, orchestration_id)
+    run = runtime.orchestration(project_id, orchestration_id)
     provenance = run.provenance
     calls: list[dict[str, Any]] = []
     cache: str | None = None

@@ -10,7 +10,8 @@ from starlette.requests import HTTPConnection
 
 from .. import frames
 from ..connections import ServiceHub
-from ..engine import Engine
+from ..engine import Engine, Run, run_from_rows
+from ..errors import NotFound
 from ..events import EventBus
 from ..ids import hash_api_key
 from ..planning import GroundingSpec, PlanMaker
@@ -102,6 +103,25 @@ class Runtime:
 
     def forget_groundings(self, project_id: str) -> None:
         self._groundings.pop(project_id, None)
+
+    def orchestration(self, project_id: str, orchestration_id: str) -> Run:
+        """The project's orchestration, live or from the store; 404 when it has none by that
+        id (another project's orchestration included: ids are not secrets, keys are)."""
+        run = self.engine.lookup(orchestration_id)
+        if run is None:
+            row = self.store.orchestration(orchestration_id)
+            if row is not None:
+                run = run_from_rows(
+                    row,
+                    self.store.steps_of(orchestration_id),
+                    self.store.compensations_of(orchestration_id),
+                )
+        if run is None or run.project_id != project_id:
+            raise NotFound(
+                f"no orchestration '{orchestration_id}' in this project",
+                code="orchestration_not_found",
+            )
+        return run
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())
