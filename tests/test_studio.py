@@ -18,6 +18,7 @@ from helpers import (
     Api,
     ServerProcess,
     new_project,
+    saga_request,
     seed_services,
     serving,
     wait_until,
@@ -65,26 +66,31 @@ def _one_step(component: str, field: str, value: str, **options: Any) -> dict[st
     }
 
 
+#: quick retries and few compensation attempts, so a compensation fails for good in seconds
+FAST = {"ORRA_RETRY_DELAY": "0.05", "ORRA_RETRY_MAX_DELAY": "0.2"}
+FAST |= {"ORRA_COMPENSATION_ATTEMPTS": "3", "ORRA_COMPENSATION_TIMEOUT": "5"}
+
+
 @pytest.fixture(scope="module")
-def studio(
-    live_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Studio]:
-    api, _ = new_project(live_server.url)
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
+    server = ServerProcess(tmp_path_factory.mktemp("studio-db") / "orra.duckdb", env=FAST).start()
+    api, _ = new_project(server.url)
     Api.opened.remove(api)  # lives for the module
     shots = tmp_path_factory.mktemp("studio-screenshots")
-    faulty = {"FAIL_TIMES": "2", "WORK_DELAY": "30"}
+    faulty = {"FAIL_TIMES": "2", "WORK_DELAY": "30", "REVERT_LOG": str(shots / "reverts.log")}
     with contextlib.ExitStack() as stack:
         stack.enter_context(seed_services(api))
         stack.enter_context(
             serving(
                 api,
                 "faulty_services.py",
-                "flaky,worker",
-                online={"flaky-echo", "slow-worker"},
+                "flaky,worker,saga",
+                online={"flaky-echo", "slow-worker", "reserve-stock", "charge-card", "ship-order"},
                 env=faulty,
             )
         )
-        process = StudioProcess(live_server.url, api.key or "", shots / "studio.log").start()
+        stack.callback(server.stop)
+        process = StudioProcess(server.url, api.key or "", shots / "studio.log").start()
         stack.callback(process.stop)
         page, watched = stack.enter_context(browser_page(shots))
         yield Studio(api, process.url, page, watched, shots)
@@ -350,3 +356,26 @@ def test_a_control_plane_that_goes_away_shows_a_banner_and_comes_back(
     finally:
         other.stop()
         server.stop()
+
+
+def test_the_run_view_shows_compensations_and_settles_one_that_failed(studio: Studio):
+    # shipping fails, so the reservation and the charge are undone; the card network refuses
+    # to refund "stuck" orders, so that compensation needs a person
+    execution_id = studio.run(saga_request("stuck-studio", "fail", maxAttempts=1))
+    page = studio.open(f"run?id={execution_id}")
+    page.wait_for_selector(".orra-run-status [data-status=FAILED]")
+    card = page.locator(".orra-failure")
+    card.wait_for(timeout=30_000)  # three refund attempts with backoff first
+    card.get_by_text("the card network refuses refunds", exact=False).wait_for()
+    rows = page.locator(".orra-compensations .tabulator-row")
+    wait_until(lambda: len(rows.all_inner_texts()) == 2, 10, "two compensations")
+    card.get_by_placeholder("what was done, for the record").fill("refunded by hand <ticket 7>")
+    card.get_by_role("button", name="Resolve").click()
+    page.wait_for_selector("text=/step2: resolved \\(refunded by hand <ticket 7>\\)/")
+    failures = studio.api.get(
+        "/compensation-failures", params={"orchestrationId": execution_id}
+    ).json()["compensationFailures"]
+    assert [(f["status"], f["resolution"]) for f in failures] == [
+        ("resolved", "refunded by hand <ticket 7>")
+    ]
+    studio.shot("run-view-compensation")

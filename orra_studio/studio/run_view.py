@@ -38,7 +38,9 @@ def _json(value: Any) -> str:
     return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
 
 
-def step_rows(body: dict[str, Any]) -> pd.DataFrame:
+def step_rows(body: dict[str, Any], instances: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The steps; ``instances``: the instance number each step was last sent to."""
+    instances = instances or {}
     return pd.DataFrame(
         [
             {
@@ -46,14 +48,34 @@ def step_rows(body: dict[str, Any]) -> pd.DataFrame:
                 "component": s["component"],
                 "status": str(s["status"]),
                 "attempts": s["attempts"],
+                "instance": "" if instances.get(s["id"]) is None else str(instances[s["id"]]),
                 "input": _json(s.get("input")),
                 "output": _json(s.get("output")),
                 "error": s.get("error") or "",
             }
             for s in body.get("stepResults", [])
         ],
-        columns=["step", "component", "status", "attempts", "input", "output", "error"],
+        columns=["step", "component", "status", "attempts", "instance", "input", "output", "error"],
     )
+
+
+def _instances(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    sent = {}
+    for line in lines:
+        if line.get("event") == "step_dispatched" and isinstance(line.get("payload"), dict):
+            sent[line.get("stepId")] = line["payload"].get("instance")
+    return sent
+
+
+def _delivery_rows(deliveries: list[dict[str, Any]]) -> pd.DataFrame:
+    columns = ["kind", "url", "status", "attempts", "lastStatus", "lastError", "deliveredAt"]
+    return pd.DataFrame([{c: d.get(c) or "" for c in columns} for d in deliveries], columns=columns)
+
+
+def _compensation_rows(body: dict[str, Any]) -> pd.DataFrame:
+    columns = ["stepId", "component", "status", "reason", "attempts", "error"]
+    rows = body.get("compensations") or []
+    return pd.DataFrame([{c: r.get(c) or "" for c in columns} for r in rows], columns=columns)
 
 
 def _log_rows(lines: list[dict[str, Any]]) -> pd.DataFrame:
@@ -104,6 +126,17 @@ def run_page(
         _log_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width", height=300
     )
     result = Literal("", sizing_mode="stretch_width")
+    deliveries = pn.widgets.Tabulator(
+        _delivery_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width"
+    )
+    compensations = pn.widgets.Tabulator(
+        _compensation_rows({}),
+        show_index=False,
+        disabled=True,
+        sizing_mode="stretch_width",
+        css_classes=["orra-compensations"],
+    )
+    failures = pn.Column(sizing_mode="stretch_width", css_classes=["orra-failures"])
     provenance = Literal("", sizing_mode="stretch_width")
     reason = pn.widgets.TextInput(placeholder="why (recorded with the cancellation)", width=280)
     cancel = pn.widgets.Button(name="Cancel", button_type="danger", width=100, disabled=True)
@@ -130,7 +163,11 @@ def run_page(
             made = client.plan_of(execution_id)
             state["plan"] = made.get("plan")
             provenance.object = _provenance(made)
+        undoing = any(
+            c.get("status") in ("pending", "running") for c in body.get("compensations") or []
+        )
         finished = body["status"] in TERMINAL_STATUSES
+        settled = finished and not undoing  # nothing more will change
         status.object = _badge(str(body["status"]))
         act = body.get("action") or {}
         action.object = f"{act.get('type', '')}: {act.get('content', '')}"
@@ -138,15 +175,27 @@ def run_page(
         graph.object = plan_svg(state["plan"], statuses)
         attempts = attempts_from_logs(lines)
         timeline.object = timeline_svg(attempts, now=None if finished else datetime.now(UTC))
-        steps.value = step_rows(body)
+        steps.value = step_rows(body, _instances(lines))
         log.value = _log_rows(lines)
+        compensations.value = _compensation_rows(body)
         if body.get("error"):
             result.object = f"error: {body['error']}"
         elif body.get("result") is not None:
             result.object = json.dumps(body["result"], indent=2, ensure_ascii=False)
         cancel.disabled = finished
-        if finished:
+        if settled:
+            _ended()
             _stop()
+
+    def _ended() -> None:
+        """Once it has ended: where its outcome was delivered, and undos that need a person."""
+        try:
+            deliveries.value = _delivery_rows(client.deliveries(execution_id))
+            pending = client.compensation_failures("pending", execution_id)
+        except OrraError as exc:
+            problem.show(str(exc), "error")
+            return
+        failures.objects = [_failure_card(client, f, refresh) for f in pending]
 
     def _stop() -> None:
         if state["callback"] is not None:
@@ -174,9 +223,8 @@ def run_page(
 
     cancel.on_click(do_cancel)
     rerun.on_click(do_rerun)
-    refresh()
-    if not cancel.disabled:
-        state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
+    state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
+    refresh()  # stops the polling at once when the orchestration has already settled
     return pn.Column(
         pn.Row(title, status),
         action,
@@ -187,6 +235,9 @@ def run_page(
             ("Timeline (a bar per attempt)", timeline),
             ("Steps", steps),
             ("Result", result),
+            ("Compensations", compensations),
+            ("Compensations that need a person", failures),
+            ("Webhook deliveries", deliveries),
             ("Log", log),
             ("How the plan was made", provenance),
         ),
@@ -197,6 +248,41 @@ def run_page(
 def _sections(*parts: tuple[str, Any]) -> list[Any]:
     """A heading before each part."""
     return [item for title, part in parts for item in (pn.pane.Markdown(f"#### {title}"), part)]
+
+
+def _failure_card(client: Client, failure: dict[str, Any], refresh: Any) -> pn.viewable.Viewable:
+    """A compensation that failed for good: what failed, and Resolve / Ignore with a reason."""
+    said = Notice()
+    said.show(
+        f"{failure['stepId']} ({failure['component']}): {failure.get('failure') or ''} "
+        f"after {failure['attempts']} attempt(s)",
+        "error",
+    )
+    reason = pn.widgets.TextInput(placeholder="what was done, for the record", width=300)
+    resolve = pn.widgets.Button(name="Resolve", button_type="primary", width=100)
+    ignore = pn.widgets.Button(name="Ignore", width=100)
+
+    def settle(verb: str) -> None:
+        why = (reason.value_input or "").strip()
+        if not why:
+            said.show("Say what was done (or why nothing needs doing) first.", "error")
+            return
+        settle_call = (
+            client.resolve_compensation_failure
+            if verb == "resolve"
+            else client.ignore_compensation_failure
+        )
+        try:
+            done = settle_call(failure["id"], why)
+        except OrraError as exc:
+            said.show(str(exc), "error")
+            return
+        said.show(f"{failure['stepId']}: {done['status']} ({why})", "success")
+        resolve.disabled = ignore.disabled = True
+
+    resolve.on_click(lambda _e: settle("resolve"))
+    ignore.on_click(lambda _e: settle("ignore"))
+    return pn.Column(said, pn.Row(reason, resolve, ignore), css_classes=["orra-failure"])
 
 
 def _provenance(made: dict[str, Any]) -> str:
