@@ -217,6 +217,8 @@ def test_compose_preview_edit_validate_fix_and_run(studio: Studio):
     nodes.first.wait_for()
     wait_until(lambda: nodes.count() == 4, 10, "the 3+1 plan")
     assert page.locator("line.orra-edge").count() == 3
+    fills = {nodes.nth(i).locator("rect").get_attribute("fill") for i in range(4)}
+    assert len(fills) == 4  # four components, four colours
     # a reference to data nobody sent: the server's validator names the step and field
     _edit_cell(page, 0, "input", '{"customerId": "{{request.data.nope}}"}')
     page.wait_for_selector("g.orra-node[data-step=step1][data-status=INVALID]")

@@ -162,7 +162,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             s["id"]: ("INVALID" if s["id"] in bad else "PENDING")
             for s in (plan or {}).get("steps", [])
         }
-        graph.object = plan_svg(plan, statuses)
+        graph.object = plan_svg(plan, statuses, by_component=True)
         problems.value = _problem_rows(errors)
         problems.visible = bool(errors)
         run.disabled = bool(errors) or not plan or not plan.get("steps")

@@ -55,9 +55,19 @@ def _layers(plan: dict[str, Any]) -> list[list[str]]:
     return layers
 
 
-def plan_svg(plan: dict[str, Any] | None, statuses: dict[str, str] | None = None) -> str:
+#: fills that tell a plan's components apart, in the order they first appear in it
+COMPONENT_FILLS = ("#ddf4ff", "#fbefff", "#dafbe1", "#fff8c5", "#ffebe9", "#e7f3ff", "#f6f8fa")
+
+
+def plan_svg(
+    plan: dict[str, Any] | None,
+    statuses: dict[str, str] | None = None,
+    *,
+    by_component: bool = False,
+) -> str:
     """The plan as layers left to right (a layer runs in parallel), edges for dependencies;
-    each node is coloured by its step's status (or grey before the run)."""
+    each node's border (and, unless ``by_component``, its fill) shows its step's status, grey
+    before the run; with ``by_component`` the fill tells the components apart."""
     if not plan or not plan.get("steps"):
         return '<svg class="orra-plan" width="10" height="10"></svg>'
     statuses = statuses or {}
@@ -86,14 +96,23 @@ def plan_svg(plan: dict[str, Any] | None, statuses: dict[str, str] | None = None
                     f'y2="{y2 + NODE_H // 2}" stroke="#8c959f" stroke-width="1.5" '
                     'marker-end="url(#orra-arrow)"/>'
                 )
+    order = dict.fromkeys(str(s.get("component", "")) for s in steps.values())
+    fills = {c: COMPONENT_FILLS[i % len(COMPONENT_FILLS)] for i, c in enumerate(order)}
     for step_id, (x, y) in position.items():
         step = steps.get(step_id, {"component": "?"})
         status = statuses.get(step_id, "PENDING")
         colour = colour_of(status)
+        component = str(step.get("component", ""))
+        fill = (
+            f'fill="{fills.get(component, COMPONENT_FILLS[-1])}"'
+            if by_component
+            else f'fill="{colour}" fill-opacity="0.14"'
+        )
         parts.append(
-            f'<g class="orra-node" data-step="{_text(step_id)}" data-status="{_text(status)}">'
+            f'<g class="orra-node" data-step="{_text(step_id)}" data-status="{_text(status)}" '
+            f'data-component="{_text(component)}">'
             f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" '
-            f'fill="{colour}" fill-opacity="0.14" stroke="{colour}" stroke-width="2"/>'
+            f'{fill} stroke="{colour}" stroke-width="2"/>'
             f'<text x="{x + 8}" y="{y + 18}" font-size="12" font-weight="bold" fill="#1f2328">'
             f"{_text(step_id)} · {_text(status)}</text>"
             f'<text x="{x + 8}" y="{y + 36}" font-size="12" fill="#1f2328">'

@@ -1,0 +1,64 @@
+"""The studio's drawings as pure functions: layers, escaping, one bar per attempt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from orra_studio.studio.drawings import attempts_from_logs, plan_svg, timeline_svg
+
+T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+def _at(ms: int) -> str:
+    return (T0 + timedelta(milliseconds=ms)).isoformat()
+
+
+def test_layers_come_from_dependencies_when_the_plan_has_no_groups():
+    plan = {
+        "steps": [
+            {"id": "a", "component": "x", "dependencies": []},
+            {"id": "b", "component": "y", "dependencies": ["a"]},
+            {"id": "c", "component": "x", "dependencies": ["a", "b"]},
+        ]
+    }
+    svg = plan_svg(plan, {"a": "COMPLETED"}, by_component=True)
+    assert svg.count('class="orra-node"') == 3 and svg.count("<line") == 3
+    assert 'data-step="a" data-status="COMPLETED"' in svg
+    assert 'data-step="c" data-status="PENDING"' in svg
+    fills = {part.split('"')[0] for part in svg.split(' fill="')[1:] if part.startswith("#")}
+    assert len(fills & {"#ddf4ff", "#fbefff"}) == 2  # two components, two fills
+
+
+def test_text_from_data_is_escaped():
+    plan = {"steps": [{"id": "<s1>", "component": '<img src=x onerror="y">', "input": {}}]}
+    svg = plan_svg(plan)
+    assert "<img" not in svg and "&lt;img src=x onerror=&quot;y&quot;&gt;" in svg
+    assert "&lt;s1&gt;" in svg
+
+
+def test_every_attempt_is_a_bar_with_how_it_ended():
+    lines = [
+        {"stepId": "step1", "event": "step_dispatched", "time": _at(0), "payload": {"attempt": 1}},
+        {
+            "stepId": "step1",
+            "event": "step_retrying",
+            "time": _at(30),
+            "payload": {"kind": "timeout"},
+        },
+        {"stepId": "step1", "event": "step_dispatched", "time": _at(40), "payload": {"attempt": 2}},
+        {"stepId": "step1", "event": "step_retrying", "time": _at(50), "payload": {"kind": "x"}},
+        {"stepId": "step1", "event": "step_dispatched", "time": _at(60), "payload": {"attempt": 3}},
+        {"stepId": "step1", "event": "step_completed", "time": _at(90), "payload": {}},
+        {"stepId": "step2", "event": "step_dispatched", "time": _at(95), "payload": {"attempt": 1}},
+        {"stepId": None, "event": "orchestration_accepted", "time": _at(0), "payload": None},
+    ]
+    attempts = attempts_from_logs(lines)
+    assert [(a.step_id, a.number, a.outcome) for a in attempts] == [
+        ("step1", 1, "TIMEOUT"),
+        ("step1", 2, "RETRYING"),
+        ("step1", 3, "COMPLETED"),
+        ("step2", 1, "RUNNING"),
+    ]
+    svg = timeline_svg(attempts, now=T0 + timedelta(milliseconds=120))
+    assert svg.count('class="orra-attempt"') == 4
+    assert 'data-step="step2" data-attempt="1" data-outcome="RUNNING"' in svg
