@@ -195,7 +195,7 @@ def run_page(
         except OrraError as exc:
             problem.show(str(exc), "error")
             return
-        failures.objects = [_failure_card(client, f, refresh) for f in pending]
+        failures.objects = [_failure_card(client, f) for f in pending]
 
     def _stop() -> None:
         if state["callback"] is not None:
@@ -250,7 +250,7 @@ def _sections(*parts: tuple[str, Any]) -> list[Any]:
     return [item for title, part in parts for item in (pn.pane.Markdown(f"#### {title}"), part)]
 
 
-def _failure_card(client: Client, failure: dict[str, Any], refresh: Any) -> pn.viewable.Viewable:
+def _failure_card(client: Client, failure: dict[str, Any]) -> pn.viewable.Viewable:
     """A compensation that failed for good: what failed, and Resolve / Ignore with a reason."""
     said = Notice()
     said.show(

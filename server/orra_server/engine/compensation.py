@@ -174,7 +174,7 @@ class Compensator:
             compensations=[state],
             new_compensations=True,
         )
-        self.store.record([scheduled]).add_done_callback(_log_failure)
+        self.store.record([scheduled]).add_done_callback(log_failure)
         job = self._jobs.get(run.id)
         if job is None:
             job = self._jobs[run.id] = _Job(run.id, run.project_id, [])
@@ -415,6 +415,7 @@ class Compensator:
         return True
 
 
-def _log_failure(future: asyncio.Future[None]) -> None:
+def log_failure(future: asyncio.Future[None]) -> None:
+    """For writes nobody awaits: a failure is logged, never lost silently."""
     if not future.cancelled() and future.exception() is not None:
         log.error("background write failed: %s", future.exception())

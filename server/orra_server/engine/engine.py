@@ -23,6 +23,7 @@ from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Change, Store
 from . import transitions
 from .compensation import Compensator
+from .compensation import log_failure as _log_failure
 from .dispatch import Dispatcher
 from .policy import RetryPolicy, resolve_policy
 from .run import TERMINAL, Run, StepState, run_from_rows
@@ -308,8 +309,3 @@ def _done() -> asyncio.Future[None]:
     future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     future.set_result(None)
     return future
-
-
-def _log_failure(future: asyncio.Future[None]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("background write failed: %s", future.exception())
