@@ -28,6 +28,7 @@ from .types import (
     Health,
     Logs,
     Orchestration,
+    OrchestrationPage,
     OrchestrationSummary,
     PlanInfo,
     Project,
@@ -44,6 +45,29 @@ __all__ = ["Endpoints", "Json", "action_body", "read_json"]
 Json = Any
 
 
+def _listing(
+    status: str | None,
+    limit: int,
+    offset: int,
+    type: str | None,
+    q: str | None,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    sort: str | None,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """The query of ``GET /orchestrations``: only what was given."""
+    params: dict[str, Any] = {"limit": limit}
+    if offset:
+        params["offset"] = offset
+    named = (("status", status), ("type", type), ("q", q), ("sort", sort), ("cursor", cursor))
+    params.update({name: value for name, value in named if value})
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None:
+            params[name] = moment.isoformat() if isinstance(moment, datetime) else moment
+    return params
+
+
 def action_body(
     action: str | dict[str, Any],
     data: dict[str, Any] | None = None,
@@ -51,9 +75,11 @@ def action_body(
     dry_run: bool = False,
     plan: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    grounding: str | None = None,
 ) -> dict[str, Any]:
     """The ``POST /orchestrations`` body. ``action`` is ``{type, content}`` or a string:
-    ``"type: content"``, or plain content whose type is the content itself."""
+    ``"type: content"``, or plain content whose type is the content itself. ``grounding``: a
+    spec's name to plan with, ``"none"`` for no spec (left out: the best match of all)."""
     if isinstance(action, str):
         action_type, sep, content = action.partition(":")
         if not sep or " " in action_type.strip():
@@ -69,6 +95,8 @@ def action_body(
         body["plan"] = plan
     if options:
         body["options"] = options
+    if grounding:
+        body["grounding"] = grounding
     return body
 
 
@@ -172,9 +200,10 @@ class Endpoints:
         data: dict[str, Any] | None = None,
         *,
         plan: dict[str, Any] | None = None,
+        grounding: str | None = None,
     ) -> Accepted:
         """A dry run: the plan, its validation and provenance; nothing runs."""
-        body = action_body(action, data, dry_run=True, plan=plan)
+        body = action_body(action, data, dry_run=True, plan=plan, grounding=grounding)
         return self._call("POST", "/orchestrations", json=body)
 
     def submit(
@@ -184,9 +213,10 @@ class Endpoints:
         *,
         plan: dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
+        grounding: str | None = None,
     ) -> Accepted:
         """Start it; the 202 answer (``executionId``, ``plan``). ``plan``: run this one instead."""
-        body = action_body(action, data, plan=plan, options=options)
+        body = action_body(action, data, plan=plan, options=options, grounding=grounding)
         return self._call("POST", "/orchestrations", json=body)
 
     def orchestration(self, execution_id: str, *, wait: float = 0) -> Orchestration:
@@ -204,17 +234,31 @@ class Endpoints:
         q: str | None = None,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        sort: str | None = None,
+        cursor: str | None = None,
     ) -> list[OrchestrationSummary]:
-        """Newest first, a page at a time; filters: status, action ``type``, text ``q`` in the
-        content, creation time ``since``/``until``."""
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        for name, value in (("status", status), ("type", type), ("q", q)):
-            if value:
-                params[name] = value
-        for name, moment in (("since", since), ("until", until)):
-            if moment is not None:
-                params[name] = moment.isoformat() if isinstance(moment, datetime) else moment
+        """Newest first (or by ``sort``: ``createdAt``, ``status``, ``type``, ``-`` for
+        descending), a page at a time; filters: status, action ``type``, text ``q`` in the
+        content, creation time ``since``/``until``. :meth:`orchestration_page` also gives the
+        cursor of the next page."""
+        params = _listing(status, limit, offset, type, q, since, until, sort, cursor)
         return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
+
+    def orchestration_page(
+        self,
+        status: str | None = None,
+        limit: int = 50,
+        *,
+        type: str | None = None,
+        q: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        sort: str | None = None,
+        cursor: str | None = None,
+    ) -> OrchestrationPage:
+        """One page and its ``nextCursor`` (None on the last): pass it back as ``cursor``."""
+        params = _listing(status, limit, 0, type, q, since, until, sort, cursor)
+        return self._call("GET", "/orchestrations", params=params)
 
     def plan_of(self, execution_id: str) -> PlanInfo:
         """How the plan was made: source, model, repair rounds, cache, LLM calls."""

@@ -29,6 +29,7 @@ __all__ = [
     "LogLine",
     "Logs",
     "Orchestration",
+    "OrchestrationPage",
     "OrchestrationSummary",
     "PlanInfo",
     "Project",
@@ -134,6 +135,8 @@ class Service(TypedDict):
     online: bool
     instances: int
     staleInstances: int
+    #: when an instance last sent a frame, or the last one left (None: not since the start)
+    lastSeen: NotRequired[str | None]
     connections: list[Connection]
     registeredAt: str | None
     updatedAt: str | None
@@ -201,6 +204,12 @@ class OrchestrationSummary(TypedDict):
     startTime: str | None
     endTime: str | None
     error: str | None
+
+
+class OrchestrationPage(TypedDict):
+    orchestrations: list[OrchestrationSummary]
+    #: pass as ``cursor=`` for the next page; None on the last one
+    nextCursor: NotRequired[str | None]
 
 
 class PlanInfo(TypedDict):
@@ -301,6 +310,7 @@ OPENAPI_NAMES: dict[type, str] = {
     Compensation: "CompensationOut",
     Orchestration: "OrchestrationOut",
     OrchestrationSummary: "OrchestrationSummary",
+    OrchestrationPage: "OrchestrationListOut",
     PlanInfo: "PlanInfo",
     LogLine: "LogLine",
     Logs: "LogsOut",

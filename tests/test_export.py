@@ -115,3 +115,35 @@ def test_the_local_history_refreshes_only_what_can_have_changed(history) -> None
             local.query("SELECT * FROM read_csv('/etc/passwd')")
     finally:
         local.close()
+
+
+def test_the_list_pages_by_cursor_and_sorts_on_the_server(history) -> None:
+    client, ids = history
+    newest_first = [o["executionId"] for o in client.orchestrations(limit=100)]
+    pages, cursor = [], None
+    while True:
+        page = client.orchestration_page(limit=1, cursor=cursor)
+        pages.extend(o["executionId"] for o in page["orchestrations"])
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+        # an orchestration started between two pages shifts no row: it sorts before them
+        client.submit("launch a rocket to the moon", {"rocketId": "r2"})
+    assert pages == newest_first == ids[::-1]
+    oldest_first = client.orchestrations(sort="createdAt", limit=len(ids))
+    assert [o["executionId"] for o in oldest_first] == ids
+    by_status = [o["status"] for o in client.orchestrations(sort="-status", limit=100)]
+    assert by_status == sorted(by_status, reverse=True) and "COMPLETED" in by_status
+    by_type = client.orchestrations(sort="type", limit=100)
+    assert [o["action"]["type"] for o in by_type] == sorted(o["action"]["type"] for o in by_type)
+
+    with pytest.raises(BadRequest) as unknown:
+        client.orchestrations(sort="duration")
+    assert unknown.value.code == "invalid_sort" and "createdAt" in str(unknown.value)
+    with pytest.raises(BadRequest) as forged:
+        client.orchestrations(cursor="not-a-cursor")
+    assert forged.value.code == "invalid_cursor"
+    first = client.orchestration_page(limit=1)["nextCursor"]
+    with pytest.raises(BadRequest) as other_sort:
+        client.orchestrations(cursor=first, sort="status")
+    assert other_sort.value.code == "invalid_cursor" and "same sort" in str(other_sort.value)

@@ -154,6 +154,24 @@ def test_grounding_steers_the_schema_flow_planner(live_server: ServerProcess) ->
     assert api.post("/orchestrations", {**worded, "dryRun": True}).json()["grounding"]
 
 
+def test_a_caller_picks_the_grounding_spec_or_none(live_server: ServerProcess) -> None:
+    api, _ = new_project(live_server.url)
+    register(api, SUPPORT)
+    assert _apply(api, SPEC_YAML).status_code == 201
+    without = api.post("/orchestrations", {**REFUND, "dryRun": True, "grounding": "none"})
+    assert without.status_code == 200 and "grounding" not in without.json()
+    # words that match no use case well enough on their own: the chosen spec still applies
+    vague = {**REFUND, "action": {"type": "help", "content": "ORD-991 please"}, "dryRun": True}
+    assert "grounding" not in api.post("/orchestrations", vague).json()
+    chosen = api.post("/orchestrations", {**vague, "grounding": "customer-support-examples"})
+    assert chosen.json()["grounding"]["spec"] == "customer-support-examples"
+    unknown = api.post("/orchestrations", {**REFUND, "grounding": "no-such-spec"})
+    assert unknown.status_code == 400
+    error = unknown.json()["error"]
+    assert error["code"] == "unknown_grounding" and error["param"] == "grounding"
+    assert "customer-support-examples" in error["message"]
+
+
 def test_capability_no_service_has_is_not_actionable(live_server: ServerProcess) -> None:
     api, _ = new_project(live_server.url)
     register(api, SUPPORT)

@@ -258,8 +258,11 @@ def test_a_schema_change_leaves_instances_of_the_old_schema_without_new_tasks(li
     def tracker() -> dict:
         return next(s for s in api.get("/services").json()["services"] if s["id"] == first["id"])
 
+    assert tracker()["lastSeen"] is None  # registered, never connected
+
     async def scenario() -> None:
         async with websockets.connect(url) as one:
+            await asyncio.to_thread(wait_until, lambda: tracker()["lastSeen"], 10, "seen")
             same = await asyncio.to_thread(register, old)  # a restart: same contract
             assert "warnings" not in same
             async with websockets.connect(url) as two:
@@ -293,6 +296,8 @@ def test_a_schema_change_leaves_instances_of_the_old_schema_without_new_tasks(li
                             pass
 
     asyncio.run(scenario())
+    gone = tracker()  # every instance left: when the last one went is still known
+    assert not gone["online"] and gone["lastSeen"] is not None
 
 
 # -- 14. no package index: the orra-sdk compatibility tests skip, with the reason -------------

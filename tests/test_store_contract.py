@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orra_server.store import Change, Store, StoreBackend
+from orra_server.store import Change, Cursor, InvalidCursor, Store, StoreBackend
 
 AT = datetime(2026, 12, 4, 15, 30, 0, 123456, tzinfo=UTC)
 
@@ -186,3 +186,25 @@ def test_orchestrations_are_listed_newest_first_and_filtered(store: Store):
     assert ids(until=AT + timedelta(minutes=2)) == ["o_1"]
     assert ids(limit=1, offset=1) == ["o_2"]
     assert ids(text="nothing like it") == []
+    # sorted by any public key, ties broken by creation time in the same direction
+    assert ids(sort="createdAt") == ["o_1", "o_2", "o_3"]
+    assert ids(sort="status") == ["o_1", "o_3", "o_2"]
+    assert ids(sort="-status") == ["o_2", "o_3", "o_1"]
+    assert ids(sort="type") == ["o_3", "o_1", "o_2"]
+    # keyset paging: each page starts right after the last row of the one before
+    for sort in ("-createdAt", "createdAt", "status", "-status", "type", "-type"):
+        everything = ids(sort=sort)
+        pages, after = [], None
+        while True:
+            rows = store.orchestrations_of("p_1", sort=sort, after=after, limit=2)
+            pages.extend(r["id"] for r in rows)
+            if len(rows) < 2:
+                break
+            after = Cursor.after(sort, rows[-1])
+        assert pages == everything, sort
+        # the cursor survives its text form
+        assert Cursor.decode(after.encode(), sort) == after
+    with pytest.raises(InvalidCursor):
+        Cursor.decode(after.encode(), "status")
+    with pytest.raises(InvalidCursor):
+        Cursor.decode("bm90IGEgY3Vyc29y", "-createdAt")

@@ -188,7 +188,9 @@ def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Stud
     row.wait_for()
     # shown as text, never run (the list refreshes every 2 s: read until a whole row is drawn)
     wait_until(
-        lambda: "offline" in row.inner_text() and "<script>alert(1)</script>" in row.inner_text(),
+        lambda: "offline" in row.inner_text()
+        and "<script>alert(1)</script>" in row.inner_text()
+        and "not since the control plane started" in row.inner_text(),
         10,
         "the new service's row with its description",
     )
@@ -197,6 +199,8 @@ def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Stud
     page.get_by_role("button", name="Register").click()
     studio.shot("services-refusal")
     page.wait_for_selector("text=/description is 501 characters; keep it to at most 500/")
+    seed_row = page.locator(".tabulator-row", has_text="customer-data-service")
+    wait_until(lambda: " s ago" in seed_row.inner_text(), 10, "an online service seen seconds ago")
     studio.shot("services")
 
 
@@ -290,6 +294,55 @@ def test_filter_executions_by_text_and_type_and_bulk_cancel_two(studio: Studio):
     for execution_id in ids:
         assert studio.api.get(f"/orchestrations/{execution_id}").json()["status"] == "CANCELLED"
     studio.shot("executions-bulk-cancel")
+
+
+def test_a_header_click_sorts_every_orchestration_on_the_server(studio: Studio):
+    for _ in range(26):  # more than one page, so a sort of the page alone would show
+        refused = studio.api.post(
+            "/orchestrations", {"action": {"type": "zz-none", "content": "x"}}
+        )
+        assert refused.json()["status"] == "NOT_ACTIONABLE", refused.text
+    oldest = studio.api.get("/orchestrations", params={"sort": "createdAt", "limit": 1})
+    page = studio.open("executions")
+    page.wait_for_selector("text=newest first")
+    page.locator(".tabulator-col[tabulator-field=created] .tabulator-col-title").click()
+    page.wait_for_selector("text=oldest first")
+    first = page.locator(".tabulator-row").first
+    expected = oldest.json()["orchestrations"][0]["executionId"]
+    wait_until(lambda: first.inner_text().split()[0] == expected, 10, "the oldest of all")
+    page.locator(".tabulator-col[tabulator-field=action] .tabulator-col-title").click()
+    page.wait_for_selector("text=by action type (A→Z)")
+    page.locator(".tabulator-col[tabulator-field=action] .tabulator-col-title").click()
+    page.wait_for_selector("text=by action type (Z→A)")
+    wait_until(lambda: "zz-none" in first.inner_text(), 10, "the last type first")
+    studio.shot("executions-sorted")
+
+
+def test_compose_plans_with_the_grounding_picked(studio: Studio):
+    spec = {
+        "name": "inquiry-playbook",
+        "domain": "sales",
+        "version": "1.0",
+        "useCases": [
+            {
+                "action": "Tell me about {product}",
+                "params": {"product": "the widget"},
+                "capabilities": ["Answer a customer"],
+                "intent": "A customer asks about a product",
+            }
+        ],
+    }
+    applied = studio.api.post("/groundings", spec)
+    assert applied.status_code in (200, 201), applied.text
+    page = studio.open("compose")
+    picker = page.locator(".orra-grounding select")
+    picker.select_option(label="no grounding")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=No grounding spec used.")
+    picker.select_option(label="spec: inquiry-playbook")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=Grounded by spec 'inquiry-playbook'")
+    studio.shot("compose-grounding")
 
 
 def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: Studio):

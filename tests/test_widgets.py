@@ -86,6 +86,8 @@ def test_run_progress_follows_events(client: Client) -> None:
     assert "RUNNING" in statuses
     assert [s.status for s in view.progress.steps.values()] == ["COMPLETED", "COMPLETED"]
     assert all(s.attempts == 1 for s in view.progress.steps.values())
+    # the web studio's run-view graph, drawn by the same code: two nodes, both completed
+    assert view.graph.value.count('data-status="COMPLETED"') == 2
 
 
 def test_an_empty_preview_cannot_run(client: Client) -> None:

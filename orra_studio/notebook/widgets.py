@@ -55,15 +55,21 @@ def _bar_style(status: str) -> str:
 
 
 class RunProgress(w.VBox):
-    """One row per step, coloured by status, and a bar of finished steps."""
+    """A bar of finished steps, the plan graph coloured by step status (the web studio's run
+    view draws the same graph with the same code) and one row per step.
+
+    It is fed the server-sent events (``apply``), so it needs no Panel and works wherever
+    ipywidgets do; ``%orra studio ID`` shows the studio's whole run view instead."""
 
     status = traitlets.Unicode("PENDING")
 
     def __init__(self, accepted: dict[str, Any], **kwargs: Any) -> None:
         self.progress = Progress.of(accepted)
+        self.plan = accepted.get("plan")
         self.bar = w.IntProgress(value=0, min=0, max=max(1, len(self.progress.steps)))
+        self.graph = w.HTML()
         self.table = w.HTML()
-        super().__init__([self.bar, self.table], **kwargs)
+        super().__init__([self.bar, self.graph, self.table], **kwargs)
         self.status = self.progress.status
         self._draw()
 
@@ -96,13 +102,15 @@ class RunProgress(w.VBox):
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         status = html.escape(self.progress.status)
         bundle["text/html"] = f"<p><b>{html.escape(self.progress.execution_id)}</b>: {status}</p>"
-        bundle["text/html"] += self.table.value
+        bundle["text/html"] += self.graph.value + self.table.value
         return bundle
 
     def _draw(self) -> None:
         self.bar.value = self.progress.done
         self.bar.description = self.progress.status
         self.bar.bar_style = _bar_style(self.progress.status)
+        statuses = {s.id: str(s.status) for s in self.progress.steps.values()}
+        self.graph.value = plan_svg(self.plan, statuses) if self.progress.steps else ""
         if not self.progress.steps:  # nothing was planned: say why instead of an empty table
             self.bar.layout.display = "none"
             self.table.value = (

@@ -117,6 +117,12 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         width=520,
         css_classes=["orra-data"],
     )
+    grounding = pn.widgets.Select(
+        name="Grounding",
+        options=_grounding_choices(client),
+        width=260,
+        css_classes=["orra-grounding"],
+    )
     add_field = pn.widgets.Button(name="Add field", width=110)
     remove_field = pn.widgets.Button(name="Remove field", width=130)
     preview = pn.widgets.Button(name="Preview", button_type="primary", width=120)
@@ -144,6 +150,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     remove_step = pn.widgets.Button(name="Remove step", width=130, visible=False)
     run = pn.widgets.Button(name="Run", button_type="success", width=110, disabled=True)
     verdict = Literal("")
+    used = Literal("", css_classes=["orra-grounded"])
     state: dict[str, Any] = {"plan": None, "checking": False}
 
     def components() -> list[str]:
@@ -155,6 +162,9 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     def action() -> dict[str, str]:
         typed = (action_type.value_input or "", content.value_input or "")
         return {"type": typed[0].strip(), "content": typed[1].strip()}
+
+    def grounded() -> dict[str, Any]:
+        return {"grounding": grounding.value or None}
 
     def show(plan: dict[str, Any] | None, errors: list[dict[str, Any]]) -> None:
         bad = {e.get("step") for e in errors if e.get("step")}
@@ -175,10 +185,16 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     def do_preview(_event: Any = None) -> None:
         notice.hide()
         try:
-            answer = client.plan(action(), parse_data(data.value))
+            answer = client.plan(action(), parse_data(data.value), **grounded())
         except OrraError as exc:
             notice.show(str(exc), "error")
             return
+        matched = answer.get("grounding")
+        used.object = (
+            f"Grounded by spec {matched['spec']!r}, use case {matched['useCase']!r}."
+            if matched
+            else "No grounding spec used."
+        )
         plan = answer.get("plan")
         errors = (answer.get("validation") or {}).get("errors") or []
         if plan is None:
@@ -208,7 +224,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             show(plan, local)
             return None, None
         try:
-            return plan, call(action(), parse_data(data.value), plan=plan)
+            return plan, call(action(), parse_data(data.value), plan=plan, **grounded())
         except OrraError as exc:
             notice.show(str(exc), "error")
             return plan, None
@@ -257,7 +273,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         pn.Row(action_type, content, sizing_mode="stretch_width"),
         pn.pane.Markdown("#### Data (a value that is JSON is sent as JSON)"),
         data,
-        pn.Row(add_field, remove_field, preview),
+        pn.Row(grounding, add_field, remove_field, preview, used),
         notice,
         pn.pane.Markdown("#### Plan"),
         graph,
@@ -266,6 +282,19 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         problems,
         sizing_mode="stretch_width",
     )
+
+
+AUTOMATIC = "best match (automatic)"
+NO_GROUNDING = "none"
+
+
+def _grounding_choices(client: Client) -> dict[str, str]:
+    """The picker's label → the request's ``grounding``: automatic, none, or one spec."""
+    try:
+        specs = [spec["name"] for spec in client.groundings()]
+    except OrraError:
+        specs = []
+    return {AUTOMATIC: "", "no grounding": NO_GROUNDING, **{f"spec: {n}": n for n in specs}}
 
 
 def open_run_view(execution_id: str) -> None:

@@ -2,8 +2,9 @@
 
 Only one page of rows is ever fetched (``GET /orchestrations?limit&offset`` with the filters:
 status, action type, text in the content, a time range), so the page stays as fast with 100,000
-orchestrations as with ten. A row's id links to its run view; ticked rows can be cancelled
-together.
+orchestrations as with ten. A click on the created, status or action header sorts every
+orchestration on the server (``sort``), not just the rows shown. A row's id links to its run
+view; ticked rows can be cancelled together.
 """
 
 from __future__ import annotations
@@ -19,10 +20,32 @@ from ..statuses import OrchestrationStatus
 from .context import StudioContext
 from .notices import Literal, Notice
 
-__all__ = ["executions_page", "rows_of"]
+__all__ = ["executions_page", "rows_of", "sort_of"]
 
 PAGE_SIZE = 25
 ANY = "any status"
+#: a column whose header sorts → the server's sort key
+SORT_KEYS = {"created": "createdAt", "status": "status", "action": "type"}
+COLUMNS = ["id", "status", "action", "content", "created", "error"]
+
+
+def sort_of(sorters: list[dict[str, Any]]) -> str:
+    """Tabulator's header sort as the server's ``sort`` (newest first when none is set)."""
+    for sorter in sorters:
+        key = SORT_KEYS.get(sorter.get("field", ""))
+        if key:
+            return key if sorter.get("dir") == "asc" else f"-{key}"
+    return "-createdAt"
+
+
+ORDER_NAMES = {
+    "-createdAt": "newest first",
+    "createdAt": "oldest first",
+    "status": "by status (A→Z)",
+    "-status": "by status (Z→A)",
+    "type": "by action type (A→Z)",
+    "-type": "by action type (Z→A)",
+}
 
 
 def rows_of(orchestrations: list[dict[str, Any]]) -> pd.DataFrame:
@@ -39,7 +62,7 @@ def rows_of(orchestrations: list[dict[str, Any]]) -> pd.DataFrame:
             }
             for o in orchestrations
         ],
-        columns=["id", "status", "action", "content", "created", "error"],
+        columns=COLUMNS,
     )
 
 
@@ -62,6 +85,8 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         show_index=False,
         disabled=True,
         selectable="checkbox",
+        sortable={column: column in SORT_KEYS for column in COLUMNS},
+        sorters=[{"field": "created", "dir": "desc"}],
         sizing_mode="stretch_width",
         formatters={"id": {"type": "link", "urlPrefix": "./run?id=", "target": "_self"}},
         css_classes=["orra-executions"],
@@ -79,6 +104,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
                 q=text.value.strip() or None,
                 since=since.value.strip() or None,
                 until=until.value.strip() or None,
+                sort=sort_of(table.sorters),
             )
         except OrraError as exc:
             problem.show(str(exc), "error")
@@ -88,7 +114,8 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         previous.disabled = offset["value"] == 0
         following.disabled = len(rows) <= PAGE_SIZE
         first = offset["value"] + 1 if rows else 0
-        where.object = f"{first}–{offset['value'] + min(len(rows), PAGE_SIZE)}, newest first"
+        last = offset["value"] + min(len(rows), PAGE_SIZE)
+        where.object = f"{first}–{last}, {ORDER_NAMES[sort_of(table.sorters)]}"
 
     def page_by(step: int) -> None:
         offset["value"] = max(0, offset["value"] + step * PAGE_SIZE)
@@ -114,6 +141,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
 
     for widget in (status, action_type, text, since, until):
         widget.param.watch(restart, "value")
+    table.param.watch(restart, "sorters")
     bulk_cancel.on_click(cancel_selected)
     previous.on_click(lambda _e: page_by(-1))
     following.on_click(lambda _e: page_by(1))

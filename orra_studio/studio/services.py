@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -46,7 +47,20 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def service_rows(services: list[dict[str, Any]]) -> pd.DataFrame:
+def seen_ago(moment: str | None, now: datetime) -> str:
+    """``"4 s ago"``, ``"12 min ago"``, or the UTC time when it was longer ago than an hour."""
+    if not moment:
+        return "not since the control plane started"
+    seconds = max(0, int((now - datetime.fromisoformat(moment)).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return moment[:19].replace("T", " ") + " UTC"
+
+
+def service_rows(services: list[dict[str, Any]], now: datetime | None = None) -> pd.DataFrame:
+    now = now or datetime.now(UTC)
     return pd.DataFrame(
         [
             {
@@ -55,6 +69,7 @@ def service_rows(services: list[dict[str, Any]]) -> pd.DataFrame:
                 "online": "online" if s["online"] else "offline",
                 "description": s["description"],
                 "instances": s["instances"],
+                "last seen": seen_ago(s.get("lastSeen"), now),
                 "version": s["version"],
                 "revertible": "yes" if s["revertible"] else "",
                 "policy": json.dumps(s["policy"]) if s.get("policy") else "",
@@ -67,6 +82,7 @@ def service_rows(services: list[dict[str, Any]]) -> pd.DataFrame:
             "online",
             "description",
             "instances",
+            "last seen",
             "version",
             "revertible",
             "policy",

@@ -11,6 +11,7 @@ import asyncio
 import collections
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +55,8 @@ class Instance:
     key_hash: str = ""
     number: int = field(default_factory=lambda: next(_instance_numbers))
     connected_at: datetime = field(default_factory=now)
+    #: when a frame last came from it (``time.time()``; a float, as it changes on every frame)
+    last_seen: float = field(default_factory=time.time)
     #: idempotency keys of tasks sent here and not yet answered
     in_flight: set[str] = field(default_factory=set)
     max_frames: int = SEND_QUEUE_FRAMES
@@ -126,6 +129,8 @@ class ServiceHub:
         self._instances: dict[str, list[Instance]] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._rotation = itertools.count()
+        #: service id → when its last instance went away (a service offline shows it)
+        self._gone_at: dict[str, float] = {}
         #: called with the instance that went away (the engine re-sends its tasks)
         self.on_instance_lost: Callable[[Instance], None] | None = None
 
@@ -141,6 +146,7 @@ class ServiceHub:
             instances.remove(instance)
         if not instances:
             self._instances.pop(instance.service_id, None)
+            self._gone_at[instance.service_id] = time.time()
         if self.on_instance_lost is not None and instance.in_flight:
             self.on_instance_lost(instance)
 
@@ -167,6 +173,11 @@ class ServiceHub:
     def is_online(self, service_id: str) -> bool:
         """Whether an instance can take a new task now (stale ones cannot)."""
         return bool(self.current(service_id))
+
+    def last_seen(self, service_id: str) -> float | None:
+        """When an instance of it last sent a frame or went away (None: never since start)."""
+        seen = [i.last_seen for i in self._instances.get(service_id, ())]
+        return max(seen) if seen else self._gone_at.get(service_id)
 
     def instances(self, service_id: str) -> list[Instance]:
         return list(self._instances.get(service_id, []))

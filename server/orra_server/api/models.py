@@ -200,3 +200,6 @@ class OrchestrationIn(_Body):
     plan: Plan | None = None
     #: timeout, retry and offline-grace overrides for this orchestration's steps
     options: OrchestrationOptions | None = None
+    #: plan with this grounding spec's best use case, or "none" to plan without one; left
+    #: out, the best-matching use case of every spec in the project (if any matches well)
+    grounding: str | None = Field(default=None, min_length=1, max_length=253)

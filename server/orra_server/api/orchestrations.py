@@ -15,6 +15,8 @@ from ..errors import BadRequest
 from ..ids import new_id, now, to_iso
 from ..limits import MAX_PLAN_REFERENCES
 from ..planning import (
+    GroundingMatch,
+    GroundingSpec,
     Plan,
     PlanMaker,
     PlanningRequest,
@@ -23,7 +25,7 @@ from ..planning import (
     match_use_case,
 )
 from ..statuses import OrchestrationStatus
-from ..store import Change
+from ..store import DEFAULT_SORT, Change, Cursor, InvalidCursor, parse_sort
 from .auth import ProjectId
 from .export import utc_or_400
 from .models import (
@@ -40,6 +42,8 @@ from .schemas import Accepted, OrchestrationListOut, OrchestrationOut, PlanInfo
 router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 _STATUSES = {s.value for s in OrchestrationStatus}
+#: ``grounding`` in a request that asks to plan without any grounding spec
+NO_GROUNDING = "none"
 
 
 async def _make_plan(
@@ -163,8 +167,7 @@ async def create_orchestration(
             details={"fields": twice},
         )
     service_ids = {s["name"]: s["id"] for s in services}
-    specs = runtime.groundings_of(project_id)
-    grounding = match_use_case(specs, action["type"], action["content"]) if specs else None
+    grounding = _grounding_for(runtime.groundings_of(project_id), body.grounding, action)
     planning = PlanningRequest(action=action, data=data_map, services=services, grounding=grounding)
     result = await _make_plan(runtime, project_id, body, planning)
     if result.errors and body.plan is not None and not body.dryRun:
@@ -277,6 +280,26 @@ async def get_plan(
     }
 
 
+def _grounding_for(
+    specs: list[GroundingSpec], chosen: str | None, action: dict[str, Any]
+) -> GroundingMatch | None:
+    """The use case to plan with: the best match of all specs, of the one chosen, or none."""
+    if chosen == NO_GROUNDING:
+        return None
+    if chosen is not None:
+        picked = [spec for spec in specs if spec.name == chosen]
+        if not picked:
+            known = ", ".join(sorted(spec.name for spec in specs)) or "none yet"
+            raise BadRequest(
+                f"no grounding spec named {chosen!r} in this project (specs: {known}); "
+                f"leave 'grounding' out to match every spec, or use {NO_GROUNDING!r}",
+                code="unknown_grounding",
+                param="grounding",
+            )
+        return match_use_case(picked, action["type"], action["content"], threshold=0.0)
+    return match_use_case(specs, action["type"], action["content"]) if specs else None
+
+
 @router.get("/orchestrations", response_model=OrchestrationListOut)
 async def list_orchestrations(
     request: Request,
@@ -284,6 +307,14 @@ async def list_orchestrations(
     status: str | None = None,
     limit: int = Query(default=50, ge=1, le=1000),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
+    cursor: str | None = Query(
+        default=None, max_length=1000, description="a previous page's nextCursor: the page after it"
+    ),
+    sort: str = Query(
+        default=DEFAULT_SORT,
+        max_length=20,
+        description="createdAt, status or type; a leading '-' sorts descending",
+    ),
     type: str | None = Query(default=None, max_length=200, description="action type, exactly"),
     q: str | None = Query(
         default=None, max_length=200, description="text in the action's content (any case)"
@@ -291,8 +322,9 @@ async def list_orchestrations(
     since: datetime | None = Query(default=None, description="created at or after"),
     until: datetime | None = Query(default=None, description="created before"),
 ) -> FastJSONResponse:
-    """Newest first, one page at a time (``limit``/``offset``), filtered by status, action
-    type, text in the content and creation time."""
+    """One page at a time, newest first unless ``sort`` says otherwise, filtered by status,
+    action type, text in the content and creation time. Page with ``cursor`` (each answer's
+    ``nextCursor``, null on the last page; keep the filters and sort) or with ``offset``."""
     runtime = runtime_of(request)
     if status is not None:
         status = status.upper()
@@ -302,6 +334,7 @@ async def list_orchestrations(
                 code="invalid_status",
                 param="status",
             )
+    after = _cursor_or_400(cursor, sort, offset)
     await runtime.store.sync()  # the current-state tables lag the events by a few ms
     rows = runtime.store.orchestrations_of(
         project_id,
@@ -310,9 +343,12 @@ async def list_orchestrations(
         text=q or None,
         since=utc_or_400(since, "since"),
         until=utc_or_400(until, "until"),
-        limit=limit,
+        sort=sort,
+        after=after,
+        limit=limit + 1,
         offset=offset,
     )
+    more, rows = len(rows) > limit, rows[:limit]
     items = []
     for row in rows:
         live = runtime.engine.runs.get(row["id"])
@@ -327,4 +363,26 @@ async def list_orchestrations(
                 "error": row["error"],
             }
         )
-    return FastJSONResponse({"orchestrations": items})
+    next_cursor = Cursor.after(sort, rows[-1]).encode() if more else None
+    return FastJSONResponse({"orchestrations": items, "nextCursor": next_cursor})
+
+
+def _cursor_or_400(cursor: str | None, sort: str, offset: int) -> Cursor | None:
+    try:
+        parse_sort(sort)
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="invalid_sort", param="sort") from None
+    if cursor is None:
+        return None
+    if offset:
+        raise BadRequest(
+            "give either 'cursor' or 'offset', not both", code="invalid_cursor", param="cursor"
+        )
+    try:
+        return Cursor.decode(cursor, sort)
+    except InvalidCursor as exc:
+        raise BadRequest(
+            f"{exc}; pass the nextCursor of the previous page unchanged, with the same sort",
+            code="invalid_cursor",
+            param="cursor",
+        ) from None

@@ -99,6 +99,9 @@ class OrchestrationSummary(_Out):
 
 class OrchestrationListOut(_Out):
     orchestrations: list[OrchestrationSummary]
+    nextCursor: str | None = Field(
+        default=None, description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 # -- health, projects, keys, webhooks -----------------------------------------------------------
@@ -204,6 +207,10 @@ class ServiceOut(_Out):
     online: bool
     instances: int = Field(description="instances that take new tasks")
     staleInstances: int
+    lastSeen: str | None = Field(
+        default=None,
+        description="when an instance last sent a frame, or the last one left (since start)",
+    )
     connections: list[ConnectionOut]
     registeredAt: str | None
     updatedAt: str | None

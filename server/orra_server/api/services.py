@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -65,6 +66,7 @@ async def register_agent(
 def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
     connected = runtime.hub.instances(service["id"])
     current = runtime.hub.current(service["id"])
+    seen = runtime.hub.last_seen(service["id"])
     return {
         "id": service["id"],
         "name": service["name"],
@@ -77,6 +79,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
         "online": bool(current),
         "instances": len(current),
         "staleInstances": len(connected) - len(current),
+        "lastSeen": to_iso(datetime.fromtimestamp(seen, UTC)) if seen is not None else None,
         "connections": [
             {
                 "instance": i.number,

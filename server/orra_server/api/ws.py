@@ -84,6 +84,7 @@ async def service_socket(websocket: WebSocket) -> None:
                     )
                     runtime.engine.answer_too_large(instance, MAX_FRAME_BYTES)
                 break
+            instance.last_seen = time.time()
             await bucket.take()
             await _handle(runtime, instance, message, complaints)
     except (WebSocketDisconnect, RuntimeError):  # receive after close

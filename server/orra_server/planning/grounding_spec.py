@@ -173,9 +173,14 @@ def _group(variable: str) -> str:
 
 
 def match_use_case(
-    specs: list[GroundingSpec], action_type: str, content: str
+    specs: list[GroundingSpec],
+    action_type: str,
+    content: str,
+    *,
+    threshold: float = MATCH_THRESHOLD,
 ) -> GroundingMatch | None:
-    """The use case that best matches the action, or None below ``MATCH_THRESHOLD``.
+    """The use case that best matches the action, or None below ``threshold`` (a person who
+    picked one spec passes 0: its best use case, however weak the match).
 
     An action that fits a use case's pattern (``{orderId}`` standing for any words) scores 1.
     Otherwise the score is the larger of the share of the pattern's words and the share of the
@@ -196,7 +201,7 @@ def match_use_case(
                 score = max(
                     coverage(pattern_words, words), coverage(tokens(use_case.intent), words)
                 )
-            if score >= MATCH_THRESHOLD and (best is None or score > best.score):
+            if score >= threshold and (best is None or score > best.score):
                 best = GroundingMatch(
                     spec=spec.name,
                     version=spec.version,

@@ -1,6 +1,7 @@
 """Persistence: one DuckDB file behind a narrow interface (see README.md beside this file)."""
 
 from .interface import StoreBackend
+from .paging import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
 from .records import (
     Change,
     CompensationFailure,
@@ -14,7 +15,10 @@ from .store import Store, WebhookKind
 from .writer import GroupCommitWriter
 
 __all__ = [
+    "DEFAULT_SORT",
     "Change",
+    "Cursor",
+    "InvalidCursor",
     "CompensationFailure",
     "CompensationRecord",
     "Delivery",
@@ -25,4 +29,5 @@ __all__ = [
     "StoreBackend",
     "WebhookKind",
     "aware",
+    "parse_sort",
 ]

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from .paging import DEFAULT_SORT, Cursor
 from .records import Change, OrchestrationRecord, StepRecord
 
 __all__ = ["StoreBackend"]
@@ -96,6 +97,8 @@ class StoreBackend(Protocol):
         text: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        sort: str = DEFAULT_SORT,
+        after: Cursor | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]: ...

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import Change, OrchestrationRecord, StepRecord, dumps, loads, naive, operations
 from .schema import DDL
 from .writer import (
@@ -296,10 +297,13 @@ class Store:
         text: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        sort: str = DEFAULT_SORT,
+        after: Cursor | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Newest first; ``text`` is found in the action's content whatever its case."""
+        """Sorted by ``sort`` (newest first by default), starting after ``after`` or at
+        ``offset``; ``text`` is found in the action's content whatever its case."""
         where, params = ["project_id = ?"], [project_id]
         if status:
             where.append("status = ?")
@@ -317,9 +321,14 @@ class Store:
         if until is not None:
             where.append("created_at < ?")
             params.append(naive(until))
+        key, descending = parse_sort(sort)
+        column, direction = SORT_COLUMNS[key], "DESC" if descending else "ASC"
+        if after is not None:
+            where.append(f"({column}, created_at, id) {'<' if descending else '>'} (?, ?, ?)")
+            params.extend([after.key, after.created_at, after.id])
         sql = (
-            f"SELECT * FROM orchestrations WHERE {' AND '.join(where)} "
-            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+            f"SELECT * FROM orchestrations WHERE {' AND '.join(where)} ORDER BY {column} "
+            f"{direction}, created_at {direction}, id {direction} LIMIT ? OFFSET ?"
         )
         return [_orchestration(r) for r in self._rows(sql, (*params, limit, offset))]
 
