@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -137,6 +138,7 @@ def main() -> None:
             ),
             "the worker",
         )
+        list_pages(api, headers, options.orchestrations)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
@@ -201,6 +203,32 @@ def main() -> None:
         for process in reversed(processes):
             process.terminate()
             process.wait()
+
+
+def list_pages(api: str, headers: dict[str, str], count: int) -> None:
+    """``GET /orchestrations`` over the filled store: page 1 by each sort, and a deep page by
+    offset and by cursor (26 rows, as the executions page asks)."""
+
+    def timed(params: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+        times, answer = [], {}
+        for _ in range(7):
+            t0 = time.perf_counter()
+            answer = httpx.get(api + "/orchestrations", params=params, headers=headers).json()
+            times.append((time.perf_counter() - t0) * 1000)
+        return percentile(times, 0.5), answer
+
+    for sort in ("-createdAt", "createdAt", "status", "-type"):
+        took, _ = timed({"limit": 26, "sort": sort})
+        print(f"GET /orchestrations page 1, sort={sort}: p50 {took:.1f} ms ({count} stored)")
+    deep = count // 2
+    took, _ = timed({"limit": 26, "offset": deep})
+    print(f"GET /orchestrations offset={deep}: p50 {took:.1f} ms")
+    cursor = None
+    for _ in range(3):  # walk a few pages to get a cursor in the middle of nowhere special
+        _, answer = timed({"limit": 26, **({"cursor": cursor} if cursor else {})})
+        cursor = answer["nextCursor"]
+    took, _ = timed({"limit": 26, "cursor": cursor})
+    print(f"GET /orchestrations by cursor (page 4): p50 {took:.1f} ms")
 
 
 def _ok(url: str) -> bool:

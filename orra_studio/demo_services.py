@@ -96,16 +96,18 @@ def build_demo_services(url: str, api_key: str) -> list[Service]:
     return [customers, catalog, sellers, assistant]
 
 
-async def _serve_all(url: str, api_key: str) -> None:
-    services = build_demo_services(url, api_key)
+async def _serve(url: str, api_key: str, names: set[str] | None = None) -> None:
+    services = [s for s in build_demo_services(url, api_key) if names is None or s.name in names]
     await asyncio.gather(*(s.run() for s in services))
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m orra_studio.demo_services URL API_KEY [NAME,NAME…]`` (default: all four)."""
     args = argv if argv is not None else sys.argv[1:]
-    if len(args) != 2:
-        sys.exit("usage: python -m orra_studio.demo_services URL API_KEY")
-    asyncio.run(_serve_all(args[0], args[1]))
+    if len(args) not in (2, 3):
+        sys.exit("usage: python -m orra_studio.demo_services URL API_KEY [NAME,NAME…]")
+    names = set(args[2].split(",")) if len(args) == 3 else None
+    asyncio.run(_serve(args[0], args[1], names))
 
 
 if __name__ == "__main__":

@@ -224,6 +224,21 @@ def plan_step(
     }
 
 
+def one_step(component: str, field: str, value: str, **options: Any) -> dict[str, Any]:
+    """A request whose plan is one step of ``component`` with ``field`` from the data (no
+    planner involved); ``options``: timeout and retry overrides."""
+    body: dict[str, Any] = {
+        "action": {"type": "run-one", "content": f"run {component}"},
+        "data": [{"field": field, "value": value}],
+        "plan": {
+            "steps": [plan_step("step1", component, {field: f"{{{{request.data.{field}}}}}"})]
+        },
+    }
+    if options:
+        body["options"] = options
+    return body
+
+
 def python_prints(code: str, **kwargs: Any) -> str:
     """What ``python -c code`` prints, in a fresh interpreter (it must exit 0)."""
     done = subprocess.run(

@@ -20,6 +20,7 @@ from helpers import (
     ServiceProcess,
     WebhookReceiver,
     new_project,
+    one_step,
     saga_request,
     serving,
     wait_until,
@@ -64,27 +65,6 @@ def saga(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
     output = process.stop()
     api.close()
     assert "Traceback" not in output, output[-3000:]
-
-
-def one_step(component: str, field: str, value: str, **options: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "action": {"type": "run-one", "content": f"run {component}"},
-        "data": [{"field": field, "value": value}],
-        "plan": {
-            "steps": [
-                {
-                    "id": "step1",
-                    "component": component,
-                    "action": "run",
-                    "input": {field: f"{{{{request.data.{field}}}}}"},
-                    "dependencies": [],
-                }
-            ]
-        },
-    }
-    if options:
-        body["options"] = options
-    return body
 
 
 def start(api: Api, body: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from helpers import (
     Api,
     ServerProcess,
     new_project,
+    one_step,
     saga_request,
     seed_services,
     serving,
@@ -49,21 +50,6 @@ class Studio:
         answer = self.api.post("/orchestrations", body)
         assert answer.status_code == 202, answer.text
         return answer.json()["executionId"]
-
-
-def _one_step(component: str, field: str, value: str, **options: Any) -> dict[str, Any]:
-    step = {
-        "id": "step1",
-        "component": component,
-        "input": {field: f"{{{{request.data.{field}}}}}"},
-        "dependencies": [],
-    }
-    return {
-        "action": {"type": "run-one", "content": f"run {component}"},
-        "data": [{"field": field, "value": value}],
-        "plan": {"steps": [step]},
-        "options": options,
-    }
 
 
 #: quick retries and few compensation attempts, so a compensation fails for good in seconds
@@ -129,7 +115,7 @@ def test_the_run_view_goes_live_to_completed_with_four_green_nodes_and_four_bars
 
 
 def test_a_step_that_fails_twice_shows_each_attempt_as_its_own_bar(studio: Studio):
-    execution_id = studio.run(_one_step("flaky-echo", "text", "retry me", initialDelaySeconds=0.05))
+    execution_id = studio.run(one_step("flaky-echo", "text", "retry me", initialDelaySeconds=0.05))
     page = studio.open(f"run?id={execution_id}")
     page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
     bars = page.locator("rect.orra-attempt[data-step=step1]")
@@ -140,7 +126,7 @@ def test_a_step_that_fails_twice_shows_each_attempt_as_its_own_bar(studio: Studi
 
 
 def test_cancel_a_running_orchestration_from_the_run_view(studio: Studio):
-    execution_id = studio.run(_one_step("slow-worker", "job", "long"))
+    execution_id = studio.run(one_step("slow-worker", "job", "long"))
     page = studio.open(f"run?id={execution_id}")
     page.wait_for_selector(".orra-run-status [data-status=RUNNING]")
     page.get_by_placeholder("why (recorded with the cancellation)").fill("wrong <job>")
@@ -153,7 +139,7 @@ def test_cancel_a_running_orchestration_from_the_run_view(studio: Studio):
 
 
 def test_executions_are_paged_by_the_server_and_filtered_by_status(studio: Studio):
-    cancelled = studio.run(_one_step("slow-worker", "job", "to cancel"))
+    cancelled = studio.run(one_step("slow-worker", "job", "to cancel"))
     studio.api.post(f"/orchestrations/{cancelled}/cancel", {"reason": "filter test"})
     page = studio.open("executions")
     page.wait_for_selector(f"text={cancelled}")
@@ -188,9 +174,11 @@ def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Stud
     row.wait_for()
     # shown as text, never run (the list refreshes every 2 s: read until a whole row is drawn)
     wait_until(
-        lambda: "offline" in row.inner_text()
-        and "<script>alert(1)</script>" in row.inner_text()
-        and "not since the control plane started" in row.inner_text(),
+        lambda: (
+            "offline" in row.inner_text()
+            and "<script>alert(1)</script>" in row.inner_text()
+            and "not since the control plane started" in row.inner_text()
+        ),
         10,
         "the new service's row with its description",
     )
@@ -269,7 +257,7 @@ def test_edit_and_re_run_a_past_run(studio: Studio):
 def test_filter_executions_by_text_and_type_and_bulk_cancel_two(studio: Studio):
     ids = []
     for n in (1, 2):
-        body = _one_step("slow-worker", "job", f"bulk {n}")
+        body = one_step("slow-worker", "job", f"bulk {n}")
         body["action"] = {"type": "bulk-job", "content": f"Bulk JOB number {n}"}
         ids.append(studio.run(body))
     page = studio.open("executions")

@@ -1,5 +1,6 @@
 """The seed services written with the original ``orra-sdk`` 0.2.4 (import ``orra``), unmodified
-usage as its README shows. Runs in its own virtualenv: ``python orra_legacy_services.py URL KEY``.
+usage as its README shows. Runs in its own virtualenv:
+``python orra_legacy_services.py URL KEY [NAME,NAME…]`` (default: all four).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ SellerIn, SellerOut = models.SellerIn, models.SellerOut
 AssistantIn, AssistantOut = models.AssistantIn, models.AssistantOut
 
 
-async def main(url: str, key: str) -> None:
+async def main(url: str, key: str, names: str = "") -> None:
     service_at = partial(OrraService, url=url, api_key=key)
     customers = service_at(
         name="customer-data-service",
@@ -71,10 +72,18 @@ async def main(url: str, key: str) -> None:
             sentTimestamp="2024-09-06T15:45:42Z",
         )
 
-    for service in (customers, catalog, sellers, assistant):
+    named = {
+        "customer-data-service": customers,
+        "product-catalog-service": catalog,
+        "seller-data-service": sellers,
+        "ai-assistant-service": assistant,
+    }
+    for name, service in named.items():
+        if names and name not in names.split(","):
+            continue
         await service.start()  # returns after registering; the connection runs in the loop
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(*sys.argv[1:4]))
