@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -45,12 +46,29 @@ def _healthy(url: str) -> bool:
         return False
 
 
+TYPESCRIPT_SDK = HERE.parent / "sdk" / "typescript"
+
+
+def _noop_services(sdk: str, url: str, key: str) -> subprocess.Popen[bytes]:
+    if sdk == "python":
+        return subprocess.Popen([sys.executable, str(HERE / "noop_services.py"), url, key])
+    if not (TYPESCRIPT_SDK / "dist" / "esm" / "index.js").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TYPESCRIPT_SDK, check=True)
+        subprocess.run(["npm", "run", "build"], cwd=TYPESCRIPT_SDK, check=True)
+    script = TYPESCRIPT_SDK / "examples" / "seed-services.mjs"
+    env = {**os.environ, "NOOP": "1", "CONCURRENCY": "1000", "ORRA_LOG_LEVEL": "warn"}
+    return subprocess.Popen(["node", str(script), url, key], env=env)
+
+
 @contextmanager
-def seed_setup(timeout: float = 30.0, webhook: bool = False) -> Iterator[tuple[str, str]]:
-    """``orra serve`` on a DuckDB file on disk and ``noop_services.py`` connected to it:
-    yields (url, api_key); stops both and removes the file afterwards. With ``webhook``, the
-    project has a webhook to ``webhook_sink.py`` (its own process), so every outcome is
-    delivered."""
+def seed_setup(
+    timeout: float = 30.0, webhook: bool = False, sdk: str = "python"
+) -> Iterator[tuple[str, str]]:
+    """``orra serve`` on a DuckDB file on disk and the four no-op seed services connected to
+    it (``noop_services.py``, or with ``sdk="typescript"`` the TypeScript SDK's seed example
+    with ``NOOP=1``): yields (url, api_key); stops both and removes the file afterwards. With
+    ``webhook``, the project has a webhook to ``webhook_sink.py`` (its own process), so every
+    outcome is delivered."""
     tmp = Path(tempfile.mkdtemp(prefix="orra-bench-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -85,7 +103,7 @@ def seed_setup(timeout: float = 30.0, webhook: bool = False) -> Iterator[tuple[s
                 url + "/webhooks", json={"url": hook}, headers={"Authorization": f"Bearer {key}"}
             )
             added.raise_for_status()
-        services = subprocess.Popen([sys.executable, str(HERE / "noop_services.py"), url, key])
+        services = _noop_services(sdk, url, key)
         headers = {"Authorization": f"Bearer {key}"}
         while (
             sum(

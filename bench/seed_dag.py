@@ -1,9 +1,10 @@
 """Seed DAG benchmark: 3 parallel no-op steps then a join, POST → COMPLETED, durable.
 
-    python bench/seed_dag.py [--runs 200] [--concurrency 200] [--webhook]
+    python bench/seed_dag.py [--runs 200] [--concurrency 200] [--webhook] [--sdk typescript]
 
 Starts a real control plane (``orra serve``, its own process, a DuckDB file on disk) and the
-four no-op services (another process, real websockets), then measures
+four no-op services (another process, real websockets; ``--sdk typescript``: written with the
+TypeScript SDK, in Node), then measures
   * sequential: one orchestration at a time, p50/p99 of POST → COMPLETED as the caller sees it
     (POST, then ``GET ?wait=`` which returns the moment the orchestration has committed);
   * concurrent: N orchestrations in flight at once, orchestrations per second;
@@ -87,9 +88,15 @@ def main() -> None:
     parser.add_argument(
         "--webhook", action="store_true", help="the project has a webhook: every outcome is sent"
     )
+    parser.add_argument(
+        "--sdk",
+        choices=["python", "typescript"],
+        default="python",
+        help="which SDK the four no-op services are written with",
+    )
     args = parser.parse_args()
 
-    with seed_setup(webhook=args.webhook) as (url, key):
+    with seed_setup(webhook=args.webhook, sdk=args.sdk) as (url, key):
         floor_p50, floor_rate = asyncio.run(floor(args.runs, args.concurrency))
         result = asyncio.run(measure(url, key, args.runs, args.concurrency))
 
@@ -97,11 +104,12 @@ def main() -> None:
         f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {platform.platform()}"
     )
-    print(f"{'system':<34} {'p50 ms':>8} {'p99 ms':>8} {'orch/s':>10}")
-    print(f"{'plain asyncio.gather (floor)':<34} {floor_p50:>8.3f} {'':>8} {floor_rate:>10,.0f}")
+    print(f"{'system':<50} {'p50 ms':>8} {'p99 ms':>8} {'orch/s':>10}")
+    print(f"{'plain asyncio.gather (floor)':<50} {floor_p50:>8.3f} {'':>8} {floor_rate:>10,.0f}")
     label = "orra studio (DuckDB, webhook)" if args.webhook else "orra studio (DuckDB on disk)"
+    label += f", {args.sdk} services"
     print(
-        f"{label:<34} {result['p50_ms']:>8.2f} "
+        f"{label:<50} {result['p50_ms']:>8.2f} "
         f"{result['p99_ms']:>8.2f} {result['per_second']:>10,.0f}"
     )
 
