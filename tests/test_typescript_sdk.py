@@ -83,7 +83,7 @@ def test_the_node_unit_tests_pass(sdk: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     passed = int(re.search(r"^# pass (\d+)", done.stdout, re.MULTILINE).group(1))
-    assert passed >= 14 and "# fail 0" in done.stdout
+    assert passed >= 17 and "# fail 0" in done.stdout
 
 
 def test_the_seed_orchestration_with_all_four_services_in_typescript(api: Api) -> None:
