@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typescript import SDK, built_sdk, node_serving
+from typescript import SDK, built_sdk
 
 from helpers import (
     SEED_REQUEST,
@@ -87,7 +87,7 @@ def test_the_node_unit_tests_pass(sdk: Path) -> None:
 
 
 def test_the_seed_orchestration_with_all_four_services_in_typescript(api: Api) -> None:
-    with node_serving(api, SEED, online=SEED_SERVICES) as node:
+    with serving(api, str(SEED), python="node", online=SEED_SERVICES) as node:
         body = assert_seed_completed(api)
         assert [s["status"] for s in body["stepResults"]] == ["COMPLETED"] * 4
     assert "Unhandled" not in node.stop()
@@ -97,7 +97,7 @@ def test_the_seed_orchestration_across_three_sdks(api: Api, orra_sdk_python: str
     """Two services in TypeScript, one in ``orra_sdk``, one in the original ``orra-sdk``."""
     typescript = {"customer-data-service", "product-catalog-service"}
     with (
-        node_serving(api, SEED, ",".join(sorted(typescript)), online=typescript),
+        serving(api, str(SEED), ",".join(sorted(typescript)), python="node", online=typescript),
         serving(
             api,
             "-m orra_studio.demo_services",
@@ -126,15 +126,19 @@ def test_the_original_readme_example_registers_and_serves(api: Api, tmp_path: Pa
     }
     env = {"ORRA_URL": api.url, "ORRA_API_KEY": api.key or ""}
     online = {"customeraccountservice"}
-    for script, outcome in (
-        ("readme-customer-account.cjs", "FAILED"),
-        ("readme-customer-account-fixed.cjs", "COMPLETED"),
-    ):
-        node = ServiceProcess(
-            [str(SDK / "examples" / script)], python="node", cwd=tmp_path, env=env
-        ).start()
+    readme = SDK / "examples" / "readme-customer-account.cjs"
+    # the one-word fix, beside a link to the package so its require resolves
+    fixed = tmp_path / "readme-fixed.cjs"
+    fixed.write_text(
+        readme.read_text().replace("'Received task:', task)", "'Received task:', taskData)")
+    )
+    assert fixed.read_text() != readme.read_text()
+    (tmp_path / "node_modules" / "@orra-studio").mkdir(parents=True)
+    (tmp_path / "node_modules" / "@orra-studio" / "sdk").symlink_to(SDK)
+    for script, outcome in ((readme, "FAILED"), (fixed, "COMPLETED")):
+        node = ServiceProcess([str(script)], python="node", cwd=tmp_path, env=env).start()
         try:
-            wait_until(lambda: api.services_online(online), 30, script)
+            wait_until(lambda: api.services_online(online), 30, script.name)
             body = api.wait_finished(start(api, request | {"options": {"maxAttempts": 2}}))
         finally:
             output = node.stop()
@@ -189,13 +193,13 @@ def test_kill_9_mid_task_then_restart_same_id_task_resent_and_done_once(
     work_log, id_file = tmp_path / "work.log", tmp_path / "ids" / "slow-worker.json"
     env = {"WORK_LOG": str(work_log), "WORK_DELAY": "2", "ID_FILE": str(id_file)}
     online = {"slow-worker"}
-    with node_serving(api, FAULTY, "worker", online=online, env=env) as first:
+    with serving(api, FAULTY, "worker", python="node", online=online, env=env) as first:
         service_id = api.get("/services").json()["services"][0]["id"]
         execution_id = start(api, one_step("slow-worker", "job", "survive"))
         wait_until(lambda: any("start survive" in x for x in lines(work_log)), 15, "the start")
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(10)
-        with node_serving(api, FAULTY, "worker", online=online, env=env):
+        with serving(api, FAULTY, "worker", python="node", online=online, env=env):
             body = api.wait_finished(execution_id)
     assert body["status"] == "COMPLETED", body
     services = api.get("/services").json()["services"]
@@ -215,7 +219,7 @@ def faulty(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
     env = {"REVERT_LOG": str(logs / "reverts.log"), "WORK_LOG": str(logs / "work.log")}
     env |= {"SHIP_DELAY": "30", "WORK_DELAY": "1", "FAIL_TIMES": "2"}
     names = {"reserve-stock", "charge-card", "ship-order", "flaky-echo", "bad-output"}
-    with node_serving(api, FAULTY, "saga,flaky,badout", online=names, env=env) as node:
+    with serving(api, FAULTY, "saga,flaky,badout", python="node", online=names, env=env) as node:
         yield api, logs
     output = node.stop()
     api.close()
@@ -299,8 +303,8 @@ def test_two_instances_of_one_service_share_the_work(api: Api, tmp_path: Path) -
     work_log = tmp_path / "work.log"
     env = {"WORK_LOG": str(work_log), "WORK_DELAY": "0.5", "WORK_CONCURRENCY": "1"}
     with (
-        node_serving(api, FAULTY, "worker", online={"slow-worker"}, env=env),
-        node_serving(api, FAULTY, "worker", online={"slow-worker"}, env=env) as second,
+        serving(api, FAULTY, "worker", python="node", online={"slow-worker"}, env=env),
+        serving(api, FAULTY, "worker", python="node", online={"slow-worker"}, env=env) as second,
     ):
         wait_until(lambda: api.services_online({"slow-worker"}, count=2), 20, "two instances")
         ids = [start(api, one_step("slow-worker", "job", f"j{n}")) for n in range(6)]

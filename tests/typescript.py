@@ -1,6 +1,6 @@
 """The TypeScript SDK for the tests: installed with ``npm ci`` from its committed lockfile and
-compiled with ``tsc``, both only when something changed (cached between runs), then its
-services run as real Node processes."""
+compiled with ``tsc``, both only when something changed (cached between runs). Its services
+then run as real Node processes: ``serving(api, script, python="node", …)``."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, SERVICES, Api, ServiceProcess, wait_until
+from helpers import ROOT
 
-__all__ = ["SDK", "built_sdk", "node_serving"]
+__all__ = ["SDK", "built_sdk"]
 
 SDK = ROOT / "sdk" / "typescript"
 SOURCES = ("src", "tsconfig.base.json", "tsconfig.esm.json", "tsconfig.cjs.json", "package.json")
@@ -51,19 +49,3 @@ def built_sdk() -> Path:
         _run(["npm", "run", "build"], "tsc")
         built.touch()
     return SDK
-
-
-@contextmanager
-def node_serving(
-    api: Api, script: Path | str, *args: str, online: set[str], timeout: float = 30, **process
-) -> Iterator[ServiceProcess]:
-    """``node <script> URL KEY *args`` (a path under tests/services unless absolute); yields
-    once every service in ``online`` has an instance; stops it afterwards."""
-    path = Path(script) if Path(script).is_absolute() else SERVICES / script
-    service = ServiceProcess([str(path), api.url, api.key or "", *args], python="node", **process)
-    service.start()
-    try:
-        wait_until(lambda: api.services_online(online), timeout, ", ".join(sorted(online)))
-        yield service
-    finally:
-        service.stop()
