@@ -35,6 +35,7 @@ __all__ = [
     "Project",
     "ProjectCreated",
     "Registration",
+    "Revision",
     "Service",
     "StepResult",
     "WebhookAdded",
@@ -181,6 +182,19 @@ class Compensation(TypedDict):
     error: str | None
 
 
+class Revision(TypedDict):
+    """A plan revision: a step failed for good and the rest was planned again."""
+
+    revision: int
+    reason: NotRequired[str | None]
+    at: NotRequired[str | None]
+    failedStep: NotRequired[str | None]
+    excluded: NotRequired[list[str] | None]
+    replaced: NotRequired[list[str] | None]
+    added: NotRequired[list[str] | None]
+    source: NotRequired[str | None]
+
+
 class Orchestration(TypedDict):
     executionId: str
     status: OrchestrationStatus
@@ -192,6 +206,9 @@ class Orchestration(TypedDict):
     error: str | None
     stepResults: list[StepResult]
     compensations: NotRequired[list[Compensation] | None]
+    revisions: NotRequired[list[Revision] | None]
+    #: steps of earlier plans that a revision replaced
+    replacedSteps: NotRequired[list[StepResult] | None]
     #: the request's data fields ({field, value}); GET /orchestrations/{id} only
     data: NotRequired[list[dict[str, Any]] | None]
 
@@ -311,6 +328,7 @@ OPENAPI_NAMES: dict[type, str] = {
     Orchestration: "OrchestrationOut",
     OrchestrationSummary: "OrchestrationSummary",
     OrchestrationPage: "OrchestrationListOut",
+    Revision: "RevisionOut",
     PlanInfo: "PlanInfo",
     LogLine: "LogLine",
     Logs: "LogsOut",

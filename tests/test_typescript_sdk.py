@@ -349,3 +349,49 @@ def test_an_unreachable_url_says_so_and_keeps_trying() -> None:
     assert "ECONNREFUSED" in printed[0]
     assert printed[1] == "start failed closed"
     assert printed[2].startswith("ConfigError invalid_config: url must start with http")
+
+
+def test_sigterm_closes_gracefully_finishing_the_task_it_holds(api: Api, tmp_path: Path) -> None:
+    work_log = tmp_path / "work.log"
+    env = {"WORK_LOG": str(work_log), "WORK_DELAY": "1.5"}
+    with serving(api, FAULTY, "worker", python="node", online={"slow-worker"}, env=env) as node:
+        execution_id = start(api, one_step("slow-worker", "job", "finish-me"))
+        wait_until(lambda: any("start finish-me" in x for x in lines(work_log)), 15, "the start")
+        assert node.proc is not None
+        node.proc.send_signal(signal.SIGTERM)  # closeOnSignals: close(), then exit
+        assert node.proc.wait(20) == 0
+        output = node.stop()
+    body = api.wait_finished(execution_id)
+    assert body["status"] == "COMPLETED", body
+    assert body["stepResults"][0]["attempts"] == 1  # finished by the instance that was closing
+    assert [x.split()[1] for x in lines(work_log)] == ["start", "done"]
+    assert "closed after 1 task(s)" in output
+
+
+def test_a_control_plane_restart_mid_task_runs_it_once(tmp_path: Path) -> None:
+    """The restarted control plane sends the running step again; the service says
+    ``in_progress`` instead of starting it twice, then delivers the one result."""
+    db, port = tmp_path / "orra.duckdb", free_port()
+    first = ServerProcess(db, port=port, env=FAST).start()
+    api, _ = new_project(first.url)
+    work_log = tmp_path / "work.log"
+    env = {"WORK_LOG": str(work_log), "WORK_DELAY": "8", "ORRA_LOG_LEVEL": "debug"}
+    node = ServiceProcess(
+        [str(SERVICES / FAULTY), api.url, api.key or "", "worker"], python="node", env=env
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"slow-worker"}), 30, "the worker")
+        execution_id = start(api, one_step("slow-worker", "job", "once"))
+        wait_until(lambda: any("start once" in x for x in lines(work_log)), 15, "the start")
+        first.stop()
+        second = ServerProcess(db, port=port, env=FAST).start()
+        try:
+            body = api.wait_finished(execution_id, timeout=60)
+        finally:
+            second.stop()
+    finally:
+        output = node.stop()
+    assert body["status"] == "COMPLETED", body
+    assert [x.split()[1:] for x in lines(work_log)] == [["start", "once"], ["done", "once"]]
+    assert "sent again while running: in_progress" in output, output
+    assert "Unhandled" not in output

@@ -131,6 +131,7 @@ class ServiceHub:
         self._rotation = itertools.count()
         #: service id → when its last instance went away (a service offline shows it)
         self._gone_at: dict[str, float] = {}
+        self._started = time.time()
         #: called with the instance that went away (the engine re-sends its tasks)
         self.on_instance_lost: Callable[[Instance], None] | None = None
 
@@ -178,6 +179,13 @@ class ServiceHub:
         """When an instance of it last sent a frame or went away (None: never since start)."""
         seen = [i.last_seen for i in self._instances.get(service_id, ())]
         return max(seen) if seen else self._gone_at.get(service_id)
+
+    def offline_for(self, service_id: str) -> float:
+        """Seconds without an instance that takes tasks (0 while online); a service not seen
+        since the control plane started counts from the start."""
+        if self.is_online(service_id):
+            return 0.0
+        return time.time() - self._gone_at.get(service_id, self._started)
 
     def instances(self, service_id: str) -> list[Instance]:
         return list(self._instances.get(service_id, []))

@@ -530,6 +530,7 @@ export class Service<
       return;
     }
     if (this.running.has(key)) {
+      this.log.debug(`${this.name}: task ${request.id} of ${request.executionId} sent again while running: in_progress`);
       this.send({ ...base, type: "task_status", status: "in_progress" });
       return;
     }

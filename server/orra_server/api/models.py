@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -155,6 +155,14 @@ class OrchestrationOptions(PolicyIn):
         ge=0,
         le=86_400,
         description="how long a step waits for an instance of its service before it fails",
+    )
+    replan: Literal["auto", "off"] | None = Field(
+        default=None,
+        description="auto (the default): a step that fails for good makes the engine plan the "
+        "rest without its service; off: the run fails and compensates at once",
+    )
+    maxReplans: Count | None = Field(
+        default=None, ge=0, le=10, description="plan revisions a run may have (default 2)"
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from starlette.requests import HTTPConnection
 
 from .. import frames
+from ..adaptation import Replanner
 from ..connections import ServiceHub
 from ..engine import Engine, Run, run_from_rows
 from ..errors import NotFound
@@ -67,6 +68,9 @@ class Runtime:
             events=events,
             planning=PlanMaker(settings.llm, cache_size=settings.plan_cache_size),
         )
+        engine.replanner = Replanner(
+            registry, hub, runtime.planning, offline_grace=settings.offline_grace_seconds
+        )
         runtime.key_hashes = store.all_key_hashes()
         outbox.secret_of = runtime.webhook_secret_of
         return runtime
@@ -116,6 +120,8 @@ class Runtime:
                     self.store.steps_of(orchestration_id),
                     self.store.compensations_of(orchestration_id),
                 )
+                if run.replaced:
+                    run.revisions = self.store.revisions_of(orchestration_id)
         if run is None or run.project_id != project_id:
             raise NotFound(
                 f"no orchestration '{orchestration_id}' in this project",

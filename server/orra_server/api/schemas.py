@@ -39,6 +39,7 @@ __all__ = [
     "OrchestrationListOut",
     "OrchestrationOut",
     "OrchestrationSummary",
+    "RevisionOut",
     "StepResultOut",
 ]
 
@@ -71,6 +72,17 @@ class CompensationOut(_Out):
     error: str | None = None
 
 
+class RevisionOut(_Out):
+    revision: int = Field(description="1 for the first revision")
+    reason: str | None = Field(default=None, description="the failure that made it")
+    at: str | None = None
+    failedStep: str | None = None
+    excluded: list[str] | None = Field(default=None, description="services left out")
+    replaced: list[str] | None = Field(default=None, description="steps the revision replaced")
+    added: list[str] | None = Field(default=None, description="the new steps")
+    source: str | None = Field(default=None, description="the planner: llm, schema-flow, cache")
+
+
 class OrchestrationOut(_Out):
     executionId: str
     status: OrchestrationStatus
@@ -82,6 +94,12 @@ class OrchestrationOut(_Out):
     error: str | None = None
     stepResults: list[StepResultOut]
     compensations: list[CompensationOut] | None = None
+    revisions: list[RevisionOut] | None = Field(
+        default=None, description="plan revisions (re-planning after a step failed for good)"
+    )
+    replacedSteps: list[StepResultOut] | None = Field(
+        default=None, description="steps of earlier plans that a revision replaced"
+    )
     data: list[dict[str, Any]] | None = Field(
         default=None, description="the request's data fields (GET only), to re-run or edit it"
     )

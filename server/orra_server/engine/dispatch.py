@@ -55,8 +55,8 @@ class Dispatcher:
         """Send ``step`` to an instance of its service (after ``delay`` seconds)."""
         if delay > 0:
             await asyncio.sleep(delay)
-        if run.finishing or step.status not in WAITING:
-            return
+        if run.finishing or run.replanning or step.status not in WAITING:
+            return  # (while re-planning, the remainder's plan decides what runs)
         try:
             step.input = resolve_input(step.template, run.request, run.outputs())
         except UnresolvedReference as exc:

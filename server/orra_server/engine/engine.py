@@ -35,6 +35,11 @@ log = logging.getLogger("orra.engine")
 
 FinishedCallback = Callable[[Run], Awaitable[None]]
 ServiceLookup = Callable[[str], dict[str, Any] | None]
+#: (run, service ids to leave out) → a RemainderPlan (adaptation.py), or why there is none
+Replanner = Callable[[Run, set[str]], Awaitable[Any]]
+
+#: re-planning rounds a run may have unless its options say otherwise
+DEFAULT_MAX_REPLANS = 2
 
 
 class Engine:
@@ -47,6 +52,7 @@ class Engine:
         services: ServiceLookup | None = None,
         outbox: Any = None,
         compensation_webhooks_of: Callable[[str], list[str]] | None = None,
+        replanner: Replanner | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -55,6 +61,8 @@ class Engine:
         self.services: ServiceLookup = services or (lambda _id: None)
         self.outbox = outbox
         self.compensation_webhooks_of = compensation_webhooks_of or (lambda _p: [])
+        #: plans the remainder of a run whose step failed for good (None: never re-plan)
+        self.replanner = replanner
         self.defaults = RetryPolicy.defaults(settings)
         self.runs: dict[str, Run] = {}
         #: recently finished runs, so reading a result just after it ends never hits the disk
@@ -122,6 +130,8 @@ class Engine:
         rows = self.store.unfinished_orchestrations()
         for row in rows:
             run = run_from_rows(row, steps.get(row["id"], []))
+            if run.replaced:
+                run.revisions = self.store.revisions_of(run.id)
             self.runs[run.id] = run
             self._apply(run, transitions.recovered(run, dispatches))
         self.compensator.resume()
@@ -208,18 +218,74 @@ class Engine:
 
     def _apply(self, run: Run, transition: Transition) -> asyncio.Future[None]:
         """Carry out ``transition``: one commit for its changes (and the run's end, if any)."""
+        ending = transition.ending
+        if ending is not None and ending.replannable and not run.finishing:
+            if self._may_replan(run):
+                run.failures.append(ending.error or "a step failed")
+                run.replanning = True
+                transition.ending = None
+            elif run.revisions:  # re-planned before, not again: say so in the error
+                ending.error = "; ".join([*run.failures, ending.error or ""]) + (
+                    f" (the plan was revised {len(run.revisions)} time(s), the most allowed)"
+                )
+        if run.replanning:  # the remainder's plan decides what runs next
+            transition.ready, transition.retry = [], None
         for step in transition.ready:
             self._spawn(self.dispatcher.dispatch(run, step))
         if transition.retry is not None:
             self._spawn(self.dispatcher.dispatch(run, *transition.retry))
-        if transition.ending is None or run.finishing:
-            if not transition.changes:
-                return _done()
+        if transition.ending is not None and not run.finishing:
+            committed = self._finish(run, transition.ending, transition.changes)
+        elif transition.changes:
             committed = self.store.record(transition.changes)
         else:
-            committed = self._finish(run, transition.ending, transition.changes)
+            committed = _done()
         committed.add_done_callback(_log_failure)
+        if run.replanning and not run.finishing:
+            self._replan_when_quiet(run)
         return committed
+
+    # -- re-planning -------------------------------------------------------------------------
+    def _may_replan(self, run: Run) -> bool:
+        options = run.options or {}
+        if self.replanner is None or options.get("replan", "auto") == "off":
+            return False
+        return len(run.revisions) < int(options.get("maxReplans", DEFAULT_MAX_REPLANS))
+
+    def _replan_when_quiet(self, run: Run) -> None:
+        """Plan the remainder once no step is running (their outputs become facts too)."""
+        if run.replan_pending or any(s.status == StepStatus.RUNNING for s in run.steps.values()):
+            return
+        run.replan_pending = True
+        self._spawn(self._replan(run))
+
+    async def _replan(self, run: Run) -> None:
+        failed = [s for s in run.steps.values() if s.status == StepStatus.FAILED]
+        excluded = {s.service_id for s in failed if s.service_id}
+        assert self.replanner is not None
+        try:
+            outcome = await self.replanner(run, excluded)
+        except Exception as exc:  # the planner broke: the run fails as it would have
+            log.exception("re-planning %s failed", run.id)
+            outcome = f"the planner failed: {type(exc).__name__}: {exc}"
+        run.replan_pending = False
+        if run.finishing:  # cancelled meanwhile
+            return
+        if isinstance(outcome, str):
+            self._apply(run, transitions.replan_failed(run, outcome, now()))
+            return
+        for step in run.steps.values():
+            if step.status != StepStatus.COMPLETED:
+                self.dispatcher.stop_attempt(step)
+                self.dispatcher.forget(step)
+        reason = "; ".join(f"{s.id} ({s.component}) failed: {s.error}" for s in failed)
+        first = failed[0] if failed else None
+        revision = {
+            **outcome.revision,
+            "reason": reason,
+            "failedStep": first.id if first else None,
+        }
+        self._apply(run, transitions.revised(run, outcome.plan, outcome.added, revision, now()))
 
     def _finish(self, run: Run, ending: Ending, first: list[Change]) -> asyncio.Future[None]:
         """End ``run``, with the compensations and webhook deliveries its outcome calls for,

@@ -18,6 +18,7 @@ __all__ = [
     "StepState",
     "build_steps",
     "combine_result",
+    "revision_summary",
     "run_from_rows",
 ]
 
@@ -147,6 +148,16 @@ class Run:
     #: the caller's overrides: timeout, retries, offline grace (camelCase, as sent)
     options: dict[str, Any] | None = None
     compensations: list[CompensationState] = field(default_factory=list)
+    #: plan revisions so far: ``{revision, reason, at, replaced, added, provenance}``
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+    #: steps of earlier plans that a revision replaced (shown, never run again)
+    replaced: dict[str, StepState] = field(default_factory=dict)
+    #: a step failed for good and the remainder is being re-planned: nothing new is dispatched
+    replanning: bool = False
+    #: the planner has been asked (at most one re-plan at a time)
+    replan_pending: bool = False
+    #: why each step failure or re-plan attempt happened, for the error if the run fails
+    failures: list[str] = field(default_factory=list)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -170,9 +181,18 @@ class Run:
             "error": self.error,
             "stepResults": [s.body() for s in self.steps.values()],
         }
+        if self.revisions:
+            answer["revisions"] = [revision_summary(r) for r in self.revisions]
+            answer["replacedSteps"] = [s.body() for s in self.replaced.values()]
         if self.compensations:
             answer["compensations"] = [c.body() for c in self.compensations]
         return answer
+
+
+def revision_summary(revision: dict[str, Any]) -> dict[str, Any]:
+    """A revision as callers see it (the full old and new plans stay in its event)."""
+    keys = ("revision", "reason", "at", "failedStep", "excluded", "replaced", "added", "source")
+    return {key: revision.get(key) for key in keys}
 
 
 def combine_result(run: Run) -> Any:
@@ -231,7 +251,12 @@ def run_from_rows(
     if run.plan:
         service_ids = {r["component"]: r["service_id"] for r in step_rows}
         run.steps = build_steps(run.plan, service_ids)
-    for step in run.steps.values():
+    for row in step_rows:  # rows of steps a plan revision replaced
+        if row["step_id"] not in run.steps:
+            run.replaced[row["step_id"]] = StepState(
+                row["step_id"], row["component"], row["service_id"], {}, []
+            )
+    for step in [*run.steps.values(), *run.replaced.values()]:
         stored = by_id.get(step.id)
         if stored is None:
             continue

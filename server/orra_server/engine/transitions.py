@@ -39,6 +39,8 @@ __all__ = [
     "not_actionable",
     "pause_changed",
     "recovered",
+    "replan_failed",
+    "revised",
 ]
 
 #: step statuses of a step that is waiting to be (re-)dispatched
@@ -56,6 +58,8 @@ class Ending:
     error: str | None = None
     #: (reason, compensationContext payload) when completed revertible steps are undone
     compensation: tuple[str, dict[str, Any]] | None = None
+    #: a step failed for good: re-planning the remainder may avert this ending
+    replannable: bool = False
 
 
 @dataclass(slots=True)
@@ -123,11 +127,15 @@ def recovered(run: Run, dispatches: dict[tuple[str, str], int]) -> Transition:
             run.completed += 1
             for dependent in step.dependents:
                 run.steps[dependent].remaining -= 1
+        elif step.status == StepStatus.FAILED:
+            # it failed for good and the run was being re-planned when the control plane
+            # stopped: re-plan again rather than run the failed step once more
+            run.replanning = True
+            run.failures.append(f"{step.id} ({step.component}) failed: {step.error}")
         else:
             step.status = StepStatus.PENDING
-    answer = Transition(
-        ready=[s for s in run.steps.values() if s.status == StepStatus.PENDING and s.remaining == 0]
-    )
+    ready = [s for s in run.steps.values() if s.status == StepStatus.PENDING and s.remaining == 0]
+    answer = Transition(ready=[] if run.replanning else ready)
     if run.completed == len(run.steps):
         answer.ending = Ending(OrchestrationStatus.COMPLETED)
     return answer
@@ -172,6 +180,7 @@ def failed(run: Run, step: StepState, error: str, at: datetime) -> Transition:
             OrchestrationStatus.FAILED,
             f"{step.id} ({step.component}) failed{tries}: {error}",
             ("failed", {"stepId": step.id, "error": error}),
+            replannable=True,
         ),
     )
 
@@ -197,6 +206,77 @@ def attempt_failed(
     step.error = error
     payload = {"attempt": step.attempts, "kind": kind, "error": error, "delay": round(delay, 3)}
     return Transition([_step_change(run, step, "step_retrying", at, payload)], retry=(step, delay))
+
+
+def revised(
+    run: Run,
+    plan: dict[str, Any],
+    added: dict[str, StepState],
+    revision: dict[str, Any],
+    at: datetime,
+) -> Transition:
+    """A plan of the remainder replaces every step that has not completed.
+
+    Completed steps stay (their outputs are facts the new steps may reference); the failed
+    step and those that never ran move to ``run.replaced``; the new steps are inserted and the
+    ones whose dependencies have all completed are ready. One commit records it all.
+    """
+    replaced = [s for s in run.steps.values() if s.status != StepStatus.COMPLETED]
+    number = len(run.revisions) + 1
+    for step in replaced:
+        if step.status != StepStatus.FAILED:
+            step.status = StepStatus.SKIPPED
+            step.error = f"replaced by plan revision {number}"
+        run.replaced[step.id] = step
+        del run.steps[step.id]
+    for step in run.steps.values():
+        step.dependents = []
+    run.steps.update(added)
+    for step in added.values():
+        step.remaining = 0
+        for dependency in step.dependencies:
+            run.steps[dependency].dependents.append(step.id)
+            if run.steps[dependency].status != StepStatus.COMPLETED:
+                step.remaining += 1
+    old_plan, run.plan = run.plan, plan
+    run.replanning = False
+    entry = {
+        **revision,
+        "revision": number,
+        "at": at.isoformat(),
+        "replaced": [s.id for s in replaced],
+        "added": list(added),
+    }
+    run.revisions.append(entry)
+    payload = {**entry, "oldPlan": old_plan, "newPlan": plan}
+    change = Change(
+        run.id,
+        "plan_revised",
+        at,
+        payload,
+        orchestration=run,
+        steps=replaced,
+        new_steps=list(added.values()),
+    )
+    ready = [s for s in added.values() if s.remaining == 0]
+    answer = Transition([change], ready=ready)
+    if run.completed == len(run.steps):  # nothing left to do (the remainder was empty)
+        answer.ending = Ending(OrchestrationStatus.COMPLETED)
+    return answer
+
+
+def replan_failed(run: Run, reason: str, at: datetime) -> Transition:
+    """No valid plan of the remainder: the run fails as it would have without re-planning,
+    with every failure and re-plan attempt in its error."""
+    run.replanning = False
+    run.failures.append(f"re-planning: {reason}")
+    failed_steps = [s for s in run.steps.values() if s.status == StepStatus.FAILED]
+    first = failed_steps[0] if failed_steps else None
+    context = {"stepId": first.id, "error": first.error} if first else {"error": reason}
+    return Transition(
+        [Change(run.id, "replan_failed", at, {"reason": reason})],
+        ending=Ending(OrchestrationStatus.FAILED, "; ".join(run.failures), ("failed", context)),
+    )
 
 
 def aborted(run: Run, step: StepState, result: Any, at: datetime) -> Transition:

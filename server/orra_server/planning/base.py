@@ -18,6 +18,9 @@ class PlanningRequest:
     services: list[dict[str, Any]]  # service rows: name, description, input/output schemas
     #: the grounding use case the action matched, if any
     grounding: GroundingMatch | None = None
+    #: output fields the plan must produce (re-planning a remainder: what the unfinished
+    #: ends of the old plan were to deliver); empty for a fresh plan
+    goal: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

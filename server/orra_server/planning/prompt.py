@@ -110,6 +110,12 @@ def plan_messages(request: PlanningRequest) -> list[dict[str, str]]:
             "constraints": match.constraints,
             "params": match.params,
         }
+    if request.goal:
+        task["remainder"] = {
+            "mustProduce": list(request.goal),
+            "note": "steps already completed: their outputs are among the data fields; plan "
+            "only what is still missing, using those fields instead of recomputing them",
+        }
     user = "Plan this action.\n\n" + json.dumps(task, indent=1, ensure_ascii=False)
     return [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}]
 

@@ -74,6 +74,11 @@ class SchemaFlowPlanner:
         verb = leading_word(str(request.action.get("content", "")))
         candidates = [self._candidate(s, type_words, content_words, verb) for s in request.services]
         by_name = {c.service["name"]: c for c in candidates}
+        if request.goal:  # a remainder: the services that deliver what is missing come first
+            wanted = {_norm(f) for f in request.goal}
+            for c in candidates:
+                produced = wanted & {_norm(o) for o in c.outputs}
+                c.relevance += 10.0 if produced == wanted else 2.0 * len(produced)
         consumed = {_norm(f) for c in candidates for f in c.inputs}
         for c in candidates:
             if c.relevance and not any(_norm(o) in consumed for o in c.outputs):

@@ -170,6 +170,8 @@ class Change:
     status: str | None = None
     new: bool = False
     steps: Sequence[StepRecord] = ()
+    #: steps inserted by this change (a plan revision's new steps)
+    new_steps: Sequence[StepRecord] = ()
     compensations: Sequence[CompensationRecord] = ()
     new_compensations: bool = False
     deliveries: Sequence[Delivery] = ()
@@ -186,6 +188,7 @@ def operations(changes: Iterable[Change]) -> list[Operation]:
         if change.orchestration is not None:
             rows.append(fresh("orchestrations", orchestration_row(change.orchestration, change)))
         rows += [fresh("steps", step_row(change.orchestration_id, s)) for s in change.steps]
+        rows += [Insert("steps", step_row(change.orchestration_id, s)) for s in change.new_steps]
         kind = Insert if change.new_compensations else Update
         rows += [kind("compensations", compensation_row(c)) for c in change.compensations]
         rows += [Insert("deliveries", delivery_row(d)) for d in change.deliveries]

@@ -332,6 +332,21 @@ class Store:
         )
         return [_orchestration(r) for r in self._rows(sql, (*params, limit, offset))]
 
+    def revisions_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+        """Each ``plan_revised`` event's record of a revision, oldest first (without the plans)."""
+        rows = self._rows(
+            "SELECT payload FROM events WHERE orchestration_id = ? AND type = 'plan_revised' "
+            "ORDER BY seq",
+            (orchestration_id,),
+        )
+        revisions = []
+        for row in rows:
+            payload = loads(row["payload"]) or {}
+            payload.pop("oldPlan", None)
+            payload.pop("newPlan", None)
+            revisions.append(payload)
+        return revisions
+
     def steps_of_unfinished(self) -> dict[str, list[dict[str, Any]]]:
         """The steps of every unfinished orchestration in one query (crash recovery)."""
         rows = self._rows(

@@ -1,0 +1,101 @@
+"""Services for the re-planning tests (``orra_sdk``): the seed's three lookups, an assistant
+that always fails and a backup assistant with the same contract.
+
+``python replan_services.py URL KEY KIND[,KIND…]``; kinds ``lookups``, ``broken`` (the
+``ai-assistant-service`` that always fails), ``backup`` (``backup-assistant-service``). Every
+call is noted in ``CALL_LOG`` as ``<service> <input>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from functools import partial
+from pathlib import Path
+
+from orra_sdk import Service
+from orra_studio import seed_models as models  # noqa: E402
+
+
+def note(service: str, value: object) -> None:
+    path = os.environ.get("CALL_LOG")
+    if path:
+        with Path(path).open("a") as log:
+            log.write(f"{service} {json.dumps(value, sort_keys=True)}\n")
+
+
+def lookups(url: str, key: str) -> list[Service]:
+    at = partial(Service, url=url, api_key=key, concurrency=8)
+    customers = at("customer-data-service", description="Retrieves a customer's profile by id.")
+    catalog = at(
+        "product-catalog-service", description="Finds products relevant to a customer inquiry."
+    )
+    sellers = at("seller-data-service", description="Retrieves a seller's profile by seller id.")
+
+    @customers.handler
+    async def customer(request: models.CustomerIn) -> models.CustomerOut:
+        note("customer-data-service", request.model_dump())
+        return models.CustomerOut(customerProfile={"id": request.customerId, "name": "Jane Doe"})
+
+    @catalog.handler
+    async def products(request: models.CatalogIn) -> models.CatalogOut:
+        note("product-catalog-service", request.model_dump())
+        return models.CatalogOut(relevantProducts=[{"name": "Premium Analytics Suite"}])
+
+    @sellers.handler
+    async def seller(request: models.SellerIn) -> models.SellerOut:
+        note("seller-data-service", request.model_dump())
+        return models.SellerOut(sellerProfile={"id": request.sellerId, "name": "John Smith"})
+
+    return [customers, catalog, sellers]
+
+
+def broken(url: str, key: str) -> list[Service]:
+    assistant = Service(
+        "ai-assistant-service",
+        description="Composes a reply to a customer inquiry from the customer's profile, the "
+        "relevant products and the seller's profile.",
+        url=url,
+        api_key=key,
+    )
+
+    @assistant.handler
+    async def reply(request: models.AssistantIn) -> models.AssistantOut:
+        note("ai-assistant-service", request.inquiry)
+        raise RuntimeError("the model is down")
+
+    return [assistant]
+
+
+def backup(url: str, key: str) -> list[Service]:
+    assistant = Service(
+        "backup-assistant-service",
+        description="Writes an answer from a profile, products and a seller (a fallback).",
+        url=url,
+        api_key=key,
+    )
+
+    @assistant.handler
+    async def reply(request: models.AssistantIn) -> models.AssistantOut:
+        note("backup-assistant-service", request.inquiry)
+        if os.environ.get("BACKUP_FAILS"):
+            raise RuntimeError("the backup model is down too")
+        name = request.customerProfile.get("name", "there")
+        product = request.relevantProducts[0]["name"]
+        return models.AssistantOut(content=f"Hi {name}, meet {product}.", sentTimestamp="now")
+
+    return [assistant]
+
+
+KINDS = {"lookups": lookups, "broken": broken, "backup": backup}
+
+
+async def main(url: str, key: str, kinds: str) -> None:
+    services = [s for kind in kinds.split(",") for s in KINDS[kind](url, key)]
+    await asyncio.gather(*(s.run() for s in services))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:4]))
