@@ -77,13 +77,18 @@ def assert_seed_completed(api: Api) -> dict[str, Any]:
     return body
 
 
-def test_the_node_unit_tests_pass(sdk: Path) -> None:
+def test_the_node_unit_tests_and_the_type_checks_pass(sdk: Path) -> None:
     done = subprocess.run(
         ["node", "--test", "test/"], cwd=sdk, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     passed = int(re.search(r"^# pass (\d+)", done.stdout, re.MULTILINE).group(1))
     assert passed >= 17 and "# fail 0" in done.stdout
+    # the handler's types come from zod schemas; typecheck/ holds lines that must not compile
+    typed = subprocess.run(
+        ["npm", "run", "typecheck"], cwd=sdk, capture_output=True, text=True, timeout=120
+    )
+    assert typed.returncode == 0, typed.stdout[-3000:]
 
 
 def test_the_seed_orchestration_with_all_four_services_in_typescript(api: Api) -> None:
