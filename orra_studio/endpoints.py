@@ -22,6 +22,7 @@ from .types import (
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyRotated,
+    Approval,
     CompensationFailure,
     Delivery,
     Grounding,
@@ -277,6 +278,46 @@ class Endpoints:
     def deliveries(self, execution_id: str) -> list[Delivery]:
         path = f"/orchestrations/{execution_id}/deliveries"
         return self._call("GET", path, parse=_key("deliveries"))
+
+    # -- approvals -----------------------------------------------------------------------------
+    def approvals(self) -> list[Approval]:
+        """Every step of the project that waits for a person's approval."""
+        return self._call("GET", "/approvals", parse=_key("approvals"))
+
+    def approve(
+        self,
+        execution_id: str,
+        step_id: str,
+        *,
+        input: dict[str, Any] | None = None,
+        comment: str | None = None,
+        approver: str | None = None,
+    ) -> Orchestration:
+        """Run a waiting step now, with ``input`` instead of the one shown if given."""
+        body = {"input": input, "comment": comment, "approver": approver}
+        path = f"/orchestrations/{execution_id}/steps/{quote(step_id, safe='')}/approve"
+        return self._call("POST", path, json=body)
+
+    def reject(
+        self, execution_id: str, step_id: str, reason: str, *, approver: str | None = None
+    ) -> Orchestration:
+        """Fail a waiting step: the run re-plans without it, or fails and compensates."""
+        path = f"/orchestrations/{execution_id}/steps/{quote(step_id, safe='')}/reject"
+        return self._call("POST", path, json={"reason": reason, "approver": approver})
+
+    def rerun(
+        self,
+        execution_id: str,
+        *,
+        from_step: str | None = None,
+        inputs: dict[str, dict[str, Any]] | None = None,
+        plan: dict[str, Any] | None = None,
+    ) -> Accepted:
+        """A new orchestration from this one: steps before ``from_step`` reuse their recorded
+        outputs, the rest run again (``inputs``: edited inputs by step id)."""
+        body: dict[str, Any] = {"fromStep": from_step, "input": inputs, "plan": plan}
+        body = {k: v for k, v in body.items() if v is not None}
+        return self._call("POST", f"/orchestrations/{execution_id}/rerun", json=body)
 
     # -- compensation failures -----------------------------------------------------------------
     def compensation_failures(

@@ -18,6 +18,7 @@ _COLOURS: dict[str, str] = {
     OrchestrationStatus.RUNNING: "#0969da",
     OrchestrationStatus.PAUSED: "#8250df",
     StepStatus.RETRYING: "#8250df",
+    StepStatus.AWAITING_APPROVAL: "#9a6700",  # (also the orchestration's)
     "INVALID": "#cf222e",  # a step the validator refused, in a plan being edited
 }
 

@@ -15,6 +15,7 @@ from .statuses import OrchestrationStatus, StepStatus
 __all__ = [
     "OPENAPI_NAMES",
     "Accepted",
+    "Approval",
     "ApiKey",
     "ApiKeyCreated",
     "ApiKeyRevoked",
@@ -133,6 +134,8 @@ class Service(TypedDict):
     revertible: bool
     version: int
     policy: dict[str, Any] | None
+    #: each task waits for a person's approval
+    requiresApproval: NotRequired[bool]
     online: bool
     instances: int
     staleInstances: int
@@ -156,6 +159,9 @@ class Accepted(TypedDict):
     grounding: NotRequired[dict[str, Any] | None]
     validation: NotRequired[dict[str, Any] | None]
     provenance: NotRequired[dict[str, Any] | None]
+    #: a re-run: the orchestration it re-runs, and the steps whose recorded output it reuses
+    parentId: NotRequired[str | None]
+    reused: NotRequired[list[str] | None]
 
 
 class StepResult(TypedDict):
@@ -168,6 +174,19 @@ class StepResult(TypedDict):
     output: Any
     error: str | None
     attempts: int
+    #: required, approved or rejected, for a step that waits for a person's approval
+    approval: NotRequired[str | None]
+
+
+class Approval(TypedDict):
+    """A step waiting for a person's decision (``GET /approvals``)."""
+
+    executionId: str
+    stepId: str
+    component: str
+    input: NotRequired[dict[str, Any] | None]
+    action: dict[str, Any]
+    createdAt: NotRequired[str | None]
 
 
 class Compensation(TypedDict):
@@ -206,6 +225,8 @@ class Orchestration(TypedDict):
     error: str | None
     stepResults: list[StepResult]
     compensations: NotRequired[list[Compensation] | None]
+    #: the orchestration this one re-runs
+    parentId: NotRequired[str | None]
     revisions: NotRequired[list[Revision] | None]
     #: steps of earlier plans that a revision replaced
     replacedSteps: NotRequired[list[StepResult] | None]
@@ -329,6 +350,7 @@ OPENAPI_NAMES: dict[type, str] = {
     OrchestrationSummary: "OrchestrationSummary",
     OrchestrationPage: "OrchestrationListOut",
     Revision: "RevisionOut",
+    Approval: "ApprovalOut",
     PlanInfo: "PlanInfo",
     LogLine: "LogLine",
     Logs: "LogsOut",

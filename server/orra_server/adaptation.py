@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .connections import ServiceHub
-from .engine.run import Run, StepState
+from .engine.run import Run, StepState, gate_steps
 from .jsonschemas import properties_of
 from .planning import PlanMaker, PlanningRequest
 from .planning.plan import PlanStep
@@ -101,6 +101,7 @@ class Replanner:
             for s in merged.plan.steps
             if s.id in merged.added
         }  # their dependents and what they wait for are counted when the revision applies
+        gate_steps(added, plan_body, run.options, {s["id"]: s for s in services})
         names = {s["id"]: s["name"] for s in services}
         revision = {
             "excluded": sorted(names.get(i, i) for i in left_out),

@@ -115,6 +115,7 @@ class ServiceRegistry:
         schema: dict[str, Any] | None,
         revertible: bool,
         policy: dict[str, Any] | None = None,
+        requires_approval: bool = False,
     ) -> tuple[dict[str, Any], list[str]]:
         check_service_name(name)
         description = description or ""
@@ -157,6 +158,7 @@ class ServiceRegistry:
             "created_at": aware(existing["created_at"]) if existing else moment,
             "updated_at": moment,
             "policy": policy or None,
+            "requires_approval": bool(requires_approval),
         }
         await self.store.save_service(row, replaces=existing is not None)
         self._by_project.pop(project_id, None)

@@ -16,6 +16,7 @@ class OrchestrationStatus(StrEnum):
     PENDING = "PENDING"  # accepted, no step dispatched yet
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"  # a step waits for an instance of its service
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"  # a step waits for a person's approval
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     ABORTED = "ABORTED"  # a service aborted it
@@ -37,6 +38,7 @@ class StepStatus(StrEnum):
     PENDING = "PENDING"  # waiting for its dependencies or its first dispatch
     RUNNING = "RUNNING"
     RETRYING = "RETRYING"  # failed an attempt; the next one is scheduled
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"  # ready, and waits for a person to approve it
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     ABORTED = "ABORTED"  # its service aborted the orchestration
@@ -45,7 +47,12 @@ class StepStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (StepStatus.PENDING, StepStatus.RUNNING, StepStatus.RETRYING)
+        return self not in (
+            StepStatus.PENDING,
+            StepStatus.RUNNING,
+            StepStatus.RETRYING,
+            StepStatus.AWAITING_APPROVAL,
+        )
 
     @property
     def waiting(self) -> bool:

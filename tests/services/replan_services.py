@@ -1,9 +1,10 @@
 """Services for the re-planning tests (``orra_sdk``): the seed's three lookups, an assistant
 that always fails and a backup assistant with the same contract.
 
-``python replan_services.py URL KEY KIND[,KIND…]``; kinds ``lookups``, ``broken`` (the
-``ai-assistant-service`` that always fails), ``backup`` (``backup-assistant-service``). Every
-call is noted in ``CALL_LOG`` as ``<service> <input>``.
+``python replan_services.py URL KEY KIND[,KIND…]``; kinds ``lookups``, ``assistant`` (the
+seed's ``ai-assistant-service``), ``broken`` (an ``ai-assistant-service`` that always fails),
+``backup`` (``backup-assistant-service``; ``BACKUP_FAILS`` makes it fail too). Every call is
+noted in ``CALL_LOG`` as ``<service> <input>``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,26 @@ def lookups(url: str, key: str) -> list[Service]:
     return [customers, catalog, sellers]
 
 
+def assistant(url: str, key: str) -> list[Service]:
+    """The seed's assistant, working (with ``lookups``: the whole seed, every call noted)."""
+    service = Service(
+        "ai-assistant-service",
+        description="Composes a reply to a customer inquiry from the customer's profile, the "
+        "relevant products and the seller's profile.",
+        url=url,
+        api_key=key,
+    )
+
+    @service.handler
+    async def reply(request: models.AssistantIn) -> models.AssistantOut:
+        note("ai-assistant-service", request.inquiry)
+        name = request.customerProfile.get("name", "there")
+        seller = request.sellerProfile.get("id", "")
+        return models.AssistantOut(content=f"Hi {name}, from {seller}.", sentTimestamp="now")
+
+    return [service]
+
+
 def broken(url: str, key: str) -> list[Service]:
     assistant = Service(
         "ai-assistant-service",
@@ -89,7 +110,7 @@ def backup(url: str, key: str) -> list[Service]:
     return [assistant]
 
 
-KINDS = {"lookups": lookups, "broken": broken, "backup": backup}
+KINDS = {"lookups": lookups, "assistant": assistant, "broken": broken, "backup": backup}
 
 
 async def main(url: str, key: str, kinds: str) -> None:

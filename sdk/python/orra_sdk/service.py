@@ -72,6 +72,7 @@ class Service:
         input: Any = None,
         output: Any = None,
         revertible: bool = False,
+        requires_approval: bool = False,
         revert_ttl_ms: int = 24 * 3600 * 1000,
         policy: dict[str, Any] | None = None,
         concurrency: int = 1,
@@ -88,6 +89,8 @@ class Service:
         self._input_schema = _schema_of(input)
         self._output_schema = _schema_of(output)
         self.revertible = revertible
+        #: every task waits for a person's approval before the control plane sends it
+        self.requires_approval = requires_approval
         #: how long after a task completes its compensation data stays valid
         self.revert_ttl_ms = revert_ttl_ms
         #: this service's timeout/retry defaults, e.g. ``{"timeoutSeconds": 900, "maxAttempts": 3}``
@@ -157,6 +160,7 @@ class Service:
             "schema": {"input": self._input_schema, "output": self._output_schema},
             "version": self.version or 0,
             "revertible": self.revertible,
+            "requiresApproval": self.requires_approval,
         }
         if self.policy:
             body["policy"] = self.policy

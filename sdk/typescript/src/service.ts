@@ -104,6 +104,8 @@ export interface ServiceOptions<I extends SchemaLike | undefined, O extends Sche
   /** how long a completed task can still be reverted (ms, default one day) */
   revertTtlMs?: number;
   policy?: Policy;
+  /** every task waits for a person's approval before the control plane sends it */
+  requiresApproval?: boolean;
   /** handlers running at once (default 1, as in `orra_sdk`) */
   concurrency?: number;
   /** keep the service id in this JSON file across restarts (the control plane also finds a
@@ -368,6 +370,7 @@ export class Service<
       revertible: this.revertible,
     };
     if (this.options.policy) body.policy = this.options.policy;
+    if (this.options.requiresApproval) body.requiresApproval = true;
     let response: Response;
     try {
       response = await fetch(`${this.url}/register/${this.kind}`, {

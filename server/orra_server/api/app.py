@@ -18,12 +18,14 @@ from .. import __version__, redaction
 from ..errors import OrraError, PayloadTooLarge
 from ..settings import Settings
 from . import (
+    approvals,
     compensation_failures,
     executions,
     export,
     groundings,
     orchestrations,
     projects,
+    reruns,
     services,
     ws,
 )
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(services.router)
     app.include_router(orchestrations.router)
     app.include_router(executions.router)
+    app.include_router(approvals.router)
+    app.include_router(reruns.router)
     app.include_router(compensation_failures.router)
     app.include_router(groundings.router)
     app.include_router(export.router)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..limits import MAX_DATA_FIELDS
+from ..limits import MAX_DATA_FIELDS, MAX_PLAN_STEPS
 from ..planning import Plan
 
 __all__ = [
@@ -164,12 +164,43 @@ class OrchestrationOptions(PolicyIn):
     maxReplans: Count | None = Field(
         default=None, ge=0, le=10, description="plan revisions a run may have (default 2)"
     )
+    approve: list[Annotated[str, Field(max_length=64)]] | Literal["revertible"] | None = Field(
+        default=None,
+        max_length=MAX_PLAN_STEPS,
+        description="steps that wait for a person's approval: their ids, or 'revertible' for "
+        "every step of a revertible service",
+    )
+    approvalTimeoutSeconds: Number | None = Field(
+        default=None, gt=0, le=30 * 86_400, description="reject a step not approved in time"
+    )
 
 
 class CancelIn(_Body):
     reason: str | None = Field(default=None, max_length=2000)
     #: undo the completed steps of revertible services (as a failure would)
     compensate: bool = True
+
+
+class ApprovalIn(_Body):
+    #: the input to run the step with instead of the one shown (checked against its schema)
+    input: dict[str, Any] | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+    #: who approves, for the record (the key used is always recorded)
+    approver: str | None = Field(default=None, max_length=200)
+
+
+class RejectionIn(_Body):
+    reason: str = Field(min_length=1, max_length=2000, description="why, for the record")
+    approver: str | None = Field(default=None, max_length=200)
+
+
+class RerunIn(_Body):
+    #: run this step and every step after it anew; the others reuse their recorded outputs
+    fromStep: str | None = Field(default=None, max_length=64)
+    #: edited inputs by step id (each checked against its service's input schema)
+    input: dict[str, dict[str, Any]] | None = Field(default=None, max_length=MAX_PLAN_STEPS)
+    #: run this plan instead of the recorded one (validated like any plan)
+    plan: Plan | None = None
 
 
 class ResolutionIn(_Body):
@@ -185,6 +216,8 @@ class RegistrationIn(_Body):
     revertible: bool = False
     #: this service's own timeout and retry defaults
     policy: PolicyIn | None = None
+    #: every task of it waits for a person's approval before it is sent (e.g. payments)
+    requiresApproval: bool = False
 
 
 class ActionIn(_Body):

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 
 from ..engine import TERMINAL, Run
-from ..engine.run import build_steps
+from ..engine.run import build_steps, gate_steps
 from ..errors import BadRequest
 from ..ids import new_id, now, to_iso
 from ..limits import MAX_PLAN_REFERENCES
@@ -226,6 +226,8 @@ async def create_orchestration(
         answer.update(status=OrchestrationStatus.NOT_ACTIONABLE, message=reason)
         return FastJSONResponse(status_code=202, content=answer)
     run.steps = build_steps(plan_body, service_ids)
+    _check_approve_option(run)
+    gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in services})
     await runtime.engine.accept(run, events)
     answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")
     return FastJSONResponse(status_code=202, content=answer)
@@ -278,6 +280,19 @@ async def get_plan(
         "llmCalls": calls,
         "error": run.error if run.status == OrchestrationStatus.NOT_ACTIONABLE else None,
     }
+
+
+def _check_approve_option(run: Run) -> None:
+    approve = (run.options or {}).get("approve")
+    if isinstance(approve, list):
+        unknown = [step for step in approve if step not in run.steps]
+        if unknown:
+            raise BadRequest(
+                f"options.approve names {', '.join(map(repr, unknown))}, which the plan does not "
+                f"have (its steps: {', '.join(run.steps)}); preview the plan (dryRun) to see them",
+                code="unknown_step",
+                param="options.approve",
+            )
 
 
 def _grounding_for(

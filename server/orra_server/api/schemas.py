@@ -40,6 +40,8 @@ __all__ = [
     "OrchestrationOut",
     "OrchestrationSummary",
     "RevisionOut",
+    "ApprovalOut",
+    "ApprovalList",
     "StepResultOut",
 ]
 
@@ -58,6 +60,9 @@ class StepResultOut(_Out):
     output: Any = None
     error: str | None = None
     attempts: int = Field(description="dispatches so far, the first included")
+    approval: str | None = Field(
+        default=None, description="required, approved or rejected, for a gated step"
+    )
 
 
 class CompensationOut(_Out):
@@ -70,6 +75,19 @@ class CompensationOut(_Out):
     endTime: str | None = None
     result: Any = None
     error: str | None = None
+
+
+class ApprovalOut(_Out):
+    executionId: str
+    stepId: str
+    component: str
+    input: dict[str, Any] | None = Field(default=None, description="what it would run with")
+    action: dict[str, Any]
+    createdAt: str | None = None
+
+
+class ApprovalList(_Out):
+    approvals: list[ApprovalOut]
 
 
 class RevisionOut(_Out):
@@ -94,6 +112,7 @@ class OrchestrationOut(_Out):
     error: str | None = None
     stepResults: list[StepResultOut]
     compensations: list[CompensationOut] | None = None
+    parentId: str | None = Field(default=None, description="the orchestration this one re-runs")
     revisions: list[RevisionOut] | None = Field(
         default=None, description="plan revisions (re-planning after a step failed for good)"
     )
@@ -222,6 +241,7 @@ class ServiceOut(_Out):
     revertible: bool
     version: int
     policy: dict[str, Any] | None
+    requiresApproval: bool = Field(default=False, description="each task waits for a person")
     online: bool
     instances: int = Field(description="instances that take new tasks")
     staleInstances: int
@@ -252,6 +272,10 @@ class Accepted(_Out):
     grounding: dict[str, Any] | None = None
     validation: dict[str, Any] | None = None
     provenance: dict[str, Any] | None = None
+    parentId: str | None = Field(default=None, description="a re-run: the orchestration re-run")
+    reused: list[str] | None = Field(
+        default=None, description="a re-run: steps whose recorded output was reused"
+    )
 
 
 class PlanInfo(_Out):

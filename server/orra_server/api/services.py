@@ -28,6 +28,7 @@ async def _register(request: Request, body: RegistrationIn, project_id: str, kin
         schema=body.schema_,
         revertible=body.revertible,
         policy=body.policy.model_dump(exclude_none=True) if body.policy else None,
+        requires_approval=body.requiresApproval,
     )
     if service["contract_changed"]:
         stale = runtime.hub.mark_stale(service["id"])
@@ -76,6 +77,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
         "revertible": service["revertible"],
         "version": service["version"],
         "policy": service.get("policy"),
+        "requiresApproval": bool(service.get("requires_approval")),
         "online": bool(current),
         "instances": len(current),
         "staleInstances": len(connected) - len(current),

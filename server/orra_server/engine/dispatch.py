@@ -43,6 +43,8 @@ class Dispatcher:
     fail: StepFailure
     attempt_failed: AttemptFailure
     pause_changed: Callable[[Run], None]
+    #: a gated step is ready: it waits for a person (engine.py records and announces it)
+    await_approval: Callable[[Run, StepState], None]
     compensation_lost: Callable[[Instance, str], bool]
     #: (service id, idempotency key) -> the step an answer under that key belongs to
     pending: dict[tuple[str, str], tuple[Run, StepState]] = field(default_factory=dict)
@@ -57,10 +59,14 @@ class Dispatcher:
             await asyncio.sleep(delay)
         if run.finishing or run.replanning or step.status not in WAITING:
             return  # (while re-planning, the remainder's plan decides what runs)
-        try:
-            step.input = resolve_input(step.template, run.request, run.outputs())
-        except UnresolvedReference as exc:
-            self.fail(run, step, f"input reference could not be resolved: {exc}")
+        if step.approval != "approved":  # an approved input is sent as approved
+            try:
+                step.input = resolve_input(step.template, run.request, run.outputs())
+            except UnresolvedReference as exc:
+                self.fail(run, step, f"input reference could not be resolved: {exc}")
+                return
+        if step.approval == "required":
+            self.await_approval(run, step)
             return
         if step.service_id is None:
             self.fail(run, step, f"service '{step.component}' is not registered")

@@ -80,6 +80,7 @@ class Engine:
             fail=self._fail_step,
             attempt_failed=self._attempt_failed,
             pause_changed=lambda run: self._apply(run, transitions.pause_changed(run, now())),
+            await_approval=self._await_approval,
             compensation_lost=lambda instance, key: self.compensator.connection_lost(instance, key),
         )
         self.compensator = Compensator(
@@ -134,6 +135,9 @@ class Engine:
                 run.revisions = self.store.revisions_of(run.id)
             self.runs[run.id] = run
             self._apply(run, transitions.recovered(run, dispatches))
+            for step in run.steps.values():
+                if step.status == StepStatus.AWAITING_APPROVAL:
+                    self._arm_approval_timeout(run, step)  # counted again from the restart
         self.compensator.resume()
         return len(rows)
 
@@ -195,6 +199,53 @@ class Engine:
         run, step = entry
         self.dispatcher.stop_attempt(step)
         return self._apply(run, transitions.aborted(run, step, payload.get("result"), now()))
+
+    # -- approvals ---------------------------------------------------------------------------
+    def _await_approval(self, run: Run, step: StepState) -> None:
+        transition = transitions.approval_requested(run, step, now())
+        request = transition.changes[0]
+        if run.webhooks and self.outbox is not None:
+            body = {
+                "type": "approval_requested",
+                "executionId": run.id,
+                "stepId": step.id,
+                "component": step.component,
+                "input": step.input,
+                "action": run.action,
+                "requestedAt": request.at.isoformat(),
+            }
+            request.deliveries = self.outbox.new(
+                run.project_id, run.id, "approval_requested", run.webhooks, body
+            )
+        committed = self._apply(run, transition)
+        if request.deliveries:
+            committed.add_done_callback(lambda _f: self.outbox.schedule(request.deliveries))
+        self._arm_approval_timeout(run, step)
+
+    def _arm_approval_timeout(self, run: Run, step: StepState) -> None:
+        seconds = (run.options or {}).get("approvalTimeoutSeconds")
+        if seconds is None:
+            return
+        step.timer = asyncio.get_running_loop().call_later(
+            float(seconds),
+            lambda: (
+                step.status == StepStatus.AWAITING_APPROVAL
+                and not run.finishing
+                and self.reject(run, step, f"no decision within {float(seconds):g} s", "timeout")
+            ),
+        )
+
+    def approve(
+        self, run: Run, step: StepState, edited: dict[str, Any] | None, by: str, comment: str | None
+    ) -> asyncio.Future[None]:
+        """Run a step that waits for approval (with ``edited`` as its input, if given)."""
+        self.dispatcher.stop_attempt(step)  # its approval timeout
+        return self._apply(run, transitions.approved(run, step, edited, by, comment, now()))
+
+    def reject(self, run: Run, step: StepState, reason: str, by: str) -> asyncio.Future[None]:
+        """Fail a step that waits for approval; the run re-plans or fails as for any failure."""
+        self.dispatcher.stop_attempt(step)
+        return self._apply(run, transitions.rejected(run, step, reason, by, now()))
 
     # -- failures and endings ----------------------------------------------------------------
     def _attempt_failed(self, run: Run, step: StepState, kind: str, error: str):

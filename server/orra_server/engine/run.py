@@ -18,6 +18,7 @@ __all__ = [
     "StepState",
     "build_steps",
     "combine_result",
+    "gate_steps",
     "revision_summary",
     "run_from_rows",
 ]
@@ -46,6 +47,9 @@ class StepState:
     generation: int = 0
     #: ``result.compensation`` of a revertible service: ``{"data": ..., "ttl": ms}``
     compensation: Any = None
+    #: None (not gated), "required" (waits for a person before it runs), "approved" (its
+    #: input is the one approved: never resolved again), "rejected"
+    approval: str | None = None
     #: live only: the attempt's deadline, and where the attempt went
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     instance: Any = field(default=None, repr=False)
@@ -61,6 +65,7 @@ class StepState:
             "output": self.output,
             "error": self.error,
             "attempts": self.attempts,
+            **({"approval": self.approval} if self.approval else {}),
         }
 
 
@@ -148,6 +153,8 @@ class Run:
     #: the caller's overrides: timeout, retries, offline grace (camelCase, as sent)
     options: dict[str, Any] | None = None
     compensations: list[CompensationState] = field(default_factory=list)
+    #: the orchestration this one re-runs (``POST /orchestrations/{id}/rerun``)
+    parent_id: str | None = None
     #: plan revisions so far: ``{revision, reason, at, replaced, added, provenance}``
     revisions: list[dict[str, Any]] = field(default_factory=list)
     #: steps of earlier plans that a revision replaced (shown, never run again)
@@ -181,6 +188,8 @@ class Run:
             "error": self.error,
             "stepResults": [s.body() for s in self.steps.values()],
         }
+        if self.parent_id:
+            answer["parentId"] = self.parent_id
         if self.revisions:
             answer["revisions"] = [revision_summary(r) for r in self.revisions]
             answer["replacedSteps"] = [s.body() for s in self.replaced.values()]
@@ -193,6 +202,28 @@ def revision_summary(revision: dict[str, Any]) -> dict[str, Any]:
     """A revision as callers see it (the full old and new plans stay in its event)."""
     keys = ("revision", "reason", "at", "failedStep", "excluded", "replaced", "added", "source")
     return {key: revision.get(key) for key in keys}
+
+
+def gate_steps(
+    steps: dict[str, StepState],
+    plan: dict[str, Any],
+    options: dict[str, Any] | None,
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Mark the steps that wait for a person's approval before they run: their service asks
+    for it, the caller listed them (``options.approve``, or ``"revertible"``), or the plan
+    marks them (``requiresApproval``). ``services``: registrations by service id."""
+    approve = (options or {}).get("approve")
+    marked = {s["id"] for s in plan.get("steps", []) if s.get("requiresApproval")}
+    for step in steps.values():
+        service = services.get(step.service_id or "") or {}
+        if (
+            service.get("requires_approval")
+            or step.id in marked
+            or (isinstance(approve, list) and step.id in approve)
+            or (approve == "revertible" and service.get("revertible"))
+        ):
+            step.approval = "required"
 
 
 def combine_result(run: Run) -> Any:
@@ -245,6 +276,7 @@ def run_from_rows(
         result=row["result"],
         error=row["error"],
         options=row.get("options"),
+        parent_id=row.get("parent_id"),
         compensations=[CompensationState.from_row(r) for r in compensation_rows],
     )
     by_id = {r["step_id"]: r for r in step_rows}
@@ -268,6 +300,7 @@ def run_from_rows(
         step.start_time = aware(stored["start_time"])
         step.end_time = aware(stored["end_time"])
         step.compensation = stored.get("compensation")
-        if step.status != StepStatus.PENDING:
+        step.approval = stored.get("approval")
+        if step.status != StepStatus.PENDING or step.approval == "approved":
             step.input = stored["input"]
     return run

@@ -29,6 +29,8 @@ __all__ = [
     "Transition",
     "aborted",
     "accepted",
+    "approval_requested",
+    "approved",
     "attempt_failed",
     "cancelled",
     "canonical",
@@ -39,6 +41,7 @@ __all__ = [
     "not_actionable",
     "pause_changed",
     "recovered",
+    "rejected",
     "replan_failed",
     "revised",
 ]
@@ -93,10 +96,23 @@ def _step_change(run: Run, step: StepState, kind: str, at: datetime, payload: An
 
 
 def accepted(run: Run) -> Transition:
-    """A run the store has just accepted starts: its steps without dependencies are ready."""
+    """A run the store has just accepted starts: its steps without dependencies are ready.
+
+    A re-run's reused steps arrive completed: they count as done and free their dependents.
+    """
     run.status = OrchestrationStatus.RUNNING
     run.start_time = run.created_at
-    return Transition(ready=[s for s in run.steps.values() if s.remaining == 0])
+    for step in run.steps.values():
+        if step.status == StepStatus.COMPLETED:
+            run.completed += 1
+            for dependent in step.dependents:
+                run.steps[dependent].remaining -= 1
+    answer = Transition(
+        ready=[s for s in run.steps.values() if s.status == StepStatus.PENDING and s.remaining == 0]
+    )
+    if run.completed == len(run.steps):
+        answer.ending = Ending(OrchestrationStatus.COMPLETED)
+    return answer
 
 
 def not_actionable(run: Run, reason: str) -> Change:
@@ -127,6 +143,8 @@ def recovered(run: Run, dispatches: dict[tuple[str, str], int]) -> Transition:
             run.completed += 1
             for dependent in step.dependents:
                 run.steps[dependent].remaining -= 1
+        elif step.status == StepStatus.AWAITING_APPROVAL:
+            continue  # still waiting for its person: the wait survives a restart
         elif step.status == StepStatus.FAILED:
             # it failed for good and the run was being re-planned when the control plane
             # stopped: re-plan again rather than run the failed step once more
@@ -134,6 +152,8 @@ def recovered(run: Run, dispatches: dict[tuple[str, str], int]) -> Transition:
             run.failures.append(f"{step.id} ({step.component}) failed: {step.error}")
         else:
             step.status = StepStatus.PENDING
+    if any(s.status == StepStatus.AWAITING_APPROVAL for s in run.steps.values()):
+        run.status = OrchestrationStatus.AWAITING_APPROVAL
     ready = [s for s in run.steps.values() if s.status == StepStatus.PENDING and s.remaining == 0]
     answer = Transition(ready=[] if run.replanning else ready)
     if run.completed == len(run.steps):
@@ -279,6 +299,44 @@ def replan_failed(run: Run, reason: str, at: datetime) -> Transition:
     )
 
 
+def approval_requested(run: Run, step: StepState, at: datetime) -> Transition:
+    """A gated step is ready: it waits, with its resolved input, for a person's decision."""
+    step.status = StepStatus.AWAITING_APPROVAL
+    payload = {"component": step.component, "input": step.input}
+    answer = Transition([_step_change(run, step, "approval_requested", at, payload)])
+    answer.changes += pause_changed(run, at).changes
+    return answer
+
+
+def approved(
+    run: Run,
+    step: StepState,
+    edited: dict[str, Any] | None,
+    by: str,
+    comment: str | None,
+    at: datetime,
+) -> Transition:
+    """Approved (with the input as shown, or as edited): it is dispatched now with that input."""
+    step.approval = "approved"
+    step.status = StepStatus.PENDING
+    if edited is not None:
+        step.input = edited
+    payload = {"by": by, "comment": comment, "edited": edited is not None, "input": step.input}
+    answer = Transition([_step_change(run, step, "step_approved", at, payload)], ready=[step])
+    answer.changes += pause_changed(run, at).changes
+    return answer
+
+
+def rejected(run: Run, step: StepState, reason: str, by: str, at: datetime) -> Transition:
+    """Rejected (or not decided in time): the step fails, and the run re-plans or fails."""
+    step.approval = "rejected"
+    record = _step_change(run, step, "step_rejected", at, {"by": by, "reason": reason})
+    answer = failed(run, step, f"rejected by {by}: {reason}", at)
+    answer.changes.insert(0, record)
+    answer.changes += pause_changed(run, at).changes
+    return answer
+
+
 def aborted(run: Run, step: StepState, result: Any, at: datetime) -> Transition:
     """The service answered ``{abort: payload}``: the run ends ABORTED and is undone."""
     payload = result.get("task") if isinstance(result, dict) else result
@@ -309,11 +367,16 @@ def cancelled(reason: str | None, compensate: bool) -> Transition:
 
 
 def pause_changed(run: Run, at: datetime) -> Transition:
-    """PAUSED while any step waits for an instance of its service, RUNNING otherwise."""
+    """AWAITING_APPROVAL while any step waits for a person, else PAUSED while any waits for an
+    instance of its service, else RUNNING (other branches run on in both)."""
     if run.finishing:
         return Transition()
     paused = any(s.paused for s in run.steps.values())
-    status = OrchestrationStatus.PAUSED if paused else OrchestrationStatus.RUNNING
+    awaiting = any(s.status == StepStatus.AWAITING_APPROVAL for s in run.steps.values())
+    if awaiting:
+        status = OrchestrationStatus.AWAITING_APPROVAL
+    else:
+        status = OrchestrationStatus.PAUSED if paused else OrchestrationStatus.RUNNING
     if status == run.status:
         return Transition()
     run.status = status

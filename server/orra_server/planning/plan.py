@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from ..limits import MAX_PLAN_STEPS
 
@@ -32,6 +32,16 @@ class PlanStep(BaseModel):
     input: dict[str, Any] = Field(default_factory=dict)
     expectedOutput: str = Field(default="", max_length=200)
     dependencies: list[str] = Field(default_factory=list, max_length=MAX_PLAN_STEPS)
+    #: wait for a person's approval before this step runs (a plan edited in the studio or a
+    #: notebook may mark any step); left out of the plan's JSON unless set
+    requiresApproval: bool | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_approval(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("requiresApproval") is None:
+            data.pop("requiresApproval", None)
+        return data
 
 
 class Plan(BaseModel):

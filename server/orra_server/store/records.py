@@ -69,6 +69,7 @@ class OrchestrationRecord(Protocol):
     start_time: datetime | None
     end_time: datetime | None
     options: dict[str, Any] | None
+    parent_id: str | None
 
 
 class StepRecord(Protocol):
@@ -85,6 +86,7 @@ class StepRecord(Protocol):
     start_time: datetime | None
     end_time: datetime | None
     compensation: Any
+    approval: str | None
 
 
 class CompensationRecord(Protocol):

@@ -44,6 +44,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("created_at", _TS),
             ("updated_at", _TS),
             ("policy", pa.string()),  # timeout and retry overrides given at registration
+            ("requires_approval", pa.bool_()),  # every task waits for a person's approval
         ]
     ),
     "groundings": pa.schema(
@@ -73,6 +74,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("start_time", _TS),
             ("end_time", _TS),
             ("options", pa.string()),  # the caller's timeout/retry/grace overrides
+            ("parent_id", pa.string()),  # the orchestration this one re-runs, if any
         ]
     ),
     "steps": pa.schema(
@@ -90,6 +92,7 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("start_time", _TS),
             ("end_time", _TS),
             ("compensation", pa.string()),  # what a revertible service returned to undo it
+            ("approval", pa.string()),  # required, approved or rejected (None: not gated)
         ]
     ),
     "compensations": pa.schema(
@@ -196,6 +199,9 @@ _ADDED_COLUMNS = [
     ("services", "policy"),
     ("orchestrations", "options"),
     ("steps", "compensation"),
+    ("services", "requires_approval"),
+    ("steps", "approval"),
+    ("orchestrations", "parent_id"),
 ]
 
 _PROJECTION_STATE = [

@@ -30,6 +30,9 @@ from .writer import (
 
 __all__ = ["EXPORT_TABLES", "Store", "WebhookKind"]
 
+#: the statuses of an orchestration that has not ended, as SQL
+_UNFINISHED = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
+
 #: result webhooks get every outcome; compensation-failure webhooks get failed undos
 WebhookKind = Literal["result", "compensation_failure"]
 _WEBHOOK_TABLES: dict[str, str] = {
@@ -351,7 +354,7 @@ class Store:
         """The steps of every unfinished orchestration in one query (crash recovery)."""
         rows = self._rows(
             "SELECT s.* FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id "
-            "WHERE o.status IN ('PENDING', 'RUNNING', 'PAUSED')"
+            f"WHERE o.status IN {_UNFINISHED}"
         )
         grouped: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
@@ -369,15 +372,14 @@ class Store:
         rows = self._rows(
             "SELECT e.orchestration_id, e.step_id, count(*) AS n FROM events e "
             "JOIN orchestrations o ON o.id = e.orchestration_id "
-            "WHERE e.type = 'step_dispatched' AND o.status IN ('PENDING', 'RUNNING', 'PAUSED') "
+            f"WHERE e.type = 'step_dispatched' AND o.status IN {_UNFINISHED} "
             "GROUP BY e.orchestration_id, e.step_id"
         )
         return {(r["orchestration_id"], r["step_id"]): int(r["n"]) for r in rows}
 
     def unfinished_orchestrations(self) -> list[dict[str, Any]]:
         rows = self._rows(
-            "SELECT * FROM orchestrations WHERE status IN ('PENDING', 'RUNNING', 'PAUSED') "
-            "ORDER BY created_at"
+            f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
         )
         return [_orchestration(r) for r in rows]
 

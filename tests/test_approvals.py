@@ -1,0 +1,235 @@
+"""Approval gates and re-runs from a step: real control plane, real services, real DuckDB."""
+
+from __future__ import annotations
+
+import copy
+import signal
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import (
+    SEED_REQUEST,
+    Api,
+    ServerProcess,
+    WebhookReceiver,
+    free_port,
+    new_project,
+    serving,
+    wait_until,
+)
+from orra_server.webhooks import verify
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = "replan_services.py"
+SEED = {"customer-data-service", "product-catalog-service", "seller-data-service"}
+SEED |= {"ai-assistant-service"}
+FAST = {"ORRA_RETRY_DELAY": "0.05", "ORRA_RETRY_MAX_DELAY": "0.2"}
+
+
+def request(**options: Any) -> dict[str, Any]:
+    body = copy.deepcopy(SEED_REQUEST)
+    body["options"] = options
+    return body
+
+
+def calls(log: Path) -> Counter[str]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return Counter(line.split()[0] for line in lines)
+
+
+def status_of(api: Api, execution_id: str) -> dict[str, Any]:
+    return api.get(f"/orchestrations/{execution_id}").json()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    db = tmp_path_factory.mktemp("approvals") / "orra.duckdb"
+    process = ServerProcess(db, env={**FAST, "ORRA_WEBHOOK_DELAY": "0.05"})
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def seeded(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
+    """A project with a signed webhook and the seed services (every call noted)."""
+    log = tmp_path_factory.mktemp("calls") / "calls.log"
+    with WebhookReceiver() as receiver:
+        api, project = new_project(server.url, webhooks=[receiver.url])
+        Api.opened.remove(api)
+        with serving(api, SCRIPT, "lookups,assistant", online=SEED, env={"CALL_LOG": str(log)}):
+            yield api, project, receiver, log
+    api.close()
+
+
+def start(api: Api, body: dict[str, Any]) -> str:
+    answer = api.post("/orchestrations", body)
+    assert answer.status_code == 202, answer.text
+    return answer.json()["executionId"]
+
+
+def awaiting(api: Api, execution_id: str, step_id: str) -> dict[str, Any]:
+    def waiting() -> dict[str, Any] | None:
+        body = status_of(api, execution_id)
+        steps = {s["id"]: s for s in body["stepResults"]}
+        return body if steps[step_id]["status"] == "AWAITING_APPROVAL" else None
+
+    return wait_until(waiting, 15, f"{step_id} to wait for approval")
+
+
+def test_a_gated_step_waits_while_the_others_run_then_runs_the_edited_input(seeded) -> None:
+    api, project, receiver, log = seeded
+    before = calls(log)
+    execution_id = start(api, request(approve=["step3"]))
+    body = awaiting(api, execution_id, "step3")
+    wait_until(
+        lambda: all(
+            s["status"] == "COMPLETED"
+            for s in status_of(api, execution_id)["stepResults"]
+            if s["id"] in ("step1", "step2")
+        ),
+        15,
+        "the other branches",
+    )
+    body = status_of(api, execution_id)
+    assert body["status"] == "AWAITING_APPROVAL"
+    step3 = next(s for s in body["stepResults"] if s["id"] == "step3")
+    assert step3["input"] == {"sellerId": "sell98765"} and step3["approval"] == "required"
+    (listed,) = [
+        a for a in api.get("/approvals").json()["approvals"] if a["executionId"] == execution_id
+    ]
+    assert listed["stepId"] == "step3" and listed["input"] == {"sellerId": "sell98765"}
+    # the webhook says so, signed like every delivery
+    headers, sent, raw = receiver.next()
+    assert sent["type"] == "approval_requested" and sent["stepId"] == "step3"
+    assert verify(project["webhookSecret"], headers, raw)
+    assert calls(log)["seller-data-service"] == before["seller-data-service"]  # not sent yet
+
+    approved = api.post(
+        f"/orchestrations/{execution_id}/steps/step3/approve",
+        {"input": {"sellerId": "sell-approved"}, "comment": "checked", "approver": "Ada"},
+    )
+    assert approved.status_code == 200, approved.text
+    done = api.wait_finished(execution_id)
+    assert done["status"] == "COMPLETED", done
+    assert done["result"]["content"] == "Hi Jane Doe, from sell-approved."
+    logs = api.get(f"/orchestrations/{execution_id}/logs").json()["logs"]
+    (decision,) = [e for e in logs if e["event"] == "step_approved"]
+    assert decision["payload"]["by"].startswith("Ada (key ")
+    assert decision["payload"]["comment"] == "checked" and decision["payload"]["edited"]
+    assert receiver.next()[1]["status"] == "COMPLETED"
+
+
+def test_rejection_and_timeout_fail_the_step(seeded) -> None:
+    api, _, receiver, _ = seeded
+    rejected = start(api, request(approve=["step1"], replan="off"))
+    awaiting(api, rejected, "step1")
+    answer = api.post(
+        f"/orchestrations/{rejected}/steps/step1/reject", {"reason": "wrong customer"}
+    )
+    assert answer.status_code == 200, answer.text
+    body = api.wait_finished(rejected)
+    assert body["status"] == "FAILED"
+    assert body["error"].startswith("step1 (customer-data-service) failed: rejected by key ")
+    assert body["error"].endswith(": wrong customer")
+
+    timed_out = start(api, request(approve=["step1"], replan="off", approvalTimeoutSeconds=0.5))
+    body = api.wait_finished(timed_out)
+    assert body["status"] == "FAILED"
+    assert "rejected by timeout: no decision within 0.5 s" in body["error"]
+    while not receiver.received.empty():  # the deliveries of these runs: not checked here
+        receiver.next()
+
+
+def test_bad_decisions_are_clear_errors(seeded, server: ServerProcess) -> None:
+    api, _, receiver, _ = seeded
+    execution_id = start(api, request(approve=["step2"]))
+    awaiting(api, execution_id, "step2")
+    not_waiting = api.post(f"/orchestrations/{execution_id}/steps/step1/approve")
+    assert not_waiting.status_code == 409
+    error = not_waiting.json()["error"]
+    assert error["code"] == "step_not_awaiting_approval"
+    assert error["details"]["status"] in ("RUNNING", "COMPLETED", "PENDING")
+    bad = api.post(f"/orchestrations/{execution_id}/steps/step2/approve", {"input": {"x": 1}})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_step_input"
+    assert "inquiry" in bad.json()["error"]["message"]
+    missing = api.post(f"/orchestrations/{execution_id}/steps/step9/approve")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "step_not_found"
+    other, _ = new_project(server.url)
+    foreign = other.post(f"/orchestrations/{execution_id}/steps/step2/approve")
+    assert foreign.status_code == 404
+    assert foreign.json()["error"]["code"] == "orchestration_not_found"
+    unknown = api.post("/orchestrations", request(approve=["step7"]))
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_step"
+    empty_reason = api.post(f"/orchestrations/{execution_id}/steps/step2/reject", {"reason": ""})
+    assert empty_reason.status_code == 400
+    assert api.post(f"/orchestrations/{execution_id}/steps/step2/approve").status_code == 200
+    assert api.wait_finished(execution_id)["status"] == "COMPLETED"
+    while not receiver.received.empty():
+        receiver.next()
+
+
+def test_rerun_from_step_3_with_an_edited_input(seeded, server: ServerProcess) -> None:
+    api, _, receiver, log = seeded
+    first = start(api, request())
+    assert api.wait_finished(first)["status"] == "COMPLETED"
+    before = calls(log)
+    answer = api.post(
+        f"/orchestrations/{first}/rerun",
+        {"fromStep": "step3", "input": {"step3": {"sellerId": "sell-rerun"}}},
+    )
+    assert answer.status_code == 202, answer.text
+    accepted = answer.json()
+    assert accepted["parentId"] == first and accepted["reused"] == ["step1", "step2"]
+    body = api.wait_finished(accepted["executionId"])
+    assert body["status"] == "COMPLETED", body
+    assert body["parentId"] == first
+    assert body["result"]["content"] == "Hi Jane Doe, from sell-rerun."
+    after = calls(log)
+    assert after["customer-data-service"] == before["customer-data-service"]  # reused
+    assert after["product-catalog-service"] == before["product-catalog-service"]
+    assert after["seller-data-service"] == before["seller-data-service"] + 1
+    assert after["ai-assistant-service"] == before["ai-assistant-service"] + 1
+
+    assert api.post(f"/orchestrations/{first}/rerun", {"fromStep": "step9"}).status_code == 404
+    reused_edit = api.post(
+        f"/orchestrations/{first}/rerun",
+        {"fromStep": "step3", "input": {"step1": {"customerId": "c"}}},
+    )
+    assert reused_edit.status_code == 400
+    assert reused_edit.json()["error"]["code"] == "step_reused"
+    other, _ = new_project(server.url)
+    assert other.post(f"/orchestrations/{first}/rerun").status_code == 404
+    while not receiver.received.empty():
+        receiver.next()
+
+
+def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
+    log = tmp_path / "calls.log"
+    db, port = tmp_path / "orra.duckdb", free_port()
+    first = ServerProcess(db, port=port, env=FAST).start()
+    api, _ = new_project(first.url)
+    with serving(api, SCRIPT, "lookups,assistant", online=SEED, env={"CALL_LOG": str(log)}):
+        execution_id = start(api, request(approve=["step4"]))
+        awaiting(api, execution_id, "step4")
+        first.stop(signal.SIGKILL)
+        second = ServerProcess(db, port=port, env=FAST).start()
+        try:
+            wait_until(lambda: api.services_online(SEED), 30, "the services to reconnect")
+            body = status_of(api, execution_id)
+            assert body["status"] == "AWAITING_APPROVAL", body
+            assert [a["stepId"] for a in api.get("/approvals").json()["approvals"]] == ["step4"]
+            approved = api.post(f"/orchestrations/{execution_id}/steps/step4/approve")
+            assert approved.status_code == 200, approved.text
+            body = api.wait_finished(execution_id)
+        finally:
+            second.stop()
+    assert body["status"] == "COMPLETED", body
+    assert all(count == 1 for count in calls(log).values()), calls(log)
+    assert set(calls(log)) == SEED
