@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import signal
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from helpers import (
     WebhookReceiver,
     free_port,
     new_project,
+    orra_cli,
     serving,
     wait_until,
 )
@@ -233,3 +236,38 @@ def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
     assert body["status"] == "COMPLETED", body
     assert all(count == 1 for count in calls(log).values()), calls(log)
     assert set(calls(log)) == SEED
+
+
+def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> None:
+    api, _, receiver, _ = seeded
+    env = {**os.environ, "ORRA_URL": api.url, "ORRA_API_KEY": api.key or ""}
+    env["ORRA_CONFIG"] = str(tmp_path / "config.toml")
+    first = start(api, request(approve=["step2"]))
+    awaiting(api, first, "step2")
+    listed = orra_cli("approvals", "ls", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    mine = [a for a in json.loads(listed.stdout) if a["executionId"] == first]
+    assert [a["stepId"] for a in mine] == ["step2"]
+    approved = orra_cli("approve", first, "step2", "--comment", "looks right", env=env)
+    assert approved.returncode == 0, approved.stderr
+    assert f"{first} is now" in approved.stdout
+    assert api.wait_finished(first)["status"] == "COMPLETED"
+    again = orra_cli("approve", first, "step2", env=env)
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    assert "not AWAITING_APPROVAL" in again.stderr
+
+    second = start(api, request(approve=["step2"], replan="off"))
+    awaiting(api, second, "step2")
+    rejected = orra_cli("reject", second, "step2", "--reason", "not today", env=env)
+    assert rejected.returncode == 0, rejected.stderr
+    assert api.wait_finished(second)["status"] == "FAILED"
+
+    rerun = orra_cli("rerun", first, "--from", "step4", "--json", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    accepted = json.loads(rerun.stdout)
+    assert accepted["parentId"] == first and accepted["reused"] == ["step1", "step2", "step3"]
+    assert api.wait_finished(accepted["executionId"])["status"] == "COMPLETED"
+    bad = orra_cli("rerun", first, "--input", "step4", env=env)
+    assert bad.returncode != 0 and "STEP=JSON" in bad.stderr
+    while not receiver.received.empty():
+        receiver.next()

@@ -5,6 +5,7 @@ studio.py    studio (the Panel web studio)
 account.py   login, logout, projects, webhooks, api-keys
 manage.py    services, grounding, comp-fail
 runs.py      plan, run, verify run, ps, inspect, logs
+adapt.py     approvals ls, approve, reject, rerun
 common.py    options, output, errors and exit codes every command shares
 """
 
@@ -15,7 +16,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import account, manage, runs, server, studio
+from . import account, adapt, manage, runs, server, studio
 from .common import command
 
 __all__ = ["app", "main"]
@@ -65,6 +66,10 @@ app.add_typer(runs.verify, name="verify")
 app.command()(runs.ps)
 app.command()(runs.inspect)
 app.command()(runs.logs)
+app.add_typer(adapt.approvals, name="approvals")
+app.command()(adapt.approve)
+app.command()(adapt.reject)
+app.command()(adapt.rerun)
 
 
 def main() -> None:
