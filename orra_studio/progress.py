@@ -14,6 +14,8 @@ from .statuses import OrchestrationStatus, StepStatus
 __all__ = ["Progress", "StepProgress"]
 
 _STEP_STATUS = {
+    "approval_requested": StepStatus.AWAITING_APPROVAL,
+    "step_approved": StepStatus.PENDING,
     "step_dispatched": StepStatus.RUNNING,
     "step_retrying": StepStatus.RETRYING,
     "step_completed": StepStatus.COMPLETED,
@@ -30,6 +32,8 @@ class StepProgress:
     attempts: int = 0
     last_update: Any = None
     error: str | None = None
+    #: the input a person is asked to approve (while AWAITING_APPROVAL)
+    waiting_input: Any = None
 
 
 @dataclass
@@ -39,6 +43,9 @@ class Progress:
     steps: dict[str, StepProgress] = field(default_factory=dict)
     #: the server's message when it accepted (for NOT_ACTIONABLE: the reason)
     message: str | None = None
+    #: steps a plan revision replaced, and how many revisions there were
+    replaced: dict[str, StepProgress] = field(default_factory=dict)
+    revisions: int = 0
 
     @classmethod
     def of(cls, accepted: dict[str, Any]) -> Progress:
@@ -61,6 +68,8 @@ class Progress:
             self.status = kind.removeprefix("orchestration_").upper()
         elif kind == "orchestration_accepted":
             self.status = OrchestrationStatus.RUNNING if self.steps else self.status
+        elif kind == "plan_revised" and isinstance(payload, dict):
+            self._revise(payload)
         if step is None:
             return
         if kind in _STEP_STATUS:
@@ -71,6 +80,19 @@ class Progress:
             step.last_update = payload
         elif kind in ("step_failed", "step_retrying") and isinstance(payload, dict):
             step.error = payload.get("error")
+        elif kind == "approval_requested" and isinstance(payload, dict):
+            step.waiting_input = payload.get("input")
+
+    def _revise(self, revision: dict[str, Any]) -> None:
+        """A plan revision: the replaced steps leave the table, the new ones join it."""
+        for step_id in revision.get("replaced") or []:
+            gone = self.steps.pop(step_id, None)
+            if gone is not None:
+                self.replaced[step_id] = gone
+        for spec in (revision.get("newPlan") or {}).get("steps", []):
+            if spec["id"] not in self.steps:
+                self.steps[spec["id"]] = StepProgress(spec["id"], spec["component"])
+        self.revisions += 1
 
     @property
     def done(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from helpers import (
+    ROOT,
     SEED_REQUEST,
     Api,
     ServerProcess,
@@ -24,7 +25,11 @@ from helpers import (
     serving,
     wait_until,
 )
+from kernel import Kernel
 from orra_server.webhooks import verify
+from orra_studio import Client
+from orra_studio.notebook import ApprovalsPanel, RunProgress
+from orra_studio.notebook.widgets import follow
 
 pytestmark = pytest.mark.slow
 
@@ -269,5 +274,78 @@ def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> No
     assert api.wait_finished(accepted["executionId"])["status"] == "COMPLETED"
     bad = orra_cli("rerun", first, "--input", "step4", env=env)
     assert bad.returncode != 0 and "STEP=JSON" in bad.stderr
+    while not receiver.received.empty():
+        receiver.next()
+
+
+def test_the_notebook_widgets_approve_and_reject(seeded) -> None:
+    api, _, receiver, _ = seeded
+    client = Client(api.url, api.key)
+    action = {"type": "customer-inquiry", "content": SEED_REQUEST["action"]["content"]}
+    data = {"customerId": "cust12345", "sellerId": "sell98765"}
+    accepted = client.submit(action, data, options={"approve": ["step3"]})
+    view = RunProgress(accepted, client=client)
+    assert follow(client, accepted, view, 30, stop_when_waiting=True) is None
+    card = view.approvals["step3"]
+    assert card.shown_input == {"sellerId": "sell98765"}
+    card.input_editor.value = '{"sellerId": "sell-notebook"}'
+    card.approve_button.click()
+    assert card.decision == "approved", card.notice.value
+    result = follow(client, accepted, view, 30)
+    assert result is not None and result.status == "COMPLETED"
+    assert result.result["content"] == "Hi Jane Doe, from sell-notebook."
+    assert not view.approvals  # decided: the card is gone
+
+    second = client.submit(action, data, options={"approve": ["step1"], "replan": "off"})
+    awaiting(api, second["executionId"], "step1")
+    panel = ApprovalsPanel(client)
+    card = next(c for c in panel.cards if c.execution_id == second["executionId"])
+    card.reject_button.click()
+    assert card.decision == "error" and "reason" in card.notice.value
+    card.reason.value = "not this customer"
+    card.reject_button.click()
+    assert card.decision == "rejected"
+    assert api.wait_finished(second["executionId"])["status"] == "FAILED"
+    client.close()
+    while not receiver.received.empty():
+        receiver.next()
+
+
+def test_the_magics_approve_from_the_run_widget_and_rerun(seeded, tmp_path: Path) -> None:
+    api, _, receiver, _ = seeded
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORRA_", "OPENAI_"))}
+    env |= {"ORRA_CONFIG": str(tmp_path / "config.toml"), "HOME": str(tmp_path)}
+    kernel = Kernel(env, cwd=str(ROOT))
+    try:
+        kernel.ok("%load_ext orra_studio")
+        kernel.ok(f"%orra connect {api.url} --api-key {api.key}")
+        content = SEED_REQUEST["action"]["content"]
+        said = kernel.ok(
+            f"r = %orra run 'customer-inquiry: {content}' customerId=cust12345 "
+            "sellerId=sell98765 --approve step3"
+        ).stdout
+        assert "step3 waits for approval" in said
+        kernel.ok("panel = %orra approvals")
+        assert "step3" in kernel.value("[c.step_id for c in panel.cards]")
+        kernel.ok(
+            "v = get_ipython().find_magic('orra').__self__.session.last_run\n"
+            "v.approvals['step3'].approve_button.click()"
+        )
+        wait_until(
+            lambda: kernel.value("v.result.status if v.result else None") == "COMPLETED",
+            30,
+            "the widget to see the end",
+        )
+        execution_id = kernel.value("v.progress.execution_id")
+        kernel.ok(f"again = %orra rerun {execution_id} --from step4")
+        assert kernel.value("again.status") == "COMPLETED"
+        assert (
+            api.get(f"/orchestrations/{kernel.value('again.execution_id')}").json()["parentId"]
+            == execution_id
+        )
+        bad = kernel.run(f"%orra approve {execution_id} step3")
+        assert "not AWAITING_APPROVAL" in bad.shown and "Traceback" not in bad.shown
+    finally:
+        kernel.close()
     while not receiver.received.empty():
         receiver.next()

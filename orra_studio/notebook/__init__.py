@@ -12,9 +12,11 @@ from typing import Any
 
 from .magics import OrraMagics
 from .results import OrchestrationResult
-from .widgets import PlanPreview, RunProgress
+from .widgets import ApprovalCard, ApprovalsPanel, PlanPreview, RunProgress
 
 __all__ = [
+    "ApprovalCard",
+    "ApprovalsPanel",
     "OrchestrationResult",
     "OrraMagics",
     "PlanPreview",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import shlex
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,7 @@ from traitlets import Float, Unicode
 from ..errors import OrraError
 from .results import OrchestrationResult
 from .session import Session
-from .widgets import PlanPreview, RunProgress, follow
+from .widgets import ApprovalsPanel, PlanPreview, RunProgress, follow, follow_in_background
 
 __all__ = ["OrraMagics", "parse_data"]
 
@@ -87,6 +88,9 @@ def _plan(line: str) -> None:
 @argument("data", nargs="*", default=[], help="field=value …")
 @argument("--timeout", type=float, default=None, help="seconds to wait for the result")
 @argument("--quiet", action="store_true", help="no live progress display")
+@argument(
+    "--approve", action="append", default=None, metavar="STEP", help="wait for approval (repeat)"
+)
 @_named("run")
 def _run(line: str) -> None:
     """%orra run ACTION field=value…: run it with live progress; returns the result."""
@@ -143,6 +147,41 @@ def _studio(line: str) -> None:
 
 
 @magic_arguments()
+@_named("approvals")
+def _approvals(line: str) -> None:
+    """%orra approvals: the steps that wait for a person, each with Approve and Reject."""
+
+
+@magic_arguments()
+@argument("execution_id", help="the orchestration's id")
+@argument("step_id", help="the step, e.g. step3")
+@argument("--input", help="run it with this input instead (JSON)")
+@argument("--comment", help="for the record")
+@_named("approve")
+def _approve(line: str) -> None:
+    """%orra approve ID STEP [--input JSON]: run a waiting step now."""
+
+
+@magic_arguments()
+@argument("execution_id", help="the orchestration's id")
+@argument("step_id", help="the step, e.g. step3")
+@argument("--reason", required=True, help="why, for the record")
+@_named("reject")
+def _reject(line: str) -> None:
+    """%orra reject ID STEP --reason WHY: fail a waiting step (the run re-plans or fails)."""
+
+
+@magic_arguments()
+@argument("execution_id", help="the finished orchestration to re-run")
+@argument("--from", dest="from_step", help="run this step and those after it; reuse the others")
+@argument("inputs", nargs="*", default=[], help="STEP=JSON: run STEP with this input")
+@argument("--timeout", type=float, default=None, help="seconds to wait for the result")
+@_named("rerun")
+def _rerun(line: str) -> None:
+    """%orra rerun ID [--from STEP] [STEP=JSON…]: a new run of it, with live progress."""
+
+
+@magic_arguments()
 @_named("disconnect")
 def _disconnect(line: str) -> None:
     """%orra disconnect: stop the kernel's services and any embedded control plane."""
@@ -157,6 +196,10 @@ _LINE = {
     "inspect": _inspect,
     "logs": _logs,
     "studio": _studio,
+    "approvals": _approvals,
+    "approve": _approve,
+    "reject": _reject,
+    "rerun": _rerun,
     "disconnect": _disconnect,
 }
 _CELL = {"sql": _sql, "service": _service}
@@ -269,16 +312,68 @@ class OrraMagics(Magics):
         preview = client.plan(args.action, data)
         return PlanPreview(client, args.action, data, preview, timeout=self.timeout)
 
-    def _do_run(self, args: Any) -> OrchestrationResult:
+    def _do_run(self, args: Any) -> OrchestrationResult | None:
         client = self._client()
-        accepted = client.submit(args.action, parse_data(args.data))
-        view = RunProgress(accepted)
-        if not args.quiet:
-            if getattr(self.shell, "kernel", None) is not None:
+        options = {"approve": args.approve} if args.approve else None
+        accepted = client.submit(args.action, parse_data(args.data), options=options)
+        return self._follow(client, accepted, args.quiet, args.timeout)
+
+    def _follow(
+        self, client: Any, accepted: dict[str, Any], quiet: bool, timeout: float | None
+    ) -> OrchestrationResult | None:
+        """Show progress until the end; in a kernel, stop once a step waits for a person
+        (returning None) so its buttons work, and keep the widget live from a thread."""
+        view = RunProgress(accepted, client=client)
+        self.session.last_run = view
+        in_kernel = getattr(self.shell, "kernel", None) is not None
+        if not quiet:
+            if in_kernel:
                 display(view)  # a widget needs a frontend to draw it
             else:  # terminal IPython: a line per step as it ends
                 view.progress_lines = True
-        return follow(client, accepted, view, args.timeout or self.timeout)
+        seconds = timeout or self.timeout
+        result = follow(client, accepted, view, seconds, stop_when_waiting=in_kernel)
+        if result is None:
+            follow_in_background(client, accepted, view, seconds)
+            waiting = ", ".join(view.approvals)
+            print(
+                f"{accepted['executionId']}: {waiting} waits for approval; decide with the "
+                "buttons above (or %orra approvals). The result will be in the widget."
+            )
+        return result
+
+    def _do_approvals(self, args: Any) -> ApprovalsPanel:
+        return ApprovalsPanel(self._client())
+
+    def _do_approve(self, args: Any) -> None:
+        edited = None
+        if args.input is not None:
+            try:
+                edited = json.loads(args.input)
+            except ValueError as exc:
+                raise UsageError(f"%orra approve: --input is not JSON: {exc}") from None
+        body = self._client().approve(
+            args.execution_id, args.step_id, input=edited, comment=args.comment
+        )
+        print(f"{args.step_id} approved; {body['executionId']} is {body['status']}.")
+
+    def _do_reject(self, args: Any) -> None:
+        body = self._client().reject(args.execution_id, args.step_id, args.reason)
+        print(f"{args.step_id} rejected; {body['executionId']} is {body['status']}.")
+
+    def _do_rerun(self, args: Any) -> OrchestrationResult | None:
+        inputs: dict[str, Any] = {}
+        for item in args.inputs:
+            step, sep, text = item.partition("=")
+            try:
+                inputs[step] = json.loads(text) if sep else None
+            except ValueError as exc:
+                raise UsageError(f"%orra rerun: {item!r} is not STEP=JSON: {exc}") from None
+            if not sep or not isinstance(inputs[step], dict):
+                raise UsageError(f"%orra rerun: write STEP={{...}} (a JSON object), not {item!r}")
+        client = self._client()
+        accepted = client.rerun(args.execution_id, from_step=args.from_step, inputs=inputs or None)
+        return self._follow(client, accepted, False, args.timeout)
 
     def _do_ps(self, args: Any):
         import pandas as pd

@@ -97,6 +97,8 @@ class Session:
         self.project: str | None = None
         self._services: ServiceHost | None = None
         self.analytics: Analytics | None = None
+        #: the progress widget of the last %orra run or rerun (its approval buttons, result)
+        self.last_run: Any = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import html
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,11 +20,19 @@ import traitlets
 from ..client import TERMINAL_STATUSES, Client
 from ..errors import ApiError, OrraError
 from ..progress import Progress
-from ..statuses import OrchestrationStatus
+from ..statuses import OrchestrationStatus, StepStatus
 from ..studio import drawings
 from .results import OrchestrationResult, plan_html
 
-__all__ = ["PlanPreview", "RunProgress", "plan_svg"]
+__all__ = [
+    "ApprovalCard",
+    "ApprovalsPanel",
+    "PlanPreview",
+    "RunProgress",
+    "follow",
+    "follow_in_background",
+    "plan_svg",
+]
 
 
 # one drawing of a plan for the notebook and the web studio
@@ -54,6 +63,111 @@ def _bar_style(status: str) -> str:
     return "danger" if status in TERMINAL_STATUSES else "info"
 
 
+class ApprovalCard(w.VBox):
+    """One step waiting for a person: its input (editable JSON), Approve and Reject.
+
+    After a click, ``.decision`` is ``"approved"`` or ``"rejected"`` (or ``"error"`` with the
+    server's message in ``.notice``); headless code can set ``input_editor.value`` and call
+    ``approve_button.click()``.
+    """
+
+    decision = traitlets.Unicode("")
+
+    def __init__(
+        self, client: Client, execution_id: str, step_id: str, component: str, input: Any
+    ) -> None:
+        self.client, self.execution_id, self.step_id = client, execution_id, step_id
+        self.shown_input = input
+        title = w.HTML(
+            f"<b>{html.escape(step_id)}</b> · {html.escape(component)} waits for approval"
+        )
+        self.input_editor = w.Textarea(
+            value=json.dumps(input, indent=1, ensure_ascii=False),
+            description="input",
+            layout=w.Layout(width="100%", height="80px"),
+        )
+        self.reason = w.Text(placeholder="why (to reject)", description="reason")
+        self.approve_button = w.Button(description="Approve", button_style="success")
+        self.reject_button = w.Button(description="Reject", button_style="danger")
+        self.notice = w.HTML()
+        super().__init__(
+            [
+                title,
+                self.input_editor,
+                w.HBox([self.approve_button, self.reject_button, self.reason]),
+                self.notice,
+            ],
+            layout=w.Layout(border="1px solid #9a6700", padding="4px", margin="4px 0"),
+        )
+        self.approve_button.on_click(lambda _: self.approve())
+        self.reject_button.on_click(lambda _: self.reject())
+
+    def approve(self) -> None:
+        try:
+            edited = json.loads(self.input_editor.value)
+        except ValueError as exc:
+            self._failed(f"the input is not JSON: {exc}")
+            return
+        changed = edited if edited != self.shown_input else None
+        self._decide(
+            "approved",
+            lambda: self.client.approve(
+                self.execution_id, self.step_id, input=changed, approver="notebook"
+            ),
+        )
+
+    def reject(self) -> None:
+        reason = self.reason.value.strip()
+        if not reason:
+            self._failed("say why in 'reason' to reject")
+            return
+        self._decide(
+            "rejected",
+            lambda: self.client.reject(
+                self.execution_id, self.step_id, reason, approver="notebook"
+            ),
+        )
+
+    def _decide(self, outcome: str, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except OrraError as exc:
+            self._failed(str(exc))
+            return
+        self.decision = outcome
+        self.approve_button.disabled = self.reject_button.disabled = True
+        self.notice.value = f"<span style='color:#1a7f37'>{outcome}</span>"
+
+    def _failed(self, message: str) -> None:
+        self.decision = "error"
+        self.notice.value = f"<span style='color:#cf222e'>{html.escape(message)}</span>"
+
+
+class ApprovalsPanel(w.VBox):
+    """``%orra approvals``: every step of the project that waits, each with its buttons."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.cards = [
+            ApprovalCard(client, a["executionId"], a["stepId"], a["component"], a.get("input"))
+            for a in client.approvals()
+        ]
+        empty = w.HTML("No step waits for approval.")
+        super().__init__(self.cards or [empty])
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        rows = "".join(
+            f"<tr><td>{html.escape(c.execution_id)}</td><td>{html.escape(c.step_id)}</td>"
+            f"<td>{html.escape(_shown(c.shown_input))}</td></tr>"
+            for c in self.cards
+        )
+        bundle["text/html"] = (
+            f"<table><tr><th>orchestration</th><th>step</th><th>input</th></tr>{rows}</table>"
+        )
+        return bundle
+
+
 class RunProgress(w.VBox):
     """A bar of finished steps, the plan graph coloured by step status (the web studio's run
     view draws the same graph with the same code) and one row per step.
@@ -63,13 +177,19 @@ class RunProgress(w.VBox):
 
     status = traitlets.Unicode("PENDING")
 
-    def __init__(self, accepted: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(
+        self, accepted: dict[str, Any], client: Client | None = None, **kwargs: Any
+    ) -> None:
         self.progress = Progress.of(accepted)
         self.plan = accepted.get("plan")
+        self.client = client
         self.bar = w.IntProgress(value=0, min=0, max=max(1, len(self.progress.steps)))
         self.graph = w.HTML()
         self.table = w.HTML()
-        super().__init__([self.bar, self.graph, self.table], **kwargs)
+        #: step id → its Approve/Reject card, while it waits (needs ``client``)
+        self.approvals: dict[str, ApprovalCard] = {}
+        self.approval_box = w.VBox()
+        super().__init__([self.bar, self.graph, self.table, self.approval_box], **kwargs)
         self.status = self.progress.status
         self._draw()
 
@@ -78,6 +198,10 @@ class RunProgress(w.VBox):
 
     def apply(self, event: dict[str, Any]) -> None:
         self.progress.apply(event)
+        if event.get("type") == "plan_revised":
+            self.plan = (event.get("payload") or {}).get("newPlan") or self.plan
+            self.bar.max = max(1, len(self.progress.steps))
+        self._offer_approvals()
         self.status = self.progress.status
         self._draw()
         step = self.progress.steps.get(event.get("stepId") or "")
@@ -96,6 +220,30 @@ class RunProgress(w.VBox):
 
     #: why it ended without running (NOT_ACTIONABLE) or failed, once known
     reason: str | None = None
+    #: the outcome, once a background follow has seen the end
+    result: OrchestrationResult | None = None
+
+    def _offer_approvals(self) -> None:
+        """A card with Approve/Reject for each step that waits; gone once it is decided."""
+        if self.client is None:
+            return
+        waiting = {
+            s.id: s
+            for s in self.progress.steps.values()
+            if s.status == StepStatus.AWAITING_APPROVAL
+        }
+        for step_id, step in waiting.items():
+            if step_id not in self.approvals:
+                self.approvals[step_id] = ApprovalCard(
+                    self.client,
+                    self.progress.execution_id,
+                    step_id,
+                    step.component,
+                    step.waiting_input,
+                )
+        for step_id in [i for i in self.approvals if i not in waiting]:
+            del self.approvals[step_id]
+        self.approval_box.children = tuple(self.approvals.values())
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The live widget where a frontend draws widgets, else the last drawn table."""
@@ -131,19 +279,49 @@ class RunProgress(w.VBox):
 
 
 def follow(
-    client: Client, accepted: dict[str, Any], view: RunProgress, timeout: float
-) -> OrchestrationResult:
-    """Feed ``view`` from the event stream until the orchestration ends."""
+    client: Client,
+    accepted: dict[str, Any],
+    view: RunProgress,
+    timeout: float,
+    *,
+    stop_when_waiting: bool = False,
+) -> OrchestrationResult | None:
+    """Feed ``view`` from the event stream until the orchestration ends.
+
+    With ``stop_when_waiting``, return None as soon as a step waits for approval: a notebook
+    cell must end for the widget's Approve/Reject buttons to be heard (the kernel handles
+    clicks between cells). :func:`follow_in_background` then keeps the widget live.
+    """
     execution_id = accepted["executionId"]
     deadline = time.monotonic() + timeout
     if accepted["status"] not in TERMINAL_STATUSES:
         for event in client.events(execution_id, timeout=timeout):
             view.apply(event)
+            if stop_when_waiting and view.approvals:
+                return None
             if time.monotonic() > deadline:
                 break
     body = client.wait_until(execution_id, deadline, timeout)
     view.finish(body)
     return OrchestrationResult(body, accepted.get("plan"))
+
+
+def follow_in_background(
+    client: Client, accepted: dict[str, Any], view: RunProgress, timeout: float
+) -> threading.Thread:
+    """Keep ``view`` live from a thread (its events replayed from the start) until the end;
+    ``view.result`` is then the :class:`OrchestrationResult`."""
+
+    def run() -> None:
+        try:
+            view.result = follow(client, accepted, view, timeout)
+        except OrraError as exc:  # the control plane went away: say so in the widget
+            view.table.value += f"<p>{html.escape(str(exc))}</p>"
+
+    thread = threading.Thread(target=run, name=f"orra-follow-{accepted['executionId']}")
+    thread.daemon = True
+    thread.start()
+    return thread
 
 
 class PlanPreview(w.VBox):
@@ -251,11 +429,16 @@ class PlanPreview(w.VBox):
         self.notice.value = ""
         try:
             accepted = self.client.submit(self.action, self.data, plan=self.plan)
-            progress = RunProgress(accepted)
+            progress = RunProgress(accepted, client=self.client)
             self.progress_box.children = (progress,)
             self.status = progress.status
             progress.observe(lambda change: setattr(self, "status", change["new"]), "status")
-            self.result = follow(self.client, accepted, progress, self.timeout)
+            self.result = follow(
+                self.client, accepted, progress, self.timeout, stop_when_waiting=True
+            )
+            if self.result is None:  # a step waits for a person: its buttons are below
+                follow_in_background(self.client, accepted, progress, self.timeout)
+                return None
             self.status = self.result.status
         except ApiError as exc:
             self.status, self.message = "INVALID", exc.message
