@@ -333,6 +333,50 @@ def test_compose_plans_with_the_grounding_picked(studio: Studio):
     studio.shot("compose-grounding")
 
 
+def test_approve_and_reject_a_waiting_step_in_the_run_view(studio: Studio):
+    gated = {**SEED_REQUEST, "options": {"approve": ["step4"]}}
+    execution_id = studio.run(gated)
+    page = studio.open(f"run?id={execution_id}")
+    page.wait_for_selector(".orra-run-status [data-status=AWAITING_APPROVAL]")
+    card = page.locator(".orra-approval")
+    page.wait_for_selector("text=step4 (ai-assistant-service) waits for your approval")
+    studio.shot("run-view-approval")
+    card.get_by_role("button", name="Approve").click()
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    decided = studio.api.get(f"/orchestrations/{execution_id}/logs").json()["logs"]
+    assert any(e["event"] == "step_approved" for e in decided)
+
+    rejected = studio.run({**gated, "options": {"approve": ["step4"], "replan": "off"}})
+    page = studio.open(f"run?id={rejected}")
+    card = page.locator(".orra-approval")
+    page.wait_for_selector("text=step4 (ai-assistant-service) waits for your approval")
+    card.get_by_role("button", name="Reject").click()
+    page.wait_for_selector("text=Say why first: the reason is recorded.")
+    card.get_by_placeholder("why (to reject)").fill("<b>not</b> now")
+    card.get_by_role("button", name="Reject").click()
+    page.wait_for_selector(".orra-run-status [data-status=FAILED]")
+    page.wait_for_selector("text=/rejected by studio.*: <b>not<\\/b> now/")
+
+
+def test_rerun_from_a_step_links_the_new_run_to_the_old(studio: Studio):
+    first = studio.run(SEED_REQUEST)
+    page = studio.open(f"run?id={first}")
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    page.locator(".orra-from-step select").select_option("step4")
+    page.get_by_role("button", name="Re-run from this step").click()
+    page.wait_for_function(f"() => !location.href.includes('{first}')")
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    page.wait_for_selector(f".orra-parent >> text={first}")
+    second = page.url.split("id=")[1]
+    logs = studio.api.get(f"/orchestrations/{second}/logs").json()["logs"]
+    assert [e["stepId"] for e in logs if e["event"] == "step_reused"] == [
+        "step1",
+        "step2",
+        "step3",
+    ]
+    studio.shot("run-view-rerun")
+
+
 def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: Studio):
     studio.run(SEED_REQUEST)
     page = studio.open("analytics")

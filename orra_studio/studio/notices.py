@@ -36,6 +36,7 @@ _STYLES = {
     "error": {"background": "#ffebe9", "border": "1px solid #ff818266", "color": "#82071e"},
     "success": {"background": "#dafbe1", "border": "1px solid #4ac26b66", "color": "#116329"},
     "info": {"background": "#ddf4ff", "border": "1px solid #54aeff66", "color": "#0a3069"},
+    "warning": {"background": "#fff8c5", "border": "1px solid #d4a72c66", "color": "#7d4e00"},
 }
 
 

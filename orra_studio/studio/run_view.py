@@ -1,5 +1,6 @@
 """One orchestration, live: its plan graph coloured by step status, a timeline with every
-attempt as its own bar, the steps, the log, how the plan was made, and Cancel.
+attempt as its own bar, the steps, the log, how the plan was made (and each revision of it),
+Approve/Reject for a step that waits for a person, Cancel and re-runs.
 
 It polls the control plane twice a second until the orchestration has ended (then stops), so a
 step's node turns green within about half a second of its completion being committed.
@@ -22,7 +23,7 @@ from ..statuses import TERMINAL_STATUSES
 from .compose import open_run_view
 from .context import StudioContext
 from .drawings import attempts_from_logs, plan_svg, timeline_svg
-from .notices import Literal, Notice
+from .notices import Literal, Notice, set_text
 
 __all__ = ["run_page", "step_rows"]
 
@@ -137,15 +138,20 @@ def run_page(
         css_classes=["orra-compensations"],
     )
     failures = pn.Column(sizing_mode="stretch_width", css_classes=["orra-failures"])
+    approvals = pn.Column(sizing_mode="stretch_width", css_classes=["orra-approvals"])
+    revisions = Literal("", sizing_mode="stretch_width", css_classes=["orra-revisions"])
+    parent = pn.pane.HTML("", css_classes=["orra-parent"])
     provenance = Literal("", sizing_mode="stretch_width")
     reason = pn.widgets.TextInput(placeholder="why (recorded with the cancellation)", width=280)
     cancel = pn.widgets.Button(name="Cancel", button_type="danger", width=100, disabled=True)
     rerun = pn.widgets.Button(name="Re-run with the same input", width=220)
+    from_step = pn.widgets.Select(name="", options=[], width=110, css_classes=["orra-from-step"])
+    rerun_from = pn.widgets.Button(name="Re-run from this step", width=180)
     edit = pn.pane.HTML(
         f'<a class="orra-edit" href="./compose?from={html.escape(execution_id, quote=True)}">'
         "Edit and re-run</a>"
     )
-    state: dict[str, Any] = {"callback": None, "plan": None}
+    state: dict[str, Any] = {"callback": None, "plan": None, "revisions": 0, "waiting": ()}
 
     def refresh() -> None:
         try:
@@ -159,10 +165,25 @@ def run_page(
             problem.show(f"The control plane did not answer: {exc}", "error")
             return
         problem.hide()
-        if state["plan"] is None:
-            made = client.plan_of(execution_id)
-            state["plan"] = made.get("plan")
+        revised = body.get("revisions") or []
+        if state["plan"] is None or len(revised) != state["revisions"]:
+            made = client.plan_of(execution_id)  # again after a revision: the current plan
+            state["plan"], state["revisions"] = made.get("plan"), len(revised)
             provenance.object = _provenance(made)
+            revisions.object = "\n".join(_revision_line(r) for r in revised) or "none"
+            from_step.options = [s["id"] for s in (state["plan"] or {}).get("steps", [])]
+        if body.get("parentId") and not parent.object:
+            target = html.escape(str(body["parentId"]), quote=True)
+            parent.object = f're-run of <a href="./run?id={target}">{target}</a>'
+        waiting = tuple(
+            s["id"] for s in body.get("stepResults", []) if s["status"] == "AWAITING_APPROVAL"
+        )
+        if waiting != state["waiting"]:  # rebuilt only when it changes: edits survive polls
+            state["waiting"] = waiting
+            by_id = {s["id"]: s for s in body.get("stepResults", [])}
+            approvals.objects = [
+                _approval_card(client, execution_id, by_id[i], refresh) for i in waiting
+            ]
         undoing = any(
             c.get("status") in ("pending", "running") for c in body.get("compensations") or []
         )
@@ -210,28 +231,28 @@ def run_page(
             return
         refresh()
 
-    def do_rerun(_event: Any) -> None:
+    def do_rerun(step: str | None) -> None:
         try:
-            past = client.orchestration(execution_id)
-            data = {f["field"]: f.get("value") for f in past.get("data") or []}
-            plan = {"steps": (state["plan"] or {}).get("steps", [])}
-            accepted = client.submit(past["action"], data, plan=plan)
+            accepted = client.rerun(execution_id, from_step=step)
         except OrraError as exc:
             problem.show(str(exc), "error")
             return
         open_run_view(accepted["executionId"])
 
     cancel.on_click(do_cancel)
-    rerun.on_click(do_rerun)
+    rerun.on_click(lambda _e: do_rerun(None))
+    rerun_from.on_click(lambda _e: do_rerun(from_step.value))
     state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
     refresh()  # stops the polling at once when the orchestration has already settled
     return pn.Column(
-        pn.Row(title, status),
+        pn.Row(title, status, parent),
         action,
         problem,
-        pn.Row(reason, cancel, rerun, edit),
+        pn.Row(reason, cancel, rerun, from_step, rerun_from, edit),
+        approvals,
         *_sections(
             ("Plan", graph),
+            ("Plan revisions", revisions),
             ("Timeline (a bar per attempt)", timeline),
             ("Steps", steps),
             ("Result", result),
@@ -283,6 +304,58 @@ def _failure_card(client: Client, failure: dict[str, Any]) -> pn.viewable.Viewab
     resolve.on_click(lambda _e: settle("resolve"))
     ignore.on_click(lambda _e: settle("ignore"))
     return pn.Column(said, pn.Row(reason, resolve, ignore), css_classes=["orra-failure"])
+
+
+def _approval_card(
+    client: Client, execution_id: str, step: dict[str, Any], changed: Any
+) -> pn.viewable.Viewable:
+    """A step that waits for a person: its input (editable JSON), Approve, Reject with why."""
+    said = Notice()
+    said.show(f"{step['id']} ({step['component']}) waits for your approval", "warning")
+    shown = step.get("input")
+    editor = pn.widgets.TextAreaInput(
+        name="Input it will run with (JSON)", height=90, sizing_mode="stretch_width"
+    )
+    set_text(editor, json.dumps(shown, indent=1, ensure_ascii=False))
+    reason = pn.widgets.TextInput(placeholder="why (to reject)", width=300)
+    approve = pn.widgets.Button(name="Approve", button_type="success", width=100)
+    reject = pn.widgets.Button(name="Reject", button_type="danger", width=100)
+
+    def decide(verb: str) -> None:
+        try:
+            if verb == "approve":
+                edited = json.loads(editor.value_input or "null")
+                changed_input = edited if edited != shown else None
+                client.approve(execution_id, step["id"], input=changed_input, approver="studio")
+            else:
+                why = (reason.value_input or "").strip()
+                if not why:
+                    said.show("Say why first: the reason is recorded.", "error")
+                    return
+                client.reject(execution_id, step["id"], why, approver="studio")
+        except ValueError as exc:
+            said.show(f"The input is not JSON: {exc}", "error")
+            return
+        except OrraError as exc:
+            said.show(str(exc), "error")
+            return
+        said.show(f"{step['id']}: {verb}d", "success")
+        approve.disabled = reject.disabled = True
+        changed()
+
+    approve.on_click(lambda _e: decide("approve"))
+    reject.on_click(lambda _e: decide("reject"))
+    return pn.Column(said, editor, pn.Row(approve, reject, reason), css_classes=["orra-approval"])
+
+
+def _revision_line(revision: dict[str, Any]) -> str:
+    replaced = ", ".join(revision.get("replaced") or [])
+    added = ", ".join(revision.get("added") or [])
+    excluded = ", ".join(revision.get("excluded") or [])
+    return (
+        f"revision {revision.get('revision')}: {replaced} → {added} (without {excluded}; "
+        f"by {revision.get('source') or 'the planner'}) because {revision.get('reason')}"
+    )
 
 
 def _provenance(made: dict[str, Any]) -> str:
