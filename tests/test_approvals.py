@@ -28,7 +28,7 @@ from helpers import (
 from kernel import Kernel
 from orra_server.webhooks import verify
 from orra_studio import Client
-from orra_studio.notebook import ApprovalsPanel, RunProgress
+from orra_studio.notebook import ApprovalsPanel, PlanPreview, RunProgress
 from orra_studio.notebook.widgets import follow
 
 pytestmark = pytest.mark.slow
@@ -347,5 +347,25 @@ def test_the_magics_approve_from_the_run_widget_and_rerun(seeded, tmp_path: Path
         assert "not AWAITING_APPROVAL" in bad.shown and "Traceback" not in bad.shown
     finally:
         kernel.close()
+    while not receiver.received.empty():
+        receiver.next()
+
+
+def test_a_plan_preview_marks_a_step_to_wait_for_approval(seeded) -> None:
+    api, _, receiver, _ = seeded
+    client = Client(api.url, api.key)
+    action = {"type": "customer-inquiry", "content": SEED_REQUEST["action"]["content"]}
+    data = {"customerId": "cust12345", "sellerId": "sell98765"}
+    preview = PlanPreview(client, action, data, client.plan(action, data), timeout=30)
+    preview.gates["step2"].value = True
+    assert preview.plan["steps"][1]["requiresApproval"] is True
+    assert preview.run() is None  # it waits: the widget's card decides
+    progress = preview.progress_box.children[0]
+    card = progress.approvals["step2"]
+    card.approve_button.click()
+    assert card.decision == "approved"
+    execution_id = progress.progress.execution_id
+    assert api.wait_finished(execution_id)["status"] == "COMPLETED"
+    client.close()
     while not receiver.received.empty():
         receiver.next()

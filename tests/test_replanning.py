@@ -22,6 +22,7 @@ from helpers import (
     SEED_REQUEST,
     Api,
     ServerProcess,
+    WebhookReceiver,
     free_port,
     new_project,
     registration,
@@ -65,13 +66,21 @@ def start(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     return answer.json()
 
 
-def test_a_failed_service_is_replanned_onto_its_alternative(api: Api, tmp_path: Path) -> None:
+def test_a_failed_service_is_replanned_onto_its_alternative(
+    server: ServerProcess, tmp_path: Path
+) -> None:
     log = tmp_path / "calls.log"
     online = {*LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
-    with serving(api, SCRIPT, "lookups,broken,backup", online=online, env={"CALL_LOG": str(log)}):
-        accepted = start(api, request())
-        assert accepted["plan"]["steps"][3]["component"] == "ai-assistant-service"
-        body = api.wait_finished(accepted["executionId"])
+    with WebhookReceiver() as receiver:
+        api, _ = new_project(server.url, webhooks=[receiver.url])
+        env = {"CALL_LOG": str(log)}
+        with serving(api, SCRIPT, "lookups,broken,backup", online=online, env=env):
+            accepted = start(api, request())
+            assert accepted["plan"]["steps"][3]["component"] == "ai-assistant-service"
+            body = api.wait_finished(accepted["executionId"])
+        delivered = receiver.next()[1]  # the webhook says the plan was revised
+    assert delivered["status"] == "COMPLETED"
+    assert delivered["revisions"][0]["added"] == ["step5"]
     assert body["status"] == "COMPLETED", body
     assert body["result"].get("content") == "Hi Jane Doe, meet Premium Analytics Suite.", body
     (revision,) = body["revisions"]

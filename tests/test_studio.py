@@ -358,6 +358,29 @@ def test_approve_and_reject_a_waiting_step_in_the_run_view(studio: Studio):
     page.wait_for_selector("text=/rejected by studio.*: <b>not<\\/b> now/")
 
 
+def test_compose_marks_a_step_to_wait_for_approval(studio: Studio):
+    page = studio.open("compose")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=The server accepts this plan.")
+    cell = page.locator(".orra-steps-editor .tabulator-row >> nth=3").locator(
+        ".tabulator-cell[tabulator-field=approval]"
+    )
+    cell.click()  # opens the cell's checkbox, focused: tick it, step4 waits for a person
+    cell.locator("input[type=checkbox]").wait_for()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=The server accepts this plan.")
+    page.get_by_role("button", name="Run").click()
+    page.wait_for_url("**/run?id=*")
+    run_id = page.url.split("id=")[1]
+    plan = studio.api.get(f"/orchestrations/{run_id}/plan").json()["plan"]
+    assert plan["steps"][3]["requiresApproval"] is True
+    page.wait_for_selector(".orra-run-status [data-status=AWAITING_APPROVAL]")
+    page.wait_for_selector("text=step4 (ai-assistant-service) waits for your approval")
+    page.locator(".orra-approval").get_by_role("button", name="Approve").click()
+    page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+
+
 def test_rerun_from_a_step_links_the_new_run_to_the_old(studio: Studio):
     first = studio.run(SEED_REQUEST)
     page = studio.open(f"run?id={first}")

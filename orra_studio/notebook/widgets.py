@@ -353,6 +353,8 @@ class PlanPreview(w.VBox):
         self.inputs: dict[str, dict[str, w.Text]] = {}
         #: step id → keep this step?
         self.include: dict[str, w.Checkbox] = {}
+        #: step id → wait for a person's approval before it runs?
+        self.gates: dict[str, w.Checkbox] = {}
         self.view = w.ToggleButtons(options=["table", "graph"], value="table")
         self.diagram = w.HTML()
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
@@ -382,11 +384,15 @@ class PlanPreview(w.VBox):
             value=True, description=f"{step['id']} · {step['component']}", indent=False
         )
         self.include[step["id"]] = keep
+        gate = w.Checkbox(
+            value=bool(step.get("requiresApproval")), description="wait for approval", indent=False
+        )
+        self.gates[step["id"]] = gate
         fields = {}
         for name, value in (step.get("input") or {}).items():
             fields[name] = w.Text(value=_shown(value), description=name, continuous_update=False)
         self.inputs[step["id"]] = fields
-        return w.VBox([keep, *fields.values()], layout=w.Layout(margin="0 0 6px 0"))
+        return w.VBox([w.HBox([keep, gate]), *fields.values()], layout=w.Layout(margin="0 0 6px 0"))
 
     def _validation_html(self) -> w.HTML:
         validation = self.preview.get("validation") or {}
@@ -420,6 +426,10 @@ class PlanPreview(w.VBox):
             edited = copy.deepcopy(step)
             for name, editor in self.inputs[step["id"]].items():
                 edited["input"][name] = _parsed(editor.value, step["input"][name])
+            if self.gates[step["id"]].value:
+                edited["requiresApproval"] = True
+            else:
+                edited.pop("requiresApproval", None)
             steps.append(edited)
         return {**self.original, "steps": steps}
 

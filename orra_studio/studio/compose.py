@@ -24,7 +24,7 @@ from .notices import Literal, Notice, set_text
 
 __all__ = ["compose_page", "open_run_view", "parse_data", "plan_from_rows", "rows_from_plan"]
 
-STEP_COLUMNS = ["id", "component", "dependencies", "input"]
+STEP_COLUMNS = ["id", "component", "dependencies", "input", "approval"]
 SEED_CONTENT = "Hi, I am interested in your product. Can you tell me more about its features?"
 
 
@@ -51,6 +51,7 @@ def rows_from_plan(plan: dict[str, Any] | None) -> pd.DataFrame:
                 "component": step["component"],
                 "dependencies": ", ".join(step.get("dependencies") or []),
                 "input": json.dumps(step.get("input") or {}, ensure_ascii=False),
+                "approval": bool(step.get("requiresApproval")),
             }
             for step in (plan or {}).get("steps", [])
         ],
@@ -74,14 +75,15 @@ def plan_from_rows(rows: pd.DataFrame) -> tuple[dict[str, Any], list[dict[str, A
             )
             parsed = {}
         dependencies = [d.strip() for d in str(row["dependencies"] or "").split(",") if d.strip()]
-        steps.append(
-            {
-                "id": step_id,
-                "component": str(row["component"] or ""),
-                "input": parsed,
-                "dependencies": dependencies,
-            }
-        )
+        step = {
+            "id": step_id,
+            "component": str(row["component"] or ""),
+            "input": parsed,
+            "dependencies": dependencies,
+        }
+        if row.get("approval") in (True,):  # (numpy booleans too) waits for a person
+            step["requiresApproval"] = True
+        steps.append(step)
     return {"steps": steps}, problems
 
 
@@ -135,7 +137,8 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         sizing_mode="stretch_width",
         css_classes=["orra-steps-editor"],
         layout="fit_columns",
-        widths={"id": 80, "component": 210, "dependencies": 140},
+        widths={"id": 80, "component": 210, "dependencies": 140, "approval": 90},
+        formatters={"approval": {"type": "tickCross"}},
         visible=False,
     )
     problems = pn.widgets.Tabulator(
@@ -208,6 +211,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             "component": {"type": "list", "values": components()},
             "dependencies": {"type": "input"},
             "input": {"type": "input"},
+            "approval": {"type": "tickCross"},
         }
         state["checking"] = True
         steps.value = rows_from_plan(plan)
@@ -260,7 +264,14 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     remove_field.on_click(lambda _e: remove_row(data))
     add_step.on_click(
         lambda _e: add_row(
-            steps, {"id": next_step_id(), "component": "", "dependencies": "", "input": "{}"}
+            steps,
+            {
+                "id": next_step_id(),
+                "component": "",
+                "dependencies": "",
+                "input": "{}",
+                "approval": False,
+            },
         )
     )
     remove_step.on_click(lambda _e: remove_row(steps))
