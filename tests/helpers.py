@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -224,6 +225,13 @@ def plan_step(
     }
 
 
+def calls_in(log: Path) -> Counter[str]:
+    """How often each service was called, from a test service's call log (a line per call,
+    the service's name first)."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return Counter(line.split()[0] for line in lines)
+
+
 def one_step(component: str, field: str, value: str, **options: Any) -> dict[str, Any]:
     """A request whose plan is one step of ``component`` with ``field`` from the data (no
     planner involved); ``options``: timeout and retry overrides."""
@@ -342,6 +350,14 @@ class WebhookReceiver(LocalHttpServer):
     def next(self, timeout: float = 15.0) -> tuple[dict[str, str], dict[str, Any], bytes]:
         headers, body = self.received.get(timeout=timeout)
         return headers, json.loads(body), body
+
+    def drain(self) -> int:
+        """Forget what has arrived so far (deliveries a test does not check); how many."""
+        count = 0
+        while not self.received.empty():
+            self.received.get_nowait()
+            count += 1
+        return count
 
 
 SEED_SERVICES = {

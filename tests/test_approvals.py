@@ -6,7 +6,6 @@ import copy
 import json
 import os
 import signal
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from helpers import (
     Api,
     ServerProcess,
     WebhookReceiver,
+    calls_in,
     free_port,
     new_project,
     orra_cli,
@@ -43,11 +43,6 @@ def request(**options: Any) -> dict[str, Any]:
     body = copy.deepcopy(SEED_REQUEST)
     body["options"] = options
     return body
-
-
-def calls(log: Path) -> Counter[str]:
-    lines = log.read_text().splitlines() if log.exists() else []
-    return Counter(line.split()[0] for line in lines)
 
 
 def status_of(api: Api, execution_id: str) -> dict[str, Any]:
@@ -92,7 +87,7 @@ def awaiting(api: Api, execution_id: str, step_id: str) -> dict[str, Any]:
 
 def test_a_gated_step_waits_while_the_others_run_then_runs_the_edited_input(seeded) -> None:
     api, project, receiver, log = seeded
-    before = calls(log)
+    before = calls_in(log)
     execution_id = start(api, request(approve=["step3"]))
     body = awaiting(api, execution_id, "step3")
     wait_until(
@@ -116,7 +111,7 @@ def test_a_gated_step_waits_while_the_others_run_then_runs_the_edited_input(seed
     headers, sent, raw = receiver.next()
     assert sent["type"] == "approval_requested" and sent["stepId"] == "step3"
     assert verify(project["webhookSecret"], headers, raw)
-    assert calls(log)["seller-data-service"] == before["seller-data-service"]  # not sent yet
+    assert calls_in(log)["seller-data-service"] == before["seller-data-service"]  # not sent yet
 
     approved = api.post(
         f"/orchestrations/{execution_id}/steps/step3/approve",
@@ -150,8 +145,7 @@ def test_rejection_and_timeout_fail_the_step(seeded) -> None:
     body = api.wait_finished(timed_out)
     assert body["status"] == "FAILED"
     assert "rejected by timeout: no decision within 0.5 s" in body["error"]
-    while not receiver.received.empty():  # the deliveries of these runs: not checked here
-        receiver.next()
+    receiver.drain()  # the deliveries of these runs: not checked here
 
 
 def test_bad_decisions_are_clear_errors(seeded, server: ServerProcess) -> None:
@@ -179,15 +173,14 @@ def test_bad_decisions_are_clear_errors(seeded, server: ServerProcess) -> None:
     assert empty_reason.status_code == 400
     assert api.post(f"/orchestrations/{execution_id}/steps/step2/approve").status_code == 200
     assert api.wait_finished(execution_id)["status"] == "COMPLETED"
-    while not receiver.received.empty():
-        receiver.next()
+    receiver.drain()
 
 
 def test_rerun_from_step_3_with_an_edited_input(seeded, server: ServerProcess) -> None:
     api, _, receiver, log = seeded
     first = start(api, request())
     assert api.wait_finished(first)["status"] == "COMPLETED"
-    before = calls(log)
+    before = calls_in(log)
     answer = api.post(
         f"/orchestrations/{first}/rerun",
         {"fromStep": "step3", "input": {"step3": {"sellerId": "sell-rerun"}}},
@@ -199,7 +192,7 @@ def test_rerun_from_step_3_with_an_edited_input(seeded, server: ServerProcess) -
     assert body["status"] == "COMPLETED", body
     assert body["parentId"] == first
     assert body["result"]["content"] == "Hi Jane Doe, from sell-rerun."
-    after = calls(log)
+    after = calls_in(log)
     assert after["customer-data-service"] == before["customer-data-service"]  # reused
     assert after["product-catalog-service"] == before["product-catalog-service"]
     assert after["seller-data-service"] == before["seller-data-service"] + 1
@@ -214,8 +207,7 @@ def test_rerun_from_step_3_with_an_edited_input(seeded, server: ServerProcess) -
     assert reused_edit.json()["error"]["code"] == "step_reused"
     other, _ = new_project(server.url)
     assert other.post(f"/orchestrations/{first}/rerun").status_code == 404
-    while not receiver.received.empty():
-        receiver.next()
+    receiver.drain()
 
 
 def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
@@ -239,8 +231,8 @@ def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
         finally:
             second.stop()
     assert body["status"] == "COMPLETED", body
-    assert all(count == 1 for count in calls(log).values()), calls(log)
-    assert set(calls(log)) == SEED
+    assert all(count == 1 for count in calls_in(log).values()), calls_in(log)
+    assert set(calls_in(log)) == SEED
 
 
 def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> None:
@@ -274,8 +266,7 @@ def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> No
     assert api.wait_finished(accepted["executionId"])["status"] == "COMPLETED"
     bad = orra_cli("rerun", first, "--input", "step4", env=env)
     assert bad.returncode != 0 and "STEP=JSON" in bad.stderr
-    while not receiver.received.empty():
-        receiver.next()
+    receiver.drain()
 
 
 def test_the_notebook_widgets_approve_and_reject(seeded) -> None:
@@ -307,8 +298,7 @@ def test_the_notebook_widgets_approve_and_reject(seeded) -> None:
     assert card.decision == "rejected"
     assert api.wait_finished(second["executionId"])["status"] == "FAILED"
     client.close()
-    while not receiver.received.empty():
-        receiver.next()
+    receiver.drain()
 
 
 def test_the_magics_approve_from_the_run_widget_and_rerun(seeded, tmp_path: Path) -> None:
@@ -347,8 +337,7 @@ def test_the_magics_approve_from_the_run_widget_and_rerun(seeded, tmp_path: Path
         assert "not AWAITING_APPROVAL" in bad.shown and "Traceback" not in bad.shown
     finally:
         kernel.close()
-    while not receiver.received.empty():
-        receiver.next()
+    receiver.drain()
 
 
 def test_a_plan_preview_marks_a_step_to_wait_for_approval(seeded) -> None:
@@ -367,5 +356,4 @@ def test_a_plan_preview_marks_a_step_to_wait_for_approval(seeded) -> None:
     execution_id = progress.progress.execution_id
     assert api.wait_finished(execution_id)["status"] == "COMPLETED"
     client.close()
-    while not receiver.received.empty():
-        receiver.next()
+    receiver.drain()

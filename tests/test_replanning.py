@@ -19,13 +19,14 @@ import pytest
 from fake_llm import ScriptedLLM
 from helpers import (
     SEED_PLAN,
+    SEED_REGISTRATIONS,
     SEED_REQUEST,
     Api,
     ServerProcess,
     WebhookReceiver,
+    calls_in,
     free_port,
     new_project,
-    registration,
     serving,
     wait_until,
 )
@@ -41,11 +42,6 @@ def request(**options: Any) -> dict[str, Any]:
     body = copy.deepcopy(SEED_REQUEST)
     body["options"] = {"maxAttempts": 2, **options}
     return body
-
-
-def calls(log: Path) -> Counter[str]:
-    lines = log.read_text().splitlines() if log.exists() else []
-    return Counter(line.split()[0] for line in lines)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +92,7 @@ def test_a_failed_service_is_replanned_onto_its_alternative(
     assert body["replacedSteps"][0]["id"] == "step4"
     assert body["replacedSteps"][0]["status"] == "FAILED"
     # the completed steps ran once; their outputs fed the new step
-    assert calls(log) == Counter(
+    assert calls_in(log) == Counter(
         {
             "customer-data-service": 1,
             "product-catalog-service": 1,
@@ -155,18 +151,7 @@ def test_max_replans_is_respected(api: Api, tmp_path: Path) -> None:
 
 def test_an_offline_service_past_its_grace_is_replanned(api: Api) -> None:
     # registered but never connected: the planner still picks it (it describes the job best)
-    assistant = registration(
-        "ai-assistant-service",
-        "Composes a reply to a customer inquiry from the customer's profile, the relevant "
-        "products and the seller's profile.",
-        {
-            "customerProfile": "object",
-            "relevantProducts": "array",
-            "sellerProfile": "object",
-            "inquiry": "string",
-        },
-        {"content": "string", "sentTimestamp": "string"},
-    )
+    assistant = next(r for r in SEED_REGISTRATIONS if r["name"] == "ai-assistant-service")
     assert api.post("/register/service", assistant).status_code == 200
     with serving(api, SCRIPT, "lookups,backup", online={*LOOKUPS, "backup-assistant-service"}):
         accepted = start(api, request(offlineGraceSeconds=1))
@@ -246,7 +231,7 @@ def test_a_crash_while_replanning_replans_after_the_restart(tmp_path: Path) -> N
                 second.stop()
     assert body["status"] == "COMPLETED", body
     assert len(body["revisions"]) == 1
-    counted = calls(log)
+    counted = calls_in(log)
     assert counted["ai-assistant-service"] == 2  # not sent again after the restart
     assert counted["backup-assistant-service"] == 1
     assert all(counted[name] == 1 for name in LOOKUPS)
