@@ -1,55 +1,19 @@
-"""The planning eval: three realistic service catalogs and the actions people send them.
+"""The planning eval: realistic service catalogs and the actions people send them.
 
-Each case names the components a correct plan must use. A plan passes when it is valid, uses
-every one of them and none of the ``avoid`` list. Run it with ``python bench/planning_eval.py``
-(prints every case) or through ``tests/planning/test_eval.py`` (fails below the floor).
+A case names the components a correct plan uses. The first catalogs' cases pass when the plan
+is valid, uses every one of them and none of the ``avoid`` list; the later ones
+(``more_catalogs.py``, and the ``_exact`` cases below) are judged on the exact component set,
+or expect no plan at all. Run it with ``python bench/planning_eval.py`` (prints every case) or
+through ``tests/planning/test_eval.py`` (fails below the floor).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-
-def service(
-    name: str,
-    description: str,
-    inputs: dict[str, str],
-    outputs: dict[str, str],
-    optional: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "description": description,
-        "schema": {
-            "input": {
-                "type": "object",
-                "properties": {k: {"type": t} for k, t in inputs.items()},
-                "required": [k for k in inputs if k not in optional],
-            },
-            "output": {
-                "type": "object",
-                "properties": {k: {"type": t} for k, t in outputs.items()},
-            },
-        },
-    }
-
-
-@dataclass(frozen=True)
-class Case:
-    catalog: str
-    type: str
-    content: str
-    data: dict[str, Any]
-    must_use: frozenset[str]
-    avoid: frozenset[str] = field(default_factory=frozenset)
-
-    def request(self) -> dict[str, Any]:
-        return {
-            "action": {"type": self.type, "content": self.content},
-            "data": [{"field": k, "value": v} for k, v in self.data.items()],
-        }
-
+from eval_model import Case, service
+from more_catalogs import MORE_CASES, MORE_CATALOGS, MORE_HELD_OUT
 
 CATALOGS: dict[str, list[dict[str, Any]]] = {
     "support-desk": [
@@ -254,7 +218,20 @@ CATALOGS: dict[str, list[dict[str, Any]]] = {
             {"title": "string", "description": "string"},
             {"postingUrl": "string"},
         ),
+        service(
+            "salary-benchmark",
+            "Gives the market salary range for a job title in a location.",
+            {"title": "string", "location": "string"},
+            {"salaryRange": "object"},
+        ),
+        service(
+            "employee-directory",
+            "Looks up a current employee's role, team and manager by email.",
+            {"employeeEmail": "string"},
+            {"employee": "object"},
+        ),
     ],
+    **MORE_CATALOGS,
 }
 
 
@@ -527,8 +504,31 @@ CASES: list[Case] = [
     ),
 ]
 
-#: the catalogs the schema-flow planner was never tuned on (its score there is reported apart)
-HELD_OUT = frozenset({"hr-recruiting"})
+#: added with the later catalogs: several goals in one action, a chain, a refusal
+CASES += [
+    Case(
+        "support-desk",
+        "triage",
+        "Classify this ticket, check the customer's mood and find help articles for it",
+        {"message": "My invoice is wrong again!!", "query": "invoice is wrong"},
+        frozenset({"ticket-classifier", "sentiment-analyzer", "kb-search"}),
+        exact=True,
+    ),
+    Case(
+        "research-assistant",
+        "read-page",
+        "Fetch this page and summarise it",
+        {"url": "https://example.org/article"},
+        frozenset({"page-fetcher", "summarizer"}),
+        exact=True,
+    ),
+    Case("support-desk", "wedding", "Plan my wedding", {}, frozenset(), exact=True, refuse=True),
+    *MORE_CASES,
+]
+
+#: the catalogs the planner is never tuned on (only their aggregate score is read); the first
+#: eval's held-out catalog, hr-recruiting, has been looked at since and now counts as training
+HELD_OUT = MORE_HELD_OUT
 
 
 @dataclass
@@ -541,17 +541,22 @@ class Outcome:
 
 def judge(case: Case, preview: dict[str, Any]) -> Outcome:
     plan = preview.get("plan")
-    if plan is None or not preview.get("validation", {}).get("valid"):
+    valid = plan is not None and preview.get("validation", {}).get("valid")
+    if case.refuse:
+        if not valid:
+            return Outcome(case, [], True, "")
+        return Outcome(case, [s["component"] for s in plan["steps"]], False, "should refuse")
+    if not valid:
         return Outcome(case, [], False, preview.get("message") or "no valid plan")
     used = [s["component"] for s in plan["steps"]]
+    extra = set(used) - case.must_use if case.exact else case.avoid & set(used)
     missing = case.must_use - set(used)
-    unwanted = case.avoid & set(used)
-    if missing or unwanted:
+    if missing or extra:
         note = "; ".join(
             part
             for part in (
                 f"missing {', '.join(sorted(missing))}" if missing else "",
-                f"should not use {', '.join(sorted(unwanted))}" if unwanted else "",
+                f"should not use {', '.join(sorted(extra))}" if extra else "",
             )
             if part
         )
@@ -596,8 +601,8 @@ def report(outcomes: list[Outcome]) -> str:
             + (f"   ({o.note})" if o.note else "")
         )
     for label, part in (
-        ("tuned-on catalogs", [o for o in outcomes if o.case.catalog not in HELD_OUT]),
-        ("held-out catalog", [o for o in outcomes if o.case.catalog in HELD_OUT]),
+        ("training catalogs", [o for o in outcomes if o.case.catalog not in HELD_OUT]),
+        ("held-out catalogs", [o for o in outcomes if o.case.catalog in HELD_OUT]),
         ("all", outcomes),
     ):
         passed = sum(o.passed for o in part)
