@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "planning"))
-from catalogs import report, run_eval  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
+from planning.catalogs import report, run_eval  # noqa: E402
 
 
 def main() -> None:

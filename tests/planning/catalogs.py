@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eval_model import Case, service
-from more_catalogs import MORE_CASES, MORE_CATALOGS, MORE_HELD_OUT
+from planning.eval_model import Case, service
+from planning.more_catalogs import MORE_CASES, MORE_CATALOGS, MORE_HELD_OUT
 
 CATALOGS: dict[str, list[dict[str, Any]]] = {
     "support-desk": [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eval_model import Case, service
+from planning.eval_model import Case, service
 
 __all__ = ["MORE_CASES", "MORE_CATALOGS", "MORE_HELD_OUT"]
 

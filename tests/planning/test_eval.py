@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from catalogs import CASES, CATALOGS, HELD_OUT, report, run_eval, score
+from planning.catalogs import CASES, CATALOGS, HELD_OUT, report, run_eval, score
 
 from helpers import ServerProcess
 

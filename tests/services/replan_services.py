@@ -93,7 +93,7 @@ def broken(url: str, key: str) -> list[Service]:
 def backup(url: str, key: str) -> list[Service]:
     assistant = Service(
         "backup-assistant-service",
-        description="Writes an answer from a profile, products and a seller (a fallback).",
+        description="A fallback: turns a profile, products and a seller into text.",
         url=url,
         api_key=key,
     )

@@ -191,8 +191,10 @@ async def create_orchestration(
     if grounding is not None:
         answer["grounding"] = {"spec": grounding.spec, "useCase": grounding.use_case.action}
     if body.dryRun:
+        # no plan at all: the same NOT_ACTIONABLE (and reason) a real POST would answer
+        unplanned = plan_body is None and body.plan is None
         answer.update(
-            status="PREVIEW",
+            status=OrchestrationStatus.NOT_ACTIONABLE if unplanned else "PREVIEW",
             executionId=None,
             message=result.reason or "Plan preview: nothing was run.",
             validation={

@@ -19,7 +19,7 @@ from ..jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .grounding_spec import best_service_for
 from .plan import Plan, PlanStep, execution_levels
-from .text import leading_word, tokens
+from .relevance import ServiceIndex, terms
 
 __all__ = ["SchemaFlowPlanner"]
 
@@ -63,56 +63,162 @@ class _ChainError(Exception):
     pass
 
 
+#: the least share of an action's weight (by idf) a service's words must cover to serve it:
+#: below this an action is NOT_ACTIONABLE instead of planned on a word or two it shares
+MIN_COVERAGE = 0.15
+#: words that split an action into several goals ("classify it, route it and …")
+_CLAUSE_BREAK = re.compile(r",\s*(?:and\s+|then\s+)?|;\s*|\s+and then\s+|\s+and\s+|\s+then\s+")
+#: an action phrased as a question asks for an answer (the words "question" and "answer" are
+#: implied, so a service that "answers questions" is a candidate even with no other word shared)
+_QUESTION = re.compile(
+    r"\?\s*$|^\s*(how|what|why|when|where|which|who|can|could|is|are|do|does)\b", re.I
+)
+
+
+#: how many of a goal's best-matching services are tried as its chain's end
+_TRIED_GOALS = 6
+
+
+@dataclass
+class _Goal:
+    clause: str
+    query: list[str]
+    ranked: list[tuple[float, _Candidate]]  # passing the threshold, best first
+
+
 class SchemaFlowPlanner:
     name = "schema-flow"
 
     def plan_sync(self, request: PlanningRequest) -> PlanOutcome:
         if not request.services:
             return PlanOutcome(None, "no services are registered in this project")
-        type_words = tokens(str(request.action.get("type", "")))
-        content_words = tokens(str(request.action.get("content", "")))
-        verb = leading_word(str(request.action.get("content", "")))
-        candidates = [self._candidate(s, type_words, content_words, verb) for s in request.services]
+        index = ServiceIndex(request.services)
+        action_type = str(request.action.get("type", ""))
+        content = str(request.action.get("content", ""))
+        data_terms = terms(" ".join(request.data))
+        everything = [*terms(action_type), *terms(content), *_implied(content)]
+        candidates = [self._candidate(s) for s in request.services]
         by_name = {c.service["name"]: c for c in candidates}
+        for c in candidates:  # relevance to the whole action: who may help a chain
+            name = c.service["name"]
+            passes = index.coverage(everything, name) >= MIN_COVERAGE
+            c.relevance = index.score(everything, name) if passes else 0.0
         if request.goal:  # a remainder: the services that deliver what is missing come first
             wanted = {_norm(f) for f in request.goal}
             for c in candidates:
                 produced = wanted & {_norm(o) for o in c.outputs}
                 c.relevance += 10.0 if produced == wanted else 2.0 * len(produced)
-        consumed = {_norm(f) for c in candidates for f in c.inputs}
-        for c in candidates:
-            if c.relevance and not any(_norm(o) in consumed for o in c.outputs):
-                c.relevance += 1.0  # nothing consumes its output: an end of a chain, a goal
-        relevant = sorted(
-            (c for c in candidates if c.relevance > 0),
-            key=lambda c: (-c.relevance, c.service["name"]),
-        )
-        if not relevant:
-            names = ", ".join(sorted(by_name))
-            return PlanOutcome(
-                None,
-                f"no registered service matches the action "
-                f"'{request.action.get('type', '')}' (services: {names})",
-            )
         if request.grounding is not None:
             return self._plan_grounded(request, candidates, by_name)
-        best: tuple[tuple[float, float, int], list[PlanStep]] | None = None
+        goals, refusal = self._goals(request, index, candidates, data_terms)
+        if refusal is not None:
+            return PlanOutcome(None, refusal)
+        chain = _Chain(request, candidates)
+        for goal in goals:
+            chosen, failures = self._best_chain(goal, chain, request)
+            if chosen is None:
+                why = "; ".join(dict.fromkeys(failures))
+                return PlanOutcome(None, f"nothing can do '{goal.clause}': {why}")
+            chain = chosen
+        steps = chain.steps
+        plan = Plan(steps=steps, parallelExecutionGroups=execution_levels(steps))
+        return PlanOutcome(
+            plan, provenance={"planner": self.name, "goals": [g.clause for g in goals]}
+        )
+
+    def _goals(
+        self,
+        request: PlanningRequest,
+        index: ServiceIndex,
+        candidates: list[_Candidate],
+        data_terms: list[str],
+    ) -> tuple[list[_Goal], str | None]:
+        """One goal per clause of the action that asks for something; or why none can be met."""
+        action_type = str(request.action.get("type", ""))
+        content = str(request.action.get("content", ""))
+        clauses = [c for c in _CLAUSE_BREAK.split(content) if terms(c)] or [content]
+        single = len(clauses) == 1
+        goals: list[_Goal] = []
+        for clause in clauses:
+            query = [*terms(clause), *_implied(clause)]
+            if single or not query:  # the type is the caller's own label of what is wanted:
+                query = [*terms(action_type) * 2, *query]  # it weighs as much as the words
+            if request.goal:
+                ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
+            else:
+                ranked = []
+                for c in candidates:
+                    name = c.service["name"]
+                    if index.coverage(query, name) < MIN_COVERAGE:
+                        continue
+                    score = index.score(query, name) + 0.3 * index.score(data_terms, name)
+                    ranked.append((score + self._structure(c, candidates), c))
+            ranked.sort(key=lambda item: (-item[0], item[1].service["name"]))
+            if ranked:
+                goals.append(_Goal(clause, query, ranked))
+            elif single or len(set(terms(clause))) > 1:
+                # a part that asks for something nothing does: refuse rather than plan the rest
+                # and present it as complete
+                return [], self._refusal(request, index, query, clause, single)
+            # else: a lone word qualifies its neighbour ("between Acme and Globex")
+        if not goals:
+            return [], self._refusal(request, index, [], content, True)
+        return goals, None
+
+    @staticmethod
+    def _best_chain(
+        goal: _Goal, chain: _Chain, request: PlanningRequest
+    ) -> tuple[_Chain | None, list[str]]:
+        """Of the few best-matching services for ``goal``, the one whose chain reads the
+        request best: its match, plus the share of the request's data the plan then uses (a
+        caller sends the fields it sends for a reason), plus how relevant its helpers are."""
+        best: tuple[float, _Chain] | None = None
         failures: list[str] = []
-        for goal in relevant:
+        top = goal.ranked[0][0] if goal.ranked else 0.0
+        for score, candidate in goal.ranked[:_TRIED_GOALS]:
+            trial = chain.copy()
             try:
-                steps = _Chain(request, candidates).build(goal)
+                trial.try_add(candidate)
             except _ChainError as exc:
                 failures.append(str(exc))
                 continue
-            helpers = sum(by_name[s.component].relevance for s in steps[:-1])
-            score = (goal.relevance, helpers, -len(steps))
-            if best is None or score > best[0]:
-                best = (score, steps)
-        if best is None:
-            return PlanOutcome(None, "; ".join(dict.fromkeys(failures)))
-        steps = best[1]
-        plan = Plan(steps=steps, parallelExecutionGroups=execution_levels(steps))
-        return PlanOutcome(plan, provenance={"planner": self.name, "score": best[0][0]})
+            used = trial.data_used()
+            share = len(used) / len(request.data) if request.data else 0.0
+            helpers = sum(
+                trial.relevance_of(s.component)
+                for s in trial.steps[len(chain.steps) :]
+                if s.component != candidate.service["name"]
+            )
+            value = score + 0.5 * top * share + 0.1 * helpers
+            if best is None or value > best[0]:
+                best = (value, trial)
+        return (best[1] if best else None), failures
+
+    @staticmethod
+    def _structure(candidate: _Candidate, candidates: list[_Candidate]) -> float:
+        """An end of a chain (no service takes its output) is what actions usually ask for;
+        a service that feeds others is usually a means. A small nudge between near ties."""
+        consumed = {_norm(f) for c in candidates if c is not candidate for f in c.inputs}
+        return 0.0 if any(_norm(o) in consumed for o in candidate.outputs) else 0.5
+
+    @staticmethod
+    def _refusal(
+        request: PlanningRequest, index: ServiceIndex, query: list[str], clause: str, whole: bool
+    ) -> str:
+        nearest = [
+            f"{name} ({index.coverage(query, name):.0%} of its words)"
+            for score, name in index.ranked(query)[:3]
+            if score > 0
+        ]
+        what = f"the action '{request.action.get('type', '')}'" if whole else f"the part '{clause}'"
+        if nearest:
+            return (
+                f"no registered service matches {what} well enough; nearest: "
+                f"{', '.join(nearest)} (a service must share at least "
+                f"{MIN_COVERAGE:.0%} of the action's weighted words)"
+            )
+        names = ", ".join(sorted(s["name"] for s in request.services))
+        return f"no registered service matches {what} (services: {names})"
 
     def _plan_grounded(
         self,
@@ -147,17 +253,10 @@ class SchemaFlowPlanner:
         )
 
     @staticmethod
-    def _candidate(
-        service: dict[str, Any], type_words: set[str], content_words: set[str], verb: str | None
-    ) -> _Candidate:
-        description = service.get("description") or ""
-        own = tokens(service["name"]) | tokens(description)
-        relevance = 2.0 * len(type_words & own) + 1.0 * len(content_words & own)
-        if relevance and verb is not None and verb == leading_word(description):
-            relevance += 3.0  # "Summarize this page" → the service that "Summarizes …"
+    def _candidate(service: dict[str, Any]) -> _Candidate:
         return _Candidate(
             service=service,
-            relevance=relevance,
+            relevance=0.0,
             inputs=properties_of(service["input_schema"]),
             required=required_of(service["input_schema"]),
             outputs=properties_of(service["output_schema"]),
@@ -177,6 +276,28 @@ class _Chain:
     def build(self, goal: _Candidate) -> list[PlanStep]:
         self._add(goal, trail=())
         return self.steps
+
+    def copy(self) -> _Chain:
+        twin = _Chain(self.request, self.candidates)
+        twin.steps, twin.step_of = list(self.steps), dict(self.step_of)
+        return twin
+
+    def data_used(self) -> set[str]:
+        """The request's data fields the steps read."""
+        text = " ".join(str(step.input) for step in self.steps)
+        return {field for field in self.request.data if f"request.data.{field}}}" in text}
+
+    def relevance_of(self, name: str) -> float:
+        return next((c.relevance for c in self.candidates if c.service["name"] == name), 0.0)
+
+    def try_add(self, goal: _Candidate) -> str:
+        """Add ``goal``'s chain; on failure leave the steps as they were."""
+        steps, step_of = list(self.steps), dict(self.step_of)
+        try:
+            return self._add(goal, trail=())
+        except _ChainError:
+            self.steps, self.step_of = steps, step_of
+            raise
 
     def _add(self, cand: _Candidate, trail: tuple[str, ...]) -> str:
         name = cand.service["name"]
@@ -241,6 +362,10 @@ class _Chain:
         if from_content:  # no relevant service makes it: the action's own words are the text
             return "{{request.action.content}}", None
         return None
+
+
+def _implied(text: str) -> list[str]:
+    return terms("question answer") if _QUESTION.search(text or "") else []
 
 
 def _after(earlier: str, later: str) -> bool:

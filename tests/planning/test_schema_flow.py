@@ -1,0 +1,223 @@
+"""The offline planner on catalogs that are not in the eval: the five mistakes it used to make
+(issue 18), refusals that name the nearest services, and its speed on large catalogs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from orra_server.jsonschemas import normalise_schema
+from orra_server.planning import PlanningRequest
+from orra_server.planning.schema_flow import SchemaFlowPlanner
+
+
+def _service(name: str, description: str, inputs: dict[str, str], outputs: dict[str, str]):
+    schema = {
+        "input": {
+            "type": "object",
+            "properties": {k: {"type": t} for k, t in inputs.items()},
+            "required": list(inputs),
+        },
+        "output": {"type": "object", "properties": {k: {"type": t} for k, t in outputs.items()}},
+    }
+    return {
+        "name": name,
+        "description": description,
+        "input_schema": normalise_schema(schema["input"], where="input"),
+        "output_schema": normalise_schema(schema["output"], where="output"),
+    }
+
+
+def plan(
+    services: list[dict[str, Any]], action: str, content: str, data: dict[str, Any] | None = None
+):
+    request = PlanningRequest(
+        action={"type": action, "content": content}, data=data or {}, services=services
+    )
+    return SchemaFlowPlanner().plan_sync(request)
+
+
+def components(outcome) -> list[str]:
+    assert outcome.plan is not None, outcome.reason
+    return [step.component for step in outcome.plan.steps]
+
+
+SHOP = [
+    _service(
+        "order-details",
+        "Retrieves an order's items, quantities and totals by order id.",
+        {"orderId": "string"},
+        {"order": "object"},
+    ),
+    _service(
+        "carrier-lookup",
+        "Finds the carrier and the tracking number of an order's shipment.",
+        {"orderId": "string"},
+        {"trackingNumber": "string"},
+    ),
+    _service(
+        "parcel-tracker",
+        "Tracks a parcel's location and delivery estimate by tracking number.",
+        {"trackingNumber": "string"},
+        {"location": "string", "eta": "string"},
+    ),
+    _service(
+        "invoice-mailer",
+        "Emails a copy of an invoice to the customer who owns it.",
+        {"invoiceId": "string"},
+        {"sent": "boolean"},
+    ),
+    _service(
+        "password-reset",
+        "Sends a password reset link to a user's email address.",
+        {"email": "string"},
+        {"resetSent": "boolean"},
+    ),
+    _service(
+        "help-center",
+        "Searches the help center and answers questions from its articles.",
+        {"question": "string"},
+        {"answer": "string"},
+    ),
+]
+
+
+def test_a_question_about_an_orders_contents_gets_no_tracking_step() -> None:
+    outcome = plan(SHOP, "order-question", "Which items are in order 4471?", {"orderId": "4471"})
+    assert components(outcome) == ["order-details"]
+
+
+def test_where_is_my_parcel_chains_carrier_then_tracker() -> None:
+    outcome = plan(SHOP, "parcel-status", "Where is my parcel?", {"orderId": "4471"})
+    assert components(outcome) == ["carrier-lookup", "parcel-tracker"]
+
+
+def test_a_knowledge_question_goes_to_the_search_service() -> None:
+    outcome = plan(SHOP, "support", "How do I enable two-factor login?")
+    assert components(outcome) == ["help-center"]
+    assert outcome.plan.steps[0].input == {"question": "{{request.action.content}}"}
+
+
+def test_send_an_invoice_is_not_a_password_reset() -> None:
+    outcome = plan(SHOP, "invoice-copy", "Send me a copy of invoice INV-9", {"invoiceId": "INV-9"})
+    assert components(outcome) == ["invoice-mailer"]
+
+
+READING = [
+    _service(
+        "url-fetcher",
+        "Downloads a web page and returns its text.",
+        {"url": "string"},
+        {"text": "string"},
+    ),
+    _service(
+        "text-summarizer",
+        "Summarizes a text in a few sentences.",
+        {"text": "string"},
+        {"summary": "string"},
+    ),
+    _service(
+        "keyword-extractor",
+        "Extracts the keywords of a text.",
+        {"text": "string"},
+        {"keywords": "array"},
+    ),
+    _service(
+        "language-detector",
+        "Detects the language a text is written in.",
+        {"text": "string"},
+        {"language": "string"},
+    ),
+]
+
+
+def test_fetch_then_summarise_is_a_chain_of_two() -> None:
+    outcome = plan(
+        READING,
+        "read",
+        "Fetch https://example.org/post and summarise it",
+        {"url": "https://example.org/post"},
+    )
+    assert components(outcome) == ["url-fetcher", "text-summarizer"]
+    assert outcome.plan.steps[1].dependencies == ["step1"]
+
+
+DESK = [
+    _service(
+        "ticket-classifier",
+        "Classifies a support ticket into a category.",
+        {"message": "string"},
+        {"category": "string"},
+    ),
+    _service(
+        "ticket-router",
+        "Routes a ticket to the queue of the team that handles its category.",
+        {"category": "string"},
+        {"queue": "string"},
+    ),
+    _service(
+        "sla-calculator",
+        "Gives the response deadline for a ticket of a priority.",
+        {"priority": "string"},
+        {"deadline": "string"},
+    ),
+    _service(
+        "customer-profile",
+        "Retrieves a customer's profile by customer id.",
+        {"customerId": "string"},
+        {"profile": "object"},
+    ),
+]
+
+
+def test_three_goals_in_one_action_are_all_planned_and_shared_steps_run_once() -> None:
+    outcome = plan(
+        DESK,
+        "triage",
+        "Classify this ticket, route it and give me the deadline",
+        {"message": "The app crashes on start", "priority": "high"},
+    )
+    used = components(outcome)
+    assert sorted(used) == ["sla-calculator", "ticket-classifier", "ticket-router"]
+    assert len(used) == len(set(used))  # the classifier feeds the router: one step
+    levels = outcome.plan.parallelExecutionGroups
+    assert len(levels) == 2 and len(levels[0]) == 2  # classify ∥ deadline, then route
+
+
+def test_a_goal_nothing_serves_makes_the_whole_action_not_actionable() -> None:
+    outcome = plan(
+        DESK,
+        "triage",
+        "Classify this ticket and book a meeting room for tomorrow",
+        {"message": "The app crashes", "priority": "low"},
+    )
+    assert outcome.plan is None
+    assert "book a meeting room for tomorrow" in outcome.reason
+
+
+def test_a_refusal_names_the_nearest_services() -> None:
+    outcome = plan(DESK, "event", "Plan my wedding reception")
+    assert outcome.plan is None
+    assert "no registered service matches" in outcome.reason
+    near = plan(DESK, "party", "Please arrange a birthday cake with candles for our loyal customer")
+    assert near.plan is None and "nearest: customer-profile" in near.reason
+
+
+@pytest.mark.parametrize("count", [10, 50, 200])
+def test_planning_stays_fast_as_the_catalog_grows(count: int) -> None:
+    services = [
+        _service(
+            f"service-{i}",
+            f"Handles task number {i} about topic{i % 17} and area{i % 11}.",
+            {f"input{i}": "string"},
+            {f"output{i}": "string"},
+        )
+        for i in range(count)
+    ] + DESK
+    started = time.perf_counter()
+    outcome = plan(services, "triage", "Classify this ticket", {"message": "crash"})
+    took = time.perf_counter() - started
+    assert components(outcome) == ["ticket-classifier"]
+    assert took < 0.5  # a loose bound for a shared CI machine; bench/plan_speed.py measures
