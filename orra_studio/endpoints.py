@@ -31,6 +31,7 @@ from .types import (
     Orchestration,
     OrchestrationPage,
     OrchestrationSummary,
+    PlanCacheCleared,
     PlanInfo,
     Project,
     ProjectCreated,
@@ -77,6 +78,7 @@ def action_body(
     plan: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     grounding: str | None = None,
+    no_cache: bool = False,
 ) -> dict[str, Any]:
     """The ``POST /orchestrations`` body. ``action`` is ``{type, content}`` or a string:
     ``"type: content"``, or plain content whose type is the content itself. ``grounding``: a
@@ -98,6 +100,8 @@ def action_body(
         body["options"] = options
     if grounding:
         body["grounding"] = grounding
+    if no_cache:
+        body["noCache"] = True
     return body
 
 
@@ -202,9 +206,13 @@ class Endpoints:
         *,
         plan: dict[str, Any] | None = None,
         grounding: str | None = None,
+        no_cache: bool = False,
     ) -> Accepted:
-        """A dry run: the plan, its validation and provenance; nothing runs."""
-        body = action_body(action, data, dry_run=True, plan=plan, grounding=grounding)
+        """A dry run: the plan, its validation and provenance; nothing runs. ``no_cache``:
+        plan afresh rather than reuse a cached plan."""
+        body = action_body(
+            action, data, dry_run=True, plan=plan, grounding=grounding, no_cache=no_cache
+        )
         return self._call("POST", "/orchestrations", json=body)
 
     def submit(
@@ -278,6 +286,10 @@ class Endpoints:
     def deliveries(self, execution_id: str) -> list[Delivery]:
         path = f"/orchestrations/{execution_id}/deliveries"
         return self._call("GET", path, parse=_key("deliveries"))
+
+    def clear_plan_cache(self) -> PlanCacheCleared:
+        """Forget the project's cached plans: each action shape is planned afresh next time."""
+        return self._call("DELETE", "/plan-cache")
 
     # -- approvals -----------------------------------------------------------------------------
     def approvals(self) -> list[Approval]:

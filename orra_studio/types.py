@@ -32,6 +32,7 @@ __all__ = [
     "Orchestration",
     "OrchestrationPage",
     "OrchestrationSummary",
+    "PlanCacheCleared",
     "PlanInfo",
     "Project",
     "ProjectCreated",
@@ -250,6 +251,10 @@ class OrchestrationPage(TypedDict):
     nextCursor: NotRequired[str | None]
 
 
+class PlanCacheCleared(TypedDict):
+    cleared: int
+
+
 class PlanInfo(TypedDict):
     executionId: str
     status: OrchestrationStatus
@@ -350,6 +355,7 @@ OPENAPI_NAMES: dict[type, str] = {
     OrchestrationSummary: "OrchestrationSummary",
     OrchestrationPage: "OrchestrationListOut",
     Revision: "RevisionOut",
+    PlanCacheCleared: "PlanCacheCleared",
     Approval: "ApprovalOut",
     PlanInfo: "PlanInfo",
     LogLine: "LogLine",

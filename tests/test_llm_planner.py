@@ -18,6 +18,7 @@ from helpers import (
     SEED_SERVICES,
     Api,
     ServerProcess,
+    free_port,
     new_project,
     register,
     seed_services,
@@ -247,3 +248,43 @@ def test_endpoint_without_structured_output(tmp_path: Path) -> None:
             assert calls["source"] == "llm"
         finally:
             server.stop()
+
+
+def test_the_plan_cache_survives_a_restart_and_forgets_a_changed_schema(tmp_path: Path) -> None:
+    """An LLM-planned action shape is paid for once: after a restart the same shape is a cache
+    hit (no LLM call); a changed schema, --no-cache and DELETE /plan-cache plan afresh."""
+    with ScriptedLLM() as llm:
+        db, port = tmp_path / "orra.duckdb", free_port()
+        first = ServerProcess(db, port=port, env=llm.env()).start()
+        api, _ = new_project(first.url)
+        register(api, SEED_REGISTRATIONS)
+        llm.answer(SEED_PLAN)
+        assert api.post("/orchestrations", {**SEED_REQUEST, "dryRun": True}).json()["cache"] == (
+            "miss"
+        )
+        first.stop()
+        second = ServerProcess(db, port=port, env=llm.env()).start()
+        try:
+            again = copy.deepcopy(SEED_REQUEST)
+            again["data"][0]["value"] = "cust99999"
+            hit = api.post("/orchestrations", {**again, "dryRun": True}).json()
+            assert hit["cache"] == "hit" and hit["planSource"] == "cache"
+            assert len(llm.requests) == 1  # the restart did not cost another LLM call
+            llm.answer(SEED_PLAN)
+            fresh = api.post("/orchestrations", {**again, "dryRun": True, "noCache": True}).json()
+            assert fresh["cache"] == "bypass" and len(llm.requests) == 2
+            cleared = api.http.delete("/plan-cache").json()
+            assert cleared["cleared"] >= 1
+            llm.answer(SEED_PLAN)
+            after = api.post("/orchestrations", {**again, "dryRun": True}).json()
+            assert after["cache"] == "miss" and len(llm.requests) == 3
+            changed = copy.deepcopy(SEED_REGISTRATIONS[0])
+            changed["schema"]["output"]["properties"]["loyaltyTier"] = {"type": "string"}
+            register(api, [changed])
+            llm.answer(SEED_PLAN)
+            assert api.post("/orchestrations", {**again, "dryRun": True}).json()["cache"] == (
+                "miss"
+            )
+            assert len(llm.requests) == 4
+        finally:
+            second.stop()

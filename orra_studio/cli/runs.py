@@ -94,13 +94,18 @@ def plan(
     data: DataOpt = None,
     plan_file: PlanOpt = None,
     project: ProjectOpt = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="plan afresh, not from the plan cache")
+    ] = False,
     output: OutputOpt = Output.table,
     as_json: JsonFlag = False,
 ) -> None:
     """Preview the plan for an action (a dry run: nothing runs); with --plan, check an edited
     plan. Exit 3 if the plan is not valid."""
     with client_for(project) as client:
-        preview = client.plan(action, parse_data(data), plan=_read_plan(plan_file))
+        preview = client.plan(
+            action, parse_data(data), plan=_read_plan(plan_file), no_cache=no_cache
+        )
     emit(preview, output, as_json, _preview)
     if not (preview.get("validation") or {}).get("valid", preview.get("plan") is not None):
         raise typer.Exit(EXIT_NOT_COMPLETED)

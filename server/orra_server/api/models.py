@@ -237,6 +237,8 @@ class OrchestrationIn(_Body):
         default=None, max_length=64
     )
     dryRun: bool = False
+    #: plan afresh instead of reusing a cached plan (the fresh plan then replaces it)
+    noCache: bool = False
     #: a caller-supplied (for example an edited preview's) plan: validated, then run as given
     plan: Plan | None = None
     #: timeout, retry and offline-grace overrides for this orchestration's steps

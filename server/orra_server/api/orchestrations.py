@@ -37,7 +37,7 @@ from .models import (
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
-from .schemas import Accepted, OrchestrationListOut, OrchestrationOut, PlanInfo
+from .schemas import Accepted, OrchestrationListOut, OrchestrationOut, PlanCacheCleared, PlanInfo
 
 router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -52,7 +52,10 @@ async def _make_plan(
     """The planners' plan, or the caller's (checked by the same validator)."""
     if body.plan is None:
         return await runtime.planning.make(
-            request, project_id=project_id, fingerprint=runtime.registry.fingerprint(project_id)
+            request,
+            project_id=project_id,
+            fingerprint=runtime.registry.fingerprint(project_id),
+            use_cache=not body.noCache,
         )
     references = _count_references(body.plan)
     plan = body.plan.model_copy(
@@ -315,6 +318,16 @@ def _grounding_for(
             )
         return match_use_case(picked, action["type"], action["content"], threshold=0.0)
     return match_use_case(specs, action["type"], action["content"]) if specs else None
+
+
+@router.delete("/plan-cache", **answers(PlanCacheCleared))
+async def clear_plan_cache(request: Request, project_id: ProjectId) -> dict[str, Any]:
+    """Forget every cached plan of the project (in memory and on disk): the next action of
+    each shape is planned afresh."""
+    runtime = runtime_of(request)
+    in_memory = runtime.planning.cache.forget_project(project_id)
+    stored = await runtime.store.clear_plan_cache(project_id)
+    return {"cleared": max(in_memory, stored)}
 
 
 @router.get("/orchestrations", response_model=OrchestrationListOut)

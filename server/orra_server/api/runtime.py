@@ -66,7 +66,9 @@ class Runtime:
             registry=registry,
             outbox=outbox,
             events=events,
-            planning=PlanMaker(settings.llm, cache_size=settings.plan_cache_size),
+            planning=PlanMaker(
+                settings.llm, cache_size=settings.plan_cache_size, cache_backing=store
+            ),
         )
         engine.replanner = Replanner(
             registry, hub, runtime.planning, offline_grace=settings.offline_grace_seconds

@@ -40,6 +40,7 @@ __all__ = [
     "OrchestrationOut",
     "OrchestrationSummary",
     "RevisionOut",
+    "PlanCacheCleared",
     "ApprovalOut",
     "ApprovalList",
     "StepResultOut",
@@ -276,6 +277,10 @@ class Accepted(_Out):
     reused: list[str] | None = Field(
         default=None, description="a re-run: steps whose recorded output was reused"
     )
+
+
+class PlanCacheCleared(_Out):
+    cleared: int = Field(description="cached plans forgotten")
 
 
 class PlanInfo(_Out):

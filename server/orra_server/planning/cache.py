@@ -8,6 +8,9 @@ so old plans are never reused against it. A hit still goes through the validator
 
 A plan that copied a value out of the content as a literal (``{"orderId": "123"}`` instead of a
 reference) is not cached: reused for order 456 it would act on order 123.
+
+With a ``backing`` (the DuckDB store) the cache is also written through to disk and read from
+there on a miss, so it survives a restart: an LLM-planned action shape is paid for once.
 """
 
 from __future__ import annotations
@@ -17,11 +20,18 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .plan import Plan
 
-__all__ = ["CachedPlan", "PlanCache", "content_shape", "services_fingerprint", "values_in"]
+__all__ = [
+    "CacheBacking",
+    "CachedPlan",
+    "PlanCache",
+    "content_shape",
+    "services_fingerprint",
+    "values_in",
+]
 
 _VALUES = [
     (re.compile(r"\"[^\"]*\"|'[^'\s][^']*'|“[^”]*”"), "<text>"),
@@ -85,11 +95,22 @@ class CachedPlan:
     hits: int = 0
 
 
+class CacheBacking(Protocol):
+    """Where cached plans are kept across restarts (the store implements it)."""
+
+    def load_plan(self, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None: ...
+    def save_plan(
+        self, key: str, project_id: str, plan: dict[str, Any], provenance: dict[str, Any]
+    ) -> None: ...
+    def drop_plan(self, key: str) -> None: ...
+
+
 class PlanCache:
     """Least recently used first out; one per control plane, keys include the project."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 4096, backing: CacheBacking | None = None) -> None:
         self.size = size
+        self.backing = backing
         self._plans: collections.OrderedDict[tuple[Any, ...], CachedPlan] = (
             collections.OrderedDict()
         )
@@ -111,14 +132,30 @@ class PlanCache:
             grounding,
         )
 
+    @staticmethod
+    def digest(key: tuple[Any, ...]) -> str:
+        """The key as the backing stores it."""
+        return hashlib.sha256(json.dumps(key, default=list).encode()).hexdigest()
+
     def get(self, key: tuple[Any, ...]) -> CachedPlan | None:
         entry = self._plans.get(key)
+        if entry is None and self.backing is not None:
+            stored = self.backing.load_plan(self.digest(key))
+            if stored is not None:
+                entry = CachedPlan(Plan.model_validate(stored[0]), stored[1])
+                self._remember(key, entry)
         if entry is not None:
             self._plans.move_to_end(key)
             entry.hits += 1
         return entry
 
     def put(self, key: tuple[Any, ...], entry: CachedPlan) -> None:
+        self._remember(key, entry)
+        if self.backing is not None:
+            plan = entry.plan.model_dump()
+            self.backing.save_plan(self.digest(key), key[0], plan, entry.provenance)
+
+    def _remember(self, key: tuple[Any, ...], entry: CachedPlan) -> None:
         self._plans[key] = entry
         self._plans.move_to_end(key)
         while len(self._plans) > self.size:
@@ -126,6 +163,15 @@ class PlanCache:
 
     def drop(self, key: tuple[Any, ...]) -> None:
         self._plans.pop(key, None)
+        if self.backing is not None:
+            self.backing.drop_plan(self.digest(key))
+
+    def forget_project(self, project_id: str) -> int:
+        """Drop the project's plans from memory (the caller clears the backing); how many."""
+        keys = [k for k in self._plans if k[0] == project_id]
+        for key in keys:
+            del self._plans[key]
+        return len(keys)
 
     def __len__(self) -> int:
         return len(self._plans)

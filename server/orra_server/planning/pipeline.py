@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ..settings import LLMSettings
 from .base import PlanningRequest
-from .cache import CachedPlan, PlanCache, embeds_content_values
+from .cache import CacheBacking, CachedPlan, PlanCache, embeds_content_values
 from .extract import NoJSONFound, extract_json
 from .grounding_spec import best_service_for
 from .llm import LLMClient, LLMUnavailable
@@ -45,11 +45,16 @@ class PlanResult:
 
 
 class PlanMaker:
-    def __init__(self, llm: LLMSettings | None = None, cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        llm: LLMSettings | None = None,
+        cache_size: int = 4096,
+        cache_backing: CacheBacking | None = None,
+    ) -> None:
         self.llm_settings = llm
         self.llm = LLMClient(llm) if llm is not None and llm.enabled else None
         self.schema_flow = SchemaFlowPlanner()
-        self.cache = PlanCache(cache_size)
+        self.cache = PlanCache(cache_size, cache_backing)
 
     async def close(self) -> None:
         if self.llm is not None:
@@ -73,8 +78,14 @@ class PlanMaker:
 
     # -- making ------------------------------------------------------------------------------
     async def make(
-        self, request: PlanningRequest, *, project_id: str, fingerprint: str
+        self,
+        request: PlanningRequest,
+        *,
+        project_id: str,
+        fingerprint: str,
+        use_cache: bool = True,
     ) -> PlanResult:
+        """A plan for ``request``; ``use_cache=False`` plans afresh (and refreshes the cache)."""
         provenance: dict[str, Any] = {"planner": self.planner_name}
         if request.grounding is not None:
             provenance["grounding"] = request.grounding.as_dict()
@@ -99,7 +110,7 @@ class PlanMaker:
             fingerprint,
             request.grounding.key() if request.grounding else None,
         )
-        cached = self.cache.get(key)
+        cached = self.cache.get(key) if use_cache else None
         if cached is not None:
             errors = self.check(cached.plan, request)
             if not errors:
@@ -118,7 +129,7 @@ class PlanMaker:
             provenance["cacheDropped"] = [e.as_dict() for e in errors]
 
         result = await self._plan(request, provenance)
-        result.provenance["cache"] = "miss"
+        result.provenance["cache"] = "miss" if use_cache else "bypass"
         if result.plan is not None:
             if embeds_content_values(result.plan, str(request.action.get("content", ""))):
                 result.provenance["cache"] = "skip"

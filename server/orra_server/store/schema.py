@@ -47,6 +47,15 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("requires_approval", pa.bool_()),  # every task waits for a person's approval
         ]
     ),
+    "plan_cache": pa.schema(
+        [
+            ("key", pa.string()),  # sha-256 of the cache key (project, action shape, …)
+            ("project_id", pa.string()),
+            ("plan", pa.string()),
+            ("provenance", pa.string()),
+            ("created_at", _TS),
+        ]
+    ),
     "groundings": pa.schema(
         [
             ("project_id", pa.string()),
@@ -172,6 +181,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "projects": ("id",),
     "services": ("id",),
     "groundings": ("project_id", "name"),
+    "plan_cache": ("key",),
     "orchestrations": ("id",),
     "steps": ("orchestration_id", "step_id"),
     "compensations": ("orchestration_id", "step_id"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -279,6 +279,37 @@ class Store:
         )
         return [_grounding(r) for r in rows]
 
+    # -- the plan cache (planning/cache.py reads and writes through these) --------------------
+    def load_plan(self, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        rows = self._rows("SELECT plan, provenance FROM plan_cache WHERE key = ?", (key,))
+        return (loads(rows[0]["plan"]), loads(rows[0]["provenance"]) or {}) if rows else None
+
+    def save_plan(
+        self, key: str, project_id: str, plan: dict[str, Any], provenance: dict[str, Any]
+    ) -> None:
+        row = {
+            "key": key,
+            "project_id": project_id,
+            "plan": dumps(plan),
+            "provenance": dumps(provenance),
+            "created_at": naive(datetime.now(UTC)),
+        }
+        # (the writer runs a batch's deletes after its inserts: replace by update, not by both)
+        exists = self._rows("SELECT 1 FROM plan_cache WHERE key = ?", (key,))
+        op = Update("plan_cache", row) if exists else Insert("plan_cache", row)
+        self._write([op]).add_done_callback(_log_write_failure)  # lost: only costs a re-plan
+
+    def drop_plan(self, key: str) -> None:
+        self._write([Delete("plan_cache", {"key": key})]).add_done_callback(_log_write_failure)
+
+    async def clear_plan_cache(self, project_id: str) -> int:
+        """Delete the project's cached plans; how many there were."""
+        counted = self._rows(
+            "SELECT count(*) AS n FROM plan_cache WHERE project_id = ?", (project_id,)
+        )
+        await self._write([Delete("plan_cache", {"project_id": project_id})])
+        return int(counted[0]["n"]) if counted else 0
+
     # -- orchestrations ----------------------------------------------------------------------
     def orchestration(self, orchestration_id: str) -> dict[str, Any] | None:
         return self._first(
@@ -529,6 +560,11 @@ EXPORT_TABLES: dict[str, str] = {
 def _step_order(step_id: str) -> tuple[int, str]:
     digits = "".join(c for c in step_id if c.isdigit())
     return (int(digits) if digits else 1 << 30, step_id)
+
+
+def _log_write_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("a plan cache write failed: %s", future.exception())
 
 
 def _service(row: dict[str, Any]) -> dict[str, Any]:
