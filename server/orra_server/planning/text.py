@@ -1,10 +1,11 @@
-"""Words for matching: the deterministic text similarity planning uses instead of embeddings."""
+"""Words for matching grounding use cases to actions and capabilities to services (the
+planner's own ranking is BM25 in ``relevance.py``)."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["coverage", "leading_word", "tokens"]
+__all__ = ["coverage", "tokens"]
 
 _STOPWORDS = {
     "a",
@@ -101,16 +102,6 @@ def tokens(text: str) -> set[str]:
     words = re.findall(r"[a-z0-9]+", spaced.lower())
     stemmed = (_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1)
     return {_SYNONYMS.get(w, w) for w in stemmed}
-
-
-def leading_word(text: str) -> str | None:
-    """The first meaningful word: in an action and a description it is usually the verb."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text or "")
-    for word in re.findall(r"[a-z0-9]+", spaced.lower()):
-        if word not in _STOPWORDS and len(word) > 1:
-            stem = _stem(word)
-            return _SYNONYMS.get(stem, stem)
-    return None
 
 
 def coverage(wanted: set[str], offered: set[str]) -> float:
