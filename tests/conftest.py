@@ -7,8 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from helpers import Api, ServerProcess
+
+# a test sets the terminal's width itself (COLUMNS) where it matters; a width inherited from the
+# runner (pytest-xdist workers get COLUMNS/LINES) would be fixed in the CLI's consoles at import
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 @pytest.fixture(scope="session")
@@ -42,20 +48,9 @@ def orra_sdk_python() -> str:
     env_dir = CACHE / "venv-orra-sdk-0.2.4"
     python = env_dir / "bin" / "python"
     marker = env_dir / ".installed"
-    if not marker.exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-        fetched = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", ORRA_SDK],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if fetched.returncode != 0:
-            why = (fetched.stderr.strip().splitlines() or ["pip failed"])[-1]
-            if os.environ.get("CI"):  # CI has the package registry: a failure is real
-                pytest.fail(f"could not install {ORRA_SDK} for the compatibility tests: {why}")
-            pytest.skip(f"{ORRA_SDK} could not be fetched (no package index here?): {why}")
-        marker.write_text(ORRA_SDK)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(CACHE / "venv-orra-sdk.lock"):  # test workers share it: one builds it
+        _install_orra_sdk(env_dir, python, marker)
     check = subprocess.run(
         [str(python), "-c", "import orra, httpx, websockets; print(websockets.__version__)"],
         capture_output=True,
@@ -64,3 +59,21 @@ def orra_sdk_python() -> str:
     )
     assert check.stdout.strip().startswith("12."), check.stdout
     return str(python)
+
+
+def _install_orra_sdk(env_dir: Path, python: Path, marker: Path) -> None:
+    if marker.exists():
+        return
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    fetched = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", ORRA_SDK],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if fetched.returncode != 0:
+        why = (fetched.stderr.strip().splitlines() or ["pip failed"])[-1]
+        if os.environ.get("CI"):  # CI has the package registry: a failure is real
+            pytest.fail(f"could not install {ORRA_SDK} for the compatibility tests: {why}")
+        pytest.skip(f"{ORRA_SDK} could not be fetched (no package index here?): {why}")
+    marker.write_text(ORRA_SDK)

@@ -358,6 +358,7 @@ def test_ps_shows_type_and_content_and_never_wraps_ids(live_server, cli, monkeyp
     api, project = new_project(live_server.url)
     monkeypatch.setenv("ORRA_URL", live_server.url)
     monkeypatch.setenv("ORRA_API_KEY", project["apiKey"])
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal, whatever runs the tests
     execution_id = api.post(
         "/orchestrations", {"action": {"type": "plan-wedding", "content": "plan my wedding"}}
     ).json()["executionId"]

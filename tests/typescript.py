@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from helpers import ROOT
 
@@ -32,6 +33,12 @@ def built_sdk() -> Path:
         if os.environ.get("CI"):
             pytest.fail("node and npm are needed for the TypeScript SDK tests")
         pytest.skip("node and npm are not installed")
+    with FileLock(SDK / ".orra-build.lock"):  # test workers share one install and build
+        _install_and_build()
+    return SDK
+
+
+def _install_and_build() -> None:
     lock = hashlib.sha256(
         (SDK / "package-lock.json").read_bytes() + (SDK / "package.json").read_bytes()
     ).hexdigest()
@@ -48,4 +55,3 @@ def built_sdk() -> Path:
     if not built.exists() or built.stat().st_mtime < newest:
         _run(["npm", "run", "build"], "tsc")
         built.touch()
-    return SDK

@@ -204,19 +204,23 @@ def run_page(
         elif body.get("result") is not None:
             result.object = json.dumps(body["result"], indent=2, ensure_ascii=False)
         cancel.disabled = finished
-        if settled:
-            _ended()
+        if settled and _ended(body):
             _stop()
 
-    def _ended() -> None:
-        """Once it has ended: where its outcome was delivered, and undos that need a person."""
+    def _ended(body: dict[str, Any]) -> bool:
+        """Once it has ended: where its outcome was delivered, and undos that need a person.
+        False while a failed undo's record is not readable yet (the run's state is shown the
+        moment it changes, the record once committed): the polling goes on until it is."""
         try:
             deliveries.value = _delivery_rows(client.deliveries(execution_id))
-            pending = client.compensation_failures("pending", execution_id)
+            every = client.compensation_failures(None, execution_id)
         except OrraError as exc:
             problem.show(str(exc), "error")
-            return
+            return False
+        pending = [f for f in every if f["status"] == "pending"]
         failures.objects = [_failure_card(client, f) for f in pending]
+        failed_undos = [c for c in body.get("compensations") or [] if c.get("status") == "failed"]
+        return len(every) >= len(failed_undos)
 
     def _stop() -> None:
         if state["callback"] is not None:

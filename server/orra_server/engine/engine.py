@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -293,7 +294,7 @@ class Engine:
             committed = _done()
         committed.add_done_callback(_log_failure)
         if run.replanning and not run.finishing:
-            self._replan_when_quiet(run)
+            self._replan_when_quiet(run, committed)
         return committed
 
     # -- re-planning -------------------------------------------------------------------------
@@ -303,14 +304,17 @@ class Engine:
             return False
         return len(run.revisions) < int(options.get("maxReplans", DEFAULT_MAX_REPLANS))
 
-    def _replan_when_quiet(self, run: Run) -> None:
+    def _replan_when_quiet(self, run: Run, committed: asyncio.Future[None]) -> None:
         """Plan the remainder once no step is running (their outputs become facts too)."""
         if run.replan_pending or any(s.status == StepStatus.RUNNING for s in run.steps.values()):
             return
         run.replan_pending = True
-        self._spawn(self._replan(run))
+        self._spawn(self._replan(run, committed))
 
-    async def _replan(self, run: Run) -> None:
+    async def _replan(self, run: Run, committed: asyncio.Future[None]) -> None:
+        # the failure is on disk first: a crash while planning re-plans, never re-runs the step
+        with contextlib.suppress(Exception):  # (a failed write is logged where it failed)
+            await asyncio.shield(committed)
         failed = [s for s in run.steps.values() if s.status == StepStatus.FAILED]
         excluded = {s.service_id for s in failed if s.service_id}
         assert self.replanner is not None
