@@ -12,6 +12,7 @@ relevance, then by fewer steps.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +139,7 @@ class SchemaFlowPlanner:
         content = str(request.action.get("content", ""))
         clauses = [c for c in _CLAUSE_BREAK.split(content) if terms(c)] or [content]
         single = len(clauses) == 1
+        takers = Counter(f for c in candidates for f in {_norm(i) for i in c.inputs})
         goals: list[_Goal] = []
         for clause in clauses:
             query = [*terms(clause), *_implied(clause)]
@@ -152,7 +154,7 @@ class SchemaFlowPlanner:
                     if index.coverage(query, name) < MIN_COVERAGE:
                         continue
                     score = index.score(query, name) + 0.3 * index.score(data_terms, name)
-                    ranked.append((score + self._structure(c, candidates), c))
+                    ranked.append((score + self._structure(c, takers), c))
             ranked.sort(key=lambda item: (-item[0], item[1].service["name"]))
             if ranked:
                 goals.append(_Goal(clause, query, ranked))
@@ -195,11 +197,13 @@ class SchemaFlowPlanner:
         return (best[1] if best else None), failures
 
     @staticmethod
-    def _structure(candidate: _Candidate, candidates: list[_Candidate]) -> float:
-        """An end of a chain (no service takes its output) is what actions usually ask for;
-        a service that feeds others is usually a means. A small nudge between near ties."""
-        consumed = {_norm(f) for c in candidates if c is not candidate for f in c.inputs}
-        return 0.0 if any(_norm(o) in consumed for o in candidate.outputs) else 0.5
+    def _structure(candidate: _Candidate, takers: Counter[str]) -> float:
+        """An end of a chain (no other service takes its output) is what actions usually ask
+        for; a service that feeds others is usually a means. A small nudge between near ties.
+        ``takers``: how many services take each (normalised) input field."""
+        own = {_norm(f) for f in candidate.inputs}
+        fed = any(takers[_norm(o)] > (_norm(o) in own) for o in candidate.outputs)
+        return 0.0 if fed else 0.5
 
     @staticmethod
     def _refusal(
@@ -272,10 +276,6 @@ class _Chain:
         self.data_fields = {_norm(k): k for k in request.data}
         self.steps: list[PlanStep] = []
         self.step_of: dict[str, str] = {}  # service name -> step id
-
-    def build(self, goal: _Candidate) -> list[PlanStep]:
-        self._add(goal, trail=())
-        return self.steps
 
     def copy(self) -> _Chain:
         twin = _Chain(self.request, self.candidates)
