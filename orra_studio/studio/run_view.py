@@ -172,6 +172,8 @@ def run_page(
             provenance.object = _provenance(made)
             revisions.object = "\n".join(_revision_line(r) for r in revised) or "none"
             from_step.options = [s["id"] for s in (state["plan"] or {}).get("steps", [])]
+            if from_step.value not in from_step.options and from_step.options:
+                from_step.value = from_step.options[-1]  # shown, not blank: the last step
         if body.get("parentId") and not parent.object:
             target = html.escape(str(body["parentId"]), quote=True)
             parent.object = f're-run of <a href="./run?id={target}">{target}</a>'
@@ -252,7 +254,8 @@ def run_page(
         pn.Row(title, status, parent),
         action,
         problem,
-        pn.Row(reason, cancel, rerun, from_step, rerun_from, edit),
+        pn.Row(reason, cancel),
+        pn.Row(rerun, from_step, rerun_from, edit),
         approvals,
         *_sections(
             ("Plan", graph),
