@@ -458,6 +458,15 @@ def test_bad_frames_are_refused_the_socket_survives_and_the_log_stays_small(serv
 
     async def scenario() -> None:
         async with websockets.connect(_ws_url(server, service["id"], project["apiKey"])) as ws:
+            # a well-behaved peer reads while it writes: the ACKs to the frames with an id are
+            # more than the server queues for a peer that never reads (that case is the test
+            # above), so a reader drains them until the probe's ACK comes back
+            async def probe_acked() -> None:
+                ack = await _next_of(ws, "ACK", timeout=60)
+                while ack["id"] != "still-alive":
+                    ack = await _next_of(ws, "ACK", timeout=60)
+
+            reader = asyncio.create_task(probe_acked())
             for _ in range(500):
                 for frame in bad_frames:
                     await ws.send(frame)
@@ -466,9 +475,7 @@ def test_bad_frames_are_refused_the_socket_survives_and_the_log_stays_small(serv
                 "payload": {"type": "task_status", "status": "in_progress", "idempotencyKey": "k"},
             }
             await ws.send(json.dumps(probe))
-            ack = await _next_of(ws, "ACK")
-            while ack["id"] != "still-alive":
-                ack = await _next_of(ws, "ACK")
+            await asyncio.wait_for(reader, 60)
 
     asyncio.run(scenario())
     wait_until(lambda: "more malformed frames" in server.log(), 10, "the summary line")
