@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from busy_scenario import BusyScenario
 from helpers import Api, ServerProcess
 
 # a test sets the terminal's width itself (COLUMNS) where it matters; a width inherited from the
@@ -24,6 +25,38 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     server = ServerProcess(db).start()
     yield server
     server.stop()
+
+
+# -- soak tests: long waits that overlap the rest of the suite instead of adding to it
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run soak tests last: their scenario has been running in the background since the start."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is not None)  # stable
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _soaks_started(request: pytest.FixtureRequest) -> None:
+    """Start the scenario of every selected soak test now (one process, not under xdist, where
+    a worker would start scenarios of tests another worker runs: there they start lazily)."""
+    if hasattr(request.config, "workerinput"):
+        return
+    for item in request.session.items:
+        marker = item.get_closest_marker("soak")
+        if marker is not None:
+            try:
+                request.getfixturevalue(marker.args[0])
+            except pytest.skip.Exception:
+                pass  # e.g. orra-sdk not fetchable: kept, so that test alone is skipped
+
+
+@pytest.fixture(scope="session")
+def busy_services(
+    tmp_path_factory: pytest.TempPathFactory, orra_sdk_python: str
+) -> Iterator[BusyScenario]:
+    scenario = BusyScenario(tmp_path_factory.mktemp("busy"), orra_sdk_python)
+    try:
+        yield scenario.start()
+    finally:
+        scenario.stop()
 
 
 @pytest.fixture
