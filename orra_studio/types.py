@@ -188,6 +188,9 @@ class Approval(TypedDict):
     input: NotRequired[dict[str, Any] | None]
     action: dict[str, Any]
     createdAt: NotRequired[str | None]
+    #: when the step began to wait, and when it is rejected without a decision (None: never)
+    requestedAt: NotRequired[str | None]
+    expiresAt: NotRequired[str | None]
 
 
 class Compensation(TypedDict):

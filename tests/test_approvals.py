@@ -6,7 +6,9 @@ import copy
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -218,21 +220,42 @@ def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
     with serving(api, SCRIPT, "lookups,assistant", online=SEED, env={"CALL_LOG": str(log)}):
         execution_id = start(api, request(approve=["step4"]))
         awaiting(api, execution_id, "step4")
+        # a second run waits with a deadline, which the restart must neither restart nor forget
+        deadline = start(api, request(approve=["step4"], replan="off", approvalTimeoutSeconds=4))
+        awaiting(api, deadline, "step4")
+        approvals = api.get("/approvals").json()["approvals"]
+        (listed,) = [a for a in approvals if a["executionId"] == deadline]
+        requested = datetime.fromisoformat(listed["requestedAt"])
+        expires = datetime.fromisoformat(listed["expiresAt"])
+        assert expires - requested == timedelta(seconds=4)
         first.stop(signal.SIGKILL)
+        # time passes while the control plane is down: the deadline is what is tested here
+        time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.5)
         second = ServerProcess(db, port=port, env=FAST).start()
+        serving_again = datetime.now(UTC)
         try:
+            timed_out = api.wait_finished(deadline)
+            assert timed_out["status"] == "FAILED", timed_out
+            assert "rejected by timeout: no decision within 4 s" in timed_out["error"]
+            logs = api.get(f"/orchestrations/{deadline}/logs").json()["logs"]
+            (rejection,) = [line for line in logs if line["event"] == "step_rejected"]
+            # rejected on recovery (the deadline had passed), not 4 s after the restart
+            rejected_at = datetime.fromisoformat(rejection["time"])
+            assert rejected_at < serving_again + timedelta(seconds=2), (rejected_at, serving_again)
             wait_until(lambda: api.services_online(SEED), 30, "the services to reconnect")
             body = status_of(api, execution_id)
             assert body["status"] == "AWAITING_APPROVAL", body
-            assert [a["stepId"] for a in api.get("/approvals").json()["approvals"]] == ["step4"]
+            waiting = api.get("/approvals").json()["approvals"]
+            assert [(a["executionId"], a["stepId"]) for a in waiting] == [(execution_id, "step4")]
             approved = api.post(f"/orchestrations/{execution_id}/steps/step4/approve")
             assert approved.status_code == 200, approved.text
             body = api.wait_finished(execution_id)
         finally:
             second.stop()
     assert body["status"] == "COMPLETED", body
-    assert all(count == 1 for count in calls_in(log).values()), calls_in(log)
-    assert set(calls_in(log)) == SEED
+    calls = calls_in(log)
+    # each step of both runs ran once, except the timed-out run's step4, which never ran
+    assert calls == {name: 2 for name in SEED} | {"ai-assistant-service": 1}, calls
 
 
 def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> None:

@@ -38,7 +38,9 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
 
 
 @approvals.command("ls")
-@shows(lambda rows: records_table(rows, ["executionId", "stepId", "component", "input"]))
+@shows(
+    lambda rows: records_table(rows, ["executionId", "stepId", "component", "input", "expiresAt"])
+)
 def approvals_ls(client: Client) -> list[Approval]:
     """List the steps that wait for approval, with the input each would run with."""
     return client.approvals()

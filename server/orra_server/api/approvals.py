@@ -8,6 +8,7 @@ schema); rejecting fails the step, which then re-plans or fails the run as any f
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -76,7 +77,16 @@ def _approval_body(run: Run, step: StepState) -> dict[str, Any]:
         "input": step.input,
         "action": run.action,
         "createdAt": to_iso(run.created_at),
+        "requestedAt": to_iso(step.waiting_since),
+        "expiresAt": to_iso(_deadline(run, step)),
     }
+
+
+def _deadline(run: Run, step: StepState) -> datetime | None:
+    seconds = (run.options or {}).get("approvalTimeoutSeconds")
+    if seconds is None or step.waiting_since is None:
+        return None
+    return step.waiting_since + timedelta(seconds=float(seconds))
 
 
 @router.post(

@@ -84,7 +84,11 @@ class ApprovalOut(_Out):
     component: str
     input: dict[str, Any] | None = Field(default=None, description="what it would run with")
     action: dict[str, Any]
-    createdAt: str | None = None
+    createdAt: str | None = Field(default=None, description="when the orchestration was made")
+    requestedAt: str | None = Field(default=None, description="when the step began to wait")
+    expiresAt: str | None = Field(
+        default=None, description="when it is rejected without a decision (approvalTimeoutSeconds)"
+    )
 
 
 class ApprovalList(_Out):

@@ -129,6 +129,7 @@ class Engine:
         """Start every orchestration the store says was in flight. Call inside the loop."""
         steps = self.store.steps_of_unfinished()
         dispatches = self.store.dispatches_of_unfinished()
+        waits = self.store.approvals_requested_of_unfinished()
         rows = self.store.unfinished_orchestrations()
         for row in rows:
             run = run_from_rows(row, steps.get(row["id"], []))
@@ -138,7 +139,8 @@ class Engine:
             self._apply(run, transitions.recovered(run, dispatches))
             for step in run.steps.values():
                 if step.status == StepStatus.AWAITING_APPROVAL:
-                    self._arm_approval_timeout(run, step)  # counted again from the restart
+                    step.waiting_since = waits.get((run.id, step.id))
+                    self._arm_approval_timeout(run, step)  # what is left of it
         self.compensator.resume()
         return len(rows)
 
@@ -224,11 +226,14 @@ class Engine:
         self._arm_approval_timeout(run, step)
 
     def _arm_approval_timeout(self, run: Run, step: StepState) -> None:
+        """Reject the step when no decision comes in time, counted from when its wait began
+        (so a restart neither restarts nor forgets the clock)."""
         seconds = (run.options or {}).get("approvalTimeoutSeconds")
         if seconds is None:
             return
+        waited = (now() - step.waiting_since).total_seconds() if step.waiting_since else 0.0
         step.timer = asyncio.get_running_loop().call_later(
-            float(seconds),
+            max(0.0, float(seconds) - waited),
             lambda: (
                 step.status == StepStatus.AWAITING_APPROVAL
                 and not run.finishing

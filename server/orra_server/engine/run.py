@@ -50,6 +50,8 @@ class StepState:
     #: None (not gated), "required" (waits for a person before it runs), "approved" (its
     #: input is the one approved: never resolved again), "rejected"
     approval: str | None = None
+    #: when its wait for a person's decision began (an approval's deadline counts from it)
+    waiting_since: datetime | None = None
     #: live only: the attempt's deadline, and where the attempt went
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
     instance: Any = field(default=None, repr=False)

@@ -302,6 +302,7 @@ def replan_failed(run: Run, reason: str, at: datetime) -> Transition:
 def approval_requested(run: Run, step: StepState, at: datetime) -> Transition:
     """A gated step is ready: it waits, with its resolved input, for a person's decision."""
     step.status = StepStatus.AWAITING_APPROVAL
+    step.waiting_since = at
     payload = {"component": step.component, "input": step.input}
     answer = Transition([_step_change(run, step, "approval_requested", at, payload)])
     answer.changes += pause_changed(run, at).changes

@@ -17,7 +17,16 @@ import duckdb
 import pyarrow as pa
 
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
-from .records import Change, OrchestrationRecord, StepRecord, dumps, loads, naive, operations
+from .records import (
+    Change,
+    OrchestrationRecord,
+    StepRecord,
+    aware,
+    dumps,
+    loads,
+    naive,
+    operations,
+)
 from .schema import DDL
 from .writer import (
     Delete,
@@ -407,6 +416,17 @@ class Store:
             "GROUP BY e.orchestration_id, e.step_id"
         )
         return {(r["orchestration_id"], r["step_id"]): int(r["n"]) for r in rows}
+
+    def approvals_requested_of_unfinished(self) -> dict[tuple[str, str], datetime]:
+        """(orchestration id, step id) → when its latest wait for approval began, for
+        unfinished runs: a decision's deadline counts from then, across a restart."""
+        rows = self._rows(
+            "SELECT e.orchestration_id, e.step_id, max(e.occurred_at) AS at FROM events e "
+            "JOIN orchestrations o ON o.id = e.orchestration_id "
+            f"WHERE e.type = 'approval_requested' AND o.status IN {_UNFINISHED} "
+            "GROUP BY e.orchestration_id, e.step_id"
+        )
+        return {(r["orchestration_id"], r["step_id"]): aware(r["at"]) for r in rows}
 
     def unfinished_orchestrations(self) -> list[dict[str, Any]]:
         rows = self._rows(
