@@ -151,7 +151,13 @@ def run_page(
         f'<a class="orra-edit" href="./compose?from={html.escape(execution_id, quote=True)}">'
         "Edit and re-run</a>"
     )
-    state: dict[str, Any] = {"callback": None, "plan": None, "revisions": 0, "waiting": ()}
+    state: dict[str, Any] = {
+        "callback": None,
+        "ended": False,
+        "plan": None,
+        "revisions": 0,
+        "waiting": (),
+    }
 
     def refresh() -> None:
         try:
@@ -225,6 +231,7 @@ def run_page(
         return len(every) >= len(failed_undos)
 
     def _stop() -> None:
+        state["ended"] = True
         if state["callback"] is not None:
             state["callback"].stop()
             state["callback"] = None
@@ -248,8 +255,19 @@ def run_page(
     cancel.on_click(do_cancel)
     rerun.on_click(lambda _e: do_rerun(None))
     rerun_from.on_click(lambda _e: do_rerun(from_step.value))
-    state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
-    refresh()  # stops the polling at once when the orchestration has already settled
+
+    def start_polling() -> None:
+        """Poll once the browser is connected: a change made between the first render and
+        the connection could be lost under load (a failure card never drawn), so the page
+        is refreshed again first, then every ``POLL_MS`` until nothing more will change."""
+        if state["ended"]:
+            return  # everything was in the first render
+        refresh()
+        if not state["ended"]:
+            state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
+
+    refresh()  # the first render; when the orchestration has settled, nothing more to poll
+    pn.state.onload(start_polling)
     return pn.Column(
         pn.Row(title, status, parent),
         action,
