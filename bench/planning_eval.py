@@ -5,7 +5,8 @@
 
 Starts an embedded control plane on a temporary DuckDB file, registers each catalog of
 ``tests/planning/catalogs.py`` in its own project, previews (``dryRun``) every case and prints
-each plan with the score. The floor the test suite holds the schema-flow planner to is recorded
+each training case's plan, and the scores (the held-out split only as a score, unless
+``--show-held-out``). The floor the test suite holds the schema-flow planner to is recorded
 in bench/RESULTS.md.
 """
 
@@ -25,6 +26,11 @@ from planning.catalogs import report, run_eval  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm", action="store_true", help="plan with the configured LLM")
+    parser.add_argument(
+        "--show-held-out",
+        action="store_true",
+        help="print the held-out cases one by one too (not while tuning the planner)",
+    )
     args = parser.parse_args()
     from orra_studio.embedded import EmbeddedServer
 
@@ -35,7 +41,7 @@ def main() -> None:
         started = time.perf_counter()
         outcomes = run_eval(server.url)
         took = time.perf_counter() - started
-    print(report(outcomes))
+    print(report(outcomes, show_held_out=args.show_held_out))
     print(f"{len(outcomes)} previews in {took:.2f} s")
 
 

@@ -221,7 +221,10 @@ def test_the_readme_service_logs_and_stops_quietly_on_ctrl_c(live_server, tmp_pa
     wait_until(lambda: api.services_online({"customer-data-service"}), 20, "the service")
     assert "registered as s_" in service.output() and "connected to" in service.output()
     service.proc.send_signal(signal.SIGINT)
-    assert service.proc.wait(timeout=10) == 0
+    try:
+        assert service.proc.wait(timeout=10) == 0
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running 10 s after Ctrl-C:\n{service.stop()[-3000:]}")
     output = service.stop()
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
 

@@ -178,8 +178,15 @@ def services_page(context: StudioContext, client: Client) -> pn.viewable.Viewabl
         raw.object = service["schema"]
 
     table.param.watch(show, "selection")
-    load()
-    pn.state.add_periodic_callback(load, period=2000)
+
+    def start_polling() -> None:
+        """Once the browser is connected (as the run view does: nothing set before the
+        connection is lost): load again, then every 2 s for live health."""
+        load()
+        pn.state.add_periodic_callback(load, period=2000)
+
+    load()  # the first render
+    pn.state.onload(start_polling)
 
     form = _register_form(client, load)
     return pn.Column(

@@ -592,9 +592,13 @@ def run_eval(url: str) -> list[Outcome]:
     return outcomes
 
 
-def report(outcomes: list[Outcome]) -> str:
+def report(outcomes: list[Outcome], *, show_held_out: bool = False) -> str:
+    """Each training case's plan and the scores; the held-out cases only as a score unless
+    ``show_held_out`` (whoever tunes the planner must not see them case by case)."""
     lines = []
     for o in outcomes:
+        if o.case.catalog in HELD_OUT and not show_held_out:
+            continue
         mark = "pass" if o.passed else "FAIL"
         lines.append(
             f"{mark}  {o.case.catalog:<22} {o.case.type:<18} {' → '.join(o.components) or '-'}"

@@ -28,6 +28,6 @@ def test_eval_is_big_enough() -> None:
 
 def test_schema_flow_score_holds_the_floor(live_server: ServerProcess) -> None:
     outcomes = run_eval(live_server.url)
-    shown = report(outcomes)  # (only the held-out aggregate is meant to be read)
+    shown = report(outcomes)  # held-out cases only as their score
     assert score(outcomes, held_out=True) >= _floor("held-out"), shown
     assert score(outcomes, held_out=False) >= _floor("training"), shown

@@ -246,6 +246,9 @@ class Service:
             max_size=MAX_FRAME,
             ping_interval=20,
             ping_timeout=60,
+            # leaving (Ctrl-C, close) waits this long for the server's close frame, not the
+            # library's 10 s: a busy control plane must not hold up a stopping service
+            close_timeout=2,
             compression=None,
             **_auth_header(self.api_key),
         ) as ws:
