@@ -48,6 +48,11 @@ _SYNONYMS = {
         "send": ("notifi", "dispatch", "email"),
         "calcul": ("comput", "estim"),
         "summar": ("summari", "summaris", "summariz"),
+        # the same act in other words: charging someone is taking a payment, a reply is an
+        # answer, an inquiry a question
+        "pay": ("charg", "payment", "paid"),
+        "answer": ("repli",),
+        "question": ("inquiri", "enquiri"),
     }.items()
     for stem in stems
 }
