@@ -310,10 +310,13 @@ def test_the_notebook_widgets_approve_and_reject(seeded) -> None:
     assert result.result["content"] == "Hi Jane Doe, from sell-notebook."
     assert not view.approvals  # decided: the card is gone
 
-    second = client.submit(action, data, options={"approve": ["step1"], "replan": "off"})
+    options = {"approve": ["step1"], "replan": "off", "approvalTimeoutSeconds": 600}
+    second = client.submit(action, data, options=options)
     awaiting(api, second["executionId"], "step1")
     panel = ApprovalsPanel(client)
     card = next(c for c in panel.cards if c.execution_id == second["executionId"])
+    (listed,) = [a for a in client.approvals() if a["executionId"] == second["executionId"]]
+    assert f"rejected without a decision at {listed['expiresAt']}" in card.children[0].value
     card.reject_button.click()
     assert card.decision == "error" and "reason" in card.notice.value
     card.reason.value = "not this customer"

@@ -74,12 +74,22 @@ class ApprovalCard(w.VBox):
     decision = traitlets.Unicode("")
 
     def __init__(
-        self, client: Client, execution_id: str, step_id: str, component: str, input: Any
+        self,
+        client: Client,
+        execution_id: str,
+        step_id: str,
+        component: str,
+        input: Any,
+        expires_at: str | None = None,
     ) -> None:
         self.client, self.execution_id, self.step_id = client, execution_id, step_id
         self.shown_input = input
+        deadline = (
+            f" (rejected without a decision at {html.escape(expires_at)})" if expires_at else ""
+        )
         title = w.HTML(
             f"<b>{html.escape(step_id)}</b> · {html.escape(component)} waits for approval"
+            + deadline
         )
         self.input_editor = w.Textarea(
             value=json.dumps(input, indent=1, ensure_ascii=False),
@@ -149,7 +159,14 @@ class ApprovalsPanel(w.VBox):
     def __init__(self, client: Client) -> None:
         self.client = client
         self.cards = [
-            ApprovalCard(client, a["executionId"], a["stepId"], a["component"], a.get("input"))
+            ApprovalCard(
+                client,
+                a["executionId"],
+                a["stepId"],
+                a["component"],
+                a.get("input"),
+                expires_at=a.get("expiresAt"),
+            )
             for a in client.approvals()
         ]
         empty = w.HTML("No step waits for approval.")

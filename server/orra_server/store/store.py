@@ -409,24 +409,25 @@ class Store:
         A dispatch writes no step row (only a lazy event), so after a crash the row's
         ``attempts`` may lag; recovery takes the larger of the two.
         """
-        rows = self._rows(
-            "SELECT e.orchestration_id, e.step_id, count(*) AS n FROM events e "
-            "JOIN orchestrations o ON o.id = e.orchestration_id "
-            f"WHERE e.type = 'step_dispatched' AND o.status IN {_UNFINISHED} "
-            "GROUP BY e.orchestration_id, e.step_id"
-        )
-        return {(r["orchestration_id"], r["step_id"]): int(r["n"]) for r in rows}
+        counts = self._per_unfinished_step("step_dispatched", "count(*)")
+        return {key: int(n) for key, n in counts.items()}
 
     def approvals_requested_of_unfinished(self) -> dict[tuple[str, str], datetime]:
         """(orchestration id, step id) → when its latest wait for approval began, for
         unfinished runs: a decision's deadline counts from then, across a restart."""
+        latest = self._per_unfinished_step("approval_requested", "max(e.occurred_at)")
+        return {key: at for key, value in latest.items() if (at := aware(value)) is not None}
+
+    def _per_unfinished_step(self, event_type: str, aggregate: str) -> dict[tuple[str, str], Any]:
+        """``aggregate`` over the ``event_type`` events of each step of the unfinished runs."""
         rows = self._rows(
-            "SELECT e.orchestration_id, e.step_id, max(e.occurred_at) AS at FROM events e "
+            f"SELECT e.orchestration_id, e.step_id, {aggregate} AS value FROM events e "
             "JOIN orchestrations o ON o.id = e.orchestration_id "
-            f"WHERE e.type = 'approval_requested' AND o.status IN {_UNFINISHED} "
-            "GROUP BY e.orchestration_id, e.step_id"
+            f"WHERE e.type = ? AND o.status IN {_UNFINISHED} "
+            "GROUP BY e.orchestration_id, e.step_id",
+            (event_type,),
         )
-        return {(r["orchestration_id"], r["step_id"]): aware(r["at"]) for r in rows}
+        return {(r["orchestration_id"], r["step_id"]): r["value"] for r in rows}
 
     def unfinished_orchestrations(self) -> list[dict[str, Any]]:
         rows = self._rows(
