@@ -346,10 +346,17 @@ def test_approve_and_reject_a_waiting_step_in_the_run_view(studio: Studio):
     decided = studio.api.get(f"/orchestrations/{execution_id}/logs").json()["logs"]
     assert any(e["event"] == "step_approved" for e in decided)
 
-    rejected = studio.run({**gated, "options": {"approve": ["step4"], "replan": "off"}})
+    options = {"approve": ["step4"], "replan": "off", "approvalTimeoutSeconds": 600}
+    rejected = studio.run({**gated, "options": options})
     page = studio.open(f"run?id={rejected}")
     card = page.locator(".orra-approval")
     page.wait_for_selector("text=step4 (ai-assistant-service) waits for your approval")
+    (listed,) = [
+        a for a in studio.api.get("/approvals").json()["approvals"] if a["executionId"] == rejected
+    ]
+    card.get_by_text(
+        f"rejected without a decision at {listed['expiresAt']}", exact=False
+    ).wait_for()
     card.get_by_role("button", name="Reject").click()
     page.wait_for_selector("text=Say why first: the reason is recorded.")
     card.get_by_placeholder("why (to reject)").fill("<b>not</b> now")

@@ -189,8 +189,10 @@ def run_page(
         if waiting != state["waiting"]:  # rebuilt only when it changes: edits survive polls
             state["waiting"] = waiting
             by_id = {s["id"]: s for s in body.get("stepResults", [])}
+            deadlines = _deadlines(client, execution_id) if waiting else {}
             approvals.objects = [
-                _approval_card(client, execution_id, by_id[i], refresh) for i in waiting
+                _approval_card(client, execution_id, by_id[i], deadlines.get(i), refresh)
+                for i in waiting
             ]
         undoing = any(
             c.get("status") in ("pending", "running") for c in body.get("compensations") or []
@@ -331,12 +333,26 @@ def _failure_card(client: Client, failure: dict[str, Any]) -> pn.viewable.Viewab
     return pn.Column(said, pn.Row(reason, resolve, ignore), css_classes=["orra-failure"])
 
 
+def _deadlines(client: Client, execution_id: str) -> dict[str, str | None]:
+    """When each waiting step of this run is rejected without a decision (None: never)."""
+    try:
+        waiting = client.approvals()
+    except OrraError:
+        return {}  # the card still shows; only its deadline is missing
+    return {a["stepId"]: a.get("expiresAt") for a in waiting if a["executionId"] == execution_id}
+
+
 def _approval_card(
-    client: Client, execution_id: str, step: dict[str, Any], changed: Any
+    client: Client,
+    execution_id: str,
+    step: dict[str, Any],
+    expires_at: str | None,
+    changed: Any,
 ) -> pn.viewable.Viewable:
     """A step that waits for a person: its input (editable JSON), Approve, Reject with why."""
     said = Notice()
-    said.show(f"{step['id']} ({step['component']}) waits for your approval", "warning")
+    deadline = f" (rejected without a decision at {expires_at})" if expires_at else ""
+    said.show(f"{step['id']} ({step['component']}) waits for your approval{deadline}", "warning")
     shown = step.get("input")
     editor = pn.widgets.TextAreaInput(
         name="Input it will run with (JSON)", height=90, sizing_mode="stretch_width"
