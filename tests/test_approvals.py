@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -262,6 +263,23 @@ def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> No
     api, _, receiver, _ = seeded
     env = {**os.environ, "ORRA_URL": api.url, "ORRA_API_KEY": api.key or ""}
     env["ORRA_CONFIG"] = str(tmp_path / "config.toml")
+    # orra run with a gate stops when the step waits, and says how to decide (exit 5)
+    content = SEED_REQUEST["action"]["content"]
+    data = ["-d", "customerId:cust12345", "-d", "sellerId:sell98765"]
+    gate = ["--approve", "step2", "--approval-timeout", "600"]
+    gated = orra_cli("run", content, *data, *gate, env={**env, "COLUMNS": "200"})
+    assert gated.returncode == 5, gated.stdout + gated.stderr
+    said = " ".join(gated.stdout.split())
+    found = re.search(r"(o_\w+) waits for a person's approval", said)
+    assert found, said
+    gated_id = found.group(1)
+    assert f"orra approve {gated_id} step2 or orra reject {gated_id} step2 --reason" in said
+    waiting = api.get("/approvals").json()["approvals"]
+    (listed,) = [a for a in waiting if a["executionId"] == gated_id]
+    assert listed["stepId"] == "step2" and listed["expiresAt"] is not None
+    assert orra_cli("approve", gated_id, "step2", env=env).returncode == 0
+    assert api.wait_finished(gated_id)["status"] == "COMPLETED"
+
     first = start(api, request(approve=["step2"]))
     awaiting(api, first, "step2")
     listed = orra_cli("approvals", "ls", "--json", env=env)

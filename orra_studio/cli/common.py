@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_NOT_COMPLETED",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
+    "EXIT_WAITING",
     "JsonFlag",
     "Output",
     "OutputOpt",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_NOT_COMPLETED, EXIT_TIMEOUT = 1, 2, 3, 4
+#: ``orra run`` stopped because a step waits for a person (``orra approve`` / ``orra reject``)
+EXIT_WAITING = 5
 
 out = Console(soft_wrap=False)
 err = Console(stderr=True)

@@ -25,11 +25,12 @@ from ..render import (
     result_panel,
     steps_table,
 )
-from ..statuses import OrchestrationStatus
+from ..statuses import OrchestrationStatus, StepStatus
 from ..types import Logs
 from .common import (
     EXIT_NOT_COMPLETED,
     EXIT_TIMEOUT,
+    EXIT_WAITING,
     JsonFlag,
     Output,
     OutputOpt,
@@ -62,6 +63,24 @@ TimeoutOpt = Annotated[
         min=0.1,
         max=86_400,
         help="seconds to wait for the end (use --no-wait not to wait)",
+    ),
+]
+ApproveOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--approve",
+        metavar="STEP",
+        help="this step waits for a person's approval before it runs (repeat; 'revertible' "
+        "for every step of a revertible service)",
+    ),
+]
+ApprovalTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--approval-timeout",
+        min=0.1,
+        max=30 * 86_400,
+        help="seconds a step may wait for approval before it is rejected",
     ),
 ]
 PlanOpt = Annotated[
@@ -135,9 +154,12 @@ def _run(
     timeout: float,
     output: Output,
     as_json: bool,
+    options: dict[str, Any] | None = None,
 ) -> None:
     with client_for(project) as client:
-        accepted = client.submit(action, parse_data(data), plan=_read_plan(plan_file))
+        accepted = client.submit(
+            action, parse_data(data), plan=_read_plan(plan_file), options=options or None
+        )
         if not wait:
             emit(accepted, output, as_json, lambda a: f"{a['status']}: {a['executionId']}")
             return
@@ -148,9 +170,44 @@ def _run(
         except OrchestrationTimeout as exc:
             err.print(Text(str(exc), style="yellow"))
             raise typer.Exit(EXIT_TIMEOUT) from None
+    waiting = _waiting_steps(body)
+    if waiting:  # a person decides next: say how, rather than wait out the timeout
+        emit(body, output, as_json, lambda b: _how_to_decide(b, waiting))
+        raise typer.Exit(EXIT_WAITING)
     emit(body, output, as_json, outcome)
     if body["status"] != OrchestrationStatus.COMPLETED:
         raise typer.Exit(EXIT_NOT_COMPLETED)
+
+
+def _run_options(approve: list[str] | None, approval_timeout: float | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if approve:
+        options["approve"] = "revertible" if approve == ["revertible"] else approve
+    if approval_timeout is not None:
+        options["approvalTimeoutSeconds"] = approval_timeout
+    return options
+
+
+def _waiting_steps(body: dict[str, Any]) -> list[dict[str, Any]]:
+    steps = body.get("stepResults") or []
+    return [s for s in steps if s["status"] == StepStatus.AWAITING_APPROVAL]
+
+
+def _how_to_decide(body: dict[str, Any], waiting: list[dict[str, Any]]) -> Any:
+    execution_id = body["executionId"]
+    lines = [Text(f"{execution_id} waits for a person's approval:", style="yellow")]
+    for step in waiting:
+        shown = json.dumps(step.get("input"), ensure_ascii=False)
+        if len(shown) > 160:  # the whole input: orra approvals ls --json
+            shown = shown[:159] + "…"
+        lines.append(
+            Text(
+                f"  {step['id']} ({step['component']}) would run with {shown}\n"
+                f"    orra approve {execution_id} {step['id']}    or    "
+                f"orra reject {execution_id} {step['id']} --reason …"
+            )
+        )
+    return Group(*lines)
 
 
 def outcome(body: dict[str, Any]) -> Any:
@@ -172,6 +229,8 @@ def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool
             progress.apply(event)
             if show:
                 live.update(progress_table(progress), refresh=True)
+            if any(s.status == StepStatus.AWAITING_APPROVAL for s in progress.steps.values()):
+                return client.orchestration(execution_id)  # a person decides next
             if time.monotonic() > deadline:
                 break
     return client.wait_until(execution_id, deadline, timeout)
@@ -185,12 +244,15 @@ def run(
     project: ProjectOpt = None,
     wait: Annotated[bool, typer.Option(help="wait for the result, showing progress")] = True,
     timeout: TimeoutOpt = 300.0,
+    approve: ApproveOpt = None,
+    approval_timeout: ApprovalTimeoutOpt = None,
     output: OutputOpt = Output.table,
     as_json: JsonFlag = False,
 ) -> None:
     """Orchestrate an action and (by default) wait for its result. Exit 3 if it did not
-    complete, 4 if --timeout passed first."""
-    _run(action, data, plan_file, project, wait, timeout, output, as_json)
+    complete, 4 if --timeout passed first, 5 if a step waits for a person's approval."""
+    options = _run_options(approve, approval_timeout)
+    _run(action, data, plan_file, project, wait, timeout, output, as_json, options)
 
 
 @verify.command("run")
