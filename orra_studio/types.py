@@ -123,6 +123,8 @@ class Connection(TypedDict):
     instance: int
     connectedAt: str | None
     tasksInFlight: int
+    #: tasks it may hold at once (None: no limit; the original orra SDKs get 16)
+    capacity: NotRequired[int | None]
     stale: bool
 
 

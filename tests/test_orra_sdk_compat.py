@@ -18,6 +18,7 @@ from helpers import (
     ServerProcess,
     ServiceProcess,
     new_project,
+    one_step,
     wait_until,
 )
 
@@ -194,3 +195,96 @@ def test_orra_sdk_revert_handler_runs_and_a_failing_one_becomes_a_resolvable_rec
 
 if sys.platform == "win32":  # pragma: no cover
     pytestmark = pytest.mark.skip("the venv layout above is POSIX")
+
+
+LEGACY_SLOW_ECHO = """
+import asyncio, sys
+from orra import OrraService, Task
+from pydantic import BaseModel
+class In(BaseModel):
+    text: str
+class Out(BaseModel):
+    echo: str
+async def main():
+    svc = OrraService(name='slow-echo', description='Echoes text, slowly',
+                      url=sys.argv[1], api_key=sys.argv[2])
+    @svc.handler()
+    async def echo(task: Task[In]) -> Out:
+        await asyncio.sleep(0.15)  # inline: the tasks behind it wait in its socket
+        return Out(echo=task.input.text)
+    await svc.start()
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+STUDIO_SLOW_ECHO = """
+import asyncio, sys
+from pydantic import BaseModel
+from orra_sdk import Service
+class In(BaseModel):
+    text: str
+class Out(BaseModel):
+    echo: str
+service = Service('roomy-echo', description='Echoes text, slowly, many at once',
+                  url=sys.argv[1], api_key=sys.argv[2], concurrency=64)
+@service.handler
+async def echo(task: In) -> Out:
+    await asyncio.sleep(0.5)
+    return Out(echo=task.text)
+asyncio.run(service.run())
+"""
+
+
+def test_an_orra_sdk_instance_holds_at_most_16_tasks_and_the_rest_wait_their_turn(
+    live_server, orra_sdk_python, tmp_path
+):
+    """The orra SDKs read at most 32 frames ahead of a busy handler; more queued tasks would
+    stall the socket until its client drops it. Their instances hold 16 tasks at most, the
+    rest wait in the control plane; an Orra Studio SDK socket has no such limit."""
+    api, project = new_project(live_server.url)
+    legacy_script, studio_script = tmp_path / "legacy.py", tmp_path / "studio.py"
+    legacy_script.write_text(LEGACY_SLOW_ECHO)
+    studio_script.write_text(STUDIO_SLOW_ECHO)
+    args = [live_server.url, project["apiKey"]]
+    legacy = ServiceProcess(
+        [str(legacy_script), *args], python=orra_sdk_python, cwd=tmp_path, env={"PYTHONPATH": ""}
+    ).start()
+    studio = ServiceProcess([str(studio_script), *args], cwd=tmp_path).start()
+    names = {"slow-echo", "roomy-echo"}
+    try:
+        wait_until(lambda: api.services_online(names), 30, "both services")
+
+        def connections() -> dict[str, list[dict]]:
+            services = api.get("/services").json()["services"]
+            return {s["name"]: s["connections"] for s in services if s["name"] in names}
+
+        before = connections()
+        assert [c["capacity"] for c in before["slow-echo"]] == [16]
+        assert [c["capacity"] for c in before["roomy-echo"]] == [None]
+        ids = [
+            api.post("/orchestrations", one_step(name, "text", f"t{n}")).json()["executionId"]
+            for name in sorted(names)
+            for n in range(40)
+        ]
+        most = {name: 0 for name in names}
+
+        def all_finished() -> bool:
+            for name, conns in connections().items():
+                most[name] = max([most[name], *(c["tasksInFlight"] for c in conns)])
+            states = api.get("/orchestrations", params={"limit": 100}).json()["orchestrations"]
+            return all(o["status"] == "COMPLETED" for o in states if o["executionId"] in ids)
+
+        wait_until(all_finished, 60, "80 orchestrations to complete")
+        assert 0 < most["slow-echo"] <= 16, most
+        assert most["roomy-echo"] > 16, most  # no limit: it takes all 40 at once
+        for execution_id in ids:
+            body = api.get(f"/orchestrations/{execution_id}").json()
+            assert body["stepResults"][0]["attempts"] == 1, body
+        # the same sockets throughout: nothing stalled, nothing reconnected
+        assert {n: [c["instance"] for c in cs] for n, cs in connections().items()} == {
+            n: [c["instance"] for c in cs] for n, cs in before.items()
+        }
+    finally:
+        output = legacy.stop()
+        studio.stop()
+    assert "Traceback" not in output, output[-3000:]

@@ -150,7 +150,12 @@ def test_a_service_that_stops_reading_its_tasks_is_disconnected_with_1013(server
     big = "y" * 900_000  # each task frame ~0.9 MB: the send queue's byte bound fills first
 
     async def scenario() -> int | None:
-        async with websockets.connect(url, max_queue=1, max_size=None) as ws:
+        # it asks to hold up to 1,000 tasks (an orra SDK's socket would get 16 at most and
+        # the rest would wait in the control plane): the send queue's bound is what is tested
+        capacity = {"X-Orra-Capacity": "1000"}
+        async with websockets.connect(
+            url, max_queue=1, max_size=None, additional_headers=capacity
+        ) as ws:
             wait_until(lambda: api.services_online({"never-reads"}), 10, "online")
             body = {
                 "action": {"type": "refund-order", "content": "refund it"},

@@ -59,6 +59,12 @@ class Instance:
     last_seen: float = field(default_factory=time.time)
     #: idempotency keys of tasks sent here and not yet answered
     in_flight: set[str] = field(default_factory=set)
+    #: tasks it may hold at once (None: no limit). The orra SDKs handle one message at a time
+    #: and their client library reads at most 32 frames ahead: more tasks than that queued
+    #: behind a busy handler stall its socket (docs/protocol.md, "Capacity")
+    capacity: int | None = None
+    #: called when it lets go of a task (the hub wakes dispatches waiting for room)
+    on_release: Callable[[], None] | None = field(default=None, repr=False)
     max_frames: int = SEND_QUEUE_FRAMES
     max_bytes: int = SEND_QUEUE_BYTES
     #: why the socket is being closed (None while open)
@@ -69,6 +75,17 @@ class Instance:
     _queue: collections.deque[str] = field(default_factory=collections.deque)
     _queued_bytes: int = 0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def has_room(self) -> bool:
+        return self.capacity is None or len(self.in_flight) < self.capacity
+
+    def release(self, key: str) -> None:
+        """It no longer holds task ``key`` (answered, timed out, lost or not sent)."""
+        if key in self.in_flight:
+            self.in_flight.discard(key)
+            if self.on_release is not None:
+                self.on_release()
 
     async def send(self, message: dict[str, Any]) -> None:
         """Queue ``message`` for the socket; raises :class:`InstanceClosed` if it is closing."""
@@ -128,6 +145,8 @@ class ServiceHub:
     def __init__(self) -> None:
         self._instances: dict[str, list[Instance]] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        #: service id → dispatches waiting for an instance with room (all were full)
+        self._room_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._rotation = itertools.count()
         #: service id → when its last instance went away (a service offline shows it)
         self._gone_at: dict[str, float] = {}
@@ -137,7 +156,13 @@ class ServiceHub:
 
     def add(self, instance: Instance) -> None:
         self._instances.setdefault(instance.service_id, []).append(instance)
-        for waiter in self._waiters.pop(instance.service_id, []):
+        instance.on_release = lambda: self._wake(self._room_waiters, instance.service_id)
+        self._wake(self._waiters, instance.service_id)
+        self._wake(self._room_waiters, instance.service_id)
+
+    @staticmethod
+    def _wake(waiters: dict[str, list[asyncio.Future[None]]], service_id: str) -> None:
+        for waiter in waiters.pop(service_id, []):
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -150,6 +175,7 @@ class ServiceHub:
             self._gone_at[instance.service_id] = time.time()
         if self.on_instance_lost is not None and instance.in_flight:
             self.on_instance_lost(instance)
+        self._wake(self._room_waiters, instance.service_id)  # to wait for another, or go
 
     def close_key(self, key_hash: str) -> int:
         """Disconnect every socket that connected with this (revoked) key; returns how many."""
@@ -194,8 +220,9 @@ class ServiceHub:
         return [i for group in self._instances.values() for i in group]
 
     def pick(self, service_id: str, avoid: Instance | None = None) -> Instance | None:
-        """The least busy instance; ``avoid`` (where an attempt just failed) only if alone."""
-        instances = self.current(service_id)
+        """The least busy instance with room; ``avoid`` (where an attempt just failed) only if
+        alone. None when offline, or when every instance is full (see :meth:`wait_room`)."""
+        instances = [i for i in self.current(service_id) if i.has_room]
         if not instances:
             return None
         if len(instances) == 1:
@@ -207,6 +234,12 @@ class ServiceHub:
         turn = next(self._rotation)
         ordered = instances[turn % len(instances) :] + instances[: turn % len(instances)]
         return min(ordered, key=lambda i: len(i.in_flight))
+
+    async def wait_room(self, service_id: str) -> None:
+        """Until an instance of the service lets go of a task, or one comes or goes."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._room_waiters.setdefault(service_id, []).append(future)
+        await future
 
     async def wait_online(self, service_id: str, timeout: float) -> bool:
         if self.is_online(service_id):

@@ -89,6 +89,11 @@ class Settings:
     max_request_bytes: int = MAX_REQUEST_BYTES
     #: default step duration (seconds) used for estimates before we have measurements
     default_step_seconds: float = 1.0
+    #: tasks an instance of the original orra SDKs (which send the key in the URL) may hold at
+    #: once: they read at most 32 frames ahead of a busy handler (0: no limit)
+    legacy_instance_capacity: int = field(
+        default_factory=lambda: int(_float("ORRA_LEGACY_CAPACITY", 16))
+    )
     #: how long a step waits for its service to come online before it fails
     offline_grace_seconds: float = field(default_factory=lambda: _float("ORRA_OFFLINE_GRACE", 300))
     #: seconds one attempt of a step may run (generous: agents call LLMs)

@@ -234,6 +234,9 @@ class ConnectionOut(_Out):
     instance: int
     connectedAt: str | None
     tasksInFlight: int
+    capacity: int | None = Field(
+        default=None, description="tasks it may hold at once (null: no limit)"
+    )
     stale: bool = Field(description="connected before a schema change: gets no new tasks")
 
 

@@ -87,6 +87,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
                 "instance": i.number,
                 "connectedAt": to_iso(i.connected_at),
                 "tasksInFlight": len(i.in_flight),
+                "capacity": i.capacity,
                 "stale": i.stale,
             }
             for i in connected

@@ -39,6 +39,27 @@ POLICY_VIOLATION = 1008
 _OFF_LOOP_CHARS = 256 * 1024
 
 
+#: the most tasks a socket may ask to hold at once with ``X-Orra-Capacity``
+MAX_CAPACITY = 10_000
+
+
+def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
+    """(tasks the instance may hold at once or None for no limit, whether the ask is valid).
+
+    ``X-Orra-Capacity: N`` says it; without it, a socket that sent its key in the URL (the
+    original orra SDKs do) gets ``legacy`` (0: no limit), any other no limit.
+    """
+    asked = websocket.headers.get("x-orra-capacity")
+    if asked is not None:
+        text = asked.strip()
+        if not text.isdigit() or not 1 <= int(text) <= MAX_CAPACITY:
+            return None, False
+        return int(text), True
+    if websocket.headers.get("authorization", "").strip():
+        return None, True
+    return (legacy or None), True
+
+
 def _key_of(websocket: WebSocket) -> str:
     """The API key: ``Authorization: Bearer …`` on the upgrade, else ``?apiKey=`` (orra SDKs)."""
     header = websocket.headers.get("authorization", "")
@@ -58,12 +79,22 @@ async def service_socket(websocket: WebSocket) -> None:
     if project_id is None or service is None or service["project_id"] != project_id:
         await websocket.close(code=POLICY_VIOLATION)
         return
+    capacity, valid = _capacity_of(websocket, runtime.settings.legacy_instance_capacity)
+    if not valid:  # refused before the upgrade, as a bad key is (HTTP 403)
+        log.warning(
+            "refused a socket of service %s: X-Orra-Capacity must be a whole number from 1 to %d",
+            service_id,
+            MAX_CAPACITY,
+        )
+        await websocket.close(code=POLICY_VIOLATION)
+        return
     await websocket.accept()
     instance = Instance(
         service_id=service_id,
         project_id=project_id,
         socket=websocket,
         key_hash=hash_api_key(key),
+        capacity=capacity,
     )
     writer = asyncio.get_running_loop().create_task(
         instance.write_forever(_aborter(websocket)), name=f"ws-writer-{instance.number}"

@@ -245,6 +245,9 @@ class Compensator:
                 await asyncio.sleep(self.retry_policy.delay(item.attempts))
             service_id = item.service_id or ""
             instance = self.hub.pick(service_id)
+            if instance is None and self.hub.is_online(service_id):
+                await self.hub.wait_room(service_id)  # every instance is full
+                continue
             if instance is None:
                 grace = self.settings.offline_grace_seconds
                 if not await self.hub.wait_online(service_id, grace):
@@ -329,7 +332,7 @@ class Compensator:
             return ("lost", None)
         finally:
             self._waiting.pop(slot, None)
-            instance.in_flight.discard(key)
+            instance.release(key)
 
     async def _attempt_failed(self, item: CompensationState, failure: str) -> None:
         item.error = failure

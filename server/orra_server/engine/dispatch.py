@@ -104,6 +104,12 @@ class Dispatcher:
         avoid = step.instance
         while True:
             instance = self.hub.pick(step.service_id or "", avoid=avoid)
+            if instance is None and self.hub.is_online(step.service_id or ""):
+                # every instance holds all it can take: the task waits here, not in a socket
+                await self.hub.wait_room(step.service_id or "")
+                if run.finishing or step.status not in WAITING:
+                    return None, None
+                continue
             if instance is None:
                 if not await self._wait_for_service(run, step):
                     return None, None
@@ -127,7 +133,7 @@ class Dispatcher:
             try:
                 await instance.send(message)
             except Exception:  # the socket went away between pick and send: try another
-                instance.in_flight.discard(key)
+                instance.release(key)
                 step.attempts -= 1
                 step.status = StepStatus.PENDING
                 self.hub.remove(instance)
@@ -189,7 +195,7 @@ class Dispatcher:
         if entry is None:
             return
         run, step = entry
-        instance.in_flight.discard(key)
+        instance.release(key)
         error = (
             f"the answer of '{step.component}' was larger than {limit} bytes, the most one "
             "websocket message may carry; make the service return less"
@@ -202,7 +208,7 @@ class Dispatcher:
             step.timer.cancel()
             step.timer = None
         if step.instance is not None and step.idempotency_key:
-            step.instance.in_flight.discard(step.idempotency_key)
+            step.instance.release(step.idempotency_key)
 
     def forget(self, step: StepState) -> None:
         """No answer for ``step`` under its current key counts any more."""

@@ -157,7 +157,7 @@ class Engine:
             return None  # a duplicate or a late answer: already recorded, just ACK it
         run, step = entry
         for other in self.hub.instances(instance.service_id):
-            other.in_flight.discard(key)
+            other.release(key)
         self.dispatcher.stop_attempt(step)
         if payload.get("error"):
             error = str(payload["error"])
