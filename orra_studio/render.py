@@ -17,6 +17,7 @@ __all__ = [
     "STATUS_ICON",
     "card",
     "literal",
+    "shortened",
     "logs_table",
     "orchestrations_table",
     "plan_table",
@@ -122,7 +123,8 @@ def _status(status: str) -> Text:
     return Text(f"{STATUS_ICON.get(status, '·')} {status}", style=_STATUS_STYLE.get(status, ""))
 
 
-def _short(value: Any, width: int = 80) -> str:
+def shortened(value: Any, width: int = 80) -> str:
+    """``value`` (JSON unless text) cut to ``width`` characters with an ellipsis."""
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -135,7 +137,7 @@ def records_table(rows: list[dict[str, Any]], columns: list[str], title: str | N
         else:
             table.add_column(column, overflow="fold")
     for row in rows:
-        _add_row(table, *("" if row.get(c) is None else _short(row.get(c)) for c in columns))
+        _add_row(table, *("" if row.get(c) is None else shortened(row.get(c)) for c in columns))
     return table
 
 
@@ -147,7 +149,7 @@ def card(fields: dict[str, Any], title: str | None = None) -> Table:
     for key, value in fields.items():
         if value is None or value == []:
             continue
-        shown = _status(value) if key == "status" else _short(value, 400)
+        shown = _status(value) if key == "status" else shortened(value, 400)
         _add_row(table, key, shown)
     return Panel(table, title=title) if title else table
 
@@ -176,7 +178,7 @@ def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
         _add_row(
             table,
             row["executionId"],
-            _short(f"{kind}: {content}" if content and content != kind else kind, 48),
+            shortened(f"{kind}: {content}" if content and content != kind else kind, 48),
             _status(row["status"]),
             _when(row.get("createdAt")),
             _took(row.get("startTime") or row.get("createdAt"), row.get("endTime")),
@@ -198,7 +200,7 @@ def services_table(rows: list[dict[str, Any]]) -> Table:
             + (f" (+{row['staleInstances']} stale)" if row.get("staleInstances") else ""),
             "yes" if row.get("revertible") else "no",
             str(row.get("version", "")),
-            _short(row.get("description") or "", 60),
+            shortened(row.get("description") or "", 60),
         )
     return table
 
@@ -227,6 +229,6 @@ def progress_table(progress: Any) -> Table:
     for column in ("component", "status", "attempts", "latest"):
         table.add_column(column, overflow="fold")
     for step in progress.steps.values():
-        latest = step.error or (_short(step.last_update, 60) if step.last_update else "")
+        latest = step.error or (shortened(step.last_update, 60) if step.last_update else "")
         _add_row(table, step.id, step.component, _status(step.status), str(step.attempts), latest)
     return table

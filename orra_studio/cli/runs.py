@@ -23,6 +23,7 @@ from ..render import (
     progress_table,
     records_table,
     result_panel,
+    shortened,
     steps_table,
 )
 from ..statuses import OrchestrationStatus, StepStatus
@@ -197,9 +198,7 @@ def _how_to_decide(body: dict[str, Any], waiting: list[dict[str, Any]]) -> Any:
     execution_id = body["executionId"]
     lines = [Text(f"{execution_id} waits for a person's approval:", style="yellow")]
     for step in waiting:
-        shown = json.dumps(step.get("input"), ensure_ascii=False)
-        if len(shown) > 160:  # the whole input: orra approvals ls --json
-            shown = shown[:159] + "…"
+        shown = shortened(step.get("input"), 160)  # the whole input: orra approvals ls --json
         lines.append(
             Text(
                 f"  {step['id']} ({step['component']}) would run with {shown}\n"
