@@ -18,7 +18,7 @@ SDK = ROOT / "sdk" / "python" / "orra_sdk"
 STUDIO = ROOT / "orra_studio"
 
 #: leaf modules every layer of the server may use
-LEAVES = {"ids", "statuses", "limits", "settings", "errors", "jsonschemas"}
+LEAVES = {"ids", "statuses", "limits", "settings", "errors", "jsonschemas", "grammar"}
 
 
 def _imports(path: Path, package: str) -> list[tuple[int, str]]:

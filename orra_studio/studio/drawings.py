@@ -220,5 +220,5 @@ def timeline_svg(attempts: list[Attempt], now: datetime | None = None) -> str:
 
 
 def _step_order(step_id: str) -> tuple[int, str]:
-    digits = "".join(c for c in step_id if c.isdigit())
+    digits = "".join(c for c in step_id if "0" <= c <= "9")[:9]  # ASCII only: '²'.isdigit()
     return (int(digits) if digits else 1 << 30, step_id)

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import random
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -68,7 +69,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
     lower = {k.lower(): v for k, v in headers.items()}
     message_id = lower.get("webhook-id", "")
     timestamp = lower.get("webhook-timestamp", "")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp) or abs(time.time() - int(timestamp)) > tolerance:
         return False
     expected = sign(secret, message_id, int(timestamp), body).split(",", 1)[1]
     for candidate in lower.get("webhook-signature", "").split():

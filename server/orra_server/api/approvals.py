@@ -14,10 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..engine import Run, StepState
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import Conflict, NotFound
 from ..ids import hash_api_key, to_iso
-from ..jsonschemas import validate_instance
 from ..statuses import StepStatus
+from .admission import check_input
 from .auth import ProjectId
 from .models import ERROR_RESPONSES, ApprovalIn, RejectionIn, answers
 from .routing import OrjsonRoute
@@ -106,15 +106,15 @@ async def approve_step(
     body = body or ApprovalIn()
     if body.input is not None:
         service = runtime.registry.cached(step.service_id or "") or {}
-        problems = validate_instance(body.input, service.get("input_schema") or {})
-        if problems:
-            raise BadRequest(
-                f"the edited input of {step_id} does not fit the input schema of "
-                f"'{step.component}': {'; '.join(problems[:3])}",
-                code="invalid_step_input",
-                param="input",
-                details=problems[:20],
-            )
+        await check_input(
+            body.input,
+            service.get("input_schema") or {},
+            step_id=step_id,
+            component=step.component,
+            param="input",
+        )
+        # the check may have yielded the loop: decide only if the step still waits
+        run, step = _waiting_step(runtime, project_id, orchestration_id, step_id)
     await runtime.engine.approve(
         run, step, body.input, _approver(request, body.approver), body.comment
     )

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ..limits import MAX_DATA_FIELDS, MAX_PLAN_STEPS
 from ..planning import Plan
+from ..planning.plan import StepId
 
 __all__ = [
     "documented",
@@ -164,7 +165,7 @@ class OrchestrationOptions(PolicyIn):
     maxReplans: Count | None = Field(
         default=None, ge=0, le=10, description="plan revisions a run may have (default 2)"
     )
-    approve: list[Annotated[str, Field(max_length=64)]] | Literal["revertible"] | None = Field(
+    approve: list[Annotated[StepId, Field(max_length=64)]] | Literal["revertible"] | None = Field(
         default=None,
         max_length=MAX_PLAN_STEPS,
         description="steps that wait for a person's approval: their ids, or 'revertible' for "
@@ -196,9 +197,9 @@ class RejectionIn(_Body):
 
 class RerunIn(_Body):
     #: run this step and every step after it anew; the others reuse their recorded outputs
-    fromStep: str | None = Field(default=None, max_length=64)
+    fromStep: StepId | None = Field(default=None, max_length=64)
     #: edited inputs by step id (each checked against its service's input schema)
-    input: dict[str, dict[str, Any]] | None = Field(default=None, max_length=MAX_PLAN_STEPS)
+    input: dict[StepId, dict[str, Any]] | None = Field(default=None, max_length=MAX_PLAN_STEPS)
     #: run this plan instead of the recorded one (validated like any plan)
     plan: Plan | None = None
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 
 from ..engine import TERMINAL, Run
 from ..engine.run import build_steps, gate_steps
 from ..errors import BadRequest
 from ..ids import new_id, now, to_iso
-from ..limits import MAX_PLAN_REFERENCES
 from ..planning import (
     GroundingMatch,
     GroundingSpec,
-    Plan,
-    PlanMaker,
     PlanningRequest,
     PlanResult,
     execution_levels,
@@ -26,6 +21,7 @@ from ..planning import (
 )
 from ..statuses import OrchestrationStatus
 from ..store import DEFAULT_SORT, Change, Cursor, InvalidCursor, parse_sort
+from .admission import check_plan
 from .auth import ProjectId
 from .export import utc_or_400
 from .models import (
@@ -57,33 +53,15 @@ async def _make_plan(
             fingerprint=runtime.registry.fingerprint(project_id),
             use_cache=not body.noCache,
         )
-    references = _count_references(body.plan)
     plan = body.plan.model_copy(
         update={"parallelExecutionGroups": execution_levels(body.plan.steps)}
     )
-    if references > 200 or len(plan.steps) > 20:  # seconds of CPU: keep the loop free
-        errors = await asyncio.to_thread(PlanMaker.check, plan, request)
-    else:
-        errors = PlanMaker.check(plan, request)
+    errors = await check_plan(plan, request)
     provenance: dict[str, Any] = {"source": "caller", "planner": "caller", "cache": "skip"}
     if request.grounding is not None:
         provenance["grounding"] = request.grounding.as_dict()
     reason = "the plan is invalid: " + "; ".join(e.message for e in errors) if errors else None
     return PlanResult(plan, reason, provenance, errors=errors)
-
-
-def _count_references(plan: Plan) -> int:
-    """References (``{{…}}``) in a caller's plan, counted in C; past the limit, a 400."""
-    count = sum(orjson.dumps(step.input).count(b"{{") for step in plan.steps)
-    if count > MAX_PLAN_REFERENCES:
-        raise BadRequest(
-            f"the plan holds {count} references ({{{{…}}}}); at most {MAX_PLAN_REFERENCES} are "
-            "allowed",
-            code="too_many_references",
-            param="plan",
-            details={"limit": MAX_PLAN_REFERENCES, "found": count},
-        )
-    return count
 
 
 def _warnings(runtime: Runtime, plan: dict[str, Any] | None, services: list[dict[str, Any]]):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..planning.plan import REFERENCE
 
 __all__ = ["UnresolvedReference", "resolve_input"]
+
+
+#: a list index in a reference's path: ASCII digits only (``'²'.isdigit()`` is true)
+_INDEX = re.compile(r"[0-9]{1,9}")
 
 
 class UnresolvedReference(Exception):
@@ -32,7 +37,7 @@ def _lookup(root: str, path: list[str], request: dict[str, Any], outputs: dict[s
     for part in rest:
         if isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and _INDEX.fullmatch(part) and int(part) < len(node):
             node = node[int(part)]
         else:
             raise UnresolvedReference(f"{root}.{'.'.join(path)}: no '{part}'")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
 
+from ..grammar import STEP_ID_RULE, is_step_id
 from ..limits import MAX_PLAN_STEPS
 
 __all__ = [
@@ -15,23 +16,37 @@ __all__ = [
     "Plan",
     "PlanStep",
     "Reference",
+    "StepId",
     "execution_levels",
     "references_in",
 ]
 
-#: ``{{request.action.content}}``, ``{{request.data.customerId}}``, ``{{step1.output.profile}}``
-REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][\w]*)((?:\.[\w\-]+)+)\s*\}\}")
+#: ``{{request.action.content}}``, ``{{request.data.customerId}}``, ``{{step1.output.profile}}``:
+#: the root is ``request`` or a step id (ASCII, the step-id grammar without ``-``); the path's
+#: parts are field names (any word characters, as data fields may be named) or list indexes
+REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)((?:\.[\w\-]+)+)\s*\}\}")
+
+
+def _step_id(value: str) -> str:
+    if not is_step_id(value):
+        shown = value[:40].encode("unicode_escape").decode("ascii")
+        raise ValueError(f"'{shown}' is not a step id: use {STEP_ID_RULE}")
+    return value
+
+
+#: a step id as a request may carry it (plan steps, dependencies, groups, approve, fromStep)
+StepId = Annotated[str, AfterValidator(_step_id)]
 
 
 class PlanStep(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(min_length=1, max_length=64)
+    id: StepId = Field(min_length=1, max_length=64)
     component: str = Field(min_length=1, max_length=253, description="the service's name")
     action: str = Field(default="", max_length=200, description="what the step does")
     input: dict[str, Any] = Field(default_factory=dict)
     expectedOutput: str = Field(default="", max_length=200)
-    dependencies: list[str] = Field(default_factory=list, max_length=MAX_PLAN_STEPS)
+    dependencies: list[StepId] = Field(default_factory=list, max_length=MAX_PLAN_STEPS)
     #: wait for a person's approval before this step runs (a plan edited in the studio or a
     #: notebook may mark any step); left out of the plan's JSON unless set
     requiresApproval: bool | None = None
@@ -48,7 +63,7 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     steps: list[PlanStep] = Field(max_length=MAX_PLAN_STEPS)
-    parallelExecutionGroups: list[list[str]] = Field(
+    parallelExecutionGroups: list[list[StepId]] = Field(
         default_factory=list, max_length=MAX_PLAN_STEPS
     )
     estimatedCompletionTime: str | None = None

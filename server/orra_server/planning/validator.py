@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -224,6 +225,22 @@ def _ancestors(plan: Plan) -> dict[str, set[str]]:
     return memo
 
 
+#: a list index in a reference: ASCII digits only (``'²'.isdigit()`` is true, ``int`` refuses it)
+_INDEX = re.compile(r"[0-9]{1,9}")
+
+
+def _missing_part(value: Any, parts: list[str]) -> str | None:
+    """The first of ``parts`` that ``value`` (the request's data) does not have, if any."""
+    for part in parts:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and _INDEX.fullmatch(part) and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return part
+    return None
+
+
 def _check_reference(ref, step_id, field, steps, ancestors, services, action, data):
     if ref.root == "request":
         head = ref.path[0]
@@ -231,7 +248,16 @@ def _check_reference(ref, step_id, field, steps, ancestors, services, action, da
             return None
         if head == "data" and len(ref.path) >= 2:
             if ref.path[1] in data:
-                return None
+                missing = _missing_part(data[ref.path[1]], ref.path[2:])
+                if missing is None:
+                    return None
+                return PlanError(
+                    step_id,
+                    field,
+                    "unresolvable_reference",
+                    f"{ref.text}: the request's data has no '{missing}' there (a list index is "
+                    "written with the ASCII digits 0-9)",
+                )
             known = ", ".join(sorted(data)) or "none"
             return PlanError(
                 step_id,
