@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from ..planning.plan import REFERENCE
+from ..planning.plan import REFERENCE, follow_path
 
 __all__ = ["UnresolvedReference", "resolve_input"]
-
-
-#: a list index in a reference's path: ASCII digits only (``'²'.isdigit()`` is true)
-_INDEX = re.compile(r"[0-9]{1,9}")
 
 
 class UnresolvedReference(Exception):
@@ -34,14 +29,10 @@ def _lookup(root: str, path: list[str], request: dict[str, Any], outputs: dict[s
             raise UnresolvedReference(f"{root} has no recorded output")
         node = outputs[root]
         rest = path[1:] if path and path[0] == "output" else path
-    for part in rest:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and _INDEX.fullmatch(part) and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise UnresolvedReference(f"{root}.{'.'.join(path)}: no '{part}'")
-    return node
+    found, missing = follow_path(node, rest)
+    if missing is not None:
+        raise UnresolvedReference(f"{root}.{'.'.join(path)}: no '{missing}'")
+    return found
 
 
 def _resolve_value(value: Any, request: dict[str, Any], outputs: dict[str, Any]) -> Any:

@@ -18,6 +18,7 @@ __all__ = [
     "Reference",
     "StepId",
     "execution_levels",
+    "follow_path",
     "references_in",
 ]
 
@@ -76,6 +77,24 @@ class Reference(BaseModel):
     root: str  # "request" or a step id
     path: list[str]  # e.g. ["data", "customerId"] or ["output", "profile"]
     text: str
+
+
+#: a list index in a reference's path: ASCII digits only (``'²'.isdigit()`` is true, and
+#: ``int('²')`` raises)
+_INDEX = re.compile(r"[0-9]{1,9}")
+
+
+def follow_path(value: Any, parts: list[str]) -> tuple[Any, str | None]:
+    """``value`` followed along ``parts`` (object keys, list indexes): (what is there, None),
+    or (None, the first part that is not there)."""
+    for part in parts:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and _INDEX.fullmatch(part) and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None, part
+    return value, None
 
 
 def _walk_strings(value: Any) -> Iterator[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -10,7 +9,7 @@ import jsonschema
 
 from ..jsonschemas import properties_of, required_of
 from .grounding_spec import best_service_for
-from .plan import Plan, PlanStep, execution_levels, references_in
+from .plan import Plan, PlanStep, execution_levels, follow_path, references_in
 
 __all__ = ["RULES", "PlanError", "validate_plan"]
 
@@ -225,22 +224,6 @@ def _ancestors(plan: Plan) -> dict[str, set[str]]:
     return memo
 
 
-#: a list index in a reference: ASCII digits only (``'²'.isdigit()`` is true, ``int`` refuses it)
-_INDEX = re.compile(r"[0-9]{1,9}")
-
-
-def _missing_part(value: Any, parts: list[str]) -> str | None:
-    """The first of ``parts`` that ``value`` (the request's data) does not have, if any."""
-    for part in parts:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and _INDEX.fullmatch(part) and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return part
-    return None
-
-
 def _check_reference(ref, step_id, field, steps, ancestors, services, action, data):
     if ref.root == "request":
         head = ref.path[0]
@@ -248,7 +231,7 @@ def _check_reference(ref, step_id, field, steps, ancestors, services, action, da
             return None
         if head == "data" and len(ref.path) >= 2:
             if ref.path[1] in data:
-                missing = _missing_part(data[ref.path[1]], ref.path[2:])
+                _, missing = follow_path(data[ref.path[1]], ref.path[2:])
                 if missing is None:
                     return None
                 return PlanError(
