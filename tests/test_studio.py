@@ -79,6 +79,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
         process = StudioProcess(server.url, api.key or "", shots / "studio.log").start()
         stack.callback(process.stop)
         page, watched = stack.enter_context(browser_page(shots))
+        page.goto(process.login_url)  # as a person opens the URL `orra studio` printed
         yield Studio(api, process.url, page, watched, shots)
         watched.check(page)
     print(f"\nstudio screenshots: {shots}")
@@ -445,6 +446,7 @@ def test_a_refused_key_asks_for_another(studio: Studio, live_server: ServerProce
     other = StudioProcess(live_server.url, wrong, tmp_path / "studio.log").start()
     try:
         with another_page(studio) as (page, watched):
+            page.goto(other.login_url)
             page.goto(other.url + "services")
             page.wait_for_selector("text=/Key refused/")
             assert page.locator("text=sk-orra-v1-" + "0" * 20).count() == 0  # masked
@@ -464,6 +466,7 @@ def test_a_control_plane_that_goes_away_shows_a_banner_and_comes_back(
     other = StudioProcess(server.url, project["apiKey"], tmp_path / "studio.log").start()
     try:
         with another_page(studio) as (page, _watched):
+            page.goto(other.login_url)
             page.goto(other.url + "executions")
             page.wait_for_selector(".orra-nav")
             server.stop()
