@@ -80,6 +80,7 @@ class StudioProcess:
         port: int | None = None,
         token: str | None = None,
         cwd: Path = ROOT,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -93,7 +94,7 @@ class StudioProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "orra_studio.cli", *args, "--no-open"],
             cwd=cwd,
-            env={**os.environ, "ORRA_STUDIO_TOKEN": self.token},
+            env={**os.environ, "ORRA_STUDIO_TOKEN": self.token, **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
