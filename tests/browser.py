@@ -90,6 +90,7 @@ class StudioProcess:
         self.auth = {"Authorization": f"token {self.token}"}
         self._log = log.open("w")
         self.log_path = log
+        self.cwd = cwd
         args = ["studio", "--url", url, "--api-key", api_key, "--port", str(self.port)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "orra_studio.cli", *args, "--no-open"],

@@ -37,6 +37,7 @@ class Studio:
     page: Any
     watched: Watched
     shots: Path
+    process: StudioProcess
 
     def open(self, route: str) -> Any:
         self.page.goto(self.url + route)
@@ -76,11 +77,13 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
             )
         )
         stack.callback(server.stop)
-        process = StudioProcess(server.url, api.key or "", shots / "studio.log").start()
+        # its own working directory: a query must leave nothing in it (no DuckDB .tmp/)
+        cwd = tmp_path_factory.mktemp("studio-cwd")
+        process = StudioProcess(server.url, api.key or "", shots / "studio.log", cwd=cwd).start()
         stack.callback(process.stop)
         page, watched = stack.enter_context(browser_page(shots))
         page.goto(process.login_url)  # as a person opens the URL `orra studio` printed
-        yield Studio(api, process.url, page, watched, shots)
+        yield Studio(api, process.url, page, watched, shots, process)
         watched.check(page)
     print(f"\nstudio screenshots: {shots}")
     api.close()
@@ -425,6 +428,44 @@ def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: S
     editor.fill("SELECT * FROM read_csv('/etc/passwd')")
     page.get_by_role("button", name="Run query").click()
     page.wait_for_selector("text=/Permission Error/")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The most resident memory the process has had (VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+#: the studio's peak resident memory after a query of ~1 GB of results (4 GB before the cap)
+RSS_BOUND_MIB = 900
+
+
+def test_a_huge_result_is_cut_before_it_fills_memory_and_nothing_spills_to_disk(studio: Studio):
+    page = studio.open("analytics")
+    page.wait_for_selector("text=/\\d+ row\\(s\\); fetched/")
+    editor = page.locator(".orra-sql textarea")
+    run = page.get_by_role("button", name="Run query")
+    editor.fill("SELECT i FROM range(25000) t(i)")
+    run.click()
+    page.wait_for_selector("text=/Result cut at 10,000 rows: only the first 10,000 row/")
+    before = peak_rss_mib(studio.process.proc.pid)
+    editor.fill("SELECT i, repeat('x', 100000) AS s FROM range(10000) t(i)")  # 1 GB of text
+    run.click()
+    page.wait_for_selector("text=/Result cut at 16 MiB: only the first \\d+ row/", timeout=30_000)
+    peak = peak_rss_mib(studio.process.proc.pid)
+    print(f"\nstudio peak RSS {before:.0f} MiB before, {peak:.0f} MiB after a 1 GB result")
+    assert peak < RSS_BOUND_MIB, peak
+    # a sort larger than the memory cap fails; it does not spill into the working directory
+    editor.fill(
+        "SELECT count(*) FROM (SELECT repeat('x', 100) || i AS s FROM range(20000000) t(i) "
+        "ORDER BY s DESC)"
+    )
+    run.click()
+    page.wait_for_selector("text=/Out of Memory Error/", timeout=30_000)
+    assert page.locator(".orra-cut").is_hidden()
+    assert list(Path(studio.process.cwd).iterdir()) == []
 
 
 @contextlib.contextmanager
