@@ -87,6 +87,7 @@ class StudioProcess:
         #: its login token (ORRA_STUDIO_TOKEN), so a test can log in as a person would
         self.token = token or secrets.token_urlsafe(24)
         self.login_url = f"{self.url}?token={self.token}"
+        self.cookie_name = f"orra-studio-{self.port}"
         self.auth = {"Authorization": f"token {self.token}"}
         self._log = log.open("w")
         self.log_path = log

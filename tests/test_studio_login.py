@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import websockets.sync.client as ws_client
 from browser import StudioProcess, browser_page
 from websockets.exceptions import InvalidStatus
 
-from helpers import ServerProcess, new_project, orra_cli
+from helpers import ServerProcess, free_port, new_project, orra_cli, terminate, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -113,10 +116,52 @@ def test_a_wrong_token_is_refused_and_the_right_one_opens_every_page(studio: Stu
     with contextlib.closing(logged_in(studio)) as client:
         for path in PATHS[:6]:
             assert client.get(path).status_code == 200, path
+        # the page's Bokeh session token carries request headers and cookies: not the login's
+        payload = session_payload(client.get("services").text)
+        assert studio.cookie_name not in payload["cookies"], payload["cookies"]
         assert client.get("logout").status_code == 200
         assert client.get("executions").status_code == 302  # logged out
-    # the header a proxy adds works without a cookie
-    assert httpx.get(studio.url + "services", headers=studio.auth).status_code == 200
+    # the header a proxy adds works without a cookie, and stays out of the page
+    proxied = httpx.get(studio.url + "services", headers=studio.auth)
+    assert proxied.status_code == 200
+    headers = {k.lower() for k in session_payload(proxied.text)["headers"]}
+    assert "authorization" not in headers and studio.token not in proxied.text
+
+
+def session_payload(html: str) -> dict:
+    from bokeh.util.token import get_token_payload
+
+    (token,) = set(re.findall(r'"token":\s*"([A-Za-z0-9_.-]+)"', html))
+    return get_token_payload(token)
+
+
+def test_the_readmes_orra_studio_prints_the_url_to_log_in_with(tmp_path: Path):
+    """``orra studio`` with nothing configured (the embedded demo) prints its token URL once."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORRA_")}
+    env["HOME"] = str(tmp_path)
+    port = free_port()
+    log = tmp_path / "studio.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "orra_studio.cli", "studio", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        pattern = rf"Orra Studio on (http://127\.0\.0\.1:{port}/\?token=([A-Za-z0-9_-]{{43}})) "
+        wait_until(lambda: re.search(pattern, log.read_text()), 60, "the printed URL")
+        url, token = re.search(pattern, log.read_text()).groups()
+        assert "embedded demo" in log.read_text()
+        with httpx.Client(timeout=10, follow_redirects=True) as client:
+            assert client.get(f"http://127.0.0.1:{port}/services").url.path == "/login"
+            page = client.get(url)
+            assert page.status_code == 200 and page.url == f"http://127.0.0.1:{port}/"
+            assert client.get(f"http://127.0.0.1:{port}/services").status_code == 200
+    finally:
+        terminate(proc, 2, 15)
+    assert log.read_text().count(token) == 1  # printed once
 
 
 def test_a_cookie_from_another_start_of_the_studio_is_refused(
