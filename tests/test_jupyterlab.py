@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import subprocess
@@ -15,7 +16,15 @@ import httpx
 import pytest
 from browser import browser_page
 
-from helpers import Api, ServerProcess, free_port, new_project, terminate, wait_until
+from helpers import (
+    Api,
+    ServerProcess,
+    free_port,
+    new_project,
+    python_prints,
+    terminate,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -165,3 +174,27 @@ def test_the_launcher_studio_answers_only_through_jupyters_login(lab):
         assert direct.post("/orra-studio/executions").status_code == 401
     # the token the proxy adds is in the studio's environment, never its command line
     assert not any("token" in a.lower() for a in args)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"ip": "localhost", "port": 8890}, ["127.0.0.1:8890", "localhost:8890"]),
+        ({"ip": "10.1.2.3", "port": 8890}, ["10.1.2.3:8890"]),
+        (
+            {"ip": "localhost", "port": 8890, "custom_display_url": "https://lab.example.org"},
+            ["127.0.0.1:8890", "lab.example.org:80", "localhost:8890"],
+        ),
+        ({"ip": "localhost", "port": 8890, "allow_origin": "*"}, None),
+    ],
+)
+def test_the_launcher_pins_the_jupyter_servers_own_origins(options, expected):
+    code = (
+        "from jupyter_server.serverapp import ServerApp\n"
+        f"ServerApp.instance(**{options!r})\n"
+        "from orra_studio_jupyter import jupyter_origins\n"
+        "print(jupyter_origins())"
+    )
+    origins = ast.literal_eval(python_prints(code).splitlines()[-1])
+    assert "*" not in origins and all("*" not in o for o in origins)
+    assert origins == (expected or ["127.0.0.1:8890", "localhost:8890"])

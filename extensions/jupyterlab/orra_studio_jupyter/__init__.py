@@ -29,8 +29,10 @@ ICON = Path(__file__).with_name("icon.svg")
 
 def jupyter_origins() -> list[str]:
     """``host:port`` a browser reaches this Jupyter server at: its address (``localhost`` and
-    ``127.0.0.1`` both, for a loopback one), its display URL and its ``allow_origin`` if they
-    name one. Read when the studio starts, once the server listens."""
+    ``127.0.0.1`` both, for a loopback one; those and the machine's names for all interfaces),
+    its display URL and its ``allow_origin`` if they name one. Read when the studio starts,
+    once the server listens."""
+    import socket
     from urllib.parse import urlsplit
 
     from jupyter_server.serverapp import ServerApp
@@ -43,6 +45,8 @@ def jupyter_origins() -> list[str]:
     hosts = {f"[{ip}]" if ":" in ip else ip}
     if ip in ("localhost", "127.0.0.1", "::1", ""):
         hosts |= {"localhost", "127.0.0.1"}
+    if ip in ("0.0.0.0", "::", "*"):
+        hosts = {"localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()}
     origins = {f"{host}:{port}" for host in hosts}
     for named in (app.custom_display_url, app.allow_origin):
         netloc = urlsplit(named).netloc if named and named != "*" else ""
