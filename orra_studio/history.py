@@ -5,26 +5,42 @@ what can have changed: the orchestrations created since the oldest one that had 
 the last refresh (or since the newest one, when all had), with their steps and events, and
 replaces those rows; the first refresh fetches everything.
 
-``locked`` (the studio) turns off file and network access and caps memory, so a query typed
-into a web page can read the project's history and nothing else on the machine.
+``locked`` (the studio) turns off file and network access, caps memory and turns off spilling
+to disk (no temporary directory: DuckDB's default is a ``.tmp/`` in the working directory), so
+a query typed into a web page can read the project's history and nothing else on the machine.
+:meth:`LocalHistory.fetch` bounds a result's rows and bytes while it streams out of DuckDB, in
+small Arrow batches, before anything becomes a DataFrame.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .client import Client
 from .statuses import TERMINAL_STATUSES
 
-__all__ = ["EXPORT_TABLES", "LocalHistory", "QueryTooSlow"]
+__all__ = ["EXPORT_TABLES", "Capped", "LocalHistory", "QueryTooSlow"]
 
 EXPORT_TABLES = ("orchestrations", "steps", "events")
+#: rows per Arrow batch read from DuckDB: the most a capped result holds beyond its cap
+BATCH_ROWS = 64
 
 
 class QueryTooSlow(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Capped:
+    """A result cut to a bound: the rows kept, and why it was cut (None: it was whole)."""
+
+    frame: Any  # a pandas DataFrame
+    cut: str | None = None
 
 
 class LocalHistory:
@@ -33,12 +49,12 @@ class LocalHistory:
 
         config: dict[str, Any] = {}
         if locked:
-            config = {
-                "enable_external_access": False,
-                "memory_limit": memory_limit,
-                "lock_configuration": True,
-            }
+            # no temp_directory: nothing spills to disk, so no .tmp/ appears in the cwd
+            config = {"memory_limit": memory_limit, "temp_directory": ""}
         self._db = duckdb.connect(":memory:", config=config)
+        if locked:  # in this order: with external access off, temp_directory is read-only
+            self._db.execute("SET enable_external_access = false")
+            self._db.execute("SET lock_configuration = true")
         self._since: datetime | None = None
         self._loaded = False
         self._lock = threading.Lock()
@@ -80,18 +96,53 @@ class LocalHistory:
         ``timeout`` seconds (the query is interrupted)."""
         if not sql.strip():
             return None
-        cursor = self._db.cursor()
-        timer = None
-        if timeout is not None:
-            timer = threading.Timer(timeout, cursor.interrupt)
-            timer.start()
-        try:
+        with self._interrupted_after(timeout) as cursor:
             relation = cursor.sql(sql)
             if relation is None:
                 return None
             if limit is not None:
                 relation = relation.limit(limit)
             return relation.df()
+
+    def fetch(self, sql: str, *, timeout: float, max_rows: int, max_bytes: int) -> Capped | None:
+        """At most ``max_rows`` rows and about ``max_bytes`` bytes of Arrow data: the rows
+        stream out of DuckDB in batches of :data:`BATCH_ROWS` and the reading stops at a bound,
+        so a huge result never exists in this process whole (only its first batches do)."""
+        import pyarrow as pa
+
+        if not sql.strip():
+            return None
+        with self._interrupted_after(timeout) as cursor:
+            relation = cursor.sql(sql)
+            if relation is None:
+                return None
+            reader = relation.limit(max_rows + 1).fetch_record_batch(BATCH_ROWS)
+            batches, rows, size, cut = [], 0, 0, None
+            for batch in reader:
+                if rows + batch.num_rows > max_rows:
+                    batch, cut = batch.slice(0, max_rows - rows), f"{max_rows:,} rows"
+                if size + batch.nbytes > max_bytes:
+                    room = (max_bytes - size) / max(batch.nbytes, 1)
+                    batch = batch.slice(0, int(batch.num_rows * room))
+                    cut = f"{max_bytes / 2**20:g} MiB"
+                batches.append(batch)
+                rows, size = rows + batch.num_rows, size + batch.nbytes
+                if cut is not None:
+                    break
+            reader.close()
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+            return Capped(table.to_pandas(), cut)
+
+    @contextmanager
+    def _interrupted_after(self, timeout: float | None) -> Iterator[Any]:
+        """A cursor whose query is interrupted after ``timeout`` s (:class:`QueryTooSlow`)."""
+        cursor = self._db.cursor()
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, cursor.interrupt)
+            timer.start()
+        try:
+            yield cursor
         except Exception as exc:
             if timer is not None and not timer.is_alive() and "INTERRUPT" in str(exc).upper():
                 raise QueryTooSlow(
@@ -101,6 +152,7 @@ class LocalHistory:
         finally:
             if timer is not None:
                 timer.cancel()
+            cursor.close()
 
     def close(self) -> None:
         self._db.close()

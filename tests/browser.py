@@ -8,6 +8,7 @@ host but 127.0.0.1, or "Traceback" in the page fails the test.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -70,15 +71,32 @@ class Watched:
 class StudioProcess:
     """``orra studio`` in its own process, against a control plane and a key."""
 
-    def __init__(self, url: str, api_key: str, log: Path) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        log: Path,
+        *,
+        port: int | None = None,
+        token: str | None = None,
+        cwd: Path = ROOT,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        #: its login token (ORRA_STUDIO_TOKEN), so a test can log in as a person would
+        self.token = token or secrets.token_urlsafe(24)
+        self.login_url = f"{self.url}?token={self.token}"
+        self.cookie_name = f"orra-studio-{self.port}"
+        self.auth = {"Authorization": f"token {self.token}"}
         self._log = log.open("w")
         self.log_path = log
+        self.cwd = cwd
         args = ["studio", "--url", url, "--api-key", api_key, "--port", str(self.port)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "orra_studio.cli", *args, "--no-open"],
-            cwd=ROOT,
+            cwd=cwd,
+            env={**os.environ, "ORRA_STUDIO_TOKEN": self.token, **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -89,7 +107,8 @@ class StudioProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"orra studio exited: {self.log_path.read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "executions", timeout=2).status_code == 200:
+                answer = httpx.get(self.url + "executions", headers=self.auth, timeout=2)
+                if answer.status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -37,6 +37,7 @@ class Studio:
     page: Any
     watched: Watched
     shots: Path
+    process: StudioProcess
 
     def open(self, route: str) -> Any:
         self.page.goto(self.url + route)
@@ -76,10 +77,13 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
             )
         )
         stack.callback(server.stop)
-        process = StudioProcess(server.url, api.key or "", shots / "studio.log").start()
+        # its own working directory: a query must leave nothing in it (no DuckDB .tmp/)
+        cwd = tmp_path_factory.mktemp("studio-cwd")
+        process = StudioProcess(server.url, api.key or "", shots / "studio.log", cwd=cwd).start()
         stack.callback(process.stop)
         page, watched = stack.enter_context(browser_page(shots))
-        yield Studio(api, process.url, page, watched, shots)
+        page.goto(process.login_url)  # as a person opens the URL `orra studio` printed
+        yield Studio(api, process.url, page, watched, shots, process)
         watched.check(page)
     print(f"\nstudio screenshots: {shots}")
     api.close()
@@ -426,6 +430,44 @@ def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: S
     page.wait_for_selector("text=/Permission Error/")
 
 
+def peak_rss_mib(pid: int) -> float:
+    """The most resident memory the process has had (VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+#: the studio's peak resident memory after a query of ~1 GB of results (4 GB before the cap)
+RSS_BOUND_MIB = 900
+
+
+def test_a_huge_result_is_cut_before_it_fills_memory_and_nothing_spills_to_disk(studio: Studio):
+    page = studio.open("analytics")
+    page.wait_for_selector("text=/\\d+ row\\(s\\); fetched/")
+    editor = page.locator(".orra-sql textarea")
+    run = page.get_by_role("button", name="Run query")
+    editor.fill("SELECT i FROM range(25000) t(i)")
+    run.click()
+    page.wait_for_selector("text=/Result cut at 10,000 rows: only the first 10,000 row/")
+    before = peak_rss_mib(studio.process.proc.pid)
+    editor.fill("SELECT i, repeat('x', 100000) AS s FROM range(10000) t(i)")  # 1 GB of text
+    run.click()
+    page.wait_for_selector("text=/Result cut at 16 MiB: only the first \\d+ row/", timeout=30_000)
+    peak = peak_rss_mib(studio.process.proc.pid)
+    print(f"\nstudio peak RSS {before:.0f} MiB before, {peak:.0f} MiB after a 1 GB result")
+    assert peak < RSS_BOUND_MIB, peak
+    # a sort larger than the memory cap fails; it does not spill into the working directory
+    editor.fill(
+        "SELECT count(*) FROM (SELECT repeat('x', 100) || i AS s FROM range(20000000) t(i) "
+        "ORDER BY s DESC)"
+    )
+    run.click()
+    page.wait_for_selector("text=/Out of Memory Error/", timeout=30_000)
+    assert page.locator(".orra-cut").is_hidden()
+    assert list(Path(studio.process.cwd).iterdir()) == []
+
+
 @contextlib.contextmanager
 def another_page(studio: Studio) -> Iterator[tuple[Any, Watched]]:
     """A second, watched page in the module's browser (one Playwright per thread)."""
@@ -445,6 +487,7 @@ def test_a_refused_key_asks_for_another(studio: Studio, live_server: ServerProce
     other = StudioProcess(live_server.url, wrong, tmp_path / "studio.log").start()
     try:
         with another_page(studio) as (page, watched):
+            page.goto(other.login_url)
             page.goto(other.url + "services")
             page.wait_for_selector("text=/Key refused/")
             assert page.locator("text=sk-orra-v1-" + "0" * 20).count() == 0  # masked
@@ -464,6 +507,7 @@ def test_a_control_plane_that_goes_away_shows_a_banner_and_comes_back(
     other = StudioProcess(server.url, project["apiKey"], tmp_path / "studio.log").start()
     try:
         with another_page(studio) as (page, _watched):
+            page.goto(other.login_url)
             page.goto(other.url + "executions")
             page.wait_for_selector(".orra-nav")
             server.stop()

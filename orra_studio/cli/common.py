@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import ipaddress
 import json
 import sys
 import typing
@@ -45,6 +46,7 @@ __all__ = [
     "command",
     "emit",
     "err",
+    "is_loopback",
     "out",
     "parse_data",
     "shows",
@@ -78,6 +80,16 @@ OutputOpt = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="same as -o json")]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine reaches an interface of this name (``orra serve``, ``orra studio``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def command(func: F) -> F:

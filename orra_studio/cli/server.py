@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 import typer
@@ -10,7 +9,7 @@ import typer
 from .. import __version__
 from ..config import Config
 from ..errors import OrraError
-from .common import JsonFlag, Output, OutputOpt, UrlOpt, emit
+from .common import JsonFlag, Output, OutputOpt, UrlOpt, emit, is_loopback
 
 __all__ = ["demo", "serve", "version"]
 
@@ -87,7 +86,7 @@ def serve(
             llm.enabled = llm.enabled or name in ("base_url", "model", "api_key")
     if offline_planner:
         llm.enabled = False
-    if not admin_token and not open_registration and not _is_loopback(host):
+    if not admin_token and not open_registration and not is_loopback(host):
         typer.echo(
             f"error: --host {host} lets other machines reach this control plane, and anyone who "
             "reaches it could create projects. Set an admin token (--admin-token or "
@@ -112,15 +111,6 @@ def serve(
         )
 
     run_server(settings, host=host, port=port, log_level=log_level, on_started=listening)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def demo(

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..config import Config
 from ..errors import ConfigError
-from .common import ProjectOpt, UrlOpt, err
+from .common import ProjectOpt, UrlOpt, err, is_loopback
+
+if TYPE_CHECKING:
+    from ..studio.login import Credentials
 
 __all__ = ["studio"]
 
@@ -31,9 +34,30 @@ def studio(
         typer.Option(help="host:port a browser may open it from (repeat); default: this one"),
     ] = None,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="open a browser")] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="the login token (default: a new one each start, printed in the URL)",
+            envvar="ORRA_STUDIO_TOKEN",
+            show_envvar=True,
+        ),
+    ] = None,
+    password: Annotated[
+        bool,
+        typer.Option(
+            "--password",
+            help="log in with a password instead of a printed token (asked for, or "
+            "ORRA_STUDIO_PASSWORD)",
+        ),
+    ] = False,
+    unix_socket: Annotated[
+        str | None,
+        typer.Option(help="listen on this unix socket only, not on --host/--port", hidden=True),
+    ] = None,
 ) -> None:
-    """Serve the web studio. With nothing configured it starts an embedded control plane with
-    the demo services (offline planner, temporary data) and says so in its header."""
+    """Serve the web studio, behind a login. With nothing configured it starts an embedded
+    control plane with the demo services (offline planner, temporary data) and says so in its
+    header."""
     try:
         import panel  # noqa: F401
     except ImportError:
@@ -41,10 +65,12 @@ def studio(
         raise typer.Exit(1) from None
     from ..studio import StudioContext
 
+    login = _credentials(token, password, host if not unix_socket else "127.0.0.1")
     configured = url or api_key or project or os.environ.get("ORRA_API_KEY")
     config = Config.load()
-    where = {"host": host, "port": port, "prefix": prefix, "open_browser": open_browser}
-    where["allow_origins"] = allow_origin
+    where: dict[str, Any] = {"host": host, "port": port, "prefix": prefix}
+    where |= {"open_browser": open_browser, "allow_origins": allow_origin}
+    where |= {"unix_socket": unix_socket, "credentials": login, "printed": token is None}
     if configured or config.current_project or os.environ.get("ORRA_PROJECT"):
         target = config.target(url=url, api_key=api_key, project=project)
         if not target.api_key:
@@ -56,13 +82,59 @@ def studio(
     _serve_embedded_demo(where)
 
 
+def _credentials(token: str | None, password: bool, host: str) -> Credentials:
+    """The login: a token given or made here, a password; refuse a host others reach
+    without a credential the person chose."""
+    from ..studio.login import Credentials, Password, new_token, valid_token
+
+    secret = os.environ.get("ORRA_STUDIO_PASSWORD") or None
+    if password and secret is None:
+        secret = typer.prompt("Studio password", hide_input=True, confirmation_prompt=True)
+    if secret is not None and not secret.strip():
+        err.print("error: the studio's password is empty", markup=False)
+        raise typer.Exit(2)
+    if token is not None and not valid_token(token):
+        err.print(
+            "error: --token (ORRA_STUDIO_TOKEN) must be 16 to 256 characters of A-Z a-z 0-9 "
+            "and . _ ~ - (it goes into a URL as it is)",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    if token is None and secret is None and not is_loopback(host):
+        err.print(
+            f"error: --host {host} lets other machines reach this studio, which acts with the "
+            "project's key. Choose its login: a token (--token or ORRA_STUDIO_TOKEN, 16+ "
+            "characters) or a password (--password or ORRA_STUDIO_PASSWORD).",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    if token is None and secret is None:
+        token = new_token()
+    return Credentials(token, Password.of(secret) if secret is not None else None)
+
+
 def _serve(context: Any, where: dict[str, Any]) -> None:
     from ..studio import serve_studio
 
-    def ready(address: str) -> None:
-        err.print(f"Orra Studio on {address} ({context.where})", markup=False, highlight=False)
+    where = dict(where)
+    printed = where.pop("printed")
+    credentials: Credentials = where.pop("credentials")
 
-    serve_studio(context, ready=ready, **where)
+    def ready(address: str) -> None:
+        login = "log in with the password"
+        if credentials.token and printed:
+            address, login = f"{address}?token={credentials.token}", "open this URL to log in"
+        elif credentials.token:
+            login = "log in with the token you set"
+            login += " or the password" if credentials.password else ""
+        err.print(
+            f"Orra Studio on {address} ({context.where}) — {login}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # the URL stays whole, to click or copy
+        )
+
+    serve_studio(context, credentials, ready=ready, **where)
 
 
 def _serve_embedded_demo(where: dict[str, Any]) -> None:

@@ -2,8 +2,10 @@
 
 The tables live in a local DuckDB fed by the export API (:class:`~orra_studio.history.
 LocalHistory`, the one ``%%orra sql`` uses), refreshed incrementally before each query. It is
-locked: no file or network access, capped memory, a time limit per query; a DuckDB error is
-shown under the editor. Results are a table and a chart (x, y, kind), and download as CSV or
+locked: no file or network access, capped memory, no spilling to disk, a time limit per query;
+a DuckDB error is shown under the editor. A result is cut at :data:`MAX_ROWS` rows or
+:data:`MAX_BYTES` bytes while it streams out of DuckDB (never after becoming a DataFrame), and
+the page says so. Results are a table and a chart (x, y, kind), and download as CSV or
 Parquet. Built-in queries answer the usual questions.
 """
 
@@ -27,6 +29,8 @@ __all__ = ["BUILT_IN", "analytics_page", "chart"]
 
 QUERY_SECONDS = 10.0
 MAX_ROWS = 10_000
+#: Arrow bytes of a result kept for the table, the chart and the downloads
+MAX_BYTES = 16 * 2**20
 
 BUILT_IN: dict[str, str] = {
     "Runs per minute by status": (
@@ -97,6 +101,7 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
     )
     run = pn.widgets.Button(name="Run query", button_type="primary", width=130)
     problem = Notice()
+    cut = Notice(css_classes=["orra-cut"])
     summary = pn.pane.Str("")
     results = pn.widgets.Tabulator(
         pd.DataFrame(),
@@ -145,14 +150,19 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
         # the export and the query run on a worker thread: a 10 s query must not stall the
         # studio's event loop (and every other session with it)
         problem.hide()
+        cut.hide()
         try:
             fetched = await asyncio.to_thread(history.refresh, client)
         except OrraError as exc:
             problem.show(f"The export did not answer: {exc}", "error")
             return
         try:
-            frame = await asyncio.to_thread(
-                history.query, editor.value_input, timeout=QUERY_SECONDS, limit=MAX_ROWS
+            result = await asyncio.to_thread(
+                history.fetch,
+                editor.value_input,
+                timeout=QUERY_SECONDS,
+                max_rows=MAX_ROWS,
+                max_bytes=MAX_BYTES,
             )
         except QueryTooSlow as exc:
             problem.show(str(exc), "error")
@@ -160,7 +170,13 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
         except Exception as exc:  # a DuckDB error: the person fixes the SQL
             problem.show(str(exc), "error")
             return
-        frame = frame if frame is not None else pd.DataFrame()
+        frame = result.frame if result is not None else pd.DataFrame()
+        if result is not None and result.cut is not None:
+            cut.show(
+                f"Result cut at {result.cut}: only the first {len(frame):,} row(s) are shown "
+                "and downloaded. Aggregate, or add WHERE or LIMIT, to see the rest.",
+                "warning",
+            )
         state["frame"] = frame
         results.value = frame
         columns = list(frame.columns)
@@ -188,6 +204,7 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
         editor,
         pn.Row(run, csv, parquet, summary),
         problem,
+        cut,
         results,
         pn.Row(x, y, kind),
         plot,

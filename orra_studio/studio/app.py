@@ -20,6 +20,7 @@ from panel.theme.fast import Fast
 from ..client import Client
 from ..errors import OrraError, Unauthorized
 from .context import StudioContext, masked
+from .login import Credentials, StudioLogin
 from .notices import Literal, Notice
 
 __all__ = ["PAGES", "page", "serve_studio"]
@@ -141,15 +142,21 @@ def _key_panel(context: StudioContext, show_page: Callable[..., None]) -> pn.vie
 
 def serve_studio(
     context: StudioContext,
+    credentials: Credentials,
     *,
     host: str = "127.0.0.1",
     port: int = 8006,
     prefix: str = "",
+    unix_socket: str | None = None,
     open_browser: bool = False,
     allow_origins: list[str] | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve every page until interrupted (blocks)."""
+    """Serve every page, behind the login, until interrupted (blocks).
+
+    ``ready`` gets the address once it listens (without the token: the caller prints that).
+    With ``unix_socket`` it listens there only (the JupyterLab Launcher), never on a port.
+    """
     from . import analytics, compose, executions, run_view, services
 
     builders: dict[str, tuple[str, Page]] = {
@@ -164,24 +171,39 @@ def serve_studio(
         for route, (title, build) in builders.items()
     }
     routes["/"] = routes["executions"]
+    # cookies are per host, not per port: two studios on one machine keep a cookie each
+    login = StudioLogin(
+        credentials,
+        cookie_name="orra-studio" if unix_socket else f"orra-studio-{port}",
+        prefix=prefix,
+    )
+    where: dict[str, Any] = {"unix_socket": unix_socket} if unix_socket else {"address": host}
+    if not unix_socket:
+        where["port"] = port
     origins = allow_origins or [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     server = get_server(
         routes,
-        address=host,
-        port=port,
         prefix=prefix,
         title="Orra Studio",
         allow_websocket_origin=origins,
         websocket_max_message_size=20 * 1024 * 1024,
+        auth_provider=login,
+        # the page's Bokeh session token carries the request's headers and cookies to the
+        # browser: never the login's
+        exclude_headers=["Authorization"],
+        exclude_cookies=[login.cookie_name],
         start=False,
         show=False,
+        **where,
     )
+    login.guard(server._tornado)
     server.start()
-    url = f"http://{host}:{port}{prefix.rstrip('/')}/"
+    url = f"unix:{unix_socket}" if unix_socket else f"http://{host}:{port}{prefix.rstrip('/')}/"
     if ready is not None:
         ready(url)  # listening now: the banner, or a browser
-    if open_browser:
+    if open_browser and not unix_socket:
         import webbrowser
 
-        webbrowser.open(url)
+        token = f"?token={credentials.token}" if credentials.token else ""
+        webbrowser.open(url + token)
     server.io_loop.start()
