@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import uvicorn
 
+from . import redaction
 from .api import create_app
 from .limits import MAX_FRAME_BYTES
 from .settings import Settings
@@ -20,13 +21,21 @@ __all__ = ["StartupError", "check_database", "check_port", "serve", "uvicorn_con
 
 
 def uvicorn_config(
-    settings: Settings, *, host: str, port: int, log_level: str = "warning"
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    own_process: bool = False,
 ) -> uvicorn.Config:
+    """``own_process``: ``orra serve``, whose root logger this configures (see
+    :func:`redaction.logging_config`); the embedded server leaves its host's logging alone."""
     return uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
         log_level=log_level,
+        log_config=redaction.logging_config(log_level, own_process=own_process),
         access_log=False,  # the /ws query string carries the API key: keep it out of logs
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
@@ -105,7 +114,9 @@ def serve(
     database or the port cannot be used; ``on_started`` runs once it listens."""
     check_database(settings.db_path)
     check_port(host, port)
-    server = _Server(uvicorn_config(settings, host=host, port=port, log_level=log_level))
+    server = _Server(
+        uvicorn_config(settings, host=host, port=port, log_level=log_level, own_process=True)
+    )
     server.on_started = on_started
     server.run()
     if not server.started:

@@ -38,6 +38,8 @@ __all__ = ["create_app"]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    redaction.add_secret(settings.admin_token)
+    redaction.add_secret(settings.llm.api_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
