@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, redaction
-from ..errors import OrraError, PayloadTooLarge
+from ..errors import BadRequest, OrraError, PayloadTooLarge
 from ..settings import Settings
 from . import (
     approvals,
@@ -166,6 +167,23 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: a Content-Length: ASCII digits only (``bytes.isdigit`` and ``int`` take more than that)
+_LENGTH = re.compile(rb"[0-9]{1,19}")
+
+
+async def _bad_length(length: bytes, scope: Scope, receive: Receive, send: Send) -> None:
+    error = BadRequest(
+        f"Content-Length {length[:40].decode('latin-1')!r} is not a number of bytes; send the "
+        "body's size in bytes as ASCII digits (or let your HTTP client set it)",
+        code="invalid_content_length",
+        param="Content-Length",
+    )
+    response = JSONResponse(
+        status_code=400, content=error.to_body(), headers={"Connection": "close"}
+    )
+    await response(scope, receive, send)
+
+
 class BodySizeLimit:
     """Refuse bodies over the limit with 413 ``payload_too_large`` before the app sees them.
 
@@ -185,7 +203,10 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
-            if length.isdigit() and int(length) > self.max_bytes:
+            if not _LENGTH.fullmatch(length.strip()):
+                await _bad_length(length, scope, receive, send)
+                return
+            if int(length) > self.max_bytes:
                 await self._refuse(scope, receive, send)
                 return
             await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ from ..registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store
 from ..webhooks import Outbox
+from .revocation import KeyStreams
 
 __all__ = ["Runtime", "runtime_of"]
 
@@ -35,6 +36,8 @@ class Runtime:
     events: EventBus
     #: key hash -> project id (keys never change once made, so caching is safe)
     key_hashes: dict[str, str] = field(default_factory=dict)
+    #: the event streams each key holds open, ended when it is revoked
+    streams: KeyStreams = field(default_factory=KeyStreams)
     #: project id -> (webhook URLs, signing secret); read on every POST, so kept in memory
     _project_cache: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     planning: PlanMaker = field(default_factory=PlanMaker)
@@ -79,6 +82,13 @@ class Runtime:
 
     def project_for_key(self, key: str) -> str | None:
         return self.key_hashes.get(hash_api_key(key))
+
+    def forget_key(self, key_hash: str) -> int:
+        """Refuse the key from now on; end the event streams and close the service sockets it
+        opened (4001). Returns how many service sockets it closed."""
+        self.key_hashes.pop(key_hash, None)
+        self.streams.end(key_hash)
+        return self.hub.close_key(key_hash)
 
     def _project_info(self, project_id: str) -> tuple[list[str], str]:
         if project_id not in self._project_cache:
