@@ -194,7 +194,7 @@ async def _stream(
                 continue
             end.see(row["type"])
             if number > last:
-                yield _frame(row, number)
+                yield await _frame_off_loop(row, number)
             if end.terminal and await end.settled():
                 async for frame in _rest(runtime, orchestration_id, max(last, at.number)):
                     yield frame
@@ -205,6 +205,19 @@ async def _rest(runtime: Runtime, orchestration_id: str, after: int) -> AsyncIte
     """What committed after event number ``after`` but has not reached the stream's queue."""
     for row in await asyncio.to_thread(runtime.store.events_of, orchestration_id, after):
         yield _frame(row, row["number"])
+
+
+#: a live event's payload text longer than this is decoded and encoded in a worker thread
+_OFF_LOOP_CHARS = 256 * 1024
+
+
+async def _frame_off_loop(row: dict[str, Any], number: int) -> bytes:
+    """:func:`_frame` for a live event: its payload is JSON text, a step's result maybe (up to
+    a frame, 16 MiB): a large one is handled in a worker thread."""
+    payload = row.get("payload")
+    if isinstance(payload, str) and len(payload) > _OFF_LOOP_CHARS:
+        return await asyncio.to_thread(_frame, row, number)
+    return _frame(row, number)
 
 
 def _frame(row: dict[str, Any], number: int) -> bytes:
@@ -255,7 +268,8 @@ async def orchestration_logs(
     runtime = runtime_of(request)
     run = runtime.orchestration(project_id, orchestration_id)
     components = {s.id: s.component for s in run.steps.values()}
-    events = runtime.store.events_of(orchestration_id, after)
+    # payloads hold step results (up to a frame, 16 MiB): read and decoded off the loop
+    events = await asyncio.to_thread(runtime.store.events_of, orchestration_id, after)
     return {
         "executionId": orchestration_id,
         "status": run.status,
@@ -272,7 +286,7 @@ async def orchestration_deliveries(
     runtime.orchestration(project_id, orchestration_id)
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
-    for event in runtime.store.events_of(orchestration_id):
+    for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
         if event["type"] == "webhook_attempt" and isinstance(event["payload"], dict):
             payload = event["payload"]
             attempts.setdefault(payload.get("deliveryId", ""), []).append(

@@ -117,6 +117,13 @@ class Runtime:
             ]
         return self._groundings[project_id]
 
+    async def load_groundings(self, project_id: str) -> list[GroundingSpec]:
+        """:meth:`groundings_of`, read and validated in a worker thread when not cached (a
+        project's specs may be megabytes)."""
+        if project_id in self._groundings:
+            return self._groundings[project_id]
+        return await asyncio.to_thread(self.groundings_of, project_id)
+
     def forget_groundings(self, project_id: str) -> None:
         self._groundings.pop(project_id, None)
 
