@@ -12,20 +12,18 @@ secrets (``token``, ``apiKey``, ``secret``, ``password``, ``sig``…), credentia
 literal secrets the server was configured with (the admin token, the LLM key).
 
 :class:`KeyRedactor` is a logging ``Filter`` put on the *handlers* (a filter on a logger does
-not see its children's records): uvicorn's handlers through :func:`logging_config`, and every
+not see its children's records): uvicorn's handlers through ``serving.logging_config``, and every
 handler present when :func:`install` runs, ``logging.lastResort`` included. It redacts the final
 message (``%``-args applied) and any traceback text.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
-from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-__all__ = ["KeyRedactor", "add_secret", "install", "logging_config", "redact"]
+__all__ = ["KeyRedactor", "add_secret", "install", "redact"]
 
 MARK = "[redacted]"
 #: rounds of percent-decoding: ``%2561`` is ``%61`` is ``a``; more rounds than this is noise
@@ -165,26 +163,8 @@ def install() -> None:
     """Put the filter on every handler of every logger of the process (idempotent).
 
     Call it after logging is configured (uvicorn configures it when it starts); handlers
-    configured through :func:`logging_config` have it from the start.
+    configured through ``serving.logging_config`` have it from the start.
     """
     for handler in _handlers():
         if not any(isinstance(f, KeyRedactor) for f in handler.filters):
             handler.addFilter(_REDACTOR)
-
-
-def logging_config(log_level: str, *, own_process: bool) -> dict[str, Any]:
-    """uvicorn's logging configuration with the filter on its handlers.
-
-    In a process of its own (``orra serve``) the root logger writes through uvicorn's handler
-    at ``log_level``, so the ``orra.*`` loggers' lines are shown (and redacted) like uvicorn's;
-    embedded in someone else's process (a notebook), the root logger is left to its owner.
-    """
-    import uvicorn.config
-
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["filters"] = {"redact": {"()": KeyRedactor}}
-    for handler in config["handlers"].values():
-        handler["filters"] = ["redact"]
-    if own_process:
-        config["root"] = {"handlers": ["default"], "level": log_level.upper()}
-    return config

@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, redaction
@@ -146,17 +147,41 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette's 405 names only the first route
+    that matched the path: ``POST`` alone on ``/orchestrations``, which also takes ``GET``)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return [*allowed, "OPTIONS"]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = exc.headers
+    if exc.status_code == 405:
+        allowed = ", ".join(_allowed(request))
+        headers = {**(exc.headers or {}), "Allow": allowed}
+        if request.method == "OPTIONS":  # what a path takes: the answer, not an error
+            return Response(status_code=204, headers=headers)
     codes = {404: "not_found", 405: "method_not_allowed"}
     message = {
         404: f"no such endpoint: {request.method} {request.url.path}",
-        405: f"{request.method} is not allowed on {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}; it takes "
+        f"{headers.get('Allow') if headers else ''}",
     }.get(exc.status_code, str(exc.detail))
     return JSONResponse(
         status_code=exc.status_code,
         content=OrraError(message, code=codes.get(exc.status_code, "http_error")).to_body(),
-        headers=exc.headers,  # e.g. Allow on a 405
+        headers=headers,  # e.g. Allow on a 405
     )
 
 

@@ -238,8 +238,17 @@ async def remove_webhook(
     return {"id": webhook_id(url), "url": url, "removed": True}
 
 
-@router.delete("/webhooks/{ref}", **answers(WebhookRemoved))
+def webhook_ref(request: Request, ref: str) -> str:
+    """The id or URL a ``DELETE …/{ref:path}`` names. A URL may come percent-encoded (as the
+    studio client sends it) or as is: then its own query string arrives as the request's."""
+    if "://" in ref and request.url.query:
+        return f"{ref}?{request.url.query}"
+    return ref
+
+
+@router.delete("/webhooks/{ref:path}", **answers(WebhookRemoved))
 async def delete_webhook(request: Request, ref: str, project_id: ProjectId) -> dict[str, Any]:
-    """Remove a result webhook by id (``wh_…``, as listed) or by its exact URL."""
+    """Remove a result webhook by id (``wh_…``, as listed) or by its exact URL (best
+    percent-encoded: ``DELETE /webhooks/https%3A%2F%2Fexample.com%2Fhook``)."""
     runtime = runtime_of(request)
-    return await remove_webhook(runtime, "result", project_id, ref)
+    return await remove_webhook(runtime, "result", project_id, webhook_ref(request, ref))
