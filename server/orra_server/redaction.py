@@ -135,7 +135,7 @@ class KeyRedactor(logging.Filter):
             except Exception:  # args that do not fit the format: logging reports it itself
                 message = str(record.msg)
             cleaned = redact(message)
-            if cleaned != message or record.args:
+            if cleaned != message:
                 record.msg, record.args = cleaned, ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
