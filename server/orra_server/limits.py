@@ -16,6 +16,8 @@ from .errors import BadRequest
 __all__ = [
     "MAX_DATA_FIELDS",
     "MAX_FRAME_BYTES",
+    "MAX_GROUNDING_BYTES",
+    "MAX_GROUNDING_NODES",
     "MAX_JSON_DEPTH",
     "MAX_MESSAGE_ID_CHARS",
     "MAX_PLAN_REFERENCES",
@@ -35,6 +37,11 @@ MAX_FRAME_BYTES = 16 * 1024 * 1024
 #: nesting of arrays and objects in any JSON we accept (400 ``json_too_deep``). Stored values
 #: are wrapped a few levels deeper (events, result bodies) and orjson writes at most 254.
 MAX_JSON_DEPTH = 64
+#: a grounding spec's document (413 ``grounding_too_large``): far more than any real spec
+#: (≤ 200 use cases), small enough to parse in well under a second, off the event loop
+MAX_GROUNDING_BYTES = 1024 * 1024
+#: values (scalars, lists, mappings) in a YAML or JSON grounding document (413 as well)
+MAX_GROUNDING_NODES = 100_000
 #: the ``id`` of a wrapped websocket message (the SDKs send ``msg_<n>_<executionId>``)
 MAX_MESSAGE_ID_CHARS = 256
 #: idempotency keys, task ids, execution ids and service ids in a frame

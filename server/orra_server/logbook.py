@@ -92,7 +92,8 @@ _MESSAGES: dict[str, Callable[[str, Any], str]] = {
 
 
 def log_line(event: dict[str, Any], components: dict[str, str]) -> dict[str, Any]:
-    """One stored event (``seq``, ``type``, ``step_id``, ``occurred_at``, ``payload``)."""
+    """One stored event (``number``, ``type``, ``step_id``, ``occurred_at``, ``payload``); its
+    ``seq`` is the event's number within the run."""
     kind = event["type"]
     step_id = event.get("step_id")
     subject = f"{step_id} ({components[step_id]})" if step_id in components else step_id or ""
@@ -106,7 +107,7 @@ def log_line(event: dict[str, Any], components: dict[str, str]) -> dict[str, Any
     if kind == "webhook_attempt" and _p(payload, "outcome") != "delivered":
         level = "warning"
     return {
-        "seq": event["seq"],
+        "seq": event["number"],
         "time": to_iso(event["occurred_at"]),
         "level": level,
         "event": kind,

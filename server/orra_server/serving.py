@@ -3,36 +3,92 @@ embedded server) and the checks that make a start-up failure one line."""
 
 from __future__ import annotations
 
+import copy
 import errno
+import logging
 import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import uvicorn
+import uvicorn.config
 
+from . import redaction
 from .api import create_app
 from .limits import MAX_FRAME_BYTES
 from .settings import Settings
 
-__all__ = ["StartupError", "check_database", "check_port", "serve", "uvicorn_config"]
+__all__ = [
+    "StartupError",
+    "check_database",
+    "check_port",
+    "logging_config",
+    "serve",
+    "uvicorn_config",
+]
 
 
 def uvicorn_config(
-    settings: Settings, *, host: str, port: int, log_level: str = "warning"
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    own_process: bool = False,
 ) -> uvicorn.Config:
+    """``own_process``: ``orra serve``, whose root logger this configures (see
+    :func:`logging_config`); the embedded server leaves its host's logging alone."""
     return uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
         log_level=log_level,
+        log_config=logging_config(log_level, own_process=own_process),
         access_log=False,  # the /ws query string carries the API key: keep it out of logs
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
         ws_ping_interval=20.0,
         ws_ping_timeout=settings.ws_ping_timeout,
     )
+
+
+class PeerErrors(logging.Filter):
+    """A peer's broken input is one line, not a traceback: uvicorn logs an invalid UTF-8 text
+    frame with ``logger.exception`` (and rightly closes the socket with 1007)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Invalid UTF-8 sequence received"):
+            record.msg, record.args = (
+                "closed a websocket with 1007: the client sent a text frame that is not UTF-8",
+                (),
+            )
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def logging_config(log_level: str, *, own_process: bool) -> dict[str, Any]:
+    """uvicorn's logging configuration, with secrets redacted on its handlers
+    (:mod:`.redaction`) and peers' errors on one line (:class:`PeerErrors`).
+
+    In a process of its own (``orra serve``) the root logger writes through uvicorn's handler
+    at ``log_level``, so the ``orra.*`` loggers' lines are shown (and redacted) like uvicorn's;
+    embedded in someone else's process (a notebook), the root logger is left to its owner.
+    """
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {
+        "redact": {"()": redaction.KeyRedactor},
+        "peer_errors": {"()": PeerErrors},
+    }
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["loggers"]["uvicorn.error"]["filters"] = ["peer_errors"]
+    if own_process:
+        config["root"] = {"handlers": ["default"], "level": log_level.upper()}
+    return config
 
 
 class StartupError(SystemExit):
@@ -105,7 +161,9 @@ def serve(
     database or the port cannot be used; ``on_started`` runs once it listens."""
     check_database(settings.db_path)
     check_port(host, port)
-    server = _Server(uvicorn_config(settings, host=host, port=port, log_level=log_level))
+    server = _Server(
+        uvicorn_config(settings, host=host, port=port, log_level=log_level, own_process=True)
+    )
     server.on_started = on_started
     server.run()
     if not server.started:

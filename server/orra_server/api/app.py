@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, redaction
-from ..errors import OrraError, PayloadTooLarge
+from ..errors import BadRequest, OrraError, PayloadTooLarge
 from ..settings import Settings
 from . import (
     approvals,
@@ -38,6 +40,8 @@ __all__ = ["create_app"]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    redaction.add_secret(settings.admin_token)
+    redaction.add_secret(settings.llm.api_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -143,17 +147,41 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette's 405 names only the first route
+    that matched the path: ``POST`` alone on ``/orchestrations``, which also takes ``GET``)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return [*allowed, "OPTIONS"]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = exc.headers
+    if exc.status_code == 405:
+        allowed = ", ".join(_allowed(request))
+        headers = {**(exc.headers or {}), "Allow": allowed}
+        if request.method == "OPTIONS":  # what a path takes: the answer, not an error
+            return Response(status_code=204, headers=headers)
     codes = {404: "not_found", 405: "method_not_allowed"}
     message = {
         404: f"no such endpoint: {request.method} {request.url.path}",
-        405: f"{request.method} is not allowed on {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}; it takes "
+        f"{headers.get('Allow') if headers else ''}",
     }.get(exc.status_code, str(exc.detail))
     return JSONResponse(
         status_code=exc.status_code,
         content=OrraError(message, code=codes.get(exc.status_code, "http_error")).to_body(),
-        headers=exc.headers,  # e.g. Allow on a 405
+        headers=headers,  # e.g. Allow on a 405
     )
 
 
@@ -162,6 +190,23 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         status_code=500,
         content=OrraError("internal error; the server log has the details").to_body(),
     )
+
+
+#: a Content-Length: ASCII digits only (``bytes.isdigit`` and ``int`` take more than that)
+_LENGTH = re.compile(rb"[0-9]{1,19}")
+
+
+async def _bad_length(length: bytes, scope: Scope, receive: Receive, send: Send) -> None:
+    error = BadRequest(
+        f"Content-Length {length[:40].decode('latin-1')!r} is not a number of bytes; send the "
+        "body's size in bytes as ASCII digits (or let your HTTP client set it)",
+        code="invalid_content_length",
+        param="Content-Length",
+    )
+    response = JSONResponse(
+        status_code=400, content=error.to_body(), headers={"Connection": "close"}
+    )
+    await response(scope, receive, send)
 
 
 class BodySizeLimit:
@@ -183,7 +228,10 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
-            if length.isdigit() and int(length) > self.max_bytes:
+            if not _LENGTH.fullmatch(length.strip()):
+                await _bad_length(length, scope, receive, send)
+                return
+            if int(length) > self.max_bytes:
                 await self._refuse(scope, receive, send)
                 return
             await self.app(scope, receive, send)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ..errors import Unauthorized
-from ..ids import API_KEY_PREFIX, is_well_formed_api_key
+from ..ids import API_KEY_PREFIX, hash_api_key, is_well_formed_api_key
 from .runtime import runtime_of
 
 __all__ = ["ProjectId", "project_id_from_key"]
@@ -31,6 +31,7 @@ def project_id_from_key(request: Request) -> str:
     project_id = runtime_of(request).project_for_key(key)
     if project_id is None:
         raise Unauthorized("unknown API key: it does not belong to any project on this server")
+    request.state.key_hash = hash_api_key(key)  # a stream held open is ended when it is revoked
     return project_id
 
 

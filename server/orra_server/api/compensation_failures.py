@@ -17,7 +17,7 @@ from .models import (
     WebhookIn,
     answers,
 )
-from .projects import remove_webhook, store_webhook, webhook_id
+from .projects import remove_webhook, store_webhook, webhook_id, webhook_ref
 from .routing import OrjsonRoute
 from .runtime import runtime_of
 from .schemas import (
@@ -110,9 +110,11 @@ async def list_compensation_failure_webhooks(
     return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
 
 
-@router.delete("/compensation-failure-webhooks/{ref}", **answers(WebhookRemoved))
+@router.delete("/compensation-failure-webhooks/{ref:path}", **answers(WebhookRemoved))
 async def delete_compensation_failure_webhook(
     request: Request, ref: str, project_id: ProjectId
 ) -> dict[str, Any]:
     """Remove a compensation-failure webhook by id (``wh_…``) or by its exact URL."""
-    return await remove_webhook(runtime_of(request), "compensation_failure", project_id, ref)
+    return await remove_webhook(
+        runtime_of(request), "compensation_failure", project_id, webhook_ref(request, ref)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from .models import (
     CancelIn,
     answers,
 )
+from .revocation import REVOKED
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 from .schemas import DeliveriesOut, LogsOut, OrchestrationOut
@@ -56,12 +58,13 @@ async def cancel_orchestration(
     return live.body(OrchestrationStatus.CANCELLED)
 
 
-def _event_body(row: dict[str, Any]) -> dict[str, Any]:
+def _event_body(row: dict[str, Any], number: int) -> dict[str, Any]:
+    """An event as the API shows it: ``seq`` is its number within the run (1, 2, …)."""
     payload = row.get("payload")
     if isinstance(payload, str):  # straight from the writer: still JSON text
         payload = orjson.loads(payload)
     return {
-        "seq": row["seq"],
+        "seq": number,
         "type": row["type"],
         "stepId": row.get("step_id"),
         "time": to_iso(row["occurred_at"]),
@@ -111,35 +114,62 @@ class _End:
         return unattempted == 0
 
 
+#: an event number as text: ASCII digits only (``str.isdigit`` is true for '²')
+_NUMBER = re.compile(r"[0-9]{1,19}")
+
+
 def _last_event_id(header: str | None, after: int | None) -> int:
     if header is None:
         return after or 0
     value = header.strip()
-    if not value.isdigit() or len(value) > 19 or int(value) > 2**62:
+    if not _NUMBER.fullmatch(value) or int(value) > 2**62:
         raise BadRequest(
-            f"Last-Event-ID {header[:40]!r} is not an event sequence number; send the 'id' of "
-            "the last event you received",
+            f"Last-Event-ID {header[:40]!r} is not an event number; send the 'id' of the last "
+            "event you received (a whole number)",
             code="invalid_last_event_id",
             param="Last-Event-ID",
         )
     return int(value)
 
 
+class _Position:
+    """Where a stream is in its run: the newest event seen (by the store's ``seq``, to drop
+    what arrives both from the store and live) and its number within the run."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.number = 0
+
+    def stored(self, row: dict[str, Any]) -> int:
+        self.seq, self.number = row["seq"], row["number"]
+        return self.number
+
+    def live(self, row: dict[str, Any]) -> int | None:
+        """The number of a live event, or None when the store already gave it."""
+        if row["seq"] <= self.seq:
+            return None
+        self.seq = row["seq"]
+        self.number += 1  # a run's events commit in order, one writer: numbers follow
+        return self.number
+
+
 async def _stream(
-    runtime: Runtime, request: Request, orchestration_id: str, last: int
+    runtime: Runtime, request: Request, orchestration_id: str, key_hash: str, last: int
 ) -> AsyncIterator[bytes]:
     end = _End(runtime, orchestration_id)
-    with runtime.events.watch(orchestration_id) as queue:
+    at = _Position()
+    with runtime.events.watch(orchestration_id) as queue, runtime.streams.hold(key_hash, queue):
+        if key_hash not in runtime.key_hashes:
+            return  # revoked while this stream opened
         # the whole history sets the state (a resumed stream may start after the outcome);
         # only what comes after ``last`` is sent
         stored = await asyncio.to_thread(runtime.store.events_of, orchestration_id, 0)
         for row in stored:
             end.see(row["type"])
-            if row["seq"] > last:
-                last = row["seq"]
-                yield _frame(row)
+            if at.stored(row) > last:
+                yield _frame(row, at.number)
         if await end.settled():
-            async for frame in _rest(runtime, orchestration_id, last):
+            async for frame in _rest(runtime, orchestration_id, max(last, at.number)):
                 yield frame
             return
         while True:
@@ -150,35 +180,49 @@ async def _stream(
                 row = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
                 if end.deadline is not None and await end.settled():
-                    async for frame in _rest(runtime, orchestration_id, last):
+                    async for frame in _rest(runtime, orchestration_id, max(last, at.number)):
                         yield frame
                     return
                 if await request.is_disconnected():
                     return
                 yield b": keep-alive\n\n"
                 continue
-            if row["seq"] <= last:
+            if row is REVOKED:
+                return
+            number = at.live(row)
+            if number is None:
                 continue
-            last = row["seq"]
             end.see(row["type"])
-            yield _frame(row)
+            if number > last:
+                yield await _frame_off_loop(row, number)
             if end.terminal and await end.settled():
-                async for frame in _rest(runtime, orchestration_id, last):
+                async for frame in _rest(runtime, orchestration_id, max(last, at.number)):
                     yield frame
                 return
 
 
-async def _rest(runtime: Runtime, orchestration_id: str, last: int) -> AsyncIterator[bytes]:
-    """What committed after ``last`` but has not reached the stream's queue yet."""
-    for row in await asyncio.to_thread(runtime.store.events_of, orchestration_id, last):
-        yield _frame(row)
+async def _rest(runtime: Runtime, orchestration_id: str, after: int) -> AsyncIterator[bytes]:
+    """What committed after event number ``after`` but has not reached the stream's queue."""
+    for row in await asyncio.to_thread(runtime.store.events_of, orchestration_id, after):
+        yield _frame(row, row["number"])
 
 
-def _frame(row: dict[str, Any]) -> bytes:
-    body = _event_body(row)
-    return (
-        f"id: {body['seq']}\nevent: {body['type']}\ndata: ".encode() + orjson.dumps(body) + b"\n\n"
-    )
+#: a live event's payload text longer than this is decoded and encoded in a worker thread
+_OFF_LOOP_CHARS = 256 * 1024
+
+
+async def _frame_off_loop(row: dict[str, Any], number: int) -> bytes:
+    """:func:`_frame` for a live event: its payload is JSON text, a step's result maybe (up to
+    a frame, 16 MiB): a large one is handled in a worker thread."""
+    payload = row.get("payload")
+    if isinstance(payload, str) and len(payload) > _OFF_LOOP_CHARS:
+        return await asyncio.to_thread(_frame, row, number)
+    return _frame(row, number)
+
+
+def _frame(row: dict[str, Any], number: int) -> bytes:
+    body = _event_body(row, number)
+    return f"id: {number}\nevent: {body['type']}\ndata: ".encode() + orjson.dumps(body) + b"\n\n"
 
 
 @router.get(
@@ -191,7 +235,10 @@ async def stream_events(
     project_id: ProjectId,
     orchestration_id: str,
     after: int | None = Query(
-        default=None, ge=0, le=2**62, description="start after this event seq (as Last-Event-ID)"
+        default=None,
+        ge=0,
+        le=2**62,
+        description="start after this event number within the run (as Last-Event-ID)",
     ),
     last_event_id: str | None = Header(default=None, alias="Last-Event-ID"),
 ) -> StreamingResponse:
@@ -202,7 +249,7 @@ async def stream_events(
     runtime.orchestration(project_id, orchestration_id)
     last = _last_event_id(last_event_id, after)
     return StreamingResponse(
-        _stream(runtime, request, orchestration_id, last),
+        _stream(runtime, request, orchestration_id, request.state.key_hash, last),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -213,13 +260,16 @@ async def orchestration_logs(
     request: Request,
     project_id: ProjectId,
     orchestration_id: str,
-    after: int = Query(default=0, ge=0, le=2**62, description="only events after this seq"),
+    after: int = Query(
+        default=0, ge=0, le=2**62, description="only events after this number within the run"
+    ),
 ) -> dict[str, Any]:
     """The events as readable lines (``level``, ``message``) with their payloads."""
     runtime = runtime_of(request)
     run = runtime.orchestration(project_id, orchestration_id)
     components = {s.id: s.component for s in run.steps.values()}
-    events = runtime.store.events_of(orchestration_id, after)
+    # payloads hold step results (up to a frame, 16 MiB): read and decoded off the loop
+    events = await asyncio.to_thread(runtime.store.events_of, orchestration_id, after)
     return {
         "executionId": orchestration_id,
         "status": run.status,
@@ -236,7 +286,7 @@ async def orchestration_deliveries(
     runtime.orchestration(project_id, orchestration_id)
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
-    for event in runtime.store.events_of(orchestration_id):
+    for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
         if event["type"] == "webhook_attempt" and isinstance(event["payload"], dict):
             payload = event["payload"]
             attempts.setdefault(payload.get("deliveryId", ""), []).append(

@@ -148,7 +148,8 @@ async def create_orchestration(
             details={"fields": twice},
         )
     service_ids = {s["name"]: s["id"] for s in services}
-    grounding = _grounding_for(runtime.groundings_of(project_id), body.grounding, action)
+    specs = await runtime.load_groundings(project_id)
+    grounding = _grounding_for(specs, body.grounding, action)
     planning = PlanningRequest(action=action, data=data_map, services=services, grounding=grounding)
     result = await _make_plan(runtime, project_id, body, planning)
     if result.errors and body.plan is not None and not body.dryRun:
@@ -242,7 +243,7 @@ async def get_plan(
     provenance = run.provenance
     calls: list[dict[str, Any]] = []
     cache: str | None = None
-    for event in runtime.store.events_of(orchestration_id):
+    for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
         kind = event["type"]
         if kind == "llm_call":
             calls.append(event["payload"])

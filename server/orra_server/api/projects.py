@@ -153,18 +153,13 @@ def _find_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
 async def _revoke(runtime: Runtime, row: dict[str, Any]) -> int:
     """Delete the key, forget it at once, and disconnect the services that use it."""
     await runtime.store.revoke_api_key(row["key_hash"])
-    return _forget_key(runtime, row["key_hash"])
-
-
-def _forget_key(runtime: Runtime, key_hash: str) -> int:
-    """Refuse the key from now on and disconnect the services that use it."""
-    runtime.key_hashes.pop(key_hash, None)
-    return runtime.hub.close_key(key_hash)
+    return runtime.forget_key(row["key_hash"])
 
 
 @router.delete("/apikeys/{ref}", **answers(ApiKeyRevoked, conflicts=True))
 async def revoke_api_key(request: Request, ref: str, project_id: ProjectId) -> dict[str, Any]:
-    """Revoke a key by id or name: refused at once, its service sockets closed (4001)."""
+    """Revoke a key by id or name: refused at once, its service sockets closed (4001) and its
+    event streams ended."""
     runtime = runtime_of(request)
     row = _find_key(runtime, project_id, ref)
     if len(runtime.store.api_keys_of(project_id)) == 1:
@@ -191,7 +186,7 @@ async def rotate_api_key(request: Request, ref: str, project_id: ProjectId) -> d
     new_hash = hash_api_key(key)
     await runtime.store.rotate_api_key(project_id, row["key_hash"], new_hash, row["name"], at=now())
     runtime.key_hashes[new_hash] = project_id
-    disconnected = _forget_key(runtime, row["key_hash"])
+    disconnected = runtime.forget_key(row["key_hash"])
     return {
         "apiKey": key,
         "id": key_id(new_hash),
@@ -243,8 +238,17 @@ async def remove_webhook(
     return {"id": webhook_id(url), "url": url, "removed": True}
 
 
-@router.delete("/webhooks/{ref}", **answers(WebhookRemoved))
+def webhook_ref(request: Request, ref: str) -> str:
+    """The id or URL a ``DELETE …/{ref:path}`` names. A URL may come percent-encoded (as the
+    studio client sends it) or as is: then its own query string arrives as the request's."""
+    if "://" in ref and request.url.query:
+        return f"{ref}?{request.url.query}"
+    return ref
+
+
+@router.delete("/webhooks/{ref:path}", **answers(WebhookRemoved))
 async def delete_webhook(request: Request, ref: str, project_id: ProjectId) -> dict[str, Any]:
-    """Remove a result webhook by id (``wh_…``, as listed) or by its exact URL."""
+    """Remove a result webhook by id (``wh_…``, as listed) or by its exact URL (best
+    percent-encoded: ``DELETE /webhooks/https%3A%2F%2Fexample.com%2Fhook``)."""
     runtime = runtime_of(request)
-    return await remove_webhook(runtime, "result", project_id, ref)
+    return await remove_webhook(runtime, "result", project_id, webhook_ref(request, ref))

@@ -20,6 +20,7 @@ from ..registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store
 from ..webhooks import Outbox
+from .revocation import KeyStreams
 
 __all__ = ["Runtime", "runtime_of"]
 
@@ -35,6 +36,8 @@ class Runtime:
     events: EventBus
     #: key hash -> project id (keys never change once made, so caching is safe)
     key_hashes: dict[str, str] = field(default_factory=dict)
+    #: the event streams each key holds open, ended when it is revoked
+    streams: KeyStreams = field(default_factory=KeyStreams)
     #: project id -> (webhook URLs, signing secret); read on every POST, so kept in memory
     _project_cache: dict[str, tuple[list[str], str]] = field(default_factory=dict)
     planning: PlanMaker = field(default_factory=PlanMaker)
@@ -80,6 +83,13 @@ class Runtime:
     def project_for_key(self, key: str) -> str | None:
         return self.key_hashes.get(hash_api_key(key))
 
+    def forget_key(self, key_hash: str) -> int:
+        """Refuse the key from now on; end the event streams and close the service sockets it
+        opened (4001). Returns how many service sockets it closed."""
+        self.key_hashes.pop(key_hash, None)
+        self.streams.end(key_hash)
+        return self.hub.close_key(key_hash)
+
     def _project_info(self, project_id: str) -> tuple[list[str], str]:
         if project_id not in self._project_cache:
             project = self.store.project(project_id) or {}
@@ -106,6 +116,13 @@ class Runtime:
                 for row in self.store.groundings_of(project_id)
             ]
         return self._groundings[project_id]
+
+    async def load_groundings(self, project_id: str) -> list[GroundingSpec]:
+        """:meth:`groundings_of`, read and validated in a worker thread when not cached (a
+        project's specs may be megabytes)."""
+        if project_id in self._groundings:
+            return self._groundings[project_id]
+        return await asyncio.to_thread(self.groundings_of, project_id)
 
     def forget_groundings(self, project_id: str) -> None:
         self._groundings.pop(project_id, None)

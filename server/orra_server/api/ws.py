@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from .. import frames
-from ..connections import Instance, InstanceClosed
+from ..connections import CLOSE_KEY_REVOKED, Instance, InstanceClosed
 from ..frames import BadFrame, Frame, read_frame
 from ..ids import hash_api_key, is_well_formed_api_key
 from ..limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
@@ -41,6 +42,8 @@ _OFF_LOOP_CHARS = 256 * 1024
 
 #: the most tasks a socket may ask to hold at once with ``X-Orra-Capacity``
 MAX_CAPACITY = 10_000
+#: a whole number as text: ASCII digits only (``str.isdigit`` is true for '²')
+_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
 def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
@@ -52,7 +55,7 @@ def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
     asked = websocket.headers.get("x-orra-capacity")
     if asked is not None:
         text = asked.strip()
-        if not text.isdigit() or not 1 <= int(text) <= MAX_CAPACITY:
+        if not _NUMBER.fullmatch(text) or not 1 <= int(text) <= MAX_CAPACITY:
             return None, False
         return int(text), True
     if websocket.headers.get("authorization", "").strip():
@@ -89,11 +92,12 @@ async def service_socket(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
+    key_hash = hash_api_key(key)
     instance = Instance(
         service_id=service_id,
         project_id=project_id,
         socket=websocket,
-        key_hash=hash_api_key(key),
+        key_hash=key_hash,
         capacity=capacity,
     )
     writer = asyncio.get_running_loop().create_task(
@@ -102,6 +106,8 @@ async def service_socket(websocket: WebSocket) -> None:
     complaints = Complaints(service_id, instance.number)
     bucket = TokenBucket(FRAMES_PER_SECOND, FRAME_BURST)
     runtime.hub.add(instance)
+    if key_hash not in runtime.key_hashes:  # revoked while this socket opened
+        instance.close(CLOSE_KEY_REVOKED, "the API key of this connection was revoked")
     try:
         while True:
             # when the writer closes or aborts the socket, this receives the disconnect

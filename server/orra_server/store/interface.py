@@ -102,7 +102,9 @@ class StoreBackend(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict[str, Any]]: ...
-    def events_of(self, orchestration_id: str, after: int = 0) -> list[dict[str, Any]]: ...
+    def events_of(self, orchestration_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """In order; each row's ``number`` is its place in the run (1, 2, …), ``after`` one."""
+
     def revisions_of(self, orchestration_id: str) -> list[dict[str, Any]]: ...
     def export(
         self,

@@ -436,9 +436,13 @@ class Store:
         return [_orchestration(r) for r in rows]
 
     def events_of(self, orchestration_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """The run's events in order, each with ``number``: its place in the run (1, 2, …),
+        what the API shows instead of the global ``seq`` (whose gaps would reveal other
+        projects' activity); ``after`` is such a number."""
         rows = self._rows(
-            "SELECT seq, orchestration_id, step_id, type, occurred_at, payload FROM events "
-            "WHERE orchestration_id = ? AND seq > ? ORDER BY seq",
+            "SELECT * FROM (SELECT row_number() OVER (ORDER BY seq) AS number, seq, "
+            "orchestration_id, step_id, type, occurred_at, payload FROM events "
+            "WHERE orchestration_id = ?) WHERE number > ? ORDER BY seq",
             (orchestration_id, after),
         )
         for r in rows:
@@ -571,9 +575,10 @@ EXPORT_TABLES: dict[str, str] = {
         "ORDER BY o.created_at, s.orchestration_id, s.step_id"
     ),
     "events": (
-        "SELECT e.seq, e.orchestration_id AS execution_id, e.step_id, e.type, e.occurred_at, "
+        "SELECT row_number() OVER (PARTITION BY e.orchestration_id ORDER BY e.seq) AS seq, "
+        "e.orchestration_id AS execution_id, e.step_id, e.type, e.occurred_at, "
         "e.payload FROM events e JOIN orchestrations o ON o.id = e.orchestration_id "
-        "WHERE {where} ORDER BY e.seq"
+        "WHERE {where} ORDER BY o.created_at, e.orchestration_id, e.seq"
     ),
 }
 
