@@ -9,8 +9,9 @@ out; what that means for the run is decided in ``transitions.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +54,18 @@ class Dispatcher:
         grace = (run.options or {}).get("offlineGraceSeconds") if run else None
         return self.settings.offline_grace_seconds if grace is None else float(grace)
 
-    async def dispatch(self, run: Run, step: StepState, delay: float = 0.0) -> None:
-        """Send ``step`` to an instance of its service (after ``delay`` seconds)."""
+    async def dispatch(
+        self,
+        run: Run,
+        step: StepState,
+        delay: float = 0.0,
+        after: Awaitable[None] | None = None,
+    ) -> None:
+        """Send ``step`` to an instance of its service (after ``delay`` seconds, and once
+        ``after`` — the commit that made it ready — is on disk, when given)."""
+        if after is not None:
+            with contextlib.suppress(Exception):  # (a failed write is logged where it failed)
+                await asyncio.shield(after)
         if delay > 0:
             await asyncio.sleep(delay)
         if run.finishing or run.replanning or step.status not in WAITING:
@@ -82,25 +93,20 @@ class Dispatcher:
             return
         if step.idempotency_key is None:
             step.idempotency_key = idempotency_key(run.id, step.id, body, step.generation)
-        instance, attempt_id = await self._send(run, step, step.idempotency_key)
+        instance = await self._send(run, step, step.idempotency_key)
         if instance is None or step.status != StepStatus.RUNNING or step.instance is not instance:
             return  # not sent, or finished or re-sent while the frame was going out
         step.timer = asyncio.get_running_loop().call_later(
             self.policy_for(run, step).timeout, self._timed_out, run, step, step.attempts
         )
-        dispatched = {
-            "attempt": step.attempts,
-            "executionId": attempt_id,
-            "instance": instance.number,
-            "idempotencyKey": step.idempotency_key,
-        }
-        # no commit of its own: after a crash the step is re-dispatched anyway
-        self.store.record_lazy([Change(run.id, "step_dispatched", now(), dispatched, step.id)])
 
-    async def _send(
-        self, run: Run, step: StepState, key: str
-    ) -> tuple[Instance | None, str | None]:
-        """The task to one instance; after a timeout or a lost socket, preferably another."""
+    async def _send(self, run: Run, step: StepState, key: str) -> Instance | None:
+        """The task to one instance; after a timeout or a lost socket, preferably another.
+
+        The attempt is counted on disk before the frame goes out (``step_dispatched``, in the
+        next group commit), so ``maxAttempts`` holds across crashes of the control plane:
+        recovery counts these events (``transitions.recovered``).
+        """
         avoid = step.instance
         while True:
             instance = self.hub.pick(step.service_id or "", avoid=avoid)
@@ -108,18 +114,23 @@ class Dispatcher:
                 # every instance holds all it can take: the task waits here, not in a socket
                 await self.hub.wait_room(step.service_id or "")
                 if run.finishing or step.status not in WAITING:
-                    return None, None
+                    return None
                 continue
             if instance is None:
                 if not await self._wait_for_service(run, step):
-                    return None, None
+                    return None
                 continue
             if run.finishing or step.status not in WAITING:
-                return None, None
+                return None
             step.attempts += 1
             step.status = StepStatus.RUNNING
             step.start_time = step.start_time or now()
             attempt_id = new_id("e_", 12)
+            self.pending[(step.service_id or "", key)] = (run, step)
+            instance.in_flight.add(key)
+            step.instance = instance
+            if not await self._count(run, step, instance, attempt_id, key):
+                return None
             message = frames.task_request(
                 step.id,
                 step.input,
@@ -127,18 +138,43 @@ class Dispatcher:
                 idempotency_key=key,
                 service_id=step.service_id,
             )
-            self.pending[(step.service_id or "", key)] = (run, step)
-            instance.in_flight.add(key)
-            step.instance = instance
             try:
                 await instance.send(message)
             except Exception:  # the socket went away between pick and send: try another
                 instance.release(key)
-                step.attempts -= 1
+                step.attempts -= 1  # (on disk it stays counted: a crash now errs on the safe side)
                 step.status = StepStatus.PENDING
                 self.hub.remove(instance)
                 continue
-            return instance, attempt_id
+            return instance
+
+    async def _count(
+        self, run: Run, step: StepState, instance: Instance, attempt_id: str, key: str
+    ) -> bool:
+        """Record the dispatch durably; whether the frame may still go out afterwards."""
+        dispatched = {
+            "attempt": step.attempts,
+            "executionId": attempt_id,
+            "instance": instance.number,
+            "idempotencyKey": key,
+        }
+        try:
+            await self.store.record([Change(run.id, "step_dispatched", now(), dispatched, step.id)])
+        except Exception as exc:  # not counted, so not sent: the step cannot go on safely
+            log.error("the dispatch of %s/%s could not be recorded: %r", run.id, step.id, exc)
+            instance.release(key)
+            self.pending.pop((step.service_id or "", key), None)
+            step.status = StepStatus.PENDING
+            self.fail(run, step, f"its dispatch could not be recorded: {type(exc).__name__}")
+            return False
+        # while the commit was under way the run may have ended, or the socket gone (the lost
+        # socket's handler has then retried the step already): this attempt is over
+        return (
+            not run.finishing
+            and step.status == StepStatus.RUNNING
+            and step.instance is instance
+            and key in instance.in_flight
+        )
 
     async def _wait_for_service(self, run: Run, step: StepState) -> bool:
         step.paused = True

@@ -22,7 +22,7 @@ from ..ids import now
 from ..settings import Settings
 from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Change, Store
-from . import transitions
+from . import recovery, transitions
 from .compensation import Compensator
 from .compensation import log_failure as _log_failure
 from .dispatch import Dispatcher
@@ -126,23 +126,42 @@ class Engine:
         await self._notify(run)
 
     def resume_unfinished(self) -> int:
-        """Start every orchestration the store says was in flight. Call inside the loop."""
-        steps = self.store.steps_of_unfinished()
-        dispatches = self.store.dispatches_of_unfinished()
-        waits = self.store.approvals_requested_of_unfinished()
-        rows = self.store.unfinished_orchestrations()
-        for row in rows:
-            run = run_from_rows(row, steps.get(row["id"], []))
-            if run.replaced:
-                run.revisions = self.store.revisions_of(run.id)
-            self.runs[run.id] = run
-            self._apply(run, transitions.recovered(run, dispatches))
-            for step in run.steps.values():
-                if step.status == StepStatus.AWAITING_APPROVAL:
-                    step.waiting_since = waits.get((run.id, step.id))
-                    self._arm_approval_timeout(run, step)  # what is left of it
+        """Start every orchestration the store says was in flight. Call inside the loop.
+
+        Each run on its own (``recovery.py``): one that cannot be read back or resumed ends
+        ``FAILED`` with the reason; it never stops the others, nor the control plane."""
+        stored = recovery.read_unfinished(self.store)
+        dispatches = recovery.facts_or_empty(self.store.dispatches_of_unfinished, "dispatches")
+        waits = recovery.facts_or_empty(
+            self.store.approvals_requested_of_unfinished, "approval waits"
+        )
+        for item in stored:
+            run = None
+            try:
+                run, resumed = recovery.rebuild(
+                    self.store, item, dispatches, waits, self.policy_for, now()
+                )
+                self.runs[run.id] = run
+                self._apply(run, resumed)
+                for step in run.steps.values():
+                    if step.status == StepStatus.AWAITING_APPROVAL:
+                        self._arm_approval_timeout(run, step)  # what is left of it
+            except Exception as exc:
+                if run is not None:  # (whatever of it was started stops)
+                    run.finishing = True
+                self._unrecoverable(item, exc)
         self.compensator.resume()
-        return len(rows)
+        return len(stored)
+
+    def _unrecoverable(self, item: recovery.Stored, exc: Exception) -> None:
+        """End a run recovery could not resume: FAILED with the reason, one log line."""
+        reason = recovery.describe(exc)
+        log.error("orchestration %s could not be resumed (%s): it ends FAILED", item.id, reason)
+        log.debug("why %s could not be resumed", item.id, exc_info=exc)
+        run = recovery.salvage(self.store, item)
+        if run is not None:
+            self.runs[run.id] = run
+            self._apply(run, transitions.unrecoverable(run, reason, now()))
 
     # -- answers from services ---------------------------------------------------------------
     def on_task_result(self, instance: Instance, payload: dict[str, Any]):
@@ -287,10 +306,7 @@ class Engine:
                 )
         if run.replanning:  # the remainder's plan decides what runs next
             transition.ready, transition.retry = [], None
-        for step in transition.ready:
-            self._spawn(self.dispatcher.dispatch(run, step))
-        if transition.retry is not None:
-            self._spawn(self.dispatcher.dispatch(run, *transition.retry))
+        ready, retry = transition.ready, transition.retry
         if transition.ending is not None and not run.finishing:
             committed = self._finish(run, transition.ending, transition.changes)
         elif transition.changes:
@@ -298,6 +314,11 @@ class Engine:
         else:
             committed = _done()
         committed.add_done_callback(_log_failure)
+        for step in ready:  # a gated step shows its wait only once what readied it is on disk
+            after = committed if step.approval == "required" else None
+            self._spawn(self.dispatcher.dispatch(run, step, after=after))
+        if retry is not None:
+            self._spawn(self.dispatcher.dispatch(run, *retry))
         if run.replanning and not run.finishing:
             self._replan_when_quiet(run, committed)
         return committed
