@@ -49,10 +49,58 @@ class Dispatcher:
     compensation_lost: Callable[[Instance, str], bool]
     #: (service id, idempotency key) -> the step an answer under that key belongs to
     pending: dict[tuple[str, str], tuple[Run, StepState]] = field(default_factory=dict)
+    #: attempts counted in the commit of what readied them: (attempt id, that commit)
+    _claims: dict[StepState, tuple[str, asyncio.Future[None] | None]] = field(default_factory=dict)
 
     def offline_grace(self, run: Run | None = None) -> float:
         grace = (run.options or {}).get("offlineGraceSeconds") if run else None
         return self.settings.offline_grace_seconds if grace is None else float(grace)
+
+    def claim(self, run: Run, steps: list[StepState]) -> list[Change]:
+        """Count now the attempts of the ``steps`` that can be sent at once (an instance has
+        room, the input resolves, no approval is needed), so that their ``step_dispatched``
+        rides in the commit of what readied them; their frames go out once that commit is on
+        disk (:meth:`counted`, then :meth:`dispatch`). The others count their own later."""
+        changes = []
+        for step in steps:
+            if (
+                run.finishing
+                or run.replanning
+                or step.status not in WAITING
+                or step.approval not in (None, "approved")
+                or step.service_id is None
+            ):
+                continue
+            if step.approval is None:
+                try:
+                    step.input = resolve_input(step.template, run.request, run.outputs())
+                except UnresolvedReference:
+                    continue  # dispatch() fails it, with the reason
+            body = canonical(step.input)
+            if len(body) > self.settings.max_task_frame_bytes - 1024:
+                continue
+            instance = self.hub.pick(step.service_id, avoid=step.instance)
+            if instance is None:
+                continue
+            if step.idempotency_key is None:
+                step.idempotency_key = idempotency_key(run.id, step.id, body, step.generation)
+            attempt_id = self._reserve(run, step, instance, step.idempotency_key)
+            self._claims[step] = (attempt_id, None)
+            changes.append(self._dispatched(run, step, instance, attempt_id))
+        return changes
+
+    def counted(self, steps: list[StepState], commit: asyncio.Future[None]) -> None:
+        """``commit`` holds the counts of the claimed ones among ``steps``."""
+        for step in steps:
+            claim = self._claims.get(step)
+            if claim is not None and claim[1] is None:
+                self._claims[step] = (claim[0], commit)
+
+    def unclaim(self, steps: list[StepState]) -> None:
+        """Their counts were not recorded (the commit that was to carry them failed)."""
+        for step in steps:
+            if self._claims.pop(step, None) is not None:
+                self._unreserve(step, step.instance, step.idempotency_key or "")
 
     async def dispatch(
         self,
@@ -66,6 +114,12 @@ class Dispatcher:
         if after is not None:
             with contextlib.suppress(Exception):  # (a failed write is logged where it failed)
                 await asyncio.shield(after)
+        claim = self._claims.pop(step, None)
+        if claim is not None:
+            instance, again = await self._send_claimed(run, step, *claim)
+            if not again:  # (again: its socket went away before the frame; send it anew)
+                self._arm(run, step, instance)
+                return
         if delay > 0:
             await asyncio.sleep(delay)
         if run.finishing or run.replanning or step.status not in WAITING:
@@ -93,7 +147,10 @@ class Dispatcher:
             return
         if step.idempotency_key is None:
             step.idempotency_key = idempotency_key(run.id, step.id, body, step.generation)
-        instance = await self._send(run, step, step.idempotency_key)
+        self._arm(run, step, await self._send(run, step, step.idempotency_key))
+
+    def _arm(self, run: Run, step: StepState, instance: Instance | None) -> None:
+        """The attempt's deadline, once its frame is out."""
         if instance is None or step.status != StepStatus.RUNNING or step.instance is not instance:
             return  # not sent, or finished or re-sent while the frame was going out
         step.timer = asyncio.get_running_loop().call_later(
@@ -122,59 +179,102 @@ class Dispatcher:
                 continue
             if run.finishing or step.status not in WAITING:
                 return None
-            step.attempts += 1
-            step.status = StepStatus.RUNNING
-            step.start_time = step.start_time or now()
-            attempt_id = new_id("e_", 12)
-            self.pending[(step.service_id or "", key)] = (run, step)
-            instance.in_flight.add(key)
-            step.instance = instance
-            if not await self._count(run, step, instance, attempt_id, key):
-                return None
-            message = frames.task_request(
-                step.id,
-                step.input,
-                attempt_id=attempt_id,
-                idempotency_key=key,
-                service_id=step.service_id,
-            )
+            attempt_id = self._reserve(run, step, instance, key)
+            dispatched = self._dispatched(run, step, instance, attempt_id)
             try:
-                await instance.send(message)
-            except Exception:  # the socket went away between pick and send: try another
-                instance.release(key)
-                step.attempts -= 1  # (on disk it stays counted: a crash now errs on the safe side)
-                step.status = StepStatus.PENDING
-                self.hub.remove(instance)
-                continue
-            return instance
+                await self.store.record([dispatched])
+            except Exception as exc:
+                self._not_counted(run, step, instance, key, exc)
+                return None
+            if not self._still_ours(run, step, instance, key):
+                return None
+            if await self._deliver(step, instance, attempt_id, key):
+                return instance
 
-    async def _count(
-        self, run: Run, step: StepState, instance: Instance, attempt_id: str, key: str
-    ) -> bool:
-        """Record the dispatch durably; whether the frame may still go out afterwards."""
-        dispatched = {
+    async def _send_claimed(
+        self, run: Run, step: StepState, attempt_id: str, commit: asyncio.Future[None] | None
+    ) -> tuple[Instance | None, bool]:
+        """A claimed attempt's frame, once its count is on disk: (the instance it went to, or
+        None; whether to send it anew because that instance's socket went away)."""
+        instance, key = step.instance, step.idempotency_key or ""
+        try:
+            if commit is None:
+                raise RuntimeError("no commit carried the count")
+            await asyncio.shield(commit)
+        except Exception as exc:
+            self._not_counted(run, step, instance, key, exc)
+            return None, False
+        if not self._still_ours(run, step, instance, key):
+            return None, False
+        if await self._deliver(step, instance, attempt_id, key):
+            return instance, False
+        return None, True
+
+    def _reserve(self, run: Run, step: StepState, instance: Instance, key: str) -> str:
+        """The attempt starts: counted, running, held by ``instance``; its attempt id."""
+        step.attempts += 1
+        step.status = StepStatus.RUNNING
+        step.start_time = step.start_time or now()
+        self.pending[(step.service_id or "", key)] = (run, step)
+        instance.in_flight.add(key)
+        step.instance = instance
+        return new_id("e_", 12)
+
+    def _unreserve(self, step: StepState, instance: Instance, key: str) -> None:
+        instance.release(key)
+        step.attempts -= 1
+        step.status = StepStatus.PENDING
+
+    @staticmethod
+    def _dispatched(run: Run, step: StepState, instance: Instance, attempt_id: str) -> Change:
+        payload = {
             "attempt": step.attempts,
             "executionId": attempt_id,
             "instance": instance.number,
-            "idempotencyKey": key,
+            "idempotencyKey": step.idempotency_key,
         }
-        try:
-            await self.store.record([Change(run.id, "step_dispatched", now(), dispatched, step.id)])
-        except Exception as exc:  # not counted, so not sent: the step cannot go on safely
-            log.error("the dispatch of %s/%s could not be recorded: %r", run.id, step.id, exc)
-            instance.release(key)
+        return Change(run.id, "step_dispatched", now(), payload, step.id)
+
+    def _not_counted(
+        self, run: Run, step: StepState, instance: Instance, key: str, exc: Exception
+    ) -> None:
+        """Not counted on disk, so not sent: the step cannot go on safely."""
+        log.error("the dispatch of %s/%s could not be recorded: %r", run.id, step.id, exc)
+        if step.status == StepStatus.RUNNING and step.instance is instance:
+            self._unreserve(step, instance, key)
             self.pending.pop((step.service_id or "", key), None)
-            step.status = StepStatus.PENDING
             self.fail(run, step, f"its dispatch could not be recorded: {type(exc).__name__}")
-            return False
-        # while the commit was under way the run may have ended, or the socket gone (the lost
-        # socket's handler has then retried the step already): this attempt is over
+
+    @staticmethod
+    def _still_ours(run: Run, step: StepState, instance: Instance, key: str) -> bool:
+        """While the count was being committed the run may have ended, or the socket gone (the
+        lost socket's handler has then retried the step already): then this attempt is over."""
         return (
             not run.finishing
             and step.status == StepStatus.RUNNING
             and step.instance is instance
             and key in instance.in_flight
         )
+
+    async def _deliver(
+        self, step: StepState, instance: Instance, attempt_id: str, key: str
+    ) -> bool:
+        """The frame to ``instance``; False when its socket went away meanwhile (the attempt is
+        undone in memory; on disk it stays counted: a crash now errs on the safe side)."""
+        message = frames.task_request(
+            step.id,
+            step.input,
+            attempt_id=attempt_id,
+            idempotency_key=key,
+            service_id=step.service_id,
+        )
+        try:
+            await instance.send(message)
+        except Exception:  # the socket went away between pick and send: try another
+            self._unreserve(step, instance, key)
+            self.hub.remove(instance)
+            return False
+        return True
 
     async def _wait_for_service(self, run: Run, step: StepState) -> bool:
         step.paused = True

@@ -1,10 +1,11 @@
-"""The event-driven scheduler: a step is dispatched the moment its last dependency completes.
+"""The event-driven scheduler: a step is dispatched the moment its last dependency has completed.
 
 The engine is the shell around ``transitions.py``: it turns what services send into calls of
 those pure functions and carries out what they return — records the changes through the
 group-commit writer, dispatches ready steps (``dispatch.py``), schedules retries, ends runs.
-A step result's dependents are dispatched at once while its batch commits; the service's ACK
-waits for the commit (the websocket layer awaits the future returned here). See
+A step result's dependents are counted (``step_dispatched``) in its commit and sent once it is
+on disk; the service's ACK waits for the commit too (the websocket layer awaits the future
+returned here). See
 docs/reliability.md for the failure kinds and what each one does.
 """
 
@@ -104,9 +105,18 @@ class Engine:
 
     # -- starting ----------------------------------------------------------------------------
     async def accept(self, run: Run, planning: list[Change] = ()) -> None:  # type: ignore[assignment]
-        """Record the run (and how its plan was made) durably, then start it."""
+        """Record the run (and how its plan was made) durably, then start it. The first
+        steps' dispatches are counted in the same group commit as the run, most often."""
         started = transitions.accepted(run)
-        await self.store.accept(run, list(run.steps.values()), list(planning))
+        counts = [] if started.ending else self.dispatcher.claim(run, started.ready)
+        accepted = self.store.accept(run, list(run.steps.values()), list(planning))
+        if counts:
+            self.dispatcher.counted(started.ready, self.store.record(counts))
+        try:
+            await accepted
+        except Exception:
+            self.dispatcher.unclaim(started.ready)
+            raise
         self.runs[run.id] = run
         self._apply(run, started)
 
@@ -306,7 +316,8 @@ class Engine:
                 )
         if run.replanning:  # the remainder's plan decides what runs next
             transition.ready, transition.retry = [], None
-        ready, retry = transition.ready, transition.retry
+        elif transition.ending is None and not run.finishing:  # counted in this commit
+            transition.changes += self.dispatcher.claim(run, transition.ready)
         if transition.ending is not None and not run.finishing:
             committed = self._finish(run, transition.ending, transition.changes)
         elif transition.changes:
@@ -314,11 +325,12 @@ class Engine:
         else:
             committed = _done()
         committed.add_done_callback(_log_failure)
-        for step in ready:  # a gated step shows its wait only once what readied it is on disk
+        self.dispatcher.counted(transition.ready, committed)
+        for step in transition.ready:  # a gated step shows its wait once what readied it is on disk
             after = committed if step.approval == "required" else None
             self._spawn(self.dispatcher.dispatch(run, step, after=after))
-        if retry is not None:
-            self._spawn(self.dispatcher.dispatch(run, *retry))
+        if transition.retry is not None:
+            self._spawn(self.dispatcher.dispatch(run, *transition.retry))
         if run.replanning and not run.finishing:
             self._replan_when_quiet(run, committed)
         return committed

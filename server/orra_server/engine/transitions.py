@@ -174,9 +174,8 @@ def recovered(
         run.status = OrchestrationStatus.AWAITING_APPROVAL
     if spent is not None and not run.replanning:
         error = (
-            f"its {spent.attempts} attempts (maxAttempts {max_attempts(spent)}) were spent "
-            "across restarts of the control plane: each dispatch was followed by a restart "
-            "before an answer came"
+            f"its attempts (maxAttempts {max_attempts(spent)}) were spent across restarts of "
+            "the control plane: the last one got no answer before the restart"
         )
         return failed(run, spent, error, at or run.created_at)
     ready = [s for s in run.steps.values() if s.status == StepStatus.PENDING and s.remaining == 0]
