@@ -105,13 +105,12 @@ class Engine:
 
     # -- starting ----------------------------------------------------------------------------
     async def accept(self, run: Run, planning: list[Change] = ()) -> None:  # type: ignore[assignment]
-        """Record the run (and how its plan was made) durably, then start it. The first
-        steps' dispatches are counted in the same group commit as the run, most often."""
+        """Record the run (and how its plan was made) durably, then start it; the first
+        steps' dispatches are counted in the same commit."""
         started = transitions.accepted(run)
         counts = [] if started.ending else self.dispatcher.claim(run, started.ready)
-        accepted = self.store.accept(run, list(run.steps.values()), list(planning))
-        if counts:
-            self.dispatcher.counted(started.ready, self.store.record(counts))
+        accepted = self.store.accept(run, list(run.steps.values()), list(planning), counts)
+        self.dispatcher.counted(started.ready, accepted)
         try:
             await accepted
         except Exception:

@@ -117,7 +117,7 @@ class Store:
         return self.writer.submit(operations(changes))
 
     def record_lazy(self, changes: list[Change]) -> None:
-        """Record ``changes`` with the next commit; for facts a crash may lose (a dispatch)."""
+        """Record ``changes`` with the next commit; for facts a crash may lose (a status)."""
         self.writer.submit_lazy(operations(changes))
 
     def accept(
@@ -125,8 +125,10 @@ class Store:
         run: OrchestrationRecord,
         steps: list[StepRecord],
         planning: list[Change] = (),  # type: ignore[assignment]
+        then: list[Change] = (),  # type: ignore[assignment]
     ):  # -> asyncio.Future[None]
-        """A new orchestration with its steps, and the events of how its plan was made."""
+        """A new orchestration with its steps, the events of how its plan was made before it
+        and ``then`` (its first dispatches) after it, in one commit."""
         accepted = Change(
             run.id,
             "orchestration_accepted",
@@ -136,7 +138,7 @@ class Store:
             steps=steps,
             new=True,
         )
-        return self.record([*planning, accepted])
+        return self.record([*planning, accepted, *then])
 
     # -- verbs: projects, keys, webhooks (each resolves once committed) -----------------------
     def add_project(
