@@ -305,6 +305,54 @@ def test_a_run_that_cannot_be_resumed_fails_alone_and_the_others_resume(fresh_db
     assert "Traceback" not in log, log
 
 
+async def _break_the_plan(db: Path, execution_id: str) -> None:
+    """Through the store: the run's last step now depends on a step that does not exist."""
+    store = Store(str(db))
+    try:
+        run = run_from_rows(store.orchestration(execution_id), store.steps_of(execution_id))
+        steps = [dict(step) for step in run.plan["steps"]]
+        steps[-1]["dependencies"] = [*steps[-1]["dependencies"], "ghost"]
+        run.plan = {"steps": steps}
+        await store.record([Change(execution_id, "plan_edited", now(), orchestration=run)])
+        await store.sync()
+    finally:
+        store.close()
+
+
+def test_a_run_that_cannot_be_resumed_is_undone_like_any_failed_run(fresh_db, tmp_path):
+    """Its completed revertible step is compensated, as for any failure."""
+    reverts = tmp_path / "reverts.log"
+    server = ServerProcess(fresh_db, env=FAST).start()
+    api, _ = new_project(server.url)
+    names = {"reserve-stock", "charge-card", "ship-order"}
+    with serving(api, FAULTY, "saga", online=names, env={"REVERT_LOG": str(reverts)}):
+        execution_id = _start(api, saga_request("o-24", "ok", approve=["step2"]))
+        wait_until(
+            lambda: (
+                api.get(f"/orchestrations/{execution_id}").json()["status"] == "AWAITING_APPROVAL"
+            ),
+            10,
+            "step2 to wait for approval",
+        )
+        server.stop()
+        asyncio.run(_break_the_plan(fresh_db, execution_id))
+        again = ServerProcess(fresh_db, port=server.port, env=FAST).start()
+        try:
+            body = api.wait_finished(execution_id)
+            assert body["status"] == "FAILED", body
+            assert body["error"] == "could not be resumed after a restart: KeyError: 'ghost'"
+
+            def compensated() -> list[dict[str, Any]] | None:
+                found = api.get(f"/orchestrations/{execution_id}").json().get("compensations")
+                return found if found and found[0]["status"] == "completed" else None
+
+            (compensation,) = wait_until(compensated, 30, "step1 to be compensated")
+            assert compensation["stepId"] == "step1"
+        finally:
+            again.stop()
+    assert reverts.read_text().splitlines() == ["reserve-stock o-24 failed"]
+
+
 # -- maxAttempts holds across crashes --------------------------------------------------------
 def test_max_attempts_caps_dispatches_across_repeated_sigkills(fresh_db, tmp_path):
     """A service that takes the task and never answers, a control plane killed (-9) each time

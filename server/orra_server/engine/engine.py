@@ -167,10 +167,14 @@ class Engine:
         reason = recovery.describe(exc)
         log.error("orchestration %s could not be resumed (%s): it ends FAILED", item.id, reason)
         log.debug("why %s could not be resumed", item.id, exc_info=exc)
-        run = recovery.salvage(self.store, item)
-        if run is not None:
-            self.runs[run.id] = run
-            self._apply(run, transitions.unrecoverable(run, reason, now()))
+        try:
+            run = recovery.salvage(self.store, item)
+            if run is not None:
+                self.runs[run.id] = run
+                self._apply(run, transitions.unrecoverable(run, reason, now()))
+        except Exception as again:  # not even that: left as it is, the start goes on
+            self.runs.pop(item.id, None)
+            log.error("orchestration %s could not be ended: %s", item.id, recovery.describe(again))
 
     # -- answers from services ---------------------------------------------------------------
     def on_task_result(self, instance: Instance, payload: dict[str, Any]):
