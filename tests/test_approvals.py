@@ -259,6 +259,42 @@ def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
     assert calls == {name: 2 for name in SEED} | {"ai-assistant-service": 1}, calls
 
 
+def test_an_approval_right_after_a_restart_is_accepted_before_the_services_return(
+    tmp_path: Path,
+) -> None:
+    """A gated step needs no service until it is approved: after a crash the run still waits
+    for approval (not PAUSED), a decision sent at once is accepted, and the step runs when its
+    service is back (the run is PAUSED only then, while the service is still offline)."""
+    log = tmp_path / "calls.log"
+    db, port = tmp_path / "orra.duckdb", free_port()
+    first = ServerProcess(db, port=port, env=FAST).start()
+    api, _ = new_project(first.url)
+    env = {"CALL_LOG": str(log)}
+    with serving(api, SCRIPT, "lookups,assistant", online=SEED, env=env):
+        execution_id = start(api, request(approve=["step4"]))
+        # killed the moment the wait shows: what a caller sees waiting is on disk already
+        deadline = time.monotonic() + 15
+        while status_of(api, execution_id)["status"] != "AWAITING_APPROVAL":
+            assert time.monotonic() < deadline, "step4 never waited for approval"
+        first.stop(signal.SIGKILL)
+    # the services are gone too: nothing of this run may need them before the approval
+    second = ServerProcess(db, port=port, env=FAST).start()
+    try:
+        body = status_of(api, execution_id)
+        assert body["status"] == "AWAITING_APPROVAL", body
+        assert not api.services_online({"ai-assistant-service"})
+        approved = api.post(f"/orchestrations/{execution_id}/steps/step4/approve")
+        assert approved.status_code == 200, approved.text
+        # approved, its service offline: now (and only now) the run waits for it
+        wait_until(lambda: status_of(api, execution_id)["status"] == "PAUSED", 10, "PAUSED")
+        with serving(api, SCRIPT, "lookups,assistant", online=SEED, env=env):
+            body = api.wait_finished(execution_id)
+    finally:
+        second.stop()
+    assert body["status"] == "COMPLETED", body
+    assert calls_in(log) == {name: 1 for name in SEED}, calls_in(log)
+
+
 def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> None:
     api, _, receiver, _ = seeded
     env = {**os.environ, "ORRA_URL": api.url, "ORRA_API_KEY": api.key or ""}

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+from pathlib import Path
+from typing import Any
 
 import duckdb
 from test_reliability import FAST, FAULTY, saga_request
 
 from helpers import (
     SERVICES,
+    Api,
     ServerProcess,
     ServiceProcess,
     WebhookReceiver,
     free_port,
     new_project,
+    one_step,
     serving,
+    socket_for,
     wait_until,
 )
+from orra_server.engine.run import run_from_rows
+from orra_server.ids import new_id, now
+from orra_server.statuses import StepStatus
+from orra_server.store import Change, Store
 
 
 def test_sigkill_mid_orchestration_then_restart_completes_it_once(fresh_db):
@@ -193,3 +203,190 @@ def test_sigkill_during_compensation_and_webhook_delivery_resumes_both(fresh_db,
     log = reverts.read_text().splitlines()
     assert "charge-card slow-1 failed" in log  # at least once: it was running at the crash
     assert log[-1] == "reserve-stock slow-1 failed"
+
+
+# -- one run recovery cannot resume fails alone ------------------------------------------------
+TEXT = {"text-shouter", "word-counter"}
+
+
+def _start(api: Api, body: dict[str, Any]) -> str:
+    answer = api.post("/orchestrations", body)
+    assert answer.status_code == 202, answer.text
+    return answer.json()["executionId"]
+
+
+async def _write_as_an_old_version(db: Path, template: str, ghost: str) -> str:
+    """Through the store, what an older control plane could have left: a copy of ``template``
+    whose step is called ``step²`` (``int('²')`` once crashed every start-up), and a plan of
+    ``ghost`` whose step depends on a step that does not exist. The copy's id is returned."""
+    store = Store(str(db))
+    try:
+        run = run_from_rows(store.orchestration(template), store.steps_of(template))
+        (step,) = run.steps.values()
+        step.id, step.approval, step.status, run.options = "step²", None, StepStatus.PENDING, None
+        run.plan = {"steps": [{**run.plan["steps"][0], "id": "step²"}]}
+        run.steps = {step.id: step}
+        run.id, run.created_at = new_id("o_", 20), now()
+        await store.accept(run, [step])
+        broken = run_from_rows(store.orchestration(ghost), store.steps_of(ghost))
+        plan = broken.plan
+        broken.plan = {"steps": [{**plan["steps"][0], "dependencies": ["ghost"]}]}
+        await store.record([Change(ghost, "plan_edited", now(), orchestration=broken)])
+        await store.sync()
+        return run.id
+    finally:
+        store.close()
+
+
+def test_a_run_that_cannot_be_resumed_fails_alone_and_the_others_resume(fresh_db, tmp_path):
+    """A database holding runs recovery cannot rebuild — a plan that no longer builds, a step
+    row whose JSON does not parse — and one whose step id once crashed every start (``step²``):
+    the control plane starts, the bad runs end FAILED with the reason (their webhook sent),
+    the others resume and complete."""
+    with WebhookReceiver() as receiver:
+        server = ServerProcess(fresh_db).start()
+        api, _ = new_project(server.url, webhooks=[receiver.url])
+        with serving(api, "sdk_services.py", "text", online=TEXT):
+            gated = one_step("text-shouter", "message", "hello there", approve=["step1"])
+            good, ghost, corrupt = (_start(api, gated) for _ in range(3))
+            for execution_id in (good, ghost, corrupt):
+                wait_until(
+                    lambda i=execution_id: (
+                        api.get(f"/orchestrations/{i}").json()["status"] == "AWAITING_APPROVAL"
+                    ),
+                    10,
+                    "the runs to wait for approval",
+                )
+            server.stop()
+            unicode = asyncio.run(_write_as_an_old_version(fresh_db, good, ghost))
+            with duckdb.connect(str(fresh_db)) as db:  # a row no version could read back
+                db.execute(
+                    "UPDATE steps SET input = '{\"message\": ' WHERE orchestration_id = ?",
+                    [corrupt],
+                )
+            receiver.drain()
+            again = ServerProcess(fresh_db, port=server.port).start()  # it starts
+            try:
+                ghostly = api.get(f"/orchestrations/{ghost}").json()
+                assert ghostly["status"] == "FAILED", ghostly
+                assert ghostly["error"] == (
+                    "could not be resumed after a restart: KeyError: 'ghost'"
+                )
+                broken = api.get(f"/orchestrations/{corrupt}").json()
+                assert broken["status"] == "FAILED", broken
+                assert broken["error"].startswith(
+                    "could not be resumed after a restart: JSONDecodeError"
+                ), broken["error"]
+                logs = api.get(f"/orchestrations/{ghost}/logs").json()["logs"]
+                assert [line["level"] for line in logs if line["event"] == "recovery_failed"] == [
+                    "error"
+                ]
+                # the failure's webhook goes out as any failure's does
+                hooks = [receiver.next()[1] for _ in range(2)]
+                assert {(h["executionId"], h["status"]) for h in hooks} == {
+                    (ghost, "FAILED"),
+                    (corrupt, "FAILED"),
+                }
+                # the others resume: the good one still waits for its person
+                approved = api.post(f"/orchestrations/{good}/steps/step1/approve")
+                assert approved.status_code == 200, approved.text
+                for execution_id in (good, unicode):
+                    body = api.wait_finished(execution_id)
+                    assert body["status"] == "COMPLETED", body
+                    assert body["result"] == {"shouted": "HELLO THERE"}
+                assert api.wait_finished(unicode)["stepResults"][0]["id"] == "step²"
+                fresh = _start(api, one_step("text-shouter", "message", "new work"))
+                assert api.wait_finished(fresh)["status"] == "COMPLETED"
+            finally:
+                again.stop()
+    log = again.log()
+    assert f"orchestration {ghost} could not be resumed (KeyError: 'ghost')" in log, log
+    assert log.count("could not be resumed (") == 2, log
+    assert "Traceback" not in log, log
+
+
+async def _break_the_plan(db: Path, execution_id: str) -> None:
+    """Through the store: the run's last step now depends on a step that does not exist."""
+    store = Store(str(db))
+    try:
+        run = run_from_rows(store.orchestration(execution_id), store.steps_of(execution_id))
+        steps = [dict(step) for step in run.plan["steps"]]
+        steps[-1]["dependencies"] = [*steps[-1]["dependencies"], "ghost"]
+        run.plan = {"steps": steps}
+        await store.record([Change(execution_id, "plan_edited", now(), orchestration=run)])
+        await store.sync()
+    finally:
+        store.close()
+
+
+def test_a_run_that_cannot_be_resumed_is_undone_like_any_failed_run(fresh_db, tmp_path):
+    """Its completed revertible step is compensated, as for any failure."""
+    reverts = tmp_path / "reverts.log"
+    server = ServerProcess(fresh_db, env=FAST).start()
+    api, _ = new_project(server.url)
+    names = {"reserve-stock", "charge-card", "ship-order"}
+    with serving(api, FAULTY, "saga", online=names, env={"REVERT_LOG": str(reverts)}):
+        execution_id = _start(api, saga_request("o-24", "ok", approve=["step2"]))
+        wait_until(
+            lambda: (
+                api.get(f"/orchestrations/{execution_id}").json()["status"] == "AWAITING_APPROVAL"
+            ),
+            10,
+            "step2 to wait for approval",
+        )
+        server.stop()
+        asyncio.run(_break_the_plan(fresh_db, execution_id))
+        again = ServerProcess(fresh_db, port=server.port, env=FAST).start()
+        try:
+            body = api.wait_finished(execution_id)
+            assert body["status"] == "FAILED", body
+            assert body["error"] == "could not be resumed after a restart: KeyError: 'ghost'"
+
+            def compensated() -> list[dict[str, Any]] | None:
+                found = api.get(f"/orchestrations/{execution_id}").json().get("compensations")
+                return found if found and found[0]["status"] == "completed" else None
+
+            (compensation,) = wait_until(compensated, 30, "step1 to be compensated")
+            assert compensation["stepId"] == "step1"
+        finally:
+            again.stop()
+    assert reverts.read_text().splitlines() == ["reserve-stock o-24 failed"]
+
+
+# -- maxAttempts holds across crashes --------------------------------------------------------
+def test_max_attempts_caps_dispatches_across_repeated_sigkills(fresh_db, tmp_path):
+    """A service that takes the task and never answers, a control plane killed (-9) each time
+    it holds the task: with ``maxAttempts: 3`` the service gets the task 3 times in all, then
+    the step fails saying its attempts were spent across restarts."""
+    server = ServerProcess(fresh_db, env=FAST).start()
+    api, _ = new_project(server.url)
+    schema = {"input": {"type": "object", "properties": {"orderId": {"type": "string"}}}}
+    _, url = socket_for(api, "silent-service", "Takes an order and never answers", schema)
+    received = tmp_path / "received.log"
+    silent = ServiceProcess([str(SERVICES / "silent_service.py"), url, str(received)]).start()
+
+    def sent() -> int:
+        return len(received.read_text().splitlines()) if received.exists() else 0
+
+    try:
+        wait_until(lambda: api.services_online({"silent-service"}), 20, "the silent service")
+        body = one_step("silent-service", "orderId", "o-1", maxAttempts=3, replan="off")
+        execution_id = _start(api, body)
+        current = server
+        for kill in range(1, 4):
+            wait_until(lambda k=kill: sent() >= k, 30, f"dispatch {kill}")
+            current.stop(signal.SIGKILL)  # while the service holds the task
+            current = ServerProcess(fresh_db, port=server.port, env=FAST).start()
+        try:
+            finished = api.wait_finished(execution_id, timeout=30)
+            assert finished["status"] == "FAILED", finished
+            assert "spent across restarts" in finished["error"], finished["error"]
+            assert finished["stepResults"][0]["attempts"] == 3
+            logs = api.get(f"/orchestrations/{execution_id}/logs").json()["logs"]
+            assert [line["event"] for line in logs].count("step_dispatched") == 3
+        finally:
+            current.stop()
+    finally:
+        silent.stop()
+    keys = received.read_text().splitlines()
+    assert len(keys) == 3 and len(set(keys)) == 1, keys  # the same task, three times in all

@@ -162,6 +162,48 @@ def test_an_offline_service_past_its_grace_is_replanned(api: Api) -> None:
     assert body["stepResults"][-1]["id"] == "step5"
 
 
+QUARTET = ["assistant-a", "assistant-b", "assistant-c", "assistant-d"]
+
+
+def _quartet_request() -> dict[str, Any]:
+    """The seed, its reply planned on ``assistant-a``, one attempt a step, re-planning up to
+    the API's most (10): what stops it here is running out of services."""
+    body = request(maxAttempts=1, maxReplans=10)
+    plan = copy.deepcopy(SEED_PLAN)
+    plan["steps"][3]["component"] = "assistant-a"
+    body["plan"] = plan
+    return body
+
+
+@pytest.mark.parametrize("fourth_fails", [False, True])
+def test_each_replan_leaves_out_every_service_that_failed(
+    server: ServerProcess, tmp_path: Path, fourth_fails: bool
+) -> None:
+    """Four interchangeable assistants; the first three called fail for good. Each re-plan
+    leaves out every one that has failed so far, so each is tried once and the fourth does the
+    work; when it fails too, the run fails naming all four."""
+    log = tmp_path / "calls.log"
+    log.touch()
+    api, _ = new_project(server.url)
+    env = {"CALL_LOG": str(log), **({"QUARTET_FAILS": "1"} if fourth_fails else {})}
+    with serving(api, SCRIPT, "lookups,quartet", online={*LOOKUPS, *QUARTET}, env=env):
+        body = api.wait_finished(start(api, _quartet_request())["executionId"], timeout=60)
+    calls = calls_in(log)
+    assert {name: calls[name] for name in QUARTET} == dict.fromkeys(QUARTET, 1), calls
+    assert all(calls[name] == 1 for name in LOOKUPS), calls
+    tried = [r["excluded"] for r in body.get("revisions", [])]
+    assert [len(excluded) for excluded in tried] == [1, 2, 3], body.get("revisions")
+    if not fourth_fails:
+        assert body["status"] == "COMPLETED", body
+        (last,) = [name for name in QUARTET if name not in tried[-1]]
+        assert body["result"]["content"] == f"Hi from {last}."
+        return
+    assert body["status"] == "FAILED", body
+    for name in QUARTET:
+        assert f"({name}) failed: Service error: {name} is down" in body["error"], body["error"]
+    assert f"tried and failed: {', '.join(QUARTET)}" in body["error"], body["error"]
+
+
 def _remainder_plan() -> dict[str, Any]:
     """What the scripted LLM answers for the remainder: the facts are data fields to it."""
     return {

@@ -10,6 +10,7 @@ from orra_server.engine.run import Run, build_steps
 from orra_server.statuses import OrchestrationStatus, StepStatus
 
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+T1 = T0 + timedelta(seconds=5)
 POLICY = RetryPolicy(timeout=30, max_attempts=3, initial_delay=1, backoff=2, max_delay=10)
 
 #: the seed plan's shape: three independent fetches, then one step that uses all three
@@ -186,6 +187,50 @@ def test_recovery_of_a_run_whose_steps_all_completed_ends_it():
         step.status = StepStatus.COMPLETED
     answer = transitions.recovered(run, {})
     assert answer.ready == [] and answer.ending.status == OrchestrationStatus.COMPLETED
+
+
+def test_recovery_fails_a_step_whose_attempts_were_spent_across_restarts():
+    run = new_run()
+    run.steps["step1"].status = StepStatus.COMPLETED
+    run.steps["step2"].status = StepStatus.RUNNING
+    run.steps["step3"].attempts = 1
+    answer = transitions.recovered(run, {("o_1", "step2"): 3}, lambda step: 3, T1)
+    assert run.steps["step2"].status == StepStatus.FAILED
+    assert answer.ready == []  # nothing else starts: the run re-plans or ends
+    assert answer.ending.status == OrchestrationStatus.FAILED and answer.ending.replannable
+    assert "failed after 3 attempts: its attempts (maxAttempts 3) were spent across " in (
+        answer.ending.error
+    )
+    (change,) = answer.changes
+    assert change.kind == "step_failed" and change.payload["attempts"] == 3 and change.at == T1
+
+
+def test_recovery_re_readies_a_step_with_attempts_left_and_never_fails_a_gated_one():
+    run = new_run()
+    run.steps["step1"].status = StepStatus.RUNNING
+    run.steps["step2"].approval = "required"  # it waits for its person before any dispatch
+    dispatches = {("o_1", "step1"): 2, ("o_1", "step2"): 3}
+    answer = transitions.recovered(run, dispatches, lambda step: 3, T1)
+    assert answer.ending is None
+    assert [s.id for s in answer.ready] == ["step1", "step2", "step3"]
+    assert run.steps["step1"].attempts == 2
+
+
+def test_an_unrecoverable_run_ends_failed_with_the_reason_and_is_undone():
+    run = new_run()
+    run.steps["step1"].status = StepStatus.COMPLETED
+    run.steps["step2"].status = StepStatus.AWAITING_APPROVAL
+    answer = transitions.unrecoverable(run, "KeyError: 'ghost'", T1)
+    error = "could not be resumed after a restart: KeyError: 'ghost'"
+    assert [c.kind for c in answer.changes] == ["recovery_failed"]
+    assert answer.changes[0].payload == {"error": error}
+    ending = answer.ending
+    assert ending.status == OrchestrationStatus.FAILED and ending.error == error
+    assert ending.compensation == ("failed", {"error": error})
+    assert not ending.replannable  # its plan is what could not be read
+    change, stopped = transitions.ended(run, ending, T1)
+    assert run.steps["step2"].status == StepStatus.SKIPPED and stopped == []
+    assert change.status == OrchestrationStatus.FAILED
 
 
 def test_the_idempotency_key_is_stable_and_changes_with_the_generation():

@@ -21,7 +21,7 @@ from .planning.remainder import facts_of, merge_remainder
 from .registry import ServiceRegistry
 from .statuses import StepStatus
 
-__all__ = ["RemainderPlan", "Replanner"]
+__all__ = ["RemainderPlan", "Replanner", "failed_services"]
 
 
 @dataclass(slots=True)
@@ -42,11 +42,16 @@ class Replanner:
     offline_grace: float = 30.0
 
     async def __call__(self, run: Run, excluded: set[str]) -> RemainderPlan | str:
-        """A plan of what is left, or why there is none."""
+        """A plan of what is left, or why there is none.
+
+        Every service that has failed a step of this run is left out, in earlier plans too
+        (``run.replaced``): leaving out only the latest one let two failing services take
+        turns while a third that could do the work was never tried."""
         services = self.registry.services(run.project_id)
         grace = (run.options or {}).get("offlineGraceSeconds", self.offline_grace)
         offline = {s["id"] for s in services if self.hub.offline_for(s["id"]) > float(grace)}
-        left_out = excluded | offline
+        failed = excluded | failed_services(run)
+        left_out = failed | offline
         offered = [s for s in services if s["id"] not in left_out]
         if not offered:
             return "every other service is offline"
@@ -74,8 +79,11 @@ class Replanner:
         }
         if goal and not goal <= produced:
             missing = ", ".join(sorted(goal - produced))
+            names = {s["id"]: s["name"] for s in services}
+            tried = ", ".join(sorted(names.get(i, i) for i in failed))
             return (
-                f"no online service left produces {missing} (what the failed step was to deliver)"
+                f"no online service left produces {missing} (what the failed step was to "
+                "deliver)" + (f"; tried and failed: {tried}" if tried else "")
             )
         by_id = {step["id"]: step for step in (run.plan or {}).get("steps", [])}
         kept = [PlanStep.model_validate(by_id[s.id]) for s in completed if s.id in by_id]
@@ -122,3 +130,9 @@ class Replanner:
             if service is not None:
                 fields += [f for f in properties_of(service["output_schema"]) if f not in fields]
         return tuple(fields)
+
+
+def failed_services(run: Run) -> set[str]:
+    """The services of every step of ``run`` that failed, in its current plan or an earlier one."""
+    steps = [*run.steps.values(), *run.replaced.values()]
+    return {s.service_id for s in steps if s.status == StepStatus.FAILED and s.service_id}

@@ -24,6 +24,7 @@ _ERROR = {
     "orchestration_cancelled",
     "compensation_failed",
     "plan_failed",
+    "recovery_failed",
 }
 
 
@@ -64,6 +65,7 @@ _MESSAGES: dict[str, Callable[[str, Any], str]] = {
     "step_failed": lambda s, p: f"{s} failed: {_p(p, 'error')}",
     "step_failed_late": lambda s, p: f"{s} failed after the orchestration ended: {_p(p, 'error')}",
     "step_aborted": lambda s, p: f"{s} aborted the orchestration",
+    "recovery_failed": lambda s, p: f"the orchestration {_p(p, 'error')}",
     "compensation_scheduled": lambda s, p: (
         "compensation scheduled for " + (", ".join(_p(p, "steps", [])) or "nothing")
     ),

@@ -3,8 +3,10 @@ that always fails and a backup assistant with the same contract.
 
 ``python replan_services.py URL KEY KIND[,KIND…]``; kinds ``lookups``, ``assistant`` (the
 seed's ``ai-assistant-service``), ``broken`` (an ``ai-assistant-service`` that always fails),
-``backup`` (``backup-assistant-service``; ``BACKUP_FAILS`` makes it fail too). Every call is
-noted in ``CALL_LOG`` as ``<service> <input>``.
+``backup`` (``backup-assistant-service``; ``BACKUP_FAILS`` makes it fail too), ``quartet``
+(``assistant-a`` … ``assistant-d``, four interchangeable assistants: the first three to be
+called fail for good, whichever they are; ``QUARTET_FAILS`` makes the fourth fail too). Every
+call is noted in ``CALL_LOG`` as ``<service> <input>``.
 """
 
 from __future__ import annotations
@@ -110,7 +112,45 @@ def backup(url: str, key: str) -> list[Service]:
     return [assistant]
 
 
-KINDS = {"lookups": lookups, "assistant": assistant, "broken": broken, "backup": backup}
+def quartet(url: str, key: str) -> list[Service]:
+    services = []
+    for letter in "abcd":
+        name = f"assistant-{letter}"
+        service = Service(
+            name,
+            description="Composes a reply to a customer inquiry from the customer's profile, "
+            "the relevant products and the seller's profile.",
+            url=url,
+            api_key=key,
+        )
+
+        async def reply(request: models.AssistantIn, name: str = name) -> models.AssistantOut:
+            note(name, request.inquiry)
+            if len(called() & QUARTET) < 4 or os.environ.get("QUARTET_FAILS"):
+                raise RuntimeError(f"{name} is down")
+            return models.AssistantOut(content=f"Hi from {name}.", sentTimestamp="now")
+
+        service.handler(reply)
+        services.append(service)
+    return services
+
+
+QUARTET = {f"assistant-{letter}" for letter in "abcd"}
+
+
+def called() -> set[str]:
+    """The services called so far (from ``CALL_LOG``)."""
+    lines = Path(os.environ["CALL_LOG"]).read_text().splitlines()
+    return {line.split()[0] for line in lines if line}
+
+
+KINDS = {
+    "lookups": lookups,
+    "assistant": assistant,
+    "broken": broken,
+    "backup": backup,
+    "quartet": quartet,
+}
 
 
 async def main(url: str, key: str, kinds: str) -> None:

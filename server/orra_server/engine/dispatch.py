@@ -9,8 +9,9 @@ out; what that means for the run is decided in ``transitions.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,13 +49,77 @@ class Dispatcher:
     compensation_lost: Callable[[Instance, str], bool]
     #: (service id, idempotency key) -> the step an answer under that key belongs to
     pending: dict[tuple[str, str], tuple[Run, StepState]] = field(default_factory=dict)
+    #: attempts counted in the commit of what readied them: (attempt id, that commit)
+    _claims: dict[StepState, tuple[str, asyncio.Future[None] | None]] = field(default_factory=dict)
 
     def offline_grace(self, run: Run | None = None) -> float:
         grace = (run.options or {}).get("offlineGraceSeconds") if run else None
         return self.settings.offline_grace_seconds if grace is None else float(grace)
 
-    async def dispatch(self, run: Run, step: StepState, delay: float = 0.0) -> None:
-        """Send ``step`` to an instance of its service (after ``delay`` seconds)."""
+    def claim(self, run: Run, steps: list[StepState]) -> list[Change]:
+        """Count now the attempts of the ``steps`` that can be sent at once (an instance has
+        room, the input resolves, no approval is needed), so that their ``step_dispatched``
+        rides in the commit of what readied them; their frames go out once that commit is on
+        disk (:meth:`counted`, then :meth:`dispatch`). The others count their own later."""
+        changes = []
+        for step in steps:
+            if (
+                run.finishing
+                or run.replanning
+                or step.status not in WAITING
+                or step.approval not in (None, "approved")
+                or step.service_id is None
+            ):
+                continue
+            if step.approval is None:
+                try:
+                    step.input = resolve_input(step.template, run.request, run.outputs())
+                except UnresolvedReference:
+                    continue  # dispatch() fails it, with the reason
+            body = canonical(step.input)
+            if len(body) > self.settings.max_task_frame_bytes - 1024:
+                continue
+            instance = self.hub.pick(step.service_id, avoid=step.instance)
+            if instance is None:
+                continue
+            if step.idempotency_key is None:
+                step.idempotency_key = idempotency_key(run.id, step.id, body, step.generation)
+            attempt_id = self._reserve(run, step, instance, step.idempotency_key)
+            self._claims[step] = (attempt_id, None)
+            changes.append(self._dispatched(run, step, instance, attempt_id))
+        return changes
+
+    def counted(self, steps: list[StepState], commit: asyncio.Future[None]) -> None:
+        """``commit`` holds the counts of the claimed ones among ``steps``."""
+        for step in steps:
+            claim = self._claims.get(step)
+            if claim is not None and claim[1] is None:
+                self._claims[step] = (claim[0], commit)
+
+    def unclaim(self, steps: list[StepState]) -> None:
+        """Their counts were not recorded (the commit that was to carry them failed)."""
+        for step in steps:
+            if self._claims.pop(step, None) is not None:
+                self._unreserve(step, step.instance, step.idempotency_key or "")
+
+    async def dispatch(
+        self,
+        run: Run,
+        step: StepState,
+        delay: float = 0.0,
+        after: Awaitable[None] | None = None,
+    ) -> None:
+        """Send ``step`` to an instance of its service (after ``delay`` seconds, and once
+        ``after`` — the commit that made it ready — is on disk, when given)."""
+        if after is not None:
+            with contextlib.suppress(Exception):  # (a failed write is logged where it failed)
+                await asyncio.shield(after)
+        claim = self._claims.pop(step, None)
+        if claim is not None:
+            instance, again = await self._send_claimed(run, step, *claim)
+            if not again:  # (again: its socket went away before the frame; send it anew)
+                self._arm(run, step, instance)
+                return
         if delay > 0:
             await asyncio.sleep(delay)
         if run.finishing or run.replanning or step.status not in WAITING:
@@ -82,25 +147,23 @@ class Dispatcher:
             return
         if step.idempotency_key is None:
             step.idempotency_key = idempotency_key(run.id, step.id, body, step.generation)
-        instance, attempt_id = await self._send(run, step, step.idempotency_key)
+        self._arm(run, step, await self._send(run, step, step.idempotency_key))
+
+    def _arm(self, run: Run, step: StepState, instance: Instance | None) -> None:
+        """The attempt's deadline, once its frame is out."""
         if instance is None or step.status != StepStatus.RUNNING or step.instance is not instance:
             return  # not sent, or finished or re-sent while the frame was going out
         step.timer = asyncio.get_running_loop().call_later(
             self.policy_for(run, step).timeout, self._timed_out, run, step, step.attempts
         )
-        dispatched = {
-            "attempt": step.attempts,
-            "executionId": attempt_id,
-            "instance": instance.number,
-            "idempotencyKey": step.idempotency_key,
-        }
-        # no commit of its own: after a crash the step is re-dispatched anyway
-        self.store.record_lazy([Change(run.id, "step_dispatched", now(), dispatched, step.id)])
 
-    async def _send(
-        self, run: Run, step: StepState, key: str
-    ) -> tuple[Instance | None, str | None]:
-        """The task to one instance; after a timeout or a lost socket, preferably another."""
+    async def _send(self, run: Run, step: StepState, key: str) -> Instance | None:
+        """The task to one instance; after a timeout or a lost socket, preferably another.
+
+        The attempt is counted on disk before the frame goes out (``step_dispatched``, in the
+        next group commit), so ``maxAttempts`` holds across crashes of the control plane:
+        recovery counts these events (``transitions.recovered``).
+        """
         avoid = step.instance
         while True:
             instance = self.hub.pick(step.service_id or "", avoid=avoid)
@@ -108,37 +171,110 @@ class Dispatcher:
                 # every instance holds all it can take: the task waits here, not in a socket
                 await self.hub.wait_room(step.service_id or "")
                 if run.finishing or step.status not in WAITING:
-                    return None, None
+                    return None
                 continue
             if instance is None:
                 if not await self._wait_for_service(run, step):
-                    return None, None
+                    return None
                 continue
             if run.finishing or step.status not in WAITING:
-                return None, None
-            step.attempts += 1
-            step.status = StepStatus.RUNNING
-            step.start_time = step.start_time or now()
-            attempt_id = new_id("e_", 12)
-            message = frames.task_request(
-                step.id,
-                step.input,
-                attempt_id=attempt_id,
-                idempotency_key=key,
-                service_id=step.service_id,
-            )
-            self.pending[(step.service_id or "", key)] = (run, step)
-            instance.in_flight.add(key)
-            step.instance = instance
+                return None
+            attempt_id = self._reserve(run, step, instance, key)
+            dispatched = self._dispatched(run, step, instance, attempt_id)
             try:
-                await instance.send(message)
-            except Exception:  # the socket went away between pick and send: try another
-                instance.release(key)
-                step.attempts -= 1
-                step.status = StepStatus.PENDING
-                self.hub.remove(instance)
-                continue
-            return instance, attempt_id
+                await self.store.record([dispatched])
+            except Exception as exc:
+                self._not_counted(run, step, instance, key, exc)
+                return None
+            if not self._still_ours(run, step, instance, key):
+                return None
+            if await self._deliver(step, instance, attempt_id, key):
+                return instance
+
+    async def _send_claimed(
+        self, run: Run, step: StepState, attempt_id: str, commit: asyncio.Future[None] | None
+    ) -> tuple[Instance | None, bool]:
+        """A claimed attempt's frame, once its count is on disk: (the instance it went to, or
+        None; whether to send it anew because that instance's socket went away)."""
+        instance, key = step.instance, step.idempotency_key or ""
+        try:
+            if commit is None:
+                raise RuntimeError("no commit carried the count")
+            await asyncio.shield(commit)
+        except Exception as exc:
+            self._not_counted(run, step, instance, key, exc)
+            return None, False
+        if not self._still_ours(run, step, instance, key):
+            return None, False
+        if await self._deliver(step, instance, attempt_id, key):
+            return instance, False
+        return None, True
+
+    def _reserve(self, run: Run, step: StepState, instance: Instance, key: str) -> str:
+        """The attempt starts: counted, running, held by ``instance``; its attempt id."""
+        step.attempts += 1
+        step.status = StepStatus.RUNNING
+        step.start_time = step.start_time or now()
+        self.pending[(step.service_id or "", key)] = (run, step)
+        instance.in_flight.add(key)
+        step.instance = instance
+        return new_id("e_", 12)
+
+    def _unreserve(self, step: StepState, instance: Instance, key: str) -> None:
+        instance.release(key)
+        step.attempts -= 1
+        step.status = StepStatus.PENDING
+
+    @staticmethod
+    def _dispatched(run: Run, step: StepState, instance: Instance, attempt_id: str) -> Change:
+        payload = {
+            "attempt": step.attempts,
+            "executionId": attempt_id,
+            "instance": instance.number,
+            "idempotencyKey": step.idempotency_key,
+        }
+        return Change(run.id, "step_dispatched", now(), payload, step.id)
+
+    def _not_counted(
+        self, run: Run, step: StepState, instance: Instance, key: str, exc: Exception
+    ) -> None:
+        """Not counted on disk, so not sent: the step cannot go on safely."""
+        log.error("the dispatch of %s/%s could not be recorded: %r", run.id, step.id, exc)
+        if step.status == StepStatus.RUNNING and step.instance is instance:
+            self._unreserve(step, instance, key)
+            self.pending.pop((step.service_id or "", key), None)
+            self.fail(run, step, f"its dispatch could not be recorded: {type(exc).__name__}")
+
+    @staticmethod
+    def _still_ours(run: Run, step: StepState, instance: Instance, key: str) -> bool:
+        """While the count was being committed the run may have ended, or the socket gone (the
+        lost socket's handler has then retried the step already): then this attempt is over."""
+        return (
+            not run.finishing
+            and step.status == StepStatus.RUNNING
+            and step.instance is instance
+            and key in instance.in_flight
+        )
+
+    async def _deliver(
+        self, step: StepState, instance: Instance, attempt_id: str, key: str
+    ) -> bool:
+        """The frame to ``instance``; False when its socket went away meanwhile (the attempt is
+        undone in memory; on disk it stays counted: a crash now errs on the safe side)."""
+        message = frames.task_request(
+            step.id,
+            step.input,
+            attempt_id=attempt_id,
+            idempotency_key=key,
+            service_id=step.service_id,
+        )
+        try:
+            await instance.send(message)
+        except Exception:  # the socket went away between pick and send: try another
+            self._unreserve(step, instance, key)
+            self.hub.remove(instance)
+            return False
+        return True
 
     async def _wait_for_service(self, run: Run, step: StepState) -> bool:
         step.paused = True

@@ -1,10 +1,11 @@
-"""The event-driven scheduler: a step is dispatched the moment its last dependency completes.
+"""The event-driven scheduler: a step is dispatched the moment its last dependency has completed.
 
 The engine is the shell around ``transitions.py``: it turns what services send into calls of
 those pure functions and carries out what they return — records the changes through the
 group-commit writer, dispatches ready steps (``dispatch.py``), schedules retries, ends runs.
-A step result's dependents are dispatched at once while its batch commits; the service's ACK
-waits for the commit (the websocket layer awaits the future returned here). See
+A step result's dependents are counted (``step_dispatched``) in its commit and sent once it is
+on disk; the service's ACK waits for the commit too (the websocket layer awaits the future
+returned here). See
 docs/reliability.md for the failure kinds and what each one does.
 """
 
@@ -22,7 +23,7 @@ from ..ids import now
 from ..settings import Settings
 from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Change, Store
-from . import transitions
+from . import recovery, transitions
 from .compensation import Compensator
 from .compensation import log_failure as _log_failure
 from .dispatch import Dispatcher
@@ -104,9 +105,17 @@ class Engine:
 
     # -- starting ----------------------------------------------------------------------------
     async def accept(self, run: Run, planning: list[Change] = ()) -> None:  # type: ignore[assignment]
-        """Record the run (and how its plan was made) durably, then start it."""
+        """Record the run (and how its plan was made) durably, then start it; the first
+        steps' dispatches are counted in the same commit."""
         started = transitions.accepted(run)
-        await self.store.accept(run, list(run.steps.values()), list(planning))
+        counts = [] if started.ending else self.dispatcher.claim(run, started.ready)
+        accepted = self.store.accept(run, list(run.steps.values()), list(planning), counts)
+        self.dispatcher.counted(started.ready, accepted)
+        try:
+            await accepted
+        except Exception:
+            self.dispatcher.unclaim(started.ready)
+            raise
         self.runs[run.id] = run
         self._apply(run, started)
 
@@ -126,23 +135,46 @@ class Engine:
         await self._notify(run)
 
     def resume_unfinished(self) -> int:
-        """Start every orchestration the store says was in flight. Call inside the loop."""
-        steps = self.store.steps_of_unfinished()
-        dispatches = self.store.dispatches_of_unfinished()
-        waits = self.store.approvals_requested_of_unfinished()
-        rows = self.store.unfinished_orchestrations()
-        for row in rows:
-            run = run_from_rows(row, steps.get(row["id"], []))
-            if run.replaced:
-                run.revisions = self.store.revisions_of(run.id)
-            self.runs[run.id] = run
-            self._apply(run, transitions.recovered(run, dispatches))
-            for step in run.steps.values():
-                if step.status == StepStatus.AWAITING_APPROVAL:
-                    step.waiting_since = waits.get((run.id, step.id))
-                    self._arm_approval_timeout(run, step)  # what is left of it
+        """Start every orchestration the store says was in flight. Call inside the loop.
+
+        Each run on its own (``recovery.py``): one that cannot be read back or resumed ends
+        ``FAILED`` with the reason; it never stops the others, nor the control plane."""
+        stored = recovery.read_unfinished(self.store)
+        dispatches = recovery.facts_or_empty(self.store.dispatches_of_unfinished, "dispatches")
+        waits = recovery.facts_or_empty(
+            self.store.approvals_requested_of_unfinished, "approval waits"
+        )
+        for item in stored:
+            run = None
+            try:
+                run, resumed = recovery.rebuild(
+                    self.store, item, dispatches, waits, self.policy_for, now()
+                )
+                self.runs[run.id] = run
+                self._apply(run, resumed)
+                for step in run.steps.values():
+                    if step.status == StepStatus.AWAITING_APPROVAL:
+                        self._arm_approval_timeout(run, step)  # what is left of it
+            except Exception as exc:
+                if run is not None:  # (whatever of it was started stops)
+                    run.finishing = True
+                self._unrecoverable(item, exc)
         self.compensator.resume()
-        return len(rows)
+        return len(stored)
+
+    def _unrecoverable(self, item: recovery.Stored, exc: Exception) -> None:
+        """End a run recovery could not resume: FAILED with the reason, one log line."""
+        reason = recovery.describe(exc)
+        log.error("orchestration %s could not be resumed (%s): it ends FAILED", item.id, reason)
+        log.debug("why %s could not be resumed", item.id, exc_info=exc)
+        try:
+            run = recovery.salvage(self.store, item)
+            if run is not None:
+                self.runs[run.id] = run
+                self._apply(run, transitions.unrecoverable(run, reason, now()))
+        except Exception as again:  # not even that: left as it is, the start goes on
+            self.runs.pop(item.id, None)
+            log.error("orchestration %s could not be ended: %s", item.id, recovery.describe(again))
 
     # -- answers from services ---------------------------------------------------------------
     def on_task_result(self, instance: Instance, payload: dict[str, Any]):
@@ -287,10 +319,8 @@ class Engine:
                 )
         if run.replanning:  # the remainder's plan decides what runs next
             transition.ready, transition.retry = [], None
-        for step in transition.ready:
-            self._spawn(self.dispatcher.dispatch(run, step))
-        if transition.retry is not None:
-            self._spawn(self.dispatcher.dispatch(run, *transition.retry))
+        elif transition.ending is None and not run.finishing:  # counted in this commit
+            transition.changes += self.dispatcher.claim(run, transition.ready)
         if transition.ending is not None and not run.finishing:
             committed = self._finish(run, transition.ending, transition.changes)
         elif transition.changes:
@@ -298,6 +328,12 @@ class Engine:
         else:
             committed = _done()
         committed.add_done_callback(_log_failure)
+        self.dispatcher.counted(transition.ready, committed)
+        for step in transition.ready:  # a gated step shows its wait once what readied it is on disk
+            after = committed if step.approval == "required" else None
+            self._spawn(self.dispatcher.dispatch(run, step, after=after))
+        if transition.retry is not None:
+            self._spawn(self.dispatcher.dispatch(run, *transition.retry))
         if run.replanning and not run.finishing:
             self._replan_when_quiet(run, committed)
         return committed

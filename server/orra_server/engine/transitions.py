@@ -11,6 +11,7 @@ tests them on their own.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "rejected",
     "replan_failed",
     "revised",
+    "unrecoverable",
 ]
 
 #: step statuses of a step that is waiting to be (re-)dispatched
@@ -130,13 +132,22 @@ def not_actionable(run: Run, reason: str) -> Change:
     )
 
 
-def recovered(run: Run, dispatches: dict[tuple[str, str], int]) -> Transition:
+def recovered(
+    run: Run,
+    dispatches: dict[tuple[str, str], int],
+    max_attempts: Callable[[StepState], int] | None = None,
+    at: datetime | None = None,
+) -> Transition:
     """A run that was in flight when the control plane stopped, rebuilt from the store.
 
     Completed steps stay completed; every other step waits to be re-dispatched with the key it
-    last had; the attempts count includes dispatches the store saw but the step row missed.
+    last had; the attempts count includes dispatches the store saw but the step row missed
+    (each is on disk before its task is sent). A step whose attempts are spent that way —
+    its service never answered before one crash after another — fails instead of being sent
+    once more (``max_attempts``: the step's ``maxAttempts``).
     """
     run.status = OrchestrationStatus.RUNNING
+    spent: StepState | None = None
     for step in run.steps.values():
         step.attempts = max(step.attempts, dispatches.get((run.id, step.id), 0))
         if step.status == StepStatus.COMPLETED:
@@ -152,13 +163,41 @@ def recovered(run: Run, dispatches: dict[tuple[str, str], int]) -> Transition:
             run.failures.append(f"{step.id} ({step.component}) failed: {step.error}")
         else:
             step.status = StepStatus.PENDING
+            if (
+                spent is None
+                and max_attempts is not None
+                and step.attempts >= max_attempts(step)
+                and step.approval != "required"  # (never sent: its wait comes first)
+            ):
+                spent = step
     if any(s.status == StepStatus.AWAITING_APPROVAL for s in run.steps.values()):
         run.status = OrchestrationStatus.AWAITING_APPROVAL
+    if spent is not None and not run.replanning:
+        error = (
+            f"its attempts (maxAttempts {max_attempts(spent)}) were spent across restarts of "
+            "the control plane: the last one got no answer before the restart"
+        )
+        return failed(run, spent, error, at or run.created_at)
     ready = [s for s in run.steps.values() if s.status == StepStatus.PENDING and s.remaining == 0]
     answer = Transition(ready=[] if run.replanning else ready)
     if run.completed == len(run.steps):
         answer.ending = Ending(OrchestrationStatus.COMPLETED)
     return answer
+
+
+def unrecoverable(run: Run, reason: str, at: datetime) -> Transition:
+    """The run could not be read back or resumed after a restart: it ends ``FAILED`` with the
+    reason, its completed revertible steps undone, as any failed run (never re-planned: its
+    plan is what could not be read)."""
+    run.status = OrchestrationStatus.RUNNING
+    for step in run.steps.values():
+        if step.status == StepStatus.AWAITING_APPROVAL:
+            step.status = StepStatus.PENDING  # skipped when the run ends, as never started
+    error = f"could not be resumed after a restart: {reason}"
+    return Transition(
+        [Change(run.id, "recovery_failed", at, {"error": error})],
+        ending=Ending(OrchestrationStatus.FAILED, error, ("failed", {"error": error})),
+    )
 
 
 def completed(run: Run, step: StepState, result: Any, attempt_end: datetime) -> Transition:

@@ -24,7 +24,8 @@ from .plan import REFERENCE, Plan, PlanStep, execution_levels
 
 __all__ = ["Facts", "Remainder", "facts_of", "merge_remainder", "next_step_number"]
 
-_NUMBERED = re.compile(r"^step(\d+)$")
+#: ``step<n>`` with ASCII digits only (``\d`` would match ``²``, on which ``int`` raises)
+_NUMBERED = re.compile(r"step([0-9]{1,18})", re.ASCII)
 
 
 @dataclass(slots=True)
@@ -51,7 +52,7 @@ def facts_of(completed: list[tuple[str, Any]], data: dict[str, Any]) -> Facts:
 
 
 def next_step_number(used: list[str]) -> int:
-    numbers = [int(m.group(1)) for m in map(_NUMBERED.match, used) if m]
+    numbers = [int(m.group(1)) for m in map(_NUMBERED.fullmatch, used) if m]
     return max(numbers, default=0) + 1
 
 

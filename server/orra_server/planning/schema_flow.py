@@ -71,6 +71,7 @@ MIN_COVERAGE = 0.15
 _CLAUSE_BREAK = re.compile(r",\s*(?:and\s+|then\s+)?|;\s*|\s+and then\s+|\s+and\s+|\s+then\s+")
 #: an action phrased as a question asks for an answer (the words "question" and "answer" are
 #: implied, so a service that "answers questions" is a candidate even with no other word shared)
+_STEP_NUMBER = re.compile(r"step([0-9]{1,18})", re.ASCII)
 _QUESTION = re.compile(
     r"\?\s*$|^\s*(how|what|why|when|where|which|who|can|could|is|are|do|does)\b", re.I
 )
@@ -242,7 +243,7 @@ class SchemaFlowPlanner:
                 step_id = chain._add(by_name[service["name"]], trail=())
             except _ChainError as exc:
                 return PlanOutcome(None, str(exc))
-            step = chain.steps[int(step_id[4:]) - 1]
+            step = chain.steps[_number(step_id) - 1]
             if (
                 previous is not None
                 and _after(previous, step_id)
@@ -370,7 +371,13 @@ def _implied(text: str) -> list[str]:
 
 def _after(earlier: str, later: str) -> bool:
     """Step ids are numbered in creation order, so this ordering can never make a cycle."""
-    return int(earlier[4:]) < int(later[4:])
+    return _number(earlier) < _number(later)
+
+
+def _number(step_id: str) -> int:
+    """The n of a ``step<n>`` id this planner made (ASCII digits only: ``int('²')`` raises)."""
+    match = _STEP_NUMBER.fullmatch(step_id)
+    return int(match.group(1)) if match else 0
 
 
 def _action_phrase(description: str, expected: str) -> str:

@@ -7,6 +7,7 @@ One DuckDB connection per process; reads use a cursor per thread, all writes go 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -116,7 +117,7 @@ class Store:
         return self.writer.submit(operations(changes))
 
     def record_lazy(self, changes: list[Change]) -> None:
-        """Record ``changes`` with the next commit; for facts a crash may lose (a dispatch)."""
+        """Record ``changes`` with the next commit; for facts a crash may lose (a status)."""
         self.writer.submit_lazy(operations(changes))
 
     def accept(
@@ -124,8 +125,10 @@ class Store:
         run: OrchestrationRecord,
         steps: list[StepRecord],
         planning: list[Change] = (),  # type: ignore[assignment]
+        then: list[Change] = (),  # type: ignore[assignment]
     ):  # -> asyncio.Future[None]
-        """A new orchestration with its steps, and the events of how its plan was made."""
+        """A new orchestration with its steps, the events of how its plan was made before it
+        and ``then`` (its first dispatches) after it, in one commit."""
         accepted = Change(
             run.id,
             "orchestration_accepted",
@@ -135,7 +138,7 @@ class Store:
             steps=steps,
             new=True,
         )
-        return self.record([*planning, accepted])
+        return self.record([*planning, accepted, *then])
 
     # -- verbs: projects, keys, webhooks (each resolves once committed) -----------------------
     def add_project(
@@ -429,6 +432,25 @@ class Store:
         )
         return {(r["orchestration_id"], r["step_id"]): r["value"] for r in rows}
 
+    def unfinished_orchestration_ids(self) -> list[str]:
+        """Only the ids (oldest first): recovery reads the runs one by one when reading them
+        all at once failed."""
+        rows = self._rows(
+            f"SELECT id FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
+        )
+        return [r["id"] for r in rows]
+
+    def salvage(self, orchestration_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """An orchestration's row and step rows with every JSON value that does not decode read
+        as None: enough to end a run that recovery could not read, with the reason."""
+        rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
+        steps = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
+        for row in rows:
+            _lenient(row, "action", "data", "plan", "result", "webhooks", "options")
+        for row in steps:
+            _lenient(row, "input", "output", "compensation")
+        return (rows[0] if rows else None), steps
+
     def unfinished_orchestrations(self) -> list[dict[str, Any]]:
         rows = self._rows(
             f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
@@ -583,9 +605,14 @@ EXPORT_TABLES: dict[str, str] = {
 }
 
 
+#: the ASCII digits of a step id (``str.isdigit`` is true for ``²``, on which ``int`` raises)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
 def _step_order(step_id: str) -> tuple[int, str]:
-    digits = "".join(c for c in step_id if c.isdigit())
-    return (int(digits) if digits else 1 << 30, step_id)
+    """``step2`` before ``step10``; ids without digits last. Never raises, whatever the id."""
+    digits = "".join(_DIGITS.findall(step_id))[:18]
+    return (int(digits) if digits else 1 << 62, step_id)
 
 
 def _log_write_failure(future: Any) -> None:
@@ -616,6 +643,14 @@ def _step(row: dict[str, Any]) -> dict[str, Any]:
     for name in ("input", "output", "compensation"):
         row[name] = loads(row[name])
     return row
+
+
+def _lenient(row: dict[str, Any], *names: str) -> None:
+    for name in names:
+        try:
+            row[name] = loads(row[name])
+        except ValueError:  # (orjson.JSONDecodeError is one)
+            row[name] = None
 
 
 def _grounding(row: dict[str, Any]) -> dict[str, Any]:

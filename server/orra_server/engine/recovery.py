@@ -1,0 +1,174 @@
+"""Reading back the runs that were in flight when the control plane stopped, one run at a time.
+
+A run that cannot be read or resumed — a row an older version wrote, a plan that no longer
+builds, a value nothing expected — must never keep the control plane from starting or the other
+runs from resuming. Everything that may raise for one run happens here, before anything of it
+starts; the engine ends a run that fails here ``FAILED`` with the reason
+(``transitions.unrecoverable``), logged in one line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..statuses import OrchestrationStatus, StepStatus
+from ..store import Store, aware
+from . import transitions
+from .policy import RetryPolicy
+from .run import Run, StepState, run_from_rows
+from .transitions import Transition
+
+__all__ = ["Stored", "describe", "read_unfinished", "rebuild", "salvage"]
+
+log = logging.getLogger("orra.engine")
+
+#: how much of an error's message a run's recorded reason keeps
+REASON_LIMIT = 300
+
+
+@dataclass(slots=True)
+class Stored:
+    """One unfinished run as read from the store, or the error reading it raised."""
+
+    id: str
+    row: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    error: Exception | None = None
+
+
+def read_unfinished(store: Store) -> list[Stored]:
+    """Every unfinished run, in one query when that works, else one run at a time (so one
+    unreadable row costs only its own run)."""
+    try:
+        rows = store.unfinished_orchestrations()
+        steps = store.steps_of_unfinished()
+        return [Stored(row["id"], row, steps.get(row["id"], [])) for row in rows]
+    except Exception as exc:
+        log.warning(
+            "reading the unfinished orchestrations at once failed (%s); reading them one by one",
+            describe(exc),
+        )
+    answer = []
+    for orchestration_id in store.unfinished_orchestration_ids():
+        try:
+            row = store.orchestration(orchestration_id)
+            answer.append(Stored(orchestration_id, row, store.steps_of(orchestration_id)))
+        except Exception as exc:
+            answer.append(Stored(orchestration_id, error=exc))
+    return answer
+
+
+def facts_or_empty(read: Callable[[], dict[Any, Any]], what: str) -> dict[Any, Any]:
+    """A recovery read whose loss only costs precision (attempt counts, approval clocks)."""
+    try:
+        return read()
+    except Exception as exc:
+        log.warning("recovery could not read %s (%s); going on without", what, describe(exc))
+        return {}
+
+
+def rebuild(
+    store: Store,
+    stored: Stored,
+    dispatches: dict[tuple[str, str], int],
+    waits: dict[tuple[str, str], datetime],
+    policy_for: Callable[[Run, StepState], RetryPolicy],
+    at: datetime,
+) -> tuple[Run, Transition]:
+    """The run and what resuming it does; raises whatever stops it from being resumed."""
+    if stored.error is not None:
+        raise stored.error
+    if stored.row is None:
+        raise LookupError("its row is gone")
+    run = run_from_rows(stored.row, stored.steps)
+    if run.replaced:
+        run.revisions = store.revisions_of(run.id)
+    transition = transitions.recovered(
+        run, dispatches, lambda step: policy_for(run, step).max_attempts, at
+    )
+    for step in run.steps.values():
+        if step.status == StepStatus.AWAITING_APPROVAL:
+            step.waiting_since = waits.get((run.id, step.id))
+    seconds = (run.options or {}).get("approvalTimeoutSeconds")
+    if seconds is not None:
+        float(seconds)  # the approval timers read it once the run has started
+    return run, transition
+
+
+def describe(exc: BaseException) -> str:
+    """``KeyError: 'ghost'``: the error's class and the start of its message, on one line."""
+    message = " ".join(str(exc).split())
+    if len(message) > REASON_LIMIT:
+        message = message[:REASON_LIMIT] + "…"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def salvage(store: Store, stored: Stored) -> Run | None:
+    """What can be read of a run that could not be resumed: enough to end it, with its
+    webhooks and its completed steps' compensation data (None: not even its row reads)."""
+    row, step_rows = stored.row, stored.steps
+    if row is None:
+        try:
+            row, step_rows = store.salvage(stored.id)
+        except Exception as exc:
+            log.error("orchestration %s cannot be read at all: %s", stored.id, describe(exc))
+            return None
+    if row is None:
+        return None
+    run = Run(
+        id=stored.id,
+        project_id=str(row.get("project_id") or ""),
+        action=_of(row.get("action"), dict, {}),
+        data=[d for d in _of(row.get("data"), list, []) if isinstance(d, dict)],
+        plan=_of(row.get("plan"), dict, None),
+        status=OrchestrationStatus.RUNNING,
+        created_at=_time(row.get("created_at")) or datetime.now(UTC),
+        webhooks=[w for w in _of(row.get("webhooks"), list, []) if isinstance(w, str)],
+        start_time=_time(row.get("start_time")),
+        options=_of(row.get("options"), dict, None),
+        parent_id=row.get("parent_id") if isinstance(row.get("parent_id"), str) else None,
+    )
+    for item in step_rows:
+        step = _step(item)
+        if step is not None:
+            run.steps[step.id] = step
+    return run
+
+
+def _step(row: dict[str, Any]) -> StepState | None:
+    step_id = row.get("step_id")
+    if not isinstance(step_id, str):
+        return None
+    step = StepState(
+        id=step_id,
+        component=str(row.get("component") or ""),
+        service_id=row.get("service_id") if isinstance(row.get("service_id"), str) else None,
+        template={},
+        dependencies=[],
+    )
+    try:
+        step.status = StepStatus(row.get("status"))
+    except ValueError:
+        step.status = StepStatus.PENDING
+    step.input = _of(row.get("input"), dict, None)
+    step.output = row.get("output")
+    step.error = row.get("error") if isinstance(row.get("error"), str) else None
+    step.attempts = row["attempts"] if isinstance(row.get("attempts"), int) else 0
+    key = row.get("idempotency_key")
+    step.idempotency_key = key if isinstance(key, str) else None
+    step.start_time = _time(row.get("start_time"))
+    step.end_time = _time(row.get("end_time"))
+    step.compensation = _of(row.get("compensation"), dict, None)
+    return step
+
+
+def _of(value: Any, kind: type, default: Any) -> Any:
+    return value if isinstance(value, kind) else default
+
+
+def _time(value: Any) -> datetime | None:
+    return aware(value) if isinstance(value, datetime) else None
