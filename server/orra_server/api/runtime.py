@@ -44,7 +44,9 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        store = Store(settings.db_path)
+        store = Store(
+            settings.db_path, memory_limit=settings.db_memory_limit, threads=settings.db_threads
+        )
         hub = ServiceHub()
         registry = ServiceRegistry(store)
         events = EventBus()

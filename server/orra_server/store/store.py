@@ -7,15 +7,18 @@ One DuckDB connection per process; reads use a cursor per thread, all writes go 
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
+from . import large
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import (
     Change,
@@ -54,12 +57,21 @@ log = logging.getLogger("orra.store")
 
 
 class Store:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, memory_limit: str = "512MB", threads: int = 2) -> None:
+        """``memory_limit`` and ``threads`` bound DuckDB (its defaults: 80 % of the RAM, kept
+        once used, and a thread per core); past the limit it spills to ``<db>.tmp`` next to
+        the file, or a private temporary directory for ``:memory:``, never the cwd."""
+        self._spill: tempfile.TemporaryDirectory[str] | None = None
         if path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
             path = str(Path(path).expanduser())
+            spill = path + ".tmp"
+        else:
+            self._spill = tempfile.TemporaryDirectory(prefix="orra-duckdb-")
+            spill = self._spill.name
         self.path = path
-        self._connection = duckdb.connect(path)
+        config = {"memory_limit": memory_limit, "threads": threads, "temp_directory": spill}
+        self._connection = duckdb.connect(path, config=config)  # type: ignore[arg-type]
         for statement in DDL:
             self._connection.execute(statement)
         replayed = replay_projection(self._connection)
@@ -72,6 +84,8 @@ class Store:
     def close(self) -> None:
         self.writer.close()
         self._connection.close()
+        if self._spill is not None:
+            self._spill.cleanup()
 
     # -- plumbing ----------------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -101,7 +115,8 @@ class Store:
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cursor = self._cursor().execute(sql, params)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        return large.resolve(rows, partial(large.fetch, cursor))
 
     def _write(self, ops: list[Operation]):  # -> asyncio.Future[None]
         return self.writer.submit(ops)
@@ -109,6 +124,11 @@ class Store:
     async def sync(self) -> None:
         """Make the current-state tables reflect every write so far (before listing them)."""
         await self.writer.sync()
+
+    def projected(self):  # -> asyncio.Future[None]
+        """Resolves once every write committed so far is in the current-state tables, at the
+        next regular projection batch (no extra one: :meth:`sync` forces one)."""
+        return self.writer.when_projected()
 
     # -- verbs: orchestrations (each resolves once committed) ---------------------------------
     def record(self, changes: list[Change]):  # -> asyncio.Future[None]
@@ -469,7 +489,9 @@ class Store:
             where.append(f"o.status IN ({', '.join('?' for _ in statuses)})")
             params += statuses
         sql = EXPORT_TABLES[table].format(where=" AND ".join(where))
-        return self._cursor().sql(sql, params=params).to_arrow_table()
+        cursor = self._cursor()
+        table = cursor.sql(sql, params=params).to_arrow_table()
+        return large.resolve_arrow(table, partial(large.fetch, cursor))
 
     # -- compensation ------------------------------------------------------------------------
     def compensations_of(self, orchestration_id: str) -> list[dict[str, Any]]:
