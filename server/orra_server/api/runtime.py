@@ -133,6 +133,13 @@ class Runtime:
             )
         return run
 
+    def check_orchestration(self, project_id: str, orchestration_id: str) -> None:
+        """404 as :meth:`orchestration` does, without loading a finished run's data when the
+        engine still has its summary."""
+        known = self.engine.summary(orchestration_id)
+        if known is None or known.project_id != project_id:
+            self.orchestration(project_id, orchestration_id)
+
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())
         self.engine.resume_unfinished()
