@@ -366,7 +366,9 @@ class Store:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Sorted by ``sort`` (newest first by default), starting after ``after`` or at
-        ``offset``; ``text`` is found in the action's content whatever its case."""
+        ``offset``; ``text`` is found in the action's content whatever its case. Rows come
+        without ``data``, ``plan``, ``result``, ``webhooks`` and ``options``: a page of
+        results can be gigabytes, and a list shows none of them."""
         where, params = ["project_id = ?"], [project_id]
         if status:
             where.append("status = ?")
@@ -390,7 +392,8 @@ class Store:
             where.append(f"({column}, created_at, id) {'<' if descending else '>'} (?, ?, ?)")
             params.extend([after.key, after.created_at, after.id])
         sql = (
-            f"SELECT * FROM orchestrations WHERE {' AND '.join(where)} ORDER BY {column} "
+            "SELECT * EXCLUDE (data, plan, result, webhooks, options) FROM orchestrations "
+            f"WHERE {' AND '.join(where)} ORDER BY {column} "
             f"{direction}, created_at {direction}, id {direction} LIMIT ? OFFSET ?"
         )
         return [_orchestration(r) for r in self._rows(sql, (*params, limit, offset))]
@@ -625,7 +628,8 @@ def _json_columns(row: dict[str, Any], *names: str) -> dict[str, Any]:
 
 def _orchestration(row: dict[str, Any]) -> dict[str, Any]:
     for name in ("action", "data", "plan", "result", "webhooks", "options"):
-        row[name] = loads(row[name])
+        if name in row:
+            row[name] = loads(row[name])
     return row
 
 
