@@ -112,16 +112,20 @@ class Runtime:
     def forget_groundings(self, project_id: str) -> None:
         self._groundings.pop(project_id, None)
 
-    def orchestration(self, project_id: str, orchestration_id: str) -> Run:
+    def orchestration(
+        self, project_id: str, orchestration_id: str, *, encoded: bool = False
+    ) -> Run:
         """The project's orchestration, live or from the store; 404 when it has none by that
-        id (another project's orchestration included: ids are not secrets, keys are)."""
+        id (another project's orchestration included: ids are not secrets, keys are).
+        ``encoded``: for a response only — a stored run's large result, inputs and outputs
+        stay JSON (``orjson.Fragment``)."""
         run = self.engine.lookup(orchestration_id)
         if run is None:
-            row = self.store.orchestration(orchestration_id)
+            row = self.store.orchestration(orchestration_id, encoded=encoded)
             if row is not None:
                 run = run_from_rows(
                     row,
-                    self.store.steps_of(orchestration_id),
+                    self.store.steps_of(orchestration_id, encoded=encoded),
                     self.store.compensations_of(orchestration_id),
                 )
                 if run.replaced:

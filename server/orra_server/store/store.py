@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from . import large
@@ -340,14 +341,21 @@ class Store:
         return int(counted[0]["n"]) if counted else 0
 
     # -- orchestrations ----------------------------------------------------------------------
-    def orchestration(self, orchestration_id: str) -> dict[str, Any] | None:
-        return self._first(
-            _orchestration, "SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,)
-        )
+    def orchestration(
+        self, orchestration_id: str, *, encoded: bool = False
+    ) -> dict[str, Any] | None:
+        """``encoded``: a large ``result`` stays JSON (an ``orjson.Fragment``), for a response."""
+        rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
+        if not rows:
+            return None
+        kept = _kept_encoded(rows[0], "result") if encoded else {}
+        return {**_orchestration(rows[0]), **kept}
 
-    def steps_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+    def steps_of(self, orchestration_id: str, *, encoded: bool = False) -> list[dict[str, Any]]:
+        """``encoded``: large inputs and outputs stay JSON (``orjson.Fragment``s)."""
         rows = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
-        steps = [_step(r) for r in rows]
+        kept = [_kept_encoded(r, "input", "output") if encoded else {} for r in rows]
+        steps = [{**_step(r), **k} for r, k in zip(rows, kept, strict=True)]
         steps.sort(key=lambda s: _step_order(s["step_id"]))
         return steps
 
@@ -631,6 +639,19 @@ def _orchestration(row: dict[str, Any]) -> dict[str, Any]:
         if name in row:
             row[name] = loads(row[name])
     return row
+
+
+def _kept_encoded(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The large JSON values of ``row`` as ``orjson.Fragment``s (taken out of ``row``): a
+    response embeds them as they are, where decoding 6 MB of non-ASCII JSON and encoding it
+    again peaked at ~150 MiB."""
+    kept = {}
+    for name in names:
+        text = row[name]
+        if text is not None and len(text) > large.THRESHOLD:
+            kept[name] = orjson.Fragment(text)
+            row[name] = None
+    return kept
 
 
 def _step(row: dict[str, Any]) -> dict[str, Any]:
