@@ -16,7 +16,6 @@ nothing that was acknowledged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import queue
@@ -32,7 +31,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from . import large
+from . import large, tables
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
 __all__ = [
@@ -286,15 +285,15 @@ class GroupCommitWriter:
         cursor.execute("BEGIN TRANSACTION")
         try:
             for table, rows in inserts.items():
-                _write(cursor, table, list(rows.values()) if isinstance(rows, dict) else rows)
+                tables.write(cursor, table, list(rows.values()) if isinstance(rows, dict) else rows)
             for table, keyed in updates.items():
-                _write(cursor, table, list(keyed.values()), _update)
+                tables.write(cursor, table, list(keyed.values()), tables.update)
             for op in deletes:
                 where = " AND ".join(f"{column} = ?" for column in op.match)
                 cursor.execute(f"DELETE FROM {op.table} WHERE {where}", list(op.match.values()))
             cursor.execute("COMMIT")
         except BaseException:
-            _rollback(cursor)  # (a failed COMMIT has rolled back already)
+            tables.rollback(cursor)  # (a failed COMMIT has rolled back already)
             self._seq = first_seq
             raise
         for op in projected:
@@ -334,56 +333,16 @@ class GroupCommitWriter:
                 new = [row for is_new, row in keyed.values() if is_new]
                 changed = [row for is_new, row in keyed.values() if not is_new]
                 if new:
-                    _write(cursor, table, new)
+                    tables.write(cursor, table, new)
                 if changed:
-                    _write(cursor, table, changed, _update)
+                    tables.write(cursor, table, changed, tables.update)
             cursor.execute(
                 "UPDATE projection_state SET projected_seq = ? WHERE id = 1", (projection.seq,)
             )
             cursor.execute("COMMIT")
         except Exception:
-            _rollback(cursor)
+            tables.rollback(cursor)
             log.exception("projection flush failed; it will be rebuilt from events on restart")
-
-
-def _write(
-    cursor: duckdb.DuckDBPyConnection,
-    table: str,
-    rows: list[dict[str, Any]],
-    how: Callable[[duckdb.DuckDBPyConnection, str, list[dict[str, Any]]], None] | None = None,
-) -> None:
-    """Insert (or ``how``) ``rows``, their large values in parts (``large.py``): a rewritten
-    row's old parts go first."""
-    rows, parts, keys = large.split(table, rows, KEYS.get(table, ("seq",)))
-    if keys and table in KEYS:
-        marks = ", ".join("?" * len(keys))
-        cursor.execute(f"DELETE FROM large_values WHERE key IN ({marks})", keys)
-    (how or _insert)(cursor, table, rows)
-    if parts:
-        _insert(cursor, "large_values", parts)
-
-
-def _insert(cursor: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """A few rows: one multi-row VALUES statement (cheaper to plan); many: one Arrow table."""
-    if len(rows) <= 16:
-        width = len(ARROW_SCHEMAS[table])
-        placeholders = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(rows))
-        names = ARROW_SCHEMAS[table].names
-        params = [row[name] for row in rows for name in names]
-        cursor.execute(f"INSERT INTO {table} VALUES {placeholders}", params)
-        return
-    orra_batch = pa.Table.from_pylist(rows, schema=ARROW_SCHEMAS[table])  # noqa: F841
-    cursor.execute(f"INSERT INTO {table} SELECT * FROM orra_batch")
-
-
-def _update(cursor: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    orra_changes = pa.Table.from_pylist(rows, schema=ARROW_SCHEMAS[table])  # noqa: F841
-    keys = KEYS[table]
-    assignments = ", ".join(
-        f"{f.name} = c.{f.name}" for f in ARROW_SCHEMAS[table] if f.name not in keys
-    )
-    match = " AND ".join(f"{table}.{k} = c.{k}" for k in keys)
-    cursor.execute(f"UPDATE {table} SET {assignments} FROM orra_changes AS c WHERE {match}")
 
 
 def snapshot_of(ops: list[Insert | Update]) -> str | None:
@@ -425,23 +384,11 @@ def replay_projection(connection: duckdb.DuckDBPyConnection) -> int:
             latest.setdefault(table, {})[tuple(row[k] for k in KEYS[table])] = row
     cursor.execute("BEGIN TRANSACTION")
     for table, keyed in latest.items():
-        _write(cursor, table, list(keyed.values()), _replace)
+        tables.write(cursor, table, list(keyed.values()), tables.replace)
     cursor.execute("UPDATE projection_state SET projected_seq = ? WHERE id = 1", (found[-1][0],))
     cursor.execute("COMMIT")
     cursor.close()
     return len(found)
-
-
-def _replace(cursor: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    orra_replay = pa.Table.from_pylist(rows, schema=ARROW_SCHEMAS[table])  # noqa: F841
-    cursor.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM orra_replay")
-
-
-def _rollback(cursor: duckdb.DuckDBPyConnection) -> None:
-    """Roll back, if a transaction is still open: otherwise DuckDB's "no transaction is
-    active" would hide the error that made us roll back."""
-    with contextlib.suppress(duckdb.Error):
-        cursor.execute("ROLLBACK")
 
 
 def _resolve(batch: list[Any], error: BaseException | None) -> None:
