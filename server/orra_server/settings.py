@@ -37,6 +37,8 @@ _UNITS = {
 _SIZE = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,3}))? ?([A-Za-z]{1,3})", re.ASCII)
 #: below this DuckDB fails ordinary queries (it needs a few buffers per thread)
 MIN_DB_MEMORY = 64 * 1024**2
+#: DuckDB refuses sizes that overflow its counters
+MAX_DB_MEMORY = 1024 * 1024**4
 
 
 class SettingError(ValueError):
@@ -57,6 +59,8 @@ def db_memory_limit(text: str, name: str = "ORRA_DB_MEMORY_LIMIT") -> str:
     size = (int(whole) * 10 ** len(fraction) + int(fraction or 0)) * unit // 10 ** len(fraction)
     if size < MIN_DB_MEMORY:
         raise SettingError(f"{name}={text[:40]!r} is too small; give at least 64MiB")
+    if size > MAX_DB_MEMORY:
+        raise SettingError(f"{name}={text[:40]!r} is too large; give at most 1024TiB")
     return f"{size // 1024}KiB"
 
 
