@@ -159,3 +159,46 @@ def test_large_values_are_stored_in_parts_and_read_back_whole_even_after_a_repla
         assert max(longest) < 200  # references, not values
     finally:
         store._connection.close()
+
+
+def test_a_finished_run_is_kept_whole_only_until_the_store_shows_its_end():
+    """Reads between the end's commit and the next projection batch get the run itself (the
+    store would still show it running); after it, only a summary stays in memory."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from orra_server.engine.finished import FinishedRuns
+    from orra_server.engine.run import Run
+    from orra_server.statuses import OrchestrationStatus
+
+    async def scenario() -> None:
+        finished = FinishedRuns(limit=2)
+        projected = asyncio.get_running_loop().create_future()
+        runs = [
+            Run(
+                id=f"o_{n}",
+                project_id="p_1",
+                action={"type": "t", "content": "c"},
+                data=[],
+                plan=None,
+                status=OrchestrationStatus.COMPLETED,
+                created_at=datetime(2026, 12, 6, tzinfo=UTC),
+                result={"text": "é" * 1000},
+            )
+            for n in range(3)
+        ]
+        finished.ended(runs[0], projected)
+        assert finished.run("o_0") is runs[0]
+        projected.set_result(None)
+        await asyncio.sleep(0)  # the done-callback runs
+        assert finished.run("o_0") is None
+        summary = finished.summary("o_0")
+        assert summary is not None and summary.status == OrchestrationStatus.COMPLETED
+        assert not hasattr(summary, "result") and summary.project_id == "p_1"
+        for run in runs[1:]:  # the oldest summary goes past the limit
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            finished.ended(run, done)
+        assert finished.summary("o_0") is None and len(finished) == 2
+
+    asyncio.run(scenario())
