@@ -208,3 +208,34 @@ def test_orchestrations_are_listed_newest_first_and_filtered(store: Store):
         Cursor.decode(after.encode(), "status")
     with pytest.raises(InvalidCursor):
         Cursor.decode("bm90IGEgY3Vyc29y", "-createdAt")
+
+
+def test_projected_resolves_once_committed_rows_are_readable_without_forcing_a_batch(
+    store: Store,
+):
+    """The engine drops a finished run from memory once ``projected()`` resolves: from then on
+    reads come from the current-state tables, so they must already show its end."""
+    from orra_server.engine.run import Run
+    from orra_server.statuses import OrchestrationStatus
+
+    ended = Run(
+        id="o_1",
+        project_id="p_1",
+        action={"type": "t", "content": "c"},
+        data=[],
+        plan={"steps": []},
+        status=OrchestrationStatus.COMPLETED,
+        created_at=AT,
+        result={"text": "é" * 1000},
+    )
+
+    async def scenario() -> tuple[dict | None, dict | None]:
+        await store.projected()  # nothing pending: resolves at once
+        await store.accept(ended, [])
+        visible_before = store.orchestration("o_1")  # committed, not yet projected
+        await asyncio.wait_for(store.projected(), 5)
+        return visible_before, store.orchestration("o_1")
+
+    before, after = run(scenario)
+    assert before is None  # the projection lags the events (so the wait above is needed)
+    assert after is not None and after["result"] == {"text": "é" * 1000}

@@ -71,7 +71,7 @@ def serve(
     """
     from orra_server import Settings
     from orra_server.serving import serve as run_server
-    from orra_server.settings import LLMSettings, default_db_path
+    from orra_server.settings import LLMSettings, SettingError, default_db_path
 
     llm = LLMSettings()
     for name, value in (
@@ -95,12 +95,16 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    settings = Settings(
-        db_path=db or default_db_path(),
-        llm=llm,
-        admin_token=admin_token or None,
-        allow_private_webhooks=allow_private_webhooks,
-    )
+    try:
+        settings = Settings(
+            db_path=db or default_db_path(),
+            llm=llm,
+            admin_token=admin_token or None,
+            allow_private_webhooks=allow_private_webhooks,
+        )
+    except SettingError as exc:  # ORRA_DB_MEMORY_LIMIT=lots: one line, no traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     planner = f"LLM {llm.resolved_model()}" if llm.enabled else "offline schema-flow"
 
     def listening() -> None:

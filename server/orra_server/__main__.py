@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .serving import serve
-from .settings import Settings, default_db_path
+from .serving import StartupError, serve
+from .settings import SettingError, Settings, default_db_path
 
 
 def main() -> None:
@@ -14,7 +14,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8005)
     parser.add_argument("--db", default=None)
     args = parser.parse_args()
-    settings = Settings(db_path=args.db or default_db_path())
+    try:
+        settings = Settings(db_path=args.db or default_db_path())
+    except SettingError as exc:
+        raise StartupError(str(exc)) from None
     serve(settings, host=args.host, port=args.port)
 
 

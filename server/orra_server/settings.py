@@ -3,12 +3,73 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .limits import MAX_REQUEST_BYTES
 
-__all__ = ["LLMSettings", "Settings", "default_db_path"]
+__all__ = [
+    "LLMSettings",
+    "SettingError",
+    "Settings",
+    "db_memory_limit",
+    "db_threads",
+    "default_db_path",
+]
+
+#: DuckDB's buffer pool and working memory (its own default is 80 % of the machine's RAM,
+#: which it keeps once it has used it): ``ORRA_DB_MEMORY_LIMIT``
+DEFAULT_DB_MEMORY_LIMIT = "512MB"
+#: threads DuckDB may use for one query: ``ORRA_DB_THREADS``
+DEFAULT_DB_THREADS = 2
+_UNITS = {
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+}
+_SIZE = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,3}))? ?([A-Za-z]{1,3})", re.ASCII)
+#: below this DuckDB fails ordinary queries (it needs a few buffers per thread)
+MIN_DB_MEMORY = 64 * 1024**2
+#: DuckDB refuses sizes that overflow its counters
+MAX_DB_MEMORY = 1024 * 1024**4
+
+
+class SettingError(ValueError):
+    """A setting's value cannot be used; the message names the setting and the fix."""
+
+
+def db_memory_limit(text: str, name: str = "ORRA_DB_MEMORY_LIMIT") -> str:
+    """``512MB``, ``1GiB``, ``1.5GB``: a size DuckDB accepts (ASCII digits, one unit), at
+    least 64 MiB; returned as DuckDB spells it."""
+    found = _SIZE.fullmatch(text.strip())
+    unit = _UNITS.get(found.group(3).upper()) if found else None
+    if found is None or unit is None:
+        raise SettingError(
+            f"{name}={text[:40]!r} is not a size; write a number and a unit, like 512MB or 2GiB "
+            "(units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+        )
+    whole, fraction = found.group(1), found.group(2) or ""
+    size = (int(whole) * 10 ** len(fraction) + int(fraction or 0)) * unit // 10 ** len(fraction)
+    if size < MIN_DB_MEMORY:
+        raise SettingError(f"{name}={text[:40]!r} is too small; give at least 64MiB")
+    if size > MAX_DB_MEMORY:
+        raise SettingError(f"{name}={text[:40]!r} is too large; give at most 1024TiB")
+    return f"{size // 1024}KiB"
+
+
+def db_threads(text: str, name: str = "ORRA_DB_THREADS") -> int:
+    """A whole number of threads from 1 to 256 (ASCII digits only)."""
+    text = text.strip()
+    if not re.fullmatch(r"[0-9]{1,3}", text, re.ASCII) or not 1 <= int(text) <= 256:
+        raise SettingError(f"{name}={text[:40]!r} must be a whole number from 1 to 256")
+    return int(text)
 
 
 def default_db_path() -> str:
@@ -126,3 +187,15 @@ class Settings:
     llm: LLMSettings = field(default_factory=LLMSettings)
     #: plans kept in the plan cache (per control plane, least recently used dropped first)
     plan_cache_size: int = 4096
+    #: DuckDB's ``memory_limit`` (as DuckDB spells it) and ``threads``; beyond the limit it
+    #: spills to a temporary directory next to the database (docs/reliability.md)
+    db_memory_limit: str = field(
+        default_factory=lambda: db_memory_limit(
+            _env("ORRA_DB_MEMORY_LIMIT", default=DEFAULT_DB_MEMORY_LIMIT) or ""
+        )
+    )
+    db_threads: int = field(
+        default_factory=lambda: db_threads(
+            _env("ORRA_DB_THREADS", default=str(DEFAULT_DB_THREADS)) or ""
+        )
+    )

@@ -125,6 +125,9 @@ class Outbox:
 
     async def _deliver(self, delivery: Delivery) -> None:
         payload = orjson.dumps(delivery.body)
+        # from here on the body is kept as its bytes only (retries may take minutes; a result
+        # can be megabytes): each attempt's row embeds them as they are
+        delivery.body = orjson.Fragment(payload)
         secret = self.secret_of(delivery.project_id)
         wait = (delivery.next_attempt_at - now()).total_seconds()
         if wait > 0:

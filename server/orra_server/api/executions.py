@@ -246,7 +246,7 @@ async def stream_events(
     compensation and each webhook's first delivery attempt are recorded. Resume with
     ``Last-Event-ID``: a finished orchestration's stream sends what is left and ends."""
     runtime = runtime_of(request)
-    runtime.orchestration(project_id, orchestration_id)
+    runtime.check_orchestration(project_id, orchestration_id)
     last = _last_event_id(last_event_id, after)
     return StreamingResponse(
         _stream(runtime, request, orchestration_id, request.state.key_hash, last),
@@ -283,7 +283,7 @@ async def orchestration_deliveries(
 ) -> dict[str, Any]:
     """Webhook deliveries of this orchestration's outcome (and its compensation failures)."""
     runtime = runtime_of(request)
-    runtime.orchestration(project_id, orchestration_id)
+    runtime.check_orchestration(project_id, orchestration_id)
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):

@@ -226,10 +226,10 @@ async def get_orchestration(
     wait: float = Query(default=0, ge=0, le=60, description="seconds to wait for it to end"),
 ) -> FastJSONResponse:
     runtime = runtime_of(request)
-    run = runtime.orchestration(project_id, orchestration_id)
+    run = runtime.orchestration(project_id, orchestration_id, encoded=True)
     if wait and run.status not in TERMINAL:
         await runtime.engine.wait(orchestration_id, wait)
-        run = runtime.orchestration(project_id, orchestration_id)
+        run = runtime.orchestration(project_id, orchestration_id, encoded=True)
     # documented by OrchestrationOut, not re-validated; the data, to re-run or edit it
     return FastJSONResponse({**run.body(), "data": run.data})
 

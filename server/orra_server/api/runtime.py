@@ -47,7 +47,9 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        store = Store(settings.db_path)
+        store = Store(
+            settings.db_path, memory_limit=settings.db_memory_limit, threads=settings.db_threads
+        )
         hub = ServiceHub()
         registry = ServiceRegistry(store)
         events = EventBus()
@@ -127,16 +129,20 @@ class Runtime:
     def forget_groundings(self, project_id: str) -> None:
         self._groundings.pop(project_id, None)
 
-    def orchestration(self, project_id: str, orchestration_id: str) -> Run:
+    def orchestration(
+        self, project_id: str, orchestration_id: str, *, encoded: bool = False
+    ) -> Run:
         """The project's orchestration, live or from the store; 404 when it has none by that
-        id (another project's orchestration included: ids are not secrets, keys are)."""
+        id (another project's orchestration included: ids are not secrets, keys are).
+        ``encoded``: for a response only — a stored run's large result, inputs and outputs
+        stay JSON (``orjson.Fragment``)."""
         run = self.engine.lookup(orchestration_id)
         if run is None:
-            row = self.store.orchestration(orchestration_id)
+            row = self.store.orchestration(orchestration_id, encoded=encoded)
             if row is not None:
                 run = run_from_rows(
                     row,
-                    self.store.steps_of(orchestration_id),
+                    self.store.steps_of(orchestration_id, encoded=encoded),
                     self.store.compensations_of(orchestration_id),
                 )
                 if run.replaced:
@@ -147,6 +153,13 @@ class Runtime:
                 code="orchestration_not_found",
             )
         return run
+
+    def check_orchestration(self, project_id: str, orchestration_id: str) -> None:
+        """404 as :meth:`orchestration` does, without loading a finished run's data when the
+        engine still has its summary."""
+        known = self.engine.summary(orchestration_id)
+        if known is None or known.project_id != project_id:
+            self.orchestration(project_id, orchestration_id)
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())

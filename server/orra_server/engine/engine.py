@@ -12,7 +12,6 @@ docs/reliability.md for the failure kinds and what each one does.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from . import recovery, transitions
 from .compensation import Compensator
 from .compensation import log_failure as _log_failure
 from .dispatch import Dispatcher
+from .finished import FinishedRuns, Summary
 from .policy import RetryPolicy, resolve_policy
 from .run import TERMINAL, Run, StepState, run_from_rows
 from .transitions import Ending, Transition, idempotency_key
@@ -67,9 +67,8 @@ class Engine:
         self.replanner = replanner
         self.defaults = RetryPolicy.defaults(settings)
         self.runs: dict[str, Run] = {}
-        #: recently finished runs, so reading a result just after it ends never hits the disk
-        self.recent: collections.OrderedDict[str, Run] = collections.OrderedDict()
-        self.recent_limit = 20_000
+        #: runs that ended: whole until the store shows their end, then summaries only
+        self.finished = FinishedRuns()
         self._background: set[asyncio.Task[Any]] = set()
         self.on_finished: list[FinishedCallback] = []
         #: measured step duration per service id (seconds, moving average) for estimates
@@ -430,13 +429,17 @@ class Engine:
 
     # -- reading and waiting -----------------------------------------------------------------
     def _remember(self, run: Run) -> None:
-        self.recent[run.id] = run
-        while len(self.recent) > self.recent_limit:
-            self.recent.popitem(last=False)
+        """``run``'s end has committed: keep it whole only until reads of the store show it."""
+        self.finished.ended(run, self.store.projected())
 
     def lookup(self, orchestration_id: str) -> Run | None:
-        """A run that is in flight or recently finished (None: read it from the store)."""
-        return self.runs.get(orchestration_id) or self.recent.get(orchestration_id)
+        """A run in flight, or one whose end the store cannot show yet (None: read the store)."""
+        return self.runs.get(orchestration_id) or self.finished.run(orchestration_id)
+
+    def summary(self, orchestration_id: str) -> Run | Summary | None:
+        """Whose it is and its status, from memory when it is live or ended recently (None:
+        ask the store); never loads a result."""
+        return self.lookup(orchestration_id) or self.finished.summary(orchestration_id)
 
     async def wait(self, orchestration_id: str, timeout: float) -> None:
         run = self.runs.get(orchestration_id)

@@ -174,6 +174,8 @@ ARROW_SCHEMAS: dict[str, pa.Schema] = {
             ("snapshot", pa.string()),  # the projected rows this event changed (for replay)
         ]
     ),
+    # large values in parts (large.py): ``key`` is table, row key and column
+    "large_values": pa.schema([("key", pa.string()), ("part", pa.int64()), ("text", pa.string())]),
 }
 
 #: the columns that identify a row of a current-state table (used by updates)
@@ -227,4 +229,5 @@ DDL: list[str] = [
         for table, column in _ADDED_COLUMNS
     ),
     *_PROJECTION_STATE,
+    "CREATE INDEX IF NOT EXISTS large_values_key ON large_values (key)",
 ]

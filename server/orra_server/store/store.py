@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import orjson
 import pyarrow as pa
 
+from . import large
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import (
     Change,
@@ -55,12 +59,21 @@ log = logging.getLogger("orra.store")
 
 
 class Store:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, memory_limit: str = "512MB", threads: int = 2) -> None:
+        """``memory_limit`` and ``threads`` bound DuckDB (its defaults: 80 % of the RAM, kept
+        once used, and a thread per core); past the limit it spills to ``<db>.tmp`` next to
+        the file, or a private temporary directory for ``:memory:``, never the cwd."""
+        self._spill: tempfile.TemporaryDirectory[str] | None = None
         if path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
             path = str(Path(path).expanduser())
+            spill = path + ".tmp"
+        else:
+            self._spill = tempfile.TemporaryDirectory(prefix="orra-duckdb-")
+            spill = self._spill.name
         self.path = path
-        self._connection = duckdb.connect(path)
+        config = {"memory_limit": memory_limit, "threads": threads, "temp_directory": spill}
+        self._connection = duckdb.connect(path, config=config)  # type: ignore[arg-type]
         for statement in DDL:
             self._connection.execute(statement)
         replayed = replay_projection(self._connection)
@@ -73,6 +86,8 @@ class Store:
     def close(self) -> None:
         self.writer.close()
         self._connection.close()
+        if self._spill is not None:
+            self._spill.cleanup()
 
     # -- plumbing ----------------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -102,7 +117,8 @@ class Store:
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cursor = self._cursor().execute(sql, params)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        return large.resolve(rows, partial(large.fetch, cursor))
 
     def _write(self, ops: list[Operation]):  # -> asyncio.Future[None]
         return self.writer.submit(ops)
@@ -110,6 +126,11 @@ class Store:
     async def sync(self) -> None:
         """Make the current-state tables reflect every write so far (before listing them)."""
         await self.writer.sync()
+
+    def projected(self):  # -> asyncio.Future[None]
+        """Resolves once every write committed so far is in the current-state tables, at the
+        next regular projection batch (no extra one: :meth:`sync` forces one)."""
+        return self.writer.when_projected()
 
     # -- verbs: orchestrations (each resolves once committed) ---------------------------------
     def record(self, changes: list[Change]):  # -> asyncio.Future[None]
@@ -323,14 +344,21 @@ class Store:
         return int(counted[0]["n"]) if counted else 0
 
     # -- orchestrations ----------------------------------------------------------------------
-    def orchestration(self, orchestration_id: str) -> dict[str, Any] | None:
-        return self._first(
-            _orchestration, "SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,)
-        )
+    def orchestration(
+        self, orchestration_id: str, *, encoded: bool = False
+    ) -> dict[str, Any] | None:
+        """``encoded``: a large ``result`` stays JSON (an ``orjson.Fragment``), for a response."""
+        rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
+        if not rows:
+            return None
+        kept = _kept_encoded(rows[0], "result") if encoded else {}
+        return {**_orchestration(rows[0]), **kept}
 
-    def steps_of(self, orchestration_id: str) -> list[dict[str, Any]]:
+    def steps_of(self, orchestration_id: str, *, encoded: bool = False) -> list[dict[str, Any]]:
+        """``encoded``: large inputs and outputs stay JSON (``orjson.Fragment``s)."""
         rows = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
-        steps = [_step(r) for r in rows]
+        kept = [_kept_encoded(r, "input", "output") if encoded else {} for r in rows]
+        steps = [{**_step(r), **k} for r, k in zip(rows, kept, strict=True)]
         steps.sort(key=lambda s: _step_order(s["step_id"]))
         return steps
 
@@ -349,7 +377,9 @@ class Store:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Sorted by ``sort`` (newest first by default), starting after ``after`` or at
-        ``offset``; ``text`` is found in the action's content whatever its case."""
+        ``offset``; ``text`` is found in the action's content whatever its case. Rows come
+        without ``data``, ``plan``, ``result``, ``webhooks`` and ``options``: a page of
+        results can be gigabytes, and a list shows none of them."""
         where, params = ["project_id = ?"], [project_id]
         if status:
             where.append("status = ?")
@@ -373,7 +403,8 @@ class Store:
             where.append(f"({column}, created_at, id) {'<' if descending else '>'} (?, ?, ?)")
             params.extend([after.key, after.created_at, after.id])
         sql = (
-            f"SELECT * FROM orchestrations WHERE {' AND '.join(where)} ORDER BY {column} "
+            "SELECT * EXCLUDE (data, plan, result, webhooks, options) FROM orchestrations "
+            f"WHERE {' AND '.join(where)} ORDER BY {column} "
             f"{direction}, created_at {direction}, id {direction} LIMIT ? OFFSET ?"
         )
         return [_orchestration(r) for r in self._rows(sql, (*params, limit, offset))]
@@ -495,7 +526,9 @@ class Store:
             where.append(f"o.status IN ({', '.join('?' for _ in statuses)})")
             params += statuses
         sql = EXPORT_TABLES[table].format(where=" AND ".join(where))
-        return self._cursor().sql(sql, params=params).to_arrow_table()
+        cursor = self._cursor()
+        table = cursor.sql(sql, params=params).to_arrow_table()
+        return large.resolve_arrow(table, partial(large.fetch, cursor))
 
     # -- compensation ------------------------------------------------------------------------
     def compensations_of(self, orchestration_id: str) -> list[dict[str, Any]]:
@@ -635,8 +668,22 @@ def _json_columns(row: dict[str, Any], *names: str) -> dict[str, Any]:
 
 def _orchestration(row: dict[str, Any]) -> dict[str, Any]:
     for name in ("action", "data", "plan", "result", "webhooks", "options"):
-        row[name] = loads(row[name])
+        if name in row:
+            row[name] = loads(row[name])
     return row
+
+
+def _kept_encoded(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The large JSON values of ``row`` as ``orjson.Fragment``s (taken out of ``row``): a
+    response embeds them as they are, where decoding 6 MB of non-ASCII JSON and encoding it
+    again peaked at ~150 MiB."""
+    kept = {}
+    for name in names:
+        text = row[name]
+        if text is not None and len(text) > large.THRESHOLD:
+            kept[name] = orjson.Fragment(text)
+            row[name] = None
+    return kept
 
 
 def _step(row: dict[str, Any]) -> dict[str, Any]:

@@ -24,11 +24,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
+from . import large, tables
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
 __all__ = [
@@ -67,6 +70,11 @@ class Delete:
 
 class _Sync:
     """A request to write the projection buffer now."""
+
+
+class _WhenProjected:
+    """A request to be told once every row committed so far is in the projection, by the
+    regular flush (no flush of its own: the hot path keeps its 200 ms batches)."""
 
 
 Operation = Insert | Update | Delete
@@ -114,6 +122,8 @@ class GroupCommitWriter:
         self._interval = projection_interval
         self._projection = _Projection()
         self._lazy: list[Operation] = []
+        #: _WhenProjected requests waiting for the next flush
+        self._projected_waiters: list[Any] = []
         self._seq = next_seq
         self.batches_committed = 0
         #: called on the writer thread with each committed batch's event rows (seq set)
@@ -139,6 +149,14 @@ class GroupCommitWriter:
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put(([_Sync()], loop, future))
         await future
+
+    def when_projected(self) -> asyncio.Future[None]:
+        """A future resolved once the rows committed before this call are in the
+        current-state tables, at the next regular flush (at once when none is pending)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put(([_WhenProjected()], loop, future))
+        return future
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -170,7 +188,9 @@ class GroupCommitWriter:
                     stop = True
                     break
                 batch.append(item)
-            self._commit_batch(batch)
+            batch = self._take_waiters(batch)
+            if batch:
+                self._commit_batch(batch)
             due = self._projection.since is not None and (
                 time.monotonic() - self._projection.since >= self._interval
                 or len(self._projection) > 20_000
@@ -183,6 +203,20 @@ class GroupCommitWriter:
             if stop:
                 self._flush_projection()
                 return
+
+    def _take_waiters(self, batch: list[Any]) -> list[Any]:
+        """Set the _WhenProjected requests aside (resolved at once when nothing waits to be
+        projected: rows are added to the buffer on this thread, so none can be in flight)."""
+        rest = []
+        for item in batch:
+            if item[0] and isinstance(item[0][0], _WhenProjected):
+                self._projected_waiters.append(item)
+            else:
+                rest.append(item)
+        if self._projected_waiters and self._projection.since is None and not self._lazy:
+            waiters, self._projected_waiters = self._projected_waiters, []
+            _resolve(waiters, None)
+        return rest
 
     def _commit_batch(self, batch: list[Any]) -> None:
         syncing = [item for item in batch if any(isinstance(o, _Sync) for o in item[0])]
@@ -251,15 +285,15 @@ class GroupCommitWriter:
         cursor.execute("BEGIN TRANSACTION")
         try:
             for table, rows in inserts.items():
-                _insert(cursor, table, list(rows.values()) if isinstance(rows, dict) else rows)
+                tables.write(cursor, table, list(rows.values()) if isinstance(rows, dict) else rows)
             for table, keyed in updates.items():
-                _update(cursor, table, list(keyed.values()))
+                tables.write(cursor, table, list(keyed.values()), tables.update)
             for op in deletes:
                 where = " AND ".join(f"{column} = ?" for column in op.match)
                 cursor.execute(f"DELETE FROM {op.table} WHERE {where}", list(op.match.values()))
             cursor.execute("COMMIT")
         except BaseException:
-            cursor.execute("ROLLBACK")
+            tables.rollback(cursor)  # (a failed COMMIT has rolled back already)
             self._seq = first_seq
             raise
         for op in projected:
@@ -272,6 +306,14 @@ class GroupCommitWriter:
                 log.exception("event listener failed")
 
     def _flush_projection(self) -> None:
+        try:
+            self._write_projection()
+        finally:
+            if self._projected_waiters:
+                waiters, self._projected_waiters = self._projected_waiters, []
+                _resolve(waiters, None)
+
+    def _write_projection(self) -> None:
         if self._lazy:
             carried, self._lazy = self._lazy, []
             try:
@@ -291,55 +333,32 @@ class GroupCommitWriter:
                 new = [row for is_new, row in keyed.values() if is_new]
                 changed = [row for is_new, row in keyed.values() if not is_new]
                 if new:
-                    _insert(cursor, table, new)
+                    tables.write(cursor, table, new)
                 if changed:
-                    _update(cursor, table, changed)
+                    tables.write(cursor, table, changed, tables.update)
             cursor.execute(
                 "UPDATE projection_state SET projected_seq = ? WHERE id = 1", (projection.seq,)
             )
             cursor.execute("COMMIT")
         except Exception:
-            cursor.execute("ROLLBACK")
+            tables.rollback(cursor)
             log.exception("projection flush failed; it will be rebuilt from events on restart")
-
-
-def _insert(cursor: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """A few rows: one multi-row VALUES statement (cheaper to plan); many: one Arrow table."""
-    if len(rows) <= 16:
-        width = len(ARROW_SCHEMAS[table])
-        placeholders = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(rows))
-        names = ARROW_SCHEMAS[table].names
-        params = [row[name] for row in rows for name in names]
-        cursor.execute(f"INSERT INTO {table} VALUES {placeholders}", params)
-        return
-    orra_batch = pa.Table.from_pylist(rows, schema=ARROW_SCHEMAS[table])  # noqa: F841
-    cursor.execute(f"INSERT INTO {table} SELECT * FROM orra_batch")
-
-
-def _update(cursor: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    orra_changes = pa.Table.from_pylist(rows, schema=ARROW_SCHEMAS[table])  # noqa: F841
-    keys = KEYS[table]
-    assignments = ", ".join(
-        f"{f.name} = c.{f.name}" for f in ARROW_SCHEMAS[table] if f.name not in keys
-    )
-    match = " AND ".join(f"{table}.{k} = c.{k}" for k in keys)
-    cursor.execute(f"UPDATE {table} SET {assignments} FROM orra_changes AS c WHERE {match}")
 
 
 def snapshot_of(ops: list[Insert | Update]) -> str | None:
     """The JSON an event keeps of the projected rows it changed (timestamps as ISO text)."""
     if not ops:
         return None
-    return json.dumps(
+    # UTF-8, not ``\uXXXX`` escapes: a non-ASCII result was stored three times its size
+    return orjson.dumps(
         [
             [
                 op.table,
                 {k: v.isoformat() if isinstance(v, datetime) else v for k, v in op.row.items()},
             ]
             for op in ops
-        ],
-        separators=(",", ":"),
-    )
+        ]
+    ).decode()
 
 
 def replay_projection(connection: duckdb.DuckDBPyConnection) -> int:
@@ -353,19 +372,19 @@ def replay_projection(connection: duckdb.DuckDBPyConnection) -> int:
     ).fetchall()
     if not found:
         return 0
+    snapshots = large.resolve(
+        [{"snapshot": snapshot} for _, snapshot in found], partial(large.fetch, cursor)
+    )
     latest: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
-    for _, snapshot in found:
-        for table, row in json.loads(snapshot):
+    for item in snapshots:
+        for table, row in json.loads(item["snapshot"]):
             for field in ARROW_SCHEMAS[table]:
                 if pa.types.is_timestamp(field.type) and isinstance(row.get(field.name), str):
                     row[field.name] = datetime.fromisoformat(row[field.name])
             latest.setdefault(table, {})[tuple(row[k] for k in KEYS[table])] = row
     cursor.execute("BEGIN TRANSACTION")
     for table, keyed in latest.items():
-        orra_replay = pa.Table.from_pylist(  # noqa: F841
-            list(keyed.values()), schema=ARROW_SCHEMAS[table]
-        )
-        cursor.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM orra_replay")
+        tables.write(cursor, table, list(keyed.values()), tables.replace)
     cursor.execute("UPDATE projection_state SET projected_seq = ? WHERE id = 1", (found[-1][0],))
     cursor.execute("COMMIT")
     cursor.close()
