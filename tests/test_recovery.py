@@ -277,7 +277,9 @@ def test_a_run_that_cannot_be_resumed_fails_alone_and_the_others_resume(fresh_db
                 assert broken["error"].startswith(
                     "could not be resumed after a restart: JSONDecodeError"
                 ), broken["error"]
-                logs = api.get(f"/orchestrations/{ghost}/logs").json()["logs"]
+                answer = api.get(f"/orchestrations/{ghost}/logs")
+                assert answer.status_code == 200, answer.text
+                logs = answer.json()["logs"]
                 assert [line["level"] for line in logs if line["event"] == "recovery_failed"] == [
                     "error"
                 ]

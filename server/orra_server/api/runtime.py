@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
@@ -21,6 +22,8 @@ from ..settings import Settings
 from ..store import Store
 from ..webhooks import Outbox
 from .revocation import KeyStreams
+
+log = logging.getLogger("orra.api")
 
 __all__ = ["Runtime", "runtime_of"]
 
@@ -43,6 +46,8 @@ class Runtime:
     planning: PlanMaker = field(default_factory=PlanMaker)
     #: project id -> its grounding specs (read on every POST, changed rarely)
     _groundings: dict[str, list[GroundingSpec]] = field(default_factory=dict)
+    #: runs whose rows did not rebuild and were shown salvaged (each logged once)
+    _salvage_noted: set[str] = field(default_factory=set)
     _pinger: asyncio.Task[None] | None = None
 
     @classmethod
@@ -138,21 +143,50 @@ class Runtime:
         stay JSON (``orjson.Fragment``)."""
         run = self.engine.lookup(orchestration_id)
         if run is None:
-            row = self.store.orchestration(orchestration_id, encoded=encoded)
-            if row is not None:
-                run = run_from_rows(
-                    row,
-                    self.store.steps_of(orchestration_id, encoded=encoded),
-                    self.store.compensations_of(orchestration_id),
-                )
-                if run.replaced:
-                    run.revisions = self.store.revisions_of(orchestration_id)
+            try:
+                run = self._stored(orchestration_id, encoded=encoded)
+            except Exception as exc:  # rows an older version wrote that today's rules refuse
+                if orchestration_id not in self._salvage_noted and len(self._salvage_noted) < 1000:
+                    self._salvage_noted.add(orchestration_id)  # once per run, not per read
+                    log.warning(
+                        "orchestration %s is shown as far as its rows can be read (%s: %s)",
+                        orchestration_id,
+                        type(exc).__name__,
+                        str(exc)[:200],
+                    )
+                run = self._salvaged(orchestration_id)
         if run is None or run.project_id != project_id:
             raise NotFound(
                 f"no orchestration '{orchestration_id}' in this project",
                 code="orchestration_not_found",
             )
         return run
+
+    def _stored(self, orchestration_id: str, *, encoded: bool) -> Run | None:
+        row = self.store.orchestration(orchestration_id, encoded=encoded)
+        if row is None:
+            return None
+        run = run_from_rows(
+            row,
+            self.store.steps_of(orchestration_id, encoded=encoded),
+            self.store.compensations_of(orchestration_id),
+        )
+        if run.replaced:
+            run.revisions = self.store.revisions_of(orchestration_id)
+        return run
+
+    def _salvaged(self, orchestration_id: str) -> Run | None:
+        """What can be read of a run whose rows do not rebuild: JSON that does not decode is
+        None, a dependency on a missing step is left out; failing that, the run without
+        steps. A read never answers 500 for what is on disk."""
+        row, steps = self.store.salvage(orchestration_id)
+        if row is None:
+            return None
+        try:
+            compensations = self.store.compensations_of(orchestration_id)
+            return run_from_rows(row, steps, compensations, strict=False)
+        except Exception:
+            return run_from_rows({**row, "plan": None}, [], strict=False)
 
     def check_orchestration(self, project_id: str, orchestration_id: str) -> None:
         """404 as :meth:`orchestration` does, without loading a finished run's data when the

@@ -241,7 +241,12 @@ def combine_result(run: Run) -> Any:
     return merged
 
 
-def build_steps(plan: dict[str, Any], service_ids: dict[str, str]) -> dict[str, StepState]:
+def build_steps(
+    plan: dict[str, Any], service_ids: dict[str, str], *, strict: bool = True
+) -> dict[str, StepState]:
+    """The plan's steps, wired to each other. ``strict=False`` (for showing a stored run that
+    today's rules cannot rebuild) leaves out a dependency on a step the plan does not have
+    instead of raising ``KeyError``."""
     steps: dict[str, StepState] = {}
     for spec in plan["steps"]:
         steps[spec["id"]] = StepState(
@@ -252,6 +257,8 @@ def build_steps(plan: dict[str, Any], service_ids: dict[str, str]) -> dict[str, 
             dependencies=list(spec.get("dependencies") or []),
         )
     for step in steps.values():
+        if not strict:
+            step.dependencies = [dep for dep in step.dependencies if dep in steps]
         step.remaining = len(step.dependencies)
         for dep in step.dependencies:
             steps[dep].dependents.append(step.id)
@@ -262,8 +269,11 @@ def run_from_rows(
     row: dict[str, Any],
     step_rows: list[dict[str, Any]],
     compensation_rows: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    *,
+    strict: bool = True,
 ) -> Run:
-    """Rebuild a run from its stored current state (for reads and for crash recovery)."""
+    """Rebuild a run from its stored current state (for reads and for crash recovery);
+    ``strict=False`` shows what it can of a plan that no longer builds (see build_steps)."""
     run = Run(
         id=row["id"],
         project_id=row["project_id"],
@@ -284,7 +294,7 @@ def run_from_rows(
     by_id = {r["step_id"]: r for r in step_rows}
     if run.plan:
         service_ids = {r["component"]: r["service_id"] for r in step_rows}
-        run.steps = build_steps(run.plan, service_ids)
+        run.steps = build_steps(run.plan, service_ids, strict=strict)
     for row in step_rows:  # rows of steps a plan revision replaced
         if row["step_id"] not in run.steps:
             run.replaced[row["step_id"]] = StepState(
