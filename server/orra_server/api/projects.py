@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..destinations import check_webhook_url
-from ..errors import Conflict, NotFound, Unauthorized
+from ..errors import BadRequest, Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
+from ..limits import MAX_WEBHOOKS
 from ..store import WebhookKind
 from ..webhooks import new_webhook_secret
 from .auth import ProjectId
@@ -62,6 +63,7 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> F
     body = body or ProjectIn()
     allow_private = runtime.settings.allow_private_webhooks
     webhooks = [await check_webhook_url(u, allow_private=allow_private) for u in body.webhooks]
+    webhooks = list(dict.fromkeys(webhooks))  # one webhook a URL, as POST /webhooks keeps it
     moment = now()
     project_id = new_id("p_", 16)
     key = new_api_key()
@@ -206,6 +208,16 @@ async def store_webhook(
 ) -> dict[str, Any]:
     """Check ``url`` and add it as a webhook of ``kind``."""
     url = await check_webhook_url(url, allow_private=runtime.settings.allow_private_webhooks)
+    existing = runtime.store.webhooks(kind, project_id)
+    if url in existing:  # added again: still one webhook (a second row was a second delivery)
+        return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}
+    if len(existing) >= MAX_WEBHOOKS:
+        raise BadRequest(
+            f"this project already has {len(existing)} webhooks of this kind; at most "
+            f"{MAX_WEBHOOKS} are allowed (every outcome is sent to each): remove one first",
+            code="too_many_webhooks",
+            details={"limit": MAX_WEBHOOKS},
+        )
     await runtime.store.add_webhook(kind, project_id, url, at=now())
     runtime.forget_project(project_id)
     return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}

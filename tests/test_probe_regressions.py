@@ -1,0 +1,175 @@
+"""What a probe of a running control plane found after issue 24's fixes, pinned.
+
+Each test is the probe's own request against a real server (and, for the CLI, the real
+``orra`` commands): a grounding with an escaped lone surrogate (500), webhooks without a
+count, deliveries to a receiver that never answers stalling the event loop, and terminal
+control sequences from a caller's or a service's text reaching the operator's terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from helpers import ServerProcess, new_project
+from orra_server.limits import MAX_WEBHOOKS
+from orra_studio.cli import app
+from orra_studio.render import logs_table, visible
+
+
+def test_a_grounding_with_an_escaped_lone_surrogate_is_a_400(live_server: ServerProcess):
+    api, _ = new_project(live_server.url)
+    spec = (
+        '{"name": "probe-spec", "domain": "probe-domain", "version": "1", "useCases": '
+        '[{"action": "refund {orderId}", "params": {"orderId": "1"}, "capabilities": '
+        '["refund"], "intent": "a refund \\ud800"}]}'
+    )
+    answer = api.http.post(
+        "/groundings", content=spec, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_grounding" and "surrogate" in error["message"]
+    assert "\\ud800" in error["message"]
+    # a surrogate pair is one character, and fine
+    paired = spec.replace("\\ud800", "\\ud83d\\ude00")
+    answer = api.http.post(
+        "/groundings", content=paired, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["useCases"][0]["intent"] == "a refund \U0001f600"
+    assert "Traceback" not in live_server.log()
+
+
+@pytest.mark.parametrize("path", ["/webhooks", "/compensation-failure-webhooks"])
+def test_a_project_has_at_most_twenty_webhooks_of_each_kind(live_server: ServerProcess, path: str):
+    api, _ = new_project(live_server.url)
+    urls = [f"http://127.0.0.1:9/hook{i}" for i in range(MAX_WEBHOOKS)]
+    for url in urls:
+        assert api.post(path, {"url": url}).status_code == 201
+    refused = api.post(path, {"url": "http://127.0.0.1:9/one-more"})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_webhooks" and error["details"] == {"limit": MAX_WEBHOOKS}
+    assert str(MAX_WEBHOOKS) in error["message"]
+    assert api.post(path, {"url": urls[0]}).status_code == 201  # already there: no new one
+    assert len(api.get(path).json()["webhooks"]) == MAX_WEBHOOKS
+    assert api.http.delete(f"{path}/{urls[0].replace('/', '%2F')}").status_code == 200
+    assert api.post(path, {"url": "http://127.0.0.1:9/one-more"}).status_code == 201
+
+
+def test_a_webhook_added_twice_is_one_webhook(live_server: ServerProcess):
+    """It was two rows, and every outcome was delivered to it twice."""
+    url = "http://127.0.0.1:9/twice"
+    api, project = new_project(live_server.url, webhooks=[url, url])
+    assert project["webhooks"] == [url]
+    assert api.post("/webhooks", {"url": url}).status_code == 201
+    assert api.get("/webhooks").json()["webhooks"] == [url]
+
+
+class Tarpit:
+    """A TCP port that accepts every connection and never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4096)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def tarpit() -> Iterator[Tarpit]:
+    pit = Tarpit()
+    yield pit
+    pit.close()
+
+
+def test_deliveries_to_a_receiver_that_never_answers_do_not_stall_the_server(
+    fresh_db: Path, tarpit: Tarpit
+):
+    """800 deliveries (2 projects × 20 webhooks × 20 runs) to a port that accepts and stays
+    silent: /health stayed above 3 s while they waited in httpcore's pool."""
+    server = ServerProcess(fresh_db).start()
+    try:
+        hooks = [f"http://127.0.0.1:{tarpit.port}/h{i}" for i in range(MAX_WEBHOOKS)]
+        apis = [new_project(server.url, webhooks=hooks)[0] for _ in range(2)]
+        worst: list[float] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            import httpx
+
+            with httpx.Client(timeout=60) as client:
+                while not done.is_set():
+                    start = time.perf_counter()
+                    assert client.get(server.url + "/health").status_code == 200
+                    worst.append(time.perf_counter() - start)
+                    time.sleep(0.02)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        request = {"action": {"type": "t", "content": "nothing serves this"}, "data": []}
+        try:
+            for api in apis:
+                for _ in range(20):
+                    assert api.post("/orchestrations", request).status_code == 202
+            time.sleep(4)  # the deliveries wait on the tarpit meanwhile (timeout 10 s)
+        finally:
+            done.set()
+            watcher.join()
+        assert tarpit.held, "no delivery reached the receiver"
+        assert max(worst) < 0.5, f"/health took {max(worst):.2f} s"
+    finally:
+        server.stop()
+
+
+def test_control_characters_in_text_are_shown_not_obeyed(
+    live_server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    api, project = new_project(live_server.url)
+    content = "clear\x1b[2J bell\x07 csi\x9b31m cr\rover [red]x[/red]\nnext"
+    body = {"action": {"type": "t\x1b]0;title\x07", "content": content}, "data": []}
+    execution_id = api.post("/orchestrations", body).json()["executionId"]
+    api.wait_finished(execution_id)
+    monkeypatch.setenv("ORRA_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("ORRA_URL", live_server.url)
+    monkeypatch.setenv("ORRA_API_KEY", project["apiKey"])
+    monkeypatch.setenv("COLUMNS", "300")
+    runner = CliRunner()
+    for args in (["ps"], ["inspect", execution_id], ["logs", execution_id]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        shown = result.stdout
+        assert not any(c in shown for c in "\x1b\x07\x9b\r"), (args, shown)
+    shown = runner.invoke(app, ["inspect", execution_id]).stdout
+    assert "clear␛[2J bell␇ csi\\x9b31m cr␍over [red]x[/red]" in shown  # literal, visible
+    # a service's error text goes through the same tables
+    logs = {"executionId": "o_1", "status": "FAILED", "logs": []}
+    logs["logs"].append({"seq": 1, "time": "", "level": "error", "message": "a\x1b[31mb"})
+    drawn = io.StringIO()
+    Console(file=drawn, width=200).print(logs_table(logs))
+    assert "\x1b" not in drawn.getvalue() and "a␛[31mb" in drawn.getvalue()
+    assert visible("tab\tand\nnewline stay") == "tab\tand\nnewline stay"
