@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from helpers import ServerProcess, new_project
-from orra_server.limits import MAX_WEBHOOKS
+from orra_server.limits import MAX_API_KEYS, MAX_SERVICES, MAX_WEBHOOKS
 from orra_studio.cli import app
 from orra_studio.render import logs_table, visible
 
@@ -173,3 +173,37 @@ def test_control_characters_in_text_are_shown_not_obeyed(
     Console(file=drawn, width=200).print(logs_table(logs))
     assert "\x1b" not in drawn.getvalue() and "a␛[31mb" in drawn.getvalue()
     assert visible("tab\tand\nnewline stay") == "tab\tand\nnewline stay"
+
+
+def test_a_project_has_at_most_max_services(live_server: ServerProcess):
+    """3,000 services were accepted; then GET /services wrote 35 MB on the event loop (1.4 s)
+    and a dry run failed with a RecursionError in the offline planner."""
+    api, _ = new_project(live_server.url)
+    schema = {"input": {"type": "object"}, "output": {"type": "object"}}
+    for i in range(MAX_SERVICES):
+        body = {"name": f"svc-{i}", "description": "does a thing", "schema": schema}
+        assert api.post("/register/service", body).status_code == 200
+    body = {"name": "one-more", "description": "does a thing", "schema": schema}
+    refused = api.post("/register/agent", body)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_services" and error["details"] == {"limit": MAX_SERVICES}
+    again = api.post("/register/service", {**body, "name": "svc-0"})  # re-registering is fine
+    assert again.status_code == 200 and again.json()["version"] == 2
+    assert len(api.get("/services").json()["services"]) == MAX_SERVICES
+
+
+def test_a_project_holds_at_most_max_api_keys(live_server: ServerProcess):
+    """1,200 keys were accepted, each kept in the server's memory for authentication."""
+    api, _ = new_project(live_server.url)
+    for i in range(MAX_API_KEYS - 1):  # the project's first key counts
+        assert api.post("/apikeys", {"name": f"k{i}"}).status_code == 201
+    refused = api.post("/apikeys", {"name": "one-more"})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_api_keys" and error["details"] == {"limit": MAX_API_KEYS}
+    assert len(api.get("/apikeys").json()["apiKeys"]) == MAX_API_KEYS
+    rotated = api.post("/apikeys/k0/rotate")  # rotating keeps the count: allowed
+    assert rotated.status_code == 201, rotated.text
+    assert api.http.delete("/apikeys/k1").status_code == 200
+    assert api.post("/apikeys", {"name": "one-more"}).status_code == 201

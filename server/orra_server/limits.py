@@ -14,6 +14,7 @@ import orjson
 from .errors import BadRequest
 
 __all__ = [
+    "MAX_API_KEYS",
     "MAX_DATA_FIELDS",
     "MAX_DELIVERIES_IN_FLIGHT",
     "MAX_DELIVERIES_PER_HOST",
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_PLAN_REFERENCES",
     "MAX_PLAN_STEPS",
     "MAX_REQUEST_BYTES",
+    "MAX_SERVICES",
     "MAX_WEBHOOKS",
     "JsonTooDeep",
     "check_depth",
@@ -54,6 +56,12 @@ MAX_ERROR_CHARS = 10_000
 #: webhooks of one kind (result, compensation failure) a project may have
 #: (400 ``too_many_webhooks``): each run's outcome is one delivery per webhook
 MAX_WEBHOOKS = 20
+#: API keys one project may hold at once (400 ``too_many_api_keys``): each is kept in memory
+#: for authentication; revoking or rotating one makes room
+MAX_API_KEYS = 100
+#: services and agents one project may register (400 ``too_many_services``): the offline
+#: planner weighs each for every action, and ``GET /services`` lists them all
+MAX_SERVICES = 200
 #: webhook POSTs in flight at once, over all projects and to one host
 MAX_DELIVERIES_IN_FLIGHT = 64
 MAX_DELIVERIES_PER_HOST = 8

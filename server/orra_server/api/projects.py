@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from ..destinations import check_webhook_url
 from ..errors import BadRequest, Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
-from ..limits import MAX_WEBHOOKS
+from ..limits import MAX_API_KEYS, MAX_WEBHOOKS
 from ..store import WebhookKind
 from ..webhooks import new_webhook_secret
 from .auth import ProjectId
@@ -109,6 +109,13 @@ async def add_api_key(
     body: ApiKeyIn | None = None,
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
+    if len(runtime.store.api_keys_of(project_id)) >= MAX_API_KEYS:
+        raise BadRequest(
+            f"this project already has {MAX_API_KEYS} API keys, the most it may have; revoke "
+            "one first (DELETE /apikeys/{id}) or rotate it (POST /apikeys/{id}/rotate)",
+            code="too_many_api_keys",
+            details={"limit": MAX_API_KEYS},
+        )
     key = new_api_key()
     name = (body.name if body else None) or "unnamed"
     await runtime.store.add_api_key(project_id, hash_api_key(key), name, at=now())
