@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_http import LocalHttpServer, QuietHandler
 from rich.console import Console
 from typer.testing import CliRunner
 
-from helpers import ServerProcess, new_project
+from helpers import ServerProcess, new_project, wait_until
 from orra_server.limits import MAX_API_KEYS, MAX_SERVICES, MAX_WEBHOOKS
 from orra_studio.cli import app
 from orra_studio.render import logs_table, visible
@@ -207,3 +208,36 @@ def test_a_project_holds_at_most_max_api_keys(live_server: ServerProcess):
     assert rotated.status_code == 201, rotated.text
     assert api.http.delete("/apikeys/k1").status_code == 200
     assert api.post("/apikeys", {"name": "one-more"}).status_code == 201
+
+
+def test_a_failed_webhook_is_logged_by_id_not_by_its_secret_path(fresh_db: Path):
+    """Slack, Discord and Zapier webhooks carry their secret in the path, which the
+    "not delivered" warning printed in full."""
+    server = ServerProcess(
+        fresh_db, env={"ORRA_WEBHOOK_ATTEMPTS": "1"}, args=["--log-level", "info"]
+    ).start()
+    receiver = LocalHttpServer(_Failing, "/services/T0AAAA/B0BBBB/XoXoSecretPathToken")
+    receiver.__enter__()
+    try:
+        url = receiver.url  # it answers 500: httpx logged "HTTP Request: POST <url>" as well
+        api, _ = new_project(server.url, webhooks=[url])
+        request = {"action": {"type": "t", "content": "nothing serves this"}, "data": []}
+        execution_id = api.post("/orchestrations", request).json()["executionId"]
+        hook_id = api.get("/webhooks").json()["items"][0]["id"]
+        line = wait_until(
+            lambda: next((x for x in server.log().splitlines() if "not delivered" in x), None),
+            what="the failed delivery's warning",
+        )
+        host = url.split("/")[2]
+        assert hook_id in line and host in line and execution_id in line
+        assert "XoXoSecretPathToken" not in server.log()
+        assert f"POST http://{host}/[path]" in server.log()  # the request line keeps the host
+    finally:
+        receiver.__exit__()
+        server.stop()
+
+
+class _Failing(QuietHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.answer(500, b"{}")

@@ -37,7 +37,7 @@ from .limits import MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERIES_PER_HOST
 from .settings import Settings
 from .store import Change, Delivery, Store
 
-__all__ = ["Outbox", "new_webhook_secret", "sign", "verify"]
+__all__ = ["Outbox", "new_webhook_secret", "sign", "verify", "webhook_id"]
 
 
 def _describe(exc: BaseException) -> str:
@@ -50,6 +50,12 @@ def _describe(exc: BaseException) -> str:
 
 
 log = logging.getLogger("orra.webhooks")
+
+
+def webhook_id(url: str) -> str:
+    """A webhook's id: derived from its URL, so it needs no column of its own, and logs can
+    name a webhook without its URL."""
+    return "wh_" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 def new_webhook_secret() -> str:
@@ -79,6 +85,27 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
         if version == "v1" and hmac.compare_digest(value, expected):
             return True
     return False
+
+
+class _RequestLinesByHost(logging.Filter):
+    """httpx logs each request as ``HTTP Request: POST <url> "HTTP/1.1 500 …"`` at INFO: the
+    URL goes down to scheme and host (``/[path]``), since a webhook's path is often its
+    secret and the delivery's own record already names the webhook."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], httpx.URL):
+            url = args[1]
+            shown = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}/[path]"
+            record.args = (args[0], shown, *args[2:])
+        return True
+
+
+def _hide_request_paths() -> None:
+    """Add the filter to httpx's logger once (every client in the process logs through it)."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RequestLinesByHost) for f in logger.filters):
+        logger.addFilter(_RequestLinesByHost())
 
 
 class _HostSlots:
@@ -123,6 +150,7 @@ class Outbox:
         self._in_flight = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
         self._per_host = _HostSlots(MAX_DELIVERIES_PER_HOST)
         self._tasks: set[asyncio.Task[None]] = set()
+        _hide_request_paths()
 
     def new(
         self,
@@ -203,8 +231,13 @@ class Outbox:
                 delivery.delivered_at = moment
             elif refused or delivery.attempts >= self.attempts:
                 delivery.status = "failed"
+                # by id and host: a webhook's path is often its secret (Slack, Discord, Zapier)
                 log.warning(
-                    "webhook %s not delivered after %d attempts", delivery.url, delivery.attempts
+                    "webhook %s (to %s) not delivered after %d attempts, orchestration %s",
+                    webhook_id(delivery.url),
+                    httpx.URL(delivery.url).netloc.decode("ascii", "replace"),
+                    delivery.attempts,
+                    delivery.orchestration_id,
                 )
             else:
                 pause = self.delay(delivery.attempts)

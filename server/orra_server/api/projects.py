@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
@@ -13,7 +12,7 @@ from ..errors import BadRequest, Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..limits import MAX_API_KEYS, MAX_WEBHOOKS
 from ..store import WebhookKind
-from ..webhooks import new_webhook_secret
+from ..webhooks import new_webhook_secret, webhook_id
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -234,11 +233,6 @@ async def store_webhook(
 async def list_webhooks(request: Request, project_id: ProjectId) -> dict[str, Any]:
     urls = runtime_of(request).webhooks_of(project_id)
     return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
-
-
-def webhook_id(url: str) -> str:
-    """A webhook's id: derived from its URL, so it needs no column of its own."""
-    return "wh_" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 async def remove_webhook(
