@@ -20,7 +20,7 @@ from local_http import LocalHttpServer, QuietHandler
 from rich.console import Console
 from typer.testing import CliRunner
 
-from helpers import ServerProcess, new_project, wait_until
+from helpers import ServerProcess, new_project, one_step, seed_services, wait_until
 from orra_server.limits import MAX_API_KEYS, MAX_SERVICES, MAX_WEBHOOKS
 from orra_studio.cli import app
 from orra_studio.render import logs_table, visible
@@ -291,3 +291,39 @@ def test_exports_are_built_one_at_a_time(fresh_db: Path):
         assert peak[0] - base < 2 * one, (peak[0] - base) / one
     finally:
         server.stop()
+
+
+def test_sockets_that_never_speak_do_not_take_tasks_from_one_that_does(
+    live_server: ServerProcess,
+):
+    """Twenty sockets that completed the upgrade and stayed silent counted as instances:
+    seven runs of eight timed out on them while the real instance sat idle."""
+    api, project = new_project(live_server.url)
+    with seed_services(api):
+        service = next(
+            s
+            for s in api.get("/services").json()["services"]
+            if s["name"] == "customer-data-service"
+        )
+        silent = []
+        for _ in range(20):
+            sock = socket.create_connection(("127.0.0.1", live_server.port))
+            sock.sendall(
+                (
+                    f"GET /ws?serviceId={service['id']}&apiKey={project['apiKey']} HTTP/1.1\r\n"
+                    "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n"
+                ).encode()
+            )
+            silent.append(sock)
+        try:
+            wait_until(lambda: api.services_online({"customer-data-service"}, count=21))
+            request = one_step("customer-data-service", "customerId", "c1", timeoutSeconds=3)
+            request["options"]["maxAttempts"] = 1
+            for _ in range(8):
+                execution_id = api.post("/orchestrations", request).json()["executionId"]
+                assert api.wait_finished(execution_id)["status"] == "COMPLETED"
+        finally:
+            for sock in silent:
+                sock.close()
