@@ -20,7 +20,14 @@ from local_http import LocalHttpServer, QuietHandler
 from rich.console import Console
 from typer.testing import CliRunner
 
-from helpers import ServerProcess, new_project, one_step, seed_services, wait_until
+from helpers import (
+    ServerProcess,
+    ServiceProcess,
+    new_project,
+    one_step,
+    seed_services,
+    wait_until,
+)
 from orra_server.limits import MAX_API_KEYS, MAX_SERVICES, MAX_WEBHOOKS
 from orra_studio.cli import app
 from orra_studio.render import logs_table, visible
@@ -327,3 +334,43 @@ def test_sockets_that_never_speak_do_not_take_tasks_from_one_that_does(
         finally:
             for sock in silent:
                 sock.close()
+
+
+HUGE_ERROR_SERVICE = """
+import sys
+from pydantic import BaseModel
+from orra_sdk import Service, Task
+
+class EchoIn(BaseModel):
+    text: str
+
+class EchoOut(BaseModel):
+    echo: str
+
+service = Service("huge-error", description="Fails with a huge error", url=sys.argv[1],
+                  api_key=sys.argv[2])
+
+@service.handler
+async def fail(task: Task[EchoIn]) -> EchoOut:
+    raise RuntimeError("BOOM " + "E" * 3_000_000)
+
+service.run_forever()
+"""
+
+
+def test_a_huge_error_is_cut_in_the_services_log_and_on_the_wire(live_server: ServerProcess):
+    """A handler's 3 MB exception text went whole into the service's log, one line."""
+    api, _ = new_project(live_server.url)
+    service = ServiceProcess(["-c", HUGE_ERROR_SERVICE, live_server.url, api.key or ""])
+    service.start()
+    try:
+        wait_until(lambda: api.services_online({"huge-error"}), what="the service")
+        request = one_step("huge-error", "text", "x", maxAttempts=1)
+        execution_id = api.post("/orchestrations", request).json()["executionId"]
+        assert api.wait_finished(execution_id)["status"] == "FAILED"
+        wait_until(lambda: "BOOM" in service.output(), what="the service's warning")
+        output = service.output()
+        assert len(output) < 20_000, len(output)
+        assert "more characters)" in output
+    finally:
+        service.stop()
