@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ __all__ = [
     "card",
     "literal",
     "shortened",
+    "shown_text",
+    "visible",
     "logs_table",
     "orchestrations_table",
     "plan_table",
@@ -52,15 +55,40 @@ STATUS_ICON = {
 }
 
 
+#: C0 controls but tab and newline, DEL and C1 controls: ESC starts terminal sequences
+#: (clear the screen, retitle the window, write the clipboard with OSC 52), CSI (U+009B) is
+#: ESC [ on some terminals, CR overwrites the line shown
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ␛ for ESC, ␍ for CR
+    return "␡" if code == 0x7F else f"\\x{code:02x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character a terminal would act on replaced by a visible
+    stand-in: a service's error or a caller's action can put ANSI sequences in its text."""
+    return _CONTROLS.sub(_shown, text)
+
+
 def _add_row(table: Table, *cells: Any) -> None:
     """Add a row whose text cells are shown literally: data is never read as rich markup
-    (an output like ``[de] …`` or ``]x/[`` would otherwise vanish or crash the command)."""
-    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells))
+    (an output like ``[de] …`` or ``]x/[`` would otherwise vanish or crash the command), nor
+    as terminal control sequences."""
+    table.add_row(*(literal(c) for c in cells))
+
+
+def shown_text(value: str, style: str = "") -> Text:
+    """``value`` as a rich ``Text`` in ``style``, literally (no markup, no control codes)."""
+    return Text(visible(value), style=style)
 
 
 def literal(value: Any) -> Any:
     """``value`` for ``Console.print``: a plain string as literal text, anything else as is."""
-    return Text(value) if isinstance(value, str) else value
+    return Text(visible(value)) if isinstance(value, str) else value
 
 
 def _id_column(table: Table, name: str, ids: Any = ()) -> None:
@@ -89,7 +117,7 @@ def plan_table(plan: dict[str, Any]) -> Group:
 
 
 def steps_table(body: dict[str, Any]) -> Table:
-    table = Table(title=Text(f"Orchestration {body['executionId']}: {body['status']}"))
+    table = Table(title=shown_text(f"Orchestration {body['executionId']}: {body['status']}"))
     _id_column(table, "step")
     for column in ("component", "status", "attempts", "output / error"):
         table.add_column(column, overflow="fold")
@@ -115,7 +143,7 @@ def result_panel(body: dict[str, Any]) -> Panel:
         else (body.get("error") or "no result")
     )
     return Panel(
-        Text(text), title="result", border_style=_STATUS_STYLE.get(body["status"], "white")
+        shown_text(text), title="result", border_style=_STATUS_STYLE.get(body["status"], "white")
     )
 
 
@@ -206,7 +234,7 @@ def services_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def logs_table(body: dict[str, Any]) -> Table:
-    table = Table(title=Text(f"Logs of {body['executionId']} ({body['status']})"))
+    table = Table(title=shown_text(f"Logs of {body['executionId']} ({body['status']})"))
     for column in ("seq", "time", "level", "step", "message"):
         table.add_column(column, overflow="fold")
     for line in body["logs"]:
@@ -224,7 +252,7 @@ def logs_table(body: dict[str, Any]) -> Table:
 
 def progress_table(progress: Any) -> Table:
     """The live display of ``orra run`` (a :class:`~orra_studio.progress.Progress`)."""
-    table = Table(title=Text(f"{progress.execution_id}: {progress.status}"))
+    table = Table(title=shown_text(f"{progress.execution_id}: {progress.status}"))
     _id_column(table, "step")
     for column in ("component", "status", "attempts", "latest"):
         table.add_column(column, overflow="fold")

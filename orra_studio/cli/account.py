@@ -11,7 +11,7 @@ import typer
 from ..client import Client
 from ..config import DEFAULT_URL, Config
 from ..errors import ConfigError, NotAnOrraServer
-from ..render import records_table
+from ..render import records_table, visible
 from ..types import (
     ApiKey,
     ApiKeyCreated,
@@ -160,7 +160,7 @@ def projects_use(name: Annotated[str, typer.Argument(help="project name")]) -> N
     config.project(name)
     config.current_project = name
     config.save()
-    err.print(f"Now using project {name}.", markup=False)
+    err.print(f"Now using project {visible(name)}.", markup=False)
 
 
 @webhooks.command("add")
@@ -290,7 +290,7 @@ def api_keys_rm(client: Client, ref: KeyRef, project: str | None) -> ApiKeyRevok
     revoked = client.revoke_api_key(ref)
     note = _update_local_keys(project, revoked["name"], revoked["id"])
     if note:
-        err.print(f"note: {note}", markup=False)
+        err.print(f"note: {visible(note)}", markup=False)
     return revoked
 
 

@@ -29,7 +29,7 @@ from rich.markup import escape
 from ..client import Client
 from ..config import Config
 from ..errors import ConfigError, OrraError
-from ..render import literal
+from ..render import literal, visible
 
 __all__ = [
     "EXIT_ERROR",
@@ -103,7 +103,7 @@ def command(func: F) -> F:
         except OrraError as exc:
             if _debug():
                 raise
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+            err.print(f"[red]error:[/] {escape(visible(str(exc)))}", highlight=False)
             raise typer.Exit(EXIT_ERROR) from None
 
     return wrapper  # type: ignore[return-value]

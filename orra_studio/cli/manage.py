@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..client import Client
-from ..render import card, records_table, services_table
+from ..render import card, records_table, services_table, visible
 from ..types import CompensationFailure, Grounding, Service
 from .common import ProjectOpt, client_for, command, err, shows
 
@@ -49,7 +49,7 @@ def grounding_rm(name: str, project: ProjectOpt = None) -> None:
     """Remove a grounding spec from the project."""
     with client_for(project) as client:
         client.delete_grounding(name)
-    err.print(f"Grounding {name} removed.", markup=False)
+    err.print(f"Grounding {visible(name)} removed.", markup=False)
 
 
 _FAILURE_COLUMNS = ["id", "orchestrationId", "stepId", "component", "status", "failure"]

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Group
 from rich.live import Live
-from rich.text import Text
 
 from ..client import TERMINAL_STATUSES, Client
 from ..errors import OrchestrationTimeout
@@ -24,6 +23,7 @@ from ..render import (
     records_table,
     result_panel,
     shortened,
+    shown_text,
     steps_table,
 )
 from ..statuses import OrchestrationStatus, StepStatus
@@ -138,11 +138,11 @@ def _preview(preview: dict[str, Any]) -> Group:
     validation = preview.get("validation") or {}
     for problem in validation.get("errors", []):
         line = f"✕ {problem['step'] or ''} {problem['rule']}: {problem['message']}"
-        parts.append(Text(line, style="red"))
+        parts.append(shown_text(line, style="red"))
     for warning in validation.get("warnings", []):
-        parts.append(Text(f"! {warning}", style="yellow"))
+        parts.append(shown_text(f"! {warning}", style="yellow"))
     if not preview.get("plan"):
-        parts.append(Text(preview.get("message") or "no plan", style="red"))
+        parts.append(shown_text(preview.get("message") or "no plan", style="red"))
     return Group(*parts)
 
 
@@ -169,7 +169,7 @@ def _run(
                 client, accepted, timeout, show=err.is_terminal or output is Output.table
             )
         except OrchestrationTimeout as exc:
-            err.print(Text(str(exc), style="yellow"))
+            err.print(shown_text(str(exc), style="yellow"))
             raise typer.Exit(EXIT_TIMEOUT) from None
     waiting = _waiting_steps(body)
     if waiting:  # a person decides next: say how, rather than wait out the timeout
@@ -196,11 +196,11 @@ def _waiting_steps(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _how_to_decide(body: dict[str, Any], waiting: list[dict[str, Any]]) -> Any:
     execution_id = body["executionId"]
-    lines = [Text(f"{execution_id} waits for a person's approval:", style="yellow")]
+    lines = [shown_text(f"{execution_id} waits for a person's approval:", style="yellow")]
     for step in waiting:
         shown = shortened(step.get("input"), 160)  # the whole input: orra approvals ls --json
         lines.append(
-            Text(
+            shown_text(
                 f"  {step['id']} ({step['component']}) would run with {shown}\n"
                 f"    orra approve {execution_id} {step['id']}    or    "
                 f"orra reject {execution_id} {step['id']} --reason …"
@@ -212,7 +212,7 @@ def _how_to_decide(body: dict[str, Any], waiting: list[dict[str, Any]]) -> Any:
 def outcome(body: dict[str, Any]) -> Any:
     """The steps and the result; for a run that planned nothing, just why."""
     if not body.get("stepResults"):
-        return Text(f"{body['status']}: {body.get('error') or 'no plan'}", style="red")
+        return shown_text(f"{body['status']}: {body.get('error') or 'no plan'}", style="red")
     return Group(steps_table(body), result_panel(body))
 
 

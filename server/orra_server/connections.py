@@ -57,6 +57,10 @@ class Instance:
     connected_at: datetime = field(default_factory=now)
     #: when a frame last came from it (``time.time()``; a float, as it changes on every frame)
     last_seen: float = field(default_factory=time.time)
+    #: whether a frame ever came from it (the server pings on connect and the SDKs answer):
+    #: one that never spoke gets tasks only when no other instance can take them, since a
+    #: socket that completed the upgrade and went silent would hold each task to its timeout
+    heard: bool = False
     #: idempotency keys of tasks sent here and not yet answered
     in_flight: set[str] = field(default_factory=set)
     #: tasks it may hold at once (None: no limit). The orra SDKs handle one message at a time
@@ -220,11 +224,13 @@ class ServiceHub:
         return [i for group in self._instances.values() for i in group]
 
     def pick(self, service_id: str, avoid: Instance | None = None) -> Instance | None:
-        """The least busy instance with room; ``avoid`` (where an attempt just failed) only if
-        alone. None when offline, or when every instance is full (see :meth:`wait_room`)."""
+        """The least busy instance with room, among those that have spoken if any has;
+        ``avoid`` (where an attempt just failed) only if alone. None when offline, or when
+        every instance is full (see :meth:`wait_room`)."""
         instances = [i for i in self.current(service_id) if i.has_room]
         if not instances:
             return None
+        instances = [i for i in instances if i.heard] or instances
         if len(instances) == 1:
             return instances[0]
         if avoid is not None and avoid in instances:

@@ -14,7 +14,10 @@ import orjson
 from .errors import BadRequest
 
 __all__ = [
+    "MAX_API_KEYS",
     "MAX_DATA_FIELDS",
+    "MAX_DELIVERIES_IN_FLIGHT",
+    "MAX_DELIVERIES_PER_HOST",
     "MAX_FRAME_BYTES",
     "MAX_GROUNDING_BYTES",
     "MAX_GROUNDING_NODES",
@@ -23,6 +26,8 @@ __all__ = [
     "MAX_PLAN_REFERENCES",
     "MAX_PLAN_STEPS",
     "MAX_REQUEST_BYTES",
+    "MAX_SERVICES",
+    "MAX_WEBHOOKS",
     "JsonTooDeep",
     "check_depth",
     "fits_depth",
@@ -48,6 +53,18 @@ MAX_MESSAGE_ID_CHARS = 256
 MAX_TOKEN_CHARS = 256
 #: an error string a service reports (longer ones are cut, not refused)
 MAX_ERROR_CHARS = 10_000
+#: webhooks of one kind (result, compensation failure) a project may have
+#: (400 ``too_many_webhooks``): each run's outcome is one delivery per webhook
+MAX_WEBHOOKS = 20
+#: API keys one project may hold at once (400 ``too_many_api_keys``): each is kept in memory
+#: for authentication; revoking or rotating one makes room
+MAX_API_KEYS = 100
+#: services and agents one project may register (400 ``too_many_services``): the offline
+#: planner weighs each for every action, and ``GET /services`` lists them all
+MAX_SERVICES = 200
+#: webhook POSTs in flight at once, over all projects and to one host
+MAX_DELIVERIES_IN_FLIGHT = 64
+MAX_DELIVERIES_PER_HOST = 8
 #: steps in one plan, references in one plan, fields in one orchestration's ``data``
 MAX_PLAN_STEPS = 200
 MAX_PLAN_REFERENCES = 5_000

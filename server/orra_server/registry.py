@@ -9,9 +9,10 @@ import asyncio
 import re
 from typing import Any
 
-from .errors import DescriptionTooLong, InvalidServiceName
+from .errors import BadRequest, DescriptionTooLong, InvalidServiceName
 from .ids import new_id, now
 from .jsonschemas import normalise_schema
+from .limits import MAX_SERVICES
 from .planning.cache import services_fingerprint
 from .store import Store, aware
 
@@ -144,6 +145,14 @@ class ServiceRegistry:
                 existing = None  # never reuse another project's id: register as new
         if existing is None:
             existing = self.store.service_by_name(project_id, name)
+        if existing is None and len(self.services(project_id)) >= MAX_SERVICES:
+            raise BadRequest(
+                f"this project already has {MAX_SERVICES} services and agents, the most it may "
+                f"have (the planner weighs every one for every action); re-register one under "
+                f"its name instead, or use another project",
+                code="too_many_services",
+                details={"limit": MAX_SERVICES},
+            )
         moment = now()
         row = {
             "id": existing["id"] if existing else new_id("s_", 16, letters_only=True),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -23,7 +24,7 @@ import random
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -32,10 +33,11 @@ import orjson
 
 from .destinations import ForbiddenDestination, check_url_form, resolve_allowed
 from .ids import new_id, now
+from .limits import MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERIES_PER_HOST
 from .settings import Settings
 from .store import Change, Delivery, Store
 
-__all__ = ["Outbox", "new_webhook_secret", "sign", "verify"]
+__all__ = ["Outbox", "new_webhook_secret", "sign", "verify", "webhook_id"]
 
 
 def _describe(exc: BaseException) -> str:
@@ -48,6 +50,12 @@ def _describe(exc: BaseException) -> str:
 
 
 log = logging.getLogger("orra.webhooks")
+
+
+def webhook_id(url: str) -> str:
+    """A webhook's id: derived from its URL, so it needs no column of its own, and logs can
+    name a webhook without its URL."""
+    return "wh_" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 def new_webhook_secret() -> str:
@@ -79,6 +87,49 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
     return False
 
 
+class _RequestLinesByHost(logging.Filter):
+    """httpx logs each request as ``HTTP Request: POST <url> "HTTP/1.1 500 …"`` at INFO: the
+    URL goes down to scheme and host (``/[path]``), since a webhook's path is often its
+    secret and the delivery's own record already names the webhook."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], httpx.URL):
+            url = args[1]
+            shown = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}/[path]"
+            record.args = (args[0], shown, *args[2:])
+        return True
+
+
+def _hide_request_paths() -> None:
+    """Add the filter to httpx's logger once (every client in the process logs through it)."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RequestLinesByHost) for f in logger.filters):
+        logger.addFilter(_RequestLinesByHost())
+
+
+class _HostSlots:
+    """At most ``limit`` deliveries at a time to one host: a receiver that never answers
+    holds a few slots for the timeout, not every slot the outbox has."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        host = httpx.URL(url).netloc.decode("ascii", "replace")
+        semaphore, users = self._slots.setdefault(host, (asyncio.Semaphore(self.limit), [0]))
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:  # no one waits or sends: forget the host
+                del self._slots[host]
+
+
 class Outbox:
     def __init__(self, store: Store, settings: Settings, secret_of: Callable[[str], str]) -> None:
         self.store = store
@@ -88,8 +139,18 @@ class Outbox:
         self.secret_of = secret_of
         self.allow_private = settings.allow_private_webhooks
         #: no redirects: a 3xx is a failed delivery, never a hop to an address not vetted
-        self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+        self._client = httpx.AsyncClient(
+            timeout=10.0,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=MAX_DELIVERIES_IN_FLIGHT),
+        )
+        #: deliveries wait here, not in httpcore's pool: its queue is matched against every
+        #: connection on each change (quadratic), so 800 deliveries to a receiver that never
+        #: answers held the event loop for seconds at a time
+        self._in_flight = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
+        self._per_host = _HostSlots(MAX_DELIVERIES_PER_HOST)
         self._tasks: set[asyncio.Task[None]] = set()
+        _hide_request_paths()
 
     def new(
         self,
@@ -149,7 +210,8 @@ class Outbox:
             }
             refused = False
             try:
-                response = await self._post(delivery.url, payload, headers)
+                async with self._per_host.slot(delivery.url), self._in_flight:
+                    response = await self._post(delivery.url, payload, headers)
                 outcome["status"] = delivery.last_status = response.status_code
                 # the status line only: a body could echo what the server should not show
                 delivery.last_error = (
@@ -172,8 +234,13 @@ class Outbox:
                 delivery.delivered_at = moment
             elif refused or delivery.attempts >= self.attempts:
                 delivery.status = "failed"
+                # by id and host: a webhook's path is often its secret (Slack, Discord, Zapier)
                 log.warning(
-                    "webhook %s not delivered after %d attempts", delivery.url, delivery.attempts
+                    "webhook %s (to %s) not delivered after %d attempts, orchestration %s",
+                    webhook_id(delivery.url),
+                    httpx.URL(delivery.url).netloc.decode("ascii", "replace"),
+                    delivery.attempts,
+                    delivery.orchestration_id,
                 )
             else:
                 pause = self.delay(delivery.attempts)

@@ -59,6 +59,19 @@ def _schema_of(model_or_schema: Any) -> dict[str, Any] | None:
     raise TypeError("schemas are pydantic models or JSON Schema dicts")
 
 
+#: an error's text in the service's own log, and as sent (the control plane keeps 10,000
+#: characters of it): a handler's exception can carry megabytes (a response body, a dump)
+LOGGED_ERROR_CHARS = 2_000
+SENT_ERROR_CHARS = 10_000
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters and how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
 class Service:
     kind = "service"
 
@@ -368,16 +381,17 @@ class Service:
             )
             return {"aborted": True}
         except Exception as exc:
-            # one line by default; the traceback with DEBUG on the "orra_sdk" logger
+            text = str(exc)
+            # one line by default, cut; the traceback with DEBUG on the "orra_sdk" logger
             log.warning(
                 "%s: the handler failed on task %s: %s: %s",
                 self.name,
                 base["taskId"],
                 type(exc).__name__,
-                exc,
+                _cut(text, LOGGED_ERROR_CHARS),
                 exc_info=log.isEnabledFor(logging.DEBUG),
             )
-            return {"result": None, "error": f"Service error: {exc}"}
+            return {"result": None, "error": f"Service error: {_cut(text, SENT_ERROR_CHARS)}"}
         compensation = None
         if self.revertible:
             compensation = {

@@ -27,6 +27,8 @@ from .runtime import runtime_of
 router = APIRouter(tags=["export"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 _STATUSES = {s.value for s in OrchestrationStatus}
+#: exports built at the same time (the others wait their turn)
+EXPORTS_AT_ONCE = 1
 
 MEDIA_TYPES = {
     "arrow": "application/vnd.apache.arrow.stream",
@@ -110,4 +112,16 @@ async def export_table(
         rows = runtime.store.export(project_id, table, since=since, until=until, statuses=wanted)
         return _render(rows, table, format)
 
-    return Response(await asyncio.to_thread(build), media_type=MEDIA_TYPES[format])
+    async with _turns(request):  # one whole export in memory at a time
+        body = await asyncio.to_thread(build)
+    return Response(body, media_type=MEDIA_TYPES[format])
+
+
+def _turns(request: Request) -> asyncio.Semaphore:
+    """The app's export gate: an export holds its rows and its encoded body (several times
+    the table's size) in memory, so exports take turns rather than add up."""
+    state = request.app.state
+    gate = getattr(state, "export_turns", None)
+    if gate is None:
+        gate = state.export_turns = asyncio.Semaphore(EXPORTS_AT_ONCE)
+    return gate

@@ -90,10 +90,27 @@ def _yaml(text: str) -> Any:
 
 def _json(text: str) -> Any:
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            code="invalid_grounding",
+        ) from None
+    _refuse_lone_surrogates(document)
+    return document
+
+
+def _refuse_lone_surrogates(document: Any) -> None:
+    """``json.loads`` turns an escaped lone surrogate (``"\\ud800"``) into text no UTF-8
+    encoder (orjson, DuckDB, the answer) can write; the body is refused here instead. One
+    pass of the C encoder, in the worker thread like the parse."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode("ascii")
+        raise BadRequest(
+            f"the body holds a lone UTF-16 surrogate ({bad}); JSON text must be valid "
+            "Unicode: send the character itself or a complete surrogate pair",
             code="invalid_grounding",
         ) from None
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..limits import MAX_DATA_FIELDS, MAX_PLAN_STEPS
+from ..limits import MAX_DATA_FIELDS, MAX_PLAN_STEPS, MAX_WEBHOOKS
 from ..planning import Plan
 from ..planning.plan import StepId
 
@@ -111,7 +111,7 @@ def _iso_timestamp(value: str | None) -> str | None:
 
 class ProjectIn(_Body):
     name: PlainText | None = Field(default=None, min_length=1, max_length=200)
-    webhooks: list[str] = Field(default_factory=list, max_length=20)
+    webhooks: list[str] = Field(default_factory=list, max_length=MAX_WEBHOOKS)
 
 
 class ApiKeyIn(_Body):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from ..destinations import check_webhook_url
-from ..errors import Conflict, NotFound, Unauthorized
+from ..errors import BadRequest, Conflict, NotFound, Unauthorized
 from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
+from ..limits import MAX_API_KEYS, MAX_WEBHOOKS
 from ..store import WebhookKind
-from ..webhooks import new_webhook_secret
+from ..webhooks import new_webhook_secret, webhook_id
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -62,6 +62,7 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> F
     body = body or ProjectIn()
     allow_private = runtime.settings.allow_private_webhooks
     webhooks = [await check_webhook_url(u, allow_private=allow_private) for u in body.webhooks]
+    webhooks = list(dict.fromkeys(webhooks))  # one webhook a URL, as POST /webhooks keeps it
     moment = now()
     project_id = new_id("p_", 16)
     key = new_api_key()
@@ -107,6 +108,13 @@ async def add_api_key(
     body: ApiKeyIn | None = None,
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
+    if len(runtime.store.api_keys_of(project_id)) >= MAX_API_KEYS:
+        raise BadRequest(
+            f"this project already has {MAX_API_KEYS} API keys, the most it may have; revoke "
+            "one first (DELETE /apikeys/{id}) or rotate it (POST /apikeys/{id}/rotate)",
+            code="too_many_api_keys",
+            details={"limit": MAX_API_KEYS},
+        )
     key = new_api_key()
     name = (body.name if body else None) or "unnamed"
     await runtime.store.add_api_key(project_id, hash_api_key(key), name, at=now())
@@ -206,6 +214,16 @@ async def store_webhook(
 ) -> dict[str, Any]:
     """Check ``url`` and add it as a webhook of ``kind``."""
     url = await check_webhook_url(url, allow_private=runtime.settings.allow_private_webhooks)
+    existing = runtime.store.webhooks(kind, project_id)
+    if url in existing:  # added again: still one webhook (a second row was a second delivery)
+        return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}
+    if len(existing) >= MAX_WEBHOOKS:
+        raise BadRequest(
+            f"this project already has {len(existing)} webhooks of this kind; at most "
+            f"{MAX_WEBHOOKS} are allowed (every outcome is sent to each): remove one first",
+            code="too_many_webhooks",
+            details={"limit": MAX_WEBHOOKS},
+        )
     await runtime.store.add_webhook(kind, project_id, url, at=now())
     runtime.forget_project(project_id)
     return {"id": webhook_id(url), "url": url, "secret": runtime.webhook_secret_of(project_id)}
@@ -215,11 +233,6 @@ async def store_webhook(
 async def list_webhooks(request: Request, project_id: ProjectId) -> dict[str, Any]:
     urls = runtime_of(request).webhooks_of(project_id)
     return {"webhooks": urls, "items": [{"id": webhook_id(u), "url": u} for u in urls]}
-
-
-def webhook_id(url: str) -> str:
-    """A webhook's id: derived from its URL, so it needs no column of its own."""
-    return "wh_" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 async def remove_webhook(

@@ -108,6 +108,9 @@ async def service_socket(websocket: WebSocket) -> None:
     runtime.hub.add(instance)
     if key_hash not in runtime.key_hashes:  # revoked while this socket opened
         instance.close(CLOSE_KEY_REVOKED, "the API key of this connection was revoked")
+    else:  # the pong marks it as one that speaks (Instance.heard) within a round trip
+        with contextlib.suppress(InstanceClosed):
+            instance.send_nowait(frames.ping(service_id))
     try:
         while True:
             # when the writer closes or aborts the socket, this receives the disconnect
@@ -122,6 +125,7 @@ async def service_socket(websocket: WebSocket) -> None:
                     runtime.engine.answer_too_large(instance, MAX_FRAME_BYTES)
                 break
             instance.last_seen = time.time()
+            instance.heard = True
             await bucket.take()
             await _handle(runtime, instance, message, complaints)
     except (WebSocketDisconnect, RuntimeError):  # receive after close
