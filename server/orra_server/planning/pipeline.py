@@ -9,13 +9,14 @@ and whether the cache hit. The API stores the provenance with the orchestration'
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..settings import LLMSettings
-from .base import PlanningRequest
+from .base import PlanningRequest, PlanOutcome
 from .cache import CacheBacking, CachedPlan, PlanCache, embeds_content_values
 from .extract import NoJSONFound, extract_json
 from .grounding_spec import best_service_for
@@ -149,10 +150,11 @@ class PlanMaker:
                 return outcome
             reasons.append(provenance["llm"]["outcome"])
 
-        schema_flow = self.schema_flow.plan_sync(request)
+        # on a worker thread: its search grows with the catalog (bounded by SEARCH_BUDGET, still
+        # up to a second of CPU), and the loop must keep answering meanwhile
+        schema_flow, errors = await asyncio.to_thread(self._plan_offline, request)
         provenance["schemaFlow"] = {"reason": schema_flow.reason, **schema_flow.provenance}
         if schema_flow.plan is not None:
-            errors = self.check(schema_flow.plan, request)
             provenance["schemaFlow"]["errors"] = [e.as_dict() for e in errors]
             if not errors:
                 provenance["source"] = "schema-flow"
@@ -165,6 +167,12 @@ class PlanMaker:
             reasons.append(schema_flow.reason or "the schema-flow planner found no plan")
         provenance["source"] = None
         return PlanResult(None, "; ".join(reasons), provenance, llm_calls=calls)
+
+    def _plan_offline(self, request: PlanningRequest) -> tuple[PlanOutcome, list[PlanError]]:
+        """The schema-flow planner's outcome and its plan's errors."""
+        outcome = self.schema_flow.plan_sync(request)
+        errors = self.check(outcome.plan, request) if outcome.plan is not None else []
+        return outcome, errors
 
     async def _plan_with_llm(
         self,

@@ -12,6 +12,7 @@ relevance, then by fewer steps.
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,10 @@ class _Candidate:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+class _SearchTooLarge(Exception):
+    """The chain search spent :data:`SEARCH_BUDGET` tries or :data:`SEARCH_SECONDS`."""
+
+
 class _ChainError(Exception):
     pass
 
@@ -79,6 +84,12 @@ _QUESTION = re.compile(
 
 #: how many of a goal's best-matching services are tried as its chain's end
 _TRIED_GOALS = 6
+#: services a chain may try to add (tries included) while one action is planned: the search
+#: backtracks, and a catalog whose services all feed each other could otherwise take minutes
+SEARCH_BUDGET = 20_000
+#: and for at most this long (each try costs more in a larger catalog); a real catalog plans in
+#: milliseconds, so only a pathological one meets either bound
+SEARCH_SECONDS = 2.0
 
 
 @dataclass
@@ -92,6 +103,20 @@ class SchemaFlowPlanner:
     name = "schema-flow"
 
     def plan_sync(self, request: PlanningRequest) -> PlanOutcome:
+        """A plan for ``request``, or why there is none; never more than
+        :data:`SEARCH_BUDGET` services tried."""
+        try:
+            return self._plan(request)
+        except _SearchTooLarge:
+            return PlanOutcome(
+                None,
+                f"the offline planner stopped searching ({SEARCH_BUDGET} tries or "
+                f"{SEARCH_SECONDS:g} s) for a way to chain this project's "
+                f"{len(request.services)} services; post a plan with the request, name a "
+                "grounding spec, or plan with an LLM",
+            )
+
+    def _plan(self, request: PlanningRequest) -> PlanOutcome:
         if not request.services:
             return PlanOutcome(None, "no services are registered in this project")
         index = ServiceIndex(request.services)
@@ -277,10 +302,14 @@ class _Chain:
         self.data_fields = {_norm(k): k for k in request.data}
         self.steps: list[PlanStep] = []
         self.step_of: dict[str, str] = {}  # service name -> step id
+        #: tries left, shared by every copy made while one action is planned, and until when
+        self.budget = [SEARCH_BUDGET]
+        self.deadline = time.monotonic() + SEARCH_SECONDS
 
     def copy(self) -> _Chain:
         twin = _Chain(self.request, self.candidates)
         twin.steps, twin.step_of = list(self.steps), dict(self.step_of)
+        twin.budget, twin.deadline = self.budget, self.deadline
         return twin
 
     def data_used(self) -> set[str]:
@@ -304,6 +333,9 @@ class _Chain:
         name = cand.service["name"]
         if name in self.step_of:
             return self.step_of[name]
+        self.budget[0] -= 1
+        if self.budget[0] < 0 or (self.budget[0] % 64 == 0 and time.monotonic() > self.deadline):
+            raise _SearchTooLarge
         trail = (*trail, name)
         inputs: dict[str, Any] = {}
         deps: list[str] = []
