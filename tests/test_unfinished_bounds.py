@@ -1,0 +1,158 @@
+"""Issue 24: what a project holds in memory is bounded — unfinished runs (count and bytes of
+request data) and the approvals list (paged, large inputs previewed). Real control plane, real
+DuckDB file; the services are registered but never connect, so their runs wait."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import (
+    Api,
+    ServerProcess,
+    free_port,
+    new_project,
+    one_step,
+    register,
+    registration,
+    wait_until,
+)
+from orra_server.api.schemas import ApprovalList
+
+pytestmark = pytest.mark.slow
+
+LIMITS = {"ORRA_MAX_UNFINISHED": "3", "ORRA_MAX_UNFINISHED_BYTES": "1MiB"}
+WAITER = registration("waiting-service", "Never connects: its steps wait.", {"text": "str"}, {})
+WAITER["schema"]["input"]["properties"]["text"] = {"type": "string"}
+WAITER["schema"]["output"] = {"type": "object", "properties": {}}
+
+
+def waiting_run(text: str = "x", **options: Any) -> dict[str, Any]:
+    return one_step("waiting-service", "text", text, **options)
+
+
+def post(api: Api, body: dict[str, Any]) -> Any:
+    return api.post("/orchestrations", body)
+
+
+def assert_full(answer: Any, what: str) -> dict[str, Any]:
+    assert answer.status_code == 429, answer.text
+    assert re.fullmatch(r"[0-9]{1,4}", answer.headers.get("retry-after", "")), answer.headers
+    error = answer.json()["error"]
+    assert error["code"] == "too_many_unfinished", error
+    assert what in error["message"] and "cancel" in error["message"], error["message"]
+    return error
+
+
+def test_unfinished_runs_are_bounded_per_project_and_rebuilt_on_restart(tmp_path: Path) -> None:
+    db, port = tmp_path / "orra.duckdb", free_port()
+    server = ServerProcess(db, port=port, env=LIMITS).start()
+    try:
+        api, _ = new_project(server.url)
+        other, _ = new_project(server.url)
+        register(api, [WAITER])
+        register(other, [WAITER])
+        ids = []
+        for _ in range(3):
+            answer = post(api, waiting_run())
+            assert answer.status_code == 202, answer.text
+            ids.append(answer.json()["executionId"])
+        error = assert_full(post(api, waiting_run()), "3 unfinished orchestrations")
+        assert error["details"]["unfinished"] == 3 and error["details"]["maxUnfinished"] == 3
+        # a preview runs nothing: never refused
+        assert post(api, {**waiting_run(), "dryRun": True}).status_code == 200
+        # another project has its own room
+        assert post(other, waiting_run()).status_code == 202
+
+        cancelled = api.post(f"/orchestrations/{ids[0]}/cancel", {"compensate": False})
+        assert cancelled.status_code == 200, cancelled.text
+        assert api.wait_finished(ids[0])["status"] == "CANCELLED"
+        rerun = api.post(f"/orchestrations/{ids[0]}/rerun")  # a re-run takes the room back
+        assert rerun.status_code == 202, rerun.text
+        assert_full(post(api, waiting_run()), "3 unfinished orchestrations")
+        assert_full(api.post(f"/orchestrations/{ids[0]}/rerun"), "3 unfinished orchestrations")
+
+        # bytes: 600 KB of data fits the 1 MiB bound once, not twice
+        big = post(other, waiting_run("b" * 600_000))
+        assert big.status_code == 202, big.text
+        error = assert_full(post(other, waiting_run("c" * 600_000)), "bytes of request data")
+        assert error["details"]["maxUnfinishedBytes"] == 1024**2
+    finally:
+        server.stop()
+
+    server = ServerProcess(db, port=port, env=LIMITS).start()
+    try:  # the counts come back with the runs
+        assert_full(post(api, waiting_run()), "3 unfinished orchestrations")
+        assert_full(post(other, waiting_run("d" * 600_000)), "bytes of request data")
+        assert post(other, waiting_run()).status_code == 202  # a small one still fits
+        cancelled = api.post(f"/orchestrations/{ids[1]}/cancel", {"compensate": False})
+        assert cancelled.status_code == 200, cancelled.text
+        api.wait_finished(ids[1])
+        assert post(api, waiting_run()).status_code == 202
+    finally:
+        server.stop()
+
+
+def test_a_bad_limit_setting_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    for name, value in [("ORRA_MAX_UNFINISHED", "²"), ("ORRA_MAX_UNFINISHED_BYTES", "lots")]:
+        server = ServerProcess(tmp_path / "orra.duckdb", env={name: value})
+        try:
+            with pytest.raises(AssertionError, match=name):
+                server.start()
+        finally:
+            server.stop()
+
+
+def test_the_approvals_list_is_paged_and_large_inputs_are_previewed(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "orra.duckdb").start()
+    try:
+        api, _ = new_project(server.url)
+        register(api, [WAITER])
+        ids = []
+        for n in range(5):
+            text = "L" * 100_000 if n == 2 else f"small {n}"
+            answer = post(api, waiting_run(text, approve=["step1"]))
+            assert answer.status_code == 202, answer.text
+            ids.append(answer.json()["executionId"])
+
+        def listed() -> list[dict[str, Any]] | None:
+            items = api.get("/approvals", params={"limit": 500}).json()["approvals"]
+            return items if len(items) == 5 else None
+
+        wait_until(listed, 15, "five steps to wait for approval")
+        seen: list[dict[str, Any]] = []
+        cursor = None
+        pages = 0
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            answer = api.get("/approvals", params=params)
+            assert answer.status_code == 200, answer.text
+            body = ApprovalList.model_validate(answer.json()).model_dump()
+            assert len(body["approvals"]) <= 2
+            seen += body["approvals"]
+            pages += 1
+            cursor = body["nextCursor"]
+            if cursor is None:
+                break
+        assert pages == 3
+        assert [a["executionId"] for a in seen] == ids  # oldest first, each once
+        large = seen[2]
+        assert large["inputTruncated"] is True and large["input"] is None
+        assert large["inputBytes"] > 100_000
+        assert large["inputPreview"].startswith('{"text":"LLL')
+        assert len(large["inputPreview"]) == 2000
+        assert large["inputUrl"] == f"/orchestrations/{ids[2]}"
+        whole = api.get(large["inputUrl"]).json()["stepResults"][0]
+        assert whole["input"] == {"text": "L" * 100_000}
+        small = seen[0]
+        assert small["inputTruncated"] is False and small["input"] == {"text": "small 0"}
+
+        bad = api.get("/approvals", params={"cursor": "nonsense!"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
+        assert api.get("/approvals", params={"limit": 501}).status_code == 400
+        assert api.get("/approvals", params={"limit": 0}).status_code == 400
+    finally:
+        server.stop()
