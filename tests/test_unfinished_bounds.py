@@ -4,6 +4,8 @@ DuckDB file; the services are registered but never connect, so their runs wait."
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,14 @@ from helpers import (
     free_port,
     new_project,
     one_step,
+    orra_cli,
     register,
     registration,
     wait_until,
 )
 from orra_server.api.schemas import ApprovalList
+from orra_studio import Client, TooManyRequests
+from orra_studio.notebook import ApprovalsPanel
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +97,19 @@ def test_unfinished_runs_are_bounded_per_project_and_rebuilt_on_restart(tmp_path
         assert cancelled.status_code == 200, cancelled.text
         api.wait_finished(ids[1])
         assert post(api, waiting_run()).status_code == 202
+        # the client raises TooManyRequests with the server's Retry-After; the CLI says so
+        with Client(server.url, api.key) as client, pytest.raises(TooManyRequests) as refused:
+            client.orchestrate(waiting_run()["action"], {"text": "x"}, plan=waiting_run()["plan"])
+        assert refused.value.code == "too_many_unfinished" and refused.value.retry_after == 30
+        assert "retry after 30 s" in str(refused.value)
+        env = {**os.environ, "ORRA_URL": server.url, "ORRA_API_KEY": api.key or ""}
+        env["ORRA_CONFIG"] = str(tmp_path / "config.toml")
+        cli = orra_cli("run", "anything at all", "-d", "text:x", env={**env, "COLUMNS": "300"})
+        said = " ".join(cli.stderr.split())
+        assert cli.returncode == 1, cli.stdout + cli.stderr
+        assert (
+            "cancel runs" in said and "retry after 30 s" in said and "[too_many_unfinished]" in said
+        )
     finally:
         server.stop()
 
@@ -149,6 +167,25 @@ def test_the_approvals_list_is_paged_and_large_inputs_are_previewed(tmp_path: Pa
         assert whole["input"] == {"text": "L" * 100_000}
         small = seen[0]
         assert small["inputTruncated"] is False and small["input"] == {"text": "small 0"}
+
+        # the client, the CLI and the notebook panel show the first page and say more wait
+        with Client(server.url, api.key) as client:
+            assert [a["executionId"] for a in client.approvals(2)] == ids[:2]
+            page = client.approval_page(2, cursor=client.approval_page(2)["nextCursor"])
+            assert [a["executionId"] for a in page["approvals"]] == ids[2:4]
+            panel = ApprovalsPanel(client, limit=3)
+            assert panel.more and len(panel.cards) == 3
+            assert panel.cards[2].input_editor.disabled
+            assert panel.cards[2].input_editor.value.startswith('{"text":"LLL')
+            panel.cards[2].approve_button.click()
+            assert panel.cards[2].decision == "approved", panel.cards[2].notice.value
+        env = {**os.environ, "ORRA_URL": server.url, "ORRA_API_KEY": api.key or ""}
+        env["ORRA_CONFIG"] = str(tmp_path / "config.toml")
+        listed = orra_cli("approvals", "ls", "--limit", "2", "--json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert [a["executionId"] for a in json.loads(listed.stdout)] == ids[:2]
+        assert "more steps wait than the 2 shown" in listed.stderr
+        assert "orra approvals ls --cursor " in " ".join(listed.stderr.split())
 
         bad = api.get("/approvals", params={"cursor": "nonsense!"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
