@@ -193,3 +193,30 @@ def test_the_approvals_list_is_paged_and_large_inputs_are_previewed(tmp_path: Pa
         assert api.get("/approvals", params={"limit": 0}).status_code == 400
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"), [("3", 3), ("10_000", 10_000), (" 12 ", 12), ("²", None), ("0", None)]
+)
+def test_the_run_bound_grammar(text: str, runs: int | None) -> None:
+    from orra_server.settings import SettingError, whole_number
+
+    if runs is None:
+        with pytest.raises(SettingError, match="ORRA_MAX_UNFINISHED"):
+            whole_number(text, "ORRA_MAX_UNFINISHED", 1, 10_000_000)
+    else:
+        assert whole_number(text, "ORRA_MAX_UNFINISHED", 1, 10_000_000) == runs
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1MiB", 1024**2), ("1.5GB", 1_500_000_000), ("4096", 4096), ("٤٠٩٦", None), ("12", None)],
+)
+def test_the_byte_bound_grammar(text: str, size: int | None) -> None:
+    from orra_server.settings import SettingError, byte_size
+
+    if size is None:
+        with pytest.raises(SettingError, match="ORRA_MAX_UNFINISHED_BYTES"):
+            byte_size(text, "ORRA_MAX_UNFINISHED_BYTES", low=1024)
+    else:
+        assert byte_size(text, "ORRA_MAX_UNFINISHED_BYTES", low=1024) == size
