@@ -20,6 +20,7 @@ from .errors import (  # noqa: E402
     OrchestrationTimeout,
     OrraError,
     ServerUnreachable,
+    TooManyRequests,
     Unauthorized,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "OrchestrationTimeout",
     "OrraError",
     "ServerUnreachable",
+    "TooManyRequests",
     "Unauthorized",
     "__version__",
 ]

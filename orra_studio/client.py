@@ -47,7 +47,11 @@ def _raise_for(response: httpx.Response) -> None:
     except (ValueError, KeyError, TypeError):  # not our error shape: not our server
         raise _not_orra(response) from None
     cls = BY_STATUS.get(response.status_code, ApiError)
-    raise cls(response.status_code, code, message, details)
+    error = cls(response.status_code, code, message, details)
+    wait = response.headers.get("retry-after", "")
+    if wait.isascii() and wait.isdigit() and len(wait) <= 6:
+        error.retry_after = int(wait)
+    raise error
 
 
 def _not_orra(response: httpx.Response) -> NotAnOrraServer:

@@ -23,6 +23,7 @@ from .types import (
     ApiKeyRevoked,
     ApiKeyRotated,
     Approval,
+    ApprovalPage,
     CompensationFailure,
     Delivery,
     Grounding,
@@ -68,6 +69,10 @@ def _listing(
         if moment is not None:
             params[name] = moment.isoformat() if isinstance(moment, datetime) else moment
     return params
+
+
+def _page(limit: int, cursor: str | None) -> dict[str, Any]:
+    return {"limit": limit, **({"cursor": cursor} if cursor else {})}
 
 
 def action_body(
@@ -292,9 +297,15 @@ class Endpoints:
         return self._call("DELETE", "/plan-cache")
 
     # -- approvals -----------------------------------------------------------------------------
-    def approvals(self) -> list[Approval]:
-        """Every step of the project that waits for a person's approval."""
-        return self._call("GET", "/approvals", parse=_key("approvals"))
+    def approvals(self, limit: int = 50, *, cursor: str | None = None) -> list[Approval]:
+        """The steps of the project that wait for a person's approval, oldest run first, one
+        page (at most ``limit``, up to 500); :meth:`approval_page` also gives the next page's
+        cursor. An input over 64 KiB comes as ``inputPreview`` (``inputTruncated``)."""
+        return self._call("GET", "/approvals", params=_page(limit, cursor), parse=_key("approvals"))
+
+    def approval_page(self, limit: int = 50, *, cursor: str | None = None) -> ApprovalPage:
+        """One page of :meth:`approvals` and its ``nextCursor`` (None on the last)."""
+        return self._call("GET", "/approvals", params=_page(limit, cursor))
 
     def approve(
         self,

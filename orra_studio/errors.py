@@ -5,7 +5,9 @@ OrraError                      the root: catch this to catch everything below
 │   ├── BadRequest             400 (and 413): the request needs fixing; .code says what
 │   ├── Unauthorized           401: missing, malformed or unknown API key
 │   ├── NotFound               404
-│   └── Conflict               409: e.g. cancelling a finished orchestration
+│   ├── Conflict               409: e.g. cancelling a finished orchestration
+│   └── TooManyRequests        429: the project is at a bound (e.g. too many unfinished
+│                              orchestrations); .retry_after says when to try again
 ├── ServerUnreachable          no answer at the URL (not started, wrong port, network)
 │   └── NotAnOrraServer        something answers there, but not like an Orra control plane
 ├── OrchestrationTimeout       ``wait=True`` gave up before the orchestration ended
@@ -29,6 +31,7 @@ __all__ = [
     "OrchestrationTimeout",
     "OrraError",
     "ServerUnreachable",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -38,6 +41,9 @@ class OrraError(Exception):
 
 
 class ApiError(OrraError):
+    #: seconds the server asked to wait (its ``Retry-After``), when it said
+    retry_after: int | None = None
+
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         super().__init__(f"{message} [{code}]")
         self.status = status
@@ -60,6 +66,14 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     pass
+
+
+class TooManyRequests(ApiError):
+    """The project holds as much as it may (``too_many_unfinished``): wait or cancel runs."""
+
+    def __str__(self) -> str:
+        later = f" (retry after {self.retry_after} s)" if self.retry_after is not None else ""
+        return f"{self.message}{later} [{self.code}]"
 
 
 class ServerUnreachable(OrraError):
@@ -103,4 +117,5 @@ BY_STATUS: dict[int, type[ApiError]] = {
     404: NotFound,
     409: Conflict,
     413: BadRequest,
+    429: TooManyRequests,
 }

@@ -31,6 +31,7 @@ __all__ = [
     "Logs",
     "Orchestration",
     "OrchestrationPage",
+    "ApprovalPage",
     "OrchestrationSummary",
     "PlanCacheCleared",
     "PlanInfo",
@@ -187,12 +188,24 @@ class Approval(TypedDict):
     executionId: str
     stepId: str
     component: str
+    #: None when ``inputTruncated`` (over 64 KiB): ``inputPreview`` shows its start, and
+    #: ``client.orchestration(executionId)`` has it whole (the step's ``input``)
     input: NotRequired[dict[str, Any] | None]
+    inputTruncated: NotRequired[bool]
+    inputBytes: NotRequired[int | None]
+    inputPreview: NotRequired[str | None]
+    inputUrl: NotRequired[str | None]
     action: dict[str, Any]
     createdAt: NotRequired[str | None]
     #: when the step began to wait, and when it is rejected without a decision (None: never)
     requestedAt: NotRequired[str | None]
     expiresAt: NotRequired[str | None]
+
+
+class ApprovalPage(TypedDict):
+    approvals: list[Approval]
+    #: pass as ``cursor=`` for the next page; None on the last one
+    nextCursor: NotRequired[str | None]
 
 
 class Compensation(TypedDict):

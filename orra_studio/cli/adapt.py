@@ -16,7 +16,7 @@ from ..client import Client
 from ..errors import BadRequest
 from ..render import records_table
 from ..types import Accepted, Approval, Orchestration
-from .common import shows
+from .common import err, shows
 
 __all__ = ["approvals", "approve", "reject", "rerun"]
 
@@ -37,13 +37,41 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
     return value
 
 
+def _approvals_table(rows: list[Approval]) -> Any:
+    shown = [
+        {
+            **row,
+            "input": f"{row.get('inputPreview')}… ({row.get('inputBytes'):,} bytes; whole in "
+            f"'orra inspect {row['executionId']}')",
+        }
+        if row.get("inputTruncated")
+        else row
+        for row in rows
+    ]
+    return records_table(shown, ["executionId", "stepId", "component", "input", "expiresAt"])
+
+
 @approvals.command("ls")
-@shows(
-    lambda rows: records_table(rows, ["executionId", "stepId", "component", "input", "expiresAt"])
-)
-def approvals_ls(client: Client) -> list[Approval]:
-    """List the steps that wait for approval, with the input each would run with."""
-    return client.approvals()
+@shows(_approvals_table)
+def approvals_ls(
+    client: Client,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="at most this many")] = 50,
+    cursor: Annotated[
+        str | None,
+        typer.Option("--cursor", help="the next page (printed when more wait)"),
+    ] = None,
+) -> list[Approval]:
+    """List the steps that wait for approval, with the input each would run with (an input
+    over 64 KiB as its start), oldest run first, a page at a time."""
+    page = client.approval_page(limit, cursor=cursor)
+    if page.get("nextCursor"):
+        err.print(
+            f"more steps wait than the {len(page['approvals'])} shown; next page: "
+            f"orra approvals ls --cursor {page['nextCursor']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return page["approvals"]
 
 
 def _decided(body: Orchestration) -> str:

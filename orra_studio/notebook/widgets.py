@@ -81,9 +81,12 @@ class ApprovalCard(w.VBox):
         component: str,
         input: Any,
         expires_at: str | None = None,
+        preview: str | None = None,
     ) -> None:
         self.client, self.execution_id, self.step_id = client, execution_id, step_id
         self.shown_input = input
+        #: an input too large to list (over 64 KiB): its start, shown read-only; it runs as is
+        self.preview = preview
         deadline = (
             f" (rejected without a decision at {html.escape(expires_at)})" if expires_at else ""
         )
@@ -92,8 +95,11 @@ class ApprovalCard(w.VBox):
             + deadline
         )
         self.input_editor = w.Textarea(
-            value=json.dumps(input, indent=1, ensure_ascii=False),
+            value=json.dumps(input, indent=1, ensure_ascii=False)
+            if preview is None
+            else f"{preview}… (too large to list or edit here; it runs as it is)",
             description="input",
+            disabled=preview is not None,
             layout=w.Layout(width="100%", height="80px"),
         )
         self.reason = w.Text(placeholder="why (to reject)", description="reason")
@@ -113,6 +119,12 @@ class ApprovalCard(w.VBox):
         self.reject_button.on_click(lambda _: self.reject())
 
     def approve(self) -> None:
+        if self.preview is not None:
+            self._decide(
+                "approved",
+                lambda: self.client.approve(self.execution_id, self.step_id, approver="notebook"),
+            )
+            return
         try:
             edited = json.loads(self.input_editor.value)
         except ValueError as exc:
@@ -154,10 +166,12 @@ class ApprovalCard(w.VBox):
 
 
 class ApprovalsPanel(w.VBox):
-    """``%orra approvals``: every step of the project that waits, each with its buttons."""
+    """``%orra approvals``: the steps of the project that wait (the first page, oldest run
+    first), each with its buttons, and a line saying when more wait."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, limit: int = 50) -> None:
         self.client = client
+        page = client.approval_page(limit)
         self.cards = [
             ApprovalCard(
                 client,
@@ -166,11 +180,18 @@ class ApprovalsPanel(w.VBox):
                 a["component"],
                 a.get("input"),
                 expires_at=a.get("expiresAt"),
+                preview=a.get("inputPreview") if a.get("inputTruncated") else None,
             )
-            for a in client.approvals()
+            for a in page["approvals"]
         ]
+        #: whether more steps wait than the cards show (decide these, then list again)
+        self.more = bool(page.get("nextCursor"))
         empty = w.HTML("No step waits for approval.")
-        super().__init__(self.cards or [empty])
+        more = w.HTML(
+            f"More steps wait than the {len(self.cards)} shown: decide these, then run "
+            "%orra approvals again (or page with 'orra approvals ls --cursor')."
+        )
+        super().__init__([*(self.cards or [empty]), *([more] if self.more else [])])
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}

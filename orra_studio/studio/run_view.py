@@ -333,13 +333,26 @@ def _failure_card(client: Client, failure: dict[str, Any]) -> pn.viewable.Viewab
     return pn.Column(said, pn.Row(reason, resolve, ignore), css_classes=["orra-failure"])
 
 
+#: pages of GET /approvals read to find one run's deadlines (10,000 waiting steps)
+_APPROVAL_PAGES = 20
+
+
 def _deadlines(client: Client, execution_id: str) -> dict[str, str | None]:
     """When each waiting step of this run is rejected without a decision (None: never)."""
+    found: dict[str, str | None] = {}
+    cursor = None
     try:
-        waiting = client.approvals()
+        for _ in range(_APPROVAL_PAGES):  # the run's steps may be on any page
+            page = client.approval_page(500, cursor=cursor)
+            for a in page["approvals"]:
+                if a["executionId"] == execution_id:
+                    found[a["stepId"]] = a.get("expiresAt")
+            cursor = page.get("nextCursor")
+            if not cursor:
+                break
     except OrraError:
-        return {}  # the card still shows; only its deadline is missing
-    return {a["stepId"]: a.get("expiresAt") for a in waiting if a["executionId"] == execution_id}
+        pass  # the card still shows; only its deadline is missing
+    return found
 
 
 def _approval_card(

@@ -9,7 +9,8 @@
     ├── Unauthorized               401  missing, malformed or unknown API key
     ├── Forbidden                  403  the key is valid but the thing belongs elsewhere
     ├── NotFound                   404
-    └── Conflict                   409
+    ├── Conflict                   409
+    └── TooManyRequests            429  a bound on what a project holds (with Retry-After)
 
 Every error carries a stable ``code`` (what scripts match on) and a ``message`` that says what
 to fix. The API turns them into ``{"error": {"code", "message", "param", "details"}}``.
@@ -29,6 +30,7 @@ __all__ = [
     "NotFound",
     "OrraError",
     "PayloadTooLarge",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -101,3 +103,14 @@ class NotFound(OrraError):
 class Conflict(OrraError):
     status_code = 409
     code = "conflict"
+
+
+class TooManyRequests(OrraError):
+    """The project is at a bound; ``retry_after`` (seconds) goes out as ``Retry-After``."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int = 30, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

@@ -14,8 +14,10 @@ __all__ = [
     "SettingError",
     "Settings",
     "db_memory_limit",
+    "byte_size",
     "db_threads",
     "default_db_path",
+    "whole_number",
 ]
 
 #: DuckDB's buffer pool and working memory (its own default is 80 % of the machine's RAM,
@@ -70,6 +72,43 @@ def db_threads(text: str, name: str = "ORRA_DB_THREADS") -> int:
     if not re.fullmatch(r"[0-9]{1,3}", text, re.ASCII) or not 1 <= int(text) <= 256:
         raise SettingError(f"{name}={text[:40]!r} must be a whole number from 1 to 256")
     return int(text)
+
+
+#: unfinished orchestrations one project may hold (``ORRA_MAX_UNFINISHED``)
+DEFAULT_MAX_UNFINISHED = 10_000
+#: bytes of request data those may hold in memory (``ORRA_MAX_UNFINISHED_BYTES``)
+DEFAULT_MAX_UNFINISHED_BYTES = "512MiB"
+
+
+def whole_number(text: str, name: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``, in ASCII digits (``_`` between groups allowed)."""
+    text = text.strip()
+    if not re.fullmatch(r"[0-9]{1,9}|[0-9]{1,3}(?:_[0-9]{3}){1,3}", text, re.ASCII) or not (
+        low <= int(text) <= high
+    ):
+        raise SettingError(f"{name}={text[:40]!r} must be a whole number from {low} to {high:,}")
+    return int(text)
+
+
+def byte_size(text: str, name: str, low: int = 1, high: int = 1024**5) -> int:
+    """Bytes: ASCII digits, or a number and a unit (``512MiB``, ``1.5GB``)."""
+    text = text.strip()
+    if re.fullmatch(r"[0-9]{1,16}", text, re.ASCII):
+        size = int(text)
+    else:
+        found = _SIZE.fullmatch(text)
+        unit = _UNITS.get(found.group(3).upper()) if found else None
+        if found is None or unit is None:
+            raise SettingError(
+                f"{name}={text[:40]!r} is not a size; write bytes or a number and a unit, like "
+                "512MiB or 2GB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            )
+        whole, fraction = found.group(1), found.group(2) or ""
+        scale = 10 ** len(fraction)
+        size = (int(whole) * scale + int(fraction or 0)) * unit // scale
+    if not low <= size <= high:
+        raise SettingError(f"{name}={text[:40]!r} must be from {low:,} to {high:,} bytes")
+    return size
 
 
 def default_db_path() -> str:
@@ -197,5 +236,22 @@ class Settings:
     db_threads: int = field(
         default_factory=lambda: db_threads(
             _env("ORRA_DB_THREADS", default=str(DEFAULT_DB_THREADS)) or ""
+        )
+    )
+    #: unfinished orchestrations one project may hold, and bytes of their request data (action,
+    #: data, plan): past either, new runs are refused with 429 ``too_many_unfinished``
+    max_unfinished: int = field(
+        default_factory=lambda: whole_number(
+            _env("ORRA_MAX_UNFINISHED", default=str(DEFAULT_MAX_UNFINISHED)) or "",
+            "ORRA_MAX_UNFINISHED",
+            1,
+            10_000_000,
+        )
+    )
+    max_unfinished_bytes: int = field(
+        default_factory=lambda: byte_size(
+            _env("ORRA_MAX_UNFINISHED_BYTES", default=DEFAULT_MAX_UNFINISHED_BYTES) or "",
+            "ORRA_MAX_UNFINISHED_BYTES",
+            low=1024,
         )
     )

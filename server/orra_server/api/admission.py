@@ -10,17 +10,20 @@ loop more than a millisecond or so (a 10 MiB input takes seconds of jsonschema).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
 
+from ..engine import Run
 from ..errors import BadRequest
 from ..jsonschemas import validate_instance
 from ..limits import MAX_PLAN_REFERENCES, check_depth
 from ..planning import Plan, PlanError, PlanMaker, PlanningRequest
+from ..settings import Settings
 
-__all__ = ["check_input", "check_plan", "count_references"]
+__all__ = ["admitted", "check_input", "check_plan", "count_references", "room_for_one_more"]
 
 T = TypeVar("T")
 
@@ -76,3 +79,18 @@ async def check_input(
             param=param,
             details=problems[:20],
         )
+
+
+def _bounds(settings: Settings) -> dict[str, int]:
+    return {"max_runs": settings.max_unfinished, "max_bytes": settings.max_unfinished_bytes}
+
+
+def room_for_one_more(engine: Any, project_id: str) -> None:
+    """A 429 ``too_many_unfinished`` now, before planning, when the project is already full."""
+    engine.runs.check(project_id, 0, **_bounds(engine.settings))
+
+
+def admitted(engine: Any, run: Run) -> contextlib.AbstractContextManager[None]:
+    """Hold room for ``run`` while the block accepts it: a 429 ``too_many_unfinished`` when its
+    project already holds as many unfinished runs, or bytes of their data, as it may."""
+    return engine.runs.reserve(run, **_bounds(engine.settings))

@@ -107,7 +107,9 @@ def _offline_docs(app: FastAPI) -> None:
 
 async def _orra_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OrraError)
-    return JSONResponse(status_code=exc.status_code, content=exc.to_body())
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(status_code=exc.status_code, content=exc.to_body(), headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -16,6 +16,7 @@ __all__ = [
     "documented",
     "CONFLICT_RESPONSES",
     "ERROR_RESPONSES",
+    "TOO_MANY_RESPONSES",
     "ErrorBody",
     "ActionIn",
     "ApiKeyIn",
@@ -54,6 +55,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: _error("missing, malformed, unknown or revoked API key (or admin token)"),
     404: _error("no such thing in this project"),
     413: _error("the body is larger than 10 MiB"),
+}
+
+#: for routes that start runs: the project is at its bound of unfinished runs
+TOO_MANY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: _error("too many unfinished orchestrations (or bytes of their data); see Retry-After")
 }
 
 

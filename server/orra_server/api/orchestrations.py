@@ -22,11 +22,12 @@ from ..planning import (
 )
 from ..statuses import OrchestrationStatus
 from ..store import DEFAULT_SORT, Change, Cursor, InvalidCursor, parse_sort
-from .admission import check_plan
+from .admission import admitted, check_plan, room_for_one_more
 from .auth import ProjectId
 from .export import utc_or_400
 from .models import (
     ERROR_RESPONSES,
+    TOO_MANY_RESPONSES,
     OrchestrationIn,
     answers,
     documented,
@@ -127,13 +128,15 @@ def _estimate(runtime: Runtime, plan: dict[str, Any], service_ids: dict[str, str
 @router.post(
     "/orchestrations",
     status_code=202,
-    responses={202: documented(Accepted), 200: documented(Accepted)},
+    responses={**TOO_MANY_RESPONSES, 202: documented(Accepted), 200: documented(Accepted)},
     response_model=None,
 )
 async def create_orchestration(
     request: Request, body: OrchestrationIn, project_id: ProjectId
 ) -> FastJSONResponse:
     runtime = runtime_of(request)
+    if not body.dryRun:
+        room_for_one_more(runtime.engine, project_id)  # before planning costs anything
     services = runtime.registry.services(project_id)
     action = body.action.model_dump()
     data = [item.model_dump() for item in body.data]
@@ -213,7 +216,8 @@ async def create_orchestration(
     run.steps = build_steps(plan_body, service_ids)
     _check_approve_option(run)
     gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in services})
-    await runtime.engine.accept(run, events)
+    with admitted(runtime.engine, run):
+        await runtime.engine.accept(run, events)
     answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")
     return FastJSONResponse(status_code=202, content=answer)
 

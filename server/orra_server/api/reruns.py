@@ -21,9 +21,9 @@ from ..ids import new_id, now
 from ..planning import Plan, PlanningRequest, execution_levels
 from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Change
-from .admission import check_input, check_plan
+from .admission import admitted, check_input, check_plan
 from .auth import ProjectId
-from .models import ERROR_RESPONSES, RerunIn, answers
+from .models import ERROR_RESPONSES, TOO_MANY_RESPONSES, RerunIn, answers
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
@@ -47,9 +47,11 @@ def _downstream(plan: Plan, start: str) -> set[str]:
     return found
 
 
-@router.post(
-    "/orchestrations/{orchestration_id}/rerun", **answers(Accepted, status_code=202, conflicts=True)
-)
+_ANSWERS = answers(Accepted, status_code=202, conflicts=True)
+_ANSWERS["responses"].update(TOO_MANY_RESPONSES)
+
+
+@router.post("/orchestrations/{orchestration_id}/rerun", **_ANSWERS)
 async def rerun_orchestration(
     request: Request, project_id: ProjectId, orchestration_id: str, body: RerunIn | None = None
 ) -> FastJSONResponse:
@@ -140,7 +142,8 @@ async def rerun_orchestration(
         events.append(
             Change(run.id, "step_reused", at, {"from": source.id, "output": old.output}, step_id)
         )
-    await runtime.engine.accept(run, events)
+    with admitted(runtime.engine, run):
+        await runtime.engine.accept(run, events)
     answer = {
         "status": "ACCEPTED",
         "executionId": run.id,

@@ -82,7 +82,19 @@ class ApprovalOut(_Out):
     executionId: str
     stepId: str
     component: str
-    input: dict[str, Any] | None = Field(default=None, description="what it would run with")
+    input: dict[str, Any] | None = Field(
+        default=None, description="what it would run with; null when inputTruncated"
+    )
+    inputTruncated: bool = Field(
+        default=False, description="the input is over 64 KiB: inputPreview shows its start"
+    )
+    inputBytes: int | None = Field(default=None, description="the size of the input's JSON")
+    inputPreview: str | None = Field(
+        default=None, description="the first 2,000 characters of the input's JSON, when truncated"
+    )
+    inputUrl: str | None = Field(
+        default=None, description="where to read the whole input (the step's input), when truncated"
+    )
     action: dict[str, Any]
     createdAt: str | None = Field(default=None, description="when the orchestration was made")
     requestedAt: str | None = Field(default=None, description="when the step began to wait")
@@ -93,6 +105,9 @@ class ApprovalOut(_Out):
 
 class ApprovalList(_Out):
     approvals: list[ApprovalOut]
+    nextCursor: str | None = Field(
+        default=None, description="pass as cursor for the next page; null on the last page"
+    )
 
 
 class RevisionOut(_Out):

@@ -23,6 +23,7 @@ from ..settings import Settings
 from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Change, Store
 from . import recovery, transitions
+from .admission_counts import LiveRuns
 from .compensation import Compensator
 from .compensation import log_failure as _log_failure
 from .dispatch import Dispatcher
@@ -66,7 +67,8 @@ class Engine:
         #: plans the remainder of a run whose step failed for good (None: never re-plan)
         self.replanner = replanner
         self.defaults = RetryPolicy.defaults(settings)
-        self.runs: dict[str, Run] = {}
+        #: unfinished runs, counted per project for admission (admission_counts.py)
+        self.runs = LiveRuns()
         #: runs that ended: whole until the store shows their end, then summaries only
         self.finished = FinishedRuns()
         self._background: set[asyncio.Task[Any]] = set()
