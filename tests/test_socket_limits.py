@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -15,10 +16,16 @@ from typing import Any
 
 import pytest
 import websockets
+from pydantic import BaseModel
 from websockets.exceptions import InvalidStatus
 from websockets.protocol import State
 
 from helpers import ServerProcess, new_project, socket_for, wait_until
+
+
+class Text(BaseModel):
+    a: str = ""
+
 
 SCHEMA = {
     "input": {"type": "object", "properties": {"a": {"type": "string"}}},
@@ -171,3 +178,53 @@ def _until_closed(sock: socket.socket, timeout: float) -> bytes:
             break
         received += chunk
     return received
+
+
+def test_the_python_sdk_logs_why_its_socket_was_refused_and_connects_once_there_is_room(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    import orra_sdk
+
+    server = ServerProcess(
+        tmp_path / "orra.duckdb", env={"ORRA_MAX_INSTANCES_PER_SERVICE": "1"}
+    ).start()
+    try:
+        _, project = new_project(server.url)
+        service = orra_sdk.Service(
+            "capped",
+            description="one instance at most",
+            url=server.url,
+            api_key=project["apiKey"],
+            input=Text,
+            output=Text,
+            max_backoff=0.5,
+        )
+
+        @service.handler
+        async def handle(task: Any) -> Text:
+            return Text(a="ok")
+
+        async def scenario() -> None:
+            service_id = await service.register()
+            holder = await websockets.connect(
+                server.url.replace("http", "ws", 1) + f"/ws?serviceId={service_id}",
+                additional_headers={"Authorization": f"Bearer {project['apiKey']}"},
+            )
+            running = asyncio.create_task(service.run())
+            try:
+                deadline = time.monotonic() + 10
+                while "ORRA_MAX_INSTANCES_PER_SERVICE" not in caplog.text:
+                    assert time.monotonic() < deadline, caplog.text
+                    await asyncio.sleep(0.05)
+                assert "HTTP 429" in caplog.text and "too many sockets" in caplog.text
+                await holder.close()
+                await service.wait_connected(10)  # room again: it connects
+            finally:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+
+        with caplog.at_level("WARNING", logger="orra_sdk"):
+            asyncio.run(scenario())
+    finally:
+        server.stop()
