@@ -6,7 +6,7 @@ Starts a real control plane (``orra serve``, a DuckDB file on disk) and the test
 ``text-repeater`` service (``tests/services/sdk_services.py large``, another process, real
 websockets), then runs ``--runs`` orchestrations one after another, each answering ``é`` ×
 ``--chars`` (6 MB of UTF-8 for 3 M), fetches each result once (``GET ?wait``) and prints the
-server's RSS after each run.
+server's RSS and the sizes of the DuckDB file and its write-ahead log after each run.
 """
 
 from __future__ import annotations
@@ -33,6 +33,14 @@ def request(chars: int) -> dict:
     }
 
 
+def _size(path: Path) -> int:
+    """A file's size in bytes (0 when absent); os.stat only, never opening the database."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
@@ -54,7 +62,12 @@ def main() -> None:
                     assert done["status"] == "COMPLETED", done.get("error")
                     assert len(done["result"]["repeated"]) == args.chars
                     rss = proc.memory_info().rss
-                    print(f"run {number:3d}: RSS {rss / MIB:7.0f} MiB (+{(rss - start) / MIB:.0f})")
+                    wal = _size(Path(tmp) / "orra.duckdb.wal")
+                    db = _size(Path(tmp) / "orra.duckdb")
+                    print(
+                        f"run {number:3d}: RSS {rss / MIB:7.0f} MiB (+{(rss - start) / MIB:.0f}),"
+                        f" WAL {wal / MIB:7.1f} MiB, database {db / MIB:7.1f} MiB"
+                    )
                 took = time.monotonic() - began
                 time.sleep(1)
                 rss = proc.memory_info().rss

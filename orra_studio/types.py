@@ -127,6 +127,8 @@ class Connection(TypedDict):
     #: tasks it may hold at once (None: no limit; the original orra SDKs get 16)
     capacity: NotRequired[int | None]
     stale: bool
+    #: it has sent a frame or answered a ping (a silent one is closed after a grace)
+    confirmed: NotRequired[bool]
 
 
 class Service(TypedDict):
@@ -143,6 +145,8 @@ class Service(TypedDict):
     online: bool
     instances: int
     staleInstances: int
+    #: of ``instances``, those not yet heard from (no frame, no ping answered)
+    unconfirmedInstances: NotRequired[int]
     #: when an instance last sent a frame, or the last one left (None: not since the start)
     lastSeen: NotRequired[str | None]
     connections: list[Connection]

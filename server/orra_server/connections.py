@@ -37,6 +37,7 @@ class InstanceClosed(ConnectionError):
 CLOSE_NOT_READING = 1013  # "try again later": frames piled up unread (the peer does not read)
 CLOSE_KEY_REVOKED = 4001  # the API key the socket connected with was revoked
 CLOSE_SERVER_ERROR = 1011
+CLOSE_SILENT = 4002  # no frame and no websocket pong within ORRA_WS_SILENT_GRACE
 
 
 @dataclass(eq=False)
@@ -157,9 +158,28 @@ class ServiceHub:
         self._started = time.time()
         #: called with the instance that went away (the engine re-sends its tasks)
         self.on_instance_lost: Callable[[Instance], None] | None = None
+        #: sockets per project, and those admitted whose upgrade is under way (by service
+        #: and by project): the caps count them too, so concurrent upgrades cannot pass them
+        self._per_project: collections.Counter[str] = collections.Counter()
+        self._opening: collections.Counter[str] = collections.Counter()
+
+    def sockets(self, service_id: str, project_id: str) -> tuple[int, int]:
+        """(sockets of the service, sockets of the project), upgrades under way included."""
+        return (
+            len(self._instances.get(service_id, ())) + self._opening["s:" + service_id],
+            self._per_project[project_id] + self._opening["p:" + project_id],
+        )
+
+    def opening(self, service_id: str, project_id: str, delta: int) -> None:
+        """Count (+1) or stop counting (-1) a socket admitted but not yet added."""
+        for key in ("s:" + service_id, "p:" + project_id):
+            self._opening[key] += delta
+            if self._opening[key] <= 0:
+                del self._opening[key]
 
     def add(self, instance: Instance) -> None:
         self._instances.setdefault(instance.service_id, []).append(instance)
+        self._per_project[instance.project_id] += 1
         instance.on_release = lambda: self._wake(self._room_waiters, instance.service_id)
         self._wake(self._waiters, instance.service_id)
         self._wake(self._room_waiters, instance.service_id)
@@ -174,6 +194,9 @@ class ServiceHub:
         instances = self._instances.get(instance.service_id, [])
         if instance in instances:
             instances.remove(instance)
+            self._per_project[instance.project_id] -= 1
+            if self._per_project[instance.project_id] <= 0:
+                del self._per_project[instance.project_id]
         if not instances:
             self._instances.pop(instance.service_id, None)
             self._gone_at[instance.service_id] = time.time()

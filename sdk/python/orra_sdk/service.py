@@ -223,7 +223,7 @@ class Service:
             except InvalidStatus as exc:
                 if getattr(exc.response, "status_code", None) == 403:
                     self.version = None  # our id is unknown here (server reset?): re-register
-                log.info("%s: websocket refused (%s); retrying", self.name, exc)
+                log.warning("%s: websocket refused (%s%s); retrying", self.name, exc, _reason(exc))
             except (OSError, WebSocketException, httpx.HTTPError, _NotYet) as exc:
                 where = "reach" if self._ws is None and not self._connected.is_set() else "keep"
                 log.info(
@@ -505,3 +505,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump(mode="json")
     return value
+
+
+def _reason(refused: InvalidStatus) -> str:
+    """The control plane's reason for refusing a socket (a cap: HTTP 429), as ``: …``."""
+    try:
+        message = json.loads(refused.response.body or b"")["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return f": {str(message)[:300]}"

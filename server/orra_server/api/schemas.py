@@ -253,6 +253,10 @@ class ConnectionOut(_Out):
         default=None, description="tasks it may hold at once (null: no limit)"
     )
     stale: bool = Field(description="connected before a schema change: gets no new tasks")
+    confirmed: bool = Field(
+        default=True,
+        description="has sent a frame or answered a ping; one that stays silent is closed",
+    )
 
 
 class ServiceOut(_Out):
@@ -268,6 +272,10 @@ class ServiceOut(_Out):
     online: bool
     instances: int = Field(description="instances that take new tasks")
     staleInstances: int
+    unconfirmedInstances: int = Field(
+        default=0,
+        description="of `instances`, those that have not yet sent a frame or answered a ping",
+    )
     lastSeen: str | None = Field(
         default=None,
         description="when an instance last sent a frame, or the last one left (since start)",

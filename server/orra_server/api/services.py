@@ -13,6 +13,7 @@ from .models import ERROR_RESPONSES, RegistrationIn, answers
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 from .schemas import RegistrationOut, ServiceList
+from .socket_limits import confirmed
 
 router = APIRouter(tags=["services"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -81,6 +82,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
         "online": bool(current),
         "instances": len(current),
         "staleInstances": len(connected) - len(current),
+        "unconfirmedInstances": sum(1 for i in current if not confirmed(i)),
         "lastSeen": to_iso(datetime.fromtimestamp(seen, UTC)) if seen is not None else None,
         "connections": [
             {
@@ -89,6 +91,7 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
                 "tasksInFlight": len(i.in_flight),
                 "capacity": i.capacity,
                 "stale": i.stale,
+                "confirmed": confirmed(i),
             }
             for i in connected
         ],

@@ -30,6 +30,7 @@ from ..ids import hash_api_key, is_well_formed_api_key
 from ..limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
+from .socket_limits import admit, watch_silence
 
 router = APIRouter(route_class=OrjsonRoute)
 log = logging.getLogger("orra.ws")
@@ -91,7 +92,20 @@ async def service_socket(websocket: WebSocket) -> None:
         )
         await websocket.close(code=POLICY_VIOLATION)
         return
-    await websocket.accept()
+    settings = runtime.settings
+    if not await admit(
+        websocket,
+        runtime.hub,
+        service_id,
+        project_id,
+        per_service=settings.max_instances_per_service,
+        per_project=settings.max_sockets_per_project,
+    ):
+        return
+    try:
+        await websocket.accept()
+    finally:  # counted as opening until added below (or gone: the upgrade failed)
+        runtime.hub.opening(service_id, project_id, -1)
     key_hash = hash_api_key(key)
     instance = Instance(
         service_id=service_id,
@@ -106,6 +120,9 @@ async def service_socket(websocket: WebSocket) -> None:
     complaints = Complaints(service_id, instance.number)
     bucket = TokenBucket(FRAMES_PER_SECOND, FRAME_BURST)
     runtime.hub.add(instance)
+    silence = asyncio.get_running_loop().create_task(
+        watch_silence(instance, settings.ws_silent_grace), name=f"ws-silence-{instance.number}"
+    )
     if key_hash not in runtime.key_hashes:  # revoked while this socket opened
         instance.close(CLOSE_KEY_REVOKED, "the API key of this connection was revoked")
     else:  # the pong marks it as one that speaks (Instance.heard) within a round trip
@@ -132,6 +149,7 @@ async def service_socket(websocket: WebSocket) -> None:
         pass
     finally:
         runtime.hub.remove(instance)
+        silence.cancel()
         instance.close(1011, "connection ended")  # stops the writer if it still runs
         if not writer.done():
             writer.cancel()

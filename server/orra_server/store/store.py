@@ -80,8 +80,15 @@ class Store:
         if replayed:
             log.warning("rebuilt current state from %d events after an unclean stop", replayed)
         self._local = threading.local()
-        row = self._connection.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
-        self.writer = GroupCommitWriter(self._connection, next_seq=int(row[0]) if row else 0)
+        # fetchall, never fetchone: a result not read to its end keeps its transaction open,
+        # and DuckDB then never checkpoints (the WAL grew to 1 GB while the server ran)
+        with self._connection.cursor() as cursor:
+            rows = cursor.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
+        self.writer = GroupCommitWriter(
+            self._connection,
+            next_seq=int(rows[0][0]) if rows else 0,
+            wal_path=None if self._spill is not None else path + ".wal",
+        )
 
     def close(self) -> None:
         self.writer.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -79,6 +80,12 @@ class _WhenProjected:
 
 Operation = Insert | Update | Delete
 
+#: the writer checkpoints itself when the WAL passes this many bytes (DuckDB's own
+#: ``wal_autocheckpoint`` is 16 MiB; one commit of a 6 MB result adds ≈ 29 MiB)
+WAL_LIMIT = 64 * 1024 * 1024
+#: seconds between warnings that the WAL could not be checkpointed
+WAL_WARN_EVERY = 60.0
+
 _STOP = object()
 
 
@@ -111,6 +118,8 @@ class GroupCommitWriter:
         next_seq: int,
         projection_interval: float = 0.2,
         max_batch: int = 4096,
+        wal_path: str | None = None,
+        wal_limit: int = WAL_LIMIT,
     ) -> None:
         # pyarrow imports pandas (when installed) on its first conversion from Python rows:
         # ~0.4 s holding the GIL. Pay it here, at start-up, not in the middle of the first
@@ -126,6 +135,15 @@ class GroupCommitWriter:
         self._projected_waiters: list[Any] = []
         self._seq = next_seq
         self.batches_committed = 0
+        #: the write-ahead log to keep under ``wal_limit`` bytes (None: in memory)
+        self._wal_path = wal_path
+        self._wal_limit = wal_limit
+        #: seconds between looks at the WAL's size (an os.stat)
+        self.wal_check_every = 1.0
+        self._wal_checked = -1.0
+        self._wal_warned = -WAL_WARN_EVERY
+        #: checkpoints the writer ran itself (DuckDB's automatic one did not keep up)
+        self.checkpoints = 0
         #: called on the writer thread with each committed batch's event rows (seq set)
         self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
         self._thread = threading.Thread(target=self._run, name="orra-writer", daemon=True)
@@ -173,6 +191,7 @@ class GroupCommitWriter:
                 first = self._queue.get(timeout=timeout)
             except queue.Empty:
                 self._flush_projection()
+                self._bound_wal()
                 continue
             if first is _STOP:
                 self._flush_projection()
@@ -203,6 +222,40 @@ class GroupCommitWriter:
             if stop:
                 self._flush_projection()
                 return
+            self._bound_wal()
+
+    def _bound_wal(self) -> None:
+        """Checkpoint when the WAL passes its limit: a safety net, at most once a second.
+
+        DuckDB checkpoints by itself past ``wal_autocheckpoint`` (16 MiB) unless a transaction
+        is open elsewhere; one left open (a result not read to its end) let the WAL grow to
+        1 GB while the server ran. ``CHECKPOINT`` (never FORCE: that aborts others' reads)
+        fails then too, so the warning names the cause.
+        """
+        if self._wal_path is None:
+            return
+        moment = time.monotonic()
+        if moment - self._wal_checked < self.wal_check_every:
+            return
+        self._wal_checked = moment
+        try:
+            size = os.stat(self._wal_path).st_size
+        except OSError:
+            return
+        if size <= self._wal_limit:
+            return
+        try:
+            self._cursor.execute("CHECKPOINT")
+            self.checkpoints += 1
+        except duckdb.Error as exc:
+            if moment - self._wal_warned >= WAL_WARN_EVERY:
+                self._wal_warned = moment
+                log.warning(
+                    "the write-ahead log is %d MiB and could not be checkpointed (%s); "
+                    "is a transaction left open?",
+                    size >> 20,
+                    str(exc)[:200],
+                )
 
     def _take_waiters(self, batch: list[Any]) -> list[Any]:
         """Set the _WhenProjected requests aside (resolved at once when nothing waits to be
@@ -363,9 +416,13 @@ def snapshot_of(ops: list[Insert | Update]) -> str | None:
 
 def replay_projection(connection: duckdb.DuckDBPyConnection) -> int:
     """Apply the snapshots of events newer than the projection mark; returns how many."""
-    cursor = connection.cursor()
-    mark = cursor.execute("SELECT projected_seq FROM projection_state WHERE id = 1").fetchone()
-    since = int(mark[0]) if mark else 0
+    with connection.cursor() as cursor:  # closed on every path: see _replay
+        return _replay(cursor)
+
+
+def _replay(cursor: duckdb.DuckDBPyConnection) -> int:
+    mark = cursor.execute("SELECT projected_seq FROM projection_state WHERE id = 1").fetchall()
+    since = int(mark[0][0]) if mark else 0
     found = cursor.execute(
         "SELECT seq, snapshot FROM events WHERE seq > ? AND snapshot IS NOT NULL ORDER BY seq",
         (since,),
@@ -387,7 +444,6 @@ def replay_projection(connection: duckdb.DuckDBPyConnection) -> int:
         tables.write(cursor, table, list(keyed.values()), tables.replace)
     cursor.execute("UPDATE projection_state SET projected_seq = ? WHERE id = 1", (found[-1][0],))
     cursor.execute("COMMIT")
-    cursor.close()
     return len(found)
 
 
