@@ -133,15 +133,9 @@ def _float(name: str, default: float) -> float:
     return float(value) if value else float(default)
 
 
-def whole_number(name: str, default: int, low: int, high: int) -> int:
-    """``name`` from the environment: ASCII digits only, from ``low`` to ``high``."""
-    text = (os.environ.get(name) or str(default)).strip()
-    if not re.fullmatch(r"[0-9]{1,9}", text, re.ASCII) or not low <= int(text) <= high:
-        raise SettingError(
-            f"{name}={text[:40]!r} is not a whole number from {low} to {high}; "
-            f"unset it for {default}"
-        )
-    return int(text)
+def whole_number_env(name: str, default: int, low: int, high: int) -> int:
+    """``name`` from the environment (``default`` when unset), by :func:`whole_number`."""
+    return whole_number(os.environ.get(name) or str(default), name, low, high)
 
 
 @dataclass
@@ -197,15 +191,15 @@ class Settings:
     #: sockets one service may hold open, and one project (all its services): a socket past
     #: either is refused before the upgrade with HTTP 429 (docs/security.md)
     max_instances_per_service: int = field(
-        default_factory=lambda: whole_number("ORRA_MAX_INSTANCES_PER_SERVICE", 100, 1, 100_000)
+        default_factory=lambda: whole_number_env("ORRA_MAX_INSTANCES_PER_SERVICE", 100, 1, 100_000)
     )
     max_sockets_per_project: int = field(
-        default_factory=lambda: whole_number("ORRA_MAX_SOCKETS_PER_PROJECT", 1000, 1, 1_000_000)
+        default_factory=lambda: whole_number_env("ORRA_MAX_SOCKETS_PER_PROJECT", 1000, 1, 1_000_000)
     )
     #: seconds a new socket may stay silent — no frame, no websocket pong — before it is
     #: closed (4002); the keep-alive ping goes every third of it, at most every 20 s
     ws_silent_grace: float = field(
-        default_factory=lambda: float(whole_number("ORRA_WS_SILENT_GRACE", 30, 2, 3600))
+        default_factory=lambda: float(whole_number_env("ORRA_WS_SILENT_GRACE", 30, 2, 3600))
     )
     #: largest task input we will send: the orra Python SDK drops frames over 10,487,808 bytes
     max_task_frame_bytes: int = 10_487_808
