@@ -514,3 +514,22 @@ def saga_request(order_id: str, mode: str, **options: Any) -> dict[str, Any]:
     if options:
         body["options"] = options
     return body
+
+
+def ended_run(execution_id: str, result: Any, created_at: Any = None) -> Any:
+    """A COMPLETED run with an empty plan and ``result``, to write through a Store directly."""
+    from datetime import UTC, datetime
+
+    from orra_server.engine.run import Run
+    from orra_server.statuses import OrchestrationStatus
+
+    return Run(
+        id=execution_id,
+        project_id="p_1",
+        action={"type": "t", "content": "c"},
+        data=[],
+        plan={"steps": []},
+        status=OrchestrationStatus.COMPLETED,
+        created_at=created_at or datetime(2026, 12, 6, tzinfo=UTC),
+        result=result,
+    )

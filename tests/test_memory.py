@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from helpers import ROOT, ServerProcess, new_project, serving
+from helpers import ROOT, ServerProcess, ended_run, new_project, serving
 from orra_server.settings import SettingError, db_memory_limit, db_threads
 
 MIB = 1024 * 1024
@@ -110,26 +110,14 @@ def test_large_values_are_stored_in_parts_and_read_back_whole_even_after_a_repla
     2,048 rows of a column at once: whole 6 MB values there made it need GBs); every read —
     rows, events, exports, the crash replay of the projection — joins them back."""
     import asyncio
-    from datetime import UTC, datetime
 
-    from orra_server.engine.run import Run
-    from orra_server.statuses import OrchestrationStatus
     from orra_server.store import Change, Store
     from orra_server.store.large import PART
     from orra_server.store.writer import replay_projection
 
     big = {"text": "é" * 200_000 + "\x00orra-large: not a reference"}
     store = Store(str(tmp_path / "orra.duckdb"))
-    ended = Run(
-        id="o_1",
-        project_id="p_1",
-        action={"type": "t", "content": "c"},
-        data=[],
-        plan={"steps": []},
-        status=OrchestrationStatus.COMPLETED,
-        created_at=datetime(2026, 12, 6, tzinfo=UTC),
-        result=big,
-    )
+    ended = ended_run("o_1", big)
 
     async def write() -> None:
         await store.accept(ended, [])

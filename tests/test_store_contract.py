@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import ended_run
 from orra_server.store import Change, Cursor, InvalidCursor, Store, StoreBackend
 
 AT = datetime(2026, 12, 4, 15, 30, 0, 123456, tzinfo=UTC)
@@ -215,19 +216,8 @@ def test_projected_resolves_once_committed_rows_are_readable_without_forcing_a_b
 ):
     """The engine drops a finished run from memory once ``projected()`` resolves: from then on
     reads come from the current-state tables, so they must already show its end."""
-    from orra_server.engine.run import Run
-    from orra_server.statuses import OrchestrationStatus
 
-    ended = Run(
-        id="o_1",
-        project_id="p_1",
-        action={"type": "t", "content": "c"},
-        data=[],
-        plan={"steps": []},
-        status=OrchestrationStatus.COMPLETED,
-        created_at=AT,
-        result={"text": "é" * 1000},
-    )
+    ended = ended_run("o_1", {"text": "é" * 1000}, created_at=AT)
 
     async def scenario() -> tuple[dict | None, dict | None]:
         await store.projected()  # nothing pending: resolves at once

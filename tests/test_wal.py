@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from helpers import ServerProcess, new_project, serving
+from helpers import ServerProcess, ended_run, new_project, serving
 from orra_server.engine.run import Run
-from orra_server.statuses import OrchestrationStatus
 from orra_server.store import Change, Store
 from orra_server.store.writer import WAL_LIMIT
 
@@ -35,16 +33,7 @@ def _size(path: Path) -> int:
 
 
 def _ended(number: int, result: dict) -> Run:
-    return Run(
-        id=f"o_{number}",
-        project_id="p_1",
-        action={"type": "t", "content": "c"},
-        data=[],
-        plan={"steps": []},
-        status=OrchestrationStatus.COMPLETED,
-        created_at=datetime(2026, 12, 6, tzinfo=UTC),
-        result=result,
-    )
+    return ended_run(f"o_{number}", result)
 
 
 async def _write_large_runs(store: Store, count: int, wal: Path) -> list[int]:
