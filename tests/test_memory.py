@@ -190,3 +190,43 @@ def test_a_finished_run_is_kept_whole_only_until_the_store_shows_its_end():
         assert finished.summary("o_0") is None and len(finished) == 2
 
     asyncio.run(scenario())
+
+
+def test_a_failed_projection_flush_keeps_its_rows_and_tells_no_waiter_too_early(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """The engine forgets a finished run once ``projected()`` resolves, so that must mean
+    "readable": a flush that fails (here a real primary-key conflict in DuckDB) keeps its rows
+    for the next flush and leaves the waiter waiting until they are written."""
+    import asyncio
+    import time
+
+    from orra_server.store import Store
+
+    store = Store(str(tmp_path / "orra.duckdb"))
+    blocker = store._connection.cursor()
+    blocker.execute(
+        "INSERT INTO orchestrations (id, project_id, status, created_at) "
+        "VALUES ('o_1', 'p_other', 'RUNNING', now())"
+    )
+
+    async def scenario() -> None:
+        await store.accept(ended_run("o_1", {"text": "done"}), [])
+        shown = store.projected()
+        deadline = time.monotonic() + 10
+        while "projection flush failed" not in caplog.text:
+            assert time.monotonic() < deadline, "the flush never failed"
+            await asyncio.sleep(0.05)
+        assert not shown.done()  # the rows are not readable: nobody is told they are
+        blocker.execute("DELETE FROM orchestrations WHERE id = 'o_1'")
+        await asyncio.wait_for(shown, 10)
+
+    try:
+        with caplog.at_level("ERROR", logger="orra.store"):
+            asyncio.run(scenario())
+        row = store.orchestration("o_1")
+        assert row is not None and row["status"] == "COMPLETED", row
+        assert row["result"] == {"text": "done"}
+    finally:
+        blocker.close()
+        store.close()

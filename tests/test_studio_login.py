@@ -112,6 +112,9 @@ def test_a_wrong_token_is_refused_and_the_right_one_opens_every_page(studio: Stu
         assert client.get("executions", headers={"Authorization": "token nope"}).is_redirect
         refused = client.post("login", data={"secret": "A" * 43, "next": "/executions"})
         assert refused.status_code == 401 and "set-cookie" not in refused.headers
+        for _ in range(12):  # bad links are not password guesses: they lock nobody out
+            assert client.get("executions?token=" + "B" * 43).status_code == 401
+        assert client.post("login", data={"secret": "B" * 43}).status_code == 401  # not 429
         assert client.get("executions").status_code == 302
     with contextlib.closing(logged_in(studio)) as client:
         for path in PATHS[:6]:

@@ -257,7 +257,8 @@ class _TokenHandler(_Handler):
     def prepare(self) -> None:
         token = self.get_query_argument("token", "")
         if not self.provider.credentials.token_matches(token):
-            self.provider._attempts.failed()
+            # not counted against the password brake: a token cannot be guessed, and counting
+            # these would let anyone lock people out of the password form with bad URLs
             self.login_page(401, "That token is not this studio's.")
             return
         self.provider.start_session(self)

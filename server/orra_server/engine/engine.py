@@ -416,7 +416,13 @@ class Engine:
         stopped: list[StepState],
     ) -> None:
         """The terminal status becomes visible only once it is on disk."""
-        await committed
+        try:
+            await committed
+        except Exception as exc:  # the store refused the end: the next start resumes the run
+            log.error("the end of %s (%s) was not recorded (%s)", run.id, status, exc)
+            self.runs.pop(run.id, None)  # no longer counted live; waiters read the store
+            run.done.set()
+            return
         run.status = status
         run.done.set()
         self.runs.pop(run.id, None)

@@ -109,6 +109,17 @@ class _Projection:
     def __len__(self) -> int:
         return sum(len(t) for t in self.rows.values())
 
+    def put_back(self, failed: _Projection) -> None:
+        """The rows of a flush that failed, under any newer version of the same row (still an
+        insert if either was), so the next flush writes them."""
+        for table, keyed in failed.rows.items():
+            pending = self.rows.setdefault(table, {})
+            for key, (is_new, row) in keyed.items():
+                newer = pending.get(key)
+                pending[key] = (is_new or newer[0], newer[1]) if newer else (is_new, row)
+        if failed.since is not None:
+            self.since = failed.since if self.since is None else min(self.since, failed.since)
+
 
 class GroupCommitWriter:
     def __init__(
@@ -133,6 +144,8 @@ class GroupCommitWriter:
         self._lazy: list[Operation] = []
         #: _WhenProjected requests waiting for the next flush
         self._projected_waiters: list[Any] = []
+        #: when a projection flush last failed (its log line is written once a minute)
+        self._projection_failed_at = -60.0
         self._seq = next_seq
         self.batches_committed = 0
         #: the write-ahead log to keep under ``wal_limit`` bytes (None: in memory)
@@ -359,14 +372,14 @@ class GroupCommitWriter:
                 log.exception("event listener failed")
 
     def _flush_projection(self) -> None:
-        try:
-            self._write_projection()
-        finally:
-            if self._projected_waiters:
-                waiters, self._projected_waiters = self._projected_waiters, []
-                _resolve(waiters, None)
+        # a waiter is told only once its rows are readable (the engine then forgets the run)
+        if self._write_projection() and self._projected_waiters:
+            waiters, self._projected_waiters = self._projected_waiters, []
+            _resolve(waiters, None)
 
-    def _write_projection(self) -> None:
+    def _write_projection(self) -> bool:
+        """Write the pending current-state rows; False when that failed (they stay pending and
+        are tried again at the next flush)."""
         if self._lazy:
             carried, self._lazy = self._lazy, []
             try:
@@ -376,7 +389,7 @@ class GroupCommitWriter:
         projection = self._projection
         if projection.since is None or not projection.rows:
             projection.since = None
-            return
+            return True
         self._projection = _Projection()
         self._projection.seq = projection.seq
         cursor = self._cursor
@@ -395,7 +408,16 @@ class GroupCommitWriter:
             cursor.execute("COMMIT")
         except Exception:
             tables.rollback(cursor)
-            log.exception("projection flush failed; it will be rebuilt from events on restart")
+            self._projection.put_back(projection)
+            now = time.monotonic()
+            if now - self._projection_failed_at > 60:  # once a minute, not every 200 ms
+                self._projection_failed_at = now
+                log.exception(
+                    "projection flush failed; its rows are kept and tried again (and rebuilt "
+                    "from the events on a restart)"
+                )
+            return False
+        return True
 
 
 def snapshot_of(ops: list[Insert | Update]) -> str | None:
