@@ -50,15 +50,7 @@ class SettingError(ValueError):
 def db_memory_limit(text: str, name: str = "ORRA_DB_MEMORY_LIMIT") -> str:
     """``512MB``, ``1GiB``, ``1.5GB``: a size DuckDB accepts (ASCII digits, one unit), at
     least 64 MiB; returned as DuckDB spells it."""
-    found = _SIZE.fullmatch(text.strip())
-    unit = _UNITS.get(found.group(3).upper()) if found else None
-    if found is None or unit is None:
-        raise SettingError(
-            f"{name}={text[:40]!r} is not a size; write a number and a unit, like 512MB or 2GiB "
-            "(units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
-        )
-    whole, fraction = found.group(1), found.group(2) or ""
-    size = (int(whole) * 10 ** len(fraction) + int(fraction or 0)) * unit // 10 ** len(fraction)
+    size = _with_unit(text.strip(), name)
     if size < MIN_DB_MEMORY:
         raise SettingError(f"{name}={text[:40]!r} is too small; give at least 64MiB")
     if size > MAX_DB_MEMORY:
@@ -68,10 +60,7 @@ def db_memory_limit(text: str, name: str = "ORRA_DB_MEMORY_LIMIT") -> str:
 
 def db_threads(text: str, name: str = "ORRA_DB_THREADS") -> int:
     """A whole number of threads from 1 to 256 (ASCII digits only)."""
-    text = text.strip()
-    if not re.fullmatch(r"[0-9]{1,3}", text, re.ASCII) or not 1 <= int(text) <= 256:
-        raise SettingError(f"{name}={text[:40]!r} must be a whole number from 1 to 256")
-    return int(text)
+    return whole_number(text, name, 1, 256)
 
 
 #: unfinished orchestrations one project may hold (``ORRA_MAX_UNFINISHED``)
@@ -90,22 +79,24 @@ def whole_number(text: str, name: str, low: int, high: int) -> int:
     return int(text)
 
 
+def _with_unit(text: str, name: str) -> int:
+    """Bytes of a number and a unit (``512MiB``, ``1.5GB``), ASCII digits only."""
+    found = _SIZE.fullmatch(text)
+    unit = _UNITS.get(found.group(3).upper()) if found else None
+    if found is None or unit is None:
+        raise SettingError(
+            f"{name}={text[:40]!r} is not a size; write a number and a unit, like 512MiB or "
+            "2GB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+        )
+    whole, fraction = found.group(1), found.group(2) or ""
+    scale = 10 ** len(fraction)
+    return (int(whole) * scale + int(fraction or 0)) * unit // scale
+
+
 def byte_size(text: str, name: str, low: int = 1, high: int = 1024**5) -> int:
     """Bytes: ASCII digits, or a number and a unit (``512MiB``, ``1.5GB``)."""
     text = text.strip()
-    if re.fullmatch(r"[0-9]{1,16}", text, re.ASCII):
-        size = int(text)
-    else:
-        found = _SIZE.fullmatch(text)
-        unit = _UNITS.get(found.group(3).upper()) if found else None
-        if found is None or unit is None:
-            raise SettingError(
-                f"{name}={text[:40]!r} is not a size; write bytes or a number and a unit, like "
-                "512MiB or 2GB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
-            )
-        whole, fraction = found.group(1), found.group(2) or ""
-        scale = 10 ** len(fraction)
-        size = (int(whole) * scale + int(fraction or 0)) * unit // scale
+    size = int(text) if re.fullmatch(r"[0-9]{1,16}", text, re.ASCII) else _with_unit(text, name)
     if not low <= size <= high:
         raise SettingError(f"{name}={text[:40]!r} must be from {low:,} to {high:,} bytes")
     return size
