@@ -15,6 +15,7 @@ from .errors import BadRequest
 __all__ = [
     "STEP_ID",
     "STEP_ID_RULE",
+    "decimal",
     "is_step_id",
     "parse_decimal",
 ]
@@ -34,6 +35,15 @@ def is_step_id(text: object) -> bool:
     return isinstance(text, str) and STEP_ID.fullmatch(text) is not None
 
 
+def decimal(text: str, low: int = 0, high: int = 2**62) -> int | None:
+    """``text`` (spaces and tabs around it allowed) as an int in ``[low, high]`` when it is
+    written with the ASCII digits 0-9 only; else None."""
+    stripped = text.strip(" \t")
+    if _DECIMAL.fullmatch(stripped) is None or not low <= int(stripped) <= high:
+        return None
+    return int(stripped)
+
+
 def parse_decimal(
     text: str,
     *,
@@ -44,8 +54,8 @@ def parse_decimal(
     error: type[BadRequest] = BadRequest,
 ) -> int:
     """``text`` as an int in ``[low, high]``, or ``error`` naming ``field`` and the grammar."""
-    stripped = text.strip(" \t")
-    if _DECIMAL.fullmatch(stripped) is None or not low <= int(stripped) <= high:
+    number = decimal(text, low, high)
+    if number is None:
         shown = text[:40].encode("unicode_escape").decode("ascii")
         raise error(
             f"{field} must be a whole number from {low} to {high} written with the ASCII "
@@ -53,4 +63,4 @@ def parse_decimal(
             code=code,
             param=field,
         )
-    return int(stripped)
+    return number

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, redaction
 from ..errors import BadRequest, OrraError, PayloadTooLarge
+from ..grammar import decimal
 from ..settings import Settings
 from . import (
     approvals,
@@ -194,10 +194,6 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-#: a Content-Length: ASCII digits only (``bytes.isdigit`` and ``int`` take more than that)
-_LENGTH = re.compile(rb"[0-9]{1,19}")
-
-
 async def _bad_length(length: bytes, scope: Scope, receive: Receive, send: Send) -> None:
     error = BadRequest(
         f"Content-Length {length[:40].decode('latin-1')!r} is not a number of bytes; send the "
@@ -230,7 +226,7 @@ class BodySizeLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
-            if not _LENGTH.fullmatch(length.strip()):
+            if decimal(length.decode("latin-1")) is None:  # ASCII digits: int() takes more
                 await _bad_length(length, scope, receive, send)
                 return
             if int(length) > self.max_bytes:

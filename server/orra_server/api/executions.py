@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from ..engine import TERMINAL
 from ..errors import BadRequest, Conflict
+from ..grammar import decimal
 from ..ids import to_iso
 from ..logbook import log_line
 from ..statuses import OrchestrationStatus
@@ -114,22 +114,18 @@ class _End:
         return unattempted == 0
 
 
-#: an event number as text: ASCII digits only (``str.isdigit`` is true for '²')
-_NUMBER = re.compile(r"[0-9]{1,19}")
-
-
 def _last_event_id(header: str | None, after: int | None) -> int:
     if header is None:
         return after or 0
-    value = header.strip()
-    if not _NUMBER.fullmatch(value) or int(value) > 2**62:
+    number = decimal(header)  # ASCII digits only: '²'.isdigit() is true
+    if number is None:
         raise BadRequest(
             f"Last-Event-ID {header[:40]!r} is not an event number; send the 'id' of the last "
             "event you received (a whole number)",
             code="invalid_last_event_id",
             param="Last-Event-ID",
         )
-    return int(value)
+    return number
 
 
 class _Position:

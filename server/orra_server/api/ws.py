@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from .. import frames
 from ..connections import CLOSE_KEY_REVOKED, Instance, InstanceClosed
 from ..frames import BadFrame, Frame, read_frame
+from ..grammar import decimal
 from ..ids import hash_api_key, is_well_formed_api_key
 from ..limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
 from .routing import OrjsonRoute
@@ -43,8 +43,6 @@ _OFF_LOOP_CHARS = 256 * 1024
 
 #: the most tasks a socket may ask to hold at once with ``X-Orra-Capacity``
 MAX_CAPACITY = 10_000
-#: a whole number as text: ASCII digits only (``str.isdigit`` is true for '²')
-_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
 def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
@@ -55,10 +53,8 @@ def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
     """
     asked = websocket.headers.get("x-orra-capacity")
     if asked is not None:
-        text = asked.strip()
-        if not _NUMBER.fullmatch(text) or not 1 <= int(text) <= MAX_CAPACITY:
-            return None, False
-        return int(text), True
+        capacity = decimal(asked, 1, MAX_CAPACITY)  # ASCII digits only: '²'.isdigit() is true
+        return capacity, capacity is not None
     if websocket.headers.get("authorization", "").strip():
         return None, True
     return (legacy or None), True
