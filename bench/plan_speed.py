@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from harness import percentile  # noqa: E402
 
 from helpers import SEED_REGISTRATIONS  # noqa: E402
-from orra_server.jsonschemas import normalise_schema  # noqa: E402
+from orra_server.core.jsonschemas import normalise_schema  # noqa: E402
 from orra_server.planning import PlanningRequest  # noqa: E402
 from orra_server.planning.schema_flow import SchemaFlowPlanner  # noqa: E402
 

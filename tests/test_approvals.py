@@ -29,7 +29,7 @@ from helpers import (
     wait_until,
 )
 from kernel import Kernel
-from orra_server.webhooks import verify
+from orra_server.delivery.webhooks import verify
 from orra_studio import Client
 from orra_studio.notebook import ApprovalsPanel, PlanPreview, RunProgress
 from orra_studio.notebook.widgets import follow

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from helpers import Api, new_project, plan_step, register, wait_until
-from orra_server.grammar import is_step_id, parse_decimal
+from orra_server.core.grammar import is_step_id, parse_decimal
 
 #: text that Python calls digits (or word characters) and that ASCII grammars refuse
 UNICODE_DIGITS = ["²", "٣", "①", "𝟘", "\u0663"]

@@ -17,8 +17,10 @@ SERVER = ROOT / "server" / "orra_server"
 SDK = ROOT / "sdk" / "python" / "orra_sdk"
 STUDIO = ROOT / "orra_studio"
 
-#: leaf modules every layer of the server may use
-LEAVES = {"ids", "statuses", "limits", "settings", "errors", "jsonschemas", "grammar"}
+#: the rooms of the server package; ``core`` is what every other room may use
+ROOMS = ("api", "engine", "planning", "store", "services", "delivery")
+#: the most modules that may sit loose at the package root (its face, entry points, settings)
+MAX_LOOSE = 6
 
 
 def _imports(path: Path, package: str) -> list[tuple[int, str]]:
@@ -65,17 +67,14 @@ RULES = [
         "the store imports nothing else of the server",
         SERVER / "store",
         "orra_server.store",
-        [
-            f"orra_server.{m}"
-            for m in ("api", "engine", "planning", "connections", "registry", "webhooks", "events")
-        ],
+        [f"orra_server.{m}" for m in ("api", "engine", "planning", "services", "delivery")],
         set(),
     ),
     (
         "planning knows nothing of the store, the engine, the API or sockets",
         SERVER / "planning",
         "orra_server.planning",
-        [f"orra_server.{m}" for m in ("api", "engine", "store", "connections", "registry")],
+        [f"orra_server.{m}" for m in ("api", "engine", "store", "services")],
         set(),
     ),
     (
@@ -86,18 +85,18 @@ RULES = [
         set(),
     ),
     (
-        "leaf modules import no other layer",
-        SERVER,
-        "orra_server",
-        [
-            f"orra_server.{m}"
-            for m in ("api", "engine", "planning", "store", "connections", "registry", "webhooks")
-        ],
-        {
-            p.relative_to(SERVER).as_posix()
-            for p in SERVER.rglob("*.py")
-            if p.stem not in LEAVES or p.parent != SERVER
-        },
+        "the shared core imports no room",
+        SERVER / "core",
+        "orra_server.core",
+        [f"orra_server.{m}" for m in (*ROOMS, "settings", "serving")],
+        set(),
+    ),
+    (
+        "the service side knows neither the engine nor the API",
+        SERVER / "services",
+        "orra_server.services",
+        [f"orra_server.{m}" for m in ("api", "engine")],
+        set(),
     ),
 ]
 
@@ -105,3 +104,10 @@ RULES = [
 @pytest.mark.parametrize(("rule", "folder", "package", "forbidden", "allow"), RULES)
 def test_import_rule(rule, folder, package, forbidden, allow):
     assert _violations(folder, package, forbidden, allow) == [], rule
+
+
+def test_at_most_six_modules_sit_loose_at_the_package_root():
+    loose = sorted(p.name for p in SERVER.glob("*.py"))
+    assert len(loose) <= MAX_LOOSE, loose
+    rooms = sorted(p.name for p in SERVER.iterdir() if (p / "__init__.py").exists())
+    assert set(rooms) >= {"core", *ROOMS}, rooms

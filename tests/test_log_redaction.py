@@ -20,7 +20,7 @@ import websockets
 from local_http import LocalHttpServer, QuietHandler
 
 from helpers import ServerProcess, new_project, wait_until
-from orra_server.redaction import KeyRedactor, add_secret, redact
+from orra_server.core.redaction import KeyRedactor, add_secret, redact
 
 ADMIN = "admin-token-for-redaction-tests-42"
 SCHEMA = {

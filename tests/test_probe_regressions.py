@@ -28,7 +28,7 @@ from helpers import (
     seed_services,
     wait_until,
 )
-from orra_server.limits import MAX_API_KEYS, MAX_SERVICES, MAX_WEBHOOKS
+from orra_server.core.limits import MAX_API_KEYS, MAX_SERVICES, MAX_WEBHOOKS
 from orra_studio.cli import app
 from orra_studio.render import logs_table, visible
 

@@ -26,7 +26,7 @@ from helpers import (
     wait_until,
 )
 from orra_server.api.schemas import CompensationFailureList, CompensationFailureOut
-from orra_server.webhooks import verify
+from orra_server.delivery.webhooks import verify
 
 FAULTY = str(SERVICES / "faulty_services.py")
 

@@ -118,8 +118,8 @@ def test_a_delivery_rides_in_its_outcome_and_its_attempt_costs_no_commit(store: 
     """A configured webhook must not slow orchestrations (issue 13): the delivery row goes in
     the outcome event's snapshot, and the attempt's record waits for the next commit."""
     from helpers import WebhookReceiver
+    from orra_server.delivery.webhooks import Outbox
     from orra_server.settings import Settings
-    from orra_server.webhooks import Outbox
 
     async def scenario(receiver: WebhookReceiver) -> tuple[int, int, dict]:
         settings = Settings(db_path=str(tmp_path / "unused.duckdb"), allow_private_webhooks=True)
@@ -147,8 +147,8 @@ def test_a_delivery_rides_in_its_outcome_and_its_attempt_costs_no_commit(store: 
 
 
 def test_orchestrations_are_listed_newest_first_and_filtered(store: Store):
+    from orra_server.core.statuses import OrchestrationStatus
     from orra_server.engine.run import Run
-    from orra_server.statuses import OrchestrationStatus
 
     def accepted(i: int, kind: str, content: str, status: str) -> Run:
         return Run(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from orra_server.core.statuses import OrchestrationStatus, StepStatus
 from orra_server.engine import transitions
 from orra_server.engine.policy import RetryPolicy
 from orra_server.engine.run import Run, build_steps
-from orra_server.statuses import OrchestrationStatus, StepStatus
 
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(seconds=5)

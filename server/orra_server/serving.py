@@ -16,9 +16,9 @@ import duckdb
 import uvicorn
 import uvicorn.config
 
-from . import redaction
 from .api import create_app
-from .limits import MAX_FRAME_BYTES
+from .core import redaction
+from .core.limits import MAX_FRAME_BYTES
 from .settings import Settings
 
 __all__ = [

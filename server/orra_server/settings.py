@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .limits import MAX_REQUEST_BYTES
+from .core.limits import MAX_REQUEST_BYTES
 
 __all__ = [
     "LLMSettings",

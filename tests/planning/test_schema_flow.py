@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orra_server.jsonschemas import normalise_schema
+from orra_server.core.jsonschemas import normalise_schema
 from orra_server.planning import PlanningRequest
 from orra_server.planning.schema_flow import SchemaFlowPlanner
 

@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 import orjson
 
+from ..core.errors import BadRequest
+from ..core.jsonschemas import validate_instance
+from ..core.limits import MAX_PLAN_REFERENCES, check_depth
 from ..engine import Run
-from ..errors import BadRequest
-from ..jsonschemas import validate_instance
-from ..limits import MAX_PLAN_REFERENCES, check_depth
 from ..planning import Plan, PlanError, PlanMaker, PlanningRequest
 from ..settings import Settings
 

@@ -15,9 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import __version__, redaction
-from ..errors import BadRequest, OrraError, PayloadTooLarge
-from ..grammar import decimal
+from .. import __version__
+from ..core import redaction
+from ..core.errors import BadRequest, OrraError, PayloadTooLarge
+from ..core.grammar import decimal
 from ..settings import Settings
 from . import (
     approvals,

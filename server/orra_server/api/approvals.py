@@ -22,10 +22,10 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request
 
+from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.ids import hash_api_key, to_iso
+from ..core.statuses import StepStatus
 from ..engine import Run, StepState
-from ..errors import BadRequest, Conflict, NotFound
-from ..ids import hash_api_key, to_iso
-from ..statuses import StepStatus
 from .admission import check_input
 from .auth import ProjectId
 from .models import ERROR_RESPONSES, ApprovalIn, RejectionIn, answers

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ..errors import Unauthorized
-from ..ids import API_KEY_PREFIX, hash_api_key, is_well_formed_api_key
+from ..core.errors import Unauthorized
+from ..core.ids import API_KEY_PREFIX, hash_api_key, is_well_formed_api_key
 from .runtime import runtime_of
 
 __all__ = ["ProjectId", "project_id_from_key"]

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from ..core.errors import Conflict, NotFound
+from ..core.ids import now
 from ..engine.compensation import failure_body
-from ..errors import Conflict, NotFound
-from ..ids import now
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,

@@ -10,12 +10,12 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from ..core.errors import BadRequest, Conflict
+from ..core.grammar import decimal
+from ..core.ids import to_iso
+from ..core.statuses import OrchestrationStatus
+from ..delivery.logbook import log_line
 from ..engine import TERMINAL
-from ..errors import BadRequest, Conflict
-from ..grammar import decimal
-from ..ids import to_iso
-from ..logbook import log_line
-from ..statuses import OrchestrationStatus
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,

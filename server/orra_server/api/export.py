@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from ..errors import BadRequest
-from ..statuses import OrchestrationStatus
+from ..core.errors import BadRequest
+from ..core.statuses import OrchestrationStatus
 from .auth import ProjectId
 from .models import ERROR_RESPONSES
 from .routing import OrjsonRoute

@@ -15,8 +15,14 @@ from typing import Any
 
 import yaml
 
-from ..errors import BadRequest, PayloadTooLarge
-from ..limits import MAX_GROUNDING_BYTES, MAX_GROUNDING_NODES, MAX_JSON_DEPTH, check_depth, too_deep
+from ..core.errors import BadRequest, PayloadTooLarge
+from ..core.limits import (
+    MAX_GROUNDING_BYTES,
+    MAX_GROUNDING_NODES,
+    MAX_JSON_DEPTH,
+    check_depth,
+    too_deep,
+)
 
 __all__ = ["GroundingTooLarge", "check_size", "parse"]
 

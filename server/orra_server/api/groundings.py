@@ -10,8 +10,8 @@ import orjson
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from ..errors import BadRequest, Conflict, NotFound
-from ..ids import now, to_iso
+from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.ids import now, to_iso
 from ..planning import GroundingSpec
 from . import grounding_documents
 from .auth import ProjectId

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..limits import MAX_DATA_FIELDS, MAX_PLAN_STEPS, MAX_WEBHOOKS
+from ..core.limits import MAX_DATA_FIELDS, MAX_PLAN_STEPS, MAX_WEBHOOKS
 from ..planning import Plan
 from ..planning.plan import StepId
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from ..core.errors import BadRequest
+from ..core.ids import new_id, now, to_iso
+from ..core.statuses import OrchestrationStatus
 from ..engine import TERMINAL, Run
 from ..engine.run import build_steps, gate_steps
-from ..errors import BadRequest
-from ..ids import new_id, now, to_iso
 from ..planning import (
     GroundingMatch,
     GroundingSpec,
@@ -20,7 +21,6 @@ from ..planning import (
     execution_levels,
     match_use_case,
 )
-from ..statuses import OrchestrationStatus
 from ..store import DEFAULT_SORT, Change, Cursor, InvalidCursor, parse_sort
 from .admission import admitted, check_plan, room_for_one_more
 from .auth import ProjectId

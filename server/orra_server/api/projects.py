@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..destinations import check_webhook_url
-from ..errors import BadRequest, Conflict, NotFound, Unauthorized
-from ..ids import hash_api_key, new_api_key, new_id, now, to_iso
-from ..limits import MAX_API_KEYS, MAX_WEBHOOKS
+from ..core.errors import BadRequest, Conflict, NotFound, Unauthorized
+from ..core.ids import hash_api_key, new_api_key, new_id, now, to_iso
+from ..core.limits import MAX_API_KEYS, MAX_WEBHOOKS
+from ..delivery.destinations import check_webhook_url
+from ..delivery.webhooks import new_webhook_secret, webhook_id
 from ..store import WebhookKind
-from ..webhooks import new_webhook_secret, webhook_id
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,

@@ -14,12 +14,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
+from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.ids import new_id, now
+from ..core.statuses import OrchestrationStatus, StepStatus
 from ..engine import TERMINAL, Run
 from ..engine.run import build_steps, gate_steps
-from ..errors import BadRequest, Conflict, NotFound
-from ..ids import new_id, now
 from ..planning import Plan, PlanningRequest, execution_levels
-from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Change
 from .admission import admitted, check_input, check_plan
 from .auth import ProjectId

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..limits import check_depth
+from ..core.limits import check_depth
 
 __all__ = ["OrjsonRoute", "parse_json"]
 

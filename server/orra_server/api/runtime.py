@@ -9,18 +9,18 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from .. import frames
-from ..adaptation import Replanner
-from ..connections import ServiceHub
+from ..core.errors import NotFound
+from ..core.ids import hash_api_key
+from ..delivery.events import EventBus
+from ..delivery.webhooks import Outbox
 from ..engine import Engine, Run, run_from_rows
-from ..errors import NotFound
-from ..events import EventBus
-from ..ids import hash_api_key
+from ..engine.adaptation import Replanner
 from ..planning import GroundingSpec, PlanMaker
-from ..registry import ServiceRegistry
+from ..services import frames
+from ..services.connections import ServiceHub
+from ..services.registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store
-from ..webhooks import Outbox
 from .revocation import KeyStreams
 
 log = logging.getLogger("orra.api")

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..statuses import OrchestrationStatus, StepStatus
+from ..core.statuses import OrchestrationStatus, StepStatus
 
 __all__ = [
     "Accepted",

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..ids import to_iso
+from ..core.ids import to_iso
 from .auth import ProjectId
 from .models import ERROR_RESPONSES, RegistrationIn, answers
 from .routing import OrjsonRoute

@@ -21,7 +21,7 @@ import logging
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
-from ..connections import CLOSE_SILENT, Instance, ServiceHub
+from ..services.connections import CLOSE_SILENT, Instance, ServiceHub
 
 __all__ = ["admit", "answered_a_ping", "confirmed", "watch_silence"]
 

@@ -22,12 +22,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from .. import frames
-from ..connections import CLOSE_KEY_REVOKED, Instance, InstanceClosed
-from ..frames import BadFrame, Frame, read_frame
-from ..grammar import decimal
-from ..ids import hash_api_key, is_well_formed_api_key
-from ..limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
+from ..core.grammar import decimal
+from ..core.ids import hash_api_key, is_well_formed_api_key
+from ..core.limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
+from ..services import frames
+from ..services.connections import CLOSE_KEY_REVOKED, Instance, InstanceClosed
+from ..services.frames import BadFrame, Frame, read_frame
 from .routing import OrjsonRoute
 from .runtime import Runtime, runtime_of
 from .socket_limits import admit, watch_silence

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from ..errors import TooManyRequests
+from ..core.errors import TooManyRequests
 from .run import Run
 
 __all__ = ["LiveRuns", "Usage", "run_bytes"]

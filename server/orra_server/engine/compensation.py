@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from .. import frames
-from ..connections import ServiceHub
-from ..ids import new_id, now, to_iso
+from ..core.ids import new_id, now, to_iso
+from ..core.statuses import StepStatus
+from ..services import frames
+from ..services.connections import ServiceHub
 from ..settings import Settings
-from ..statuses import StepStatus
 from ..store import Change, CompensationFailure, Store, aware
 from .policy import RetryPolicy
 from .run import CompensationState, Run, StepState

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import frames
-from ..connections import Instance, ServiceHub
-from ..ids import new_id, now
+from ..core.ids import new_id, now
+from ..core.statuses import StepStatus
+from ..services import frames
+from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..statuses import StepStatus
 from ..store import Change, Store
 from .policy import RetryPolicy
 from .references import UnresolvedReference, resolve_input

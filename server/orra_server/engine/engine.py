@@ -17,10 +17,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..connections import Instance, ServiceHub
-from ..ids import now
+from ..core.ids import now
+from ..core.statuses import OrchestrationStatus, StepStatus
+from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..statuses import OrchestrationStatus, StepStatus
 from ..store import Change, Store
 from . import recovery, transitions
 from .admission_counts import LiveRuns

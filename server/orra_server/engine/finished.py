@@ -16,7 +16,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..statuses import OrchestrationStatus
+from ..core.statuses import OrchestrationStatus
 from .run import Run
 
 __all__ = ["FinishedRuns", "Summary"]

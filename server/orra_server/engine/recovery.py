@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..statuses import OrchestrationStatus, StepStatus
+from ..core.statuses import OrchestrationStatus, StepStatus
 from ..store import Store, aware
 from . import transitions
 from .policy import RetryPolicy

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..ids import to_iso
-from ..statuses import TERMINAL, OrchestrationStatus, StepStatus
+from ..core.ids import to_iso
+from ..core.statuses import TERMINAL, OrchestrationStatus, StepStatus
 from ..store import aware
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ..statuses import OrchestrationStatus, StepStatus
+from ..core.statuses import OrchestrationStatus, StepStatus
 from ..store import Change
 from .policy import RetryPolicy
 from .run import Run, StepState, combine_result

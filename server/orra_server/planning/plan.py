@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
 
-from ..grammar import STEP_ID_RULE, is_step_id
-from ..limits import MAX_PLAN_STEPS
+from ..core.grammar import STEP_ID_RULE, is_step_id
+from ..core.limits import MAX_PLAN_STEPS
 
 __all__ = [
     "REFERENCE",

@@ -21,7 +21,7 @@ from typing import Any
 
 import snowballstemmer
 
-from ..jsonschemas import properties_of
+from ..core.jsonschemas import properties_of
 from .text import STOPWORDS
 
 __all__ = ["ServiceIndex", "terms"]

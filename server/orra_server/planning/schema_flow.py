@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jsonschemas import properties_of, required_of
+from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .grounding_spec import best_service_for
 from .plan import Plan, PlanStep, execution_levels

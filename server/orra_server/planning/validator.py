@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonschema
 
-from ..jsonschemas import properties_of, required_of
+from ..core.jsonschemas import properties_of, required_of
 from .grounding_spec import best_service_for
 from .plan import Plan, PlanStep, execution_levels, follow_path, references_in
 

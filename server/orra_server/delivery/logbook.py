@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .ids import to_iso
+from ..core.ids import to_iso
 
 __all__ = ["log_line"]
 

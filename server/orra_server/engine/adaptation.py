@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .connections import ServiceHub
-from .engine.run import Run, StepState, gate_steps
-from .jsonschemas import properties_of
-from .planning import PlanMaker, PlanningRequest
-from .planning.plan import PlanStep
-from .planning.remainder import facts_of, merge_remainder
-from .registry import ServiceRegistry
-from .statuses import StepStatus
+from ..core.jsonschemas import properties_of
+from ..core.statuses import StepStatus
+from ..planning import PlanMaker, PlanningRequest
+from ..planning.plan import PlanStep
+from ..planning.remainder import facts_of, merge_remainder
+from ..services.connections import ServiceHub
+from ..services.registry import ServiceRegistry
+from .run import Run, StepState, gate_steps
 
 __all__ = ["RemainderPlan", "Replanner", "failed_services"]
 

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from .ids import now
-from .limits import SEND_QUEUE_BYTES, SEND_QUEUE_FRAMES
+from ..core.ids import now
+from ..core.limits import SEND_QUEUE_BYTES, SEND_QUEUE_FRAMES
 
 __all__ = ["Instance", "InstanceClosed", "ServiceHub"]
 

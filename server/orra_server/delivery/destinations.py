@@ -18,7 +18,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import BadRequest
+from ..core.errors import BadRequest
 
 __all__ = [
     "Destination",

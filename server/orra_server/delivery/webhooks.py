@@ -31,11 +31,11 @@ from typing import Any
 import httpx
 import orjson
 
+from ..core.ids import new_id, now
+from ..core.limits import MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERIES_PER_HOST
+from ..settings import Settings
+from ..store import Change, Delivery, Store
 from .destinations import ForbiddenDestination, check_url_form, resolve_allowed
-from .ids import new_id, now
-from .limits import MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERIES_PER_HOST
-from .settings import Settings
-from .store import Change, Delivery, Store
 
 __all__ = ["Outbox", "new_webhook_secret", "sign", "verify", "webhook_id"]
 

@@ -9,12 +9,12 @@ import asyncio
 import re
 from typing import Any
 
-from .errors import BadRequest, DescriptionTooLong, InvalidServiceName
-from .ids import new_id, now
-from .jsonschemas import normalise_schema
-from .limits import MAX_SERVICES
-from .planning.cache import services_fingerprint
-from .store import Store, aware
+from ..core.errors import BadRequest, DescriptionTooLong, InvalidServiceName
+from ..core.ids import new_id, now
+from ..core.jsonschemas import normalise_schema
+from ..core.limits import MAX_SERVICES
+from ..planning.cache import services_fingerprint
+from ..store import Store, aware
 
 __all__ = ["MAX_DESCRIPTION", "ServiceRegistry", "check_service_name", "suggest_service_name"]
 

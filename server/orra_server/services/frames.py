@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from .limits import (
+from ..core.limits import (
     MAX_ERROR_CHARS,
     MAX_JSON_DEPTH,
     MAX_MESSAGE_ID_CHARS,
