@@ -50,7 +50,7 @@ def uvicorn_config(
         access_log=False,  # the /ws query string carries the API key: keep it out of logs
         ws_max_size=MAX_FRAME_BYTES,
         ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
-        # a socket that answers a keep-alive ping is confirmed (api/socket_limits.py): the
+        # a socket that answers a keep-alive ping is confirmed (control/socket_health.py): the
         # first pings must come within ORRA_WS_SILENT_GRACE
         ws_ping_interval=min(20.0, settings.ws_silent_grace / 3),
         ws_ping_timeout=settings.ws_ping_timeout,

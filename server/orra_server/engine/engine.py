@@ -24,6 +24,7 @@ from ..settings import Settings
 from ..store import Change, Store
 from . import recovery, transitions
 from .admission_counts import LiveRuns
+from .approval_deadline import approval_timeout, seconds_left
 from .compensation import Compensator
 from .compensation import log_failure as _log_failure
 from .dispatch import Dispatcher
@@ -261,16 +262,15 @@ class Engine:
     def _arm_approval_timeout(self, run: Run, step: StepState) -> None:
         """Reject the step when no decision comes in time, counted from when its wait began
         (so a restart neither restarts nor forgets the clock)."""
-        seconds = (run.options or {}).get("approvalTimeoutSeconds")
-        if seconds is None:
+        seconds, left = approval_timeout(run), seconds_left(run, step, now())
+        if seconds is None or left is None:
             return
-        waited = (now() - step.waiting_since).total_seconds() if step.waiting_since else 0.0
         step.timer = asyncio.get_running_loop().call_later(
-            max(0.0, float(seconds) - waited),
+            left,
             lambda: (
                 step.status == StepStatus.AWAITING_APPROVAL
                 and not run.finishing
-                and self.reject(run, step, f"no decision within {float(seconds):g} s", "timeout")
+                and self.reject(run, step, f"no decision within {seconds:g} s", "timeout")
             ),
         )
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..core.statuses import OrchestrationStatus, StepStatus
 from ..store import Store, aware
 from . import transitions
+from .approval_deadline import approval_timeout
 from .policy import RetryPolicy
 from .run import Run, StepState, run_from_rows
 from .transitions import Transition
@@ -93,9 +94,7 @@ def rebuild(
     for step in run.steps.values():
         if step.status == StepStatus.AWAITING_APPROVAL:
             step.waiting_since = waits.get((run.id, step.id))
-    seconds = (run.options or {}).get("approvalTimeoutSeconds")
-    if seconds is not None:
-        float(seconds)  # the approval timers read it once the run has started
+    approval_timeout(run)  # the approval timers read it once the run has started
     return run, transition
 
 

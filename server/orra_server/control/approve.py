@@ -1,0 +1,52 @@
+"""Approve: run a step that waits for a person, with its input as shown or as edited (checked
+against its service's input schema first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine import Run
+from .admission import check_input
+from .gate import decided_by, waiting_step
+from .runtime import Runtime
+
+__all__ = ["Approve", "approve"]
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    project_id: str
+    orchestration_id: str
+    step_id: str
+    #: the input to run the step with instead of the one shown
+    input: dict[str, Any] | None = None
+    comment: str | None = None
+    #: who approves, for the record
+    approver: str | None = None
+    #: the hash of the key that asked (recorded by its start, never the key)
+    key_hash: str | None = None
+
+
+async def approve(runtime: Runtime, command: Approve) -> Run:
+    """The run, its step now approved."""
+    project_id, orchestration_id, step_id = (
+        command.project_id,
+        command.orchestration_id,
+        command.step_id,
+    )
+    run, step = waiting_step(runtime, project_id, orchestration_id, step_id)
+    if command.input is not None:
+        service = runtime.registry.cached(step.service_id or "") or {}
+        await check_input(
+            command.input,
+            service.get("input_schema") or {},
+            step_id=step_id,
+            component=step.component,
+            param="input",
+        )
+        # the check may have yielded the loop: decide only if the step still waits
+        run, step = waiting_step(runtime, project_id, orchestration_id, step_id)
+    by = decided_by(command.approver, command.key_hash)
+    await runtime.engine.approve(run, step, command.input, by, command.comment)
+    return run

@@ -1,0 +1,42 @@
+"""An approval gate's state check, shared by approving and rejecting: only a step of a live
+run that waits for approval may be decided, and who decided is always recorded."""
+
+from __future__ import annotations
+
+from ..core.errors import Conflict, NotFound
+from ..core.statuses import StepStatus
+from ..engine import Run, StepState
+from .lookup import orchestration
+from .runtime import Runtime
+
+__all__ = ["decided_by", "waiting_step"]
+
+
+def waiting_step(
+    runtime: Runtime, project_id: str, orchestration_id: str, step_id: str
+) -> tuple[Run, StepState]:
+    """The live run and its step that waits for approval; 404 for an unknown step, 409
+    ``step_not_awaiting_approval`` for any other state (a run that ends included)."""
+    run = orchestration(runtime, project_id, orchestration_id)
+    live = runtime.engine.runs.get(orchestration_id)
+    step = (live or run).steps.get(step_id)
+    if step is None:
+        raise NotFound(
+            f"orchestration '{orchestration_id}' has no step '{step_id}' "
+            f"(steps: {', '.join(run.steps)})",
+            code="step_not_found",
+        )
+    if live is None or live.finishing or step.status != StepStatus.AWAITING_APPROVAL:
+        raise Conflict(
+            f"step '{step_id}' is {step.status}, not AWAITING_APPROVAL: only a step that waits "
+            "for approval can be approved or rejected",
+            code="step_not_awaiting_approval",
+            details={"status": step.status},
+        )
+    return live, step
+
+
+def decided_by(named: str | None, key_hash: str | None) -> str:
+    """Who decided: the name given, and always which key (its hash's start, never the key)."""
+    which = f"key {key_hash[:8]}" if key_hash else "unknown key"
+    return f"{named} ({which})" if named else which

@@ -1,0 +1,106 @@
+"""Register a service (or an agent) and list a project's services with who is connected.
+
+Registering again under the same name updates it; a changed schema bumps its version and the
+instances connected with the old one get no new tasks until they restart. There is no
+unregistering today: the REST API offers none (a service that goes away shows offline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ..core.ids import to_iso
+from .runtime import Runtime
+from .socket_health import confirmed
+
+__all__ = ["Register", "list_services", "register", "service_body"]
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    project_id: str
+    kind: Literal["service", "agent"]
+    name: str
+    service_id: str | None = None
+    description: str | None = None
+    schema: dict[str, Any] | None = None
+    revertible: bool = False
+    #: this service's own timeout and retry defaults
+    policy: dict[str, Any] | None = None
+    #: every task of it waits for a person's approval before it is sent
+    requires_approval: bool = False
+
+
+async def register(runtime: Runtime, command: Register) -> dict[str, Any]:
+    """Register (or re-register) a service; the answer, with warnings when its instances
+    connected under an older schema."""
+    service, warnings = await runtime.registry.register(
+        command.project_id,
+        kind=command.kind,
+        service_id=command.service_id,
+        name=command.name,
+        description=command.description,
+        schema=command.schema,
+        revertible=command.revertible,
+        policy=command.policy,
+        requires_approval=command.requires_approval,
+    )
+    if service["contract_changed"]:
+        stale = runtime.hub.mark_stale(service["id"])
+        if stale:
+            warnings.append(
+                f"this registration changes the schema of '{service['name']}' (now version "
+                f"{service['version']}): {stale} connected instance(s) registered with the old "
+                "schema get no new tasks until they restart with the new one"
+            )
+    answer: dict[str, Any] = {
+        "id": service["id"],
+        "name": service["name"],
+        "status": "registered",
+        "revertible": service["revertible"],
+        "version": service["version"],
+    }
+    if warnings:
+        answer["warnings"] = warnings
+    return answer
+
+
+def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
+    connected = runtime.hub.instances(service["id"])
+    current = runtime.hub.current(service["id"])
+    seen = runtime.hub.last_seen(service["id"])
+    return {
+        "id": service["id"],
+        "name": service["name"],
+        "kind": service["kind"],
+        "description": service["description"],
+        "schema": {"input": service["input_schema"], "output": service["output_schema"]},
+        "revertible": service["revertible"],
+        "version": service["version"],
+        "policy": service.get("policy"),
+        "requiresApproval": bool(service.get("requires_approval")),
+        "online": bool(current),
+        "instances": len(current),
+        "staleInstances": len(connected) - len(current),
+        "unconfirmedInstances": sum(1 for i in current if not confirmed(i)),
+        "lastSeen": to_iso(datetime.fromtimestamp(seen, UTC)) if seen is not None else None,
+        "connections": [
+            {
+                "instance": i.number,
+                "connectedAt": to_iso(i.connected_at),
+                "tasksInFlight": len(i.in_flight),
+                "capacity": i.capacity,
+                "stale": i.stale,
+                "confirmed": confirmed(i),
+            }
+            for i in connected
+        ],
+        "registeredAt": to_iso(service["created_at"]),
+        "updatedAt": to_iso(service["updated_at"]),
+    }
+
+
+def list_services(runtime: Runtime, project_id: str) -> list[dict[str, Any]]:
+    return [service_body(runtime, s) for s in runtime.registry.services(project_id)]
