@@ -18,7 +18,7 @@ SDK = ROOT / "sdk" / "python" / "orra_sdk"
 STUDIO = ROOT / "orra_studio"
 
 #: the rooms of the server package; ``core`` is what every other room may use
-ROOMS = ("api", "engine", "planning", "store", "services", "delivery")
+ROOMS = ("api", "control", "engine", "planning", "store", "services", "delivery")
 #: the most modules that may sit loose at the package root (its face, entry points, settings)
 MAX_LOOSE = 6
 
@@ -41,13 +41,24 @@ def _imports(path: Path, package: str) -> list[tuple[int, str]]:
     return found
 
 
-def _violations(folder: Path, package: str, forbidden: list[str], allow: set[str] = frozenset()):
+def _within(name: str, modules: list[str] | tuple[str, ...]) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def _violations(
+    folder: Path,
+    package: str,
+    forbidden: list[str],
+    allow: set[str] = frozenset(),
+    permitted: tuple[str, ...] = (),
+):
+    """Imports of ``forbidden`` modules, but for those within ``permitted``."""
     bad = []
     for path in sorted(folder.rglob("*.py")):
         if path.relative_to(folder).as_posix() in allow:
             continue
         for line, name in _imports(path, package):
-            if any(name == f or name.startswith(f + ".") for f in forbidden):
+            if _within(name, forbidden) and not _within(name, permitted):
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
     return sorted(set(bad))
 
@@ -67,21 +78,24 @@ RULES = [
         "the store imports nothing else of the server",
         SERVER / "store",
         "orra_server.store",
-        [f"orra_server.{m}" for m in ("api", "engine", "planning", "services", "delivery")],
+        [
+            f"orra_server.{m}"
+            for m in ("api", "control", "engine", "planning", "services", "delivery")
+        ],
         set(),
     ),
     (
         "planning knows nothing of the store, the engine, the API or sockets",
         SERVER / "planning",
         "orra_server.planning",
-        [f"orra_server.{m}" for m in ("api", "engine", "store", "services")],
+        [f"orra_server.{m}" for m in ("api", "control", "engine", "store", "services")],
         set(),
     ),
     (
-        "the engine does not know the API",
+        "the engine knows neither the API nor the application layer above it",
         SERVER / "engine",
         "orra_server.engine",
-        ["orra_server.api", "fastapi", "starlette"],
+        ["orra_server.api", "orra_server.control", "fastapi", "starlette"],
         set(),
     ),
     (
@@ -95,15 +109,55 @@ RULES = [
         "the service side knows neither the engine nor the API",
         SERVER / "services",
         "orra_server.services",
-        [f"orra_server.{m}" for m in ("api", "engine")],
+        [f"orra_server.{m}" for m in ("api", "control", "engine")],
+        set(),
+    ),
+    (
+        "delivery knows neither the API nor the application layer",
+        SERVER / "delivery",
+        "orra_server.delivery",
+        [f"orra_server.{m}" for m in ("api", "control")],
+        set(),
+    ),
+    (
+        "the application layer knows no transport: no HTTP framework, no API module",
+        SERVER / "control",
+        "orra_server.control",
+        ["orra_server.api", "fastapi", "starlette", "uvicorn"],
         set(),
     ),
 ]
 
+#: the API translates HTTP to the application layer's commands and back: it may import
+#: ``control/``, the shared core, settings and the plan's model types (its request bodies
+#: embed a plan), never what lies below the application layer
+API_RULE = (
+    "the API reaches the engine, store, planning, services and delivery only through control/",
+    SERVER / "api",
+    "orra_server.api",
+    [f"orra_server.{m}" for m in ("engine", "store", "planning", "services", "delivery")],
+    set(),
+    ("orra_server.planning.plan",),
+)
 
-@pytest.mark.parametrize(("rule", "folder", "package", "forbidden", "allow"), RULES)
-def test_import_rule(rule, folder, package, forbidden, allow):
-    assert _violations(folder, package, forbidden, allow) == [], rule
+
+@pytest.mark.parametrize(
+    ("rule", "folder", "package", "forbidden", "allow", "permitted"),
+    [(*rule, ()) for rule in RULES] + [API_RULE],
+)
+def test_import_rule(rule, folder, package, forbidden, allow, permitted):
+    assert _violations(folder, package, forbidden, allow, permitted) == [], rule
+
+
+def test_the_rules_catch_what_they_forbid():
+    """A rule that matched nothing would pass forever: the API rule, without its one
+    permission, finds the plan model import; the control rule finds control's engine use
+    when the engine is forbidden."""
+    *_, permitted = API_RULE
+    assert _violations(*API_RULE[1:5]) != []
+    assert permitted and _violations(*API_RULE[1:5], permitted) == []
+    control = SERVER / "control"
+    assert _violations(control, "orra_server.control", ["orra_server.engine"]) != []
 
 
 def test_at_most_six_modules_sit_loose_at_the_package_root():
@@ -111,3 +165,16 @@ def test_at_most_six_modules_sit_loose_at_the_package_root():
     assert len(loose) <= MAX_LOOSE, loose
     rooms = sorted(p.name for p in SERVER.iterdir() if (p / "__init__.py").exists())
     assert set(rooms) >= {"core", *ROOMS}, rooms
+
+
+def test_the_in_process_starters_reach_only_the_servers_face():
+    """``embedded.py`` and ``orra serve`` start a whole control plane (whose requests go through
+    control/); they import its face, its settings and its serving module, nothing below."""
+    face = {"orra_server", "orra_server.Settings"}
+    modules = ["orra_server.serving", "orra_server.settings"]
+    for starter in ("embedded.py", "cli/server.py"):
+        names = [
+            n for _, n in _imports(STUDIO / starter, "orra_studio") if _within(n, ["orra_server"])
+        ]
+        assert names, starter
+        assert [n for n in names if n not in face and not _within(n, modules)] == [], starter

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..core.limits import MAX_DATA_FIELDS, MAX_PLAN_STEPS, MAX_WEBHOOKS
-from ..planning import Plan
-from ..planning.plan import StepId
+from ..planning.plan import Plan, StepId
 
 __all__ = [
     "documented",
