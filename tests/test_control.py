@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orra_server.control import Runtime
-from orra_server.control.approvals import ListApprovals, list_approvals
+from orra_server.control.items import ListApprovals, list_approvals
 from orra_server.control.approve import Approve, approve
 from orra_server.control.cancel import Cancel, cancel
 from orra_server.control.lookup import GetOrchestration, get_orchestration
@@ -78,7 +78,7 @@ async def _approvals_once_waiting(runtime: Runtime, project_id: str, timeout: fl
     deadline = loop.time() + timeout
     while True:
         page = await list_approvals(runtime, ListApprovals(project_id))
-        if page.approvals or loop.time() > deadline:
+        if page.items or loop.time() > deadline:
             return page
         await asyncio.sleep(0.01)  # a condition polled to a deadline, not a wait for time
 
@@ -127,37 +127,42 @@ def test_only_a_waiting_step_is_decided_and_only_in_its_own_project(tmp_path: Pa
         assert previewed.answer["status"] == "PREVIEW", previewed.answer
         run_id = (await submit(runtime, asked)).execution_id
 
+        def at(step_id: str, project: str) -> dict[str, str]:
+            return {"project_id": project, "orchestration_id": run_id, "step_id": step_id}
+
         waiting = await _approvals_once_waiting(runtime, project_id)
-        assert [(a["executionId"], a["stepId"]) for a in waiting.approvals] == [(run_id, "task1")]
-        assert waiting.approvals[0]["expiresAt"] is None  # no approvalTimeoutSeconds
+        assert [(a["executionId"], a["stepId"]) for a in waiting.items] == [(run_id, "task1")]
+        assert waiting.items[0]["expiresAt"] is None  # no approvalTimeoutSeconds
 
         with pytest.raises(OrraError) as error:  # task2 waits for task1, not for a person
-            await approve(runtime, Approve(project_id, run_id, "task2"))
+            await approve(runtime, Approve(**at("task2", project_id)))
         _refused(error, 409, "step_not_awaiting_approval")
         with pytest.raises(OrraError) as error:
-            await reject(runtime, Reject(project_id, run_id, "task2", reason="no"))
+            await reject(
+                runtime,
+                Reject(**at("task2", project_id), reason="no"),
+            )
         _refused(error, 409, "step_not_awaiting_approval")
         with pytest.raises(OrraError) as error:
-            await approve(runtime, Approve(project_id, run_id, "task9"))
+            await approve(runtime, Approve(**at("task9", project_id)))
         _refused(error, 404, "step_not_found")
         with pytest.raises(OrraError) as error:  # an edited input must fit the schema
-            await approve(runtime, Approve(project_id, run_id, "task1", input={"text": 7}))
+            await approve(runtime, Approve(**at("task1", project_id), input={"text": 7}))
         _refused(error, 400, "invalid_step_input")
 
         other = await create_project(runtime, CreateProject("other"))
         with pytest.raises(OrraError) as error:  # ids are not secrets: another project's is 404
-            await approve(runtime, Approve(other["id"], run_id, "task1"))
+            await approve(runtime, Approve(**at("task1", other["id"])))
         _refused(error, 404, "orchestration_not_found")
 
-        decided = await reject(
-            runtime, Reject(project_id, run_id, "task1", reason="not today", key_hash="ab" * 32)
-        )
+        rejection = Reject(**at("task1", project_id), reason="not today", key_hash="ab" * 32)
+        decided = await reject(runtime, rejection)
         step = decided.steps["task1"]
         assert (step.status, step.approval) == ("FAILED", "rejected")
         assert step.error == "rejected by key abababab: not today", step.error
         with pytest.raises(OrraError) as error:  # decided once: the second decision conflicts
-            await approve(runtime, Approve(project_id, run_id, "task1"))
+            await approve(runtime, Approve(**at("task1", project_id)))
         _refused(error, 409, "step_not_awaiting_approval")
-        assert (await list_approvals(runtime, ListApprovals(project_id))).approvals == []
+        assert (await list_approvals(runtime, ListApprovals(project_id))).items == []
 
     _drive(tmp_path, scenario)

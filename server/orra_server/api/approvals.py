@@ -21,10 +21,18 @@ from .schemas import ApprovalList, OrchestrationOut
 router = APIRouter(tags=["approvals"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
-def _key_hash(request: Request) -> str | None:
-    """The hash of the key that decides, for the record (never the key)."""
+def _decision(request: Request, *step: str, approver: str | None) -> dict[str, Any]:
+    """Who decides which step (project, orchestration, step): the name given, and the hash of
+    the key that asked, for the record (never the key)."""
     key = (request.headers.get("authorization") or "").removeprefix("Bearer ").strip()
-    return hash_api_key(key) if key else None
+    project_id, orchestration_id, step_id = step
+    return {
+        "project_id": project_id,
+        "orchestration_id": orchestration_id,
+        "step_id": step_id,
+        "approver": approver,
+        "key_hash": hash_api_key(key) if key else None,
+    }
 
 
 @router.get("/approvals", **answers(ApprovalList))
@@ -41,7 +49,7 @@ async def list_approvals(
     ``inputPreview`` (``inputTruncated``); ``GET /orchestrations/{id}`` has it whole."""
     command = approvals.ListApprovals(project_id, limit, cursor)
     page = await approvals.list_approvals(runtime_of(request), command)
-    return {"approvals": page.approvals, "nextCursor": page.next_cursor}
+    return {"approvals": page.items, "nextCursor": page.next_cursor}
 
 
 @router.post(
@@ -57,15 +65,8 @@ async def approve_step(
 ) -> dict[str, Any]:
     """Run the step now, with its input as shown or as edited in ``input``."""
     body = body or ApprovalIn()
-    command = Approve(
-        project_id,
-        orchestration_id,
-        step_id,
-        input=body.input,
-        comment=body.comment,
-        approver=body.approver,
-        key_hash=_key_hash(request),
-    )
+    who = _decision(request, project_id, orchestration_id, step_id, approver=body.approver)
+    command = Approve(**who, input=body.input, comment=body.comment)
     run = await approve(runtime_of(request), command)
     return run.body()
 
@@ -82,13 +83,7 @@ async def reject_step(
     body: RejectionIn,
 ) -> dict[str, Any]:
     """Fail the step: the run re-plans without it or fails and compensates."""
-    command = Reject(
-        project_id,
-        orchestration_id,
-        step_id,
-        reason=body.reason,
-        approver=body.approver,
-        key_hash=_key_hash(request),
-    )
+    who = _decision(request, project_id, orchestration_id, step_id, approver=body.approver)
+    command = Reject(**who, reason=body.reason)
     run = await reject(runtime_of(request), command)
     return run.body()

@@ -35,10 +35,7 @@ router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=E
     "/orchestrations/{orchestration_id}/cancel", **answers(OrchestrationOut, conflicts=True)
 )
 async def cancel_orchestration(
-    request: Request,
-    project_id: ProjectId,
-    orchestration_id: str,
-    body: CancelIn | None = None,
+    request: Request, project_id: ProjectId, orchestration_id: str, body: CancelIn | None = None
 ) -> dict[str, Any]:
     """Stop it: no new step starts, running ones are told, completed revertible ones undone."""
     body = body or CancelIn()

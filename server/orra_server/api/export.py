@@ -42,6 +42,6 @@ async def export_table(
     if format is None:
         accept = request.headers.get("accept", "")
         format = "json" if "json" in accept and "arrow" not in accept else "arrow"
-    command = Export(project_id, table, format, since=since, until=until, status=status)
+    command = Export(project_id, table, format, (since, until), tuple(status))
     body = await export(runtime_of(request), command)
     return Response(body, media_type=MEDIA_TYPES[format])

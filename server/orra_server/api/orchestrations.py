@@ -122,4 +122,4 @@ async def list_orchestrations(
         until=until,
     )
     page = await listing.list_orchestrations(runtime_of(request), command)
-    return FastJSONResponse({"orchestrations": page.orchestrations, "nextCursor": page.next_cursor})
+    return FastJSONResponse({"orchestrations": page.items, "nextCursor": page.next_cursor})

@@ -25,9 +25,10 @@ from ..core.ids import to_iso
 from ..core.statuses import StepStatus
 from ..engine import Run, StepState
 from ..engine.approval_deadline import approval_deadline
+from .page import Page
 from .runtime import Runtime
 
-__all__ = ["ApprovalPage", "ListApprovals", "list_approvals"]
+__all__ = ["ListApprovals", "list_approvals"]
 
 #: an input whose JSON is larger than this is listed as a preview (``inputTruncated``)
 MAX_LISTED_INPUT_BYTES = 64 * 1024
@@ -49,14 +50,7 @@ class ListApprovals:
     cursor: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ApprovalPage:
-    approvals: list[dict[str, Any]]
-    #: the cursor of the next page; None on the last page
-    next_cursor: str | None
-
-
-async def list_approvals(runtime: Runtime, command: ListApprovals) -> ApprovalPage:
+async def list_approvals(runtime: Runtime, command: ListApprovals) -> Page:
     """Oldest run first; an input over 64 KiB is shown as ``inputPreview``
     (``inputTruncated``)."""
     project_id, limit, cursor = command.project_id, command.limit, command.cursor
@@ -80,7 +74,7 @@ async def list_approvals(runtime: Runtime, command: ListApprovals) -> ApprovalPa
         found = await asyncio.to_thread(lambda: [_size_of(value) for value in inputs])
         for step, value, (size, preview) in zip(unmeasured, inputs, found, strict=True):
             _measured[step] = (id(value), size, preview)
-    return ApprovalPage(
+    return Page(
         [_approval_body(run, step) for *_, run, step in page],
         _encode_cursor(page[-1][:3]) if more else None,
     )

@@ -8,24 +8,17 @@ from typing import Any
 
 from ..engine import Run
 from .admission import check_input
-from .gate import decided_by, waiting_step
+from .gate import StepDecision, waiting_step
 from .runtime import Runtime
 
 __all__ = ["Approve", "approve"]
 
 
-@dataclass(frozen=True, slots=True)
-class Approve:
-    project_id: str
-    orchestration_id: str
-    step_id: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Approve(StepDecision):
     #: the input to run the step with instead of the one shown
     input: dict[str, Any] | None = None
     comment: str | None = None
-    #: who approves, for the record
-    approver: str | None = None
-    #: the hash of the key that asked (recorded by its start, never the key)
-    key_hash: str | None = None
 
 
 async def approve(runtime: Runtime, command: Approve) -> Run:
@@ -47,6 +40,5 @@ async def approve(runtime: Runtime, command: Approve) -> Run:
         )
         # the check may have yielded the loop: decide only if the step still waits
         run, step = waiting_step(runtime, project_id, orchestration_id, step_id)
-    by = decided_by(command.approver, command.key_hash)
-    await runtime.engine.approve(run, step, command.input, by, command.comment)
+    await runtime.engine.approve(run, step, command.input, command.by, command.comment)
     return run

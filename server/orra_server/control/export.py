@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -34,11 +34,10 @@ class Export:
     project_id: str
     table: ExportTable
     format: ExportFormat
-    #: orchestrations created at or after / before
-    since: datetime | None = None
-    until: datetime | None = None
+    #: orchestrations created at or after the first, before the second (None: open)
+    created: tuple[datetime | None, datetime | None] = (None, None)
     #: orchestration statuses; each item may hold a comma-separated list
-    status: list[str] = field(default_factory=list)
+    status: tuple[str, ...] = ()
 
 
 def utc_or_400(moment: datetime | None, name: str) -> datetime | None:
@@ -56,7 +55,7 @@ def utc_or_400(moment: datetime | None, name: str) -> datetime | None:
         ) from None
 
 
-def _statuses(raw: list[str]) -> list[str]:
+def _statuses(raw: tuple[str, ...]) -> list[str]:
     """``status`` may repeat or hold a comma-separated list."""
     wanted = [s.strip().upper() for value in raw for s in value.split(",") if s.strip()]
     unknown = sorted(set(wanted) - _STATUSES)
@@ -89,7 +88,8 @@ async def export(runtime: Runtime, command: Export) -> bytes:
     """The rows whose creation time and status match, encoded in ``command.format``."""
     await runtime.store.sync()  # the current-state tables lag the events by a few ms
     wanted = _statuses(command.status)
-    since, until = utc_or_400(command.since, "since"), utc_or_400(command.until, "until")
+    since, until = command.created
+    since, until = utc_or_400(since, "since"), utc_or_400(until, "until")
     project_id, table, fmt = command.project_id, command.table, command.format
 
     def build() -> bytes:  # off the event loop: a big history takes a while to encode

@@ -3,13 +3,32 @@ run that waits for approval may be decided, and who decided is always recorded."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..core.errors import Conflict, NotFound
 from ..core.statuses import StepStatus
 from ..engine import Run, StepState
 from .lookup import orchestration
 from .runtime import Runtime
 
-__all__ = ["decided_by", "waiting_step"]
+__all__ = ["StepDecision", "decided_by", "waiting_step"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepDecision:
+    """Who decides which step: what approving and rejecting both carry."""
+
+    project_id: str
+    orchestration_id: str
+    step_id: str
+    #: who decides, for the record
+    approver: str | None = None
+    #: the hash of the key that asked (recorded by its start, never the key)
+    key_hash: str | None = None
+
+    @property
+    def by(self) -> str:
+        return decided_by(self.approver, self.key_hash)
 
 
 def waiting_step(

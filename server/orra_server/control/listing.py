@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ..core.errors import BadRequest
 from ..core.ids import to_iso
 from ..core.statuses import OrchestrationStatus
 from ..store import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
 from .export import utc_or_400
+from .page import Page
 from .runtime import Runtime
 
-__all__ = ["DEFAULT_SORT", "ListOrchestrations", "OrchestrationPage", "list_orchestrations"]
+__all__ = ["DEFAULT_SORT", "ListOrchestrations", "list_orchestrations"]
 
 _STATUSES = {s.value for s in OrchestrationStatus}
 
@@ -36,14 +36,7 @@ class ListOrchestrations:
     until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class OrchestrationPage:
-    orchestrations: list[dict[str, Any]]
-    #: the cursor of the next page; None on the last page
-    next_cursor: str | None
-
-
-async def list_orchestrations(runtime: Runtime, command: ListOrchestrations) -> OrchestrationPage:
+async def list_orchestrations(runtime: Runtime, command: ListOrchestrations) -> Page:
     status = command.status
     if status is not None:
         status = status.upper()
@@ -84,7 +77,7 @@ async def list_orchestrations(runtime: Runtime, command: ListOrchestrations) -> 
             }
         )
     next_cursor = Cursor.after(sort, rows[-1]).encode() if more else None
-    return OrchestrationPage(items, next_cursor)
+    return Page(items, next_cursor)
 
 
 def _cursor_or_400(cursor: str | None, sort: str, offset: int) -> Cursor | None:

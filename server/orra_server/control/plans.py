@@ -9,7 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from ..core.errors import BadRequest
-from ..core.ids import now, to_iso
+from ..core.ids import new_id, now, to_iso
+from ..core.statuses import OrchestrationStatus
+from ..engine import Run
 from ..planning import (
     GroundingMatch,
     GroundingSpec,
@@ -23,7 +25,14 @@ from ..store import Change
 from .admission import check_plan
 from .runtime import Runtime
 
-__all__ = ["NO_GROUNDING", "OrchestrationRequest", "Planned", "plan_request", "planning_events"]
+__all__ = [
+    "NO_GROUNDING",
+    "OrchestrationRequest",
+    "Planned",
+    "pending_run",
+    "plan_request",
+    "planning_events",
+]
 
 #: ``grounding`` in a request that asks to plan without any grounding spec
 NO_GROUNDING = "none"
@@ -103,6 +112,33 @@ async def plan_request(runtime: Runtime, request: OrchestrationRequest, *, run: 
         plan_body["estimatedCompletionTime"] = _estimate(runtime, plan_body, service_ids)
     webhooks = runtime.webhooks_of(project_id)
     return Planned(result, plan_body, services, service_ids, grounding, webhooks)
+
+
+def pending_run(
+    project_id: str,
+    request: tuple[dict[str, Any], list[dict[str, Any]]],
+    plan: dict[str, Any] | None,
+    webhooks: list[str],
+    provenance: dict[str, Any],
+    options: dict[str, Any] | None,
+    parent_id: str | None = None,
+) -> Run:
+    """A run about to be accepted (a submission or a re-run): a fresh id, PENDING, created
+    now; ``request`` is its (action, data)."""
+    action, data = request
+    return Run(
+        id=new_id("o_", 20),
+        project_id=project_id,
+        action=action,
+        data=data,
+        plan=plan,
+        status=OrchestrationStatus.PENDING,
+        created_at=now(),
+        webhooks=webhooks,
+        provenance=provenance,
+        options=options,
+        parent_id=parent_id,
+    )
 
 
 def _data_map(data: list[dict[str, Any]]) -> dict[str, Any]:

@@ -16,14 +16,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..core.errors import BadRequest, Conflict, NotFound
-from ..core.ids import new_id, now
-from ..core.statuses import OrchestrationStatus, StepStatus
+from ..core.ids import now
+from ..core.statuses import StepStatus
 from ..engine import TERMINAL, Run
 from ..engine.fork import forked
 from ..engine.run import build_steps, gate_steps
 from ..planning import Plan, PlanningRequest, execution_levels
 from .admission import admitted, check_input, check_plan
 from .lookup import orchestration
+from .plans import pending_run
 from .runtime import Runtime
 
 __all__ = ["Rerun", "Rerunning", "rerun"]
@@ -117,18 +118,11 @@ async def rerun(runtime: Runtime, command: Rerun) -> Rerunning:
     for spec in plan_body["steps"]:
         if spec["id"] in edited:
             spec["input"] = edited[spec["id"]]  # literals now: what the caller asked for
-    run = Run(
-        id=new_id("o_", 20),
-        project_id=project_id,
-        action=source.action,
-        data=source.data,
-        plan=plan_body,
-        status=OrchestrationStatus.PENDING,
-        created_at=now(),
-        webhooks=runtime.webhooks_of(project_id),
-        provenance={"source": "rerun", "parentId": source.id, "fromStep": command.from_step},
-        options=source.options,
-        parent_id=source.id,
+    provenance = {"source": "rerun", "parentId": source.id, "fromStep": command.from_step}
+    webhooks = runtime.webhooks_of(project_id)
+    asked = (source.action, source.data)
+    run = pending_run(
+        project_id, asked, plan_body, webhooks, provenance, source.options, parent_id=source.id
     )
     run.steps = build_steps(plan_body, service_ids)
     gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in services})

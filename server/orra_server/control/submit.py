@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import BadRequest
-from ..core.ids import new_id, now
 from ..core.statuses import OrchestrationStatus
 from ..engine import Run
 from ..engine.run import build_steps, gate_steps
 from .admission import admitted, room_for_one_more
-from .plans import OrchestrationRequest, plan_request, planning_events
+from .plans import OrchestrationRequest, pending_run, plan_request, planning_events
 from .runtime import Runtime
 
 __all__ = ["Submitted", "submit"]
@@ -37,17 +36,9 @@ async def submit(runtime: Runtime, request: OrchestrationRequest) -> Submitted:
     planned = await plan_request(runtime, request, run=True)
     result, plan_body = planned.result, planned.plan
     answer = planned.answer()
-    run = Run(
-        id=new_id("o_", 20),
-        project_id=project_id,
-        action=request.action,
-        data=request.data,
-        plan=plan_body,
-        status=OrchestrationStatus.PENDING,
-        created_at=now(),
-        webhooks=planned.webhooks,
-        provenance=result.provenance,
-        options=request.options,
+    asked = (request.action, request.data)
+    run = pending_run(
+        project_id, asked, plan_body, planned.webhooks, result.provenance, request.options
     )
     answer["executionId"] = run.id
     events = planning_events(run.id, result)
