@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orra_server.control import Runtime
-from orra_server.control.items import ListApprovals, list_approvals
+from orra_server.control.approvals import ListApprovals, list_approvals
 from orra_server.control.approve import Approve, approve
 from orra_server.control.cancel import Cancel, cancel
 from orra_server.control.lookup import GetOrchestration, get_orchestration
