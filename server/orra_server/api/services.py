@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
@@ -16,10 +16,15 @@ from .schemas import RegistrationOut, ServiceList
 router = APIRouter(tags=["services"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
-async def _register(request: Request, body: RegistrationIn, project_id: str, kind: str):
+async def _register(
+    request: Request,
+    body: RegistrationIn,
+    project_id: str,
+    kind: Literal["service", "agent"],
+) -> dict[str, Any]:
     command = services.Register(
         project_id,
-        kind,  # type: ignore[arg-type]
+        kind,
         body.name,
         service_id=body.id,
         description=body.description,
