@@ -21,6 +21,12 @@ from pathlib import Path
 from orra_sdk import Service
 from orra_studio import seed_models as models  # noqa: E402
 
+#: what the seed's assistant does; its broken twin and the quartet promise the same
+ASSISTANT_ABOUT = (
+    "Composes a reply to a customer inquiry from the customer's profile, the relevant products "
+    "and the seller's profile."
+)
+
 
 def note(service: str, value: object) -> None:
     path = os.environ.get("CALL_LOG")
@@ -57,13 +63,7 @@ def lookups(url: str, key: str) -> list[Service]:
 
 def assistant(url: str, key: str) -> list[Service]:
     """The seed's assistant, working (with ``lookups``: the whole seed, every call noted)."""
-    service = Service(
-        "ai-assistant-service",
-        description="Composes a reply to a customer inquiry from the customer's profile, the "
-        "relevant products and the seller's profile.",
-        url=url,
-        api_key=key,
-    )
+    service = Service("ai-assistant-service", description=ASSISTANT_ABOUT, url=url, api_key=key)
 
     @service.handler
     async def reply(request: models.AssistantIn) -> models.AssistantOut:
@@ -76,13 +76,7 @@ def assistant(url: str, key: str) -> list[Service]:
 
 
 def broken(url: str, key: str) -> list[Service]:
-    assistant = Service(
-        "ai-assistant-service",
-        description="Composes a reply to a customer inquiry from the customer's profile, the "
-        "relevant products and the seller's profile.",
-        url=url,
-        api_key=key,
-    )
+    assistant = Service("ai-assistant-service", description=ASSISTANT_ABOUT, url=url, api_key=key)
 
     @assistant.handler
     async def reply(request: models.AssistantIn) -> models.AssistantOut:
@@ -93,12 +87,8 @@ def broken(url: str, key: str) -> list[Service]:
 
 
 def backup(url: str, key: str) -> list[Service]:
-    assistant = Service(
-        "backup-assistant-service",
-        description="A fallback: turns a profile, products and a seller into text.",
-        url=url,
-        api_key=key,
-    )
+    about = "A fallback: turns a profile, products and a seller into text."
+    assistant = Service("backup-assistant-service", description=about, url=url, api_key=key)
 
     @assistant.handler
     async def reply(request: models.AssistantIn) -> models.AssistantOut:
@@ -116,13 +106,7 @@ def quartet(url: str, key: str) -> list[Service]:
     services = []
     for letter in "abcd":
         name = f"assistant-{letter}"
-        service = Service(
-            name,
-            description="Composes a reply to a customer inquiry from the customer's profile, "
-            "the relevant products and the seller's profile.",
-            url=url,
-            api_key=key,
-        )
+        service = Service(name, description=ASSISTANT_ABOUT, url=url, api_key=key)
 
         async def reply(request: models.AssistantIn, name: str = name) -> models.AssistantOut:
             note(name, request.inquiry)
