@@ -15,10 +15,9 @@ import asyncio
 import collections
 import os
 import sys
-from functools import partial
 from pathlib import Path
 
-from service_models import ServiceAt, model
+from service_models import ServiceAt, model, services_at
 
 from orra_sdk import Service, Task, TaskAborted
 
@@ -138,9 +137,7 @@ KINDS = {"flaky": flaky, "saga": saga, "worker": worker}
 
 
 async def main(url: str, key: str, kinds: str) -> None:
-    services = [
-        s for kind in kinds.split(",") for s in KINDS[kind](partial(Service, url=url, api_key=key))
-    ]
+    services = [s for kind in kinds.split(",") for s in KINDS[kind](services_at(url, key))]
     await asyncio.gather(*(s.run() for s in services))
 
 

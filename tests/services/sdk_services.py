@@ -13,9 +13,8 @@ import logging
 import os
 import sys
 import time
-from functools import partial
 
-from service_models import ServiceAt, model
+from service_models import ServiceAt, model, services_at
 
 from orra_sdk import Service, Task
 
@@ -120,7 +119,7 @@ KINDS = {
 
 
 async def main(url: str, key: str, kind: str) -> None:
-    services = KINDS.get(kind, text_services)(partial(Service, url=url, api_key=key))
+    services = KINDS.get(kind, text_services)(services_at(url, key))
     await asyncio.gather(*(s.run() for s in services))
 
 

@@ -8,6 +8,7 @@ which gives the same JSON Schema as the class statement would.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, create_model
@@ -22,3 +23,12 @@ def model(name: str, **fields: Any) -> type[BaseModel]:
 
 #: ``Service`` with the control plane's URL and the project's key already given
 ServiceAt = Callable[..., Service]
+
+#: the longest a test service waits between two attempts to reach the control plane (the SDK's
+#: default, 30 s, would keep a restart test waiting for seconds after the server is back)
+RECONNECT_AT_MOST = 1.0
+
+
+def services_at(url: str, key: str) -> ServiceAt:
+    """``Service`` for the control plane at ``url`` and the project of ``key``."""
+    return partial(Service, url=url, api_key=key, max_backoff=RECONNECT_AT_MOST)
