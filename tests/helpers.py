@@ -132,7 +132,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, 30, "the control plane to answer /health")
+        wait_until(healthy, 60, "the control plane to answer /health")  # a busy CI machine
         return self
 
     def again(self) -> ServerProcess:

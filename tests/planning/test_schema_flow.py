@@ -94,12 +94,8 @@ def test_three_goals_in_one_action_are_all_planned_and_shared_steps_run_once() -
 
 
 def test_a_goal_nothing_serves_makes_the_whole_action_not_actionable() -> None:
-    outcome = plan(
-        DESK,
-        "triage",
-        "Classify this ticket and book a meeting room for tomorrow",
-        {"message": "The app crashes", "priority": "low"},
-    )
+    content = "Classify this ticket and book a meeting room for tomorrow"
+    outcome = plan(DESK, "triage", content, {"message": "The app crashes", "priority": "low"})
     assert outcome.plan is None
     assert "book a meeting room for tomorrow" in outcome.reason
 
