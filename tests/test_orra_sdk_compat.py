@@ -239,10 +239,12 @@ def test_an_orra_sdk_instance_holds_at_most_16_tasks_and_the_rest_wait_their_tur
 
         wait_until(all_finished, 60, "80 orchestrations to complete")
         assert 0 < most["slow-echo"] <= 16, most
-        assert most["roomy-echo"] > 16, most  # no limit: it takes all 40 at once
+        held_at_once = 0
         for execution_id in ids:
             body = api.get(f"/orchestrations/{execution_id}").json()
             assert body["stepResults"][0]["attempts"] == 1, body
+            held_at_once = max(held_at_once, body["stepResults"][0]["output"].get("most", 0))
+        assert held_at_once > 16, held_at_once  # no limit: it holds more than 16 at once
         # the same sockets throughout: nothing stalled, nothing reconnected
         assert {n: [c["instance"] for c in cs] for n, cs in connections().items()} == {
             n: [c["instance"] for c in cs] for n, cs in before.items()

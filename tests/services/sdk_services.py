@@ -3,7 +3,7 @@
 Kinds: ``text`` (``text-shouter`` and ``word-counter``), ``counter-only``, ``schema``
 (``greeter``), ``large`` (``text-repeater``), ``summarizer`` (``slow-summarizer``: a sync
 handler that holds a worker thread ``BUSY_SECONDS`` per task), ``roomy`` (``roomy-echo``: 64
-tasks at once, half a second each).
+tasks at once, each held until a 17th is in hand; it answers the most it held at once).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ CountOut = model("CountOut", words=int, pid=int)
 RepeatIn = model("RepeatIn", text=str, times=int)
 RepeatOut = model("RepeatOut", repeated=str)
 EchoIn = model("EchoIn", text=str)
-EchoOut = model("EchoOut", echo=str)
+HeldEchoOut = model("HeldEchoOut", echo=str, most=int)
 SummaryOut = model("SummaryOut", summary=str)
 
 
@@ -95,11 +95,24 @@ def summarizer(service_at: ServiceAt) -> list[Service]:
 def roomy(service_at: ServiceAt) -> list[Service]:
     about = "Echoes text, slowly, many at once"
     service = service_at("roomy-echo", description=about, concurrency=64)
+    held, most = 0, 0
+    more_than_16 = asyncio.Event()
 
     @service.handler
-    async def echo(task: EchoIn) -> EchoOut:
-        await asyncio.sleep(0.5)
-        return EchoOut(echo=task.text)
+    async def echo(task: EchoIn) -> HeldEchoOut:
+        # every task is held until a 17th is in hand at once (or 20 s pass): the most this
+        # instance ever held, returned with each result, shows whether the control plane capped it
+        nonlocal held, most
+        held += 1
+        most = max(most, held)
+        if held > 16:
+            more_than_16.set()
+        try:
+            await asyncio.wait_for(more_than_16.wait(), 20)
+        except TimeoutError:
+            pass
+        held -= 1
+        return HeldEchoOut(echo=task.text, most=most)
 
     return [service]
 
