@@ -132,7 +132,11 @@ class ServerProcess:
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, 60, "the control plane to answer /health")  # a busy CI machine
+        try:
+            wait_until(healthy, 60, "the control plane to answer /health")  # a busy CI machine
+        except BaseException:
+            self.stop(signal.SIGKILL)  # a server that never answered is not left running
+            raise
         return self
 
     def again(self) -> ServerProcess:
