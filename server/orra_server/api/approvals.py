@@ -22,9 +22,10 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request
 
+from orra_sdk.vocabulary import StepStatus
+
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.ids import hash_api_key, to_iso
-from ..core.statuses import StepStatus
 from ..engine import Run, StepState
 from .admission import check_input
 from .auth import ProjectId
