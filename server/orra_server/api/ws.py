@@ -24,7 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from orra_sdk.vocabulary import PONG_MESSAGE_ID, ServiceFrame
 
-from ..core.grammar import decimal
+from ..core.grammar import bearer_credential, decimal
 from ..core.ids import hash_api_key, is_well_formed_api_key
 from ..core.limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
 from ..services import frames
@@ -64,11 +64,8 @@ def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
 
 def _key_of(websocket: WebSocket) -> str:
     """The API key: ``Authorization: Bearer …`` on the upgrade, else ``?apiKey=`` (orra SDKs)."""
-    header = websocket.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() == "bearer" and key.strip():
-        return key.strip()
-    return websocket.query_params.get("apiKey", "")
+    key = bearer_credential(websocket.headers.get("authorization"))
+    return key or websocket.query_params.get("apiKey", "")
 
 
 @router.websocket("/ws")
