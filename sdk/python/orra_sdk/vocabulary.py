@@ -120,51 +120,22 @@ class DrawnState(StrEnum):
     ERROR = "ERROR"  # a preview the server could not answer
 
 
-class ApprovalStatus(StrEnum):
-    """Where a step that needs a person's approval stands (``step.approval``)."""
+# Each of these is named once, its wire value the name in lower case (``StrEnum``'s rule):
+# ``DeliveryStatus.DELIVERED == "delivered"``.
 
-    REQUIRED = "required"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-class CompensationStatus(StrEnum):
-    """Undoing one completed step."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    PARTIAL = "partial"  # the service undid part of it
-    FAILED = "failed"
-    EXPIRED = "expired"  # its time to live ran out first
-
-    @property
-    def final(self) -> bool:
-        return self not in (CompensationStatus.PENDING, CompensationStatus.RUNNING)
-
-
-class CompensationReason(StrEnum):
-    """Why completed steps are undone (``compensationContext.reason``)."""
-
-    FAILED = "failed"
-    ABORTED = "aborted"
-    CANCELLED = "cancelled"
-
-
-class CompensationFailureStatus(StrEnum):
-    """A compensation that failed for good, as a person settles it."""
-
-    PENDING = "pending"
-    RESOLVED = "resolved"
-    IGNORED = "ignored"
-
-
-class DeliveryStatus(StrEnum):
-    """A webhook delivery."""
-
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
+#: where a step that needs a person's approval stands (``step.approval``)
+ApprovalStatus = StrEnum("ApprovalStatus", "REQUIRED APPROVED REJECTED")
+#: undoing one completed step: PARTIAL, the service undid part of it; EXPIRED, its time to live
+#: ran out first
+CompensationStatus = StrEnum(
+    "CompensationStatus", "PENDING RUNNING COMPLETED PARTIAL FAILED EXPIRED"
+)
+#: why completed steps are undone (``compensationContext.reason``)
+CompensationReason = StrEnum("CompensationReason", "FAILED ABORTED CANCELLED")
+#: a compensation that failed for good, as a person settles it
+CompensationFailureStatus = StrEnum("CompensationFailureStatus", "PENDING RESOLVED IGNORED")
+#: a webhook delivery
+DeliveryStatus = StrEnum("DeliveryStatus", "PENDING DELIVERED FAILED")
 
 
 # -- events --------------------------------------------------------------------------------
@@ -267,42 +238,36 @@ class ControlFrame(StrEnum):
     ACK = "ACK"
 
 
-class ServiceFrame(StrEnum):
-    """The ``type`` of a frame a service sends to the control plane."""
-
-    PONG = "pong"
-    TASK_RESULT = "task_result"
-    TASK_INTERIM_RESULT = "task_interim_result"
-    TASK_ABORT_RESULT = "task_abort_result"
-    TASK_STATUS = "task_status"
-
-
-class TaskProgress(StrEnum):
-    """The ``status`` of a ``task_status`` frame."""
-
-    IN_PROGRESS = "in_progress"  # a re-sent task is still being worked on
-
+#: the ``type`` of a frame a service sends to the control plane
+ServiceFrame = StrEnum(
+    "ServiceFrame", "PONG TASK_RESULT TASK_INTERIM_RESULT TASK_ABORT_RESULT TASK_STATUS"
+)
+#: the ``status`` of a ``task_status`` frame: a re-sent task is still being worked on
+TaskProgress = StrEnum("TaskProgress", "IN_PROGRESS")
 
 #: the message id of a pong's envelope (the orra SDKs send it; it is never ACKed)
 PONG_MESSAGE_ID = "pong"
 
 
 # -- the TypeScript SDK's copy -------------------------------------------------------------
+#: the order of the TypeScript copy: the long ones first, then the short ones (one line each)
 _ENUMS: tuple[type[StrEnum], ...] = (
     OrchestrationStatus,
     StepStatus,
+    EventKind,
     SubmissionStatus,
+    ControlFrame,
     DrawnState,
+    ServiceFrame,
     ApprovalStatus,
     CompensationStatus,
     CompensationReason,
+    TaskProgress,
     CompensationFailureStatus,
     DeliveryStatus,
-    EventKind,
-    ControlFrame,
-    ServiceFrame,
-    TaskProgress,
 )
+#: an enum with more members than this is written one member a line
+_ONE_LINE = 10
 
 
 def typescript() -> str:
@@ -313,15 +278,17 @@ def typescript() -> str:
         "",
     ]
     for enum in _ENUMS:
-        if enum.__doc__:
+        if enum.__doc__ and enum.__doc__ != StrEnum.__doc__:
             lines.append(f"/** {enum.__doc__.strip().replace('``', '`')} */")
-        lines.append(f"export const {enum.__name__} = {{")
-        lines += [f'  {m.name}: "{m.value}",' for m in enum]
-        lines.append("} as const;")
+        members = [f'{m.name}: "{m.value}"' for m in enum]
+        if len(members) > _ONE_LINE:
+            lines += [f"export const {enum.__name__} = {{", *(f"  {m}," for m in members)]
+            lines.append("} as const;")
+        else:
+            lines.append(f"export const {enum.__name__} = {{ {', '.join(members)} }} as const;")
         lines.append(
             f"export type {enum.__name__} = (typeof {enum.__name__})[keyof typeof {enum.__name__}];"
         )
-        lines.append("")
     lines.append(f'export const PONG_MESSAGE_ID = "{PONG_MESSAGE_ID}";')
     return "\n".join(lines) + "\n"
 

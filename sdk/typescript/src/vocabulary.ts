@@ -1,90 +1,10 @@
 // Generated from sdk/python/orra_sdk/vocabulary.py by
 // `python -m orra_sdk.vocabulary --typescript`: do not edit by hand.
 
-export const OrchestrationStatus = {
-  PENDING: "PENDING",
-  RUNNING: "RUNNING",
-  PAUSED: "PAUSED",
-  AWAITING_APPROVAL: "AWAITING_APPROVAL",
-  COMPLETED: "COMPLETED",
-  FAILED: "FAILED",
-  ABORTED: "ABORTED",
-  CANCELLED: "CANCELLED",
-  NOT_ACTIONABLE: "NOT_ACTIONABLE",
-} as const;
+export const OrchestrationStatus = { PENDING: "PENDING", RUNNING: "RUNNING", PAUSED: "PAUSED", AWAITING_APPROVAL: "AWAITING_APPROVAL", COMPLETED: "COMPLETED", FAILED: "FAILED", ABORTED: "ABORTED", CANCELLED: "CANCELLED", NOT_ACTIONABLE: "NOT_ACTIONABLE" } as const;
 export type OrchestrationStatus = (typeof OrchestrationStatus)[keyof typeof OrchestrationStatus];
-
-export const StepStatus = {
-  PENDING: "PENDING",
-  RUNNING: "RUNNING",
-  RETRYING: "RETRYING",
-  AWAITING_APPROVAL: "AWAITING_APPROVAL",
-  COMPLETED: "COMPLETED",
-  FAILED: "FAILED",
-  ABORTED: "ABORTED",
-  CANCELLED: "CANCELLED",
-  SKIPPED: "SKIPPED",
-} as const;
+export const StepStatus = { PENDING: "PENDING", RUNNING: "RUNNING", RETRYING: "RETRYING", AWAITING_APPROVAL: "AWAITING_APPROVAL", COMPLETED: "COMPLETED", FAILED: "FAILED", ABORTED: "ABORTED", CANCELLED: "CANCELLED", SKIPPED: "SKIPPED" } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
-
-/** What `POST /orchestrations` (and a re-run) answers besides `NOT_ACTIONABLE`. */
-export const SubmissionStatus = {
-  ACCEPTED: "ACCEPTED",
-  PREVIEW: "PREVIEW",
-} as const;
-export type SubmissionStatus = (typeof SubmissionStatus)[keyof typeof SubmissionStatus];
-
-/** States only the client draws; the server never sends them. */
-export const DrawnState = {
-  INVALID: "INVALID",
-  TIMEOUT: "TIMEOUT",
-  ERROR: "ERROR",
-} as const;
-export type DrawnState = (typeof DrawnState)[keyof typeof DrawnState];
-
-/** Where a step that needs a person's approval stands (`step.approval`). */
-export const ApprovalStatus = {
-  REQUIRED: "required",
-  APPROVED: "approved",
-  REJECTED: "rejected",
-} as const;
-export type ApprovalStatus = (typeof ApprovalStatus)[keyof typeof ApprovalStatus];
-
-/** Undoing one completed step. */
-export const CompensationStatus = {
-  PENDING: "pending",
-  RUNNING: "running",
-  COMPLETED: "completed",
-  PARTIAL: "partial",
-  FAILED: "failed",
-  EXPIRED: "expired",
-} as const;
-export type CompensationStatus = (typeof CompensationStatus)[keyof typeof CompensationStatus];
-
-/** Why completed steps are undone (`compensationContext.reason`). */
-export const CompensationReason = {
-  FAILED: "failed",
-  ABORTED: "aborted",
-  CANCELLED: "cancelled",
-} as const;
-export type CompensationReason = (typeof CompensationReason)[keyof typeof CompensationReason];
-
-/** A compensation that failed for good, as a person settles it. */
-export const CompensationFailureStatus = {
-  PENDING: "pending",
-  RESOLVED: "resolved",
-  IGNORED: "ignored",
-} as const;
-export type CompensationFailureStatus = (typeof CompensationFailureStatus)[keyof typeof CompensationFailureStatus];
-
-/** A webhook delivery. */
-export const DeliveryStatus = {
-  PENDING: "pending",
-  DELIVERED: "delivered",
-  FAILED: "failed",
-} as const;
-export type DeliveryStatus = (typeof DeliveryStatus)[keyof typeof DeliveryStatus];
-
 /** The `type` of every event in an orchestration's history (`/events`, `/logs`). */
 export const EventKind = {
   ORCHESTRATION_ACCEPTED: "orchestration_accepted",
@@ -129,31 +49,27 @@ export const EventKind = {
   WEBHOOK_ATTEMPT: "webhook_attempt",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
-
+/** What `POST /orchestrations` (and a re-run) answers besides `NOT_ACTIONABLE`. */
+export const SubmissionStatus = { ACCEPTED: "ACCEPTED", PREVIEW: "PREVIEW" } as const;
+export type SubmissionStatus = (typeof SubmissionStatus)[keyof typeof SubmissionStatus];
 /** The `type` of a frame the control plane sends to a service. */
-export const ControlFrame = {
-  TASK_REQUEST: "task_request",
-  TASK_CANCEL: "task_cancel",
-  COMPENSATION_REQUEST: "compensation_request",
-  PING: "ping",
-  ACK: "ACK",
-} as const;
+export const ControlFrame = { TASK_REQUEST: "task_request", TASK_CANCEL: "task_cancel", COMPENSATION_REQUEST: "compensation_request", PING: "ping", ACK: "ACK" } as const;
 export type ControlFrame = (typeof ControlFrame)[keyof typeof ControlFrame];
-
-/** The `type` of a frame a service sends to the control plane. */
-export const ServiceFrame = {
-  PONG: "pong",
-  TASK_RESULT: "task_result",
-  TASK_INTERIM_RESULT: "task_interim_result",
-  TASK_ABORT_RESULT: "task_abort_result",
-  TASK_STATUS: "task_status",
-} as const;
+/** States only the client draws; the server never sends them. */
+export const DrawnState = { INVALID: "INVALID", TIMEOUT: "TIMEOUT", ERROR: "ERROR" } as const;
+export type DrawnState = (typeof DrawnState)[keyof typeof DrawnState];
+export const ServiceFrame = { PONG: "pong", TASK_RESULT: "task_result", TASK_INTERIM_RESULT: "task_interim_result", TASK_ABORT_RESULT: "task_abort_result", TASK_STATUS: "task_status" } as const;
 export type ServiceFrame = (typeof ServiceFrame)[keyof typeof ServiceFrame];
-
-/** The `status` of a `task_status` frame. */
-export const TaskProgress = {
-  IN_PROGRESS: "in_progress",
-} as const;
+export const ApprovalStatus = { REQUIRED: "required", APPROVED: "approved", REJECTED: "rejected" } as const;
+export type ApprovalStatus = (typeof ApprovalStatus)[keyof typeof ApprovalStatus];
+export const CompensationStatus = { PENDING: "pending", RUNNING: "running", COMPLETED: "completed", PARTIAL: "partial", FAILED: "failed", EXPIRED: "expired" } as const;
+export type CompensationStatus = (typeof CompensationStatus)[keyof typeof CompensationStatus];
+export const CompensationReason = { FAILED: "failed", ABORTED: "aborted", CANCELLED: "cancelled" } as const;
+export type CompensationReason = (typeof CompensationReason)[keyof typeof CompensationReason];
+export const TaskProgress = { IN_PROGRESS: "in_progress" } as const;
 export type TaskProgress = (typeof TaskProgress)[keyof typeof TaskProgress];
-
+export const CompensationFailureStatus = { PENDING: "pending", RESOLVED: "resolved", IGNORED: "ignored" } as const;
+export type CompensationFailureStatus = (typeof CompensationFailureStatus)[keyof typeof CompensationFailureStatus];
+export const DeliveryStatus = { PENDING: "pending", DELIVERED: "delivered", FAILED: "failed" } as const;
+export type DeliveryStatus = (typeof DeliveryStatus)[keyof typeof DeliveryStatus];
 export const PONG_MESSAGE_ID = "pong";

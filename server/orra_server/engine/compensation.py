@@ -36,7 +36,7 @@ __all__ = ["Compensator", "compensation_key", "failure_body"]
 log = logging.getLogger("orra.compensation")
 
 #: what a compensation can end as
-FINAL = frozenset(status for status in CompensationStatus if status.final)
+FINAL = frozenset(CompensationStatus) - {CompensationStatus.PENDING, CompensationStatus.RUNNING}
 
 
 def compensation_key(orchestration_id: str, step_id: str, generation: int = 0) -> str:
