@@ -33,7 +33,7 @@ from .errors import (
 )
 from .types import Orchestration
 
-__all__ = ["AsyncClient", "Client", "TERMINAL", "action_body"]
+__all__ = ["AsyncClient", "Client", "action_body"]
 
 
 EventCallback = Callable[[dict[str, Any]], Any]

@@ -19,6 +19,7 @@ import traitlets
 
 from orra_sdk.vocabulary import (
     ATTEMPT_ENDINGS,
+    TERMINAL,
     ApprovalStatus,
     DrawnState,
     EventKind,
@@ -27,7 +28,7 @@ from orra_sdk.vocabulary import (
     SubmissionStatus,
 )
 
-from ..client import TERMINAL, Client
+from ..client import Client
 from ..errors import ApiError, OrraError
 from ..progress import Progress
 from ..studio import drawings
