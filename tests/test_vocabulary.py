@@ -35,19 +35,18 @@ VOCABULARY = ROOT / "sdk" / "python" / "orra_sdk" / "vocabulary.py"
 TYPESCRIPT = ROOT / "sdk" / "typescript" / "src" / "vocabulary.ts"
 
 #: words only the vocabulary spells: anywhere else they are a bare status, event or frame type
-SPELLED_ONLY_THERE = {
-    member.value: f"{enum.__name__}.{member.name}"
-    for enum in (
-        OrchestrationStatus,
-        StepStatus,
-        SubmissionStatus,
-        DrawnState,
-        EventKind,
-        ControlFrame,
-        ServiceFrame,
-    )
-    for member in enum
-}
+SPELLED_ONLY_THERE: dict[str, str] = {}
+for _enum in (
+    OrchestrationStatus,
+    StepStatus,
+    SubmissionStatus,
+    DrawnState,
+    EventKind,
+    ControlFrame,
+    ServiceFrame,
+):
+    for _member in _enum:
+        SPELLED_ONLY_THERE.setdefault(_member.value, f"{_enum.__name__}.{_member.name}")
 #: lowercase statuses are common words, so they count only where compared with a status
 LOWERCASE = {
     member.value
@@ -79,6 +78,14 @@ def _names_a_status(node: ast.expr) -> bool:
     return False
 
 
+def _builds_an_event_kind(node: ast.JoinedStr) -> bool:
+    """``f"orchestration_{status.lower()}"``: an event kind made by string surgery."""
+    head = node.values[0] if node.values else None
+    if not (isinstance(head, ast.Constant) and str(head.value).endswith("_")):
+        return False
+    return any(kind.startswith(head.value) for kind in EventKind)
+
+
 def _bare_words(path: Path) -> Iterator[str]:
     tree = ast.parse(path.read_text())
     # docstrings, and the names in ``__all__`` (functions may be named after a frame)
@@ -98,6 +105,8 @@ def _bare_words(path: Path) -> Iterator[str]:
             if id(node) not in skipped and node.value in SPELLED_ONLY_THERE:
                 name = SPELLED_ONLY_THERE[node.value]
                 yield f"{where}:{node.lineno} {node.value!r} (use {name})"
+        elif isinstance(node, ast.JoinedStr) and _builds_an_event_kind(node):
+            yield f"{where}:{node.lineno} an event kind built from parts (use a map of EventKind)"
         elif isinstance(node, ast.Compare):
             sides = [node.left, *node.comparators]
             words = [s for s in sides if isinstance(s, ast.Constant) and s.value in LOWERCASE]

@@ -11,9 +11,9 @@ import typer
 from rich.console import Group
 from rich.live import Live
 
-from orra_sdk.vocabulary import EventKind, OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import TERMINAL, EventKind, OrchestrationStatus, StepStatus
 
-from ..client import TERMINAL, Client
+from ..client import Client
 from ..errors import OrchestrationTimeout
 from ..progress import Progress
 from ..render import (

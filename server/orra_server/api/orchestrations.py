@@ -86,12 +86,16 @@ def _warnings(runtime: Runtime, plan: dict[str, Any] | None, services: list[dict
     ]
 
 
+#: the planning pipeline's cache outcome → its event
+_CACHE_EVENTS = {"hit": EventKind.PLAN_CACHE_HIT, "miss": EventKind.PLAN_CACHE_MISS}
+
+
 def _planning_events(orchestration_id: str | None, result: PlanResult) -> list[Change]:
     """``llm_call`` per chat-completions attempt, the cache outcome, and ``plan_made``."""
     at = now()
     events = [Change(orchestration_id, EventKind.LLM_CALL, at, call) for call in result.llm_calls]
-    if result.cache in ("hit", "miss"):
-        events.append(Change(orchestration_id, f"plan_cache_{result.cache}", at))
+    if result.cache in _CACHE_EVENTS:
+        events.append(Change(orchestration_id, _CACHE_EVENTS[result.cache], at))
     events.append(
         Change(
             orchestration_id,
