@@ -291,14 +291,8 @@ class Service:
             return
         kind = message.get("type")
         if kind == ControlFrame.PING:
-            self._spawn(
-                self._raw_send(
-                    {
-                        "id": PONG_MESSAGE_ID,
-                        "payload": {"type": ServiceFrame.PONG, "serviceId": self.id},
-                    }
-                )
-            )
+            pong = {"type": ServiceFrame.PONG, "serviceId": self.id}
+            self._spawn(self._raw_send({"id": PONG_MESSAGE_ID, "payload": pong}))
         elif kind == ControlFrame.ACK:
             self._unacked.pop(message.get("id"), None)
         elif kind == ControlFrame.TASK_REQUEST:
@@ -329,9 +323,8 @@ class Service:
             await self._send({**base, "type": ServiceFrame.TASK_RESULT, **cached})
             return
         if key in self._running:
-            await self._send(
-                {**base, "type": ServiceFrame.TASK_STATUS, "status": TaskProgress.IN_PROGRESS}
-            )
+            status = {"type": ServiceFrame.TASK_STATUS, "status": TaskProgress.IN_PROGRESS}
+            await self._send({**base, **status})
             return
         assert self._semaphore is not None
         work = asyncio.get_running_loop().create_task(self._run_limited(request, base))
@@ -365,13 +358,8 @@ class Service:
             return {"result": None, "error": f"Input validation failed: {exc.errors()[:3]}"}
 
         async def interim(update: Any) -> None:
-            await self._send(
-                {
-                    **base,
-                    "type": ServiceFrame.TASK_INTERIM_RESULT,
-                    "result": {"task": _plain(update)},
-                }
-            )
+            result = {"task": _plain(update)}
+            await self._send({**base, "type": ServiceFrame.TASK_INTERIM_RESULT, "result": result})
 
         argument = (
             Task(
@@ -394,13 +382,8 @@ class Service:
                 output = self._output_model.model_validate(output)  # a dict: check its shape
             output = _plain(output)
         except TaskAborted as aborted:
-            await self._send(
-                {
-                    **base,
-                    "type": ServiceFrame.TASK_ABORT_RESULT,
-                    "result": {"task": _plain(aborted.payload)},
-                }
-            )
+            result = {"task": _plain(aborted.payload)}
+            await self._send({**base, "type": ServiceFrame.TASK_ABORT_RESULT, "result": result})
             return {"aborted": True}
         except Exception as exc:
             text = str(exc)
@@ -440,9 +423,8 @@ class Service:
                 outcome = await self._revert(*args)
             else:
                 outcome = await asyncio.to_thread(self._revert, *args)
-            result = (
-                _plain(outcome) if outcome is not None else {"status": CompensationStatus.COMPLETED}
-            )
+            done = {"status": CompensationStatus.COMPLETED}
+            result = _plain(outcome) if outcome is not None else done
             answer = {"result": result, "error": None}
         except Exception as exc:
             answer = {"result": None, "error": f"Revert error: {exc}"}
