@@ -1,12 +1,12 @@
 """The event-driven scheduler: a step is dispatched the moment its last dependency has completed.
 
-The engine is the shell around ``transitions.py``: it turns what services send into calls of
-those pure functions and carries out what they return — records the changes through the
-group-commit writer, dispatches ready steps (``dispatch.py``), schedules retries, ends runs.
-A step result's dependents are counted (``step_dispatched``) in its commit and sent once it is
-on disk; the service's ACK waits for the commit too (the websocket layer awaits the future
-returned here). See
-docs/reliability.md for the failure kinds and what each one does.
+The engine is the driver of the transition table (``table.py``): it turns what services,
+timers, people and the dispatcher report into events, applies them, and carries out the
+effects they return — records the changes through the group-commit writer, dispatches ready
+steps (``dispatch.py``), schedules retries, ends runs, asks the planner. A step result's
+dependents are counted (``step_dispatched``) in its commit and sent once it is on disk; the
+service's ACK waits for the commit too (the websocket layer awaits the future returned here).
+See docs/reliability.md for the failure kinds and what each one does.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 from ..core.ids import now
@@ -22,15 +23,16 @@ from ..core.statuses import OrchestrationStatus, StepStatus
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
 from ..store import Change, Store
-from . import recovery, transitions
+from . import gates, recovery, replanning, table
 from .admission_counts import LiveRuns
 from .compensation import Compensator
 from .compensation import log_failure as _log_failure
-from .dispatch import Dispatcher
+from .dispatch import Dispatcher, Sent
 from .finished import FinishedRuns, Summary
 from .policy import RetryPolicy, resolve_policy
 from .run import TERMINAL, Run, StepState, run_from_rows
-from .transitions import Ending, Transition, idempotency_key
+from .table import AttemptFailed, Event, StepFailed
+from .transitions import NOT_RETRYABLE, Ending, Transition, idempotency_key
 
 __all__ = ["Engine", "idempotency_key", "run_from_rows"]
 
@@ -40,9 +42,6 @@ FinishedCallback = Callable[[Run], Awaitable[None]]
 ServiceLookup = Callable[[str], dict[str, Any] | None]
 #: (run, service ids to leave out) → a RemainderPlan (adaptation.py), or why there is none
 Replanner = Callable[[Run, set[str]], Awaitable[Any]]
-
-#: re-planning rounds a run may have unless its options say otherwise
-DEFAULT_MAX_REPLANS = 2
 
 
 class Engine:
@@ -75,17 +74,7 @@ class Engine:
         self.on_finished: list[FinishedCallback] = []
         #: measured step duration per service id (seconds, moving average) for estimates
         self.step_seconds: dict[str | None, float] = {}
-        self.dispatcher = Dispatcher(
-            store,
-            hub,
-            settings,
-            policy_for=self.policy_for,
-            fail=self._fail_step,
-            attempt_failed=self._attempt_failed,
-            pause_changed=lambda run: self._apply(run, transitions.pause_changed(run, now())),
-            await_approval=self._await_approval,
-            compensation_lost=lambda instance, key: self.compensator.connection_lost(instance, key),
-        )
+        self.dispatcher = Dispatcher(store, hub, settings)
         self.compensator = Compensator(
             store,
             hub,
@@ -96,9 +85,7 @@ class Engine:
             compensation_webhooks_of=lambda project_id: self.compensation_webhooks_of(project_id),
             spawn=self._spawn,
         )
-        hub.on_instance_lost = self.dispatcher.instance_lost
-        #: the websocket layer calls it when it closed a socket for a too-large frame (1009)
-        self.answer_too_large = self.dispatcher.answer_too_large
+        hub.on_instance_lost = self._instance_lost
 
     def policy_for(self, run: Run, step: StepState) -> RetryPolicy:
         service = self.services(step.service_id) if step.service_id else None
@@ -108,7 +95,7 @@ class Engine:
     async def accept(self, run: Run, planning: list[Change] = ()) -> None:  # type: ignore[assignment]
         """Record the run (and how its plan was made) durably, then start it; the first
         steps' dispatches are counted in the same commit."""
-        started = transitions.accepted(run)
+        started = table.apply(run, table.Accepted())
         counts = [] if started.ending else self.dispatcher.claim(run, started.ready)
         accepted = self.store.accept(run, list(run.steps.values()), list(planning), counts)
         self.dispatcher.counted(started.ready, accepted)
@@ -126,7 +113,7 @@ class Engine:
         reason: str,
         planning: list[Change] = (),  # type: ignore[assignment]
     ) -> None:
-        change = transitions.not_actionable(run, reason)
+        [change] = table.apply(run, table.NotActionable(reason)).changes
         change.deliveries = deliveries = self._deliveries(run, run.status)
         await self.store.record([*planning, change])
         run.done.set()
@@ -172,12 +159,12 @@ class Engine:
             run = recovery.salvage(self.store, item)
             if run is not None:
                 self.runs[run.id] = run
-                self._apply(run, transitions.unrecoverable(run, reason, now()))
+                self.feed(run, table.Unrecoverable(reason, now()))
         except Exception as again:  # not even that: left as it is, the start goes on
             self.runs.pop(item.id, None)
             log.error("orchestration %s could not be ended: %s", item.id, recovery.describe(again))
 
-    # -- answers from services ---------------------------------------------------------------
+    # -- answers from services, timers and people ------------------------------------------
     def on_task_result(self, instance: Instance, payload: dict[str, Any]):
         """Record a ``task_result``; returns the commit future to await before the ACK."""
         key = payload.get("idempotencyKey")
@@ -191,23 +178,19 @@ class Engine:
         run, step = entry
         for other in self.hub.instances(instance.service_id):
             other.release(key)
-        self.dispatcher.stop_attempt(step)
         if payload.get("error"):
             error = str(payload["error"])
             if run.finishing:
-                late = Change(run.id, "step_failed_late", now(), {"error": error}, step.id)
-                return self.store.record([late])
-            if error.startswith(transitions.NOT_RETRYABLE):
-                return self._fail_step(run, step, error)
+                return self.feed(run, table.StepFailedLate(step, error, now()))
+            if error.startswith(NOT_RETRYABLE):
+                return self.feed(run, StepFailed(step, error, now()))
             return self._attempt_failed(run, step, "service_error", error)
-        done = transitions.completed(run, step, payload.get("result"), now())
+        committed = self.feed(run, table.StepCompleted(step, payload.get("result"), now()))
         if step.start_time is not None and step.end_time is not None:
             took = (step.end_time - step.start_time).total_seconds()
             previous = self.step_seconds.get(step.service_id, took)
             self.step_seconds[step.service_id] = 0.8 * previous + 0.2 * took
-        if done.late:
-            self.compensator.late_completion(run, step)
-        return self._apply(run, done)
+        return committed
 
     def on_task_status(self, instance: Instance, payload: dict[str, Any]) -> None:
         """``in_progress`` for a re-sent task: the service is alive and still working on it."""
@@ -227,50 +210,53 @@ class Engine:
         return self.store.record([Change(run.id, "step_interim_result", now(), update, step.id)])
 
     def on_abort_result(self, instance: Instance, payload: dict[str, Any]):
-        entry = self.dispatcher.pending.pop(
-            (instance.service_id, payload.get("idempotencyKey")), None
-        )
+        key = (instance.service_id, payload.get("idempotencyKey"))
+        entry = self.dispatcher.pending.pop(key, None)  # type: ignore[arg-type]
         if entry is None:
             return None
         run, step = entry
-        self.dispatcher.stop_attempt(step)
-        return self._apply(run, transitions.aborted(run, step, payload.get("result"), now()))
+        return self.feed(run, table.StepAborted(step, payload.get("result"), now()))
 
-    # -- approvals ---------------------------------------------------------------------------
-    def _await_approval(self, run: Run, step: StepState) -> None:
-        transition = transitions.approval_requested(run, step, now())
-        request = transition.changes[0]
-        if run.webhooks and self.outbox is not None:
-            body = {
-                "type": "approval_requested",
-                "executionId": run.id,
-                "stepId": step.id,
-                "component": step.component,
-                "input": step.input,
-                "action": run.action,
-                "requestedAt": request.at.isoformat(),
-            }
-            request.deliveries = self.outbox.new(
-                run.project_id, run.id, "approval_requested", run.webhooks, body
-            )
-        committed = self._apply(run, transition)
-        if request.deliveries:
-            committed.add_done_callback(lambda _f: self.outbox.schedule(request.deliveries))
-        self._arm_approval_timeout(run, step)
+    def _instance_lost(self, instance: Instance) -> None:
+        """Re-send what a dropped socket held (compensations re-send their own)."""
+        for key in list(instance.in_flight):
+            if self.compensator.connection_lost(instance, key):
+                continue
+            lost = self.dispatcher.lost(instance, key)
+            if lost is not None:
+                self._attempt_failed(*lost[:2], "connection_lost", lost[2])
+        instance.in_flight.clear()
+
+    def answer_too_large(self, instance: Instance, limit: int) -> None:
+        """The websocket layer closed ``instance``'s socket for a too-large frame (1009)."""
+        failed = self.dispatcher.too_large(instance, limit)
+        if failed is not None:
+            run, step, error = failed
+            self.feed(run, StepFailed(step, error, now()))
+
+    def _timed_out(self, run: Run, step: StepState, attempt: int) -> None:
+        step.timer = None
+        if run.finishing or step.status != StepStatus.RUNNING or step.attempts != attempt:
+            return
+        timeout = self.policy_for(run, step).timeout
+        error = f"no answer within {timeout:g} s (attempt {attempt})"
+        self._attempt_failed(run, step, "timeout", error)
+
+    def _attempt_failed(self, run: Run, step: StepState, kind: str, error: str):
+        return self.feed(run, AttemptFailed(step, kind, error, self.policy_for(run, step), now()))
 
     def _arm_approval_timeout(self, run: Run, step: StepState) -> None:
-        """Reject the step when no decision comes in time, counted from when its wait began
-        (so a restart neither restarts nor forgets the clock)."""
-        seconds = (run.options or {}).get("approvalTimeoutSeconds")
-        if seconds is None:
+        """Reject the step when no decision comes in time (``gates.seconds_left``)."""
+        left = gates.seconds_left(run, step, now())
+        if left is None:
             return
-        waited = (now() - step.waiting_since).total_seconds() if step.waiting_since else 0.0
+        seconds = float(run.options["approvalTimeoutSeconds"])
         step.timer = asyncio.get_running_loop().call_later(
-            max(0.0, float(seconds) - waited),
+            left,
             lambda: (
                 step.status == StepStatus.AWAITING_APPROVAL
                 and not run.finishing
-                and self.reject(run, step, f"no decision within {float(seconds):g} s", "timeout")
+                and self.reject(run, step, f"no decision within {seconds:g} s", "timeout")
             ),
         )
 
@@ -278,50 +264,41 @@ class Engine:
         self, run: Run, step: StepState, edited: dict[str, Any] | None, by: str, comment: str | None
     ) -> asyncio.Future[None]:
         """Run a step that waits for approval (with ``edited`` as its input, if given)."""
-        self.dispatcher.stop_attempt(step)  # its approval timeout
-        return self._apply(run, transitions.approved(run, step, edited, by, comment, now()))
+        return self.feed(run, table.Approved(step, edited, by, comment, now()))
 
     def reject(self, run: Run, step: StepState, reason: str, by: str) -> asyncio.Future[None]:
         """Fail a step that waits for approval; the run re-plans or fails as for any failure."""
-        self.dispatcher.stop_attempt(step)
-        return self._apply(run, transitions.rejected(run, step, reason, by, now()))
-
-    # -- failures and endings ----------------------------------------------------------------
-    def _attempt_failed(self, run: Run, step: StepState, kind: str, error: str):
-        self.dispatcher.stop_attempt(step)
-        old_key = (step.service_id or "", step.idempotency_key or "")
-        transition = transitions.attempt_failed(
-            run, step, kind, error, self.policy_for(run, step), now()
-        )
-        if step.status == StepStatus.FAILED or step.idempotency_key != old_key[1]:
-            self.dispatcher.pending.pop(old_key, None)  # no answer under the old key counts
-        return self._apply(run, transition)
-
-    def _fail_step(self, run: Run, step: StepState, error: str):
-        self.dispatcher.stop_attempt(step)
-        self.dispatcher.forget(step)
-        return self._apply(run, transitions.failed(run, step, error, now()))
+        return self.feed(run, table.Rejected(step, reason, by, now()))
 
     def cancel(self, run: Run, reason: str | None, compensate: bool = True):
         """Stop ``run`` at the caller's request; returns the commit future."""
-        return self._apply(run, transitions.cancelled(reason, compensate))
+        return self.feed(run, table.Cancelled(reason, compensate))
+
+    # -- the driver --------------------------------------------------------------------------
+    def feed(self, run: Run, event: Event) -> asyncio.Future[None]:
+        """Apply ``event`` to ``run`` (the table) and carry out what it calls for."""
+        step: StepState | None = getattr(event, "step", None)
+        if step is None:
+            return self._apply(run, table.apply(run, event))
+        key = (step.service_id or "", step.idempotency_key or "")
+        if type(event) in table.ENDS_ATTEMPT:
+            self.dispatcher.stop_attempt(step)
+        transition = table.apply(run, event)
+        if step.status == StepStatus.FAILED or step.idempotency_key != key[1]:
+            self.dispatcher.pending.pop(key, None)  # no answer under the old key counts
+        if transition.late:
+            self.compensator.late_completion(run, step)
+        return self._apply(run, transition)
 
     def _apply(self, run: Run, transition: Transition) -> asyncio.Future[None]:
         """Carry out ``transition``: one commit for its changes (and the run's end, if any)."""
-        ending = transition.ending
-        if ending is not None and ending.replannable and not run.finishing:
-            if self._may_replan(run):
-                run.failures.append(ending.error or "a step failed")
-                run.replanning = True
-                transition.ending = None
-            elif run.revisions:  # re-planned before, not again: say so in the error
-                ending.error = "; ".join([*run.failures, ending.error or ""]) + (
-                    f" (the plan was revised {len(run.revisions)} time(s), the most allowed)"
-                )
-        if run.replanning:  # the remainder's plan decides what runs next
-            transition.ready, transition.retry = [], None
-        elif transition.ending is None and not run.finishing:  # counted in this commit
-            transition.changes += self.dispatcher.claim(run, transition.ready)
+        replanning.settle(run, transition, self.replanner is not None)
+        if transition.ending is None and not run.finishing and not run.replanning:
+            transition.changes += self.dispatcher.claim(run, transition.ready)  # in this commit
+        if transition.webhook is not None and self.outbox is not None:
+            transition.changes[0].deliveries = self.outbox.new(
+                run.project_id, run.id, transition.webhook[0], run.webhooks, transition.webhook[1]
+            )
         if transition.ending is not None and not run.finishing:
             committed = self._finish(run, transition.ending, transition.changes)
         elif transition.changes:
@@ -329,23 +306,37 @@ class Engine:
         else:
             committed = _done()
         committed.add_done_callback(_log_failure)
+        if transition.webhook is not None and transition.changes[0].deliveries:
+            deliveries = transition.changes[0].deliveries
+            committed.add_done_callback(lambda _f: self.outbox.schedule(deliveries))
         self.dispatcher.counted(transition.ready, committed)
         for step in transition.ready:  # a gated step shows its wait once what readied it is on disk
             after = committed if step.approval == "required" else None
-            self._spawn(self.dispatcher.dispatch(run, step, after=after))
+            self._spawn(self._dispatch(run, step, after=after))
         if transition.retry is not None:
-            self._spawn(self.dispatcher.dispatch(run, *transition.retry))
-        if run.replanning and not run.finishing:
+            self._spawn(self._dispatch(run, *transition.retry))
+        if transition.awaits is not None:
+            self._arm_approval_timeout(run, transition.awaits)
+        if transition.replan:
             self._replan_when_quiet(run, committed)
         return committed
 
-    # -- re-planning -------------------------------------------------------------------------
-    def _may_replan(self, run: Run) -> bool:
-        options = run.options or {}
-        if self.replanner is None or options.get("replan", "auto") == "off":
-            return False
-        return len(run.revisions) < int(options.get("maxReplans", DEFAULT_MAX_REPLANS))
+    async def _dispatch(self, run: Run, step: StepState, delay: float = 0.0, after=None) -> None:
+        """Send ``step``, applying what the dispatcher reports as it happens."""
+        async with aclosing(self.dispatcher.dispatch(run, step, delay, after)) as outcomes:
+            async for outcome in outcomes:
+                if isinstance(outcome, Sent):  # the attempt's deadline
+                    step.timer = asyncio.get_running_loop().call_later(
+                        self.policy_for(run, step).timeout,
+                        self._timed_out,
+                        run,
+                        step,
+                        step.attempts,
+                    )
+                else:
+                    self.feed(run, outcome)
 
+    # -- re-planning -------------------------------------------------------------------------
     def _replan_when_quiet(self, run: Run, committed: asyncio.Future[None]) -> None:
         """Plan the remainder once no step is running (their outputs become facts too)."""
         if run.replan_pending or any(s.status == StepStatus.RUNNING for s in run.steps.values()):
@@ -358,10 +349,9 @@ class Engine:
         with contextlib.suppress(Exception):  # (a failed write is logged where it failed)
             await asyncio.shield(committed)
         failed = [s for s in run.steps.values() if s.status == StepStatus.FAILED]
-        excluded = {s.service_id for s in failed if s.service_id}
         assert self.replanner is not None
         try:
-            outcome = await self.replanner(run, excluded)
+            outcome = await self.replanner(run, {s.service_id for s in failed if s.service_id})
         except Exception as exc:  # the planner broke: the run fails as it would have
             log.exception("re-planning %s failed", run.id)
             outcome = f"the planner failed: {type(exc).__name__}: {exc}"
@@ -369,35 +359,31 @@ class Engine:
         if run.finishing:  # cancelled meanwhile
             return
         if isinstance(outcome, str):
-            self._apply(run, transitions.replan_failed(run, outcome, now()))
+            self.feed(run, table.ReplanFailed(outcome, now()))
             return
         for step in run.steps.values():
             if step.status != StepStatus.COMPLETED:
                 self.dispatcher.stop_attempt(step)
                 self.dispatcher.forget(step)
-        reason = "; ".join(f"{s.id} ({s.component}) failed: {s.error}" for s in failed)
-        first = failed[0] if failed else None
-        revision = {
-            **outcome.revision,
-            "reason": reason,
-            "failedStep": first.id if first else None,
-        }
-        self._apply(run, transitions.revised(run, outcome.plan, outcome.added, revision, now()))
+        revision = replanning.revision_record(outcome.revision, failed)
+        self.feed(run, table.Revised(outcome.plan, outcome.added, revision, now()))
 
     def _finish(self, run: Run, ending: Ending, first: list[Change]) -> asyncio.Future[None]:
         """End ``run``, with the compensations and webhook deliveries its outcome calls for,
         all in the commit of the change that ended it."""
-        change, stopped = transitions.ended(run, ending, now())
-        for step in stopped:
+        end = table.apply(run, table.Ended(ending, now()))
+        for step in end.stopped:
             self.dispatcher.stop_attempt(step)
-        changes = [*first, change]
+        changes = [*first, *end.changes]
         if ending.compensation is not None:
             run.compensations = self.compensator.plan(run, *ending.compensation)
             if run.compensations:
                 changes.append(self.compensator.scheduled(run))
-        change.deliveries = self._deliveries(run, ending.status)
+        end.changes[0].deliveries = self._deliveries(run, ending.status)
         committed = self.store.record(changes)
-        self._spawn(self._finalise(run, ending.status, committed, change.deliveries, stopped))
+        self._spawn(
+            self._finalise(run, ending.status, committed, end.changes[0].deliveries, end.stopped)
+        )
         return committed
 
     def _deliveries(self, run: Run, status: OrchestrationStatus) -> list[Any]:
@@ -430,7 +416,8 @@ class Engine:
         if deliveries:
             self.outbox.schedule(deliveries)
         for step in stopped:
-            await self.dispatcher.tell_to_stop(run, step, f"the orchestration ended {status}")
+            reason = f"the orchestration ended {status}"
+            await self.dispatcher.tell_to_stop(step, reason, self.policy_for(run, step).timeout)
         if run.compensations:
             self.compensator.start(run)
         await self._notify(run)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.statuses import OrchestrationStatus, StepStatus
 from ..store import Store, aware
-from . import transitions
+from . import table
 from .policy import RetryPolicy
 from .run import Run, StepState, run_from_rows
 from .transitions import Transition
@@ -87,9 +87,8 @@ def rebuild(
     run = run_from_rows(stored.row, stored.steps)
     if run.replaced:
         run.revisions = store.revisions_of(run.id)
-    transition = transitions.recovered(
-        run, dispatches, lambda step: policy_for(run, step).max_attempts, at
-    )
+    max_attempts = lambda step: policy_for(run, step).max_attempts  # noqa: E731
+    transition = table.apply(run, table.Recovered(dispatches, max_attempts, at))
     for step in run.steps.values():
         if step.status == StepStatus.AWAITING_APPROVAL:
             step.waiting_since = waits.get((run.id, step.id))
