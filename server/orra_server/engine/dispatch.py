@@ -295,40 +295,6 @@ class Dispatcher:
             return False
         return True
 
-    def lost(self, instance: Instance, key: str) -> tuple[Run, StepState, str] | None:
-        """The attempt a dropped socket held under ``key``, if it still runs there: (its run,
-        its step, the error); the same key makes a re-send a cache hit."""
-        entry = self.pending.get((instance.service_id, key))
-        if entry is None:
-            return None
-        run, step = entry
-        if run.finishing or step.status != StepStatus.RUNNING or step.instance is not instance:
-            return None
-        error = f"the connection to instance {instance.number} of '{step.component}' was lost"
-        return run, step, error
-
-    def too_large(self, instance: Instance, limit: int) -> tuple[Run, StepState, str] | None:
-        """The socket was closed because a frame from it passed ``limit`` bytes (close 1009).
-
-        With one task in flight the answer was that task's: re-sending the task would only
-        bring the same answer back, so the step fails now (an orra SDK that escapes non-ASCII
-        text can triple a result's size): (its run, its step, the error). With several, which
-        one is unknown: the socket's loss retries them as usual.
-        """
-        if len(instance.in_flight) != 1:
-            return None
-        key = next(iter(instance.in_flight))
-        entry = self.pending.get((instance.service_id, key))
-        if entry is None:
-            return None
-        run, step = entry
-        instance.release(key)
-        error = (
-            f"the answer of '{step.component}' was larger than {limit} bytes, the most one "
-            "websocket message may carry; make the service return less"
-        )
-        return run, step, error
-
     def stop_attempt(self, step: StepState) -> None:
         """The current attempt is over: no deadline, and its instance no longer holds it."""
         if step.timer is not None:

@@ -4,14 +4,20 @@ A failure that would end the run (``Ending.replannable``) starts re-planning whe
 still be revised (:func:`settle`); once no step runs, the driver asks the planner, and its answer
 is either a plan of the remainder (:func:`revised`) or why there is none (:func:`replan_failed`:
 the run fails as it would have). Listed in ``table.py``; tested in
-``tests/test_transition_table.py``.
+``tests/test_transition_table.py``. :func:`ask_planner` is the one part with I/O: it awaits
+the planner and hands its answer back as an event (it changes no state of the run's).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from ..core.ids import now
 from ..core.statuses import OrchestrationStatus, StepStatus
 from ..store import Change
 from .run import Run, StepState
@@ -19,12 +25,19 @@ from .transitions import Ending, Transition
 
 __all__ = [
     "DEFAULT_MAX_REPLANS",
+    "PlanRemainder",
+    "ask_planner",
     "may_replan",
     "replan_failed",
     "revised",
     "revision_record",
     "settle",
 ]
+
+log = logging.getLogger("orra.engine")
+
+#: (run, service ids to leave out) → a RemainderPlan (adaptation.py), or why there is none
+PlanRemainder = Callable[[Run, set[str]], Awaitable[Any]]
 
 #: re-planning rounds a run may have unless its options say otherwise
 DEFAULT_MAX_REPLANS = 2
@@ -114,7 +127,7 @@ def revised(
         new_steps=list(added.values()),
     )
     ready = [s for s in added.values() if s.remaining == 0]
-    answer = Transition([change], ready=ready)
+    answer = Transition([change], ready=ready, forgotten=replaced)
     if run.completed == len(run.steps):  # nothing left to do (the remainder was empty)
         answer.ending = Ending(OrchestrationStatus.COMPLETED)
     return answer
@@ -132,3 +145,26 @@ def replan_failed(run: Run, reason: str, at: datetime) -> Transition:
         [Change(run.id, "replan_failed", at, {"reason": reason})],
         ending=Ending(OrchestrationStatus.FAILED, "; ".join(run.failures), ("failed", context)),
     )
+
+
+async def ask_planner(run: Run, replanner: PlanRemainder, committed: asyncio.Future[None]) -> Any:
+    """The planner's answer for ``run`` as an event (:class:`~.table.Revised` or
+    :class:`~.table.ReplanFailed`), or None when the run was ended meanwhile."""
+    from .table import ReplanFailed, Revised  # (the table lists this module's transitions)
+
+    # the failure is on disk first: a crash while planning re-plans, never re-runs the step
+    with contextlib.suppress(Exception):  # (a failed write is logged where it failed)
+        await asyncio.shield(committed)
+    failed = [s for s in run.steps.values() if s.status == StepStatus.FAILED]
+    try:
+        outcome = await replanner(run, {s.service_id for s in failed if s.service_id})
+    except Exception as exc:  # the planner broke: the run fails as it would have
+        log.exception("re-planning %s failed", run.id)
+        outcome = f"the planner failed: {type(exc).__name__}: {exc}"
+    run.replan_pending = False
+    if run.finishing:  # cancelled meanwhile
+        return None
+    if isinstance(outcome, str):
+        return ReplanFailed(outcome, now())
+    revision = revision_record(outcome.revision, failed)
+    return Revised(outcome.plan, outcome.added, revision, now())

@@ -86,6 +86,8 @@ class Transition:
     awaits: StepState | None = None
     #: the run is being re-planned: ask the planner once no step runs
     replan: bool = False
+    #: steps taken out of the run: no deadline, and no answer for them counts any more
+    forgotten: list[StepState] = field(default_factory=list)
 
 
 def canonical(value: Any) -> bytes:
