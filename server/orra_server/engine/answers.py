@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.ids import now
@@ -30,24 +31,17 @@ __all__ = ["Answers", "Reply"]
 Reply = tuple[Run, Event] | asyncio.Future[None] | None
 
 
+@dataclass(eq=False)
 class Answers:
     """Turns what services send into events; what it needs is passed in, not the engine."""
 
-    def __init__(
-        self,
-        store: Store,
-        hub: ServiceHub,
-        dispatcher: Dispatcher,
-        compensator: Compensator,
-        policy_for: Callable[[Run, StepState], RetryPolicy],
-    ) -> None:
-        self.store = store
-        self.hub = hub
-        self.dispatcher = dispatcher
-        self.compensator = compensator
-        self.policy_for = policy_for
-        #: measured step duration per service id (seconds, moving average) for estimates
-        self.step_seconds: dict[str | None, float] = {}
+    store: Store
+    hub: ServiceHub
+    dispatcher: Dispatcher
+    compensator: Compensator
+    policy_for: Callable[[Run, StepState], RetryPolicy]
+    #: measured step duration per service id (seconds, moving average) for estimates
+    step_seconds: dict[str | None, float] = field(default_factory=dict)
 
     def attempt_failed(self, run: Run, step: StepState, kind: str, error: str) -> Reply:
         return run, AttemptFailed(step, kind, error, self.policy_for(run, step), now())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.ids import now
@@ -33,30 +34,20 @@ log = logging.getLogger("orra.engine")
 FinishedCallback = Callable[[Run], Awaitable[None]]
 
 
+@dataclass(eq=False)
 class Endings:
     """Ends runs; what it needs is passed in, not the whole engine."""
 
-    def __init__(
-        self,
-        store: Store,
-        dispatcher: Dispatcher,
-        compensator: Compensator,
-        *,
-        outbox: Any,
-        runs: LiveRuns,
-        finished: FinishedRuns,
-        policy_for: Callable[[Run, StepState], RetryPolicy],
-        spawn: Callable[[Coroutine[Any, Any, Any]], None],
-    ) -> None:
-        self.store = store
-        self.dispatcher = dispatcher
-        self.compensator = compensator
-        self.outbox = outbox
-        self.runs = runs
-        self.finished = finished
-        self.policy_for = policy_for
-        self._spawn = spawn
-        self.on_finished: list[FinishedCallback] = []
+    store: Store
+    dispatcher: Dispatcher
+    compensator: Compensator
+    outbox: Any
+    runs: LiveRuns
+    finished: FinishedRuns
+    policy_for: Callable[[Run, StepState], RetryPolicy]
+    spawn: Callable[[Coroutine[Any, Any, Any]], None]
+    #: called with each run once its end has committed
+    on_finished: list[FinishedCallback] = field(default_factory=list)
 
     def finish(self, run: Run, ending: Ending, first: list[Change]) -> asyncio.Future[None]:
         """End ``run``, with the compensations and webhook deliveries its outcome calls for,
@@ -71,7 +62,7 @@ class Endings:
                 changes.append(self.compensator.scheduled(run))
         deliveries = end.changes[0].deliveries = self.deliveries(run, ending.status)
         committed = self.store.record(changes)
-        self._spawn(self._finalise(run, ending.status, committed, deliveries, end.stopped))
+        self.spawn(self._finalise(run, ending.status, committed, deliveries, end.stopped))
         return committed
 
     async def not_actionable(self, run: Run, reason: str, planning: list[Change]) -> None:

@@ -82,11 +82,11 @@ class Engine:
             store,
             self.dispatcher,
             self.compensator,
-            outbox=outbox,
-            runs=self.runs,
-            finished=self.finished,
-            policy_for=self.policy_for,
-            spawn=self._spawn,
+            outbox,
+            self.runs,
+            self.finished,
+            self.policy_for,
+            self._spawn,
         )
         self.answers = Answers(store, hub, self.dispatcher, self.compensator, self.policy_for)
         #: measured step duration per service id (seconds, moving average) for estimates
