@@ -9,19 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import (
+    ORCHESTRATION_STATUS_OF,
+    STEP_STATUS_OF,
+    EventKind,
+    OrchestrationStatus,
+    StepStatus,
+    SubmissionStatus,
+)
 
 __all__ = ["Progress", "StepProgress"]
-
-_STEP_STATUS = {
-    "approval_requested": StepStatus.AWAITING_APPROVAL,
-    "step_approved": StepStatus.PENDING,
-    "step_dispatched": StepStatus.RUNNING,
-    "step_retrying": StepStatus.RETRYING,
-    "step_completed": StepStatus.COMPLETED,
-    "step_failed": StepStatus.FAILED,
-    "step_aborted": StepStatus.ABORTED,
-}
 
 
 @dataclass
@@ -55,7 +52,7 @@ class Progress:
         status = accepted.get("status", OrchestrationStatus.PENDING)
         return cls(
             accepted["executionId"],
-            OrchestrationStatus.PENDING if status == "ACCEPTED" else status,
+            OrchestrationStatus.PENDING if status == SubmissionStatus.ACCEPTED else status,
             steps,
             accepted.get("message"),
         )
@@ -64,23 +61,23 @@ class Progress:
         kind = event.get("type", "")
         payload = event.get("payload")
         step = self.steps.get(event.get("stepId") or "")
-        if kind.startswith("orchestration_") and kind != "orchestration_accepted":
-            self.status = kind.removeprefix("orchestration_").upper()
-        elif kind == "orchestration_accepted":
+        if kind in ORCHESTRATION_STATUS_OF:
+            self.status = ORCHESTRATION_STATUS_OF[kind]
+        elif kind == EventKind.ORCHESTRATION_ACCEPTED:
             self.status = OrchestrationStatus.RUNNING if self.steps else self.status
-        elif kind == "plan_revised" and isinstance(payload, dict):
+        elif kind == EventKind.PLAN_REVISED and isinstance(payload, dict):
             self._revise(payload)
         if step is None:
             return
-        if kind in _STEP_STATUS:
-            step.status = _STEP_STATUS[kind]
-        if kind == "step_dispatched":
+        if kind in STEP_STATUS_OF:
+            step.status = STEP_STATUS_OF[kind]
+        if kind == EventKind.STEP_DISPATCHED:
             step.attempts = _attempt(payload, step.attempts + 1)
-        elif kind == "step_interim_result":
+        elif kind == EventKind.STEP_INTERIM_RESULT:
             step.last_update = payload
-        elif kind in ("step_failed", "step_retrying") and isinstance(payload, dict):
+        elif kind in (EventKind.STEP_FAILED, EventKind.STEP_RETRYING) and isinstance(payload, dict):
             step.error = payload.get("error")
-        elif kind == "approval_requested" and isinstance(payload, dict):
+        elif kind == EventKind.APPROVAL_REQUESTED and isinstance(payload, dict):
             step.waiting_input = payload.get("input")
 
     def _revise(self, revision: dict[str, Any]) -> None:

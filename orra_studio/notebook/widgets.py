@@ -17,10 +17,20 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
-from ..client import TERMINAL_STATUSES, Client
+from orra_sdk.vocabulary import (
+    ATTEMPT_ENDINGS,
+    TERMINAL,
+    ApprovalStatus,
+    DrawnState,
+    EventKind,
+    OrchestrationStatus,
+    StepStatus,
+    SubmissionStatus,
+)
+
+from ..client import Client
 from ..errors import ApiError, OrraError
 from ..progress import Progress
-from ..statuses import OrchestrationStatus, StepStatus
 from ..studio import drawings
 from .results import OrchestrationResult, plan_html
 
@@ -53,14 +63,11 @@ def _parsed(text: str, original: Any) -> Any:
         return text
 
 
-_STEP_ENDINGS = ("step_completed", "step_failed", "step_aborted", "step_retrying")
-
-
 def _bar_style(status: str) -> str:
     """Green when done well, red when ended otherwise, blue while it runs."""
     if status == OrchestrationStatus.COMPLETED:
         return "success"
-    return "danger" if status in TERMINAL_STATUSES else "info"
+    return "danger" if status in TERMINAL else "info"
 
 
 class ApprovalCard(w.VBox):
@@ -121,7 +128,7 @@ class ApprovalCard(w.VBox):
     def approve(self) -> None:
         if self.preview is not None:
             self._decide(
-                "approved",
+                ApprovalStatus.APPROVED,
                 lambda: self.client.approve(self.execution_id, self.step_id, approver="notebook"),
             )
             return
@@ -132,7 +139,7 @@ class ApprovalCard(w.VBox):
             return
         changed = edited if edited != self.shown_input else None
         self._decide(
-            "approved",
+            ApprovalStatus.APPROVED,
             lambda: self.client.approve(
                 self.execution_id, self.step_id, input=changed, approver="notebook"
             ),
@@ -144,7 +151,7 @@ class ApprovalCard(w.VBox):
             self._failed("say why in 'reason' to reject")
             return
         self._decide(
-            "rejected",
+            ApprovalStatus.REJECTED,
             lambda: self.client.reject(
                 self.execution_id, self.step_id, reason, approver="notebook"
             ),
@@ -213,7 +220,7 @@ class RunProgress(w.VBox):
     It is fed the server-sent events (``apply``), so it needs no Panel and works wherever
     ipywidgets do; ``%orra studio ID`` shows the studio's whole run view instead."""
 
-    status = traitlets.Unicode("PENDING")
+    status = traitlets.Unicode(StepStatus.PENDING)
 
     def __init__(
         self, accepted: dict[str, Any], client: Client | None = None, **kwargs: Any
@@ -236,14 +243,14 @@ class RunProgress(w.VBox):
 
     def apply(self, event: dict[str, Any]) -> None:
         self.progress.apply(event)
-        if event.get("type") == "plan_revised":
+        if event.get("type") == EventKind.PLAN_REVISED:
             self.plan = (event.get("payload") or {}).get("newPlan") or self.plan
             self.bar.max = max(1, len(self.progress.steps))
         self._offer_approvals()
         self.status = self.progress.status
         self._draw()
         step = self.progress.steps.get(event.get("stepId") or "")
-        if self.progress_lines and step is not None and event.get("type") in _STEP_ENDINGS:
+        if self.progress_lines and step is not None and event.get("type") in ATTEMPT_ENDINGS:
             print(f"{step.id} {step.component}: {step.status} (attempt {step.attempts})")
 
     def finish(self, body: dict[str, Any]) -> None:
@@ -332,7 +339,7 @@ def follow(
     """
     execution_id = accepted["executionId"]
     deadline = time.monotonic() + timeout
-    if accepted["status"] not in TERMINAL_STATUSES:
+    if accepted["status"] not in TERMINAL:
         for event in client.events(execution_id, timeout=timeout):
             view.apply(event)
             if stop_when_waiting and view.approvals:
@@ -369,7 +376,7 @@ class PlanPreview(w.VBox):
     ``.status`` its status (or ``INVALID`` with ``.message`` when the server refused the plan).
     """
 
-    status = traitlets.Unicode("PREVIEW")
+    status = traitlets.Unicode(SubmissionStatus.PREVIEW)
     message = traitlets.Unicode("")
 
     def __init__(
@@ -489,13 +496,13 @@ class PlanPreview(w.VBox):
                 return None
             self.status = self.result.status
         except ApiError as exc:
-            self.status, self.message = "INVALID", exc.message
+            self.status, self.message = DrawnState.INVALID, exc.message
             details = exc.details if isinstance(exc.details, list) else []
             notes = [d.get("message", str(d)) for d in details if isinstance(d, dict)]
             self.notice.value = html.escape("; ".join(notes) or exc.message)
             return None
         except OrraError as exc:
-            self.status, self.message = "ERROR", str(exc)
+            self.status, self.message = DrawnState.ERROR, str(exc)
             self.notice.value = html.escape(str(exc))
             return None
         finally:

@@ -16,10 +16,17 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from orra_sdk.vocabulary import (
+    TERMINAL,
+    CompensationFailureStatus,
+    CompensationStatus,
+    EventKind,
+    StepStatus,
+)
+
 from ..client import Client
 from ..errors import NotFound, OrraError
 from ..palette import colour_of
-from ..statuses import TERMINAL_STATUSES
 from .compose import open_run_view
 from .context import StudioContext
 from .drawings import attempts_from_logs, plan_svg, timeline_svg
@@ -63,7 +70,7 @@ def step_rows(body: dict[str, Any], instances: dict[str, Any] | None = None) -> 
 def _instances(lines: list[dict[str, Any]]) -> dict[str, Any]:
     sent = {}
     for line in lines:
-        if line.get("event") == "step_dispatched" and isinstance(line.get("payload"), dict):
+        if line.get("event") == EventKind.STEP_DISPATCHED and isinstance(line.get("payload"), dict):
             sent[line.get("stepId")] = line["payload"].get("instance")
     return sent
 
@@ -184,7 +191,9 @@ def run_page(
             target = html.escape(str(body["parentId"]), quote=True)
             parent.object = f're-run of <a href="./run?id={target}">{target}</a>'
         waiting = tuple(
-            s["id"] for s in body.get("stepResults", []) if s["status"] == "AWAITING_APPROVAL"
+            s["id"]
+            for s in body.get("stepResults", [])
+            if s["status"] == StepStatus.AWAITING_APPROVAL
         )
         if waiting != state["waiting"]:  # rebuilt only when it changes: edits survive polls
             state["waiting"] = waiting
@@ -195,9 +204,10 @@ def run_page(
                 for i in waiting
             ]
         undoing = any(
-            c.get("status") in ("pending", "running") for c in body.get("compensations") or []
+            c.get("status") in (CompensationStatus.PENDING, CompensationStatus.RUNNING)
+            for c in body.get("compensations") or []
         )
-        finished = body["status"] in TERMINAL_STATUSES
+        finished = body["status"] in TERMINAL
         settled = finished and not undoing  # nothing more will change
         status.object = _badge(str(body["status"]))
         act = body.get("action") or {}
@@ -227,9 +237,13 @@ def run_page(
         except OrraError as exc:
             problem.show(str(exc), "error")
             return False
-        pending = [f for f in every if f["status"] == "pending"]
+        pending = [f for f in every if f["status"] == CompensationFailureStatus.PENDING]
         failures.objects = [_failure_card(client, f) for f in pending]
-        failed_undos = [c for c in body.get("compensations") or [] if c.get("status") == "failed"]
+        failed_undos = [
+            c
+            for c in body.get("compensations") or []
+            if c.get("status") == CompensationStatus.FAILED
+        ]
         return len(every) >= len(failed_undos)
 
     def _stop() -> None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from ..control import approvals
 from ..control.approve import Approve, approve
 from ..control.reject import Reject, reject
+from ..core.grammar import bearer_credential
 from ..core.ids import hash_api_key
 from .auth import ProjectId
 from .models import ERROR_RESPONSES, ApprovalIn, RejectionIn, answers
@@ -24,7 +25,7 @@ router = APIRouter(tags=["approvals"], route_class=OrjsonRoute, responses=ERROR_
 def _decision(request: Request, *step: str, approver: str | None) -> dict[str, Any]:
     """Who decides which step (project, orchestration, step): the name given, and the hash of
     the key that asked, for the record (never the key)."""
-    key = (request.headers.get("authorization") or "").removeprefix("Bearer ").strip()
+    key = bearer_credential(request.headers.get("authorization"))
     project_id, orchestration_id, step_id = step
     return {
         "project_id": project_id,

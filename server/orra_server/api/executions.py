@@ -11,13 +11,14 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from orra_sdk.vocabulary import OrchestrationStatus
+
 from ..control import history
 from ..control.cancel import Cancel, cancel
 from ..control.events import FollowEvents, Numbered, follow, start_following
 from ..core.errors import BadRequest
 from ..core.grammar import decimal
 from ..core.ids import to_iso
-from ..core.statuses import OrchestrationStatus
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 
 from ..control import api_keys, projects, webhooks
 from ..core.errors import Unauthorized
+from ..core.grammar import bearer_credential
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -40,10 +41,8 @@ def _require_admin(request: Request) -> None:
     expected = runtime_of(request).settings.admin_token
     if not expected:
         return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
+    token = bearer_credential(request.headers.get("authorization"))
+    if not hmac.compare_digest(token.encode(), expected.encode()):
         raise Unauthorized(
             "creating a project needs the server's admin token: send 'Authorization: Bearer "
             "<admin token>' (orra projects add --admin-token, or ORRA_ADMIN_TOKEN)",

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ..control import sockets
-from ..core.grammar import decimal
+from ..core.grammar import bearer_credential, decimal
 from .routing import OrjsonRoute
 from .runtime import runtime_of
 from .socket_limits import deny
@@ -51,11 +51,8 @@ def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
 
 def _key_of(websocket: WebSocket) -> str:
     """The API key: ``Authorization: Bearer …`` on the upgrade, else ``?apiKey=`` (orra SDKs)."""
-    header = websocket.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() == "bearer" and key.strip():
-        return key.strip()
-    return websocket.query_params.get("apiKey", "")
+    key = bearer_credential(websocket.headers.get("authorization"))
+    return key or websocket.query_params.get("apiKey", "")
 
 
 @router.websocket("/ws")

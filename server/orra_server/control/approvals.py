@@ -20,11 +20,12 @@ from typing import Any
 
 import orjson
 
+from orra_sdk.vocabulary import StepStatus
+
 from ..core.errors import BadRequest
 from ..core.ids import to_iso
-from ..core.statuses import StepStatus
 from ..engine import Run, StepState
-from ..engine.approval_deadline import approval_deadline
+from ..engine.gates import approval_deadline
 from .page import Page
 from .runtime import Runtime
 

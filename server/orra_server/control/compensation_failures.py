@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from orra_sdk.vocabulary import CompensationFailureStatus
+
 from ..core.errors import Conflict, NotFound
 from ..core.ids import now
 from ..engine.compensation import failure_body
@@ -20,7 +22,10 @@ __all__ = [
 ]
 
 #: what each settling verb makes a pending failure
-SETTLED_AS = {"resolve": "resolved", "ignore": "ignored"}
+SETTLED_AS = {
+    "resolve": CompensationFailureStatus.RESOLVED,
+    "ignore": CompensationFailureStatus.IGNORED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,7 @@ async def settle_compensation_failure(runtime: Runtime, command: Settle) -> dict
     all (say why). Only a pending failure can be settled."""
     failure_id, status = command.failure_id, SETTLED_AS[command.verb]
     row = _failure(runtime, command.project_id, failure_id)
-    if row["status"] != "pending":
+    if row["status"] != CompensationFailureStatus.PENDING:
         raise Conflict(
             f"compensation failure '{failure_id}' is already {row['status']} "
             f"({row['resolution']}); only a pending one can be resolved or ignored",

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine import TERMINAL
+from orra_sdk.vocabulary import ENDING_EVENTS, EventKind
+
 from .lookup import check_orchestration
 from .revocation import REVOKED
 from .runtime import Runtime
@@ -64,13 +65,11 @@ class _End:
         self.deadline: float | None = None
 
     def see(self, kind: str) -> None:
-        if kind.startswith("orchestration_") and kind.removeprefix("orchestration_").upper() in (
-            TERMINAL
-        ):
+        if kind in ENDING_EVENTS:
             self.terminal = True
-        elif kind == "compensation_scheduled":
+        elif kind == EventKind.COMPENSATION_SCHEDULED:
             self.compensating = True
-        elif kind == "compensations_finished":
+        elif kind == EventKind.COMPENSATIONS_FINISHED:
             self.compensating = False
 
     async def settled(self) -> bool:

@@ -17,8 +17,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orra_sdk.vocabulary import OrchestrationStatus
+
 from ..core.errors import BadRequest
-from ..core.statuses import OrchestrationStatus
 from .runtime import Runtime
 
 __all__ = ["Export", "ExportFormat", "ExportTable", "export", "utc_or_400"]

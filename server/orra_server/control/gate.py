@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orra_sdk.vocabulary import StepStatus
+
 from ..core.errors import Conflict, NotFound
-from ..core.statuses import StepStatus
 from ..engine import Run, StepState
 from .lookup import orchestration
 from .runtime import Runtime

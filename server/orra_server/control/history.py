@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from orra_sdk.vocabulary import DeliveryStatus, EventKind
+
 from ..core.ids import to_iso
 from ..delivery.logbook import log_line
 from .lookup import check_orchestration, orchestration
@@ -35,7 +37,7 @@ async def deliveries_of(runtime: Runtime, project_id: str, orchestration_id: str
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
-        if event["type"] == "webhook_attempt" and isinstance(event["payload"], dict):
+        if event["type"] == EventKind.WEBHOOK_ATTEMPT and isinstance(event["payload"], dict):
             payload = event["payload"]
             attempts.setdefault(payload.get("deliveryId", ""), []).append(
                 {
@@ -58,7 +60,7 @@ async def deliveries_of(runtime: Runtime, project_id: str, orchestration_id: str
                 "lastStatus": row["last_status"],
                 "lastError": row["last_error"],
                 "nextAttemptAt": to_iso(row["next_attempt_at"])
-                if row["status"] == "pending"
+                if row["status"] == DeliveryStatus.PENDING
                 else None,
                 "createdAt": to_iso(row["created_at"]),
                 "deliveredAt": to_iso(row["delivered_at"]),

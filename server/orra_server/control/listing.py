@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from orra_sdk.vocabulary import OrchestrationStatus
+
 from ..core.errors import BadRequest
 from ..core.ids import to_iso
-from ..core.statuses import OrchestrationStatus
 from ..store import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
 from .export import utc_or_400
 from .page import Page

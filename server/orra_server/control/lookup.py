@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from orra_sdk.vocabulary import EventKind, OrchestrationStatus
+
 from ..core.errors import NotFound
-from ..core.statuses import OrchestrationStatus
 from ..engine import TERMINAL, Run, run_from_rows
 from .runtime import Runtime
 
@@ -122,11 +123,11 @@ async def plan_of(runtime: Runtime, project_id: str, orchestration_id: str) -> d
     cache: str | None = None
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
         kind = event["type"]
-        if kind == "llm_call":
+        if kind == EventKind.LLM_CALL:
             calls.append(event["payload"])
         elif kind.startswith("plan_cache_"):
             cache = kind.removeprefix("plan_cache_")
-        elif kind in ("plan_made", "plan_failed") and provenance is None:
+        elif kind in (EventKind.PLAN_MADE, EventKind.PLAN_FAILED) and provenance is None:
             provenance = event["payload"]["provenance"]
     provenance = provenance or {}
     return {

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from orra_sdk.vocabulary import EventKind, OrchestrationStatus
+
 from ..core.errors import BadRequest
 from ..core.ids import new_id, now, to_iso
-from ..core.statuses import OrchestrationStatus
 from ..engine import Run
 from ..planning import (
     GroundingMatch,
@@ -34,6 +35,8 @@ __all__ = [
     "planning_events",
 ]
 
+#: the planning pipeline's cache outcome → its event
+_CACHE_EVENTS = {"hit": EventKind.PLAN_CACHE_HIT, "miss": EventKind.PLAN_CACHE_MISS}
 #: ``grounding`` in a request that asks to plan without any grounding spec
 NO_GROUNDING = "none"
 
@@ -182,13 +185,15 @@ async def _make_plan(
 def planning_events(orchestration_id: str | None, result: PlanResult) -> list[Change]:
     """``llm_call`` per chat-completions attempt, the cache outcome, and ``plan_made``."""
     at = now()
-    events = [Change(orchestration_id, "llm_call", at, call) for call in result.llm_calls]
-    if result.cache in ("hit", "miss"):
-        events.append(Change(orchestration_id, f"plan_cache_{result.cache}", at))
+    events = [Change(orchestration_id, EventKind.LLM_CALL, at, call) for call in result.llm_calls]
+    if result.cache in _CACHE_EVENTS:
+        events.append(Change(orchestration_id, _CACHE_EVENTS[result.cache], at))
     events.append(
         Change(
             orchestration_id,
-            "plan_made" if result.plan is not None and not result.errors else "plan_failed",
+            EventKind.PLAN_MADE
+            if result.plan is not None and not result.errors
+            else EventKind.PLAN_FAILED,
             at,
             {
                 "provenance": result.provenance,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.statuses import OrchestrationStatus
+from orra_sdk.vocabulary import OrchestrationStatus, SubmissionStatus
+
 from .plans import OrchestrationRequest, Planned, plan_request, planning_events
 from .runtime import Runtime
 
@@ -30,7 +31,7 @@ async def preview(runtime: Runtime, request: OrchestrationRequest) -> Preview:
     # no plan at all: the same NOT_ACTIONABLE (and reason) a real POST would answer
     unplanned = planned.plan is None and request.plan is None
     answer.update(
-        status=OrchestrationStatus.NOT_ACTIONABLE if unplanned else "PREVIEW",
+        status=OrchestrationStatus.NOT_ACTIONABLE if unplanned else SubmissionStatus.PREVIEW,
         executionId=None,
         message=result.reason or "Plan preview: nothing was run.",
         validation={

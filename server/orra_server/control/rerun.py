@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from orra_sdk.vocabulary import EventKind, StepStatus, SubmissionStatus
+
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.ids import now
-from ..core.statuses import StepStatus
 from ..engine import TERMINAL, Run
 from ..engine.fork import forked
 from ..engine.run import build_steps, gate_steps
@@ -130,7 +131,7 @@ async def rerun(runtime: Runtime, command: Rerun) -> Rerunning:
     with admitted(runtime.engine, run):
         await runtime.engine.accept(run, events)
     answer = {
-        "status": "ACCEPTED",
+        "status": SubmissionStatus.ACCEPTED,
         "executionId": run.id,
         "parentId": source.id,
         "reused": reused,
@@ -178,7 +179,7 @@ async def _check_edit(
         raise BadRequest(
             f"{step_id} reuses its recorded output in this re-run; re-run from {step_id} (or "
             "a step before it) to change its input",
-            code="step_reused",
+            code=EventKind.STEP_REUSED,
             param=f"input.{step_id}",
         )
     service = next((s for s in services if s["name"] == step.component), None) or {}

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orra_sdk.vocabulary import PONG_MESSAGE_ID, ServiceFrame
+
 from ..core.ids import hash_api_key, is_well_formed_api_key
 from ..core.limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
 from ..services import frames
@@ -192,7 +194,7 @@ async def _handle(
         if bad.message_id is not None:
             _ack_now(instance, bad.message_id)  # so the SDK does not re-send it forever
         return
-    if frame.kind == "pong" or frame.message_id == "pong":
+    if frame.kind == ServiceFrame.PONG or frame.message_id == PONG_MESSAGE_ID:
         return
     commit = _to_engine(runtime, instance, frame)
     if frame.message_id is None:
@@ -218,13 +220,13 @@ async def _handle(
 
 def _to_engine(runtime: Runtime, instance: Instance, frame: Frame):
     engine = runtime.engine
-    if frame.kind == "task_result":
+    if frame.kind == ServiceFrame.TASK_RESULT:
         return engine.on_task_result(instance, frame.payload)
-    if frame.kind == "task_interim_result":
+    if frame.kind == ServiceFrame.TASK_INTERIM_RESULT:
         return engine.on_interim_result(instance, frame.payload)
-    if frame.kind == "task_abort_result":
+    if frame.kind == ServiceFrame.TASK_ABORT_RESULT:
         return engine.on_abort_result(instance, frame.payload)
-    if frame.kind == "task_status":
+    if frame.kind == ServiceFrame.TASK_STATUS:
         return engine.on_task_status(instance, frame.payload)
     return None
 

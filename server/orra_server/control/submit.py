@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orra_sdk.vocabulary import OrchestrationStatus, SubmissionStatus
+
 from ..core.errors import BadRequest
-from ..core.statuses import OrchestrationStatus
 from ..engine import Run
 from ..engine.run import build_steps, gate_steps
 from .admission import admitted, room_for_one_more
@@ -52,8 +53,10 @@ async def submit(runtime: Runtime, request: OrchestrationRequest) -> Submitted:
     gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in planned.services})
     with admitted(runtime.engine, run):
         await runtime.engine.accept(run, events)
-    answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")
-    return Submitted(run.id, "ACCEPTED", answer)
+    answer.update(
+        status=SubmissionStatus.ACCEPTED, message="Request accepted. Orchestration plan created."
+    )
+    return Submitted(run.id, SubmissionStatus.ACCEPTED, answer)
 
 
 def _check_approve_option(run: Run) -> None:

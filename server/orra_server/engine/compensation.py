@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from orra_sdk.vocabulary import CompensationStatus, EventKind
+
 from ..core.ids import new_id, now, to_iso
-from ..core.statuses import StepStatus
 from ..services import frames
 from ..services.connections import ServiceHub
 from ..settings import Settings
 from ..store import Change, CompensationFailure, Store, aware
+from .compensation_plan import compensation_key, compensation_of, compensations
 from .policy import RetryPolicy
 from .run import CompensationState, Run, StepState
 
@@ -35,13 +36,7 @@ __all__ = ["Compensator", "compensation_key", "failure_body"]
 log = logging.getLogger("orra.compensation")
 
 #: what a compensation can end as
-FINAL = frozenset({"completed", "partial", "failed", "expired"})
-
-
-def compensation_key(orchestration_id: str, step_id: str, generation: int = 0) -> str:
-    """Never the task's key: the SDKs keep tasks and compensations in one result cache."""
-    text = f"{orchestration_id}\x00{step_id}\x00compensation\x00{generation}"
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
+FINAL = frozenset(CompensationStatus) - {CompensationStatus.PENDING, CompensationStatus.RUNNING}
 
 
 def failure_body(row: dict[str, Any]) -> dict[str, Any]:
@@ -111,40 +106,14 @@ class Compensator:
     def plan(
         self, run: Run, reason: str, context: dict[str, Any] | None
     ) -> list[CompensationState]:
-        """One compensation per completed step of a revertible service, newest first."""
-        done = [
-            s
-            for s in run.steps.values()
-            if s.status == StepStatus.COMPLETED
-            and isinstance(s.compensation, dict)
-            and self._revertible(s)
-        ]
-        done.sort(key=lambda s: s.end_time or run.created_at, reverse=True)
-        moment = now()
-        return [self._state(run, step, reason, context, i, moment) for i, step in enumerate(done)]
-
-    def _state(self, run, step, reason, context, position, moment) -> CompensationState:
-        ttl = step.compensation.get("ttl")
-        return CompensationState(
-            orchestration_id=run.id,
-            step_id=step.id,
-            service_id=step.service_id,
-            component=step.component,
-            reason=reason,
-            context=context,
-            position=position,
-            input=step.compensation.get("data"),
-            ttl_ms=int(ttl) if isinstance(ttl, int | float) else None,
-            idempotency_key=compensation_key(run.id, step.id),
-            created_at=moment,
-            step_end=step.end_time,
-        )
+        """What ``run``'s ending undoes (``compensation_plan.py``)."""
+        return compensations(run, reason, context, self._revertible, now())
 
     def scheduled(self, run: Run) -> Change:
         """The record of ``run.compensations``, for the commit of the outcome that planned them."""
         return Change(
             run.id,
-            "compensation_scheduled",
+            EventKind.COMPENSATION_SCHEDULED,
             now(),
             {"steps": [c.step_id for c in run.compensations]},
             compensations=run.compensations,
@@ -163,11 +132,12 @@ class Compensator:
         if not self._revertible(step) or any(c.step_id == step.id for c in run.compensations):
             return
         first = run.compensations[0]
-        state = self._state(run, step, first.reason, first.context, len(run.compensations), now())
+        position = len(run.compensations)
+        state = compensation_of(run, step, first.reason, first.context, position, now())
         run.compensations.append(state)
         scheduled = Change(
             run.id,
-            "compensation_scheduled",
+            EventKind.COMPENSATION_SCHEDULED,
             now(),
             {"steps": [step.id]},
             step.id,
@@ -197,7 +167,7 @@ class Compensator:
             state = CompensationState.from_row(row)
             end = job.steps_end.get(state.step_id)
             state.step_end = aware(end)
-            state.status = "pending"
+            state.status = CompensationStatus.PENDING
             job.items.append(state)
         for job in jobs.values():
             self._jobs[job.orchestration_id] = job
@@ -221,7 +191,7 @@ class Compensator:
             for item in job.items:
                 counts[item.status] = counts.get(item.status, 0) + 1
             await self.store.record(
-                [Change(job.orchestration_id, "compensations_finished", now(), counts)]
+                [Change(job.orchestration_id, EventKind.COMPENSATIONS_FINISHED, now(), counts)]
             )
         finally:
             job.running = False
@@ -237,7 +207,7 @@ class Compensator:
                     f"the compensation data expired at {to_iso(expires)} "
                     f"({item.ttl_ms} ms after the step completed) and was not sent"
                 )
-                await self._record(item, "expired", "compensation_expired")
+                await self._record(item, CompensationStatus.EXPIRED, EventKind.COMPENSATION_EXPIRED)
                 return
         failure = "no attempt was made"
         while item.attempts < settings.compensation_attempts:
@@ -259,17 +229,25 @@ class Compensator:
                 if instance is None:
                     continue
             item.attempts += 1
-            item.status = "running"
+            item.status = CompensationStatus.RUNNING
             item.start_time = item.start_time or now()
             kind, answer = await self._send(item, instance)
             if kind == "result":
                 error = answer.get("error")
                 result = answer.get("result")
                 status = result.get("status") if isinstance(result, dict) else None
-                if not error and status in (None, "completed", "partial"):
+                if not error and status in (
+                    None,
+                    CompensationStatus.COMPLETED,
+                    CompensationStatus.PARTIAL,
+                ):
                     item.result = result
                     item.error = None
-                    await self._record(item, status or "completed", "compensation_completed")
+                    await self._record(
+                        item,
+                        status or CompensationStatus.COMPLETED,
+                        EventKind.COMPENSATION_COMPLETED,
+                    )
                     return
                 failure = str(
                     error
@@ -281,7 +259,9 @@ class Compensator:
                 item.idempotency_key = compensation_key(
                     item.orchestration_id, item.step_id, item.attempts
                 )
-                if status == "expired":  # the service can no longer undo it: retrying won't help
+                if (
+                    status == CompensationStatus.EXPIRED
+                ):  # the service can no longer undo it: retrying won't help
                     item.error = failure
                     await self._give_up(job, item, failure)
                     return
@@ -315,7 +295,7 @@ class Compensator:
             [
                 Change(
                     item.orchestration_id,
-                    "compensation_dispatched",
+                    EventKind.COMPENSATION_DISPATCHED,
                     now(),
                     dispatched,
                     item.step_id,
@@ -337,7 +317,7 @@ class Compensator:
     async def _attempt_failed(self, item: CompensationState, failure: str) -> None:
         item.error = failure
         payload = {"attempt": item.attempts, "error": failure}
-        await self._write(item, "compensation_attempt_failed", payload)
+        await self._write(item, EventKind.COMPENSATION_ATTEMPT_FAILED, payload)
 
     async def _record(self, item: CompensationState, status: str, event: str) -> None:
         item.status = status
@@ -356,7 +336,9 @@ class Compensator:
         """The compensation failed for good: a record for a person, and its webhooks."""
         # the live state says "failed" only once the failure record has committed, so whoever
         # sees it can also read the record
-        failed = dataclasses.replace(item, status="failed", error=failure, end_time=now())
+        failed = dataclasses.replace(
+            item, status=CompensationStatus.FAILED, error=failure, end_time=now()
+        )
         record = CompensationFailure(
             id=new_id("cf_", 20),
             project_id=job.project_id,
@@ -380,7 +362,7 @@ class Compensator:
         payload = {"error": failure, "attempts": item.attempts, "failureId": record.id}
         change = Change(
             item.orchestration_id,
-            "compensation_failed",
+            EventKind.COMPENSATION_FAILED,
             failed.end_time,
             payload,
             item.step_id,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..core.statuses import StepStatus
+from orra_sdk.vocabulary import EventKind, StepStatus
+
 from ..store import Change
 from .run import Run, StepState
 
@@ -28,7 +29,7 @@ def forked(
     events = [
         Change(
             run.id,
-            "rerun_of",
+            EventKind.RERUN_OF,
             at,
             {"parentId": parent.id, "fromStep": from_step, "reused": reused},
         )
@@ -40,6 +41,12 @@ def forked(
         step.start_time = step.end_time = at
         step.approval = None  # decided in the run it comes from
         events.append(
-            Change(run.id, "step_reused", at, {"from": parent.id, "output": old.output}, step_id)
+            Change(
+                run.id,
+                EventKind.STEP_REUSED,
+                at,
+                {"from": parent.id, "output": old.output},
+                step_id,
+            )
         )
     return events
