@@ -177,10 +177,11 @@ def _stream_errors(url: str) -> Iterator[None]:
 
 
 def _events_request(execution_id: str, after: int, timeout: float | None) -> dict[str, Any]:
+    """A stream resumed after event number ``after`` says so as browsers do (Last-Event-ID)."""
     return {
         "method": "GET",
         "url": f"/orchestrations/{execution_id}/events",
-        "params": {"after": after} if after else None,
+        "headers": {"Last-Event-ID": str(after)} if after else None,
         "timeout": _stream_timeout(timeout),
     }
 
