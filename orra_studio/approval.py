@@ -24,11 +24,12 @@ class NotDecided(ValueError):
 
 @dataclass(frozen=True)
 class ApprovalRequest:
+    """One waiting step of one run, as a card shows it."""
+
     execution_id: str
     step_id: str
     component: str
-    #: the input the step would run with
-    input: Any
+    input: Any  # what the step would run with
     #: when it is rejected without a decision (None: never)
     expires_at: str | None = None
     #: an input too large to list (over 64 KiB): its start, shown read-only; it runs as is

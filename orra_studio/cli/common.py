@@ -46,6 +46,7 @@ __all__ = [
     "client_for",
     "command",
     "emit",
+    "env_option",
     "err",
     "is_loopback",
     "out",
@@ -201,6 +202,12 @@ def emit(
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
         out.print(literal(render(data)), highlight=False)
+
+
+def env_option(envvar: str, help: str) -> Any:
+    """An option that may come from the environment, which ``--help`` names (for tokens and
+    switches a deployment sets once)."""
+    return typer.Option(help=help, envvar=envvar, show_envvar=True)
 
 
 def parse_data(items: list[str] | None) -> dict[str, Any]:
