@@ -213,6 +213,11 @@ class _Conversations(Endpoints):
     def _run(self, steps: Generator[Step, Any, Any]) -> Any:
         raise NotImplementedError
 
+    @property
+    def closed(self) -> bool:
+        """Closed by its owner: a stream it carried broke because of that, not the network."""
+        return self._http.is_closed
+
     def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
         """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
         return self._run(_waiting(execution_id, timeout))

@@ -193,3 +193,5 @@ def follow(
             return
         except ServerUnreachable as error:
             time.sleep(again.dropped(error))
+            if client.closed:  # its owner closed it: nothing to resume
+                raise
