@@ -4,9 +4,11 @@ The run view is drawn from what the control plane answers (the run, its log, its
 changes it is an event. So a :class:`LiveFeed` follows the run's server-sent events on the
 studio's event loop (an asyncio task reading with the async client: waiting costs the loop
 nothing), folds them into a :class:`~orra_studio.live.LiveRun`, and after each new event
-reads the page's data in a worker thread (``fetch``) and hands it to the page in the
-document's next tick (``draw``): the Bokeh loop never waits for the control plane. Events that
-arrive while a read is under way are covered by one more read, not one each.
+reads the page's data in a worker thread (``fetch``) and hands it to the page on the loop
+(``draw``, through ``pn.state.execute``: the document's next tick unless Panel says the
+session's document may be changed at once): the Bokeh loop never waits for the control
+plane. Events that arrive while a read is under way are covered by one more read, not one
+each.
 
 A dropped stream is resumed after the last event (``Last-Event-ID``). The feed stops when the
 server ends the stream (the run has settled) and one last read says nothing more will change,
@@ -43,7 +45,7 @@ SETTLE_PAUSE = 0.5
 
 class LiveFeed(Generic[Snapshot]):
     """Follows ``execution_id`` for one page; ``fetch()`` returns the page's data and whether
-    nothing more will change; ``draw(data)`` shows it (in the document's next tick)."""
+    nothing more will change; ``draw(data)`` shows it (on the loop, never in a thread)."""
 
     #: the feeds following a run now, in this process (a session that ended leaves none)
     running: ClassVar[set[LiveFeed[Any]]] = set()
@@ -113,12 +115,12 @@ class LiveFeed(Generic[Snapshot]):
                     await asyncio.sleep(pause)
 
     async def _read(self) -> bool:
-        """Read the page's data off the loop and draw it in the next tick; True when nothing
+        """Read the page's data off the loop, then draw it on the loop; True when nothing
         more will change."""
         async with self._reading:
             self._pending = False
             snapshot, settled = await asyncio.to_thread(self._fetch)
-            with set_curdoc(self._doc):  # the next tick on a server, now in a notebook
+            with set_curdoc(self._doc):  # on the loop, or the next tick; now in a notebook
                 pn.state.execute(partial(self._draw_in_document, snapshot))
             return settled
 
