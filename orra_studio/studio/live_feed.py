@@ -68,7 +68,11 @@ class LiveFeed(Generic[Snapshot]):
 
     def start(self) -> None:
         """Begin following (on the studio's event loop, e.g. from ``pn.state.onload``)."""
-        self._loop = asyncio.get_running_loop()
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop runs here (a plain Python shell): drawn once
+            log.info("no event loop: %s is not followed live", self.run.execution_id)
+            return
         self._task = self._loop.create_task(self._follow())
         LiveFeed.running.add(self)
         self._task.add_done_callback(lambda _t: LiveFeed.running.discard(self))
