@@ -158,18 +158,22 @@ def _fold_step(step: LiveStep, kind: str, payload: Any) -> None:
 
 
 class Reconnects:
-    """How a dropped event stream is opened again: after a short pause that doubles, at most
-    ``limit`` times in a row (an event that arrives resets the count)."""
+    """How a dropped event stream is opened again: after a short pause that doubles (up to
+    ``longest_pause``), at most ``limit`` times in a row (None: for as long as the reader
+    lives); an event that arrives resets the count."""
 
-    def __init__(self, limit: int = 5, first_pause: float = 0.2) -> None:
-        self.limit, self.first_pause, self.failures = limit, first_pause, 0
+    def __init__(
+        self, limit: int | None = 5, first_pause: float = 0.2, longest_pause: float = 5.0
+    ) -> None:
+        self.limit, self.first_pause, self.longest_pause = limit, first_pause, longest_pause
+        self.failures = 0
 
     def dropped(self, error: ServerUnreachable) -> float:
         """Seconds to pause before the next try; ``error`` again once there were too many."""
         self.failures += 1
-        if self.failures > self.limit:
+        if self.limit is not None and self.failures > self.limit:
             raise error
-        return self.first_pause * 2 ** (self.failures - 1)
+        return min(self.longest_pause, self.first_pause * 2 ** min(self.failures - 1, 16))
 
     def received(self) -> None:
         self.failures = 0

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import panel as pn
 from panel.io.state import set_curdoc
@@ -47,9 +47,6 @@ class LiveFeed(Generic[Snapshot]):
     """Follows ``execution_id`` for one page; ``fetch()`` returns the page's data and whether
     nothing more will change; ``draw(data)`` shows it (on the loop, never in a thread)."""
 
-    #: the feeds following a run now, in this process (a session that ended leaves none)
-    running: ClassVar[set[LiveFeed[Any]]] = set()
-
     def __init__(
         self,
         context: StudioContext,
@@ -74,8 +71,6 @@ class LiveFeed(Generic[Snapshot]):
             log.info("no event loop: %s is not followed live", self.run.execution_id)
             return
         self._task = self._loop.create_task(self._follow())
-        LiveFeed.running.add(self)
-        self._task.add_done_callback(lambda _t: LiveFeed.running.discard(self))
 
     def stop(self) -> None:
         """The page's session ended: close the stream (from any thread)."""
@@ -92,16 +87,16 @@ class LiveFeed(Generic[Snapshot]):
         try:
             if await self._read():  # what changed between the first render and now
                 return
-            if await self._stream():
-                await self._settle()
+            await self._stream()
+            await self._settle()
         except asyncio.CancelledError:
             raise
         except Exception:  # the page stays as last drawn; the reason goes to the log
             log.exception("following %s failed", self.run.execution_id)
 
-    async def _stream(self) -> bool:
-        """Fold the events until the server ends the stream (True), or give up (False)."""
-        again = Reconnects()
+    async def _stream(self) -> None:
+        """Fold the events until the server ends the stream (a dropped one is resumed)."""
+        again = Reconnects(limit=None)  # the page's banner says when the control plane is away
         async with AsyncClient(self.context.url, self.context.api_key, timeout=15.0) as client:
             while True:
                 try:
@@ -110,13 +105,9 @@ class LiveFeed(Generic[Snapshot]):
                         if self.run.apply(event) and not self._pending:
                             self._pending = True
                             self._later(self._read())
-                    return True
+                    return
                 except ServerUnreachable as error:
-                    try:
-                        pause = again.dropped(error)
-                    except ServerUnreachable:
-                        return False  # the page's banner says the control plane is away
-                    await asyncio.sleep(pause)
+                    await asyncio.sleep(again.dropped(error))
 
     async def _read(self) -> bool:
         """Read the page's data off the loop, then draw it on the loop; True when nothing
