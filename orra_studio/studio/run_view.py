@@ -21,7 +21,7 @@ from ..approval import ApprovalRequest
 from ..client import Client
 from ..errors import NotFound, OrraError
 from ..palette import colour_of
-from ..statuses import TERMINAL_STATUSES
+from ..statuses import TERMINAL_STATUSES, StepStatus
 from .cards import approval_card, deadlines_of, failure_card
 from .compose import open_run_view
 from .context import StudioContext
@@ -100,7 +100,8 @@ def _log_rows(lines: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _waiting(body: dict[str, Any]) -> tuple[str, ...]:
     """The steps that wait for a person's approval."""
-    return tuple(s["id"] for s in body.get("stepResults", []) if s["status"] == "AWAITING_APPROVAL")
+    steps = body.get("stepResults", [])
+    return tuple(s["id"] for s in steps if s["status"] == StepStatus.AWAITING_APPROVAL)
 
 
 def _settled(body: dict[str, Any]) -> bool:
