@@ -54,6 +54,7 @@ class LiveFeed(Generic[Snapshot]):
         fetch: Callable[[], tuple[Snapshot, bool]],
         draw: Callable[[Snapshot], None],
         doc: Any,
+        after: Callable[[], int] = lambda: 0,
     ) -> None:
         self.context, self.run = context, LiveRun(execution_id)
         self._fetch, self._draw, self._doc = fetch, draw, doc
@@ -62,6 +63,8 @@ class LiveFeed(Generic[Snapshot]):
         self._reading = asyncio.Lock()
         self._pending = False
         self._reads: set[asyncio.Task[bool]] = set()
+        #: the last event the page's data already reflects: the stream starts after it
+        self.after = after
 
     def start(self) -> None:
         """Begin following (on the studio's event loop, e.g. from ``pn.state.onload``)."""
@@ -97,6 +100,7 @@ class LiveFeed(Generic[Snapshot]):
     async def _stream(self) -> None:
         """Fold the events until the server ends the stream (a dropped one is resumed)."""
         again = Reconnects(limit=None)  # the page's banner says when the control plane is away
+        self.run.seq = max(self.run.seq, self.after())  # no replay of what is drawn
         async with AsyncClient(self.context.url, self.context.api_key, timeout=15.0) as client:
             while True:
                 try:

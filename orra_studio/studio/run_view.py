@@ -169,14 +169,16 @@ def run_page(
         "Edit and re-run</a>"
     )
     state: dict[str, Any] = {"feed": None, "ended": False, "plan": None, "revisions": 0}
-    state["waiting"] = ()
+    state["waiting"], state["seq"] = (), 0  # seq: the last event the data read reflects
 
     def fetch() -> tuple[dict[str, Any], bool]:
         """What the page shows, read from the control plane (blocking: the live feed calls
         it in a worker thread), and whether nothing more will change."""
         try:
+            lines = client.logs(execution_id)["logs"]  # first: the run read next is as new
             body = client.orchestration(execution_id)
-            seen: dict[str, Any] = {"body": body, "lines": client.logs(execution_id)["logs"]}
+            seen: dict[str, Any] = {"body": body, "lines": lines}
+            state["seq"] = max([state["seq"], *(line["seq"] for line in lines)])
             if state["plan"] is None or len(body.get("revisions") or []) != state["revisions"]:
                 seen["made"] = client.plan_of(execution_id)  # again after a revision
             if _waiting(body) and _waiting(body) != state["waiting"]:
@@ -281,7 +283,8 @@ def run_page(
         """Follow the run's events once the browser is connected (a change made between the
         first render and the connection is read first), until nothing more will change."""
         if not state["ended"]:
-            state["feed"] = LiveFeed(context, execution_id, fetch, draw, doc)
+            at = lambda: state["seq"]  # noqa: E731 - read when the stream opens
+            state["feed"] = LiveFeed(context, execution_id, fetch, draw, doc, after=at)
             state["feed"].start()
 
     doc = pn.state.curdoc
