@@ -40,8 +40,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 
 def fill(db: Path, count: int) -> str:
     """``count`` completed orchestrations of one project, written by the store; its API key."""
+    from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
     from orra_server.core.ids import hash_api_key, new_api_key
-    from orra_server.core.statuses import OrchestrationStatus, StepStatus
     from orra_server.engine.run import Run, build_steps
     from orra_server.store import Store
 

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from orra_sdk.vocabulary import ApprovalStatus
+
 if TYPE_CHECKING:
     from .client import Client
 
@@ -73,7 +75,7 @@ class ApprovalRequest:
                 raise NotDecided(f"The input is not JSON: {exc}") from None
             changed = edited if edited != self.input else None
         client.approve(self.execution_id, self.step_id, input=changed, approver=approver)
-        return "approved"
+        return ApprovalStatus.APPROVED
 
     def reject(self, client: Client, reason: str | None, approver: str) -> str:
         """Reject with the person's reason (required: it is recorded); ``"rejected"``."""
@@ -81,4 +83,4 @@ class ApprovalRequest:
         if not why:
             raise NotDecided("Say why first: the reason is recorded.")
         client.reject(self.execution_id, self.step_id, why, approver=approver)
-        return "rejected"
+        return ApprovalStatus.REJECTED

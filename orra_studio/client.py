@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import orjson
 
+from orra_sdk.vocabulary import TERMINAL
+
 from .endpoints import Endpoints, Json, action_body, read_json
 from .errors import (
     BY_STATUS,
@@ -29,10 +31,9 @@ from .errors import (
     OrchestrationTimeout,
     ServerUnreachable,
 )
-from .statuses import TERMINAL_STATUSES
 from .types import Orchestration
 
-__all__ = ["AsyncClient", "Client", "TERMINAL_STATUSES", "action_body"]
+__all__ = ["AsyncClient", "Client", "action_body"]
 
 
 EventCallback = Callable[[dict[str, Any]], Any]
@@ -118,7 +119,7 @@ def _waiting(
         body = yield partial(
             Endpoints.orchestration, execution_id=execution_id, wait=max(0.0, min(left, 30.0))
         )
-        if body["status"] in TERMINAL_STATUSES:
+        if body["status"] in TERMINAL:
             return body
         if left <= 0:
             raise OrchestrationTimeout(execution_id, body["status"], named_timeout or timeout)
@@ -132,7 +133,7 @@ def _orchestrating(
         return accepted
     execution_id = accepted["executionId"]
     deadline = time.monotonic() + timeout
-    if on_event is not None and accepted["status"] not in TERMINAL_STATUSES:
+    if on_event is not None and accepted["status"] not in TERMINAL:
         yield lambda api: api._follow(execution_id, on_event, deadline, timeout)
     left = max(0.0, deadline - time.monotonic())
     return (yield from _waiting(execution_id, left, timeout))

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from orra_sdk.vocabulary import OrchestrationStatus
+
 from .client import Client
 from .demo_services import build_demo_services
 from .embedded import EmbeddedServer
 from .render import plan_table, result_panel, steps_table
-from .statuses import OrchestrationStatus
 
 __all__ = ["SEED_REQUEST", "DemoServices", "run_demo", "wait_for_demo_services"]
 

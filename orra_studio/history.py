@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orra_sdk.vocabulary import TERMINAL
+
 from .client import Client
-from .statuses import TERMINAL_STATUSES
 
 __all__ = ["EXPORT_TABLES", "Capped", "LocalHistory", "QueryTooSlow"]
 
@@ -84,7 +85,7 @@ class LocalHistory:
             return {name: table.num_rows for name, table in fetched.items()}
 
     def _watermark(self, cursor: Any) -> datetime | None:
-        ended = ", ".join(f"'{s}'" for s in sorted(TERMINAL_STATUSES))
+        ended = ", ".join(f"'{s}'" for s in sorted(TERMINAL))
         row = cursor.execute(
             "SELECT coalesce(min(created_at) FILTER (WHERE status NOT IN (" + ended + ")), "
             "max(created_at)) FROM orchestrations"

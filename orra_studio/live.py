@@ -16,23 +16,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orra_sdk.vocabulary import (
+    ORCHESTRATION_STATUS_OF,
+    STEP_STATUS_OF,
+    TERMINAL,
+    EventKind,
+    OrchestrationStatus,
+    StepStatus,
+    SubmissionStatus,
+)
+
 from .errors import ServerUnreachable
-from .statuses import TERMINAL_STATUSES, OrchestrationStatus, StepStatus
 
 if TYPE_CHECKING:
     from .client import Client
 
 __all__ = ["LiveRun", "LiveStep", "Reconnects", "follow"]
-
-_STEP_STATUS = {
-    "approval_requested": StepStatus.AWAITING_APPROVAL,
-    "step_approved": StepStatus.PENDING,
-    "step_dispatched": StepStatus.RUNNING,
-    "step_retrying": StepStatus.RETRYING,
-    "step_completed": StepStatus.COMPLETED,
-    "step_failed": StepStatus.FAILED,
-    "step_aborted": StepStatus.ABORTED,
-}
 
 
 @dataclass
@@ -74,7 +73,7 @@ class LiveRun:
         status = accepted.get("status", OrchestrationStatus.PENDING)
         return cls(
             accepted["executionId"],
-            OrchestrationStatus.PENDING if status == "ACCEPTED" else status,
+            OrchestrationStatus.PENDING if status == SubmissionStatus.ACCEPTED else status,
             steps,
             accepted.get("message"),
             plan=accepted.get("plan"),
@@ -89,13 +88,13 @@ class LiveRun:
             self.seq = seq
         kind = event.get("type", "")
         payload = event.get("payload")
-        if kind.startswith("orchestration_") and kind != "orchestration_accepted":
-            self.status = kind.removeprefix("orchestration_").upper()
+        if kind in ORCHESTRATION_STATUS_OF:
+            self.status = ORCHESTRATION_STATUS_OF[kind]
             if isinstance(payload, dict) and payload.get("error"):
                 self.reason = payload["error"]
-        elif kind == "orchestration_accepted":
+        elif kind == EventKind.ORCHESTRATION_ACCEPTED:
             self.status = OrchestrationStatus.RUNNING if self.steps else self.status
-        elif kind == "plan_revised" and isinstance(payload, dict):
+        elif kind == EventKind.PLAN_REVISED and isinstance(payload, dict):
             self._revise(payload)
         step = self.steps.get(event.get("stepId") or "")
         if step is not None:
@@ -127,7 +126,7 @@ class LiveRun:
 
     @property
     def ended(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status in TERMINAL
 
     @property
     def done(self) -> int:
@@ -144,16 +143,16 @@ class LiveRun:
 
 
 def _fold_step(step: LiveStep, kind: str, payload: Any) -> None:
-    if kind in _STEP_STATUS:
-        step.status = _STEP_STATUS[kind]
-    if kind == "step_dispatched":
+    if kind in STEP_STATUS_OF:
+        step.status = STEP_STATUS_OF[kind]
+    if kind == EventKind.STEP_DISPATCHED:
         attempt = payload.get("attempt") if isinstance(payload, dict) else None
         step.attempts = attempt if isinstance(attempt, int) else step.attempts + 1
-    elif kind == "step_interim_result":
+    elif kind == EventKind.STEP_INTERIM_RESULT:
         step.last_update = payload
-    elif kind in ("step_failed", "step_retrying") and isinstance(payload, dict):
+    elif kind in (EventKind.STEP_FAILED, EventKind.STEP_RETRYING) and isinstance(payload, dict):
         step.error = payload.get("error")
-    elif kind == "approval_requested" and isinstance(payload, dict):
+    elif kind == EventKind.APPROVAL_REQUESTED and isinstance(payload, dict):
         step.waiting_input = payload.get("input")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import DrawnState, OrchestrationStatus, StepStatus
 
 __all__ = ["NEUTRAL", "colour_of"]
 
@@ -19,7 +19,7 @@ _COLOURS: dict[str, str] = {
     OrchestrationStatus.PAUSED: "#8250df",
     StepStatus.RETRYING: "#8250df",
     StepStatus.AWAITING_APPROVAL: "#9a6700",  # (also the orchestration's)
-    "INVALID": "#cf222e",  # a step the validator refused, in a plan being edited
+    DrawnState.INVALID: "#cf222e",  # a step the validator refused, in a plan being edited
 }
 
 

@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 __all__ = [
     "STATUS_ICON",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from .statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 __all__ = [
     "OPENAPI_NAMES",

@@ -618,7 +618,7 @@ def ended_run(execution_id: str, result: Any, created_at: Any = None) -> Any:
     """A COMPLETED run with an empty plan and ``result``, to write through a Store directly."""
     from datetime import UTC, datetime
 
-    from orra_server.core.statuses import OrchestrationStatus
+    from orra_sdk.vocabulary import OrchestrationStatus
     from orra_server.engine.run import Run
 
     return Run(

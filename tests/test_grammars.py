@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from helpers import Api, new_project, plan_step, register, wait_until
-from orra_server.core.grammar import is_step_id, parse_decimal
+from orra_server.core.grammar import bearer_credential, is_step_id, parse_decimal
 
 #: text that Python calls digits (or word characters) and that ASCII grammars refuse
 UNICODE_DIGITS = ["²", "٣", "①", "𝟘", "\u0663"]
@@ -83,6 +83,14 @@ def test_the_grammars_themselves() -> None:
     for bad in ["-1", "1e3", "0x10", "1_000", "+1", str(2**63)]:
         with pytest.raises(Exception, match="whole number"):
             parse_decimal(bad, field="n")
+
+
+def test_one_rule_reads_a_bearer_credential() -> None:
+    """The API key, the admin token and a socket's key: the scheme in any case, spaces cut."""
+    for header in ["Bearer sk-1", "bearer sk-1", "BEARER  sk-1 "]:
+        assert bearer_credential(header) == "sk-1", header
+    for header in [None, "", "Bearer", "Bearer   ", "Basic sk-1", "sk-1", "Bearersk-1"]:
+        assert bearer_credential(header) == "", header
 
 
 @pytest.mark.parametrize("digit", UNICODE_DIGITS[:3])

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import Api, ServerProcess, new_project, plan_step, register
-from orra_server.core.statuses import OrchestrationStatus
+from orra_sdk.vocabulary import OrchestrationStatus
 
 pytestmark = pytest.mark.slow
 

@@ -155,7 +155,7 @@ def test_a_finished_run_is_kept_whole_only_until_the_store_shows_its_end():
     import asyncio
     from datetime import UTC, datetime
 
-    from orra_server.core.statuses import OrchestrationStatus
+    from orra_sdk.vocabulary import OrchestrationStatus
     from orra_server.engine.finished import FinishedRuns
     from orra_server.engine.run import Run
 

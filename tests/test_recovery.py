@@ -23,8 +23,8 @@ from helpers import (
     socket_for,
     wait_until,
 )
+from orra_sdk.vocabulary import StepStatus
 from orra_server.core.ids import new_id, now
-from orra_server.core.statuses import StepStatus
 from orra_server.engine.run import run_from_rows
 from orra_server.store import Change, Store
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import httpx
 
 from helpers import new_project, serving
+from orra_sdk.vocabulary import TERMINAL, OrchestrationStatus, StepStatus
 from orra_server.api.schemas import OrchestrationListOut, OrchestrationOut
-from orra_studio.statuses import TERMINAL_STATUSES, OrchestrationStatus, StepStatus
 
 
 def test_the_studios_statuses_are_the_servers(live_server):
     schemas = httpx.get(live_server.url + "/openapi.json").json()["components"]["schemas"]
     assert schemas["OrchestrationStatus"]["enum"] == [s.value for s in OrchestrationStatus]
     assert schemas["StepStatus"]["enum"] == [s.value for s in StepStatus]
-    assert set(OrchestrationStatus) > TERMINAL_STATUSES
+    assert set(OrchestrationStatus) > TERMINAL
     get = httpx.get(live_server.url + "/openapi.json").json()["paths"]
     body = get["/orchestrations/{orchestration_id}"]["get"]["responses"]["200"]["content"]
     assert body["application/json"]["schema"]["$ref"].endswith("/OrchestrationOut")

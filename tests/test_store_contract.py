@@ -147,7 +147,7 @@ def test_a_delivery_rides_in_its_outcome_and_its_attempt_costs_no_commit(store: 
 
 
 def test_orchestrations_are_listed_newest_first_and_filtered(store: Store):
-    from orra_server.core.statuses import OrchestrationStatus
+    from orra_sdk.vocabulary import OrchestrationStatus
     from orra_server.engine.run import Run
 
     def accepted(i: int, kind: str, content: str, status: str) -> Run:

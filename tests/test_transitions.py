@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from orra_server.core.statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 from orra_server.engine import transitions
 from orra_server.engine.policy import RetryPolicy
 from orra_server.engine.run import Run, build_steps

@@ -11,7 +11,9 @@ import typer
 from rich.console import Group
 from rich.live import Live
 
-from ..client import TERMINAL_STATUSES, Client
+from orra_sdk.vocabulary import TERMINAL, EventKind, OrchestrationStatus, StepStatus
+
+from ..client import Client
 from ..errors import OrchestrationTimeout
 from ..live import LiveRun, follow
 from ..render import (
@@ -26,7 +28,6 @@ from ..render import (
     shown_text,
     steps_table,
 )
-from ..statuses import OrchestrationStatus, StepStatus
 from ..types import Logs
 from .common import (
     EXIT_NOT_COMPLETED,
@@ -219,7 +220,7 @@ def outcome(body: dict[str, Any]) -> Any:
 def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool) -> Any:
     """Draw each step's progress on stderr from the event stream while it runs."""
     execution_id = accepted["executionId"]
-    if accepted["status"] in TERMINAL_STATUSES:
+    if accepted["status"] in TERMINAL:
         return client.orchestration(execution_id)
     run = LiveRun.of(accepted)
     deadline = time.monotonic() + timeout
@@ -289,7 +290,7 @@ def ps(
         rows = client.orchestrations(status=status, limit=limit)
         if watch and output is Output.table and not as_json:
             with Live(orchestrations_table(rows), console=out, auto_refresh=False) as live:
-                while any(r["status"] not in TERMINAL_STATUSES for r in rows):
+                while any(r["status"] not in TERMINAL for r in rows):
                     time.sleep(interval)
                     rows = client.orchestrations(status=status, limit=limit)
                     live.update(orchestrations_table(rows), refresh=True)
@@ -318,13 +319,13 @@ def inspect(
         logs = client.logs(execution_id)["logs"] if updates or aborted else []
     body["planProvenance"] = {k: made.get(k) for k in ("source", "model", "repairRounds", "cache")}
     if aborted:  # what the aborting service said: only its event carries it
-        reasons = [line["payload"] for line in logs if line["event"] == "step_aborted"]
+        reasons = [line["payload"] for line in logs if line["event"] == EventKind.STEP_ABORTED]
         body["abortReason"] = reasons[0] if reasons else None
     if updates:
         body["updates"] = [
             {"stepId": line["stepId"], "time": line["time"], "update": line["payload"]}
             for line in logs
-            if line["event"] == "step_interim_result"
+            if line["event"] == EventKind.STEP_INTERIM_RESULT
         ]
     emit(body, output, as_json, lambda b: _inspection(b, detailed))
 

@@ -17,12 +17,20 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
+from orra_sdk.vocabulary import (
+    ATTEMPT_ENDINGS,
+    TERMINAL,
+    DrawnState,
+    OrchestrationStatus,
+    StepStatus,
+    SubmissionStatus,
+)
+
 from .. import live
 from ..approval import ApprovalRequest, NotDecided
-from ..client import TERMINAL_STATUSES, Client
+from ..client import Client
 from ..errors import ApiError, OrraError
 from ..live import LiveRun
-from ..statuses import OrchestrationStatus
 from ..studio import drawings
 from .results import OrchestrationResult, plan_html
 
@@ -55,14 +63,11 @@ def _parsed(text: str, original: Any) -> Any:
         return text
 
 
-_STEP_ENDINGS = ("step_completed", "step_failed", "step_aborted", "step_retrying")
-
-
 def _bar_style(status: str) -> str:
     """Green when done well, red when ended otherwise, blue while it runs."""
     if status == OrchestrationStatus.COMPLETED:
         return "success"
-    return "danger" if status in TERMINAL_STATUSES else "info"
+    return "danger" if status in TERMINAL else "info"
 
 
 class ApprovalCard(w.VBox):
@@ -174,7 +179,7 @@ class RunProgress(w.VBox):
     It is fed the server-sent events (``apply``), so it needs no Panel and works wherever
     ipywidgets do; ``%orra studio ID`` shows the studio's whole run view instead."""
 
-    status = traitlets.Unicode("PENDING")
+    status = traitlets.Unicode(StepStatus.PENDING)
 
     def __init__(
         self, accepted: dict[str, Any], client: Client | None = None, **kwargs: Any
@@ -207,7 +212,7 @@ class RunProgress(w.VBox):
         self.status = self.progress.status
         self._draw()
         step = self.progress.steps.get(event.get("stepId") or "")
-        if self.progress_lines and step is not None and event.get("type") in _STEP_ENDINGS:
+        if self.progress_lines and step is not None and event.get("type") in ATTEMPT_ENDINGS:
             print(f"{step.id} {step.component}: {step.status} (attempt {step.attempts})")
 
     def finish(self, body: dict[str, Any]) -> None:
@@ -288,7 +293,7 @@ def follow(
     """
     execution_id = accepted["executionId"]
     deadline = time.monotonic() + timeout
-    if accepted["status"] not in TERMINAL_STATUSES:
+    if accepted["status"] not in TERMINAL:
         for event in live.follow(client, view.progress, timeout=timeout):
             view.apply(event)  # folded already: this draws it
             if stop_when_waiting and view.approvals:
@@ -326,7 +331,7 @@ class PlanPreview(w.VBox):
     ``.status`` its status (or ``INVALID`` with ``.message`` when the server refused the plan).
     """
 
-    status = traitlets.Unicode("PREVIEW")
+    status = traitlets.Unicode(SubmissionStatus.PREVIEW)
     message = traitlets.Unicode("")
 
     def __init__(
@@ -446,13 +451,13 @@ class PlanPreview(w.VBox):
                 return None
             self.status = self.result.status
         except ApiError as exc:
-            self.status, self.message = "INVALID", exc.message
+            self.status, self.message = DrawnState.INVALID, exc.message
             details = exc.details if isinstance(exc.details, list) else []
             notes = [d.get("message", str(d)) for d in details if isinstance(d, dict)]
             self.notice.value = html.escape("; ".join(notes) or exc.message)
             return None
         except OrraError as exc:
-            self.status, self.message = "ERROR", str(exc)
+            self.status, self.message = DrawnState.ERROR, str(exc)
             self.notice.value = html.escape(str(exc))
             return None
         finally:

@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from orra_sdk.vocabulary import DrawnState, StepStatus
+
 from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
@@ -172,7 +174,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     def show(plan: dict[str, Any] | None, errors: list[dict[str, Any]]) -> None:
         bad = {e.get("step") for e in errors if e.get("step")}
         statuses = {
-            s["id"]: ("INVALID" if s["id"] in bad else "PENDING")
+            s["id"]: (DrawnState.INVALID if s["id"] in bad else StepStatus.PENDING)
             for s in (plan or {}).get("steps", [])
         }
         graph.object = plan_svg(plan, statuses, by_component=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orra_sdk.vocabulary import ATTEMPT_ENDINGS, STEP_STATUS_OF, DrawnState, EventKind, StepStatus
+
 from ..palette import colour_of
 
 __all__ = ["Attempt", "attempts_from_logs", "plan_svg", "timeline_svg"]
@@ -20,12 +22,7 @@ __all__ = ["Attempt", "attempts_from_logs", "plan_svg", "timeline_svg"]
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 46, 70, 18, 12
 
 #: events that end an attempt of a step, and what they make of it
-_ENDS = {
-    "step_completed": "COMPLETED",
-    "step_retrying": "RETRYING",
-    "step_failed": "FAILED",
-    "step_aborted": "ABORTED",
-}
+_ENDS = {event: STEP_STATUS_OF[event] for event in ATTEMPT_ENDINGS}
 
 
 def _text(value: Any) -> str:
@@ -100,7 +97,7 @@ def plan_svg(
     fills = {c: COMPONENT_FILLS[i % len(COMPONENT_FILLS)] for i, c in enumerate(order)}
     for step_id, (x, y) in position.items():
         step = steps.get(step_id, {"component": "?"})
-        status = statuses.get(step_id, "PENDING")
+        status = statuses.get(step_id, StepStatus.PENDING)
         colour = colour_of(status)
         component = str(step.get("component", ""))
         fill = (
@@ -153,15 +150,15 @@ def attempts_from_logs(lines: list[dict[str, Any]]) -> list[Attempt]:
         if not step_id or moment is None:
             continue
         payload = line.get("payload") if isinstance(line.get("payload"), dict) else {}
-        if event == "step_dispatched":
+        if event == EventKind.STEP_DISPATCHED:
             open_[step_id] = {"start": moment, **payload}
         elif event in _ENDS and step_id in open_:
             outcome = _ENDS[event]
-            if event == "step_retrying" and payload.get("kind") == "timeout":
-                outcome = "TIMEOUT"
+            if event == EventKind.STEP_RETRYING and payload.get("kind") == "timeout":
+                outcome = DrawnState.TIMEOUT
             attempts.append(_attempt(step_id, open_.pop(step_id), moment, outcome))
     for step_id, started in open_.items():
-        attempts.append(_attempt(step_id, started, None, "RUNNING"))
+        attempts.append(_attempt(step_id, started, None, StepStatus.RUNNING))
     return attempts
 
 
@@ -203,7 +200,9 @@ def timeline_svg(attempts: list[Attempt], now: datetime | None = None) -> str:
         x = label_w + PAD + (attempt.start - start).total_seconds() / span * chart_w
         w = max(2.0, (finish - attempt.start).total_seconds() / span * chart_w)
         took = (finish - attempt.start).total_seconds() * 1000
-        colour = colour_of("RUNNING" if attempt.outcome == "TIMEOUT" else attempt.outcome)
+        colour = colour_of(
+            StepStatus.RUNNING if attempt.outcome == DrawnState.TIMEOUT else attempt.outcome
+        )
         parts.append(
             f'<rect class="orra-attempt" data-step="{_text(attempt.step_id)}" '
             f'data-attempt="{attempt.number}" data-outcome="{_text(attempt.outcome)}" '

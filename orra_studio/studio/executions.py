@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from orra_sdk.vocabulary import OrchestrationStatus
+
 from ..client import Client
 from ..errors import OrraError
-from ..statuses import OrchestrationStatus
 from .context import StudioContext
 from .notices import Literal, Notice
 

@@ -17,11 +17,18 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from orra_sdk.vocabulary import (
+    TERMINAL,
+    CompensationFailureStatus,
+    CompensationStatus,
+    EventKind,
+    StepStatus,
+)
+
 from ..approval import ApprovalRequest
 from ..client import Client
 from ..errors import NotFound, OrraError
 from ..palette import colour_of
-from ..statuses import TERMINAL_STATUSES, StepStatus
 from .cards import approval_card, deadlines_of, failure_card
 from .compose import open_run_view
 from .context import StudioContext
@@ -66,7 +73,7 @@ def step_rows(body: dict[str, Any], instances: dict[str, Any] | None = None) -> 
 def _instances(lines: list[dict[str, Any]]) -> dict[str, Any]:
     sent = {}
     for line in lines:
-        if line.get("event") == "step_dispatched" and isinstance(line.get("payload"), dict):
+        if line.get("event") == EventKind.STEP_DISPATCHED and isinstance(line.get("payload"), dict):
             sent[line.get("stepId")] = line["payload"].get("instance")
     return sent
 
@@ -109,7 +116,7 @@ def _settled(body: dict[str, Any]) -> bool:
     undoing = any(
         c.get("status") in ("pending", "running") for c in body.get("compensations") or []
     )
-    return body["status"] in TERMINAL_STATUSES and not undoing
+    return body["status"] in TERMINAL and not undoing
 
 
 def _badge(status: str) -> str:
@@ -191,7 +198,8 @@ def run_page(
         except OrraError as exc:
             return {"problem": str(exc)}, False
         # a failed undo's record is written beside its event: settled once it is readable
-        failed_undos = [c for c in body.get("compensations") or [] if c.get("status") == "failed"]
+        undos = body.get("compensations") or []
+        failed_undos = [c for c in undos if c.get("status") == CompensationStatus.FAILED]
         return seen, "failures" in seen and len(seen["failures"]) >= len(failed_undos)
 
     def draw(seen: dict[str, Any]) -> None:
@@ -225,7 +233,7 @@ def run_page(
                 approval_card(client, _request(execution_id, by_id[i], deadlines), refresh)
                 for i in waiting
             ]
-        finished = body["status"] in TERMINAL_STATUSES
+        finished = body["status"] in TERMINAL
         status.object = _badge(str(body["status"]))
         act = body.get("action") or {}
         action.object = f"{act.get('type', '')}: {act.get('content', '')}"
@@ -243,7 +251,9 @@ def run_page(
         cancel.disabled = finished
         if "deliveries" in seen:
             deliveries.value = _delivery_rows(seen["deliveries"])
-            pending = [f for f in seen["failures"] if f["status"] == "pending"]
+            pending = [
+                f for f in seen["failures"] if f["status"] == CompensationFailureStatus.PENDING
+            ]
             failures.objects = [failure_card(client, f) for f in pending]
 
     def refresh() -> None:

@@ -6,11 +6,20 @@ svc = Service("echo", description="Echoes a message", api_key=KEY)
 async def echo(task: Task[In]) -> Out: ...
 
 svc.run_forever()        # or: await svc.run() inside your own event loop
+
+The service code (websockets, httpx, pydantic) loads on first use of one of its names, so the
+control plane and the CLI can import :mod:`orra_sdk.vocabulary` without it.
 """
 
-from .errors import OrraError, RegistrationError, TaskAborted
-from .service import Agent, Service, run_forever
-from .task import Task
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import OrraError, RegistrationError, TaskAborted
+    from .service import Agent, Service, run_forever
+    from .task import Task
 
 __version__ = "0.1.0"
 
@@ -24,3 +33,26 @@ __all__ = [
     "__version__",
     "run_forever",
 ]
+
+#: each public name → the module that defines it
+_HOME = {
+    "Agent": "service",
+    "Service": "service",
+    "run_forever": "service",
+    "OrraError": "errors",
+    "RegistrationError": "errors",
+    "TaskAborted": "errors",
+    "Task": "task",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'orra_sdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

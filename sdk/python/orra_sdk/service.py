@@ -25,6 +25,13 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from .errors import OrraError, RegistrationError, TaskAborted
 from .task import Task
+from .vocabulary import (
+    PONG_MESSAGE_ID,
+    CompensationStatus,
+    ControlFrame,
+    ServiceFrame,
+    TaskProgress,
+)
 
 __all__ = ["Agent", "Service", "run_forever"]
 
@@ -283,17 +290,16 @@ class Service:
         except ValueError:
             return
         kind = message.get("type")
-        if kind == "ping":
-            self._spawn(
-                self._raw_send({"id": "pong", "payload": {"type": "pong", "serviceId": self.id}})
-            )
-        elif kind == "ACK":
+        if kind == ControlFrame.PING:
+            pong = {"type": ServiceFrame.PONG, "serviceId": self.id}
+            self._spawn(self._raw_send({"id": PONG_MESSAGE_ID, "payload": pong}))
+        elif kind == ControlFrame.ACK:
             self._unacked.pop(message.get("id"), None)
-        elif kind == "task_request":
+        elif kind == ControlFrame.TASK_REQUEST:
             self._spawn(self._on_task(message))
-        elif kind == "compensation_request":
+        elif kind == ControlFrame.COMPENSATION_REQUEST:
             self._spawn(self._on_compensation(message))
-        elif kind == "task_cancel":  # the orchestration ended: stop working on it
+        elif kind == ControlFrame.TASK_CANCEL:  # the orchestration ended: stop working on it
             running = self._running.get(message.get("idempotencyKey") or "")
             if running is not None:
                 running.cancel()
@@ -314,10 +320,11 @@ class Service:
             cached = self._results[key]
             if cached.get("aborted"):
                 return
-            await self._send({**base, "type": "task_result", **cached})
+            await self._send({**base, "type": ServiceFrame.TASK_RESULT, **cached})
             return
         if key in self._running:
-            await self._send({**base, "type": "task_status", "status": "in_progress"})
+            status = {"type": ServiceFrame.TASK_STATUS, "status": TaskProgress.IN_PROGRESS}
+            await self._send({**base, **status})
             return
         assert self._semaphore is not None
         work = asyncio.get_running_loop().create_task(self._run_limited(request, base))
@@ -334,7 +341,7 @@ class Service:
         if outcome.get("error") is None:  # errors are not cached: a retry runs the handler
             self._remember(key, outcome)
         if not outcome.get("aborted"):
-            await self._send({**base, "type": "task_result", **outcome})
+            await self._send({**base, "type": ServiceFrame.TASK_RESULT, **outcome})
         self.tasks_handled += 1
 
     async def _run_limited(self, request: dict[str, Any], base: dict[str, Any]):
@@ -351,9 +358,8 @@ class Service:
             return {"result": None, "error": f"Input validation failed: {exc.errors()[:3]}"}
 
         async def interim(update: Any) -> None:
-            await self._send(
-                {**base, "type": "task_interim_result", "result": {"task": _plain(update)}}
-            )
+            result = {"task": _plain(update)}
+            await self._send({**base, "type": ServiceFrame.TASK_INTERIM_RESULT, "result": result})
 
         argument = (
             Task(
@@ -376,9 +382,8 @@ class Service:
                 output = self._output_model.model_validate(output)  # a dict: check its shape
             output = _plain(output)
         except TaskAborted as aborted:
-            await self._send(
-                {**base, "type": "task_abort_result", "result": {"task": _plain(aborted.payload)}}
-            )
+            result = {"task": _plain(aborted.payload)}
+            await self._send({**base, "type": ServiceFrame.TASK_ABORT_RESULT, "result": result})
             return {"aborted": True}
         except Exception as exc:
             text = str(exc)
@@ -403,7 +408,7 @@ class Service:
     async def _on_compensation(self, request: dict[str, Any]) -> None:
         key, base = self._reply_header(request)
         if key in self._results:
-            await self._send({**base, "type": "task_result", **self._results[key]})
+            await self._send({**base, "type": ServiceFrame.TASK_RESULT, **self._results[key]})
             return
         if self._revert is None or not self.revertible:
             return
@@ -418,13 +423,14 @@ class Service:
                 outcome = await self._revert(*args)
             else:
                 outcome = await asyncio.to_thread(self._revert, *args)
-            result = _plain(outcome) if outcome is not None else {"status": "completed"}
+            done = {"status": CompensationStatus.COMPLETED}
+            result = _plain(outcome) if outcome is not None else done
             answer = {"result": result, "error": None}
         except Exception as exc:
             answer = {"result": None, "error": f"Revert error: {exc}"}
         if answer["error"] is None:
             self._remember(key, answer)
-        await self._send({**base, "type": "task_result", **answer})
+        await self._send({**base, "type": ServiceFrame.TASK_RESULT, **answer})
 
     def _remember(self, key: str, outcome: dict[str, Any]) -> None:
         self._results[key] = outcome
@@ -446,7 +452,7 @@ class Service:
             "message to the control plane. Return less (e.g. a reference to the data)"
         )
         log.error("%s: %s", self.name, problem)
-        if payload.get("type") != "task_result":
+        if payload.get("type") != ServiceFrame.TASK_RESULT:
             return None  # an interim or abort update: dropped, the task goes on
         self._results.pop(payload.get("idempotencyKey") or "", None)  # not a result to reuse
         return {**payload, "result": None, "error": f"Service error: {problem}"}

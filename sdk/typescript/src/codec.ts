@@ -3,21 +3,23 @@
  * the control plane sends, read defensively, and the frames a service sends back.
  */
 
+import { CompensationReason, ControlFrame, PONG_MESSAGE_ID, ServiceFrame } from "./vocabulary.js";
+
 /** The largest frame either side accepts; the control plane closes the socket past it. */
 export const MAX_FRAME = 16 * 1024 * 1024;
 /** Room kept in a frame for the envelope around a result. */
 export const ENVELOPE = 4096;
 
 export interface Ping {
-  type: "ping";
+  type: typeof ControlFrame.PING;
   serviceId?: string;
 }
 export interface Ack {
-  type: "ACK";
+  type: typeof ControlFrame.ACK;
   id: string;
 }
 export interface TaskRequest {
-  type: "task_request";
+  type: typeof ControlFrame.TASK_REQUEST;
   id: string;
   input: Record<string, unknown>;
   executionId: string;
@@ -26,12 +28,12 @@ export interface TaskRequest {
 }
 export interface CompensationContext {
   orchestrationId: string;
-  reason: "failed" | "aborted" | (string & {});
+  reason: CompensationReason | (string & {});
   payload: unknown;
   timestamp: string;
 }
 export interface CompensationRequest {
-  type: "compensation_request";
+  type: typeof ControlFrame.COMPENSATION_REQUEST;
   id: string;
   input: { originalTask?: unknown; taskResult?: unknown } & Record<string, unknown>;
   compensationContext?: CompensationContext;
@@ -40,7 +42,7 @@ export interface CompensationRequest {
   serviceId?: string;
 }
 export interface TaskCancel {
-  type: "task_cancel";
+  type: typeof ControlFrame.TASK_CANCEL;
   idempotencyKey: string;
   executionId?: string;
 }
@@ -60,12 +62,12 @@ export function decode(frame: string): ServerMessage | undefined {
   }
   if (!isObject(message)) return undefined;
   switch (message.type) {
-    case "ping":
-      return { type: "ping", serviceId: stringOr(message.serviceId) };
-    case "ACK":
-      return typeof message.id === "string" ? { type: "ACK", id: message.id } : undefined;
-    case "task_request":
-    case "compensation_request":
+    case ControlFrame.PING:
+      return { type: ControlFrame.PING, serviceId: stringOr(message.serviceId) };
+    case ControlFrame.ACK:
+      return typeof message.id === "string" ? { type: ControlFrame.ACK, id: message.id } : undefined;
+    case ControlFrame.TASK_REQUEST:
+    case ControlFrame.COMPENSATION_REQUEST:
       if (typeof message.idempotencyKey !== "string" || typeof message.id !== "string") {
         return undefined;
       }
@@ -74,9 +76,9 @@ export function decode(frame: string): ServerMessage | undefined {
         input: isObject(message.input) ? message.input : {},
         executionId: stringOr(message.executionId) ?? "",
       } as TaskRequest | CompensationRequest;
-    case "task_cancel":
+    case ControlFrame.TASK_CANCEL:
       return typeof message.idempotencyKey === "string"
-        ? { type: "task_cancel", idempotencyKey: message.idempotencyKey }
+        ? { type: ControlFrame.TASK_CANCEL, idempotencyKey: message.idempotencyKey }
         : undefined;
     default:
       return undefined;
@@ -110,7 +112,7 @@ export function envelope(id: string, payload: Record<string, unknown>): string {
 }
 
 export function pong(serviceId: string): string {
-  return JSON.stringify({ id: "pong", payload: { type: "pong", serviceId } });
+  return JSON.stringify({ id: PONG_MESSAGE_ID, payload: { type: ServiceFrame.PONG, serviceId } });
 }
 
 /** Bytes of `text` as UTF-8 (what the frame limit counts). */

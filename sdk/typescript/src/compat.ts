@@ -19,6 +19,7 @@ import { consoleLogger, type Logger, silentLogger } from "./logger.js";
 import { checkName, suggestName } from "./names.js";
 import type { JsonSchema, SchemaLike } from "./schema.js";
 import { Agent, type Closable, type Policy, type RevertOutcome, Service, type TaskContext } from "./service.js";
+import { ControlFrame } from "./vocabulary.js";
 
 export interface ClientOptions {
   /** default: `ORRA_URL`, else http://localhost:8005 */
@@ -33,7 +34,7 @@ export interface ClientOptions {
 
 /** The task as a README-style handler receives it. */
 export interface Task extends Omit<TaskContext, "id"> {
-  type: "task_request";
+  type: typeof ControlFrame.TASK_REQUEST;
   id: string;
   // biome-ignore lint: the input is whatever the schema allows
   input: Record<string, any>;
@@ -92,7 +93,7 @@ export class OrraClient implements Closable {
       input: options.schema?.input as JsonSchema | undefined,
       output: options.schema?.output as JsonSchema | undefined,
       handler: (input: Record<string, unknown>, task: TaskContext): Record<string, unknown> =>
-        taskHandler({ ...task, type: "task_request", input, serviceId: service.id ?? "" }) as Record<string, unknown>,
+        taskHandler({ ...task, type: ControlFrame.TASK_REQUEST, input, serviceId: service.id ?? "" }) as Record<string, unknown>,
       revert: options.revertHandler as
         | ((input: unknown, output: unknown, context: unknown) => RevertOutcome | undefined)
         | undefined,

@@ -52,6 +52,7 @@ import {
   toJsonSchema,
 } from "./schema.js";
 import { Slots } from "./slots.js";
+import { CompensationStatus, ControlFrame, ServiceFrame, TaskProgress } from "./vocabulary.js";
 
 /** What a handler gets besides its input. */
 export interface TaskContext {
@@ -70,7 +71,7 @@ export interface TaskContext {
 
 /** What a revert handler may return; nothing at all means `{status: "completed"}`. */
 export type RevertOutcome =
-  | { status: "completed" | "failed" | "expired"; error?: string | null }
+  | { status: (typeof CompensationStatus)["COMPLETED" | "FAILED" | "EXPIRED"]; error?: string | null }
   | { status: "partial"; partial: { completed: string[]; remaining: string[] } };
 
 /** Timeout and retry defaults for this service's steps (each field optional). */
@@ -505,20 +506,20 @@ export class Service<
       return;
     }
     switch (message.type) {
-      case "ping":
+      case ControlFrame.PING:
         if (!message.serviceId || message.serviceId === this.id) this.rawSend(pong(this.id ?? ""));
         break;
-      case "ACK":
+      case ControlFrame.ACK:
         this.unacked.delete(message.id);
         this.checkDrained();
         break;
-      case "task_request":
+      case ControlFrame.TASK_REQUEST:
         this.onTask(message).catch((error) => this.log.error(`${this.name}: ${messageOf(error)}`));
         break;
-      case "compensation_request":
+      case ControlFrame.COMPENSATION_REQUEST:
         this.onCompensation(message).catch((error) => this.log.error(`${this.name}: ${messageOf(error)}`));
         break;
-      case "task_cancel":
+      case ControlFrame.TASK_CANCEL:
         this.running.get(message.idempotencyKey)?.abort(new Error("the orchestration no longer needs this task"));
         break;
     }
@@ -529,12 +530,12 @@ export class Service<
     const base = replyHeader(request, this.id ?? "");
     const cached = this.results.get(key);
     if (cached) {
-      if (isAnswer(cached)) this.send({ ...base, type: "task_result", ...cached });
+      if (isAnswer(cached)) this.send({ ...base, type: ServiceFrame.TASK_RESULT, ...cached });
       return;
     }
     if (this.running.has(key)) {
       this.log.debug(`${this.name}: task ${request.id} of ${request.executionId} sent again while running: in_progress`);
-      this.send({ ...base, type: "task_status", status: "in_progress" });
+      this.send({ ...base, type: ServiceFrame.TASK_STATUS, status: TaskProgress.IN_PROGRESS });
       return;
     }
     if (this.closing) return; // once the socket closes the control plane sends it elsewhere
@@ -557,7 +558,7 @@ export class Service<
       return;
     }
     if (!isAnswer(outcome) || outcome.error === null) this.results.set(key, outcome); // errors: retried
-    if (isAnswer(outcome)) this.send({ ...base, type: "task_result", ...outcome });
+    if (isAnswer(outcome)) this.send({ ...base, type: ServiceFrame.TASK_RESULT, ...outcome });
     this.tasksHandled += 1;
     this.checkDrained();
   }
@@ -571,7 +572,7 @@ export class Service<
       executionId: request.executionId,
       idempotencyKey: request.idempotencyKey,
       signal,
-      interim: (update) => this.send({ ...base, type: "task_interim_result", result: { task: update ?? null } }),
+      interim: (update) => this.send({ ...base, type: ServiceFrame.TASK_INTERIM_RESULT, result: { task: update ?? null } }),
       abort: (payload) => {
         throw new TaskAborted(payload);
       },
@@ -586,7 +587,7 @@ export class Service<
       output = output === undefined ? null : JSON.parse(JSON.stringify(output));
     } catch (error) {
       if (error instanceof TaskAborted) {
-        this.send({ ...base, type: "task_abort_result", result: { task: error.payload ?? null } });
+        this.send({ ...base, type: ServiceFrame.TASK_ABORT_RESULT, result: { task: error.payload ?? null } });
         return { aborted: true };
       }
       const name = error instanceof Error ? error.name : "Error";
@@ -604,7 +605,7 @@ export class Service<
     const base = replyHeader(request, this.id ?? "");
     const cached = this.results.get(key);
     if (cached && isAnswer(cached)) {
-      this.send({ ...base, type: "task_result", ...cached });
+      this.send({ ...base, type: ServiceFrame.TASK_RESULT, ...cached });
       return;
     }
     const revert = this.options.revert;
@@ -617,12 +618,12 @@ export class Service<
         data.taskResult as OutputOf<O>,
         request.compensationContext,
       );
-      answer = { result: outcome ?? { status: "completed" }, error: null };
+      answer = { result: outcome ?? { status: CompensationStatus.COMPLETED }, error: null };
     } catch (error) {
       answer = { result: null, error: `Revert error: ${messageOf(error)}` };
     }
     if (answer.error === null) this.results.set(key, answer);
-    this.send({ ...base, type: "task_result", ...answer });
+    this.send({ ...base, type: ServiceFrame.TASK_RESULT, ...answer });
   }
 
   /** `payload` if it fits in a frame; else a task error saying so (undefined: drop it). */
@@ -632,7 +633,7 @@ export class Service<
     if (size <= limit) return payload;
     const problem = `the ${payload.type} is ${size} bytes as JSON; at most ${limit} fit in one message to the control plane. Return less (e.g. a reference to the data)`;
     this.log.error(`${this.name}: ${problem}`);
-    if (payload.type !== "task_result") return undefined; // an interim or abort update: dropped
+    if (payload.type !== ServiceFrame.TASK_RESULT) return undefined; // an interim or abort update: dropped
     this.results.delete(String(payload.idempotencyKey ?? ""));
     return { ...payload, result: null, error: `Service error: ${problem}` };
   }

@@ -22,9 +22,11 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request
 
+from orra_sdk.vocabulary import StepStatus
+
 from ..core.errors import BadRequest, Conflict, NotFound
+from ..core.grammar import bearer_credential
 from ..core.ids import hash_api_key, to_iso
-from ..core.statuses import StepStatus
 from ..engine import Run, StepState
 from .admission import check_input
 from .auth import ProjectId
@@ -48,7 +50,7 @@ _measured: weakref.WeakKeyDictionary[StepState, tuple[int, int, str | None]] = (
 
 def _approver(request: Request, named: str | None) -> str:
     """Who decided: the name given, and always which key (its hash's start, never the key)."""
-    key = (request.headers.get("authorization") or "").removeprefix("Bearer ").strip()
+    key = bearer_credential(request.headers.get("authorization"))
     which = f"key {hash_api_key(key)[:8]}" if key else "unknown key"
     return f"{named} ({which})" if named else which
 

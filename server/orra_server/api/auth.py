@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ..core.errors import Unauthorized
+from ..core.grammar import bearer_credential
 from ..core.ids import API_KEY_PREFIX, hash_api_key, is_well_formed_api_key
 from .runtime import runtime_of
 
@@ -21,9 +22,8 @@ def project_id_from_key(request: Request) -> str:
             "(create one with POST /register/project or POST /apikeys)",
             code="missing_api_key",
         )
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not is_well_formed_api_key(key):
+    key = bearer_credential(header)
+    if not is_well_formed_api_key(key):
         raise Unauthorized(
             f"malformed API key: expected 'Authorization: Bearer {API_KEY_PREFIX}<64 hex digits>'",
             code="malformed_api_key",

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from orra_sdk.vocabulary import CompensationFailureStatus
+
 from ..core.errors import Conflict, NotFound
 from ..core.ids import now
 from ..engine.compensation import failure_body
@@ -66,7 +68,7 @@ async def _settle(
     request: Request, project_id: str, failure_id: str, status: str, body: ResolutionIn
 ) -> dict[str, Any]:
     row = _failure(request, project_id, failure_id)
-    if row["status"] != "pending":
+    if row["status"] != CompensationFailureStatus.PENDING:
         raise Conflict(
             f"compensation failure '{failure_id}' is already {row['status']} "
             f"({row['resolution']}); only a pending one can be resolved or ignored",
@@ -79,7 +81,10 @@ async def _settle(
 
 
 #: what each settling verb makes a pending failure
-SETTLED_AS = {"resolve": "resolved", "ignore": "ignored"}
+SETTLED_AS = {
+    "resolve": CompensationFailureStatus.RESOLVED,
+    "ignore": CompensationFailureStatus.IGNORED,
+}
 
 
 @router.post("/compensation-failures/{failure_id}/{verb}", **answers(CompensationFailureOut))

@@ -10,12 +10,12 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from orra_sdk.vocabulary import ENDING_EVENTS, DeliveryStatus, EventKind, OrchestrationStatus
+
 from ..core.errors import BadRequest, Conflict
 from ..core.grammar import decimal
 from ..core.ids import to_iso
-from ..core.statuses import OrchestrationStatus
 from ..delivery.logbook import log_line
-from ..engine import TERMINAL
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -88,13 +88,11 @@ class _End:
         self.deadline: float | None = None
 
     def see(self, kind: str) -> None:
-        if kind.startswith("orchestration_") and kind.removeprefix("orchestration_").upper() in (
-            TERMINAL
-        ):
+        if kind in ENDING_EVENTS:
             self.terminal = True
-        elif kind == "compensation_scheduled":
+        elif kind == EventKind.COMPENSATION_SCHEDULED:
             self.compensating = True
-        elif kind == "compensations_finished":
+        elif kind == EventKind.COMPENSATIONS_FINISHED:
             self.compensating = False
 
     async def settled(self) -> bool:
@@ -283,7 +281,7 @@ async def orchestration_deliveries(
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
-        if event["type"] == "webhook_attempt" and isinstance(event["payload"], dict):
+        if event["type"] == EventKind.WEBHOOK_ATTEMPT and isinstance(event["payload"], dict):
             payload = event["payload"]
             attempts.setdefault(payload.get("deliveryId", ""), []).append(
                 {
@@ -306,7 +304,7 @@ async def orchestration_deliveries(
                 "lastStatus": row["last_status"],
                 "lastError": row["last_error"],
                 "nextAttemptAt": to_iso(row["next_attempt_at"])
-                if row["status"] == "pending"
+                if row["status"] == DeliveryStatus.PENDING
                 else None,
                 "createdAt": to_iso(row["created_at"]),
                 "deliveredAt": to_iso(row["delivered_at"]),

@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from orra_sdk.vocabulary import OrchestrationStatus
+
 from ..core.errors import BadRequest
-from ..core.statuses import OrchestrationStatus
 from .auth import ProjectId
 from .models import ERROR_RESPONSES
 from .routing import OrjsonRoute

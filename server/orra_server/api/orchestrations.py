@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from orra_sdk.vocabulary import EventKind, OrchestrationStatus, SubmissionStatus
+
 from ..core.errors import BadRequest
 from ..core.ids import new_id, now, to_iso
-from ..core.statuses import OrchestrationStatus
 from ..engine import TERMINAL, Run
 from ..engine.run import build_steps, gate_steps
 from ..planning import (
@@ -85,16 +86,22 @@ def _warnings(runtime: Runtime, plan: dict[str, Any] | None, services: list[dict
     ]
 
 
+#: the planning pipeline's cache outcome → its event
+_CACHE_EVENTS = {"hit": EventKind.PLAN_CACHE_HIT, "miss": EventKind.PLAN_CACHE_MISS}
+
+
 def _planning_events(orchestration_id: str | None, result: PlanResult) -> list[Change]:
     """``llm_call`` per chat-completions attempt, the cache outcome, and ``plan_made``."""
     at = now()
-    events = [Change(orchestration_id, "llm_call", at, call) for call in result.llm_calls]
-    if result.cache in ("hit", "miss"):
-        events.append(Change(orchestration_id, f"plan_cache_{result.cache}", at))
+    events = [Change(orchestration_id, EventKind.LLM_CALL, at, call) for call in result.llm_calls]
+    if result.cache in _CACHE_EVENTS:
+        events.append(Change(orchestration_id, _CACHE_EVENTS[result.cache], at))
     events.append(
         Change(
             orchestration_id,
-            "plan_made" if result.plan is not None and not result.errors else "plan_failed",
+            EventKind.PLAN_MADE
+            if result.plan is not None and not result.errors
+            else EventKind.PLAN_FAILED,
             at,
             {
                 "provenance": result.provenance,
@@ -180,7 +187,7 @@ async def create_orchestration(
         # no plan at all: the same NOT_ACTIONABLE (and reason) a real POST would answer
         unplanned = plan_body is None and body.plan is None
         answer.update(
-            status=OrchestrationStatus.NOT_ACTIONABLE if unplanned else "PREVIEW",
+            status=OrchestrationStatus.NOT_ACTIONABLE if unplanned else SubmissionStatus.PREVIEW,
             executionId=None,
             message=result.reason or "Plan preview: nothing was run.",
             validation={
@@ -218,7 +225,9 @@ async def create_orchestration(
     gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in services})
     with admitted(runtime.engine, run):
         await runtime.engine.accept(run, events)
-    answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")
+    answer.update(
+        status=SubmissionStatus.ACCEPTED, message="Request accepted. Orchestration plan created."
+    )
     return FastJSONResponse(status_code=202, content=answer)
 
 
@@ -250,11 +259,11 @@ async def get_plan(
     cache: str | None = None
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
         kind = event["type"]
-        if kind == "llm_call":
+        if kind == EventKind.LLM_CALL:
             calls.append(event["payload"])
         elif kind.startswith("plan_cache_"):
             cache = kind.removeprefix("plan_cache_")
-        elif kind in ("plan_made", "plan_failed") and provenance is None:
+        elif kind in (EventKind.PLAN_MADE, EventKind.PLAN_FAILED) and provenance is None:
             provenance = event["payload"]["provenance"]
     provenance = provenance or {}
     return {

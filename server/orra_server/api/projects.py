@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..core.errors import BadRequest, Conflict, NotFound, Unauthorized
+from ..core.grammar import bearer_credential
 from ..core.ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..core.limits import MAX_API_KEYS, MAX_WEBHOOKS
 from ..delivery.destinations import check_webhook_url
@@ -44,10 +45,8 @@ def _require_admin(request: Request) -> None:
     expected = runtime_of(request).settings.admin_token
     if not expected:
         return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
+    token = bearer_credential(request.headers.get("authorization"))
+    if not hmac.compare_digest(token.encode(), expected.encode()):
         raise Unauthorized(
             "creating a project needs the server's admin token: send 'Authorization: Bearer "
             "<admin token>' (orra projects add --admin-token, or ORRA_ADMIN_TOKEN)",

@@ -14,9 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
+from orra_sdk.vocabulary import EventKind, OrchestrationStatus, StepStatus, SubmissionStatus
+
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.ids import new_id, now
-from ..core.statuses import OrchestrationStatus, StepStatus
 from ..engine import TERMINAL, Run
 from ..engine.run import build_steps, gate_steps
 from ..planning import Plan, PlanningRequest, execution_levels
@@ -128,7 +129,7 @@ async def rerun_orchestration(
     events = [
         Change(
             run.id,
-            "rerun_of",
+            EventKind.RERUN_OF,
             at,
             {"parentId": source.id, "fromStep": body.fromStep, "reused": reused},
         )
@@ -140,12 +141,18 @@ async def rerun_orchestration(
         step.start_time = step.end_time = at
         step.approval = None  # decided in the run it comes from
         events.append(
-            Change(run.id, "step_reused", at, {"from": source.id, "output": old.output}, step_id)
+            Change(
+                run.id,
+                EventKind.STEP_REUSED,
+                at,
+                {"from": source.id, "output": old.output},
+                step_id,
+            )
         )
     with admitted(runtime.engine, run):
         await runtime.engine.accept(run, events)
     answer = {
-        "status": "ACCEPTED",
+        "status": SubmissionStatus.ACCEPTED,
         "executionId": run.id,
         "parentId": source.id,
         "reused": reused,
@@ -193,7 +200,7 @@ async def _check_edit(
         raise BadRequest(
             f"{step_id} reuses its recorded output in this re-run; re-run from {step_id} (or "
             "a step before it) to change its input",
-            code="step_reused",
+            code=EventKind.STEP_REUSED,
             param=f"input.{step_id}",
         )
     service = next((s for s in services if s["name"] == step.component), None) or {}

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 __all__ = [
     "Accepted",

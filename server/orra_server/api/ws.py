@@ -22,7 +22,9 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from ..core.grammar import decimal
+from orra_sdk.vocabulary import PONG_MESSAGE_ID, ServiceFrame
+
+from ..core.grammar import bearer_credential, decimal
 from ..core.ids import hash_api_key, is_well_formed_api_key
 from ..core.limits import FRAME_BURST, FRAMES_PER_SECOND, MAX_FRAME_BYTES
 from ..services import frames
@@ -62,11 +64,8 @@ def _capacity_of(websocket: WebSocket, legacy: int) -> tuple[int | None, bool]:
 
 def _key_of(websocket: WebSocket) -> str:
     """The API key: ``Authorization: Bearer …`` on the upgrade, else ``?apiKey=`` (orra SDKs)."""
-    header = websocket.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() == "bearer" and key.strip():
-        return key.strip()
-    return websocket.query_params.get("apiKey", "")
+    key = bearer_credential(websocket.headers.get("authorization"))
+    return key or websocket.query_params.get("apiKey", "")
 
 
 @router.websocket("/ws")
@@ -171,7 +170,7 @@ async def _handle(
         if bad.message_id is not None:
             _ack_now(instance, bad.message_id)  # so the SDK does not re-send it forever
         return
-    if frame.kind == "pong" or frame.message_id == "pong":
+    if frame.kind == ServiceFrame.PONG or frame.message_id == PONG_MESSAGE_ID:
         return
     commit = _to_engine(runtime, instance, frame)
     if frame.message_id is None:
@@ -197,13 +196,13 @@ async def _handle(
 
 def _to_engine(runtime: Runtime, instance: Instance, frame: Frame):
     engine = runtime.engine
-    if frame.kind == "task_result":
+    if frame.kind == ServiceFrame.TASK_RESULT:
         return engine.on_task_result(instance, frame.payload)
-    if frame.kind == "task_interim_result":
+    if frame.kind == ServiceFrame.TASK_INTERIM_RESULT:
         return engine.on_interim_result(instance, frame.payload)
-    if frame.kind == "task_abort_result":
+    if frame.kind == ServiceFrame.TASK_ABORT_RESULT:
         return engine.on_abort_result(instance, frame.payload)
-    if frame.kind == "task_status":
+    if frame.kind == ServiceFrame.TASK_STATUS:
         return engine.on_task_status(instance, frame.payload)
     return None
 

@@ -15,6 +15,7 @@ from .errors import BadRequest
 __all__ = [
     "STEP_ID",
     "STEP_ID_RULE",
+    "bearer_credential",
     "decimal",
     "is_step_id",
     "parse_decimal",
@@ -64,3 +65,11 @@ def parse_decimal(
             param=field,
         )
     return number
+
+
+def bearer_credential(header: str | None) -> str:
+    """The credential of an ``Authorization: Bearer <credential>`` header (the scheme in any
+    case, spaces around the credential dropped), or ``""`` for any other header or none: the
+    API key, the admin token and a socket's key are all read by this one rule."""
+    scheme, _, credential = (header or "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" else ""

@@ -31,6 +31,8 @@ from typing import Any
 import httpx
 import orjson
 
+from orra_sdk.vocabulary import DeliveryStatus, EventKind
+
 from ..core.ids import new_id, now
 from ..core.limits import MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERIES_PER_HOST
 from ..settings import Settings
@@ -193,7 +195,7 @@ class Outbox:
         wait = (delivery.next_attempt_at - now()).total_seconds()
         if wait > 0:
             await asyncio.sleep(wait)
-        while delivery.status == "pending":
+        while delivery.status == DeliveryStatus.PENDING:
             delivery.attempts += 1
             timestamp = int(time.time())
             headers = {
@@ -230,10 +232,10 @@ class Outbox:
                 ok = False
             moment = now()
             if ok:
-                delivery.status = "delivered"
+                delivery.status = DeliveryStatus.DELIVERED
                 delivery.delivered_at = moment
             elif refused or delivery.attempts >= self.attempts:
-                delivery.status = "failed"
+                delivery.status = DeliveryStatus.FAILED
                 # by id and host: a webhook's path is often its secret (Slack, Discord, Zapier)
                 log.warning(
                     "webhook %s (to %s) not delivered after %d attempts, orchestration %s",
@@ -251,10 +253,14 @@ class Outbox:
             # before that re-sends the delivery under the same webhook-id, which receivers
             # drop as a repeat
             attempt = Change(
-                delivery.orchestration_id, "webhook_attempt", moment, outcome, attempted=[delivery]
+                delivery.orchestration_id,
+                EventKind.WEBHOOK_ATTEMPT,
+                moment,
+                outcome,
+                attempted=[delivery],
             )
             self.store.record_lazy([attempt])
-            if delivery.status == "pending":
+            if delivery.status == DeliveryStatus.PENDING:
                 await asyncio.sleep(pause)
 
     async def _post(self, url: str, payload: bytes, headers: dict[str, str]) -> httpx.Response:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from orra_sdk.vocabulary import StepStatus
+
 from ..core.jsonschemas import properties_of
-from ..core.statuses import StepStatus
 from ..planning import PlanMaker, PlanningRequest
 from ..planning.plan import PlanStep
 from ..planning.remainder import facts_of, merge_remainder

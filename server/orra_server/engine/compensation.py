@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from orra_sdk.vocabulary import CompensationStatus, EventKind, StepStatus
+
 from ..core.ids import new_id, now, to_iso
-from ..core.statuses import StepStatus
 from ..services import frames
 from ..services.connections import ServiceHub
 from ..settings import Settings
@@ -35,7 +36,7 @@ __all__ = ["Compensator", "compensation_key", "failure_body"]
 log = logging.getLogger("orra.compensation")
 
 #: what a compensation can end as
-FINAL = frozenset({"completed", "partial", "failed", "expired"})
+FINAL = frozenset(CompensationStatus) - {CompensationStatus.PENDING, CompensationStatus.RUNNING}
 
 
 def compensation_key(orchestration_id: str, step_id: str, generation: int = 0) -> str:
@@ -144,7 +145,7 @@ class Compensator:
         """The record of ``run.compensations``, for the commit of the outcome that planned them."""
         return Change(
             run.id,
-            "compensation_scheduled",
+            EventKind.COMPENSATION_SCHEDULED,
             now(),
             {"steps": [c.step_id for c in run.compensations]},
             compensations=run.compensations,
@@ -167,7 +168,7 @@ class Compensator:
         run.compensations.append(state)
         scheduled = Change(
             run.id,
-            "compensation_scheduled",
+            EventKind.COMPENSATION_SCHEDULED,
             now(),
             {"steps": [step.id]},
             step.id,
@@ -197,7 +198,7 @@ class Compensator:
             state = CompensationState.from_row(row)
             end = job.steps_end.get(state.step_id)
             state.step_end = aware(end)
-            state.status = "pending"
+            state.status = CompensationStatus.PENDING
             job.items.append(state)
         for job in jobs.values():
             self._jobs[job.orchestration_id] = job
@@ -221,7 +222,7 @@ class Compensator:
             for item in job.items:
                 counts[item.status] = counts.get(item.status, 0) + 1
             await self.store.record(
-                [Change(job.orchestration_id, "compensations_finished", now(), counts)]
+                [Change(job.orchestration_id, EventKind.COMPENSATIONS_FINISHED, now(), counts)]
             )
         finally:
             job.running = False
@@ -237,7 +238,7 @@ class Compensator:
                     f"the compensation data expired at {to_iso(expires)} "
                     f"({item.ttl_ms} ms after the step completed) and was not sent"
                 )
-                await self._record(item, "expired", "compensation_expired")
+                await self._record(item, CompensationStatus.EXPIRED, EventKind.COMPENSATION_EXPIRED)
                 return
         failure = "no attempt was made"
         while item.attempts < settings.compensation_attempts:
@@ -259,17 +260,25 @@ class Compensator:
                 if instance is None:
                     continue
             item.attempts += 1
-            item.status = "running"
+            item.status = CompensationStatus.RUNNING
             item.start_time = item.start_time or now()
             kind, answer = await self._send(item, instance)
             if kind == "result":
                 error = answer.get("error")
                 result = answer.get("result")
                 status = result.get("status") if isinstance(result, dict) else None
-                if not error and status in (None, "completed", "partial"):
+                if not error and status in (
+                    None,
+                    CompensationStatus.COMPLETED,
+                    CompensationStatus.PARTIAL,
+                ):
                     item.result = result
                     item.error = None
-                    await self._record(item, status or "completed", "compensation_completed")
+                    await self._record(
+                        item,
+                        status or CompensationStatus.COMPLETED,
+                        EventKind.COMPENSATION_COMPLETED,
+                    )
                     return
                 failure = str(
                     error
@@ -281,7 +290,9 @@ class Compensator:
                 item.idempotency_key = compensation_key(
                     item.orchestration_id, item.step_id, item.attempts
                 )
-                if status == "expired":  # the service can no longer undo it: retrying won't help
+                if (
+                    status == CompensationStatus.EXPIRED
+                ):  # the service can no longer undo it: retrying won't help
                     item.error = failure
                     await self._give_up(job, item, failure)
                     return
@@ -315,7 +326,7 @@ class Compensator:
             [
                 Change(
                     item.orchestration_id,
-                    "compensation_dispatched",
+                    EventKind.COMPENSATION_DISPATCHED,
                     now(),
                     dispatched,
                     item.step_id,
@@ -337,7 +348,7 @@ class Compensator:
     async def _attempt_failed(self, item: CompensationState, failure: str) -> None:
         item.error = failure
         payload = {"attempt": item.attempts, "error": failure}
-        await self._write(item, "compensation_attempt_failed", payload)
+        await self._write(item, EventKind.COMPENSATION_ATTEMPT_FAILED, payload)
 
     async def _record(self, item: CompensationState, status: str, event: str) -> None:
         item.status = status
@@ -356,7 +367,9 @@ class Compensator:
         """The compensation failed for good: a record for a person, and its webhooks."""
         # the live state says "failed" only once the failure record has committed, so whoever
         # sees it can also read the record
-        failed = dataclasses.replace(item, status="failed", error=failure, end_time=now())
+        failed = dataclasses.replace(
+            item, status=CompensationStatus.FAILED, error=failure, end_time=now()
+        )
         record = CompensationFailure(
             id=new_id("cf_", 20),
             project_id=job.project_id,
@@ -380,7 +393,7 @@ class Compensator:
         payload = {"error": failure, "attempts": item.attempts, "failureId": record.id}
         change = Change(
             item.orchestration_id,
-            "compensation_failed",
+            EventKind.COMPENSATION_FAILED,
             failed.end_time,
             payload,
             item.step_id,

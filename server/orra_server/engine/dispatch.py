@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orra_sdk.vocabulary import ApprovalStatus, EventKind, StepStatus
+
 from ..core.ids import new_id, now
-from ..core.statuses import StepStatus
 from ..services import frames
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
@@ -67,7 +68,7 @@ class Dispatcher:
                 run.finishing
                 or run.replanning
                 or step.status not in WAITING
-                or step.approval not in (None, "approved")
+                or step.approval not in (None, ApprovalStatus.APPROVED)
                 or step.service_id is None
             ):
                 continue
@@ -124,13 +125,13 @@ class Dispatcher:
             await asyncio.sleep(delay)
         if run.finishing or run.replanning or step.status not in WAITING:
             return  # (while re-planning, the remainder's plan decides what runs)
-        if step.approval != "approved":  # an approved input is sent as approved
+        if step.approval != ApprovalStatus.APPROVED:  # an approved input is sent as approved
             try:
                 step.input = resolve_input(step.template, run.request, run.outputs())
             except UnresolvedReference as exc:
                 self.fail(run, step, f"input reference could not be resolved: {exc}")
                 return
-        if step.approval == "required":
+        if step.approval == ApprovalStatus.REQUIRED:
             self.await_approval(run, step)
             return
         if step.service_id is None:
@@ -233,7 +234,7 @@ class Dispatcher:
             "instance": instance.number,
             "idempotencyKey": step.idempotency_key,
         }
-        return Change(run.id, "step_dispatched", now(), payload, step.id)
+        return Change(run.id, EventKind.STEP_DISPATCHED, now(), payload, step.id)
 
     def _not_counted(
         self, run: Run, step: StepState, instance: Instance, key: str, exc: Exception

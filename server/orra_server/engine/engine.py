@@ -17,8 +17,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from orra_sdk.vocabulary import ApprovalStatus, EventKind, OrchestrationStatus, StepStatus
+
 from ..core.ids import now
-from ..core.statuses import OrchestrationStatus, StepStatus
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
 from ..store import Change, Store
@@ -195,7 +196,7 @@ class Engine:
         if payload.get("error"):
             error = str(payload["error"])
             if run.finishing:
-                late = Change(run.id, "step_failed_late", now(), {"error": error}, step.id)
+                late = Change(run.id, EventKind.STEP_FAILED_LATE, now(), {"error": error}, step.id)
                 return self.store.record([late])
             if error.startswith(transitions.NOT_RETRYABLE):
                 return self._fail_step(run, step, error)
@@ -215,7 +216,7 @@ class Engine:
         if entry is not None:
             run, step = entry
             status = {"status": payload.get("status"), "instance": instance.number}
-            self.store.record_lazy([Change(run.id, "step_status", now(), status, step.id)])
+            self.store.record_lazy([Change(run.id, EventKind.STEP_STATUS, now(), status, step.id)])
 
     def on_interim_result(self, instance: Instance, payload: dict[str, Any]):
         entry = self.dispatcher.pending.get((instance.service_id, payload.get("idempotencyKey")))
@@ -224,7 +225,9 @@ class Engine:
         run, step = entry
         result = payload.get("result")
         update = result.get("task") if isinstance(result, dict) else result
-        return self.store.record([Change(run.id, "step_interim_result", now(), update, step.id)])
+        return self.store.record(
+            [Change(run.id, EventKind.STEP_INTERIM_RESULT, now(), update, step.id)]
+        )
 
     def on_abort_result(self, instance: Instance, payload: dict[str, Any]):
         entry = self.dispatcher.pending.pop(
@@ -242,7 +245,7 @@ class Engine:
         request = transition.changes[0]
         if run.webhooks and self.outbox is not None:
             body = {
-                "type": "approval_requested",
+                "type": EventKind.APPROVAL_REQUESTED,
                 "executionId": run.id,
                 "stepId": step.id,
                 "component": step.component,
@@ -251,7 +254,7 @@ class Engine:
                 "requestedAt": request.at.isoformat(),
             }
             request.deliveries = self.outbox.new(
-                run.project_id, run.id, "approval_requested", run.webhooks, body
+                run.project_id, run.id, EventKind.APPROVAL_REQUESTED, run.webhooks, body
             )
         committed = self._apply(run, transition)
         if request.deliveries:
@@ -331,7 +334,7 @@ class Engine:
         committed.add_done_callback(_log_failure)
         self.dispatcher.counted(transition.ready, committed)
         for step in transition.ready:  # a gated step shows its wait once what readied it is on disk
-            after = committed if step.approval == "required" else None
+            after = committed if step.approval == ApprovalStatus.REQUIRED else None
             self._spawn(self.dispatcher.dispatch(run, step, after=after))
         if transition.retry is not None:
             self._spawn(self.dispatcher.dispatch(run, *transition.retry))

@@ -16,7 +16,8 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..core.statuses import OrchestrationStatus
+from orra_sdk.vocabulary import OrchestrationStatus
+
 from .run import Run
 
 __all__ = ["FinishedRuns", "Summary"]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
+
 from ..store import Store, aware
 from . import transitions
 from .policy import RetryPolicy

@@ -7,8 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orra_sdk.vocabulary import (
+    TERMINAL,
+    ApprovalStatus,
+    CompensationStatus,
+    OrchestrationStatus,
+    StepStatus,
+)
+
 from ..core.ids import to_iso
-from ..core.statuses import TERMINAL, OrchestrationStatus, StepStatus
 from ..store import aware
 
 __all__ = [
@@ -88,7 +95,7 @@ class CompensationState:
     created_at: datetime
     #: the step's completion, from which the TTL counts
     step_end: datetime | None = None
-    status: str = "pending"  # pending, running, completed, partial, failed, expired
+    status: str = CompensationStatus.PENDING
     attempts: int = 0
     result: Any = None
     error: str | None = None
@@ -225,7 +232,7 @@ def gate_steps(
             or (isinstance(approve, list) and step.id in approve)
             or (approve == "revertible" and service.get("revertible"))
         ):
-            step.approval = "required"
+            step.approval = ApprovalStatus.REQUIRED
 
 
 def combine_result(run: Run) -> Any:
@@ -313,6 +320,6 @@ def run_from_rows(
         step.end_time = aware(stored["end_time"])
         step.compensation = stored.get("compensation")
         step.approval = stored.get("approval")
-        if step.status != StepStatus.PENDING or step.approval == "approved":
+        if step.status != StepStatus.PENDING or step.approval == ApprovalStatus.APPROVED:
             step.input = stored["input"]
     return run

@@ -18,7 +18,15 @@ from typing import Any
 
 import orjson
 
-from ..core.statuses import OrchestrationStatus, StepStatus
+from orra_sdk.vocabulary import (
+    ORCHESTRATION_EVENT,
+    ApprovalStatus,
+    CompensationReason,
+    EventKind,
+    OrchestrationStatus,
+    StepStatus,
+)
+
 from ..store import Change
 from .policy import RetryPolicy
 from .run import Run, StepState, combine_result
@@ -124,7 +132,7 @@ def not_actionable(run: Run, reason: str) -> Change:
     run.end_time = run.created_at
     return Change(
         run.id,
-        "orchestration_not_actionable",
+        EventKind.ORCHESTRATION_NOT_ACTIONABLE,
         run.created_at,
         {"reason": reason},
         orchestration=run,
@@ -167,7 +175,7 @@ def recovered(
                 spent is None
                 and max_attempts is not None
                 and step.attempts >= max_attempts(step)
-                and step.approval != "required"  # (never sent: its wait comes first)
+                and step.approval != ApprovalStatus.REQUIRED  # (never sent: its wait comes first)
             ):
                 spent = step
     if any(s.status == StepStatus.AWAITING_APPROVAL for s in run.steps.values()):
@@ -195,8 +203,10 @@ def unrecoverable(run: Run, reason: str, at: datetime) -> Transition:
             step.status = StepStatus.PENDING  # skipped when the run ends, as never started
     error = f"could not be resumed after a restart: {reason}"
     return Transition(
-        [Change(run.id, "recovery_failed", at, {"error": error})],
-        ending=Ending(OrchestrationStatus.FAILED, error, ("failed", {"error": error})),
+        [Change(run.id, EventKind.RECOVERY_FAILED, at, {"error": error})],
+        ending=Ending(
+            OrchestrationStatus.FAILED, error, (CompensationReason.FAILED, {"error": error})
+        ),
     )
 
 
@@ -211,7 +221,7 @@ def completed(run: Run, step: StepState, result: Any, attempt_end: datetime) -> 
     if isinstance(compensation, dict) and "data" in compensation:
         step.compensation = compensation
     payload = {"output": output, "compensation": compensation, "attempt": step.attempts}
-    answer = Transition([_step_change(run, step, "step_completed", attempt_end, payload)])
+    answer = Transition([_step_change(run, step, EventKind.STEP_COMPLETED, attempt_end, payload)])
     run.completed += 1
     if run.finishing:
         answer.late = True
@@ -234,11 +244,11 @@ def failed(run: Run, step: StepState, error: str, at: datetime) -> Transition:
     payload = {"error": error, "attempts": step.attempts}
     tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
     return Transition(
-        [_step_change(run, step, "step_failed", at, payload)],
+        [_step_change(run, step, EventKind.STEP_FAILED, at, payload)],
         ending=Ending(
             OrchestrationStatus.FAILED,
             f"{step.id} ({step.component}) failed{tries}: {error}",
-            ("failed", {"stepId": step.id, "error": error}),
+            (CompensationReason.FAILED, {"stepId": step.id, "error": error}),
             replannable=True,
         ),
     )
@@ -264,7 +274,9 @@ def attempt_failed(
     step.status = StepStatus.RETRYING
     step.error = error
     payload = {"attempt": step.attempts, "kind": kind, "error": error, "delay": round(delay, 3)}
-    return Transition([_step_change(run, step, "step_retrying", at, payload)], retry=(step, delay))
+    return Transition(
+        [_step_change(run, step, EventKind.STEP_RETRYING, at, payload)], retry=(step, delay)
+    )
 
 
 def revised(
@@ -310,7 +322,7 @@ def revised(
     payload = {**entry, "oldPlan": old_plan, "newPlan": plan}
     change = Change(
         run.id,
-        "plan_revised",
+        EventKind.PLAN_REVISED,
         at,
         payload,
         orchestration=run,
@@ -333,8 +345,12 @@ def replan_failed(run: Run, reason: str, at: datetime) -> Transition:
     first = failed_steps[0] if failed_steps else None
     context = {"stepId": first.id, "error": first.error} if first else {"error": reason}
     return Transition(
-        [Change(run.id, "replan_failed", at, {"reason": reason})],
-        ending=Ending(OrchestrationStatus.FAILED, "; ".join(run.failures), ("failed", context)),
+        [Change(run.id, EventKind.REPLAN_FAILED, at, {"reason": reason})],
+        ending=Ending(
+            OrchestrationStatus.FAILED,
+            "; ".join(run.failures),
+            (CompensationReason.FAILED, context),
+        ),
     )
 
 
@@ -343,7 +359,7 @@ def approval_requested(run: Run, step: StepState, at: datetime) -> Transition:
     step.status = StepStatus.AWAITING_APPROVAL
     step.waiting_since = at
     payload = {"component": step.component, "input": step.input}
-    answer = Transition([_step_change(run, step, "approval_requested", at, payload)])
+    answer = Transition([_step_change(run, step, EventKind.APPROVAL_REQUESTED, at, payload)])
     answer.changes += pause_changed(run, at).changes
     return answer
 
@@ -357,20 +373,22 @@ def approved(
     at: datetime,
 ) -> Transition:
     """Approved (with the input as shown, or as edited): it is dispatched now with that input."""
-    step.approval = "approved"
+    step.approval = ApprovalStatus.APPROVED
     step.status = StepStatus.PENDING
     if edited is not None:
         step.input = edited
     payload = {"by": by, "comment": comment, "edited": edited is not None, "input": step.input}
-    answer = Transition([_step_change(run, step, "step_approved", at, payload)], ready=[step])
+    answer = Transition(
+        [_step_change(run, step, EventKind.STEP_APPROVED, at, payload)], ready=[step]
+    )
     answer.changes += pause_changed(run, at).changes
     return answer
 
 
 def rejected(run: Run, step: StepState, reason: str, by: str, at: datetime) -> Transition:
     """Rejected (or not decided in time): the step fails, and the run re-plans or fails."""
-    step.approval = "rejected"
-    record = _step_change(run, step, "step_rejected", at, {"by": by, "reason": reason})
+    step.approval = ApprovalStatus.REJECTED
+    record = _step_change(run, step, EventKind.STEP_REJECTED, at, {"by": by, "reason": reason})
     answer = failed(run, step, f"rejected by {by}: {reason}", at)
     answer.changes.insert(0, record)
     answer.changes += pause_changed(run, at).changes
@@ -385,11 +403,11 @@ def aborted(run: Run, step: StepState, result: Any, at: datetime) -> Transition:
     step.error = "aborted by the service"
     context = payload if isinstance(payload, dict) else {"payload": payload}
     return Transition(
-        [_step_change(run, step, "step_aborted", at, payload)],
+        [_step_change(run, step, EventKind.STEP_ABORTED, at, payload)],
         ending=Ending(
             OrchestrationStatus.ABORTED,
             f"{step.id} ({step.component}) aborted the orchestration",
-            ("aborted", context),
+            (CompensationReason.ABORTED, context),
         ),
     )
 
@@ -401,7 +419,7 @@ def cancelled(reason: str | None, compensate: bool) -> Transition:
         ending=Ending(
             OrchestrationStatus.CANCELLED,
             f"cancelled by the caller: {why}",
-            ("cancelled", {"reason": why}) if compensate else None,
+            (CompensationReason.CANCELLED, {"reason": why}) if compensate else None,
         )
     )
 
@@ -420,7 +438,7 @@ def pause_changed(run: Run, at: datetime) -> Transition:
     if status == run.status:
         return Transition()
     run.status = status
-    return Transition([Change(run.id, f"orchestration_{status.lower()}", at, orchestration=run)])
+    return Transition([Change(run.id, ORCHESTRATION_EVENT[status], at, orchestration=run)])
 
 
 def ended(run: Run, ending: Ending, at: datetime) -> tuple[Change, list[StepState]]:
@@ -452,7 +470,7 @@ def ended(run: Run, ending: Ending, at: datetime) -> tuple[Change, list[StepStat
             changed.append(step)
     change = Change(
         run.id,
-        f"orchestration_{status.lower()}",
+        ORCHESTRATION_EVENT[status],
         at,
         {"error": ending.error} if ending.error else None,
         orchestration=run,

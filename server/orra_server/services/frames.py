@@ -17,10 +17,12 @@ a reason; the connection stays up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from orra_sdk.vocabulary import ControlFrame, ServiceFrame
 
 from ..core.limits import (
     MAX_ERROR_CHARS,
@@ -47,7 +49,7 @@ def task_request(
     step_id: str, input: Any, *, attempt_id: str, idempotency_key: str, service_id: str
 ) -> dict[str, Any]:
     return {
-        "type": "task_request",
+        "type": ControlFrame.TASK_REQUEST,
         "id": step_id,
         "input": input,
         "executionId": attempt_id,
@@ -61,7 +63,7 @@ def task_cancel(
 ) -> dict[str, Any]:
     """An Orra Studio extension: stop working on a task (the orra SDKs log and ignore it)."""
     return {
-        "type": "task_cancel",
+        "type": ControlFrame.TASK_CANCEL,
         "id": step_id,
         "executionId": "",
         "idempotencyKey": idempotency_key,
@@ -85,7 +87,7 @@ def compensation_request(
     """``input`` is exactly the ``compensation.data`` the service returned; ``payload`` must be
     an object or null, or the orra Python SDK drops the whole context."""
     return {
-        "type": "compensation_request",
+        "type": ControlFrame.COMPENSATION_REQUEST,
         "id": step_id,
         "input": input,
         "compensationContext": {
@@ -101,11 +103,11 @@ def compensation_request(
 
 
 def ping(service_id: str) -> dict[str, Any]:
-    return {"type": "ping", "serviceId": service_id}
+    return {"type": ControlFrame.PING, "serviceId": service_id}
 
 
 def ack(message_id: str) -> dict[str, Any]:
-    return {"type": "ACK", "id": message_id}
+    return {"type": ControlFrame.ACK, "id": message_id}
 
 
 # -- frames from a service -----------------------------------------------------------------
@@ -113,16 +115,11 @@ def ack(message_id: str) -> dict[str, Any]:
 Token = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKEN_CHARS)]
 MessageId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_ID_CHARS)]
 
-#: payload types the control plane acts on; anything else is refused
-PayloadType = Literal[
-    "pong", "task_result", "task_interim_result", "task_abort_result", "task_status"
-]
-
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    type: PayloadType
+    type: ServiceFrame  # the frames the control plane acts on; anything else is refused
     serviceId: str | None = Field(default=None, max_length=MAX_TOKEN_CHARS)
     idempotencyKey: Token | None = None
     taskId: str | None = Field(default=None, max_length=MAX_TOKEN_CHARS)
@@ -179,7 +176,7 @@ def read_frame(text: str) -> Frame:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "payload"
         raise BadFrame(f"{where}: {first['msg']}", message_id) from None
-    if checked.type != "pong" and checked.idempotencyKey is None:
+    if checked.type != ServiceFrame.PONG and checked.idempotencyKey is None:
         raise BadFrame(f"a {checked.type} needs an 'idempotencyKey'", message_id)
     clean = {name: payload[name] for name in _Payload.model_fields if name in payload}
     error = clean.get("error")
@@ -194,9 +191,9 @@ def read_frame(text: str) -> Frame:
             f"the service's result nests more than {MAX_JSON_DEPTH} levels deep; at most "
             f"{MAX_JSON_DEPTH} can be stored"
         )
-        if checked.type == "task_result":  # the step fails like any service error
+        if checked.type == ServiceFrame.TASK_RESULT:  # the step fails like any service error
             clean["result"], clean["error"] = None, too_deep
-        elif checked.type == "task_abort_result":
+        elif checked.type == ServiceFrame.TASK_ABORT_RESULT:
             clean["result"] = {"task": {"error": too_deep}}
         else:
             raise BadFrame(too_deep, message_id)

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from orra_sdk.vocabulary import DeliveryStatus
+
 from .schema import ARROW_SCHEMAS
 from .writer import Insert, Operation, Update, snapshot_of
 
@@ -121,7 +123,7 @@ class Delivery:
     body: Any  # the JSON value POSTed
     created_at: datetime
     next_attempt_at: datetime
-    status: str = "pending"  # pending, delivered, failed
+    status: str = DeliveryStatus.PENDING
     attempts: int = 0
     last_status: int | None = None
     last_error: str | None = None

@@ -20,6 +20,8 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from orra_sdk.vocabulary import SETTLED_EVENT, EventKind
+
 from . import large
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import (
@@ -159,7 +161,7 @@ class Store:
         and ``then`` (its first dispatches) after it, in one commit."""
         accepted = Change(
             run.id,
-            "orchestration_accepted",
+            EventKind.ORCHESTRATION_ACCEPTED,
             run.created_at,
             run.plan,
             orchestration=run,
@@ -450,13 +452,13 @@ class Store:
         A dispatch writes no step row (only a lazy event), so after a crash the row's
         ``attempts`` may lag; recovery takes the larger of the two.
         """
-        counts = self._per_unfinished_step("step_dispatched", "count(*)")
+        counts = self._per_unfinished_step(EventKind.STEP_DISPATCHED, "count(*)")
         return {key: int(n) for key, n in counts.items()}
 
     def approvals_requested_of_unfinished(self) -> dict[tuple[str, str], datetime]:
         """(orchestration id, step id) → when its latest wait for approval began, for
         unfinished runs: a decision's deadline counts from then, across a restart."""
-        latest = self._per_unfinished_step("approval_requested", "max(e.occurred_at)")
+        latest = self._per_unfinished_step(EventKind.APPROVAL_REQUESTED, "max(e.occurred_at)")
         return {key: at for key, value in latest.items() if (at := aware(value)) is not None}
 
     def _per_unfinished_step(self, event_type: str, aggregate: str) -> dict[tuple[str, str], Any]:
@@ -580,9 +582,7 @@ class Store:
             "context": dumps(row["context"]),
         }
         payload = {"failureId": row["id"], "reason": reason}
-        event = Change(
-            row["orchestration_id"], f"compensation_failure_{status}", at, payload, row["step_id"]
-        )
+        event = Change(row["orchestration_id"], SETTLED_EVENT[status], at, payload, row["step_id"])
         return self._write([Update("compensation_failures", stored), *operations([event])])
 
     def compensation_failure(self, failure_id: str) -> dict[str, Any] | None:
