@@ -113,9 +113,8 @@ def _waiting(body: dict[str, Any]) -> tuple[str, ...]:
 
 def _settled(body: dict[str, Any]) -> bool:
     """It has ended and no undo is under way: only records written beside it may still come."""
-    undoing = any(
-        c.get("status") in ("pending", "running") for c in body.get("compensations") or []
-    )
+    under_way = (CompensationStatus.PENDING, CompensationStatus.RUNNING)
+    undoing = any(c.get("status") in under_way for c in body.get("compensations") or [])
     return body["status"] in TERMINAL and not undoing
 
 
