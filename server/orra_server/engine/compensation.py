@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from orra_sdk.vocabulary import CompensationStatus, EventKind, StepStatus
+from orra_sdk.vocabulary import CompensationStatus, EventKind
 
 from ..core.ids import new_id, now, to_iso
 from ..services import frames
 from ..services.connections import ServiceHub
 from ..settings import Settings
 from ..store import Change, CompensationFailure, Store, aware
+from .compensation_plan import compensation_key, compensation_of, compensations
 from .policy import RetryPolicy
 from .run import CompensationState, Run, StepState
 
@@ -37,12 +37,6 @@ log = logging.getLogger("orra.compensation")
 
 #: what a compensation can end as
 FINAL = frozenset(CompensationStatus) - {CompensationStatus.PENDING, CompensationStatus.RUNNING}
-
-
-def compensation_key(orchestration_id: str, step_id: str, generation: int = 0) -> str:
-    """Never the task's key: the SDKs keep tasks and compensations in one result cache."""
-    text = f"{orchestration_id}\x00{step_id}\x00compensation\x00{generation}"
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def failure_body(row: dict[str, Any]) -> dict[str, Any]:
@@ -112,34 +106,8 @@ class Compensator:
     def plan(
         self, run: Run, reason: str, context: dict[str, Any] | None
     ) -> list[CompensationState]:
-        """One compensation per completed step of a revertible service, newest first."""
-        done = [
-            s
-            for s in run.steps.values()
-            if s.status == StepStatus.COMPLETED
-            and isinstance(s.compensation, dict)
-            and self._revertible(s)
-        ]
-        done.sort(key=lambda s: s.end_time or run.created_at, reverse=True)
-        moment = now()
-        return [self._state(run, step, reason, context, i, moment) for i, step in enumerate(done)]
-
-    def _state(self, run, step, reason, context, position, moment) -> CompensationState:
-        ttl = step.compensation.get("ttl")
-        return CompensationState(
-            orchestration_id=run.id,
-            step_id=step.id,
-            service_id=step.service_id,
-            component=step.component,
-            reason=reason,
-            context=context,
-            position=position,
-            input=step.compensation.get("data"),
-            ttl_ms=int(ttl) if isinstance(ttl, int | float) else None,
-            idempotency_key=compensation_key(run.id, step.id),
-            created_at=moment,
-            step_end=step.end_time,
-        )
+        """What ``run``'s ending undoes (``compensation_plan.py``)."""
+        return compensations(run, reason, context, self._revertible, now())
 
     def scheduled(self, run: Run) -> Change:
         """The record of ``run.compensations``, for the commit of the outcome that planned them."""
@@ -164,7 +132,8 @@ class Compensator:
         if not self._revertible(step) or any(c.step_id == step.id for c in run.compensations):
             return
         first = run.compensations[0]
-        state = self._state(run, step, first.reason, first.context, len(run.compensations), now())
+        position = len(run.compensations)
+        state = compensation_of(run, step, first.reason, first.context, position, now())
         run.compensations.append(state)
         scheduled = Change(
             run.id,

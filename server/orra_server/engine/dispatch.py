@@ -1,9 +1,11 @@
-"""Sending steps to service instances: picking an instance, waiting for one, deadlines.
+"""Sending steps to service instances: picking an instance, waiting for one.
 
 The part of the engine's shell that talks to sockets. It keeps the map from (service id,
-idempotency key) to the step an answer belongs to, arms each attempt's deadline, and tells
-the engine (through the callbacks it is given) when a step cannot be sent or an attempt timed
-out; what that means for the run is decided in ``transitions.py``.
+idempotency key) to the step an answer belongs to. It calls nothing back: :meth:`dispatch`
+yields what happened as values — events of ``table.py`` (the step failed, waits for a person,
+the run paused) and :class:`Sent` (the frame is out: arm its deadline) — which the driver
+(``engine.py``) applies in order, before the dispatch goes on; what an event means for the run
+is decided in the transition table.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import Any
 
 from orra_sdk.vocabulary import ApprovalStatus, EventKind, StepStatus
 
@@ -22,17 +23,28 @@ from ..services import frames
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
 from ..store import Change, Store
-from .policy import RetryPolicy
 from .references import UnresolvedReference, resolve_input
 from .run import Run, StepState
+from .table import ApprovalRequested, PauseChanged, StepFailed
 from .transitions import WAITING, canonical, idempotency_key
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "Outcome", "Sent"]
 
 log = logging.getLogger("orra.engine")
 
-StepFailure = Callable[[Run, StepState, str], Any]
-AttemptFailure = Callable[[Run, StepState, str, str], Any]
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The step's frame is out to ``instance``: its attempt's deadline starts now."""
+
+    instance: Instance
+
+
+#: what a dispatch reports to the driver, in the order it happened
+Outcome = Sent | StepFailed | ApprovalRequested | PauseChanged
+
+#: _send_claimed: the claimed instance's socket went away before the frame; send anew
+_ANEW = object()
 
 
 @dataclass(eq=False)
@@ -40,14 +52,6 @@ class Dispatcher:
     store: Store
     hub: ServiceHub
     settings: Settings
-    #: what the engine decides when something happens here (engine.py passes its methods)
-    policy_for: Callable[[Run, StepState], RetryPolicy]
-    fail: StepFailure
-    attempt_failed: AttemptFailure
-    pause_changed: Callable[[Run], None]
-    #: a gated step is ready: it waits for a person (engine.py records and announces it)
-    await_approval: Callable[[Run, StepState], None]
-    compensation_lost: Callable[[Instance, str], bool]
     #: (service id, idempotency key) -> the step an answer under that key belongs to
     pending: dict[tuple[str, str], tuple[Run, StepState]] = field(default_factory=dict)
     #: attempts counted in the commit of what readied them: (attempt id, that commit)
@@ -109,17 +113,19 @@ class Dispatcher:
         step: StepState,
         delay: float = 0.0,
         after: Awaitable[None] | None = None,
-    ) -> None:
+    ) -> AsyncIterator[Outcome]:
         """Send ``step`` to an instance of its service (after ``delay`` seconds, and once
-        ``after`` — the commit that made it ready — is on disk, when given)."""
+        ``after`` — the commit that made it ready — is on disk, when given), yielding what
+        happened on the way."""
         if after is not None:
             with contextlib.suppress(Exception):  # (a failed write is logged where it failed)
                 await asyncio.shield(after)
         claim = self._claims.pop(step, None)
         if claim is not None:
-            instance, again = await self._send_claimed(run, step, *claim)
-            if not again:  # (again: its socket went away before the frame; send it anew)
-                self._arm(run, step, instance)
+            sent = await self._send_claimed(run, step, *claim)
+            if sent is not _ANEW:
+                if sent is not None:
+                    yield sent
                 return
         if delay > 0:
             await asyncio.sleep(delay)
@@ -129,36 +135,36 @@ class Dispatcher:
             try:
                 step.input = resolve_input(step.template, run.request, run.outputs())
             except UnresolvedReference as exc:
-                self.fail(run, step, f"input reference could not be resolved: {exc}")
+                yield StepFailed(step, f"input reference could not be resolved: {exc}", now())
                 return
         if step.approval == ApprovalStatus.REQUIRED:
-            self.await_approval(run, step)
+            yield ApprovalRequested(step, now())
             return
         if step.service_id is None:
-            self.fail(run, step, f"service '{step.component}' is not registered")
+            yield StepFailed(step, f"service '{step.component}' is not registered", now())
             return
         body = canonical(step.input)
         limit = self.settings.max_task_frame_bytes - 1024
         if len(body) > limit:
-            self.fail(
-                run,
-                step,
-                f"task input is {len(body)} bytes; services accept at most {limit} bytes per task",
+            error = (
+                f"task input is {len(body)} bytes; services accept at most {limit} bytes per task"
             )
+            yield StepFailed(step, error, now())
             return
         if step.idempotency_key is None:
             step.idempotency_key = idempotency_key(run.id, step.id, body, step.generation)
-        self._arm(run, step, await self._send(run, step, step.idempotency_key))
+        async for outcome in self._send(run, step, step.idempotency_key):
+            yield outcome
 
-    def _arm(self, run: Run, step: StepState, instance: Instance | None) -> None:
-        """The attempt's deadline, once its frame is out."""
+    @staticmethod
+    def _sent(step: StepState, instance: Instance | None) -> Sent | None:
+        """The attempt's deadline is to start, unless it was not sent, or finished or was re-sent
+        while the frame was going out."""
         if instance is None or step.status != StepStatus.RUNNING or step.instance is not instance:
-            return  # not sent, or finished or re-sent while the frame was going out
-        step.timer = asyncio.get_running_loop().call_later(
-            self.policy_for(run, step).timeout, self._timed_out, run, step, step.attempts
-        )
+            return None
+        return Sent(instance)
 
-    async def _send(self, run: Run, step: StepState, key: str) -> Instance | None:
+    async def _send(self, run: Run, step: StepState, key: str) -> AsyncIterator[Outcome]:
         """The task to one instance; after a timeout or a lost socket, preferably another.
 
         The attempt is counted on disk before the frame goes out (``step_dispatched``, in the
@@ -172,44 +178,56 @@ class Dispatcher:
                 # every instance holds all it can take: the task waits here, not in a socket
                 await self.hub.wait_room(step.service_id or "")
                 if run.finishing or step.status not in WAITING:
-                    return None
+                    return
                 continue
-            if instance is None:
-                if not await self._wait_for_service(run, step):
-                    return None
+            if instance is None:  # the run pauses until an instance connects
+                step.paused = True
+                yield PauseChanged(now())
+                grace = self.offline_grace(run)
+                online = await self.hub.wait_online(step.service_id or "", grace)
+                step.paused = False
+                yield PauseChanged(now())
+                if not online and not run.finishing and step.status in WAITING:
+                    yield StepFailed(step, _offline(step, grace), now())
+                if not online or run.finishing:
+                    return
                 continue
             if run.finishing or step.status not in WAITING:
-                return None
+                return
             attempt_id = self._reserve(run, step, instance, key)
             dispatched = self._dispatched(run, step, instance, attempt_id)
             try:
                 await self.store.record([dispatched])
             except Exception as exc:
-                self._not_counted(run, step, instance, key, exc)
-                return None
+                failure = self._not_counted(run, step, instance, key, exc)
+                if failure is not None:
+                    yield failure
+                return
             if not self._still_ours(run, step, instance, key):
-                return None
+                return
             if await self._deliver(step, instance, attempt_id, key):
-                return instance
+                sent = self._sent(step, instance)
+                if sent is not None:
+                    yield sent
+                return
 
     async def _send_claimed(
         self, run: Run, step: StepState, attempt_id: str, commit: asyncio.Future[None] | None
-    ) -> tuple[Instance | None, bool]:
-        """A claimed attempt's frame, once its count is on disk: (the instance it went to, or
-        None; whether to send it anew because that instance's socket went away)."""
+    ) -> Sent | StepFailed | object | None:
+        """A claimed attempt's frame, once its count is on disk: :class:`Sent`, a failure,
+        ``_ANEW`` (that instance's socket went away: send it anew), or None (nothing to do)."""
         instance, key = step.instance, step.idempotency_key or ""
         try:
             if commit is None:
                 raise RuntimeError("no commit carried the count")
             await asyncio.shield(commit)
         except Exception as exc:
-            self._not_counted(run, step, instance, key, exc)
-            return None, False
+            return self._not_counted(run, step, instance, key, exc)
         if not self._still_ours(run, step, instance, key):
-            return None, False
+            return None
         if await self._deliver(step, instance, attempt_id, key):
-            return instance, False
-        return None, True
+            return self._sent(step, instance)
+        return _ANEW
 
     def _reserve(self, run: Run, step: StepState, instance: Instance, key: str) -> str:
         """The attempt starts: counted, running, held by ``instance``; its attempt id."""
@@ -238,13 +256,14 @@ class Dispatcher:
 
     def _not_counted(
         self, run: Run, step: StepState, instance: Instance, key: str, exc: Exception
-    ) -> None:
+    ) -> StepFailed | None:
         """Not counted on disk, so not sent: the step cannot go on safely."""
         log.error("the dispatch of %s/%s could not be recorded: %r", run.id, step.id, exc)
-        if step.status == StepStatus.RUNNING and step.instance is instance:
-            self._unreserve(step, instance, key)
-            self.pending.pop((step.service_id or "", key), None)
-            self.fail(run, step, f"its dispatch could not be recorded: {type(exc).__name__}")
+        if step.status != StepStatus.RUNNING or step.instance is not instance:
+            return None
+        self._unreserve(step, instance, key)
+        self.pending.pop((step.service_id or "", key), None)
+        return StepFailed(step, f"its dispatch could not be recorded: {type(exc).__name__}", now())
 
     @staticmethod
     def _still_ours(run: Run, step: StepState, instance: Instance, key: str) -> bool:
@@ -277,68 +296,6 @@ class Dispatcher:
             return False
         return True
 
-    async def _wait_for_service(self, run: Run, step: StepState) -> bool:
-        step.paused = True
-        self.pause_changed(run)
-        grace = self.offline_grace(run)
-        online = await self.hub.wait_online(step.service_id or "", grace)
-        step.paused = False
-        self.pause_changed(run)
-        if not online and not run.finishing and step.status in WAITING:
-            self.fail(
-                run,
-                step,
-                f"service '{step.component}' had no connected instance for {grace:g} s "
-                "(the offline grace period); start an instance of it, or raise "
-                "offlineGraceSeconds",
-            )
-        return online and not run.finishing
-
-    def _timed_out(self, run: Run, step: StepState, attempt: int) -> None:
-        step.timer = None
-        if run.finishing or step.status != StepStatus.RUNNING or step.attempts != attempt:
-            return
-        timeout = self.policy_for(run, step).timeout
-        error = f"no answer within {timeout:g} s (attempt {attempt})"
-        self.attempt_failed(run, step, "timeout", error)
-
-    def instance_lost(self, instance: Instance) -> None:
-        """Re-send what a dropped socket held; the same key makes a re-run a cache hit."""
-        for key in list(instance.in_flight):
-            if self.compensation_lost(instance, key):
-                continue
-            entry = self.pending.get((instance.service_id, key))
-            if entry is None:
-                continue
-            run, step = entry
-            if run.finishing or step.status != StepStatus.RUNNING or step.instance is not instance:
-                continue
-            error = f"the connection to instance {instance.number} of '{step.component}' was lost"
-            self.attempt_failed(run, step, "connection_lost", error)
-        instance.in_flight.clear()
-
-    def answer_too_large(self, instance: Instance, limit: int) -> None:
-        """The socket was closed because a frame from it passed ``limit`` bytes (close 1009).
-
-        With one task in flight the answer was that task's: re-sending the task would only
-        bring the same answer back, so the step fails now (an orra SDK that escapes non-ASCII
-        text can triple a result's size). With several, which one is unknown: the socket's
-        loss retries them as usual.
-        """
-        if len(instance.in_flight) != 1:
-            return
-        key = next(iter(instance.in_flight))
-        entry = self.pending.get((instance.service_id, key))
-        if entry is None:
-            return
-        run, step = entry
-        instance.release(key)
-        error = (
-            f"the answer of '{step.component}' was larger than {limit} bytes, the most one "
-            "websocket message may carry; make the service return less"
-        )
-        self.fail(run, step, error)
-
     def stop_attempt(self, step: StepState) -> None:
         """The current attempt is over: no deadline, and its instance no longer holds it."""
         if step.timer is not None:
@@ -351,7 +308,7 @@ class Dispatcher:
         """No answer for ``step`` under its current key counts any more."""
         self.pending.pop((step.service_id or "", step.idempotency_key or ""), None)
 
-    async def tell_to_stop(self, run: Run, step: StepState, reason: str) -> None:
+    async def tell_to_stop(self, step: StepState, reason: str, timeout: float) -> None:
         """``task_cancel`` (an Orra Studio extension; the orra SDKs log and ignore it)."""
         if step.instance is None:
             return
@@ -367,5 +324,11 @@ class Dispatcher:
             pass
         # a late answer is still recorded until the step's timeout; then stop waiting for it
         key = (step.service_id or "", step.idempotency_key or "")
-        timeout = self.policy_for(run, step).timeout
         asyncio.get_running_loop().call_later(timeout, self.pending.pop, key, None)
+
+
+def _offline(step: StepState, grace: float) -> str:
+    return (
+        f"service '{step.component}' had no connected instance for {grace:g} s "
+        "(the offline grace period); start an instance of it, or raise offlineGraceSeconds"
+    )

@@ -3,8 +3,8 @@
 A run that cannot be read or resumed — a row an older version wrote, a plan that no longer
 builds, a value nothing expected — must never keep the control plane from starting or the other
 runs from resuming. Everything that may raise for one run happens here, before anything of it
-starts; the engine ends a run that fails here ``FAILED`` with the reason
-(``transitions.unrecoverable``), logged in one line.
+starts; a run that fails here ends ``FAILED`` with the reason (``transitions.unrecoverable``),
+logged in one line. :func:`resume_all` drives it; the engine applies what it hands back.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from typing import Any
 
 from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
+from ..core.ids import now
 from ..store import Store, aware
-from . import transitions
+from . import table
 from .policy import RetryPolicy
 from .run import Run, StepState, run_from_rows
 from .transitions import Transition
 
-__all__ = ["Stored", "describe", "read_unfinished", "rebuild", "salvage"]
+__all__ = ["Stored", "describe", "read_unfinished", "rebuild", "resume_all", "salvage"]
 
 log = logging.getLogger("orra.engine")
 
@@ -39,6 +40,53 @@ class Stored:
     row: dict[str, Any] | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     error: Exception | None = None
+
+
+def resume_all(
+    store: Store,
+    runs: dict[str, Run],
+    policy_for: Callable[[Run, StepState], RetryPolicy],
+    start: Callable[[Run, Transition], Any],
+    end: Callable[[Run, str], Any],
+) -> int:
+    """Resume every orchestration the store says was in flight, each on its own: ``start``
+    applies what resuming a run does; a run that cannot be read back or resumed is handed to
+    ``end`` with the reason (it ends ``FAILED``). Neither stops the others, nor the start."""
+    stored = read_unfinished(store)
+    dispatches = facts_or_empty(store.dispatches_of_unfinished, "dispatches")
+    waits = facts_or_empty(store.approvals_requested_of_unfinished, "approval waits")
+    for item in stored:
+        run = None
+        try:
+            run, resumed = rebuild(store, item, dispatches, waits, policy_for, now())
+            runs[run.id] = run
+            start(run, resumed)
+        except Exception as exc:
+            if run is not None:  # (whatever of it was started stops)
+                run.finishing = True
+            _unrecoverable(store, runs, item, exc, end)
+    return len(stored)
+
+
+def _unrecoverable(
+    store: Store,
+    runs: dict[str, Run],
+    item: Stored,
+    exc: Exception,
+    end: Callable[[Run, str], Any],
+) -> None:
+    """End a run recovery could not resume: FAILED with the reason, one log line."""
+    reason = describe(exc)
+    log.error("orchestration %s could not be resumed (%s): it ends FAILED", item.id, reason)
+    log.debug("why %s could not be resumed", item.id, exc_info=exc)
+    try:
+        run = salvage(store, item)
+        if run is not None:
+            runs[run.id] = run
+            end(run, reason)
+    except Exception as again:  # not even that: left as it is, the start goes on
+        runs.pop(item.id, None)
+        log.error("orchestration %s could not be ended: %s", item.id, describe(again))
 
 
 def read_unfinished(store: Store) -> list[Stored]:
@@ -88,9 +136,8 @@ def rebuild(
     run = run_from_rows(stored.row, stored.steps)
     if run.replaced:
         run.revisions = store.revisions_of(run.id)
-    transition = transitions.recovered(
-        run, dispatches, lambda step: policy_for(run, step).max_attempts, at
-    )
+    max_attempts = lambda step: policy_for(run, step).max_attempts  # noqa: E731
+    transition = table.apply(run, table.Recovered(dispatches, max_attempts, at))
     for step in run.steps.values():
         if step.status == StepStatus.AWAITING_APPROVAL:
             step.waiting_since = waits.get((run.id, step.id))

@@ -2,10 +2,11 @@
 
 Each takes the run's state and what happened (a result arrived, an attempt failed, the run
 ends) with the time it happened, changes the state, and returns a :class:`Transition`: the
-facts to record (store :class:`~orra_server.store.Change` objects, committed together), the
-steps that became ready to dispatch, a retry to schedule, and whether the run now ends. The
-engine (``engine.py``) is the shell that carries these out; ``tests/test_transitions.py``
-tests them on their own.
+effects, as plain data, that the engine (``engine.py``, the driver) carries out — facts to
+record (store :class:`~orra_server.store.Change` objects, committed together), steps to
+dispatch, a retry to schedule, an ending. ``table.py`` lists every transition against the event
+that triggers it (approvals are in ``gates.py``, re-planning in ``replanning.py``);
+``tests/test_transitions.py`` and ``tests/test_transition_table.py`` test them on their own.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import orjson
 from orra_sdk.vocabulary import (
     ORCHESTRATION_EVENT,
     ApprovalStatus,
-    CompensationReason,
     EventKind,
     OrchestrationStatus,
     StepStatus,
@@ -38,21 +38,18 @@ __all__ = [
     "Transition",
     "aborted",
     "accepted",
-    "approval_requested",
-    "approved",
     "attempt_failed",
     "cancelled",
     "canonical",
     "completed",
     "ended",
     "failed",
+    "failed_late",
     "idempotency_key",
     "not_actionable",
     "pause_changed",
     "recovered",
-    "rejected",
-    "replan_failed",
-    "revised",
+    "step_change",
     "unrecoverable",
 ]
 
@@ -77,6 +74,9 @@ class Ending:
 
 @dataclass(slots=True)
 class Transition:
+    """What a transition asks the driver to do: every effect is plain data."""
+
+    #: facts to record, in one commit
     changes: list[Change] = field(default_factory=list)
     #: steps whose last dependency just completed: dispatch them now
     ready: list[StepState] = field(default_factory=list)
@@ -85,6 +85,16 @@ class Transition:
     ending: Ending | None = None
     #: the step completed after its run had ended (undo it too, if the run is being undone)
     late: bool = False
+    #: steps whose attempt the run's end stopped: tell their services to stop
+    stopped: list[StepState] = field(default_factory=list)
+    #: (kind, body) of a webhook for the run's webhooks, delivered once the changes commit
+    webhook: tuple[str, dict[str, Any]] | None = None
+    #: a step now waiting for a person: arm its approval timeout
+    awaits: StepState | None = None
+    #: the run is being re-planned: ask the planner once no step runs
+    replan: bool = False
+    #: steps taken out of the run: no deadline, and no answer for them counts any more
+    forgotten: list[StepState] = field(default_factory=list)
 
 
 def canonical(value: Any) -> bytes:
@@ -101,7 +111,7 @@ def idempotency_key(
     return hashlib.sha256(salt + canonical_input).hexdigest()[:40]
 
 
-def _step_change(run: Run, step: StepState, kind: str, at: datetime, payload: Any) -> Change:
+def step_change(run: Run, step: StepState, kind: str, at: datetime, payload: Any) -> Change:
     return Change(run.id, kind, at, payload, step.id, steps=[step])
 
 
@@ -204,9 +214,7 @@ def unrecoverable(run: Run, reason: str, at: datetime) -> Transition:
     error = f"could not be resumed after a restart: {reason}"
     return Transition(
         [Change(run.id, EventKind.RECOVERY_FAILED, at, {"error": error})],
-        ending=Ending(
-            OrchestrationStatus.FAILED, error, (CompensationReason.FAILED, {"error": error})
-        ),
+        ending=Ending(OrchestrationStatus.FAILED, error, ("failed", {"error": error})),
     )
 
 
@@ -221,7 +229,7 @@ def completed(run: Run, step: StepState, result: Any, attempt_end: datetime) -> 
     if isinstance(compensation, dict) and "data" in compensation:
         step.compensation = compensation
     payload = {"output": output, "compensation": compensation, "attempt": step.attempts}
-    answer = Transition([_step_change(run, step, EventKind.STEP_COMPLETED, attempt_end, payload)])
+    answer = Transition([step_change(run, step, EventKind.STEP_COMPLETED, attempt_end, payload)])
     run.completed += 1
     if run.finishing:
         answer.late = True
@@ -244,14 +252,19 @@ def failed(run: Run, step: StepState, error: str, at: datetime) -> Transition:
     payload = {"error": error, "attempts": step.attempts}
     tries = f" after {step.attempts} attempts" if step.attempts > 1 else ""
     return Transition(
-        [_step_change(run, step, EventKind.STEP_FAILED, at, payload)],
+        [step_change(run, step, EventKind.STEP_FAILED, at, payload)],
         ending=Ending(
             OrchestrationStatus.FAILED,
             f"{step.id} ({step.component}) failed{tries}: {error}",
-            (CompensationReason.FAILED, {"stepId": step.id, "error": error}),
+            ("failed", {"stepId": step.id, "error": error}),
             replannable=True,
         ),
     )
+
+
+def failed_late(run: Run, step: StepState, error: str, at: datetime) -> Transition:
+    """An error answer after the run had ended: recorded, and nothing else changes."""
+    return Transition([Change(run.id, EventKind.STEP_FAILED_LATE, at, {"error": error}, step.id)])
 
 
 def attempt_failed(
@@ -275,124 +288,8 @@ def attempt_failed(
     step.error = error
     payload = {"attempt": step.attempts, "kind": kind, "error": error, "delay": round(delay, 3)}
     return Transition(
-        [_step_change(run, step, EventKind.STEP_RETRYING, at, payload)], retry=(step, delay)
+        [step_change(run, step, EventKind.STEP_RETRYING, at, payload)], retry=(step, delay)
     )
-
-
-def revised(
-    run: Run,
-    plan: dict[str, Any],
-    added: dict[str, StepState],
-    revision: dict[str, Any],
-    at: datetime,
-) -> Transition:
-    """A plan of the remainder replaces every step that has not completed.
-
-    Completed steps stay (their outputs are facts the new steps may reference); the failed
-    step and those that never ran move to ``run.replaced``; the new steps are inserted and the
-    ones whose dependencies have all completed are ready. One commit records it all.
-    """
-    replaced = [s for s in run.steps.values() if s.status != StepStatus.COMPLETED]
-    number = len(run.revisions) + 1
-    for step in replaced:
-        if step.status != StepStatus.FAILED:
-            step.status = StepStatus.SKIPPED
-            step.error = f"replaced by plan revision {number}"
-        run.replaced[step.id] = step
-        del run.steps[step.id]
-    for step in run.steps.values():
-        step.dependents = []
-    run.steps.update(added)
-    for step in added.values():
-        step.remaining = 0
-        for dependency in step.dependencies:
-            run.steps[dependency].dependents.append(step.id)
-            if run.steps[dependency].status != StepStatus.COMPLETED:
-                step.remaining += 1
-    old_plan, run.plan = run.plan, plan
-    run.replanning = False
-    entry = {
-        **revision,
-        "revision": number,
-        "at": at.isoformat(),
-        "replaced": [s.id for s in replaced],
-        "added": list(added),
-    }
-    run.revisions.append(entry)
-    payload = {**entry, "oldPlan": old_plan, "newPlan": plan}
-    change = Change(
-        run.id,
-        EventKind.PLAN_REVISED,
-        at,
-        payload,
-        orchestration=run,
-        steps=replaced,
-        new_steps=list(added.values()),
-    )
-    ready = [s for s in added.values() if s.remaining == 0]
-    answer = Transition([change], ready=ready)
-    if run.completed == len(run.steps):  # nothing left to do (the remainder was empty)
-        answer.ending = Ending(OrchestrationStatus.COMPLETED)
-    return answer
-
-
-def replan_failed(run: Run, reason: str, at: datetime) -> Transition:
-    """No valid plan of the remainder: the run fails as it would have without re-planning,
-    with every failure and re-plan attempt in its error."""
-    run.replanning = False
-    run.failures.append(f"re-planning: {reason}")
-    failed_steps = [s for s in run.steps.values() if s.status == StepStatus.FAILED]
-    first = failed_steps[0] if failed_steps else None
-    context = {"stepId": first.id, "error": first.error} if first else {"error": reason}
-    return Transition(
-        [Change(run.id, EventKind.REPLAN_FAILED, at, {"reason": reason})],
-        ending=Ending(
-            OrchestrationStatus.FAILED,
-            "; ".join(run.failures),
-            (CompensationReason.FAILED, context),
-        ),
-    )
-
-
-def approval_requested(run: Run, step: StepState, at: datetime) -> Transition:
-    """A gated step is ready: it waits, with its resolved input, for a person's decision."""
-    step.status = StepStatus.AWAITING_APPROVAL
-    step.waiting_since = at
-    payload = {"component": step.component, "input": step.input}
-    answer = Transition([_step_change(run, step, EventKind.APPROVAL_REQUESTED, at, payload)])
-    answer.changes += pause_changed(run, at).changes
-    return answer
-
-
-def approved(
-    run: Run,
-    step: StepState,
-    edited: dict[str, Any] | None,
-    by: str,
-    comment: str | None,
-    at: datetime,
-) -> Transition:
-    """Approved (with the input as shown, or as edited): it is dispatched now with that input."""
-    step.approval = ApprovalStatus.APPROVED
-    step.status = StepStatus.PENDING
-    if edited is not None:
-        step.input = edited
-    payload = {"by": by, "comment": comment, "edited": edited is not None, "input": step.input}
-    answer = Transition(
-        [_step_change(run, step, EventKind.STEP_APPROVED, at, payload)], ready=[step]
-    )
-    answer.changes += pause_changed(run, at).changes
-    return answer
-
-
-def rejected(run: Run, step: StepState, reason: str, by: str, at: datetime) -> Transition:
-    """Rejected (or not decided in time): the step fails, and the run re-plans or fails."""
-    step.approval = ApprovalStatus.REJECTED
-    record = _step_change(run, step, EventKind.STEP_REJECTED, at, {"by": by, "reason": reason})
-    answer = failed(run, step, f"rejected by {by}: {reason}", at)
-    answer.changes.insert(0, record)
-    answer.changes += pause_changed(run, at).changes
-    return answer
 
 
 def aborted(run: Run, step: StepState, result: Any, at: datetime) -> Transition:
@@ -403,11 +300,11 @@ def aborted(run: Run, step: StepState, result: Any, at: datetime) -> Transition:
     step.error = "aborted by the service"
     context = payload if isinstance(payload, dict) else {"payload": payload}
     return Transition(
-        [_step_change(run, step, EventKind.STEP_ABORTED, at, payload)],
+        [step_change(run, step, EventKind.STEP_ABORTED, at, payload)],
         ending=Ending(
             OrchestrationStatus.ABORTED,
             f"{step.id} ({step.component}) aborted the orchestration",
-            (CompensationReason.ABORTED, context),
+            ("aborted", context),
         ),
     )
 
@@ -419,7 +316,7 @@ def cancelled(reason: str | None, compensate: bool) -> Transition:
         ending=Ending(
             OrchestrationStatus.CANCELLED,
             f"cancelled by the caller: {why}",
-            (CompensationReason.CANCELLED, {"reason": why}) if compensate else None,
+            ("cancelled", {"reason": why}) if compensate else None,
         )
     )
 
