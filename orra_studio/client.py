@@ -178,10 +178,11 @@ def _stream_errors(url: str) -> Iterator[None]:
 
 
 def _events_request(execution_id: str, after: int, timeout: float | None) -> dict[str, Any]:
+    """A stream resumed after event number ``after`` says so as browsers do (Last-Event-ID)."""
     return {
         "method": "GET",
         "url": f"/orchestrations/{execution_id}/events",
-        "params": {"after": after} if after else None,
+        "headers": {"Last-Event-ID": str(after)} if after else None,
         "timeout": _stream_timeout(timeout),
     }
 
@@ -212,6 +213,11 @@ class _Conversations(Endpoints):
 
     def _run(self, steps: Generator[Step, Any, Any]) -> Any:
         raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        """Closed by its owner: a stream it carried broke because of that, not the network."""
+        return self._http.is_closed
 
     def wait(self, execution_id: str, timeout: float = 60.0) -> Orchestration:
         """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""

@@ -378,12 +378,15 @@ class Endpoints:
         return self._call("POST", "/groundings", json=spec)
 
     def groundings(self) -> list[Grounding]:
+        """The project's grounding specs, the newest version of each."""
         return self._call("GET", "/groundings", parse=_key("groundings"))
 
     def grounding(self, name: str) -> Grounding:
+        """One spec by name: its use cases, constraints and version."""
         return self._call("GET", f"/groundings/{name}")
 
     def delete_grounding(self, name: str) -> Any:
+        """Remove a spec: later plans are made without it."""
         return self._call("DELETE", f"/groundings/{name}")
 
     # -- export --------------------------------------------------------------------------------

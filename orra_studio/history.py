@@ -95,15 +95,10 @@ class LocalHistory:
     def query(self, sql: str, *, timeout: float | None = None, limit: int | None = None):
         """The result as a DataFrame (at most ``limit`` rows); :class:`QueryTooSlow` after
         ``timeout`` seconds (the query is interrupted)."""
-        if not sql.strip():
-            return None
-        with self._interrupted_after(timeout) as cursor:
-            relation = cursor.sql(sql)
+        with self._relation(sql, timeout) as relation:
             if relation is None:
                 return None
-            if limit is not None:
-                relation = relation.limit(limit)
-            return relation.df()
+            return (relation if limit is None else relation.limit(limit)).df()
 
     def fetch(self, sql: str, *, timeout: float, max_rows: int, max_bytes: int) -> Capped | None:
         """At most ``max_rows`` rows and about ``max_bytes`` bytes of Arrow data: the rows
@@ -111,10 +106,7 @@ class LocalHistory:
         so a huge result never exists in this process whole (only its first batches do)."""
         import pyarrow as pa
 
-        if not sql.strip():
-            return None
-        with self._interrupted_after(timeout) as cursor:
-            relation = cursor.sql(sql)
+        with self._relation(sql, timeout) as relation:
             if relation is None:
                 return None
             reader = relation.limit(max_rows + 1).fetch_record_batch(BATCH_ROWS)
@@ -133,6 +125,16 @@ class LocalHistory:
             reader.close()
             table = pa.Table.from_batches(batches, schema=reader.schema)
             return Capped(table.to_pandas(), cut)
+
+    @contextmanager
+    def _relation(self, sql: str, timeout: float | None) -> Iterator[Any]:
+        """The relation ``sql`` makes, read within the ``with`` (interrupted after ``timeout``
+        s); None for blank text or a statement that returns no rows."""
+        if not sql.strip():
+            yield None
+            return
+        with self._interrupted_after(timeout) as cursor:
+            yield cursor.sql(sql)
 
     @contextmanager
     def _interrupted_after(self, timeout: float | None) -> Iterator[Any]:

@@ -251,7 +251,7 @@ def logs_table(body: dict[str, Any]) -> Table:
 
 
 def progress_table(progress: Any) -> Table:
-    """The live display of ``orra run`` (a :class:`~orra_studio.progress.Progress`)."""
+    """The live display of ``orra run`` (a :class:`~orra_studio.live.LiveRun`)."""
     table = Table(title=shown_text(f"{progress.execution_id}: {progress.status}"))
     _id_column(table, "step")
     for column in ("component", "status", "attempts", "latest"):

@@ -28,6 +28,7 @@ from rich.markup import escape
 
 from ..client import Client
 from ..config import Config
+from ..data_text import NotFieldValue, parse_fields
 from ..errors import ConfigError, OrraError
 from ..render import literal, visible
 
@@ -45,6 +46,7 @@ __all__ = [
     "client_for",
     "command",
     "emit",
+    "env_option",
     "err",
     "is_loopback",
     "out",
@@ -202,24 +204,15 @@ def emit(
         out.print(literal(render(data)), highlight=False)
 
 
+def env_option(envvar: str, help: str) -> Any:
+    """An option that may come from the environment, which ``--help`` names (for tokens and
+    switches a deployment sets once)."""
+    return typer.Option(help=help, envvar=envvar, show_envvar=True)
+
+
 def parse_data(items: list[str] | None) -> dict[str, Any]:
-    """``-d field:value`` pairs (``field=value`` too). Values are text, as in the original orra
-    CLI; ``field:=JSON`` (as in httpie) passes a number, boolean, object or list."""
-    data: dict[str, Any] = {}
-    for item in items or []:
-        sep = ":" if ":" in item and ("=" not in item or item.index(":") < item.index("=")) else "="
-        field, found, value = item.partition(sep)
-        if not found or not field.strip():
-            raise typer.BadParameter(
-                f"{item!r} is not field:value (e.g. -d customerId:cust12345)", param_hint="-d"
-            )
-        if sep == ":" and value.startswith("="):
-            try:
-                data[field.strip()] = json.loads(value[1:])
-            except ValueError:
-                raise typer.BadParameter(
-                    f"{item!r}: after ':=' comes JSON, e.g. -d amount:=99.5", param_hint="-d"
-                ) from None
-        else:
-            data[field.strip()] = value
-    return data
+    """``-d`` options as the action's data (:mod:`orra_studio.data_text`)."""
+    try:
+        return parse_fields(items)
+    except NotFieldValue as exc:
+        raise typer.BadParameter(str(exc), param_hint="-d") from None

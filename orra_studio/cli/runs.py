@@ -15,7 +15,7 @@ from orra_sdk.vocabulary import TERMINAL, EventKind, OrchestrationStatus, StepSt
 
 from ..client import Client
 from ..errors import OrchestrationTimeout
-from ..progress import Progress
+from ..live import LiveRun, follow
 from ..render import (
     card,
     logs_table,
@@ -222,14 +222,13 @@ def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool
     execution_id = accepted["executionId"]
     if accepted["status"] in TERMINAL:
         return client.orchestration(execution_id)
-    progress = Progress.of(accepted)
+    run = LiveRun.of(accepted)
     deadline = time.monotonic() + timeout
-    with Live(progress_table(progress), console=err, transient=True, auto_refresh=False) as live:
-        for event in client.events(execution_id, timeout=timeout):
-            progress.apply(event)
+    with Live(progress_table(run), console=err, transient=True, auto_refresh=False) as live:
+        for _event in follow(client, run, timeout=timeout):
             if show:
-                live.update(progress_table(progress), refresh=True)
-            if any(s.status == StepStatus.AWAITING_APPROVAL for s in progress.steps.values()):
+                live.update(progress_table(run), refresh=True)
+            if run.waiting:
                 return client.orchestration(execution_id)  # a person decides next
             if time.monotonic() > deadline:
                 break

@@ -11,7 +11,7 @@ import typer
 
 from ..config import Config
 from ..errors import ConfigError
-from .common import ProjectOpt, UrlOpt, err, is_loopback
+from .common import ProjectOpt, UrlOpt, env_option, err, is_loopback
 
 if TYPE_CHECKING:
     from ..studio.login import Credentials
@@ -36,10 +36,9 @@ def studio(
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="open a browser")] = False,
     token: Annotated[
         str | None,
-        typer.Option(
-            help="the login token (default: a new one each start, printed in the URL)",
-            envvar="ORRA_STUDIO_TOKEN",
-            show_envvar=True,
+        env_option(
+            "ORRA_STUDIO_TOKEN",
+            "the login token (default: a new one each start, printed in the URL)",
         ),
     ] = None,
     password: Annotated[

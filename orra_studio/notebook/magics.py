@@ -15,6 +15,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 from traitlets import Float, Unicode
 
+from ..data_text import NotFieldValue, parse_fields
 from ..errors import OrraError
 from .results import OrchestrationResult
 from .session import Session
@@ -24,25 +25,11 @@ __all__ = ["OrraMagics", "parse_data"]
 
 
 def parse_data(pairs: list[str]) -> dict[str, Any]:
-    """``field=value`` (or ``field:value``) words; ``field:=JSON`` for numbers, lists, objects."""
-    import json
-
-    data: dict[str, Any] = {}
-    for pair in pairs:
-        if ":=" in pair:
-            field, _, raw = pair.partition(":=")
-            try:
-                data[field] = json.loads(raw)
-            except ValueError:
-                raise UsageError(f"{pair!r}: after ':=' comes JSON, e.g. amount:=99.5") from None
-            continue
-        cut = min((i for i in (pair.find("="), pair.find(":")) if i > 0), default=-1)
-        if cut <= 0:
-            raise UsageError(
-                f"malformed data {pair!r}: write field=value, e.g. customerId=cust12345"
-            )
-        data[pair[:cut]] = pair[cut + 1 :]
-    return data
+    """The words as the action's data (:mod:`orra_studio.data_text`)."""
+    try:
+        return parse_fields(pairs)
+    except NotFieldValue as exc:
+        raise UsageError(str(exc)) from None
 
 
 # -- sub-commands: each a function with its own magic_arguments parser -------------------------

@@ -20,17 +20,17 @@ import traitlets
 from orra_sdk.vocabulary import (
     ATTEMPT_ENDINGS,
     TERMINAL,
-    ApprovalStatus,
     DrawnState,
-    EventKind,
     OrchestrationStatus,
     StepStatus,
     SubmissionStatus,
 )
 
+from .. import live
+from ..approval import ApprovalRequest, NotDecided
 from ..client import Client
 from ..errors import ApiError, OrraError
-from ..progress import Progress
+from ..live import LiveRun
 from ..studio import drawings
 from .results import OrchestrationResult, plan_html
 
@@ -71,7 +71,8 @@ def _bar_style(status: str) -> str:
 
 
 class ApprovalCard(w.VBox):
-    """One step waiting for a person: its input (editable JSON), Approve and Reject.
+    """One step waiting for a person (an :class:`~orra_studio.approval.ApprovalRequest`
+    drawn): its input (editable JSON), Approve and Reject.
 
     After a click, ``.decision`` is ``"approved"`` or ``"rejected"`` (or ``"error"`` with the
     server's message in ``.notice``); headless code can set ``input_editor.value`` and call
@@ -92,21 +93,11 @@ class ApprovalCard(w.VBox):
     ) -> None:
         self.client, self.execution_id, self.step_id = client, execution_id, step_id
         self.shown_input = input
-        #: an input too large to list (over 64 KiB): its start, shown read-only; it runs as is
-        self.preview = preview
-        deadline = (
-            f" (rejected without a decision at {html.escape(expires_at)})" if expires_at else ""
-        )
-        title = w.HTML(
-            f"<b>{html.escape(step_id)}</b> · {html.escape(component)} waits for approval"
-            + deadline
-        )
+        self.request = ApprovalRequest(execution_id, step_id, component, input, expires_at, preview)
         self.input_editor = w.Textarea(
-            value=json.dumps(input, indent=1, ensure_ascii=False)
-            if preview is None
-            else f"{preview}… (too large to list or edit here; it runs as it is)",
+            value=self.request.editor_text,
             description="input",
-            disabled=preview is not None,
+            disabled=not self.request.editable,
             layout=w.Layout(width="100%", height="80px"),
         )
         self.reason = w.Text(placeholder="why (to reject)", description="reason")
@@ -115,7 +106,7 @@ class ApprovalCard(w.VBox):
         self.notice = w.HTML()
         super().__init__(
             [
-                title,
+                w.HTML(html.escape(self.request.headline)),
                 self.input_editor,
                 w.HBox([self.approve_button, self.reject_button, self.reason]),
                 self.notice,
@@ -125,51 +116,30 @@ class ApprovalCard(w.VBox):
         self.approve_button.on_click(lambda _: self.approve())
         self.reject_button.on_click(lambda _: self.reject())
 
+    @classmethod
+    def of(cls, client: Client, listed: dict[str, Any]) -> ApprovalCard:
+        """The card of one row of ``GET /approvals``."""
+        r = ApprovalRequest.listed(listed)
+        return cls(client, r.execution_id, r.step_id, r.component, r.input, r.expires_at, r.preview)
+
     def approve(self) -> None:
-        if self.preview is not None:
-            self._decide(
-                ApprovalStatus.APPROVED,
-                lambda: self.client.approve(self.execution_id, self.step_id, approver="notebook"),
-            )
-            return
-        try:
-            edited = json.loads(self.input_editor.value)
-        except ValueError as exc:
-            self._failed(f"the input is not JSON: {exc}")
-            return
-        changed = edited if edited != self.shown_input else None
-        self._decide(
-            ApprovalStatus.APPROVED,
-            lambda: self.client.approve(
-                self.execution_id, self.step_id, input=changed, approver="notebook"
-            ),
-        )
+        text = self.input_editor.value
+        self._decide(lambda: self.request.approve(self.client, text, "notebook"))
 
     def reject(self) -> None:
-        reason = self.reason.value.strip()
-        if not reason:
-            self._failed("say why in 'reason' to reject")
-            return
-        self._decide(
-            ApprovalStatus.REJECTED,
-            lambda: self.client.reject(
-                self.execution_id, self.step_id, reason, approver="notebook"
-            ),
-        )
+        why = self.reason.value
+        self._decide(lambda: self.request.reject(self.client, why, "notebook"))
 
-    def _decide(self, outcome: str, call: Callable[[], Any]) -> None:
+    def _decide(self, call: Callable[[], str]) -> None:
         try:
-            call()
-        except OrraError as exc:
-            self._failed(str(exc))
+            outcome = call()
+        except (NotDecided, OrraError) as exc:
+            self.decision = "error"
+            self.notice.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
             return
         self.decision = outcome
         self.approve_button.disabled = self.reject_button.disabled = True
         self.notice.value = f"<span style='color:#1a7f37'>{outcome}</span>"
-
-    def _failed(self, message: str) -> None:
-        self.decision = "error"
-        self.notice.value = f"<span style='color:#cf222e'>{html.escape(message)}</span>"
 
 
 class ApprovalsPanel(w.VBox):
@@ -179,18 +149,7 @@ class ApprovalsPanel(w.VBox):
     def __init__(self, client: Client, limit: int = 50) -> None:
         self.client = client
         page = client.approval_page(limit)
-        self.cards = [
-            ApprovalCard(
-                client,
-                a["executionId"],
-                a["stepId"],
-                a["component"],
-                a.get("input"),
-                expires_at=a.get("expiresAt"),
-                preview=a.get("inputPreview") if a.get("inputTruncated") else None,
-            )
-            for a in page["approvals"]
-        ]
+        self.cards = [ApprovalCard.of(client, a) for a in page["approvals"]]
         #: whether more steps wait than the cards show (decide these, then list again)
         self.more = bool(page.get("nextCursor"))
         empty = w.HTML("No step waits for approval.")
@@ -225,8 +184,8 @@ class RunProgress(w.VBox):
     def __init__(
         self, accepted: dict[str, Any], client: Client | None = None, **kwargs: Any
     ) -> None:
-        self.progress = Progress.of(accepted)
-        self.plan = accepted.get("plan")
+        #: the run as its events tell it (the model the CLI and the studio read too)
+        self.progress = LiveRun.of(accepted)
         self.client = client
         self.bar = w.IntProgress(value=0, min=0, max=max(1, len(self.progress.steps)))
         self.graph = w.HTML()
@@ -241,11 +200,14 @@ class RunProgress(w.VBox):
     #: print a line per finished step (where no frontend draws widgets)
     progress_lines = False
 
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        return self.progress.plan
+
     def apply(self, event: dict[str, Any]) -> None:
+        """Fold ``event`` in (once: one seen already changes nothing) and draw."""
         self.progress.apply(event)
-        if event.get("type") == EventKind.PLAN_REVISED:
-            self.plan = (event.get("payload") or {}).get("newPlan") or self.plan
-            self.bar.max = max(1, len(self.progress.steps))
+        self.bar.max = max(1, len(self.progress.steps))
         self._offer_approvals()
         self.status = self.progress.status
         self._draw()
@@ -255,11 +217,7 @@ class RunProgress(w.VBox):
 
     def finish(self, body: dict[str, Any]) -> None:
         self.reason = body.get("error")
-        for step in body.get("stepResults", []):
-            state = self.progress.steps.get(step["id"])
-            if state is not None:
-                state.status, state.attempts = step["status"], step.get("attempts", 0)
-        self.progress.status = body["status"]
+        self.progress.finish(body)
         self.status = body["status"]
         self._draw()
 
@@ -272,11 +230,7 @@ class RunProgress(w.VBox):
         """A card with Approve/Reject for each step that waits; gone once it is decided."""
         if self.client is None:
             return
-        waiting = {
-            s.id: s
-            for s in self.progress.steps.values()
-            if s.status == StepStatus.AWAITING_APPROVAL
-        }
+        waiting = {s.id: s for s in self.progress.waiting}
         for step_id, step in waiting.items():
             if step_id not in self.approvals:
                 self.approvals[step_id] = ApprovalCard(
@@ -340,8 +294,8 @@ def follow(
     execution_id = accepted["executionId"]
     deadline = time.monotonic() + timeout
     if accepted["status"] not in TERMINAL:
-        for event in client.events(execution_id, timeout=timeout):
-            view.apply(event)
+        for event in live.follow(client, view.progress, timeout=timeout):
+            view.apply(event)  # folded already: this draws it
             if stop_when_waiting and view.approvals:
                 return None
             if time.monotonic() > deadline:
@@ -354,7 +308,8 @@ def follow(
 def follow_in_background(
     client: Client, accepted: dict[str, Any], view: RunProgress, timeout: float
 ) -> threading.Thread:
-    """Keep ``view`` live from a thread (its events replayed from the start) until the end;
+    """Keep ``view`` live from a thread (its stream resumed after the last event it shows)
+    until the end;
     ``view.result`` is then the :class:`OrchestrationResult`."""
 
     def run() -> None:

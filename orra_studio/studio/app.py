@@ -192,6 +192,10 @@ def serve_studio(
         # browser: never the login's
         exclude_headers=["Authorization"],
         exclude_cookies=[login.cookie_name],
+        # a closed tab's session (and the event stream its run view follows) ends within
+        # seconds, not Bokeh's default of half a minute
+        check_unused_sessions_milliseconds=1000,
+        unused_session_lifetime_milliseconds=2000,
         start=False,
         show=False,
         **where,

@@ -152,31 +152,20 @@ class StudioLogin(AuthProvider):
     def get_user(self) -> Any:
         return lambda handler: "studio" if self.signed_in(handler.request) else None
 
-    @property
-    def login_url(self) -> str:
-        return "/login"
+    login_url = "/login"
+    logout_url = "/logout"
 
     @property
     def login_handler(self) -> type[web.RequestHandler]:
-        login = self
-
-        class Bound(_LoginHandler):
-            provider = login
-
-        return Bound
-
-    @property
-    def logout_url(self) -> str:
-        return "/logout"
+        return self._bound(_LoginHandler)
 
     @property
     def logout_handler(self) -> type[web.RequestHandler]:
-        login = self
+        return self._bound(_LogoutHandler)
 
-        class Bound(_LogoutHandler):
-            provider = login
-
-        return Bound
+    def _bound(self, handler: type[web.RequestHandler]) -> type[web.RequestHandler]:
+        """``handler`` knowing this provider: Bokeh takes a handler class, not an instance."""
+        return type(f"Bound{handler.__name__}", (handler,), {"provider": self})
 
     # -- the gate -----------------------------------------------------------------------
 

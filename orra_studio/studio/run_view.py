@@ -2,8 +2,9 @@
 attempt as its own bar, the steps, the log, how the plan was made (and each revision of it),
 Approve/Reject for a step that waits for a person, Cancel and re-runs.
 
-It polls the control plane twice a second until the orchestration has ended (then stops), so a
-step's node turns green within about half a second of its completion being committed.
+It follows the run's server-sent events (:class:`~orra_studio.studio.live_feed.LiveFeed`, off
+the page's event loop) and reads the page's data again after each one, so a step's node turns
+green as soon as its completion is committed, and nothing is asked while nothing happens.
 """
 
 from __future__ import annotations
@@ -24,17 +25,19 @@ from orra_sdk.vocabulary import (
     StepStatus,
 )
 
+from ..approval import ApprovalRequest
 from ..client import Client
 from ..errors import NotFound, OrraError
 from ..palette import colour_of
+from .cards import approval_card, deadlines_of, failure_card
 from .compose import open_run_view
 from .context import StudioContext
 from .drawings import attempts_from_logs, plan_svg, timeline_svg
-from .notices import Literal, Notice, set_text
+from .live_feed import LiveFeed
+from .notices import Literal, Notice
 
 __all__ = ["run_page", "step_rows"]
 
-POLL_MS = 500
 #: longest JSON shown in one cell before it is cut
 CELL_LIMIT = 400
 
@@ -102,6 +105,19 @@ def _log_rows(lines: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+def _waiting(body: dict[str, Any]) -> tuple[str, ...]:
+    """The steps that wait for a person's approval."""
+    steps = body.get("stepResults", [])
+    return tuple(s["id"] for s in steps if s["status"] == StepStatus.AWAITING_APPROVAL)
+
+
+def _settled(body: dict[str, Any]) -> bool:
+    """It has ended and no undo is under way: only records written beside it may still come."""
+    under_way = (CompensationStatus.PENDING, CompensationStatus.RUNNING)
+    undoing = any(c.get("status") in under_way for c in body.get("compensations") or [])
+    return body["status"] in TERMINAL and not undoing
+
+
 def _badge(status: str) -> str:
     return (
         f'<span class="orra-status" data-status="{html.escape(status)}" '
@@ -158,29 +174,46 @@ def run_page(
         f'<a class="orra-edit" href="./compose?from={html.escape(execution_id, quote=True)}">'
         "Edit and re-run</a>"
     )
-    state: dict[str, Any] = {
-        "callback": None,
-        "ended": False,
-        "plan": None,
-        "revisions": 0,
-        "waiting": (),
-    }
+    state: dict[str, Any] = {"feed": None, "ended": False, "plan": None, "revisions": 0}
+    state["waiting"], state["seq"] = (), 0  # seq: the last event the data read reflects
 
-    def refresh() -> None:
+    def fetch() -> tuple[dict[str, Any], bool]:
+        """What the page shows, read from the control plane (blocking: the live feed calls
+        it in a worker thread), and whether nothing more will change."""
         try:
+            lines = client.logs(execution_id)["logs"]  # first: the run read next is as new
             body = client.orchestration(execution_id)
-            lines = client.logs(execution_id)["logs"]
+            seen: dict[str, Any] = {"body": body, "lines": lines}
+            state["seq"] = max([state["seq"], *(line["seq"] for line in lines)])
+            if state["plan"] is None or len(body.get("revisions") or []) != state["revisions"]:
+                seen["made"] = client.plan_of(execution_id)  # again after a revision
+            if _waiting(body) and _waiting(body) != state["waiting"]:
+                seen["deadlines"] = deadlines_of(client, execution_id)
+            if _settled(body):  # where its outcome went, and undos that need a person
+                seen["deliveries"] = client.deliveries(execution_id)
+                seen["failures"] = client.compensation_failures(None, execution_id)
         except NotFound:
+            return {"missing": True}, True
+        except OrraError as exc:
+            return {"problem": str(exc)}, False
+        # a failed undo's record is written beside its event: settled once it is readable
+        undos = body.get("compensations") or []
+        failed_undos = [c for c in undos if c.get("status") == CompensationStatus.FAILED]
+        return seen, "failures" in seen and len(seen["failures"]) >= len(failed_undos)
+
+    def draw(seen: dict[str, Any]) -> None:
+        if seen.get("missing"):
             problem.show(f"No orchestration '{execution_id}' in this project.", "error")
             _stop()
             return
-        except OrraError as exc:
-            problem.show(f"The control plane did not answer: {exc}", "error")
+        if "problem" in seen:
+            problem.show(f"The control plane did not answer: {seen['problem']}", "error")
             return
         problem.hide()
+        body, lines = seen["body"], seen["lines"]
         revised = body.get("revisions") or []
-        if state["plan"] is None or len(revised) != state["revisions"]:
-            made = client.plan_of(execution_id)  # again after a revision: the current plan
+        if "made" in seen:
+            made = seen["made"]
             state["plan"], state["revisions"] = made.get("plan"), len(revised)
             provenance.object = _provenance(made)
             revisions.object = "\n".join(_revision_line(r) for r in revised) or "none"
@@ -190,25 +223,16 @@ def run_page(
         if body.get("parentId") and not parent.object:
             target = html.escape(str(body["parentId"]), quote=True)
             parent.object = f're-run of <a href="./run?id={target}">{target}</a>'
-        waiting = tuple(
-            s["id"]
-            for s in body.get("stepResults", [])
-            if s["status"] == StepStatus.AWAITING_APPROVAL
-        )
-        if waiting != state["waiting"]:  # rebuilt only when it changes: edits survive polls
+        waiting = _waiting(body)
+        if waiting != state["waiting"]:  # rebuilt only when it changes: edits survive
             state["waiting"] = waiting
             by_id = {s["id"]: s for s in body.get("stepResults", [])}
-            deadlines = _deadlines(client, execution_id) if waiting else {}
+            deadlines = seen.get("deadlines") or {}
             approvals.objects = [
-                _approval_card(client, execution_id, by_id[i], deadlines.get(i), refresh)
+                approval_card(client, _request(execution_id, by_id[i], deadlines), refresh)
                 for i in waiting
             ]
-        undoing = any(
-            c.get("status") in (CompensationStatus.PENDING, CompensationStatus.RUNNING)
-            for c in body.get("compensations") or []
-        )
         finished = body["status"] in TERMINAL
-        settled = finished and not undoing  # nothing more will change
         status.object = _badge(str(body["status"]))
         act = body.get("action") or {}
         action.object = f"{act.get('type', '')}: {act.get('content', '')}"
@@ -224,33 +248,25 @@ def run_page(
         elif body.get("result") is not None:
             result.object = json.dumps(body["result"], indent=2, ensure_ascii=False)
         cancel.disabled = finished
-        if settled and _ended(body):
-            _stop()
+        if "deliveries" in seen:
+            deliveries.value = _delivery_rows(seen["deliveries"])
+            pending = [
+                f for f in seen["failures"] if f["status"] == CompensationFailureStatus.PENDING
+            ]
+            failures.objects = [failure_card(client, f) for f in pending]
 
-    def _ended(body: dict[str, Any]) -> bool:
-        """Once it has ended: where its outcome was delivered, and undos that need a person.
-        False while a failed undo's record is not readable yet (the run's state is shown the
-        moment it changes, the record once committed): the polling goes on until it is."""
-        try:
-            deliveries.value = _delivery_rows(client.deliveries(execution_id))
-            every = client.compensation_failures(None, execution_id)
-        except OrraError as exc:
-            problem.show(str(exc), "error")
-            return False
-        pending = [f for f in every if f["status"] == CompensationFailureStatus.PENDING]
-        failures.objects = [_failure_card(client, f) for f in pending]
-        failed_undos = [
-            c
-            for c in body.get("compensations") or []
-            if c.get("status") == CompensationStatus.FAILED
-        ]
-        return len(every) >= len(failed_undos)
+    def refresh() -> None:
+        """Read and draw now (the first render, and after this page's own buttons)."""
+        seen, settled = fetch()
+        draw(seen)
+        if settled:
+            _stop()
 
     def _stop() -> None:
         state["ended"] = True
-        if state["callback"] is not None:
-            state["callback"].stop()
-            state["callback"] = None
+        if state["feed"] is not None:
+            state["feed"].stop()
+            state["feed"] = None
 
     def do_cancel(_event: Any) -> None:
         try:
@@ -272,18 +288,19 @@ def run_page(
     rerun.on_click(lambda _e: do_rerun(None))
     rerun_from.on_click(lambda _e: do_rerun(from_step.value))
 
-    def start_polling() -> None:
-        """Poll once the browser is connected: a change made between the first render and
-        the connection could be lost under load (a failure card never drawn), so the page
-        is refreshed again first, then every ``POLL_MS`` until nothing more will change."""
-        if state["ended"]:
-            return  # everything was in the first render
-        refresh()
+    def follow() -> None:
+        """Follow the run's events once the browser is connected (a change made between the
+        first render and the connection is read first), until nothing more will change."""
         if not state["ended"]:
-            state["callback"] = pn.state.add_periodic_callback(refresh, period=POLL_MS)
+            at = lambda: state["seq"]  # noqa: E731 - read when the stream opens
+            state["feed"] = LiveFeed(context, execution_id, fetch, draw, doc, after=at)
+            state["feed"].start()
 
-    refresh()  # the first render; when the orchestration has settled, nothing more to poll
-    pn.state.onload(start_polling)
+    doc = pn.state.curdoc
+    refresh()  # the first render; when the orchestration has settled, nothing more to follow
+    pn.state.onload(follow)
+    if doc is not None and doc.session_context is not None:
+        pn.state.on_session_destroyed(lambda _ctx: _stop())
     return pn.Column(
         pn.Row(title, status, parent),
         action,
@@ -312,108 +329,12 @@ def _sections(*parts: tuple[str, Any]) -> list[Any]:
     return [item for title, part in parts for item in (pn.pane.Markdown(f"#### {title}"), part)]
 
 
-def _failure_card(client: Client, failure: dict[str, Any]) -> pn.viewable.Viewable:
-    """A compensation that failed for good: what failed, and Resolve / Ignore with a reason."""
-    said = Notice()
-    said.show(
-        f"{failure['stepId']} ({failure['component']}): {failure.get('failure') or ''} "
-        f"after {failure['attempts']} attempt(s)",
-        "error",
+def _request(
+    execution_id: str, step: dict[str, Any], deadlines: dict[str, str | None]
+) -> ApprovalRequest:
+    return ApprovalRequest(
+        execution_id, step["id"], step["component"], step.get("input"), deadlines.get(step["id"])
     )
-    reason = pn.widgets.TextInput(placeholder="what was done, for the record", width=300)
-    resolve = pn.widgets.Button(name="Resolve", button_type="primary", width=100)
-    ignore = pn.widgets.Button(name="Ignore", width=100)
-
-    def settle(verb: str) -> None:
-        why = (reason.value_input or "").strip()
-        if not why:
-            said.show("Say what was done (or why nothing needs doing) first.", "error")
-            return
-        settle_call = (
-            client.resolve_compensation_failure
-            if verb == "resolve"
-            else client.ignore_compensation_failure
-        )
-        try:
-            done = settle_call(failure["id"], why)
-        except OrraError as exc:
-            said.show(str(exc), "error")
-            return
-        said.show(f"{failure['stepId']}: {done['status']} ({why})", "success")
-        resolve.disabled = ignore.disabled = True
-
-    resolve.on_click(lambda _e: settle("resolve"))
-    ignore.on_click(lambda _e: settle("ignore"))
-    return pn.Column(said, pn.Row(reason, resolve, ignore), css_classes=["orra-failure"])
-
-
-#: pages of GET /approvals read to find one run's deadlines (10,000 waiting steps)
-_APPROVAL_PAGES = 20
-
-
-def _deadlines(client: Client, execution_id: str) -> dict[str, str | None]:
-    """When each waiting step of this run is rejected without a decision (None: never)."""
-    found: dict[str, str | None] = {}
-    cursor = None
-    try:
-        for _ in range(_APPROVAL_PAGES):  # the run's steps may be on any page
-            page = client.approval_page(500, cursor=cursor)
-            for a in page["approvals"]:
-                if a["executionId"] == execution_id:
-                    found[a["stepId"]] = a.get("expiresAt")
-            cursor = page.get("nextCursor")
-            if not cursor:
-                break
-    except OrraError:
-        pass  # the card still shows; only its deadline is missing
-    return found
-
-
-def _approval_card(
-    client: Client,
-    execution_id: str,
-    step: dict[str, Any],
-    expires_at: str | None,
-    changed: Any,
-) -> pn.viewable.Viewable:
-    """A step that waits for a person: its input (editable JSON), Approve, Reject with why."""
-    said = Notice()
-    deadline = f" (rejected without a decision at {expires_at})" if expires_at else ""
-    said.show(f"{step['id']} ({step['component']}) waits for your approval{deadline}", "warning")
-    shown = step.get("input")
-    editor = pn.widgets.TextAreaInput(
-        name="Input it will run with (JSON)", height=90, sizing_mode="stretch_width"
-    )
-    set_text(editor, json.dumps(shown, indent=1, ensure_ascii=False))
-    reason = pn.widgets.TextInput(placeholder="why (to reject)", width=300)
-    approve = pn.widgets.Button(name="Approve", button_type="success", width=100)
-    reject = pn.widgets.Button(name="Reject", button_type="danger", width=100)
-
-    def decide(verb: str) -> None:
-        try:
-            if verb == "approve":
-                edited = json.loads(editor.value_input or "null")
-                changed_input = edited if edited != shown else None
-                client.approve(execution_id, step["id"], input=changed_input, approver="studio")
-            else:
-                why = (reason.value_input or "").strip()
-                if not why:
-                    said.show("Say why first: the reason is recorded.", "error")
-                    return
-                client.reject(execution_id, step["id"], why, approver="studio")
-        except ValueError as exc:
-            said.show(f"The input is not JSON: {exc}", "error")
-            return
-        except OrraError as exc:
-            said.show(str(exc), "error")
-            return
-        said.show(f"{step['id']}: {verb}d", "success")
-        approve.disabled = reject.disabled = True
-        changed()
-
-    approve.on_click(lambda _e: decide("approve"))
-    reject.on_click(lambda _e: decide("reject"))
-    return pn.Column(said, editor, pn.Row(approve, reject, reason), css_classes=["orra-approval"])
 
 
 def _revision_line(revision: dict[str, Any]) -> str:

@@ -1,0 +1,111 @@
+"""The studio's run view follows its run's event stream instead of polling: a real ``orra
+studio`` process in headless Chromium, talking to a real control plane through a relay that
+notes every request, so the test sees what the studio asks and which streams it holds open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from browser import StudioProcess, browser_page
+from relay import Relay
+
+from helpers import SEED_REQUEST, Api, ServerProcess, new_project, seed_services, wait_until
+
+pytestmark = pytest.mark.slow
+
+GATED = {**SEED_REQUEST, "options": {"approve": ["step4"]}}
+
+
+@dataclass
+class Watching:
+    api: Api
+    relay: Relay
+    studio: StudioProcess
+    page: Any
+
+    def run_waiting(self) -> str:
+        answer = self.api.post("/orchestrations", GATED)
+        assert answer.status_code == 202, answer.text
+        return answer.json()["executionId"]
+
+    def open_run(self, execution_id: str) -> None:
+        self.page.goto(f"{self.studio.url}run?id={execution_id}")
+        self.page.wait_for_selector("text=step4 (ai-assistant-service) waits for your approval")
+
+    def reads_of(self, execution_id: str) -> int:
+        """How often the studio asked for the run itself (not its stream, log or plan)."""
+        path = f"GET /orchestrations/{execution_id}"
+        return sum(r == path or r.startswith(path + "?") for r in self.relay.requests())
+
+    def streams_of(self, execution_id: str) -> int:
+        return self.relay.open_requests(f"/orchestrations/{execution_id}/events")
+
+    def health_checks(self) -> int:
+        return self.relay.requests().count("GET /health")
+
+
+@pytest.fixture(scope="module")
+def watching(
+    live_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Watching]:
+    api, _ = new_project(live_server.url)
+    Api.opened.remove(api)  # lives for the module
+    shots = tmp_path_factory.mktemp("studio-live")
+    with (
+        seed_services(api),
+        Relay(live_server.port) as relay,
+        browser_page(shots) as (page, watched),
+    ):
+        studio = StudioProcess(relay.url, api.key or "", shots / "studio.log").start()
+        try:
+            page.goto(studio.login_url)
+            yield Watching(api, relay, studio, page)
+            watched.check(page)
+        finally:
+            studio.stop()
+    api.close()
+
+
+def test_a_waiting_run_is_not_polled_and_its_approval_shows_up_from_the_stream(
+    watching: Watching,
+) -> None:
+    execution_id = watching.run_waiting()
+    watching.open_run(execution_id)
+    wait_until(lambda: watching.streams_of(execution_id) == 1, 15, "the page to follow the run")
+    # nothing happens to the run while the page's health check comes round twice (every 3 s):
+    # a page that polled (twice a second) would have asked for the run meanwhile
+    asked, checks = watching.reads_of(execution_id), watching.health_checks()
+    wait_until(lambda: watching.health_checks() >= checks + 2, 15, "two health checks")
+    assert watching.reads_of(execution_id) == asked
+
+    approved = watching.api.post(f"/orchestrations/{execution_id}/steps/step4/approve")
+    assert approved.status_code == 200, approved.text
+    watching.page.wait_for_selector(".orra-run-status [data-status=COMPLETED]", timeout=15_000)
+    # settled: the server ends the stream and the page lets go of it
+    wait_until(lambda: watching.streams_of(execution_id) == 0, 15, "the stream to be closed")
+
+
+def test_closing_the_page_ends_its_stream_whatever_the_number_of_sessions(
+    watching: Watching,
+) -> None:
+    execution_id = watching.run_waiting()
+    for _ in range(3):  # three sessions one after the other (a reload opens a new one)
+        watching.open_run(execution_id)
+    wait_until(lambda: watching.streams_of(execution_id) >= 1, 15, "the page to follow the run")
+    watching.page.goto(f"{watching.studio.url}executions")
+    wait_until(lambda: watching.streams_of(execution_id) == 0, 20, "every stream to be closed")
+    assert watching.api.post(f"/orchestrations/{execution_id}/cancel").status_code in (200, 202)
+
+
+def test_a_dropped_stream_is_resumed_and_the_page_still_goes_live(watching: Watching) -> None:
+    execution_id = watching.run_waiting()
+    watching.open_run(execution_id)
+    wait_until(lambda: watching.streams_of(execution_id) == 1, 15, "the page to follow the run")
+    watching.relay.cut()  # the network drops every connection the studio holds
+    wait_until(lambda: watching.streams_of(execution_id) == 1, 15, "the stream to be resumed")
+    approved = watching.api.post(f"/orchestrations/{execution_id}/steps/step4/approve")
+    assert approved.status_code == 200, approved.text
+    watching.page.wait_for_selector(".orra-run-status [data-status=COMPLETED]", timeout=15_000)
