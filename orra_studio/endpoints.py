@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from .request_bodies import action_body, export_params, listing_params, page_params
 from .types import (
     Accepted,
     ApiKey,
@@ -48,68 +49,6 @@ __all__ = ["Endpoints", "Json", "action_body", "read_json"]
 Json = Any
 
 
-def _listing(
-    status: str | None,
-    limit: int,
-    offset: int,
-    type: str | None,
-    q: str | None,
-    since: datetime | str | None,
-    until: datetime | str | None,
-    sort: str | None,
-    cursor: str | None,
-) -> dict[str, Any]:
-    """The query of ``GET /orchestrations``: only what was given."""
-    params: dict[str, Any] = {"limit": limit}
-    if offset:
-        params["offset"] = offset
-    named = (("status", status), ("type", type), ("q", q), ("sort", sort), ("cursor", cursor))
-    params.update({name: value for name, value in named if value})
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None:
-            params[name] = moment.isoformat() if isinstance(moment, datetime) else moment
-    return params
-
-
-def _page(limit: int, cursor: str | None) -> dict[str, Any]:
-    return {"limit": limit, **({"cursor": cursor} if cursor else {})}
-
-
-def action_body(
-    action: str | dict[str, Any],
-    data: dict[str, Any] | None = None,
-    *,
-    dry_run: bool = False,
-    plan: dict[str, Any] | None = None,
-    options: dict[str, Any] | None = None,
-    grounding: str | None = None,
-    no_cache: bool = False,
-) -> dict[str, Any]:
-    """The ``POST /orchestrations`` body. ``action`` is ``{type, content}`` or a string:
-    ``"type: content"``, or plain content whose type is the content itself. ``grounding``: a
-    spec's name to plan with, ``"none"`` for no spec (left out: the best match of all)."""
-    if isinstance(action, str):
-        action_type, sep, content = action.partition(":")
-        if not sep or " " in action_type.strip():
-            action_type, content = action, action
-        action = {"type": action_type.strip(), "content": content.strip()}
-    body: dict[str, Any] = {
-        "action": action,
-        "data": [{"field": k, "value": v} for k, v in (data or {}).items()],
-    }
-    if dry_run:
-        body["dryRun"] = True
-    if plan is not None:
-        body["plan"] = plan
-    if options:
-        body["options"] = options
-    if grounding:
-        body["grounding"] = grounding
-    if no_cache:
-        body["noCache"] = True
-    return body
-
-
 def read_json(response: httpx.Response) -> Json:
     return orjson.loads(response.content)
 
@@ -120,16 +59,6 @@ def _key(name: str) -> Callable[[httpx.Response], Json]:
 
 def _content(response: httpx.Response) -> bytes:
     return response.content
-
-
-def _export_params(fmt: str, since: Any, until: Any, status: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {"format": fmt}
-    for name, value in (("since", since), ("until", until)):
-        if value is not None:
-            params[name] = value.isoformat() if isinstance(value, datetime) else str(value)
-    if status:
-        params["status"] = status if isinstance(status, str) else ",".join(status)
-    return params
 
 
 class Endpoints:
@@ -255,7 +184,7 @@ class Endpoints:
         descending), a page at a time; filters: status, action ``type``, text ``q`` in the
         content, creation time ``since``/``until``. :meth:`orchestration_page` also gives the
         cursor of the next page."""
-        params = _listing(status, limit, offset, type, q, since, until, sort, cursor)
+        params = listing_params(status, limit, offset, type, q, since, until, sort, cursor)
         return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
 
     def orchestration_page(
@@ -271,7 +200,7 @@ class Endpoints:
         cursor: str | None = None,
     ) -> OrchestrationPage:
         """One page and its ``nextCursor`` (None on the last): pass it back as ``cursor``."""
-        params = _listing(status, limit, 0, type, q, since, until, sort, cursor)
+        params = listing_params(status, limit, 0, type, q, since, until, sort, cursor)
         return self._call("GET", "/orchestrations", params=params)
 
     def plan_of(self, execution_id: str) -> PlanInfo:
@@ -301,11 +230,13 @@ class Endpoints:
         """The steps of the project that wait for a person's approval, oldest run first, one
         page (at most ``limit``, up to 500); :meth:`approval_page` also gives the next page's
         cursor. An input over 64 KiB comes as ``inputPreview`` (``inputTruncated``)."""
-        return self._call("GET", "/approvals", params=_page(limit, cursor), parse=_key("approvals"))
+        return self._call(
+            "GET", "/approvals", params=page_params(limit, cursor), parse=_key("approvals")
+        )
 
     def approval_page(self, limit: int = 50, *, cursor: str | None = None) -> ApprovalPage:
         """One page of :meth:`approvals` and its ``nextCursor`` (None on the last)."""
-        return self._call("GET", "/approvals", params=_page(limit, cursor))
+        return self._call("GET", "/approvals", params=page_params(limit, cursor))
 
     def approve(
         self,
@@ -400,5 +331,5 @@ class Endpoints:
         status: str | list[str] | None = None,
     ) -> bytes:
         """``orchestrations``, ``steps`` or ``events`` as Arrow IPC, Parquet or JSON bytes."""
-        params = _export_params(format, since, until, status)
+        params = export_params(format, since, until, status)
         return self._call("GET", f"/export/{table}", params=params, parse=_content)
