@@ -15,6 +15,11 @@ __all__ = ["OrchestrationResult", "plan_html"]
 DISPLAY_LIMIT = 300
 
 
+def shown_text(value: Any) -> str:
+    """A value as one line of text: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _badge(status: str) -> str:
     colour = colour_of(status)
     return (

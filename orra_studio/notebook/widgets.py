@@ -27,12 +27,12 @@ from orra_sdk.vocabulary import (
 )
 
 from .. import live
-from ..approval import ApprovalRequest, NotDecided
 from ..client import Client
 from ..errors import ApiError, OrraError
 from ..live import LiveRun
 from ..studio import drawings
-from .results import OrchestrationResult, plan_html
+from .approval_cards import ApprovalCard, ApprovalsPanel
+from .results import OrchestrationResult, plan_html, shown_text
 
 __all__ = [
     "ApprovalCard",
@@ -47,10 +47,6 @@ __all__ = [
 
 # one drawing of a plan for the notebook and the web studio
 plan_svg = drawings.plan_svg
-
-
-def _shown(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _parsed(text: str, original: Any) -> Any:
@@ -68,108 +64,6 @@ def _bar_style(status: str) -> str:
     if status == OrchestrationStatus.COMPLETED:
         return "success"
     return "danger" if status in TERMINAL else "info"
-
-
-class ApprovalCard(w.VBox):
-    """One step waiting for a person (an :class:`~orra_studio.approval.ApprovalRequest`
-    drawn): its input (editable JSON), Approve and Reject.
-
-    After a click, ``.decision`` is ``"approved"`` or ``"rejected"`` (or ``"error"`` with the
-    server's message in ``.notice``); headless code can set ``input_editor.value`` and call
-    ``approve_button.click()``.
-    """
-
-    decision = traitlets.Unicode("")
-
-    def __init__(
-        self,
-        client: Client,
-        execution_id: str,
-        step_id: str,
-        component: str,
-        input: Any,
-        expires_at: str | None = None,
-        preview: str | None = None,
-    ) -> None:
-        self.client, self.execution_id, self.step_id = client, execution_id, step_id
-        self.shown_input = input
-        self.request = ApprovalRequest(execution_id, step_id, component, input, expires_at, preview)
-        self.input_editor = w.Textarea(
-            value=self.request.editor_text,
-            description="input",
-            disabled=not self.request.editable,
-            layout=w.Layout(width="100%", height="80px"),
-        )
-        self.reason = w.Text(placeholder="why (to reject)", description="reason")
-        self.approve_button = w.Button(description="Approve", button_style="success")
-        self.reject_button = w.Button(description="Reject", button_style="danger")
-        self.notice = w.HTML()
-        super().__init__(
-            [
-                w.HTML(html.escape(self.request.headline)),
-                self.input_editor,
-                w.HBox([self.approve_button, self.reject_button, self.reason]),
-                self.notice,
-            ],
-            layout=w.Layout(border="1px solid #9a6700", padding="4px", margin="4px 0"),
-        )
-        self.approve_button.on_click(lambda _: self.approve())
-        self.reject_button.on_click(lambda _: self.reject())
-
-    @classmethod
-    def of(cls, client: Client, listed: dict[str, Any]) -> ApprovalCard:
-        """The card of one row of ``GET /approvals``."""
-        r = ApprovalRequest.listed(listed)
-        return cls(client, r.execution_id, r.step_id, r.component, r.input, r.expires_at, r.preview)
-
-    def approve(self) -> None:
-        text = self.input_editor.value
-        self._decide(lambda: self.request.approve(self.client, text, "notebook"))
-
-    def reject(self) -> None:
-        why = self.reason.value
-        self._decide(lambda: self.request.reject(self.client, why, "notebook"))
-
-    def _decide(self, call: Callable[[], str]) -> None:
-        try:
-            outcome = call()
-        except (NotDecided, OrraError) as exc:
-            self.decision = "error"
-            self.notice.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
-            return
-        self.decision = outcome
-        self.approve_button.disabled = self.reject_button.disabled = True
-        self.notice.value = f"<span style='color:#1a7f37'>{outcome}</span>"
-
-
-class ApprovalsPanel(w.VBox):
-    """``%orra approvals``: the steps of the project that wait (the first page, oldest run
-    first), each with its buttons, and a line saying when more wait."""
-
-    def __init__(self, client: Client, limit: int = 50) -> None:
-        self.client = client
-        page = client.approval_page(limit)
-        self.cards = [ApprovalCard.of(client, a) for a in page["approvals"]]
-        #: whether more steps wait than the cards show (decide these, then list again)
-        self.more = bool(page.get("nextCursor"))
-        empty = w.HTML("No step waits for approval.")
-        more = w.HTML(
-            f"More steps wait than the {len(self.cards)} shown: decide these, then run "
-            "%orra approvals again (or page with 'orra approvals ls --cursor')."
-        )
-        super().__init__([*(self.cards or [empty]), *([more] if self.more else [])])
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        rows = "".join(
-            f"<tr><td>{html.escape(c.execution_id)}</td><td>{html.escape(c.step_id)}</td>"
-            f"<td>{html.escape(_shown(c.shown_input))}</td></tr>"
-            for c in self.cards
-        )
-        bundle["text/html"] = (
-            f"<table><tr><th>orchestration</th><th>step</th><th>input</th></tr>{rows}</table>"
-        )
-        return bundle
 
 
 class RunProgress(w.VBox):
@@ -267,8 +161,8 @@ class RunProgress(w.VBox):
             return
         rows = "".join(
             f"<tr><td>{s.id}</td><td>{html.escape(s.component)}</td><td>{s.status}</td>"
-            f"<td>{s.attempts}</td><td>{html.escape(_shown(s.last_update or s.error or ''))}</td>"
-            "</tr>"
+            f"<td>{s.attempts}</td>"
+            f"<td>{html.escape(shown_text(s.last_update or s.error or ''))}</td></tr>"
             for s in self.progress.steps.values()
         )
         self.table.value = (
@@ -390,7 +284,9 @@ class PlanPreview(w.VBox):
         self.gates[step["id"]] = gate
         fields = {}
         for name, value in (step.get("input") or {}).items():
-            fields[name] = w.Text(value=_shown(value), description=name, continuous_update=False)
+            fields[name] = w.Text(
+                value=shown_text(value), description=name, continuous_update=False
+            )
         self.inputs[step["id"]] = fields
         return w.VBox([w.HBox([keep, gate]), *fields.values()], layout=w.Layout(margin="0 0 6px 0"))
 
