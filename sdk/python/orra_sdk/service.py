@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import inspect
 import json
 import logging
 import random
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,60 +21,19 @@ import pydantic
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from .errors import OrraError, RegistrationError, TaskAborted
-from .task import Task
+from .errors import OrraError, RegistrationError
+from .handling import HandlerCall, handler_shape, plain, run_revert, schema_of
 from .vocabulary import (
     PONG_MESSAGE_ID,
-    CompensationStatus,
     ControlFrame,
     ServiceFrame,
     TaskProgress,
 )
+from .wire import MAX_FRAME, auth_header, encode, refusal_reason, too_large
 
 __all__ = ["Agent", "Service", "run_forever"]
 
 log = logging.getLogger("orra_sdk")
-
-#: the largest frame either side accepts (the control plane closes the socket past it)
-MAX_FRAME = 16 * 1024 * 1024
-#: room left in a frame for the envelope around a result
-_ENVELOPE = 4096
-
-
-def _auth_header(api_key: str) -> dict[str, Any]:
-    """``Authorization`` for the websocket upgrade, as this websockets release spells it
-    (``additional_headers`` from 14 on, ``extra_headers`` before)."""
-    headers = {"Authorization": f"Bearer {api_key}"}
-    major = int(websockets.__version__.split(".")[0])
-    return {"additional_headers": headers} if major >= 14 else {"extra_headers": headers}
-
-
-def _encode(message: dict[str, Any]) -> str:
-    """Compact JSON with non-ASCII kept as UTF-8 (``\\u00e9`` escapes would triple the size)."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-
-
-def _schema_of(model_or_schema: Any) -> dict[str, Any] | None:
-    if model_or_schema is None:
-        return None
-    if isinstance(model_or_schema, type) and issubclass(model_or_schema, pydantic.BaseModel):
-        return model_or_schema.model_json_schema()
-    if isinstance(model_or_schema, dict):
-        return model_or_schema
-    raise TypeError("schemas are pydantic models or JSON Schema dicts")
-
-
-#: an error's text in the service's own log, and as sent (the control plane keeps 10,000
-#: characters of it): a handler's exception can carry megabytes (a response body, a dump)
-LOGGED_ERROR_CHARS = 2_000
-SENT_ERROR_CHARS = 10_000
-
-
-def _cut(text: str, limit: int) -> str:
-    """``text``, or its first ``limit`` characters and how many more there were."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 class Service:
@@ -106,8 +63,8 @@ class Service:
         self.api_key = api_key
         self._input_model = input if isinstance(input, type) else None
         self._output_model = output if isinstance(output, type) else None
-        self._input_schema = _schema_of(input)
-        self._output_schema = _schema_of(output)
+        self._input_schema = schema_of(input)
+        self._output_schema = schema_of(output)
         self.revertible = revertible
         #: every task waits for a person's approval before the control plane sends it
         self.requires_approval = requires_approval
@@ -141,22 +98,10 @@ class Service:
         It may take ``Task[Model]``, ``Model`` or a plain ``dict``, and return a pydantic model
         or a dict. Models in the annotations become the schemas when none were given.
         """
-        hints = typing.get_type_hints(func)
-        params = [p for p in inspect.signature(func).parameters if p in hints]
-        arg = hints.get(params[0]) if params else None
-        model = None
-        wants_task = False
-        if typing.get_origin(arg) is Task:
-            wants_task = True
-            (model,) = typing.get_args(arg) or (None,)
-        elif arg is Task:
-            wants_task = True
-        elif isinstance(arg, type) and issubclass(arg, pydantic.BaseModel):
-            model = arg
+        wants_task, model, returned = handler_shape(func)
         if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
             self._input_model = self._input_model or model
             self._input_schema = self._input_schema or model.model_json_schema()
-        returned = hints.get("return")
         if isinstance(returned, type) and issubclass(returned, pydantic.BaseModel):
             self._output_model = self._output_model or returned
             self._output_schema = self._output_schema or returned.model_json_schema()
@@ -230,7 +175,9 @@ class Service:
             except InvalidStatus as exc:
                 if getattr(exc.response, "status_code", None) == 403:
                     self.version = None  # our id is unknown here (server reset?): re-register
-                log.warning("%s: websocket refused (%s%s); retrying", self.name, exc, _reason(exc))
+                log.warning(
+                    "%s: websocket refused (%s%s); retrying", self.name, exc, refusal_reason(exc)
+                )
             except (OSError, WebSocketException, httpx.HTTPError, _NotYet) as exc:
                 where = "reach" if self._ws is None and not self._connected.is_set() else "keep"
                 log.info(
@@ -270,7 +217,7 @@ class Service:
             # library's 10 s: a busy control plane must not hold up a stopping service
             close_timeout=2,
             compression=None,
-            **_auth_header(self.api_key),
+            **auth_header(self.api_key),
         ) as ws:
             self._ws = ws
             self._connected.set()
@@ -350,60 +297,20 @@ class Service:
             return await self._call_handler(request, base)
 
     async def _call_handler(self, request: dict[str, Any], base: dict[str, Any]):
-        raw = request.get("input") or {}
+        assert self._handler is not None
         wants_task, model = self._handler_input
-        try:
-            value = model.model_validate(raw) if model is not None else raw
-        except pydantic.ValidationError as exc:
-            return {"result": None, "error": f"Input validation failed: {exc.errors()[:3]}"}
 
         async def interim(update: Any) -> None:
-            result = {"task": _plain(update)}
+            result = {"task": plain(update)}
             await self._send({**base, "type": ServiceFrame.TASK_INTERIM_RESULT, "result": result})
 
-        argument = (
-            Task(
-                input=value,
-                id=base["taskId"],
-                execution_id=base["executionId"] or "",
-                idempotency_key=base["idempotencyKey"],
-                _send_interim=interim,
-            )
-            if wants_task
-            else value
-        )
-        assert self._handler is not None
-        try:
-            if inspect.iscoroutinefunction(self._handler):
-                output = await self._handler(argument)
-            else:
-                output = await asyncio.to_thread(self._handler, argument)
-            if self._output_model is not None and not isinstance(output, self._output_model):
-                output = self._output_model.model_validate(output)  # a dict: check its shape
-            output = _plain(output)
-        except TaskAborted as aborted:
-            result = {"task": _plain(aborted.payload)}
+        async def aborted(update: Any) -> None:
+            result = {"task": plain(update)}
             await self._send({**base, "type": ServiceFrame.TASK_ABORT_RESULT, "result": result})
-            return {"aborted": True}
-        except Exception as exc:
-            text = str(exc)
-            # one line by default, cut; the traceback with DEBUG on the "orra_sdk" logger
-            log.warning(
-                "%s: the handler failed on task %s: %s: %s",
-                self.name,
-                base["taskId"],
-                type(exc).__name__,
-                _cut(text, LOGGED_ERROR_CHARS),
-                exc_info=log.isEnabledFor(logging.DEBUG),
-            )
-            return {"result": None, "error": f"Service error: {_cut(text, SENT_ERROR_CHARS)}"}
-        compensation = None
-        if self.revertible:
-            compensation = {
-                "data": {"originalTask": raw, "taskResult": output},
-                "ttl": self.revert_ttl_ms,
-            }
-        return {"result": {"task": output, "compensation": compensation}, "error": None}
+
+        call = HandlerCall(self.name, self._handler, wants_task, model, self._output_model)
+        ttl = self.revert_ttl_ms if self.revertible else None
+        return await call.run(request, base, interim, aborted, ttl)
 
     async def _on_compensation(self, request: dict[str, Any]) -> None:
         key, base = self._reply_header(request)
@@ -412,22 +319,7 @@ class Service:
             return
         if self._revert is None or not self.revertible:
             return
-        data = request.get("input") or {}
-        try:
-            args = (
-                data.get("originalTask"),
-                data.get("taskResult"),
-                request.get("compensationContext"),
-            )
-            if inspect.iscoroutinefunction(self._revert):
-                outcome = await self._revert(*args)
-            else:
-                outcome = await asyncio.to_thread(self._revert, *args)
-            done = {"status": CompensationStatus.COMPLETED}
-            result = _plain(outcome) if outcome is not None else done
-            answer = {"result": result, "error": None}
-        except Exception as exc:
-            answer = {"result": None, "error": f"Revert error: {exc}"}
+        answer = await run_revert(self._revert, request)
         if answer["error"] is None:
             self._remember(key, answer)
         await self._send({**base, "type": ServiceFrame.TASK_RESULT, **answer})
@@ -443,14 +335,9 @@ class Service:
         A frame over the limit would make the control plane close the socket, and re-sending
         it after every reconnect would keep the service offline for good.
         """
-        size = len(_encode(payload).encode())
-        if size <= MAX_FRAME - _ENVELOPE:
+        problem = too_large(payload)
+        if problem is None:
             return payload
-        limit = MAX_FRAME - _ENVELOPE
-        problem = (
-            f"the {payload.get('type')} is {size} bytes as JSON; at most {limit} fit in one "
-            "message to the control plane. Return less (e.g. a reference to the data)"
-        )
         log.error("%s: %s", self.name, problem)
         if payload.get("type") != ServiceFrame.TASK_RESULT:
             return None  # an interim or abort update: dropped, the task goes on
@@ -470,14 +357,14 @@ class Service:
         message_id = f"msg_{self._message_number}_{payload.get('executionId') or ''}"
         self._unacked[message_id] = payload
         try:
-            await self._ws.send(_encode({"id": message_id, "payload": payload}))
+            await self._ws.send(encode({"id": message_id, "payload": payload}))
         except ConnectionClosed:
             pass  # stays in _unacked; re-sent after reconnect
 
     async def _raw_send(self, message: dict[str, Any]) -> None:
         if self._ws is not None:
             try:
-                await self._ws.send(_encode(message))
+                await self._ws.send(encode(message))
             except ConnectionClosed:
                 pass
 
@@ -505,18 +392,3 @@ def run_forever(*services: Service) -> None:
         asyncio.run(serve())
     except KeyboardInterrupt:
         log.info("stopped")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, pydantic.BaseModel):
-        return value.model_dump(mode="json")
-    return value
-
-
-def _reason(refused: InvalidStatus) -> str:
-    """The control plane's reason for refusing a socket (a cap: HTTP 429), as ``: …``."""
-    try:
-        message = json.loads(refused.response.body or b"")["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return ""
-    return f": {str(message)[:300]}"
