@@ -194,10 +194,10 @@ async def approve_step(
     run, step = _waiting_step(runtime, project_id, orchestration_id, step_id)
     body = body or ApprovalIn()
     if body.input is not None:
-        service = runtime.registry.cached(step.service_id or "") or {}
+        service = runtime.registry.cached(step.service_id or "")
         await check_input(
             body.input,
-            service.get("input_schema") or {},
+            (service.input_schema if service else None) or {},
             step_id=step_id,
             component=step.component,
             param="input",

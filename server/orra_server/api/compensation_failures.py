@@ -3,6 +3,7 @@ webhooks that hear about each one."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from ..core.errors import Conflict, NotFound
 from ..core.ids import now
 from ..engine.compensation import failure_body
+from ..store import StoredCompensationFailure
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -44,9 +46,9 @@ async def list_compensation_failures(
     return {"compensationFailures": [failure_body(r) for r in rows]}
 
 
-def _failure(request: Request, project_id: str, failure_id: str) -> dict[str, Any]:
+def _failure(request: Request, project_id: str, failure_id: str) -> StoredCompensationFailure:
     row = runtime_of(request).store.compensation_failure(failure_id)
-    if row is None or row["project_id"] != project_id:
+    if row is None or row.project_id != project_id:
         raise NotFound(
             f"no compensation failure '{failure_id}' in this project "
             "(list them with GET /compensation-failures)",
@@ -66,16 +68,15 @@ async def _settle(
     request: Request, project_id: str, failure_id: str, status: str, body: ResolutionIn
 ) -> dict[str, Any]:
     row = _failure(request, project_id, failure_id)
-    if row["status"] != "pending":
+    if row.status != "pending":
         raise Conflict(
-            f"compensation failure '{failure_id}' is already {row['status']} "
-            f"({row['resolution']}); only a pending one can be resolved or ignored",
+            f"compensation failure '{failure_id}' is already {row.status} "
+            f"({row.resolution}); only a pending one can be resolved or ignored",
             code="compensation_failure_not_pending",
         )
     moment = now()
     await runtime_of(request).store.settle_compensation_failure(row, status, body.reason, at=moment)
-    updated = {**row, "status": status, "resolution": body.reason, "updated_at": moment}
-    return failure_body(updated)
+    return failure_body(replace(row, status=status, resolution=body.reason, updated_at=moment))
 
 
 #: what each settling verb makes a pending failure

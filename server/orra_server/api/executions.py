@@ -16,6 +16,7 @@ from ..core.ids import to_iso
 from ..core.statuses import OrchestrationStatus
 from ..delivery.logbook import log_line
 from ..engine import TERMINAL
+from ..store import StoredEvent
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -58,16 +59,16 @@ async def cancel_orchestration(
     return live.body(OrchestrationStatus.CANCELLED)
 
 
-def _event_body(row: dict[str, Any], number: int) -> dict[str, Any]:
+def _event_body(row: StoredEvent, number: int) -> dict[str, Any]:
     """An event as the API shows it: ``seq`` is its number within the run (1, 2, …)."""
-    payload = row.get("payload")
+    payload = row.payload
     if isinstance(payload, str):  # straight from the writer: still JSON text
         payload = orjson.loads(payload)
     return {
         "seq": number,
-        "type": row["type"],
-        "stepId": row.get("step_id"),
-        "time": to_iso(row["occurred_at"]),
+        "type": row.type,
+        "stepId": row.step_id,
+        "time": to_iso(row.occurred_at),
         "payload": payload,
     }
 
@@ -136,15 +137,15 @@ class _Position:
         self.seq = 0
         self.number = 0
 
-    def stored(self, row: dict[str, Any]) -> int:
-        self.seq, self.number = row["seq"], row["number"]
+    def stored(self, row: StoredEvent) -> int:
+        self.seq, self.number = row.seq, row.number
         return self.number
 
-    def live(self, row: dict[str, Any]) -> int | None:
+    def live(self, row: StoredEvent) -> int | None:
         """The number of a live event, or None when the store already gave it."""
-        if row["seq"] <= self.seq:
+        if row.seq <= self.seq:
             return None
-        self.seq = row["seq"]
+        self.seq = row.seq
         self.number += 1  # a run's events commit in order, one writer: numbers follow
         return self.number
 
@@ -161,7 +162,7 @@ async def _stream(
         # only what comes after ``last`` is sent
         stored = await asyncio.to_thread(runtime.store.events_of, orchestration_id, 0)
         for row in stored:
-            end.see(row["type"])
+            end.see(row.type)
             if at.stored(row) > last:
                 yield _frame(row, at.number)
         if await end.settled():
@@ -188,7 +189,7 @@ async def _stream(
             number = at.live(row)
             if number is None:
                 continue
-            end.see(row["type"])
+            end.see(row.type)
             if number > last:
                 yield await _frame_off_loop(row, number)
             if end.terminal and await end.settled():
@@ -200,23 +201,23 @@ async def _stream(
 async def _rest(runtime: Runtime, orchestration_id: str, after: int) -> AsyncIterator[bytes]:
     """What committed after event number ``after`` but has not reached the stream's queue."""
     for row in await asyncio.to_thread(runtime.store.events_of, orchestration_id, after):
-        yield _frame(row, row["number"])
+        yield _frame(row, row.number)
 
 
 #: a live event's payload text longer than this is decoded and encoded in a worker thread
 _OFF_LOOP_CHARS = 256 * 1024
 
 
-async def _frame_off_loop(row: dict[str, Any], number: int) -> bytes:
+async def _frame_off_loop(row: StoredEvent, number: int) -> bytes:
     """:func:`_frame` for a live event: its payload is JSON text, a step's result maybe (up to
     a frame, 16 MiB): a large one is handled in a worker thread."""
-    payload = row.get("payload")
+    payload = row.payload
     if isinstance(payload, str) and len(payload) > _OFF_LOOP_CHARS:
         return await asyncio.to_thread(_frame, row, number)
     return _frame(row, number)
 
 
-def _frame(row: dict[str, Any], number: int) -> bytes:
+def _frame(row: StoredEvent, number: int) -> bytes:
     body = _event_body(row, number)
     return f"id: {number}\nevent: {body['type']}\ndata: ".encode() + orjson.dumps(body) + b"\n\n"
 
@@ -283,12 +284,12 @@ async def orchestration_deliveries(
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
-        if event["type"] == "webhook_attempt" and isinstance(event["payload"], dict):
-            payload = event["payload"]
+        if event.type == "webhook_attempt" and isinstance(event.payload, dict):
+            payload = event.payload
             attempts.setdefault(payload.get("deliveryId", ""), []).append(
                 {
                     "attempt": payload.get("attempt"),
-                    "time": to_iso(event["occurred_at"]),
+                    "time": to_iso(event.occurred_at),
                     "status": payload.get("status"),
                     "error": payload.get("error"),
                     "outcome": payload.get("outcome"),
@@ -298,19 +299,17 @@ async def orchestration_deliveries(
         "executionId": orchestration_id,
         "deliveries": [
             {
-                "id": row["id"],
-                "kind": row["kind"],
-                "url": row["url"],
-                "status": row["status"],
-                "attempts": row["attempts"],
-                "lastStatus": row["last_status"],
-                "lastError": row["last_error"],
-                "nextAttemptAt": to_iso(row["next_attempt_at"])
-                if row["status"] == "pending"
-                else None,
-                "createdAt": to_iso(row["created_at"]),
-                "deliveredAt": to_iso(row["delivered_at"]),
-                "history": attempts.get(row["id"], []),
+                "id": row.id,
+                "kind": row.kind,
+                "url": row.url,
+                "status": row.status,
+                "attempts": row.attempts,
+                "lastStatus": row.last_status,
+                "lastError": row.last_error,
+                "nextAttemptAt": to_iso(row.next_attempt_at) if row.status == "pending" else None,
+                "createdAt": to_iso(row.created_at),
+                "deliveredAt": to_iso(row.delivered_at),
+                "history": attempts.get(row.id, []),
             }
             for row in runtime.store.deliveries_of(orchestration_id)
         ],

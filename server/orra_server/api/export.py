@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request
@@ -19,6 +18,7 @@ from fastapi.responses import Response
 
 from ..core.errors import BadRequest
 from ..core.statuses import OrchestrationStatus
+from ..store import export_json, utc
 from .auth import ProjectId
 from .models import ERROR_RESPONSES
 from .routing import OrjsonRoute
@@ -40,12 +40,10 @@ ExportTable = Literal["orchestrations", "steps", "events"]
 ExportFormat = Literal["arrow", "parquet", "json"]
 
 
-def utc_or_400(moment: datetime | None, name: str) -> datetime | None:
-    """A query time in UTC (naive); 400 when it has no UTC equivalent."""
-    if moment is None or moment.tzinfo is None:
-        return moment
+def time_or_400(moment: datetime | None, name: str) -> datetime | None:
+    """A query's time bound as the store compares it; 400 when it has no UTC equivalent."""
     try:
-        return moment.astimezone(UTC).replace(tzinfo=None)
+        return utc(moment)
     except OverflowError:
         raise BadRequest(
             f"{name} {moment.isoformat()} is out of range in UTC; give a time between years 1 "
@@ -71,10 +69,7 @@ def _statuses(raw: list[str]) -> list[str]:
 
 def _render(table: pa.Table, name: str, fmt: str) -> bytes:
     if fmt == "json":
-        return orjson.dumps(
-            {"table": name, "count": table.num_rows, "rows": table.to_pylist()},
-            option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z,
-        )
+        return export_json(table, name)
     sink = io.BytesIO()
     if fmt == "parquet":
         pq.write_table(table, sink)
@@ -106,7 +101,7 @@ async def export_table(
     runtime = runtime_of(request)
     await runtime.store.sync()  # the current-state tables lag the events by a few ms
     wanted = _statuses(status)
-    since, until = utc_or_400(since, "since"), utc_or_400(until, "until")
+    since, until = time_or_400(since, "since"), time_or_400(until, "until")
 
     def build() -> bytes:  # off the event loop: a big history takes a while to encode
         rows = runtime.store.export(project_id, table, since=since, until=until, statuses=wanted)

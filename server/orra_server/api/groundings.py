@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.ids import now, to_iso
 from ..planning import GroundingSpec
+from ..store import StoredGrounding
 from . import grounding_documents
 from .auth import ProjectId
 from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, answers, documented
@@ -71,12 +73,12 @@ def _validate(document: Any) -> GroundingSpec:
         ) from None
 
 
-def _body(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **row["spec"],
-        "createdAt": to_iso(row["created_at"]),
-        "updatedAt": to_iso(row["updated_at"]),
-    }
+def _body(spec: dict[str, Any], created_at: datetime, updated_at: datetime) -> dict[str, Any]:
+    return {**spec, "createdAt": to_iso(created_at), "updatedAt": to_iso(updated_at)}
+
+
+def _stored_body(grounding: StoredGrounding) -> dict[str, Any]:
+    return _body(grounding.spec, grounding.created_at, grounding.updated_at)
 
 
 @router.post(
@@ -94,10 +96,10 @@ async def apply_grounding(request: Request, project_id: ProjectId) -> FastJSONRe
         spec, body = await asyncio.to_thread(_spec_of, raw, request.headers.get("content-type", ""))
     # a stored spec may be large too: read (JSON text → objects) off the loop as well
     existing = await asyncio.to_thread(runtime.store.grounding, project_id, spec.name)
-    live = existing is not None and existing["deleted_at"] is None
-    if live and existing["version"] == spec.version:
-        if await asyncio.to_thread(GroundingSpec.model_validate, existing["spec"]) == spec:
-            return FastJSONResponse(status_code=200, content=_body(existing))
+    live = existing is not None and existing.deleted_at is None
+    if live and existing.version == spec.version:
+        if await asyncio.to_thread(GroundingSpec.model_validate, existing.spec) == spec:
+            return FastJSONResponse(status_code=200, content=_stored_body(existing))
         raise Conflict(
             f"grounding '{spec.name}' version {spec.version} already exists with other content; "
             "give the changed spec a new version",
@@ -105,7 +107,7 @@ async def apply_grounding(request: Request, project_id: ProjectId) -> FastJSONRe
             param="version",
         )
     moment = now()
-    created = existing["created_at"] if live else moment
+    created = existing.created_at if live else moment
     await runtime.store.save_grounding(
         project_id,
         spec.name,
@@ -117,26 +119,26 @@ async def apply_grounding(request: Request, project_id: ProjectId) -> FastJSONRe
         replaces=existing is not None,
     )
     runtime.forget_groundings(project_id)
-    shown = {"spec": body, "created_at": created, "updated_at": moment}
-    return FastJSONResponse(status_code=200 if live else 201, content=_body(shown))
+    shown = _body(body, created, moment)
+    return FastJSONResponse(status_code=200 if live else 201, content=shown)
 
 
 @router.get("/groundings", **answers(GroundingList))
 async def list_groundings(request: Request, project_id: ProjectId) -> dict[str, Any]:
     rows = await asyncio.to_thread(runtime_of(request).store.groundings_of, project_id)
-    return {"groundings": [_body(r) for r in rows]}
+    return {"groundings": [_stored_body(r) for r in rows]}
 
 
-async def _live(request: Request, project_id: str, name: str) -> dict[str, Any]:
+async def _live(request: Request, project_id: str, name: str) -> StoredGrounding:
     row = await asyncio.to_thread(runtime_of(request).store.grounding, project_id, name)
-    if row is None or row["deleted_at"] is not None:
+    if row is None or row.deleted_at is not None:
         raise NotFound(f"no grounding '{name}' in this project", code="grounding_not_found")
     return row
 
 
 @router.get("/groundings/{name}", **answers(GroundingOut))
 async def get_grounding(request: Request, name: str, project_id: ProjectId) -> dict[str, Any]:
-    return _body(await _live(request, project_id, name))
+    return _stored_body(await _live(request, project_id, name))
 
 
 @router.delete("/groundings/{name}", **answers(GroundingDeleted))

@@ -21,10 +21,10 @@ from ..planning import (
     execution_levels,
     match_use_case,
 )
-from ..store import DEFAULT_SORT, Change, Cursor, InvalidCursor, parse_sort
+from ..store import DEFAULT_SORT, Change, Cursor, InvalidCursor, StoredService, parse_sort
 from .admission import admitted, check_plan, room_for_one_more
 from .auth import ProjectId
-from .export import utc_or_400
+from .export import time_or_400
 from .models import (
     ERROR_RESPONSES,
     TOO_MANY_RESPONSES,
@@ -66,11 +66,11 @@ async def _make_plan(
     return PlanResult(plan, reason, provenance, errors=errors)
 
 
-def _warnings(runtime: Runtime, plan: dict[str, Any] | None, services: list[dict[str, Any]]):
+def _warnings(runtime: Runtime, plan: dict[str, Any] | None, services: list[StoredService]):
     """Things that will not stop the plan but that the caller should know before running it."""
     if plan is None:
         return []
-    ids = {s["name"]: s["id"] for s in services}
+    ids = {s.name: s.id for s in services}
     offline = sorted(
         {
             s["component"]
@@ -151,10 +151,13 @@ async def create_orchestration(
             param="data",
             details={"fields": twice},
         )
-    service_ids = {s["name"]: s["id"] for s in services}
+    service_ids = {s.name: s.id for s in services}
     specs = await runtime.load_groundings(project_id)
     grounding = _grounding_for(specs, body.grounding, action)
-    planning = PlanningRequest(action=action, data=data_map, services=services, grounding=grounding)
+    described = [s.as_mapping() for s in services]
+    planning = PlanningRequest(
+        action=action, data=data_map, services=described, grounding=grounding
+    )
     result = await _make_plan(runtime, project_id, body, planning)
     if result.errors and body.plan is not None and not body.dryRun:
         raise BadRequest(
@@ -215,7 +218,7 @@ async def create_orchestration(
         return FastJSONResponse(status_code=202, content=answer)
     run.steps = build_steps(plan_body, service_ids)
     _check_approve_option(run)
-    gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in services})
+    gate_steps(run.steps, plan_body, run.options, {s.id: s for s in services})
     with admitted(runtime.engine, run):
         await runtime.engine.accept(run, events)
     answer.update(status="ACCEPTED", message="Request accepted. Orchestration plan created.")
@@ -249,13 +252,13 @@ async def get_plan(
     calls: list[dict[str, Any]] = []
     cache: str | None = None
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
-        kind = event["type"]
+        kind = event.type
         if kind == "llm_call":
-            calls.append(event["payload"])
+            calls.append(event.payload)
         elif kind.startswith("plan_cache_"):
             cache = kind.removeprefix("plan_cache_")
         elif kind in ("plan_made", "plan_failed") and provenance is None:
-            provenance = event["payload"]["provenance"]
+            provenance = event.payload["provenance"]
     provenance = provenance or {}
     return {
         "executionId": run.id,
@@ -355,8 +358,8 @@ async def list_orchestrations(
         status=status,
         action_type=type or None,
         text=q or None,
-        since=utc_or_400(since, "since"),
-        until=utc_or_400(until, "until"),
+        since=time_or_400(since, "since"),
+        until=time_or_400(until, "until"),
         sort=sort,
         after=after,
         limit=limit + 1,
@@ -365,16 +368,16 @@ async def list_orchestrations(
     more, rows = len(rows) > limit, rows[:limit]
     items = []
     for row in rows:
-        live = runtime.engine.runs.get(row["id"])
+        live = runtime.engine.runs.get(row.id)
         items.append(
             {
-                "executionId": row["id"],
-                "status": live.status if live else row["status"],
-                "action": row["action"],
-                "createdAt": to_iso(row["created_at"]),
-                "startTime": to_iso(row["start_time"]),
-                "endTime": to_iso(row["end_time"]),
-                "error": row["error"],
+                "executionId": row.id,
+                "status": live.status if live else row.status,
+                "action": row.action,
+                "createdAt": to_iso(row.created_at),
+                "startTime": to_iso(row.start_time),
+                "endTime": to_iso(row.end_time),
+                "error": row.error,
             }
         )
     next_cursor = Cursor.after(sort, rows[-1]).encode() if more else None

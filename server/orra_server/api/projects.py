@@ -12,7 +12,7 @@ from ..core.ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..core.limits import MAX_API_KEYS, MAX_WEBHOOKS
 from ..delivery.destinations import check_webhook_url
 from ..delivery.webhooks import new_webhook_secret, webhook_id
-from ..store import WebhookKind
+from ..store import StoredApiKey, WebhookKind
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -92,12 +92,12 @@ async def register_project(request: Request, body: ProjectIn | None = None) -> F
 @router.get("/projects/current", **answers(ProjectOut))
 async def current_project(request: Request, project_id: ProjectId) -> dict[str, Any]:
     runtime = runtime_of(request)
-    project = runtime.store.project(project_id) or {}
+    project = runtime.store.project(project_id)
     return {
         "id": project_id,
-        "name": project.get("name"),
+        "name": project.name if project else None,
         "webhooks": runtime.store.webhooks_of(project_id),
-        "createdAt": to_iso(project.get("created_at")),
+        "createdAt": to_iso(project.created_at if project else None),
     }
 
 
@@ -128,7 +128,7 @@ async def list_api_keys(request: Request, project_id: ProjectId) -> dict[str, An
     rows = runtime_of(request).store.api_keys_of(project_id)
     return {
         "apiKeys": [
-            {"id": key_id(r["key_hash"]), "name": r["name"], "createdAt": to_iso(r["created_at"])}
+            {"id": key_id(r.key_hash), "name": r.name, "createdAt": to_iso(r.created_at)}
             for r in rows
         ]
     }
@@ -139,11 +139,9 @@ def key_id(key_hash: str) -> str:
     return "k_" + key_hash[:16]
 
 
-def _find_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
+def _find_key(runtime: Runtime, project_id: str, ref: str) -> StoredApiKey:
     rows = runtime.store.api_keys_of(project_id)
-    matches = [r for r in rows if key_id(r["key_hash"]) == ref] or [
-        r for r in rows if r["name"] == ref
-    ]
+    matches = [r for r in rows if key_id(r.key_hash) == ref] or [r for r in rows if r.name == ref]
     if not matches:
         raise NotFound(
             f"no API key {ref!r} in this project; 'GET /apikeys' lists their ids and names",
@@ -152,16 +150,16 @@ def _find_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
     if len(matches) > 1:
         raise Conflict(
             f"{len(matches)} keys are named {ref!r}; name one by its id: "
-            + ", ".join(key_id(r["key_hash"]) for r in matches),
+            + ", ".join(key_id(r.key_hash) for r in matches),
             code="ambiguous_api_key",
         )
     return matches[0]
 
 
-async def _revoke(runtime: Runtime, row: dict[str, Any]) -> int:
+async def _revoke(runtime: Runtime, row: StoredApiKey) -> int:
     """Delete the key, forget it at once, and disconnect the services that use it."""
-    await runtime.store.revoke_api_key(row["key_hash"])
-    return runtime.forget_key(row["key_hash"])
+    await runtime.store.revoke_api_key(row.key_hash)
+    return runtime.forget_key(row.key_hash)
 
 
 @router.delete("/apikeys/{ref}", **answers(ApiKeyRevoked, conflicts=True))
@@ -178,8 +176,8 @@ async def revoke_api_key(request: Request, ref: str, project_id: ProjectId) -> d
         )
     disconnected = await _revoke(runtime, row)
     return {
-        "id": key_id(row["key_hash"]),
-        "name": row["name"],
+        "id": key_id(row.key_hash),
+        "name": row.name,
         "revoked": True,
         "disconnectedServices": disconnected,
     }
@@ -192,14 +190,14 @@ async def rotate_api_key(request: Request, ref: str, project_id: ProjectId) -> d
     row = _find_key(runtime, project_id, ref)
     key = new_api_key()
     new_hash = hash_api_key(key)
-    await runtime.store.rotate_api_key(project_id, row["key_hash"], new_hash, row["name"], at=now())
+    await runtime.store.rotate_api_key(project_id, row.key_hash, new_hash, row.name, at=now())
     runtime.key_hashes[new_hash] = project_id
-    disconnected = runtime.forget_key(row["key_hash"])
+    disconnected = runtime.forget_key(row.key_hash)
     return {
         "apiKey": key,
         "id": key_id(new_hash),
-        "name": row["name"],
-        "revoked": key_id(row["key_hash"]),
+        "name": row.name,
+        "revoked": key_id(row.key_hash),
         "disconnectedServices": disconnected,
     }
 

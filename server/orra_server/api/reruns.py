@@ -20,7 +20,7 @@ from ..core.statuses import OrchestrationStatus, StepStatus
 from ..engine import TERMINAL, Run
 from ..engine.run import build_steps, gate_steps
 from ..planning import Plan, PlanningRequest, execution_levels
-from ..store import Change
+from ..store import Change, StoredService
 from .admission import admitted, check_input, check_plan
 from .auth import ProjectId
 from .models import ERROR_RESPONSES, TOO_MANY_RESPONSES, RerunIn, answers
@@ -82,7 +82,9 @@ async def rerun_orchestration(
     edited = body.input or {}
     errors = await check_plan(
         plan,
-        PlanningRequest(action=source.action, data=data, services=services),
+        PlanningRequest(
+            action=source.action, data=data, services=[s.as_mapping() for s in services]
+        ),
         extra_inputs=edited,
     )
     if errors:
@@ -104,7 +106,7 @@ async def rerun_orchestration(
             code="orchestration_not_finished",
         )
 
-    service_ids = {s["name"]: s["id"] for s in services}
+    service_ids = {s.name: s.id for s in services}
     plan_body = plan.model_dump()
     for spec in plan_body["steps"]:
         if spec["id"] in edited:
@@ -123,7 +125,7 @@ async def rerun_orchestration(
         parent_id=source.id,
     )
     run.steps = build_steps(plan_body, service_ids)
-    gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in services})
+    gate_steps(run.steps, plan_body, run.options, {s.id: s for s in services})
     at = now()
     events = [
         Change(
@@ -184,7 +186,7 @@ async def _check_edit(
     step_id: str,
     new_input: dict[str, Any],
     reused: list[str],
-    services: list[dict[str, Any]],
+    services: list[StoredService],
 ) -> None:
     step = plan.by_id().get(step_id)
     if step is None:
@@ -196,10 +198,10 @@ async def _check_edit(
             code="step_reused",
             param=f"input.{step_id}",
         )
-    service = next((s for s in services if s["name"] == step.component), None) or {}
+    service = next((s for s in services if s.name == step.component), None)
     await check_input(
         new_input,
-        service.get("input_schema") or {},
+        (service.input_schema if service else None) or {},
         step_id=step_id,
         component=step.component,
         param=f"input.{step_id}",

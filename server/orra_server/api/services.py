@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..core.ids import to_iso
+from ..store import StoredService
 from .auth import ProjectId
 from .models import ERROR_RESPONSES, RegistrationIn, answers
 from .routing import OrjsonRoute
@@ -20,7 +21,7 @@ router = APIRouter(tags=["services"], route_class=OrjsonRoute, responses=ERROR_R
 
 async def _register(request: Request, body: RegistrationIn, project_id: str, kind: str):
     runtime = runtime_of(request)
-    service, warnings = await runtime.registry.register(
+    registered = await runtime.registry.register(
         project_id,
         kind=kind,
         service_id=body.id,
@@ -31,20 +32,21 @@ async def _register(request: Request, body: RegistrationIn, project_id: str, kin
         policy=body.policy.model_dump(exclude_none=True) if body.policy else None,
         requires_approval=body.requiresApproval,
     )
-    if service["contract_changed"]:
-        stale = runtime.hub.mark_stale(service["id"])
+    service, warnings = registered.service, registered.warnings
+    if registered.contract_changed:
+        stale = runtime.hub.mark_stale(service.id)
         if stale:
             warnings.append(
-                f"this registration changes the schema of '{service['name']}' (now version "
-                f"{service['version']}): {stale} connected instance(s) registered with the old "
+                f"this registration changes the schema of '{service.name}' (now version "
+                f"{service.version}): {stale} connected instance(s) registered with the old "
                 "schema get no new tasks until they restart with the new one"
             )
     answer: dict[str, Any] = {
-        "id": service["id"],
-        "name": service["name"],
+        "id": service.id,
+        "name": service.name,
         "status": "registered",
-        "revertible": service["revertible"],
-        "version": service["version"],
+        "revertible": service.revertible,
+        "version": service.version,
     }
     if warnings:
         answer["warnings"] = warnings
@@ -65,20 +67,20 @@ async def register_agent(
     return await _register(request, body, project_id, "agent")
 
 
-def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
-    connected = runtime.hub.instances(service["id"])
-    current = runtime.hub.current(service["id"])
-    seen = runtime.hub.last_seen(service["id"])
+def service_body(runtime: Runtime, service: StoredService) -> dict[str, Any]:
+    connected = runtime.hub.instances(service.id)
+    current = runtime.hub.current(service.id)
+    seen = runtime.hub.last_seen(service.id)
     return {
-        "id": service["id"],
-        "name": service["name"],
-        "kind": service["kind"],
-        "description": service["description"],
-        "schema": {"input": service["input_schema"], "output": service["output_schema"]},
-        "revertible": service["revertible"],
-        "version": service["version"],
-        "policy": service.get("policy"),
-        "requiresApproval": bool(service.get("requires_approval")),
+        "id": service.id,
+        "name": service.name,
+        "kind": service.kind,
+        "description": service.description,
+        "schema": {"input": service.input_schema, "output": service.output_schema},
+        "revertible": service.revertible,
+        "version": service.version,
+        "policy": service.policy,
+        "requiresApproval": bool(service.requires_approval),
         "online": bool(current),
         "instances": len(current),
         "staleInstances": len(connected) - len(current),
@@ -95,8 +97,8 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
             }
             for i in connected
         ],
-        "registeredAt": to_iso(service["created_at"]),
-        "updatedAt": to_iso(service["updated_at"]),
+        "registeredAt": to_iso(service.created_at),
+        "updatedAt": to_iso(service.updated_at),
     }
 
 

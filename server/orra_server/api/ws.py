@@ -76,7 +76,7 @@ async def service_socket(websocket: WebSocket) -> None:
     key = _key_of(websocket)
     project_id = runtime.project_for_key(key) if is_well_formed_api_key(key) else None
     service = runtime.registry.by_id(service_id) if service_id else None
-    if project_id is None or service is None or service["project_id"] != project_id:
+    if project_id is None or service is None or service.project_id != project_id:
         await websocket.close(code=POLICY_VIOLATION)
         return
     capacity, valid = _capacity_of(websocket, runtime.settings.legacy_instance_capacity)

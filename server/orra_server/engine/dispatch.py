@@ -20,7 +20,7 @@ from ..core.statuses import StepStatus
 from ..services import frames
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..store import Change, Store
+from ..store import Change, StoreBackend
 from .policy import RetryPolicy
 from .references import UnresolvedReference, resolve_input
 from .run import Run, StepState
@@ -36,7 +36,7 @@ AttemptFailure = Callable[[Run, StepState, str, str], Any]
 
 @dataclass(eq=False)
 class Dispatcher:
-    store: Store
+    store: StoreBackend
     hub: ServiceHub
     settings: Settings
     #: what the engine decides when something happens here (engine.py passes its methods)

@@ -21,7 +21,7 @@ from ..core.ids import now
 from ..core.statuses import OrchestrationStatus, StepStatus
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..store import Change, Store
+from ..store import Change, StoreBackend, StoredService
 from . import recovery, transitions
 from .admission_counts import LiveRuns
 from .compensation import Compensator
@@ -37,7 +37,7 @@ __all__ = ["Engine", "idempotency_key", "run_from_rows"]
 log = logging.getLogger("orra.engine")
 
 FinishedCallback = Callable[[Run], Awaitable[None]]
-ServiceLookup = Callable[[str], dict[str, Any] | None]
+ServiceLookup = Callable[[str], StoredService | None]
 #: (run, service ids to leave out) → a RemainderPlan (adaptation.py), or why there is none
 Replanner = Callable[[Run, set[str]], Awaitable[Any]]
 
@@ -48,7 +48,7 @@ DEFAULT_MAX_REPLANS = 2
 class Engine:
     def __init__(
         self,
-        store: Store,
+        store: StoreBackend,
         hub: ServiceHub,
         settings: Settings,
         *,
@@ -102,7 +102,7 @@ class Engine:
 
     def policy_for(self, run: Run, step: StepState) -> RetryPolicy:
         service = self.services(step.service_id) if step.service_id else None
-        return resolve_policy(self.defaults, service and service.get("policy"), run.options)
+        return resolve_policy(self.defaults, service.policy if service else None, run.options)
 
     # -- starting ----------------------------------------------------------------------------
     async def accept(self, run: Run, planning: list[Change] = ()) -> None:  # type: ignore[assignment]

@@ -1,5 +1,6 @@
 """Persistence: one DuckDB file behind a narrow interface (see README.md beside this file)."""
 
+from .export import export_json
 from .interface import StoreBackend
 from .paging import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
 from .records import (
@@ -9,7 +10,19 @@ from .records import (
     Delivery,
     OrchestrationRecord,
     StepRecord,
-    aware,
+    utc,
+)
+from .rows import (
+    StoredApiKey,
+    StoredCompensation,
+    StoredCompensationFailure,
+    StoredDelivery,
+    StoredEvent,
+    StoredGrounding,
+    StoredOrchestration,
+    StoredProject,
+    StoredService,
+    StoredStep,
 )
 from .store import Store, WebhookKind
 from .writer import GroupCommitWriter
@@ -17,17 +30,28 @@ from .writer import GroupCommitWriter
 __all__ = [
     "DEFAULT_SORT",
     "Change",
-    "Cursor",
-    "InvalidCursor",
     "CompensationFailure",
     "CompensationRecord",
+    "Cursor",
     "Delivery",
     "GroupCommitWriter",
+    "InvalidCursor",
     "OrchestrationRecord",
     "StepRecord",
     "Store",
     "StoreBackend",
+    "StoredApiKey",
+    "StoredCompensation",
+    "StoredCompensationFailure",
+    "StoredDelivery",
+    "StoredEvent",
+    "StoredGrounding",
+    "StoredOrchestration",
+    "StoredProject",
+    "StoredService",
+    "StoredStep",
     "WebhookKind",
-    "aware",
+    "export_json",
     "parse_sort",
+    "utc",
 ]

@@ -51,14 +51,15 @@ class Cursor:
     id: str
 
     @classmethod
-    def after(cls, sort: str, row: dict[str, Any]) -> Cursor:
+    def after(cls, sort: str, last: Any) -> Cursor:
+        """After ``last``, a :class:`~orra_server.store.StoredOrchestration` of a listing."""
         key, _ = parse_sort(sort)
         value = {
-            "createdAt": row["created_at"],
-            "status": row["status"],
-            "type": (row.get("action") or {}).get("type"),
+            "createdAt": last.created_at,
+            "status": last.status,
+            "type": (last.action or {}).get("type"),
         }[key]
-        return cls(sort, value, row["created_at"], row["id"])
+        return cls(sort, value, last.created_at, last.id)
 
     def encode(self) -> str:
         key = self.key.isoformat() if isinstance(self.key, datetime) else self.key
