@@ -14,7 +14,6 @@ import dataclasses
 import queue
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from orra_server.store import (
     Store,
     StoreBackend,
     StoredEvent,
+    StoredGrounding,
     StoredService,
 )
 
@@ -225,7 +225,11 @@ def test_a_service_is_registered_and_re_registered(store: StoreBackend):
 @covers("save_grounding", "grounding", "groundings_of", "delete_grounding")
 def test_a_grounding_is_saved_replaced_and_deleted(store: StoreBackend):
     spec = {"name": "support", "domain": "d", "version": "1", "use-cases": []}
-    save = partial(store.save_grounding, "p_1", "support", domain="d", created_at=AT)
+
+    def save(version: str, spec: dict, at: datetime, replaces: bool):
+        grounding = StoredGrounding("p_1", "support", "d", version, spec, AT, at)
+        return store.save_grounding(grounding, replaces=replaces)
+
     run(lambda: save(version="1", spec=spec, at=AT, replaces=False))
     saved = store.grounding("p_1", "support")
     assert saved.spec == spec and saved.deleted_at is None

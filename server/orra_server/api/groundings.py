@@ -108,16 +108,8 @@ async def apply_grounding(request: Request, project_id: ProjectId) -> FastJSONRe
         )
     moment = now()
     created = existing.created_at if live else moment
-    await runtime.store.save_grounding(
-        project_id,
-        spec.name,
-        domain=spec.domain,
-        version=spec.version,
-        spec=body,
-        created_at=created,
-        at=moment,
-        replaces=existing is not None,
-    )
+    saved = StoredGrounding(project_id, spec.name, spec.domain, spec.version, body, created, moment)
+    await runtime.store.save_grounding(saved, replaces=existing is not None)
     runtime.forget_groundings(project_id)
     shown = _body(body, created, moment)
     return FastJSONResponse(status_code=200 if live else 201, content=shown)

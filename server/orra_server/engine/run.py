@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -110,25 +110,11 @@ class CompensationState:
 
     @classmethod
     def from_stored(cls, stored: StoredCompensation) -> CompensationState:
-        return cls(
-            orchestration_id=stored.orchestration_id,
-            step_id=stored.step_id,
-            service_id=stored.service_id,
-            component=stored.component,
-            reason=stored.reason,
-            context=stored.context,
-            position=stored.position,
-            input=stored.input,
-            ttl_ms=stored.ttl_ms,
-            idempotency_key=stored.idempotency_key,
-            created_at=stored.created_at,
-            status=stored.status,
-            attempts=stored.attempts or 0,
-            result=stored.result,
-            error=stored.error,
-            start_time=stored.start_time,
-            end_time=stored.end_time,
-        )
+        """As the store read it (its attributes are this state's, ``step_end`` aside)."""
+        read = {field.name for field in fields(stored)}
+        state = cls(**{f.name: getattr(stored, f.name) for f in fields(cls) if f.name in read})
+        state.attempts = state.attempts or 0
+        return state
 
 
 @dataclass(eq=False)

@@ -1,5 +1,6 @@
 """Persistence: one DuckDB file behind a narrow interface (see README.md beside this file)."""
 
+from . import rows
 from .export import export_json
 from .interface import StoreBackend
 from .paging import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
@@ -12,18 +13,7 @@ from .records import (
     StepRecord,
     utc,
 )
-from .rows import (
-    StoredApiKey,
-    StoredCompensation,
-    StoredCompensationFailure,
-    StoredDelivery,
-    StoredEvent,
-    StoredGrounding,
-    StoredOrchestration,
-    StoredProject,
-    StoredService,
-    StoredStep,
-)
+from .rows import *  # noqa: F403 (the objects reads return, listed in rows.__all__)
 from .store import Store, WebhookKind
 from .writer import GroupCommitWriter
 
@@ -40,18 +30,9 @@ __all__ = [
     "StepRecord",
     "Store",
     "StoreBackend",
-    "StoredApiKey",
-    "StoredCompensation",
-    "StoredCompensationFailure",
-    "StoredDelivery",
-    "StoredEvent",
-    "StoredGrounding",
-    "StoredOrchestration",
-    "StoredProject",
-    "StoredService",
-    "StoredStep",
     "WebhookKind",
     "export_json",
     "parse_sort",
     "utc",
+    *rows.__all__,
 ]

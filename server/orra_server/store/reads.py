@@ -16,23 +16,11 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from . import large
+from . import large, rows
 from .export import export_query
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import aware, loads, naive
-from .rows import (
-    StoredApiKey,
-    StoredCompensation,
-    StoredCompensationFailure,
-    StoredDelivery,
-    StoredEvent,
-    StoredGrounding,
-    StoredOrchestration,
-    StoredProject,
-    StoredService,
-    StoredStep,
-    decode,
-)
+from .rows import decode
 
 __all__ = ["WEBHOOK_TABLES", "Reads", "WebhookKind"]
 
@@ -66,27 +54,27 @@ class Reads:
         # and DuckDB then never checkpoints (the WAL grew to 1 GB while the server ran)
         cursor = self._cursor().execute(sql, params)
         names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-        return large.resolve(rows, partial(large.fetch, cursor))
+        found = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        return large.resolve(found, partial(large.fetch, cursor))
 
     def _all(self, kind: type[Any], sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return [decode(kind, row) for row in self._rows(sql, params)]
 
     def _first(self, kind: type[Any], sql: str, params: tuple[Any, ...]) -> Any:
         """The first row ``sql`` finds as a ``kind``; None when it finds none."""
-        rows = self._rows(sql, params)
-        return decode(kind, rows[0]) if rows else None
+        found = self._rows(sql, params)
+        return decode(kind, found[0]) if found else None
 
     # -- projects, keys, webhooks ----------------------------------------------------------
-    def project(self, project_id: str) -> StoredProject | None:
-        return self._first(StoredProject, "SELECT * FROM projects WHERE id = ?", (project_id,))
+    def project(self, project_id: str) -> rows.StoredProject | None:
+        return self._first(rows.StoredProject, "SELECT * FROM projects WHERE id = ?", (project_id,))
 
     def all_key_hashes(self) -> dict[str, str]:
         return {r["key_hash"]: r["project_id"] for r in self._rows("SELECT * FROM api_keys")}
 
-    def api_keys_of(self, project_id: str) -> list[StoredApiKey]:
+    def api_keys_of(self, project_id: str) -> list[rows.StoredApiKey]:
         return self._all(
-            StoredApiKey,
+            rows.StoredApiKey,
             "SELECT * FROM api_keys WHERE project_id = ? ORDER BY created_at",
             (project_id,),
         )
@@ -94,10 +82,10 @@ class Reads:
     def webhooks(self, kind: WebhookKind, project_id: str) -> list[str]:
         """The project's webhooks of one kind, oldest first."""
         table = WEBHOOK_TABLES[kind]
-        rows = self._rows(
+        found = self._rows(
             f"SELECT url FROM {table} WHERE project_id = ? ORDER BY created_at", (project_id,)
         )
-        return [r["url"] for r in rows]
+        return [r["url"] for r in found]
 
     def webhooks_of(self, project_id: str) -> list[str]:
         return self.webhooks("result", project_id)
@@ -106,50 +94,50 @@ class Reads:
         return self.webhooks("compensation_failure", project_id)
 
     # -- services, groundings, the plan cache --------------------------------------------------
-    def service(self, service_id: str) -> StoredService | None:
-        return self._first(StoredService, "SELECT * FROM services WHERE id = ?", (service_id,))
+    def service(self, service_id: str) -> rows.StoredService | None:
+        return self._first(rows.StoredService, "SELECT * FROM services WHERE id = ?", (service_id,))
 
-    def service_by_name(self, project_id: str, name: str) -> StoredService | None:
+    def service_by_name(self, project_id: str, name: str) -> rows.StoredService | None:
         sql = "SELECT * FROM services WHERE project_id = ? AND name = ?"
-        return self._first(StoredService, sql, (project_id, name))
+        return self._first(rows.StoredService, sql, (project_id, name))
 
-    def services_of(self, project_id: str) -> list[StoredService]:
+    def services_of(self, project_id: str) -> list[rows.StoredService]:
         sql = "SELECT * FROM services WHERE project_id = ? ORDER BY created_at, name"
-        return self._all(StoredService, sql, (project_id,))
+        return self._all(rows.StoredService, sql, (project_id,))
 
-    def grounding(self, project_id: str, name: str) -> StoredGrounding | None:
+    def grounding(self, project_id: str, name: str) -> rows.StoredGrounding | None:
         """The spec by name, deleted or not."""
         sql = "SELECT * FROM groundings WHERE project_id = ? AND name = ?"
-        return self._first(StoredGrounding, sql, (project_id, name))
+        return self._first(rows.StoredGrounding, sql, (project_id, name))
 
-    def groundings_of(self, project_id: str) -> list[StoredGrounding]:
+    def groundings_of(self, project_id: str) -> list[rows.StoredGrounding]:
         sql = (
             "SELECT * FROM groundings WHERE project_id = ? AND deleted_at IS NULL "
             "ORDER BY created_at, name"
         )
-        return self._all(StoredGrounding, sql, (project_id,))
+        return self._all(rows.StoredGrounding, sql, (project_id,))
 
     def load_plan(self, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A cached plan and how it was made (planning/cache.py reads through this)."""
-        rows = self._rows("SELECT plan, provenance FROM plan_cache WHERE key = ?", (key,))
-        return (loads(rows[0]["plan"]), loads(rows[0]["provenance"]) or {}) if rows else None
+        found = self._rows("SELECT plan, provenance FROM plan_cache WHERE key = ?", (key,))
+        return (loads(found[0]["plan"]), loads(found[0]["provenance"]) or {}) if found else None
 
     # -- orchestrations ----------------------------------------------------------------------
     def orchestration(
         self, orchestration_id: str, *, encoded: bool = False
-    ) -> StoredOrchestration | None:
+    ) -> rows.StoredOrchestration | None:
         """``encoded``: a large ``result`` stays JSON (an ``orjson.Fragment``), for a response."""
-        rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
+        found = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
         if encoded:
-            _keep_encoded(rows, "result")
-        return decode(StoredOrchestration, rows[0]) if rows else None
+            _keep_encoded(found, "result")
+        return decode(rows.StoredOrchestration, found[0]) if found else None
 
-    def steps_of(self, orchestration_id: str, *, encoded: bool = False) -> list[StoredStep]:
+    def steps_of(self, orchestration_id: str, *, encoded: bool = False) -> list[rows.StoredStep]:
         """In step order; ``encoded``: large inputs and outputs stay JSON (``orjson.Fragment``)."""
-        rows = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
+        found = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
         if encoded:
-            _keep_encoded(rows, "input", "output")
-        return _in_step_order([decode(StoredStep, row) for row in rows])
+            _keep_encoded(found, "input", "output")
+        return _in_step_order([decode(rows.StoredStep, row) for row in found])
 
     def orchestrations_of(
         self,
@@ -164,7 +152,7 @@ class Reads:
         after: Cursor | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> list[StoredOrchestration]:
+    ) -> list[rows.StoredOrchestration]:
         """Sorted by ``sort`` (newest first by default), starting after ``after`` or at
         ``offset``; ``text`` is found in the action's content whatever its case. Rows come
         without ``data``, ``plan``, ``result``, ``webhooks`` and ``options``: a page of
@@ -197,27 +185,27 @@ class Reads:
             f"WHERE {' AND '.join(where)} ORDER BY {column} "
             f"{direction}, created_at {direction}, id {direction} LIMIT ? OFFSET ?"
         )
-        return self._all(StoredOrchestration, sql, (*params, limit, offset))
+        return self._all(rows.StoredOrchestration, sql, (*params, limit, offset))
 
-    def events_of(self, orchestration_id: str, after: int = 0) -> list[StoredEvent]:
+    def events_of(self, orchestration_id: str, after: int = 0) -> list[rows.StoredEvent]:
         """The run's events in order; ``after`` is an event's ``number``."""
         sql = (
             "SELECT * FROM (SELECT row_number() OVER (ORDER BY seq) AS number, seq, "
             "orchestration_id, step_id, type, occurred_at, payload FROM events "
             "WHERE orchestration_id = ?) WHERE number > ? ORDER BY seq"
         )
-        return self._all(StoredEvent, sql, (orchestration_id, after))
+        return self._all(rows.StoredEvent, sql, (orchestration_id, after))
 
     def revisions_of(self, orchestration_id: str) -> list[dict[str, Any]]:
         """Each ``plan_revised`` event's record of a revision (the JSON the engine wrote),
         oldest first, without the plans."""
-        rows = self._rows(
+        found = self._rows(
             "SELECT payload FROM events WHERE orchestration_id = ? AND type = 'plan_revised' "
             "ORDER BY seq",
             (orchestration_id,),
         )
         revisions = []
-        for row in rows:
+        for row in found:
             payload = loads(row["payload"]) or {}
             payload.pop("oldPlan", None)
             payload.pop("newPlan", None)
@@ -241,9 +229,9 @@ class Reads:
         return large.resolve_arrow(answer, partial(large.fetch, cursor))
 
     # -- recovery ------------------------------------------------------------------------------
-    def unfinished_orchestrations(self) -> list[StoredOrchestration]:
+    def unfinished_orchestrations(self) -> list[rows.StoredOrchestration]:
         sql = f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
-        return self._all(StoredOrchestration, sql)
+        return self._all(rows.StoredOrchestration, sql)
 
     def unfinished_orchestration_ids(self) -> list[str]:
         """Only the ids (oldest first): recovery reads the runs one by one when reading them
@@ -251,24 +239,26 @@ class Reads:
         sql = f"SELECT id FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
         return [r["id"] for r in self._rows(sql)]
 
-    def steps_of_unfinished(self) -> dict[str, list[StoredStep]]:
+    def steps_of_unfinished(self) -> dict[str, list[rows.StoredStep]]:
         """The steps of every unfinished orchestration in one query, in step order."""
-        rows = self._rows(
+        found = self._rows(
             "SELECT s.* FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id "
             f"WHERE o.status IN {_UNFINISHED}"
         )
-        grouped: dict[str, list[StoredStep]] = {}
-        for row in rows:
-            grouped.setdefault(row["orchestration_id"], []).append(decode(StoredStep, row))
+        grouped: dict[str, list[rows.StoredStep]] = {}
+        for row in found:
+            grouped.setdefault(row["orchestration_id"], []).append(decode(rows.StoredStep, row))
         return {run: _in_step_order(steps) for run, steps in grouped.items()}
 
-    def salvage(self, orchestration_id: str) -> tuple[StoredOrchestration | None, list[StoredStep]]:
+    def salvage(
+        self, orchestration_id: str
+    ) -> tuple[rows.StoredOrchestration | None, list[rows.StoredStep]]:
         """An orchestration and its steps with every JSON value that does not decode read as
         None: enough to end a run that recovery could not read, with the reason."""
-        rows = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
+        found = self._rows("SELECT * FROM orchestrations WHERE id = ?", (orchestration_id,))
         steps = self._rows("SELECT * FROM steps WHERE orchestration_id = ?", (orchestration_id,))
-        run = decode(StoredOrchestration, rows[0], lenient=True) if rows else None
-        return run, [decode(StoredStep, row, lenient=True) for row in steps]
+        run = decode(rows.StoredOrchestration, found[0], lenient=True) if found else None
+        return run, [decode(rows.StoredStep, row, lenient=True) for row in steps]
 
     def dispatches_of_unfinished(self) -> dict[tuple[str, str], int]:
         """(orchestration id, step id) → ``step_dispatched`` events, for unfinished runs.
@@ -287,58 +277,58 @@ class Reads:
 
     def _per_unfinished_step(self, event_type: str, aggregate: str) -> dict[tuple[str, str], Any]:
         """``aggregate`` over the ``event_type`` events of each step of the unfinished runs."""
-        rows = self._rows(
+        found = self._rows(
             f"SELECT e.orchestration_id, e.step_id, {aggregate} AS value FROM events e "
             "JOIN orchestrations o ON o.id = e.orchestration_id "
             f"WHERE e.type = ? AND o.status IN {_UNFINISHED} "
             "GROUP BY e.orchestration_id, e.step_id",
             (event_type,),
         )
-        return {(r["orchestration_id"], r["step_id"]): r["value"] for r in rows}
+        return {(r["orchestration_id"], r["step_id"]): r["value"] for r in found}
 
-    def unfinished_compensations(self) -> list[StoredCompensation]:
+    def unfinished_compensations(self) -> list[rows.StoredCompensation]:
         """Compensations a crash interrupted, by orchestration, in the order they run."""
         sql = (
             "SELECT c.*, o.project_id FROM compensations c "
             "JOIN orchestrations o ON o.id = c.orchestration_id "
             "WHERE c.status IN ('pending', 'running') ORDER BY c.orchestration_id, c.position"
         )
-        return self._all(StoredCompensation, sql)
+        return self._all(rows.StoredCompensation, sql)
 
-    def pending_deliveries(self) -> list[StoredDelivery]:
+    def pending_deliveries(self) -> list[rows.StoredDelivery]:
         sql = "SELECT * FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at"
-        return self._all(StoredDelivery, sql)
+        return self._all(rows.StoredDelivery, sql)
 
     # -- compensations and deliveries ----------------------------------------------------------
-    def compensations_of(self, orchestration_id: str) -> list[StoredCompensation]:
+    def compensations_of(self, orchestration_id: str) -> list[rows.StoredCompensation]:
         sql = "SELECT * FROM compensations WHERE orchestration_id = ? ORDER BY position"
-        return self._all(StoredCompensation, sql, (orchestration_id,))
+        return self._all(rows.StoredCompensation, sql, (orchestration_id,))
 
     def compensation_failures_of(
         self, project_id: str, *, status: str | None = None, orchestration_id: str | None = None
-    ) -> list[StoredCompensationFailure]:
+    ) -> list[rows.StoredCompensationFailure]:
         """Newest first; ``status`` and ``orchestration_id`` filter when given."""
         filters = {"status": status, "orchestration_id": orchestration_id}
         given = {"project_id": project_id, **{k: v for k, v in filters.items() if v}}
         where = " AND ".join(f"{column} = ?" for column in given)
         sql = f"SELECT * FROM compensation_failures WHERE {where} ORDER BY created_at DESC, id"
-        return self._all(StoredCompensationFailure, sql, tuple(given.values()))
+        return self._all(rows.StoredCompensationFailure, sql, tuple(given.values()))
 
-    def compensation_failure(self, failure_id: str) -> StoredCompensationFailure | None:
+    def compensation_failure(self, failure_id: str) -> rows.StoredCompensationFailure | None:
         sql = "SELECT * FROM compensation_failures WHERE id = ?"
-        return self._first(StoredCompensationFailure, sql, (failure_id,))
+        return self._first(rows.StoredCompensationFailure, sql, (failure_id,))
 
-    def deliveries_of(self, orchestration_id: str) -> list[StoredDelivery]:
+    def deliveries_of(self, orchestration_id: str) -> list[rows.StoredDelivery]:
         sql = "SELECT * FROM deliveries WHERE orchestration_id = ? ORDER BY created_at, id"
-        return self._all(StoredDelivery, sql, (orchestration_id,))
+        return self._all(rows.StoredDelivery, sql, (orchestration_id,))
 
     def unattempted_deliveries(self, orchestration_id: str) -> int:
         """Deliveries of this orchestration not yet attempted even once."""
-        rows = self._rows(
+        found = self._rows(
             "SELECT count(*) AS n FROM deliveries WHERE orchestration_id = ? AND attempts = 0",
             (orchestration_id,),
         )
-        return int(rows[0]["n"])
+        return int(found[0]["n"])
 
 
 #: the ASCII digits of a step id (``str.isdigit`` is true for ``²``, on which ``int`` raises)
@@ -351,14 +341,14 @@ def _step_order(step_id: str) -> tuple[int, str]:
     return (int(digits) if digits else 1 << 62, step_id)
 
 
-def _in_step_order(steps: list[StoredStep]) -> list[StoredStep]:
+def _in_step_order(steps: list[rows.StoredStep]) -> list[rows.StoredStep]:
     return sorted(steps, key=lambda step: _step_order(step.step_id))
 
 
-def _keep_encoded(rows: list[dict[str, Any]], *names: str) -> None:
-    """The large JSON values of ``rows`` as ``orjson.Fragment``s: a response embeds them as
+def _keep_encoded(found: list[dict[str, Any]], *names: str) -> None:
+    """The large JSON values of ``found`` as ``orjson.Fragment``s: a response embeds them as
     they are, where decoding 6 MB of non-ASCII JSON and encoding it again peaked at ~150 MiB."""
-    for row in rows:
+    for row in found:
         for name in names:
             text = row[name]
             if text is not None and len(text) > large.THRESHOLD:

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 import orjson
 
+from .projection import Insert, Operation, Update, snapshot_of
 from .rows import StoredDelivery
 from .schema import ARROW_SCHEMAS
-from .writer import Insert, Operation, Update, snapshot_of
 
 __all__ = [
     "Change",
@@ -67,57 +67,28 @@ def utc(moment: datetime | None) -> datetime | None:
 
 
 class OrchestrationRecord(Protocol):
+    """The engine's run as the store reads it: an attribute for each column of
+    :class:`~orra_server.store.StoredOrchestration` (a status may be a ``StrEnum``)."""
+
     id: str
-    project_id: str
-    action: dict[str, Any]
-    data: list[dict[str, Any]]
-    plan: dict[str, Any] | None
-    status: str
-    result: Any
-    error: str | None
-    webhooks: list[str]
     created_at: datetime
-    start_time: datetime | None
-    end_time: datetime | None
-    options: dict[str, Any] | None
-    parent_id: str | None
+    plan: dict[str, Any] | None
 
 
 class StepRecord(Protocol):
+    """The engine's step: ``id`` (the row's ``step_id``), ``template`` (shown as its input
+    until it has one) and an attribute for each other column of ``StoredStep``."""
+
     id: str
-    component: str
-    service_id: str | None
     template: dict[str, Any]
-    status: str
     input: dict[str, Any] | None
-    output: Any
-    error: str | None
-    attempts: int
-    idempotency_key: str | None
-    start_time: datetime | None
-    end_time: datetime | None
-    compensation: Any
-    approval: str | None
 
 
 class CompensationRecord(Protocol):
+    """The engine's compensation: an attribute for each column of ``StoredCompensation``."""
+
     orchestration_id: str
     step_id: str
-    service_id: str | None
-    component: str
-    status: str
-    reason: str
-    context: Any
-    position: int
-    attempts: int
-    input: Any
-    ttl_ms: int | None
-    idempotency_key: str
-    result: Any
-    error: str | None
-    created_at: datetime
-    start_time: datetime | None
-    end_time: datetime | None
 
 
 @dataclass(slots=True)

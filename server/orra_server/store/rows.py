@@ -28,7 +28,6 @@ __all__ = [
     "StoredProject",
     "StoredService",
     "StoredStep",
-    "decode",
 ]
 
 _frozen = dataclass(frozen=True, slots=True)

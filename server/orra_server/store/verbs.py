@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from .projection import Delete, Insert, Operation, Update
 from .reads import WEBHOOK_TABLES, WebhookKind
 from .records import Change, OrchestrationRecord, StepRecord, dumps, encoded, naive, operations
 from .rows import StoredCompensationFailure, StoredGrounding, StoredService
-from .writer import Delete, GroupCommitWriter, Insert, Operation, Update
+from .writer import GroupCommitWriter
 
 __all__ = ["Verbs"]
 
@@ -125,29 +126,9 @@ class Verbs:
         row = encoded(service, "services")
         return self._write([Update("services", row) if replaces else Insert("services", row)])
 
-    def save_grounding(
-        self,
-        project_id: str,
-        name: str,
-        *,
-        domain: str,
-        version: str,
-        spec: dict[str, Any],
-        created_at: datetime,
-        at: datetime,
-        replaces: bool,
-    ):
+    def save_grounding(self, grounding: StoredGrounding, *, replaces: bool):
         """Store a grounding spec (``replaces``: a row of that name exists, deleted or not)."""
-        row = {
-            "project_id": project_id,
-            "name": name,
-            "domain": domain,
-            "version": version,
-            "spec": dumps(spec),
-            "created_at": naive(created_at),
-            "updated_at": naive(at),
-            "deleted_at": None,
-        }
+        row = encoded(grounding, "groundings")
         return self._write([Update("groundings", row) if replaces else Insert("groundings", row)])
 
     def delete_grounding(self, grounding: StoredGrounding, *, at: datetime):
