@@ -6,12 +6,12 @@ Flat columns for analysis, JSON values as JSON text, times as the store keeps th
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 import pyarrow as pa
 
-__all__ = ["EXPORT_TABLES", "export_json", "export_query"]
+__all__ = ["EXPORT_TABLES", "ExportFilters", "export_json", "export_query"]
 
 _DURATION_MS = "epoch_ms({0}.end_time) - epoch_ms({0}.start_time)"
 
@@ -41,6 +41,15 @@ EXPORT_TABLES: dict[str, str] = {
         "WHERE {where} ORDER BY o.created_at, e.orchestration_id, e.seq"
     ),
 }
+
+
+class ExportFilters(TypedDict, total=False):
+    """Which orchestrations an export covers: created at or after ``since``, before ``until``,
+    in one of ``statuses``."""
+
+    since: datetime | None
+    until: datetime | None
+    statuses: list[str] | None
 
 
 def export_query(

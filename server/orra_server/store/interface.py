@@ -22,6 +22,7 @@ from typing import Any, Protocol, Unpack, runtime_checkable
 import pyarrow as pa
 
 from . import rows
+from .export import ExportFilters
 from .paging import ListingFilters
 from .records import Change, OrchestrationRecord, StepRecord
 
@@ -117,15 +118,8 @@ class StoreBackend(Protocol):
         """In order; each event's ``number`` is its place in the run (1, 2, …), ``after`` one."""
 
     def revisions_of(self, orchestration_id: str) -> list[dict[str, Any]]: ...
-    def export(
-        self,
-        project_id: str,
-        table: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        statuses: list[str] | None = None,
-    ) -> pa.Table: ...
+    def export(self, project_id: str, table: str, **filters: Unpack[ExportFilters]) -> pa.Table:
+        """One of ``export.EXPORT_TABLES``: flat columns, JSON values as text, naive UTC times."""
 
     # -- recovery ------------------------------------------------------------------------------
     def unfinished_orchestrations(self) -> list[rows.StoredOrchestration]: ...
