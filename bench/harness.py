@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import socket
 import subprocess
@@ -11,11 +12,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-__all__ = ["free_port", "percentile", "seed_setup", "wait_for"]
+__all__ = ["free_port", "machine", "percentile", "seed_setup", "stop_all", "wait_for"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,6 +26,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def machine() -> str:
+    """The line printed under every benchmark's figures: what they were measured on, and when."""
+    return (
+        f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    )
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """End a benchmark's processes, the last started first."""
+    for process in reversed(processes):
+        process.terminate()
+        process.wait()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -10,17 +10,14 @@ request is planned ``--repeat`` times in this process (no HTTP, no cache). Print
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
-from harness import percentile  # noqa: E402
+from harness import machine, percentile  # noqa: E402
 
 from helpers import SEED_REGISTRATIONS  # noqa: E402
 from orra_server.core.jsonschemas import normalise_schema  # noqa: E402
@@ -90,10 +87,7 @@ def main() -> None:
             f"{size:>4} services: p50 {percentile(times, 0.5):6.2f} ms, "
             f"p95 {percentile(times, 0.95):6.2f} ms ({options.repeat} plans of the seed request)"
         )
-    print(
-        f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
-    )
+    print(machine())
 
 
 if __name__ == "__main__":

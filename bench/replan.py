@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -33,7 +31,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from harness import free_port, percentile, wait_for  # noqa: E402
+from harness import free_port, machine, percentile, stop_all, wait_for  # noqa: E402
 
 from orra_studio.demo import SEED_REQUEST  # noqa: E402
 
@@ -129,14 +127,9 @@ def main() -> None:
                 f"{name:<38} p50 {percentile(values, 0.5):7.2f} ms   "
                 f"p95 {percentile(values, 0.95):7.2f} ms   ({len(values)} runs)"
             )
-        print(
-            f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
-        )
+        print(machine())
     finally:
-        for process in reversed(processes):
-            process.terminate()
-            process.wait()
+        stop_all(processes)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
-from harness import free_port, percentile, wait_for  # noqa: E402
+from harness import free_port, machine, percentile, stop_all, wait_for  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
@@ -195,14 +194,9 @@ def main() -> None:
                 if n % 100 == 0:
                     print(f"  after {n} run views: {rss.memory_info().rss / 2**20:.0f} MiB")
             browser.close()
-        print(
-            f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
-        )
+        print(machine())
     finally:
-        for process in reversed(processes):
-            process.terminate()
-            process.wait()
+        stop_all(processes)
 
 
 def list_pages(api: str, headers: dict[str, str], count: int) -> None:

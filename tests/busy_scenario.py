@@ -10,62 +10,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers import Api, ServerProcess, ServiceProcess, new_project, wait_until
+from helpers import SERVICES, Api, ServerProcess, ServiceProcess, new_project, wait_until
 
 BUSY_SECONDS = 90
 #: how often the watcher looks (pacing the observation; nothing waits on it)
 LOOK_EVERY = 2.0
 NAMES = {"deep-researcher", "slow-summarizer"}
 
-ORRA_SDK_SERVICE = """
-import asyncio, sys
-from orra import OrraService, Task
-from pydantic import BaseModel
-class In(BaseModel):
-    topic: str
-class Out(BaseModel):
-    report: str
-async def main():
-    svc = OrraService(name='deep-researcher', description='Researches a topic at length',
-                      url=sys.argv[1], api_key=sys.argv[2])
-    @svc.handler()
-    async def research(task: Task[In]) -> Out:
-        await asyncio.sleep(float(sys.argv[3]))  # inline: no pings or ACKs are read meanwhile
-        return Out(report='done: ' + task.input.topic)
-    await svc.start()
-    await asyncio.Event().wait()
-asyncio.run(main())
-"""
-
-ORRA_STUDIO_SERVICE = """
-import asyncio, sys, time
-from pydantic import BaseModel
-from orra_sdk import Service
-class In(BaseModel):
-    topic: str
-class Out(BaseModel):
-    summary: str
-service = Service('slow-summarizer', description='Summarizes a topic slowly',
-                  url=sys.argv[1], api_key=sys.argv[2])
-@service.handler
-def summarize(topic: In) -> Out:  # sync: runs in a worker thread
-    time.sleep(float(sys.argv[3]))
-    return Out(summary='summary of ' + topic.topic)
-asyncio.run(service.run())
-"""
-
 
 def plan_for(component: str) -> dict[str, Any]:
     return {
         "action": {"type": "research", "content": "take your time"},
-        "data": [{"field": "topic", "value": "durable execution"}],
+        "data": [{"field": "text", "value": "durable execution"}],
         "plan": {
             "steps": [
                 {
                     "id": "step1",
                     "component": component,
                     "action": "work",
-                    "input": {"topic": "{{request.data.topic}}"},
+                    "input": {"text": "{{request.data.text}}"},
                     "dependencies": [],
                 }
             ]
@@ -102,19 +65,19 @@ class BusyScenario:
         self.server = ServerProcess(self.folder / "orra.duckdb").start()
         self.api, project = new_project(self.server.url)
         Api.opened.remove(self.api)  # lives until the scenario stops, not one test
-        legacy_script = self.folder / "legacy.py"
-        legacy_script.write_text(ORRA_SDK_SERVICE)
-        studio_script = self.folder / "studio.py"
-        studio_script.write_text(ORRA_STUDIO_SERVICE)
-        args = [self.server.url, project["apiKey"], str(BUSY_SECONDS)]
+        url, key, seconds = self.server.url, project["apiKey"], str(BUSY_SECONDS)
         self.services = [
             ServiceProcess(
-                [str(legacy_script), *args],
+                [str(SERVICES / "orra_legacy_slow.py"), url, key, "deep-researcher", seconds],
                 python=self.orra_sdk_python,
                 cwd=self.folder,
                 env={"PYTHONPATH": ""},
             ).start(),
-            ServiceProcess([str(studio_script), *args], cwd=self.folder).start(),
+            ServiceProcess(
+                [str(SERVICES / "sdk_services.py"), url, key, "summarizer"],
+                cwd=self.folder,
+                env={"BUSY_SECONDS": seconds},
+            ).start(),
         ]
         self._watcher = threading.Thread(target=self._watch, name="busy-watcher", daemon=True)
         self._watcher.start()

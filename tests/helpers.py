@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import copy
 import json
 import os
 import queue
@@ -13,18 +15,29 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import websockets
 from local_http import LocalHttpServer, QuietHandler
 
 from orra_studio.demo import SEED_REQUEST as SEED_REQUEST  # re-exported for the tests
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = Path(__file__).resolve().parent / "services"
+
+#: retries that do not keep a test waiting (a server's environment)
+FAST_RETRIES = {"ORRA_RETRY_DELAY": "0.05", "ORRA_RETRY_MAX_DELAY": "0.2"}
+
+#: the smallest contract the edge tests register a service with: an order id in, a refund out
+REFUND_SCHEMA = {
+    "input": {"type": "object", "properties": {"orderId": {"type": "string"}}},
+    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
+}
 
 
 def free_port() -> int:
@@ -119,8 +132,19 @@ class ServerProcess:
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, 30, "the control plane to answer /health")
+        try:
+            wait_until(healthy, 60, "the control plane to answer /health")  # a busy CI machine
+        except BaseException:
+            self.stop(signal.SIGKILL)  # a server that never answered is not left running
+            raise
         return self
+
+    def again(self) -> ServerProcess:
+        """A new process on the same DuckDB file, port and settings: the control plane after a
+        restart (not started yet)."""
+        other = ServerProcess(self.db_path, self.port, args=self.args)
+        other.env = self.env
+        return other
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None:
@@ -129,6 +153,21 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+def server_fixture(folder: str, **options: Any) -> Any:
+    """A module-scoped ``server`` fixture: a control plane of the module's own (in a temporary
+    folder named ``folder``; ``options`` as for ``ServerProcess``), started once for all its
+    tests. A module writes ``server = server_fixture("name", env=...)``."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+        db = tmp_path_factory.mktemp(folder) / "orra.duckdb"
+        process = ServerProcess(db, **options).start()
+        yield process
+        process.stop()
+
+    return server
 
 
 class ServiceProcess:
@@ -200,6 +239,30 @@ def socket_for(api: Api, name: str, description: str, schema: Any) -> tuple[dict
     body = {"name": name, "description": description, "schema": schema}
     service = api.post("/register/service", body).json()
     return service, ws_url(api.url, service["id"], api.key or "")
+
+
+async def close_code(ws: websockets.ClientConnection, timeout: float = 10) -> int | None:
+    """Read ``ws`` until the server closes it: the close code it sent (``None``: no close frame
+    came); fails if nothing arrives for ``timeout`` s."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+def sse_frames(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The events of a server-sent event stream, read line by line: each event's JSON ``data``
+    with its ``id`` as ``sse_id`` (comment lines skipped)."""
+    frame: dict[str, str] = {}
+    for line in lines:
+        if line == "":
+            if "data" in frame:
+                yield {**json.loads(frame["data"]), "sse_id": frame["id"]}
+            frame = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            frame[name] = value
 
 
 def orra_cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -303,6 +366,20 @@ class Api:
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.get(path, **kwargs)
 
+    def accepted(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Submit an orchestration that must be accepted (202): the acceptance."""
+        answer = self.post("/orchestrations", body)
+        assert answer.status_code == 202, answer.text
+        return answer.json()
+
+    def read_events(self, execution_id: str, **headers: str) -> list[dict[str, Any]]:
+        """A run's server-sent events, read until the server ends the stream."""
+        path = f"/orchestrations/{execution_id}/events"
+        with self.http.stream("GET", path, headers=headers, timeout=30) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            return list(sse_frames(response.iter_lines()))
+
     def services_online(self, names: set[str], count: int = 1) -> bool:
         services = self.get("/services").json()["services"]
         online = {s["name"]: s["instances"] for s in services}
@@ -318,9 +395,28 @@ class Api:
                 raise AssertionError(f"{execution_id} still {body['status']} after {timeout} s")
 
 
+def faulty_env(logs: Path, work_delay: str) -> dict[str, str]:
+    """The settings of the fault-injection services (``faulty_services.py`` and its TypeScript
+    twin): their logs in ``logs``, a ship that takes 30 s on ``slow``, a worker that takes
+    ``work_delay`` s, an echo that fails twice before it answers."""
+    logged = {"REVERT_LOG": str(logs / "reverts.log"), "WORK_LOG": str(logs / "work.log")}
+    return logged | {"SHIP_DELAY": "30", "WORK_DELAY": work_delay, "FAIL_TIMES": "2"}
+
+
+def seed_request(**options: Any) -> dict[str, Any]:
+    """The seed's request (the README's example) with these run options."""
+    return {**copy.deepcopy(SEED_REQUEST), "options": options}
+
+
 def new_project(
-    url: str, webhooks: list[str] | None = None, admin_token: str | None = None
+    url: str,
+    webhooks: list[str] | None = None,
+    admin_token: str | None = None,
+    *,
+    lasting: bool = False,
 ) -> tuple[Api, dict[str, Any]]:
+    """A new project on the server at ``url``: an ``Api`` with its key, and the registration.
+    The ``Api`` is closed after the test, unless ``lasting`` (a module fixture closes it)."""
     answer = httpx.post(
         url + "/register/project",
         json={"name": "test", "webhooks": webhooks or []},
@@ -329,7 +425,10 @@ def new_project(
     )
     assert answer.status_code == 201, answer.text
     project = answer.json()
-    return Api(url, project["apiKey"]), project
+    api = Api(url, project["apiKey"])
+    if lasting:
+        Api.opened.remove(api)
+    return api, project
 
 
 class WebhookReceiver(LocalHttpServer):
@@ -360,12 +459,11 @@ class WebhookReceiver(LocalHttpServer):
         return count
 
 
-SEED_SERVICES = {
-    "customer-data-service",
-    "product-catalog-service",
-    "seller-data-service",
-    "ai-assistant-service",
-}
+#: the seed's three lookups, and with its assistant the whole seed
+SEED_LOOKUPS = {"customer-data-service", "product-catalog-service", "seller-data-service"}
+SEED_SERVICES = {*SEED_LOOKUPS, "ai-assistant-service"}
+#: the seed's services (and failing, backup and interchangeable assistants) in one script
+REPLAN_SERVICES = "replan_services.py"
 
 
 def _object(properties: dict[str, str]) -> dict[str, Any]:

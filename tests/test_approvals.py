@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
 import signal
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,15 +14,19 @@ from typing import Any
 import pytest
 
 from helpers import (
+    FAST_RETRIES,
+    REPLAN_SERVICES,
     ROOT,
     SEED_REQUEST,
+    SEED_SERVICES,
     Api,
     ServerProcess,
     WebhookReceiver,
     calls_in,
-    free_port,
     new_project,
     orra_cli,
+    seed_request,
+    server_fixture,
     serving,
     wait_until,
 )
@@ -36,29 +38,16 @@ from orra_studio.notebook.widgets import follow
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = "replan_services.py"
-SEED = {"customer-data-service", "product-catalog-service", "seller-data-service"}
-SEED |= {"ai-assistant-service"}
-FAST = {"ORRA_RETRY_DELAY": "0.05", "ORRA_RETRY_MAX_DELAY": "0.2"}
-
-
-def request(**options: Any) -> dict[str, Any]:
-    body = copy.deepcopy(SEED_REQUEST)
-    body["options"] = options
-    return body
+#: the seed's action and data as the client and the notebook widgets take them
+ACTION = {"type": "customer-inquiry", "content": SEED_REQUEST["action"]["content"]}
+DATA = {"customerId": "cust12345", "sellerId": "sell98765"}
 
 
 def status_of(api: Api, execution_id: str) -> dict[str, Any]:
     return api.get(f"/orchestrations/{execution_id}").json()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    db = tmp_path_factory.mktemp("approvals") / "orra.duckdb"
-    process = ServerProcess(db, env={**FAST, "ORRA_WEBHOOK_DELAY": "0.05"})
-    process.start()
-    yield process
-    process.stop()
+server = server_fixture("approvals", env={**FAST_RETRIES, "ORRA_WEBHOOK_DELAY": "0.05"})
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +57,19 @@ def seeded(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
     with WebhookReceiver() as receiver:
         api, project = new_project(server.url, webhooks=[receiver.url])
         Api.opened.remove(api)
-        with serving(api, SCRIPT, "lookups,assistant", online=SEED, env={"CALL_LOG": str(log)}):
+        with serving(
+            api,
+            REPLAN_SERVICES,
+            "lookups,assistant",
+            online=SEED_SERVICES,
+            env={"CALL_LOG": str(log)},
+        ):
             yield api, project, receiver, log
     api.close()
 
 
 def start(api: Api, body: dict[str, Any]) -> str:
-    answer = api.post("/orchestrations", body)
-    assert answer.status_code == 202, answer.text
-    return answer.json()["executionId"]
+    return api.accepted(body)["executionId"]
 
 
 def awaiting(api: Api, execution_id: str, step_id: str) -> dict[str, Any]:
@@ -91,7 +84,7 @@ def awaiting(api: Api, execution_id: str, step_id: str) -> dict[str, Any]:
 def test_a_gated_step_waits_while_the_others_run_then_runs_the_edited_input(seeded) -> None:
     api, project, receiver, log = seeded
     before = calls_in(log)
-    execution_id = start(api, request(approve=["step3"]))
+    execution_id = start(api, seed_request(approve=["step3"]))
     body = awaiting(api, execution_id, "step3")
     wait_until(
         lambda: all(
@@ -133,7 +126,7 @@ def test_a_gated_step_waits_while_the_others_run_then_runs_the_edited_input(seed
 
 def test_rejection_and_timeout_fail_the_step(seeded) -> None:
     api, _, receiver, _ = seeded
-    rejected = start(api, request(approve=["step1"], replan="off"))
+    rejected = start(api, seed_request(approve=["step1"], replan="off"))
     awaiting(api, rejected, "step1")
     answer = api.post(
         f"/orchestrations/{rejected}/steps/step1/reject", {"reason": "wrong customer"}
@@ -144,7 +137,9 @@ def test_rejection_and_timeout_fail_the_step(seeded) -> None:
     assert body["error"].startswith("step1 (customer-data-service) failed: rejected by key ")
     assert body["error"].endswith(": wrong customer")
 
-    timed_out = start(api, request(approve=["step1"], replan="off", approvalTimeoutSeconds=0.5))
+    timed_out = start(
+        api, seed_request(approve=["step1"], replan="off", approvalTimeoutSeconds=0.5)
+    )
     body = api.wait_finished(timed_out)
     assert body["status"] == "FAILED"
     assert "rejected by timeout: no decision within 0.5 s" in body["error"]
@@ -153,7 +148,7 @@ def test_rejection_and_timeout_fail_the_step(seeded) -> None:
 
 def test_bad_decisions_are_clear_errors(seeded, server: ServerProcess) -> None:
     api, _, receiver, _ = seeded
-    execution_id = start(api, request(approve=["step2"]))
+    execution_id = start(api, seed_request(approve=["step2"]))
     awaiting(api, execution_id, "step2")
     not_waiting = api.post(f"/orchestrations/{execution_id}/steps/step1/approve")
     assert not_waiting.status_code == 409
@@ -170,7 +165,7 @@ def test_bad_decisions_are_clear_errors(seeded, server: ServerProcess) -> None:
     foreign = other.post(f"/orchestrations/{execution_id}/steps/step2/approve")
     assert foreign.status_code == 404
     assert foreign.json()["error"]["code"] == "orchestration_not_found"
-    unknown = api.post("/orchestrations", request(approve=["step7"]))
+    unknown = api.post("/orchestrations", seed_request(approve=["step7"]))
     assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "unknown_step"
     empty_reason = api.post(f"/orchestrations/{execution_id}/steps/step2/reject", {"reason": ""})
     assert empty_reason.status_code == 400
@@ -181,7 +176,7 @@ def test_bad_decisions_are_clear_errors(seeded, server: ServerProcess) -> None:
 
 def test_rerun_from_step_3_with_an_edited_input(seeded, server: ServerProcess) -> None:
     api, _, receiver, log = seeded
-    first = start(api, request())
+    first = start(api, seed_request())
     assert api.wait_finished(first)["status"] == "COMPLETED"
     before = calls_in(log)
     answer = api.post(
@@ -215,14 +210,17 @@ def test_rerun_from_step_3_with_an_edited_input(seeded, server: ServerProcess) -
 
 def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
     log = tmp_path / "calls.log"
-    db, port = tmp_path / "orra.duckdb", free_port()
-    first = ServerProcess(db, port=port, env=FAST).start()
+    first = ServerProcess(tmp_path / "orra.duckdb", env=FAST_RETRIES).start()
     api, _ = new_project(first.url)
-    with serving(api, SCRIPT, "lookups,assistant", online=SEED, env={"CALL_LOG": str(log)}):
-        execution_id = start(api, request(approve=["step4"]))
+    with serving(
+        api, REPLAN_SERVICES, "lookups,assistant", online=SEED_SERVICES, env={"CALL_LOG": str(log)}
+    ):
+        execution_id = start(api, seed_request(approve=["step4"]))
         awaiting(api, execution_id, "step4")
         # a second run waits with a deadline, which the restart must neither restart nor forget
-        deadline = start(api, request(approve=["step4"], replan="off", approvalTimeoutSeconds=4))
+        deadline = start(
+            api, seed_request(approve=["step4"], replan="off", approvalTimeoutSeconds=4)
+        )
         awaiting(api, deadline, "step4")
         approvals = api.get("/approvals").json()["approvals"]
         (listed,) = [a for a in approvals if a["executionId"] == deadline]
@@ -232,7 +230,7 @@ def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
         first.stop(signal.SIGKILL)
         # time passes while the control plane is down: the deadline is what is tested here
         time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.5)
-        second = ServerProcess(db, port=port, env=FAST).start()
+        second = first.again().start()
         serving_again = datetime.now(UTC)
         try:
             timed_out = api.wait_finished(deadline)
@@ -243,7 +241,7 @@ def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
             # rejected on recovery (the deadline had passed), not 4 s after the restart
             rejected_at = datetime.fromisoformat(rejection["time"])
             assert rejected_at < serving_again + timedelta(seconds=2), (rejected_at, serving_again)
-            wait_until(lambda: api.services_online(SEED), 30, "the services to reconnect")
+            wait_until(lambda: api.services_online(SEED_SERVICES), 30, "the services to reconnect")
             body = status_of(api, execution_id)
             assert body["status"] == "AWAITING_APPROVAL", body
             waiting = api.get("/approvals").json()["approvals"]
@@ -256,7 +254,7 @@ def test_a_wait_survives_a_crash_of_the_control_plane(tmp_path: Path) -> None:
     assert body["status"] == "COMPLETED", body
     calls = calls_in(log)
     # each step of both runs ran once, except the timed-out run's step4, which never ran
-    assert calls == {name: 2 for name in SEED} | {"ai-assistant-service": 1}, calls
+    assert calls == {name: 2 for name in SEED_SERVICES} | {"ai-assistant-service": 1}, calls
 
 
 def test_an_approval_right_after_a_restart_is_accepted_before_the_services_return(
@@ -266,19 +264,18 @@ def test_an_approval_right_after_a_restart_is_accepted_before_the_services_retur
     for approval (not PAUSED), a decision sent at once is accepted, and the step runs when its
     service is back (the run is PAUSED only then, while the service is still offline)."""
     log = tmp_path / "calls.log"
-    db, port = tmp_path / "orra.duckdb", free_port()
-    first = ServerProcess(db, port=port, env=FAST).start()
+    first = ServerProcess(tmp_path / "orra.duckdb", env=FAST_RETRIES).start()
     api, _ = new_project(first.url)
     env = {"CALL_LOG": str(log)}
-    with serving(api, SCRIPT, "lookups,assistant", online=SEED, env=env):
-        execution_id = start(api, request(approve=["step4"]))
+    with serving(api, REPLAN_SERVICES, "lookups,assistant", online=SEED_SERVICES, env=env):
+        execution_id = start(api, seed_request(approve=["step4"]))
         # killed the moment the wait shows: what a caller sees waiting is on disk already
         deadline = time.monotonic() + 15
         while status_of(api, execution_id)["status"] != "AWAITING_APPROVAL":
             assert time.monotonic() < deadline, "step4 never waited for approval"
         first.stop(signal.SIGKILL)
     # the services are gone too: nothing of this run may need them before the approval
-    second = ServerProcess(db, port=port, env=FAST).start()
+    second = first.again().start()
     try:
         body = status_of(api, execution_id)
         assert body["status"] == "AWAITING_APPROVAL", body
@@ -287,12 +284,12 @@ def test_an_approval_right_after_a_restart_is_accepted_before_the_services_retur
         assert approved.status_code == 200, approved.text
         # approved, its service offline: now (and only now) the run waits for it
         wait_until(lambda: status_of(api, execution_id)["status"] == "PAUSED", 10, "PAUSED")
-        with serving(api, SCRIPT, "lookups,assistant", online=SEED, env=env):
+        with serving(api, REPLAN_SERVICES, "lookups,assistant", online=SEED_SERVICES, env=env):
             body = api.wait_finished(execution_id)
     finally:
         second.stop()
     assert body["status"] == "COMPLETED", body
-    assert calls_in(log) == {name: 1 for name in SEED}, calls_in(log)
+    assert calls_in(log) == {name: 1 for name in SEED_SERVICES}, calls_in(log)
 
 
 def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> None:
@@ -316,7 +313,7 @@ def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> No
     assert orra_cli("approve", gated_id, "step2", env=env).returncode == 0
     assert api.wait_finished(gated_id)["status"] == "COMPLETED"
 
-    first = start(api, request(approve=["step2"]))
+    first = start(api, seed_request(approve=["step2"]))
     awaiting(api, first, "step2")
     listed = orra_cli("approvals", "ls", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
@@ -330,7 +327,7 @@ def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> No
     assert again.returncode != 0 and "Traceback" not in again.stderr
     assert "not AWAITING_APPROVAL" in again.stderr
 
-    second = start(api, request(approve=["step2"], replan="off"))
+    second = start(api, seed_request(approve=["step2"], replan="off"))
     awaiting(api, second, "step2")
     rejected = orra_cli("reject", second, "step2", "--reason", "not today", env=env)
     assert rejected.returncode == 0, rejected.stderr
@@ -349,9 +346,7 @@ def test_the_cli_lists_approves_rejects_and_reruns(seeded, tmp_path: Path) -> No
 def test_the_notebook_widgets_approve_and_reject(seeded) -> None:
     api, _, receiver, _ = seeded
     client = Client(api.url, api.key)
-    action = {"type": "customer-inquiry", "content": SEED_REQUEST["action"]["content"]}
-    data = {"customerId": "cust12345", "sellerId": "sell98765"}
-    accepted = client.submit(action, data, options={"approve": ["step3"]})
+    accepted = client.submit(ACTION, DATA, options={"approve": ["step3"]})
     view = RunProgress(accepted, client=client)
     assert follow(client, accepted, view, 30, stop_when_waiting=True) is None
     card = view.approvals["step3"]
@@ -365,7 +360,7 @@ def test_the_notebook_widgets_approve_and_reject(seeded) -> None:
     assert not view.approvals  # decided: the card is gone
 
     options = {"approve": ["step1"], "replan": "off", "approvalTimeoutSeconds": 600}
-    second = client.submit(action, data, options=options)
+    second = client.submit(ACTION, DATA, options=options)
     awaiting(api, second["executionId"], "step1")
     panel = ApprovalsPanel(client)
     card = next(c for c in panel.cards if c.execution_id == second["executionId"])
@@ -423,9 +418,7 @@ def test_the_magics_approve_from_the_run_widget_and_rerun(seeded, tmp_path: Path
 def test_a_plan_preview_marks_a_step_to_wait_for_approval(seeded) -> None:
     api, _, receiver, _ = seeded
     client = Client(api.url, api.key)
-    action = {"type": "customer-inquiry", "content": SEED_REQUEST["action"]["content"]}
-    data = {"customerId": "cust12345", "sellerId": "sell98765"}
-    preview = PlanPreview(client, action, data, client.plan(action, data), timeout=30)
+    preview = PlanPreview(client, ACTION, DATA, client.plan(ACTION, DATA), timeout=30)
     preview.gates["step2"].value = True
     assert preview.plan["steps"][1]["requiresApproval"] is True
     assert preview.run() is None  # it waits: the widget's card decides

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,33 +17,21 @@ import pyarrow.ipc as ipc
 import pytest
 import websockets
 
-from helpers import Api, ServerProcess, new_project, one_step, wait_until, ws_url
+from helpers import (
+    REFUND_SCHEMA,
+    ServerProcess,
+    new_project,
+    one_step,
+    server_fixture,
+    sse_frames,
+    wait_until,
+    ws_url,
+)
 
-SCHEMA = {
-    "input": {"type": "object", "properties": {"orderId": {"type": "string"}}},
-    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
-}
 NOTHING = {"action": {"type": "x", "content": "nothing to do here"}}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("numbers") / "orra.duckdb").start()
-    yield process
-    process.stop()
-
-
-def _frames(lines: list[str]) -> list[dict[str, Any]]:
-    frames, frame = [], {}
-    for line in lines:
-        if line == "":
-            if "data" in frame:
-                frames.append({**json.loads(frame["data"]), "sse_id": frame["id"]})
-            frame = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(": ")
-            frame[name] = value
-    return frames
+server = server_fixture("numbers")
 
 
 def _busy(url: str, runs: int) -> None:
@@ -70,7 +57,7 @@ def _answer(task: dict[str, Any], service_id: str) -> str:
 def test_a_runs_events_are_numbered_1_2_3_whatever_other_projects_do(server):
     api, _ = new_project(server.url)
     service = api.post(
-        "/register/service", {"name": "numbered", "description": "refunds", "schema": SCHEMA}
+        "/register/service", {"name": "numbered", "description": "refunds", "schema": REFUND_SCHEMA}
     ).json()
 
     async def scenario() -> tuple[str, list[dict[str, Any]]]:
@@ -96,7 +83,7 @@ def test_a_runs_events_are_numbered_1_2_3_whatever_other_projects_do(server):
                 await ws.send(_answer(task, service["id"]))
                 async for line in reader:
                     lines.append(line)
-            return execution_id, _frames(lines)
+            return execution_id, list(sse_frames(lines))
 
     execution_id, streamed = asyncio.run(scenario())
     numbers = [e["seq"] for e in streamed]
@@ -109,16 +96,8 @@ def test_a_runs_events_are_numbered_1_2_3_whatever_other_projects_do(server):
     ]
     after = api.get(f"/orchestrations/{execution_id}/logs", params={"after": 2}).json()["logs"]
     assert [line["seq"] for line in after] == [line["seq"] for line in logs][2:]
-    resumed = _read(api, execution_id, {"Last-Event-ID": "2"})
+    resumed = api.read_events(execution_id, **{"Last-Event-ID": "2"})
     assert [e["seq"] for e in resumed] == [line["seq"] for line in logs][2:]
-
-
-def _read(api: Api, execution_id: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    with api.http.stream(
-        "GET", f"/orchestrations/{execution_id}/events", headers=headers, timeout=30
-    ) as response:
-        assert response.status_code == 200
-        return _frames(list(response.iter_lines()))
 
 
 def test_export_numbers_each_runs_events_from_1(server):
@@ -156,7 +135,7 @@ def test_a_last_event_id_that_is_not_ascii_digits_is_a_400_naming_it(server, val
 def test_an_x_orra_capacity_that_is_not_ascii_digits_refuses_the_handshake(server):
     api, _ = new_project(server.url)
     service = api.post(
-        "/register/service", {"name": "capacity", "description": "x", "schema": SCHEMA}
+        "/register/service", {"name": "capacity", "description": "x", "schema": REFUND_SCHEMA}
     ).json()
 
     async def handshake(value: bytes) -> int:

@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from helpers import Api, ServerProcess, new_project
+from helpers import Api, new_project, server_fixture
 
 LIMIT = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("documents") / "orra.duckdb").start()
-    yield process
-    process.stop()
+server = server_fixture("documents")
 
 
 def _spec(name: str, params_per_use_case: int, use_cases: int = 20) -> str:

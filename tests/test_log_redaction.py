@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -19,26 +18,17 @@ import pytest
 import websockets
 from local_http import LocalHttpServer, QuietHandler
 
-from helpers import ServerProcess, new_project, wait_until
+from helpers import REFUND_SCHEMA, new_project, server_fixture, wait_until
 from orra_server.core.redaction import KeyRedactor, add_secret, redact
 
 ADMIN = "admin-token-for-redaction-tests-42"
-SCHEMA = {
-    "input": {"type": "object", "properties": {"orderId": {"type": "string"}}},
-    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
-}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    db = tmp_path_factory.mktemp("redaction") / "orra.duckdb"
-    process = ServerProcess(
-        db,
-        env={"ORRA_ADMIN_TOKEN": ADMIN, "ORRA_WEBHOOK_ATTEMPTS": "1"},
-        args=["--log-level", "info"],
-    ).start()
-    yield process
-    process.stop()
+server = server_fixture(
+    "redaction",
+    env={"ORRA_ADMIN_TOKEN": ADMIN, "ORRA_WEBHOOK_ATTEMPTS": "1"},
+    args=["--log-level", "info"],
+)
 
 
 def _forms(secret: str) -> set[str]:
@@ -73,7 +63,7 @@ def test_keys_in_any_encoding_and_webhook_url_secrets_never_reach_the_log(server
     key = project["apiKey"]
     body = key.removeprefix("sk-orra-v1-")
     service = api.post(
-        "/register/service", {"name": "redacted-svc", "description": "x", "schema": SCHEMA}
+        "/register/service", {"name": "redacted-svc", "description": "x", "schema": REFUND_SCHEMA}
     ).json()
     base = server.url.replace("http", "ws") + f"/ws?serviceId={service['id']}"
     # each is a real handshake: the query string reaches uvicorn's log line for it

@@ -197,58 +197,6 @@ if sys.platform == "win32":  # pragma: no cover
     pytestmark = pytest.mark.skip("the venv layout above is POSIX")
 
 
-LEGACY_SLOW_ECHO = """
-import asyncio, sys
-from orra import OrraService, Task
-from pydantic import BaseModel
-class In(BaseModel):
-    text: str
-class Out(BaseModel):
-    echo: str
-async def main():
-    svc = OrraService(name='slow-echo', description='Echoes text, slowly',
-                      url=sys.argv[1], api_key=sys.argv[2])
-    @svc.handler()
-    async def echo(task: Task[In]) -> Out:
-        await asyncio.sleep(0.15)  # inline: the tasks behind it wait in its socket
-        return Out(echo=task.input.text)
-    await svc.start()
-    await asyncio.Event().wait()
-asyncio.run(main())
-"""
-
-STUDIO_SLOW_ECHO = """
-import asyncio, sys
-from pydantic import BaseModel
-from orra_sdk import Service
-class In(BaseModel):
-    text: str
-class Out(BaseModel):
-    echo: str
-    most: int
-service = Service('roomy-echo', description='Echoes text, slowly, many at once',
-                  url=sys.argv[1], api_key=sys.argv[2], concurrency=64)
-held, most = 0, 0
-more_than_16 = asyncio.Event()
-@service.handler
-async def echo(task: In) -> Out:
-    # every task is held until a 17th is in hand at once (or 20 s pass): the most this
-    # instance ever held, returned with each result, shows whether the control plane capped it
-    global held, most
-    held += 1
-    most = max(most, held)
-    if held > 16:
-        more_than_16.set()
-    try:
-        await asyncio.wait_for(more_than_16.wait(), 20)
-    except asyncio.TimeoutError:
-        pass
-    held -= 1
-    return Out(echo=task.text, most=most)
-asyncio.run(service.run())
-"""
-
-
 def test_an_orra_sdk_instance_holds_at_most_16_tasks_and_the_rest_wait_their_turn(
     live_server, orra_sdk_python, tmp_path
 ):
@@ -256,14 +204,15 @@ def test_an_orra_sdk_instance_holds_at_most_16_tasks_and_the_rest_wait_their_tur
     stall the socket until its client drops it. Their instances hold 16 tasks at most, the
     rest wait in the control plane; an Orra Studio SDK socket has no such limit."""
     api, project = new_project(live_server.url)
-    legacy_script, studio_script = tmp_path / "legacy.py", tmp_path / "studio.py"
-    legacy_script.write_text(LEGACY_SLOW_ECHO)
-    studio_script.write_text(STUDIO_SLOW_ECHO)
-    args = [live_server.url, project["apiKey"]]
+    url, key = live_server.url, project["apiKey"]
     legacy = ServiceProcess(
-        [str(legacy_script), *args], python=orra_sdk_python, cwd=tmp_path, env={"PYTHONPATH": ""}
+        [str(SERVICES / "orra_legacy_slow.py"), url, key, "slow-echo", "0.15"],
+        python=orra_sdk_python,
+        cwd=tmp_path,
+        env={"PYTHONPATH": ""},
     ).start()
-    studio = ServiceProcess([str(studio_script), *args], cwd=tmp_path).start()
+    roomy = [str(SERVICES / "sdk_services.py"), url, key, "roomy"]
+    studio = ServiceProcess(roomy, cwd=tmp_path).start()
     names = {"slow-echo", "roomy-echo"}
     try:
         wait_until(lambda: api.services_online(names), 30, "both services")

@@ -7,7 +7,6 @@ import http.server
 import json
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,11 @@ from helpers import (
     ServerProcess,
     ServiceProcess,
     WebhookReceiver,
+    faulty_env,
     new_project,
     one_step,
     saga_request,
+    server_fixture,
     serving,
     wait_until,
 )
@@ -40,22 +41,15 @@ FAST = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    db = tmp_path_factory.mktemp("reliability") / "orra.duckdb"
-    process = ServerProcess(db, env=FAST).start()
-    yield process
-    process.stop()
+server = server_fixture("reliability", env=FAST)
 
 
 @pytest.fixture(scope="module")
 def saga(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
     """A project with the saga, flaky and worker services running in one process."""
-    api, project = new_project(server.url)
-    Api.opened.remove(api)
+    api, project = new_project(server.url, lasting=True)
     logs = tmp_path_factory.mktemp("saga-logs")
-    env = {"REVERT_LOG": str(logs / "reverts.log"), "WORK_LOG": str(logs / "work.log")}
-    env |= {"SHIP_DELAY": "30", "WORK_DELAY": "1.5", "FAIL_TIMES": "2"}
+    env = faulty_env(logs, work_delay="1.5")
     process = ServiceProcess(
         [FAULTY, server.url, project["apiKey"], "saga,flaky,worker"], env=env
     ).start()
@@ -68,9 +62,7 @@ def saga(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
 
 
 def start(api: Api, body: dict[str, Any]) -> str:
-    answer = api.post("/orchestrations", body)
-    assert answer.status_code == 202, answer.text
-    return answer.json()["executionId"]
+    return api.accepted(body)["executionId"]
 
 
 def compensated(api: Api, execution_id: str, count: int) -> dict[str, Any]:
@@ -418,30 +410,10 @@ def test_a_webhook_that_fails_three_times_is_delivered_on_attempt_4(saga, server
 
 
 # -- events -------------------------------------------------------------------------------------
-def read_stream(api: Api, execution_id: str, **headers: str) -> list[dict[str, Any]]:
-    """Read the server-sent events until the server ends the stream."""
-    received = []
-    with api.http.stream(
-        "GET", f"/orchestrations/{execution_id}/events", headers=headers, timeout=30
-    ) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        frame: dict[str, str] = {}
-        for line in response.iter_lines():
-            if line == "":
-                if "data" in frame:
-                    received.append({**json.loads(frame["data"]), "sse_id": frame["id"]})
-                frame = {}
-            elif not line.startswith(":"):
-                name, _, value = line.partition(": ")
-                frame[name] = value
-    return received
-
-
 def test_events_stream_live_with_interim_results_and_resume_from_last_event_id(saga):
     api, _, _ = saga
     execution_id = start(api, one_step("slow-worker", "job", "streamed"))
-    live = read_stream(api, execution_id)  # opened while the step runs
+    live = api.read_events(execution_id)  # opened while the step runs
     kinds = [e["type"] for e in live]
     assert kinds[-1] == "orchestration_completed"
     assert "step_interim_result" in kinds
@@ -451,7 +423,7 @@ def test_events_stream_live_with_interim_results_and_resume_from_last_event_id(s
     seqs = [e["seq"] for e in live]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert all(str(e["seq"]) == e["sse_id"] for e in live)
-    resumed = read_stream(api, execution_id, **{"Last-Event-ID": str(seqs[1])})
+    resumed = api.read_events(execution_id, **{"Last-Event-ID": str(seqs[1])})
     assert [e["seq"] for e in resumed] == seqs[2:]
     bad = api.get(f"/orchestrations/{execution_id}/events", headers={"Last-Event-ID": "abc"})
     assert bad.status_code == 400

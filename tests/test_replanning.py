@@ -10,7 +10,6 @@ import copy
 import json
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,37 +17,30 @@ import pytest
 
 from fake_llm import ScriptedLLM
 from helpers import (
+    FAST_RETRIES,
+    REPLAN_SERVICES,
+    SEED_LOOKUPS,
     SEED_PLAN,
     SEED_REGISTRATIONS,
-    SEED_REQUEST,
     Api,
     ServerProcess,
     WebhookReceiver,
     calls_in,
-    free_port,
     new_project,
+    seed_request,
+    server_fixture,
     serving,
     wait_until,
 )
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = "replan_services.py"
-LOOKUPS = {"customer-data-service", "product-catalog-service", "seller-data-service"}
-FAST = {"ORRA_RETRY_DELAY": "0.05", "ORRA_RETRY_MAX_DELAY": "0.2"}
-
 
 def request(**options: Any) -> dict[str, Any]:
-    body = copy.deepcopy(SEED_REQUEST)
-    body["options"] = {"maxAttempts": 2, **options}
-    return body
+    return seed_request(**{"maxAttempts": 2, **options})
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("replan") / "orra.duckdb", env=FAST).start()
-    yield process
-    process.stop()
+server = server_fixture("replan", env=FAST_RETRIES)
 
 
 @pytest.fixture
@@ -57,20 +49,18 @@ def api(server: ServerProcess) -> Api:
 
 
 def start(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    answer = api.post("/orchestrations", body)
-    assert answer.status_code == 202, answer.text
-    return answer.json()
+    return api.accepted(body)
 
 
 def test_a_failed_service_is_replanned_onto_its_alternative(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     log = tmp_path / "calls.log"
-    online = {*LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
+    online = {*SEED_LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
     with WebhookReceiver() as receiver:
         api, _ = new_project(server.url, webhooks=[receiver.url])
         env = {"CALL_LOG": str(log)}
-        with serving(api, SCRIPT, "lookups,broken,backup", online=online, env=env):
+        with serving(api, REPLAN_SERVICES, "lookups,broken,backup", online=online, env=env):
             accepted = start(api, request())
             assert accepted["plan"]["steps"][3]["component"] == "ai-assistant-service"
             body = api.wait_finished(accepted["executionId"])
@@ -113,8 +103,8 @@ def test_a_failed_service_is_replanned_onto_its_alternative(
 
 
 def test_replan_off_fails_and_compensates_as_before(api: Api, tmp_path: Path) -> None:
-    online = {*LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
-    with serving(api, SCRIPT, "lookups,broken,backup", online=online):
+    online = {*SEED_LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
+    with serving(api, REPLAN_SERVICES, "lookups,broken,backup", online=online):
         accepted = start(api, request(replan="off"))
         body = api.wait_finished(accepted["executionId"])
     assert body["status"] == "FAILED"
@@ -125,8 +115,8 @@ def test_replan_off_fails_and_compensates_as_before(api: Api, tmp_path: Path) ->
 
 
 def test_no_alternative_fails_with_every_reason(api: Api) -> None:
-    online = {*LOOKUPS, "ai-assistant-service"}
-    with serving(api, SCRIPT, "lookups,broken", online=online):
+    online = {*SEED_LOOKUPS, "ai-assistant-service"}
+    with serving(api, REPLAN_SERVICES, "lookups,broken", online=online):
         body = api.wait_finished(start(api, request())["executionId"])
     assert body["status"] == "FAILED"
     assert body["error"].startswith("step4 (ai-assistant-service) failed after 2 attempts")
@@ -137,9 +127,9 @@ def test_no_alternative_fails_with_every_reason(api: Api) -> None:
 
 
 def test_max_replans_is_respected(api: Api, tmp_path: Path) -> None:
-    online = {*LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
+    online = {*SEED_LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
     env = {"BACKUP_FAILS": "1"}
-    with serving(api, SCRIPT, "lookups,broken,backup", online=online, env=env):
+    with serving(api, REPLAN_SERVICES, "lookups,broken,backup", online=online, env=env):
         body = api.wait_finished(start(api, request(maxReplans=1))["executionId"])
         none = api.wait_finished(start(api, request(maxReplans=0))["executionId"])
     assert body["status"] == "FAILED"
@@ -153,7 +143,9 @@ def test_an_offline_service_past_its_grace_is_replanned(api: Api) -> None:
     # registered but never connected: the planner still picks it (it describes the job best)
     assistant = next(r for r in SEED_REGISTRATIONS if r["name"] == "ai-assistant-service")
     assert api.post("/register/service", assistant).status_code == 200
-    with serving(api, SCRIPT, "lookups,backup", online={*LOOKUPS, "backup-assistant-service"}):
+    with serving(
+        api, REPLAN_SERVICES, "lookups,backup", online={*SEED_LOOKUPS, "backup-assistant-service"}
+    ):
         accepted = start(api, request(offlineGraceSeconds=1))
         assert accepted["plan"]["steps"][3]["component"] == "ai-assistant-service"
         body = api.wait_finished(accepted["executionId"])
@@ -186,11 +178,13 @@ def test_each_replan_leaves_out_every_service_that_failed(
     log.touch()
     api, _ = new_project(server.url)
     env = {"CALL_LOG": str(log), **({"QUARTET_FAILS": "1"} if fourth_fails else {})}
-    with serving(api, SCRIPT, "lookups,quartet", online={*LOOKUPS, *QUARTET}, env=env):
+    with serving(
+        api, REPLAN_SERVICES, "lookups,quartet", online={*SEED_LOOKUPS, *QUARTET}, env=env
+    ):
         body = api.wait_finished(start(api, _quartet_request())["executionId"], timeout=60)
     calls = calls_in(log)
     assert {name: calls[name] for name in QUARTET} == dict.fromkeys(QUARTET, 1), calls
-    assert all(calls[name] == 1 for name in LOOKUPS), calls
+    assert all(calls[name] == 1 for name in SEED_LOOKUPS), calls
     tried = [r["excluded"] for r in body.get("revisions", [])]
     assert [len(excluded) for excluded in tried] == [1, 2, 3], body.get("revisions")
     if not fourth_fails:
@@ -226,11 +220,11 @@ def _remainder_plan() -> dict[str, Any]:
 
 def test_the_llm_plans_the_remainder(tmp_path: Path) -> None:
     with ScriptedLLM() as llm:
-        server = ServerProcess(tmp_path / "orra.duckdb", env=llm.env(**FAST)).start()
+        server = ServerProcess(tmp_path / "orra.duckdb", env=llm.env(**FAST_RETRIES)).start()
         try:
             api, _ = new_project(server.url)
-            online = {*LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
-            with serving(api, SCRIPT, "lookups,broken,backup", online=online):
+            online = {*SEED_LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
+            with serving(api, REPLAN_SERVICES, "lookups,broken,backup", online=online):
                 llm.answer(SEED_PLAN)
                 llm.answer(_remainder_plan())
                 body = api.wait_finished(start(api, request())["executionId"])
@@ -251,13 +245,12 @@ def test_a_crash_while_replanning_replans_after_the_restart(tmp_path: Path) -> N
     run is re-planned (the failed step is not run again) and completes."""
     log = tmp_path / "calls.log"
     with ScriptedLLM() as llm:
-        db, port = tmp_path / "orra.duckdb", free_port()
-        env = llm.env(ORRA_LLM_TIMEOUT="30", **FAST)
-        first = ServerProcess(db, port=port, env=env).start()
+        env = llm.env(ORRA_LLM_TIMEOUT="30", **FAST_RETRIES)
+        first = ServerProcess(tmp_path / "orra.duckdb", env=env).start()
         api, _ = new_project(first.url)
-        online = {*LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
+        online = {*SEED_LOOKUPS, "ai-assistant-service", "backup-assistant-service"}
         with serving(
-            api, SCRIPT, "lookups,broken,backup", online=online, env={"CALL_LOG": str(log)}
+            api, REPLAN_SERVICES, "lookups,broken,backup", online=online, env={"CALL_LOG": str(log)}
         ):
             llm.answer(SEED_PLAN)
             llm.answer(_remainder_plan(), delay=20)  # the first re-plan never answers in time
@@ -265,7 +258,7 @@ def test_a_crash_while_replanning_replans_after_the_restart(tmp_path: Path) -> N
             wait_until(lambda: len(llm.requests) == 2, 20, "the re-planning LLM call")
             first.stop(signal.SIGKILL)
             llm.answer(_remainder_plan())
-            second = ServerProcess(db, port=port, env=env).start()
+            second = first.again().start()
             try:
                 wait_until(lambda: api.services_online(online), 30, "the services to reconnect")
                 body = api.wait_finished(execution_id, timeout=60)
@@ -276,4 +269,4 @@ def test_a_crash_while_replanning_replans_after_the_restart(tmp_path: Path) -> N
     counted = calls_in(log)
     assert counted["ai-assistant-service"] == 2  # not sent again after the restart
     assert counted["backup-assistant-service"] == 1
-    assert all(counted[name] == 1 for name in LOOKUPS)
+    assert all(counted[name] == 1 for name in SEED_LOOKUPS)

@@ -9,25 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 import websockets
 
-from helpers import ServerProcess, new_project, one_step, ws_url
+from helpers import REFUND_SCHEMA, new_project, one_step, server_fixture, ws_url
 
-SCHEMA = {
-    "input": {"type": "object", "properties": {"orderId": {"type": "string"}}},
-    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
-}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("revocation") / "orra.duckdb").start()
-    yield process
-    process.stop()
+server = server_fixture("revocation")
 
 
 async def _until_task(ws: websockets.ClientConnection) -> None:
@@ -57,7 +46,7 @@ def test_revoking_a_key_ends_its_event_streams_and_sockets_within_a_second(serve
     key = api.post("/apikeys", {"name": "k"}).json()["apiKey"]
     name = f"held-{how}"
     service = api.post(
-        "/register/service", {"name": name, "description": "never answers", "schema": SCHEMA}
+        "/register/service", {"name": name, "description": "never answers", "schema": REFUND_SCHEMA}
     ).json()
     run = api.post("/orchestrations", one_step(name, "orderId", "o-1"))
     assert run.status_code == 202, run.text

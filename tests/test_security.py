@@ -20,30 +20,31 @@ import pytest
 import websockets
 from local_http import LocalHttpServer, QuietHandler
 
-from helpers import Api, ServerProcess, new_project, orra_cli, serving, wait_until
+from helpers import (
+    REFUND_SCHEMA,
+    Api,
+    ServerProcess,
+    close_code,
+    new_project,
+    orra_cli,
+    server_fixture,
+    serving,
+    wait_until,
+)
 
 ADMIN = "admin-token-for-tests-0123456789"
 KEY_PATTERN = re.compile(r"sk-orra-v1-[0-9a-f]{8,}")
-SCHEMA = {
-    "input": {"type": "object", "properties": {"orderId": {"type": "string"}}},
-    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
-}
 REQUEST = {
     "action": {"type": "refund-order", "content": "refund it"},
     "data": [{"field": "orderId", "value": "o-1"}],
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    db = tmp_path_factory.mktemp("security") / "orra.duckdb"
-    process = ServerProcess(
-        db,
-        env={"ORRA_ALLOW_PRIVATE_WEBHOOKS": "0", "ORRA_ADMIN_TOKEN": ADMIN},
-        args=["--log-level", "info"],
-    ).start()
-    yield process
-    process.stop()
+server = server_fixture(
+    "security",
+    env={"ORRA_ALLOW_PRIVATE_WEBHOOKS": "0", "ORRA_ADMIN_TOKEN": ADMIN},
+    args=["--log-level", "info"],
+)
 
 
 def _project(server: ServerProcess) -> tuple[Api, dict[str, Any]]:
@@ -52,7 +53,8 @@ def _project(server: ServerProcess) -> tuple[Api, dict[str, Any]]:
 
 def _service(api: Api, name: str = "refund-service") -> dict[str, Any]:
     answer = api.post(
-        "/register/service", {"name": name, "description": "Refunds an order", "schema": SCHEMA}
+        "/register/service",
+        {"name": name, "description": "Refunds an order", "schema": REFUND_SCHEMA},
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
@@ -173,11 +175,7 @@ def test_a_service_that_stops_reading_its_tasks_is_disconnected_with_1013(server
                 30,
                 "the server to drop the socket",
             )
-            try:
-                while True:
-                    await asyncio.wait_for(ws.recv(), 30)
-            except websockets.ConnectionClosed as closed:
-                return closed.rcvd.code if closed.rcvd else None
+            return await close_code(ws, 30)
 
     code = asyncio.run(scenario())
     assert code in (1013, None)  # 1013 when the close frame got through, else dropped (abort)
@@ -370,11 +368,7 @@ def test_revoking_a_key_refuses_it_at_once_and_disconnects_its_services(server):
             revoked = await asyncio.to_thread(api.http.delete, "/apikeys/ci")
             assert revoked.status_code == 200, revoked.text
             assert revoked.json()["disconnectedServices"] == 1
-            try:
-                while True:
-                    await asyncio.wait_for(ws.recv(), 10)
-            except websockets.ConnectionClosed as closed:
-                return closed.rcvd.code if closed.rcvd else None
+            return await close_code(ws)
 
     assert asyncio.run(scenario()) == 4001
     refused = httpx.get(server.url + "/services", headers={"Authorization": f"Bearer {second}"})

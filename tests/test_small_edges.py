@@ -4,43 +4,27 @@ deleting a webhook by its URL. A real control plane at ``--log-level info``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 import websockets
 
-from helpers import ServerProcess, new_project, wait_until, ws_url
+from helpers import REFUND_SCHEMA, close_code, new_project, server_fixture, wait_until, ws_url
 
-SCHEMA = {
-    "input": {"type": "object", "properties": {"orderId": {"type": "string"}}},
-    "output": {"type": "object", "properties": {"refund": {"type": "number"}}},
-}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    db = tmp_path_factory.mktemp("edges") / "orra.duckdb"
-    process = ServerProcess(db, args=["--log-level", "info"]).start()
-    yield process
-    process.stop()
+server = server_fixture("edges", args=["--log-level", "info"])
 
 
 def test_an_invalid_utf8_text_frame_closes_with_1007_and_logs_one_line(server):
     api, _ = new_project(server.url)
     service = api.post(
-        "/register/service", {"name": "utf8", "description": "x", "schema": SCHEMA}
+        "/register/service", {"name": "utf8", "description": "x", "schema": REFUND_SCHEMA}
     ).json()
 
     async def scenario() -> int | None:
         async with websockets.connect(ws_url(server.url, service["id"], api.key or "")) as ws:
             ws.protocol.send_text(b"\xff\xfe{}")  # a text frame whose bytes are not UTF-8
             ws.send_data()
-            try:
-                while True:
-                    await asyncio.wait_for(ws.recv(), 10)
-            except websockets.ConnectionClosed as closed:
-                return closed.rcvd.code if closed.rcvd else None
+            return await close_code(ws)
 
     assert asyncio.run(scenario()) == 1007
     line = "closed a websocket with 1007: the client sent a text frame that is not UTF-8"

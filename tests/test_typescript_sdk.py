@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,19 @@ import pytest
 from typescript import SDK, built_sdk
 
 from helpers import (
+    FAST_RETRIES,
     SEED_REQUEST,
     SEED_SERVICES,
     SERVICES,
     Api,
     ServerProcess,
     ServiceProcess,
+    faulty_env,
     free_port,
     new_project,
     one_step,
     saga_request,
+    server_fixture,
     serving,
     wait_until,
 )
@@ -35,7 +37,6 @@ pytestmark = pytest.mark.slow
 FAULTY = "ts_faulty_services.mjs"
 SEED = SDK / "examples" / "seed-services.mjs"
 #: quick retries, so a flaky step's three attempts take well under a second
-FAST = {"ORRA_RETRY_DELAY": "0.05", "ORRA_RETRY_MAX_DELAY": "0.2"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,11 +44,7 @@ def sdk() -> Path:
     return built_sdk()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("ts-sdk") / "orra.duckdb", env=FAST).start()
-    yield process
-    process.stop()
+server = server_fixture("ts-sdk", env=FAST_RETRIES)
 
 
 @pytest.fixture
@@ -61,9 +58,7 @@ def lines(path: Path) -> list[str]:
 
 
 def start(api: Api, body: dict[str, Any]) -> str:
-    answer = api.post("/orchestrations", body)
-    assert answer.status_code == 202, answer.text
-    return answer.json()["executionId"]
+    return api.accepted(body)["executionId"]
 
 
 def assert_seed_completed(api: Api) -> dict[str, Any]:
@@ -218,11 +213,9 @@ def test_kill_9_mid_task_then_restart_same_id_task_resent_and_done_once(
 @pytest.fixture(scope="module")
 def faulty(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory):
     """A project with the TypeScript saga, flaky, worker and bad-output services."""
-    api, _ = new_project(server.url)
-    Api.opened.remove(api)
+    api, _ = new_project(server.url, lasting=True)
     logs = tmp_path_factory.mktemp("ts-logs")
-    env = {"REVERT_LOG": str(logs / "reverts.log"), "WORK_LOG": str(logs / "work.log")}
-    env |= {"SHIP_DELAY": "30", "WORK_DELAY": "1", "FAIL_TIMES": "2"}
+    env = faulty_env(logs, work_delay="1")
     names = {"reserve-stock", "charge-card", "ship-order", "flaky-echo", "bad-output"}
     with serving(api, FAULTY, "saga,flaky,badout", python="node", online=names, env=env) as node:
         yield api, logs
@@ -376,8 +369,7 @@ def test_sigterm_closes_gracefully_finishing_the_task_it_holds(api: Api, tmp_pat
 def test_a_control_plane_restart_mid_task_runs_it_once(tmp_path: Path) -> None:
     """The restarted control plane sends the running step again; the service says
     ``in_progress`` instead of starting it twice, then delivers the one result."""
-    db, port = tmp_path / "orra.duckdb", free_port()
-    first = ServerProcess(db, port=port, env=FAST).start()
+    first = ServerProcess(tmp_path / "orra.duckdb", env=FAST_RETRIES).start()
     api, _ = new_project(first.url)
     work_log = tmp_path / "work.log"
     env = {"WORK_LOG": str(work_log), "WORK_DELAY": "8", "ORRA_LOG_LEVEL": "debug"}
@@ -389,7 +381,7 @@ def test_a_control_plane_restart_mid_task_runs_it_once(tmp_path: Path) -> None:
         execution_id = start(api, one_step("slow-worker", "job", "once"))
         wait_until(lambda: any("start once" in x for x in lines(work_log)), 15, "the start")
         first.stop()
-        second = ServerProcess(db, port=port, env=FAST).start()
+        second = first.again().start()
         try:
             body = api.wait_finished(execution_id, timeout=60)
         finally:

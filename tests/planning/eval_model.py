@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Case", "service"]
+__all__ = ["Case", "service", "services_from"]
 
 
 def service(
@@ -30,6 +30,15 @@ def service(
             },
         },
     }
+
+
+def services_from(rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """A catalog's registrations from its rows in a TOML table (catalogs.toml):
+    [name, description, {input: type}, {output: type}, optional inputs (if any)]."""
+    return [
+        service(name, about, inputs, outputs, tuple(*optional))
+        for name, about, inputs, outputs, *optional in rows
+    ]
 
 
 @dataclass(frozen=True)

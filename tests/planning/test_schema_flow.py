@@ -4,30 +4,33 @@
 from __future__ import annotations
 
 import time
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
+from planning.eval_model import service, services_from
 
 from orra_server.core.jsonschemas import normalise_schema
 from orra_server.planning import PlanningRequest
 from orra_server.planning.schema_flow import SchemaFlowPlanner
 
 
-def _service(name: str, description: str, inputs: dict[str, str], outputs: dict[str, str]):
-    schema = {
-        "input": {
-            "type": "object",
-            "properties": {k: {"type": t} for k, t in inputs.items()},
-            "required": list(inputs),
-        },
-        "output": {"type": "object", "properties": {k: {"type": t} for k, t in outputs.items()}},
-    }
+def _service(registration: dict[str, Any]) -> dict[str, Any]:
+    """A registration as the planner sees it: its schemas normalised."""
+    schema = registration["schema"]
     return {
-        "name": name,
-        "description": description,
+        "name": registration["name"],
+        "description": registration["description"],
         "input_schema": normalise_schema(schema["input"], where="input"),
         "output_schema": normalise_schema(schema["output"], where="output"),
     }
+
+
+_TABLES = tomllib.loads((Path(__file__).parent / "schema_flow_catalogs.toml").read_text("utf-8"))
+SHOP, READING, DESK = (
+    [_service(r) for r in services_from(_TABLES[name])] for name in ("shop", "reading", "desk")
+)
 
 
 def plan(
@@ -42,46 +45,6 @@ def plan(
 def components(outcome) -> list[str]:
     assert outcome.plan is not None, outcome.reason
     return [step.component for step in outcome.plan.steps]
-
-
-SHOP = [
-    _service(
-        "order-details",
-        "Retrieves an order's items, quantities and totals by order id.",
-        {"orderId": "string"},
-        {"order": "object"},
-    ),
-    _service(
-        "carrier-lookup",
-        "Finds the carrier and the tracking number of an order's shipment.",
-        {"orderId": "string"},
-        {"trackingNumber": "string"},
-    ),
-    _service(
-        "parcel-tracker",
-        "Tracks a parcel's location and delivery estimate by tracking number.",
-        {"trackingNumber": "string"},
-        {"location": "string", "eta": "string"},
-    ),
-    _service(
-        "invoice-mailer",
-        "Emails a copy of an invoice to the customer who owns it.",
-        {"invoiceId": "string"},
-        {"sent": "boolean"},
-    ),
-    _service(
-        "password-reset",
-        "Sends a password reset link to a user's email address.",
-        {"email": "string"},
-        {"resetSent": "boolean"},
-    ),
-    _service(
-        "help-center",
-        "Searches the help center and answers questions from its articles.",
-        {"question": "string"},
-        {"answer": "string"},
-    ),
-]
 
 
 def test_a_question_about_an_orders_contents_gets_no_tracking_step() -> None:
@@ -105,34 +68,6 @@ def test_send_an_invoice_is_not_a_password_reset() -> None:
     assert components(outcome) == ["invoice-mailer"]
 
 
-READING = [
-    _service(
-        "url-fetcher",
-        "Downloads a web page and returns its text.",
-        {"url": "string"},
-        {"text": "string"},
-    ),
-    _service(
-        "text-summarizer",
-        "Summarizes a text in a few sentences.",
-        {"text": "string"},
-        {"summary": "string"},
-    ),
-    _service(
-        "keyword-extractor",
-        "Extracts the keywords of a text.",
-        {"text": "string"},
-        {"keywords": "array"},
-    ),
-    _service(
-        "language-detector",
-        "Detects the language a text is written in.",
-        {"text": "string"},
-        {"language": "string"},
-    ),
-]
-
-
 def test_fetch_then_summarise_is_a_chain_of_two() -> None:
     outcome = plan(
         READING,
@@ -142,34 +77,6 @@ def test_fetch_then_summarise_is_a_chain_of_two() -> None:
     )
     assert components(outcome) == ["url-fetcher", "text-summarizer"]
     assert outcome.plan.steps[1].dependencies == ["step1"]
-
-
-DESK = [
-    _service(
-        "ticket-classifier",
-        "Classifies a support ticket into a category.",
-        {"message": "string"},
-        {"category": "string"},
-    ),
-    _service(
-        "ticket-router",
-        "Routes a ticket to the queue of the team that handles its category.",
-        {"category": "string"},
-        {"queue": "string"},
-    ),
-    _service(
-        "sla-calculator",
-        "Gives the response deadline for a ticket of a priority.",
-        {"priority": "string"},
-        {"deadline": "string"},
-    ),
-    _service(
-        "customer-profile",
-        "Retrieves a customer's profile by customer id.",
-        {"customerId": "string"},
-        {"profile": "object"},
-    ),
-]
 
 
 def test_three_goals_in_one_action_are_all_planned_and_shared_steps_run_once() -> None:
@@ -187,12 +94,8 @@ def test_three_goals_in_one_action_are_all_planned_and_shared_steps_run_once() -
 
 
 def test_a_goal_nothing_serves_makes_the_whole_action_not_actionable() -> None:
-    outcome = plan(
-        DESK,
-        "triage",
-        "Classify this ticket and book a meeting room for tomorrow",
-        {"message": "The app crashes", "priority": "low"},
-    )
+    content = "Classify this ticket and book a meeting room for tomorrow"
+    outcome = plan(DESK, "triage", content, {"message": "The app crashes", "priority": "low"})
     assert outcome.plan is None
     assert "book a meeting room for tomorrow" in outcome.reason
 
@@ -209,10 +112,12 @@ def test_a_refusal_names_the_nearest_services() -> None:
 def test_planning_stays_fast_as_the_catalog_grows(count: int) -> None:
     services = [
         _service(
-            f"service-{i}",
-            f"Handles task number {i} about topic{i % 17} and area{i % 11}.",
-            {f"input{i}": "string"},
-            {f"output{i}": "string"},
+            service(
+                f"service-{i}",
+                f"Handles task number {i} about topic{i % 17} and area{i % 11}.",
+                {f"input{i}": "string"},
+                {f"output{i}": "string"},
+            )
         )
         for i in range(count)
     ] + DESK

@@ -15,12 +15,15 @@ import asyncio
 import collections
 import os
 import sys
-from functools import partial
 from pathlib import Path
 
-from pydantic import BaseModel
+from service_models import ServiceAt, model, services_at
 
 from orra_sdk import Service, Task, TaskAborted
+
+
+def _note_revert(service: str, original: dict, context: dict | None) -> None:
+    _note("REVERT_LOG", f"{service} {original['orderId']} {(context or {}).get('reason')}")
 
 
 def _note(variable: str, line: str) -> None:
@@ -30,17 +33,19 @@ def _note(variable: str, line: str) -> None:
             log.write(line + "\n")
 
 
-class EchoIn(BaseModel):
-    text: str
+EchoIn = model("EchoIn", text=str)
+EchoOut = model("EchoOut", echo=str, calls=int)
+ReserveIn = model("ReserveIn", orderId=str)
+ReserveOut = model("ReserveOut", reservationId=str)
+ChargeIn = model("ChargeIn", orderId=str, reservationId=str)
+ChargeOut = model("ChargeOut", chargeId=str)
+ShipIn = model("ShipIn", orderId=str, chargeId=str, mode=str)
+ShipOut = model("ShipOut", trackingId=str)
+WorkIn = model("WorkIn", job=str)
+WorkOut = model("WorkOut", job=str, pid=int)
 
 
-class EchoOut(BaseModel):
-    echo: str
-    calls: int
-
-
-def flaky(url: str, key: str) -> list[Service]:
-    service_at = partial(Service, url=url, api_key=key)
+def flaky(service_at: ServiceAt) -> list[Service]:
     service = service_at(
         "flaky-echo",
         description="Echoes text, but fails at first",
@@ -59,35 +64,7 @@ def flaky(url: str, key: str) -> list[Service]:
     return [service]
 
 
-class ReserveIn(BaseModel):
-    orderId: str
-
-
-class ReserveOut(BaseModel):
-    reservationId: str
-
-
-class ChargeIn(BaseModel):
-    orderId: str
-    reservationId: str
-
-
-class ChargeOut(BaseModel):
-    chargeId: str
-
-
-class ShipIn(BaseModel):
-    orderId: str
-    chargeId: str
-    mode: str
-
-
-class ShipOut(BaseModel):
-    trackingId: str
-
-
-def saga(url: str, key: str) -> list[Service]:
-    service_at = partial(Service, url=url, api_key=key)
+def saga(service_at: ServiceAt) -> list[Service]:
     reserve = service_at(
         "reserve-stock",
         description="Reserves stock for an order",
@@ -109,23 +86,21 @@ def saga(url: str, key: str) -> list[Service]:
 
     @reserve.revert_handler
     async def undo_reserve(original: dict, output: dict, context: dict | None) -> dict:
-        reason = (context or {}).get("reason")
-        _note("REVERT_LOG", f"reserve-stock {original['orderId']} {reason}")
+        _note_revert("reserve-stock", original, context)
         return {"status": "completed"}
-
-    @charge.handler
-    async def do_charge(task: Task[ChargeIn]) -> ChargeOut:
-        return ChargeOut(chargeId=f"c-{task.input.orderId}")
 
     @charge.revert_handler
     async def undo_charge(original: dict, output: dict, context: dict | None) -> dict:
-        reason = (context or {}).get("reason")
-        _note("REVERT_LOG", f"charge-card {original['orderId']} {reason}")
+        _note_revert("charge-card", original, context)
         if original["orderId"].startswith("slow"):
             await asyncio.sleep(float(os.environ.get("REVERT_DELAY", "5")))
         if original["orderId"].startswith("stuck"):
             raise RuntimeError("the card network refuses refunds")
         return {"status": "partial", "partial": {"completed": ["refund"], "remaining": ["fee"]}}
+
+    @charge.handler
+    async def do_charge(task: Task[ChargeIn]) -> ChargeOut:
+        return ChargeOut(chargeId=f"c-{task.input.orderId}")
 
     @ship.handler
     async def do_ship(task: Task[ShipIn]) -> ShipOut:
@@ -145,22 +120,8 @@ def saga(url: str, key: str) -> list[Service]:
     return [reserve, charge, ship]
 
 
-class WorkIn(BaseModel):
-    job: str
-
-
-class WorkOut(BaseModel):
-    job: str
-    pid: int
-
-
-def worker(url: str, key: str) -> list[Service]:
-    service_at = partial(Service, url=url, api_key=key)
-    service = service_at(
-        "slow-worker",
-        description="Does slow work on a job",
-        concurrency=4,
-    )
+def worker(service_at: ServiceAt) -> list[Service]:
+    service = service_at("slow-worker", description="Does slow work on a job", concurrency=4)
 
     @service.handler
     async def work(task: Task[WorkIn]) -> WorkOut:
@@ -176,7 +137,7 @@ KINDS = {"flaky": flaky, "saga": saga, "worker": worker}
 
 
 async def main(url: str, key: str, kinds: str) -> None:
-    services = [s for kind in kinds.split(",") for s in KINDS[kind](url, key)]
+    services = [s for kind in kinds.split(",") for s in KINDS[kind](services_at(url, key))]
     await asyncio.gather(*(s.run() for s in services))
 
 

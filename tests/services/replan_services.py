@@ -18,8 +18,16 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from service_models import ServiceAt, services_at
+
 from orra_sdk import Service
 from orra_studio import seed_models as models  # noqa: E402
+
+#: what the seed's assistant does; its broken twin and the quartet promise the same
+ASSISTANT_ABOUT = (
+    "Composes a reply to a customer inquiry from the customer's profile, the relevant products "
+    "and the seller's profile."
+)
 
 
 def note(service: str, value: object) -> None:
@@ -29,8 +37,8 @@ def note(service: str, value: object) -> None:
             log.write(f"{service} {json.dumps(value, sort_keys=True)}\n")
 
 
-def lookups(url: str, key: str) -> list[Service]:
-    at = partial(Service, url=url, api_key=key, concurrency=8)
+def lookups(service_at: ServiceAt) -> list[Service]:
+    at = partial(service_at, concurrency=8)
     customers = at("customer-data-service", description="Retrieves a customer's profile by id.")
     catalog = at(
         "product-catalog-service", description="Finds products relevant to a customer inquiry."
@@ -55,15 +63,9 @@ def lookups(url: str, key: str) -> list[Service]:
     return [customers, catalog, sellers]
 
 
-def assistant(url: str, key: str) -> list[Service]:
+def assistant(service_at: ServiceAt) -> list[Service]:
     """The seed's assistant, working (with ``lookups``: the whole seed, every call noted)."""
-    service = Service(
-        "ai-assistant-service",
-        description="Composes a reply to a customer inquiry from the customer's profile, the "
-        "relevant products and the seller's profile.",
-        url=url,
-        api_key=key,
-    )
+    service = service_at("ai-assistant-service", description=ASSISTANT_ABOUT)
 
     @service.handler
     async def reply(request: models.AssistantIn) -> models.AssistantOut:
@@ -75,14 +77,8 @@ def assistant(url: str, key: str) -> list[Service]:
     return [service]
 
 
-def broken(url: str, key: str) -> list[Service]:
-    assistant = Service(
-        "ai-assistant-service",
-        description="Composes a reply to a customer inquiry from the customer's profile, the "
-        "relevant products and the seller's profile.",
-        url=url,
-        api_key=key,
-    )
+def broken(service_at: ServiceAt) -> list[Service]:
+    assistant = service_at("ai-assistant-service", description=ASSISTANT_ABOUT)
 
     @assistant.handler
     async def reply(request: models.AssistantIn) -> models.AssistantOut:
@@ -92,13 +88,9 @@ def broken(url: str, key: str) -> list[Service]:
     return [assistant]
 
 
-def backup(url: str, key: str) -> list[Service]:
-    assistant = Service(
-        "backup-assistant-service",
-        description="A fallback: turns a profile, products and a seller into text.",
-        url=url,
-        api_key=key,
-    )
+def backup(service_at: ServiceAt) -> list[Service]:
+    about = "A fallback: turns a profile, products and a seller into text."
+    assistant = service_at("backup-assistant-service", description=about)
 
     @assistant.handler
     async def reply(request: models.AssistantIn) -> models.AssistantOut:
@@ -112,17 +104,11 @@ def backup(url: str, key: str) -> list[Service]:
     return [assistant]
 
 
-def quartet(url: str, key: str) -> list[Service]:
+def quartet(service_at: ServiceAt) -> list[Service]:
     services = []
     for letter in "abcd":
         name = f"assistant-{letter}"
-        service = Service(
-            name,
-            description="Composes a reply to a customer inquiry from the customer's profile, "
-            "the relevant products and the seller's profile.",
-            url=url,
-            api_key=key,
-        )
+        service = service_at(name, description=ASSISTANT_ABOUT)
 
         async def reply(request: models.AssistantIn, name: str = name) -> models.AssistantOut:
             note(name, request.inquiry)
@@ -154,7 +140,8 @@ KINDS = {
 
 
 async def main(url: str, key: str, kinds: str) -> None:
-    services = [s for kind in kinds.split(",") for s in KINDS[kind](url, key)]
+    service_at = services_at(url, key)
+    services = [s for kind in kinds.split(",") for s in KINDS[kind](service_at)]
     await asyncio.gather(*(s.run() for s in services))
 
 

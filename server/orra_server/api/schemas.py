@@ -47,6 +47,12 @@ __all__ = [
 ]
 
 
+def _next_cursor(how: str) -> Any:
+    """The ``nextCursor`` field of a paged list (``how``: how the next request passes it)."""
+    about = f"pass as {how} for the next page; null on the last page"
+    return Field(default=None, description=about)
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -105,9 +111,7 @@ class ApprovalOut(_Out):
 
 class ApprovalList(_Out):
     approvals: list[ApprovalOut]
-    nextCursor: str | None = Field(
-        default=None, description="pass as cursor for the next page; null on the last page"
-    )
+    nextCursor: str | None = _next_cursor("cursor")
 
 
 class RevisionOut(_Out):
@@ -145,20 +149,20 @@ class OrchestrationOut(_Out):
 
 
 class OrchestrationSummary(_Out):
+    """One orchestration as ``GET /orchestrations`` lists it: no steps, no data."""
+
     executionId: str
     status: OrchestrationStatus
     action: Any
     createdAt: str | None = None
     startTime: str | None = None
-    endTime: str | None = None
+    endTime: str | None = Field(default=None, description="when it ended; null until then")
     error: str | None = None
 
 
 class OrchestrationListOut(_Out):
     orchestrations: list[OrchestrationSummary]
-    nextCursor: str | None = Field(
-        default=None, description="pass as ?cursor= for the next page; null on the last page"
-    )
+    nextCursor: str | None = _next_cursor("?cursor=")
 
 
 # -- health, projects, keys, webhooks -----------------------------------------------------------

@@ -39,6 +39,17 @@ class OrraError(Exception):
     status_code = 500
     code = "internal_error"
 
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        """A subclass names its HTTP status and stable code in its bases' parentheses, so the
+        hierarchy reads as the table drawn above (``class NotFound(OrraError, status=404, …)``)."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
+
     def __init__(
         self,
         message: str,
@@ -63,53 +74,44 @@ class OrraError(Exception):
         return {"error": error}
 
 
-class BadRequest(OrraError):
-    status_code = 400
-    code = "invalid_request"
+class BadRequest(OrraError, status=400, code="invalid_request"):
+    """The request says something we cannot take."""
 
 
-class InvalidServiceName(BadRequest):
-    code = "invalid_service_name"
+class InvalidServiceName(BadRequest, code="invalid_service_name"):
+    """A service name breaks an RFC 1123 rule."""
 
 
-class DescriptionTooLong(BadRequest):
-    code = "description_too_long"
+class DescriptionTooLong(BadRequest, code="description_too_long"):
+    """A service's description is over its length limit."""
 
 
-class InvalidSchema(BadRequest):
-    code = "invalid_schema"
+class InvalidSchema(BadRequest, code="invalid_schema"):
+    """Not JSON Schema, not an object schema, or a field of a type we do not take."""
 
 
-class PayloadTooLarge(BadRequest):
-    status_code = 413
-    code = "payload_too_large"
+class PayloadTooLarge(BadRequest, status=413, code="payload_too_large"):
+    """A body or a value over its size limit."""
 
 
-class Unauthorized(OrraError):
-    status_code = 401
-    code = "invalid_api_key"
+class Unauthorized(OrraError, status=401, code="invalid_api_key"):
+    """A missing, malformed or unknown API key."""
 
 
-class Forbidden(OrraError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(OrraError, status=403, code="forbidden"):
+    """The key is valid, but the thing belongs elsewhere."""
 
 
-class NotFound(OrraError):
-    status_code = 404
-    code = "not_found"
+class NotFound(OrraError, status=404, code="not_found"):
+    """No such thing where the caller may look."""
 
 
-class Conflict(OrraError):
-    status_code = 409
-    code = "conflict"
+class Conflict(OrraError, status=409, code="conflict"):
+    """The thing is not in a state that allows this."""
 
 
-class TooManyRequests(OrraError):
+class TooManyRequests(OrraError, status=429, code="too_many_requests"):
     """The project is at a bound; ``retry_after`` (seconds) goes out as ``Retry-After``."""
-
-    status_code = 429
-    code = "too_many_requests"
 
     def __init__(self, message: str, *, retry_after: int = 30, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

@@ -45,6 +45,14 @@ def _check_name(value: str, what: str) -> str:
     return value
 
 
+def _none_blank(texts: list[str], what: str) -> list[str]:
+    """``texts`` unchanged, if none of them is blank; else the first blank one, by position."""
+    for i, text in enumerate(texts):
+        if not text.strip():
+            raise ValueError(f"{what} {i} is blank")
+    return texts
+
+
 class UseCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,10 +64,7 @@ class UseCase(BaseModel):
     @field_validator("capabilities")
     @classmethod
     def _capabilities_not_blank(cls, value: list[str]) -> list[str]:
-        for i, capability in enumerate(value):
-            if not capability.strip():
-                raise ValueError(f"capability {i} is blank")
-        return value
+        return _none_blank(value, "capability")
 
     @model_validator(mode="after")
     def _params_name_every_variable(self) -> UseCase:
@@ -111,10 +116,7 @@ class GroundingSpec(BaseModel):
     @field_validator("constraints")
     @classmethod
     def _constraints_not_blank(cls, value: list[str]) -> list[str]:
-        for i, constraint in enumerate(value):
-            if not constraint.strip():
-                raise ValueError(f"constraint {i} is blank")
-        return value
+        return _none_blank(value, "constraint")
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)
@@ -206,10 +208,10 @@ def match_use_case(
                     spec=spec.name,
                     version=spec.version,
                     domain=spec.domain,
+                    constraints=list(spec.constraints),
                     use_case=use_case,
                     score=score,
                     params=params,
-                    constraints=list(spec.constraints),
                 )
     return best
 
