@@ -133,8 +133,8 @@ def test_large_values_are_stored_in_parts_and_read_back_whole_even_after_a_repla
         store._connection.execute("DELETE FROM orchestrations")
         assert store.orchestration("o_1") is None
         assert replay_projection(store._connection) == 2
-        assert store.orchestration("o_1")["result"] == big
-        assert [e["payload"] for e in store.events_of("o_1")][-1] == big
+        assert store.orchestration("o_1").result == big
+        assert [e.payload for e in store.events_of("o_1")][-1] == big
         exported = store.export("p_1", "orchestrations").column("result").to_pylist()
         assert [json_text.encode() for json_text in exported] == [__import__("orjson").dumps(big)]
         parts = store._connection.execute(
@@ -225,8 +225,8 @@ def test_a_failed_projection_flush_keeps_its_rows_and_tells_no_waiter_too_early(
         with caplog.at_level("ERROR", logger="orra.store"):
             asyncio.run(scenario())
         row = store.orchestration("o_1")
-        assert row is not None and row["status"] == "COMPLETED", row
-        assert row["result"] == {"text": "done"}
+        assert row is not None and row.status == "COMPLETED", row
+        assert row.result == {"text": "done"}
     finally:
         blocker.close()
         store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from orra_server.planning.remainder import next_step_number
 from orra_server.planning.schema_flow import _number
-from orra_server.store.store import _step_order
+from orra_server.store.reads import _step_order
 
 
 def test_a_step_order_never_raises_whatever_the_id():

@@ -15,7 +15,7 @@ from orra_sdk.vocabulary import OrchestrationStatus
 
 from ..control import history
 from ..control.cancel import Cancel, cancel
-from ..control.events import FollowEvents, Numbered, follow, start_following
+from ..control.events import FollowEvents, Numbered, StoredEvent, follow, start_following
 from ..core.errors import BadRequest
 from ..core.grammar import decimal
 from ..core.ids import to_iso
@@ -45,16 +45,16 @@ async def cancel_orchestration(
     return live.body(OrchestrationStatus.CANCELLED)
 
 
-def _event_body(row: dict[str, Any], number: int) -> dict[str, Any]:
+def _event_body(row: StoredEvent, number: int) -> dict[str, Any]:
     """An event as the API shows it: ``seq`` is its number within the run (1, 2, …)."""
-    payload = row.get("payload")
+    payload = row.payload
     if isinstance(payload, str):  # straight from the writer: still JSON text
         payload = orjson.loads(payload)
     return {
         "seq": number,
-        "type": row["type"],
-        "stepId": row.get("step_id"),
-        "time": to_iso(row["occurred_at"]),
+        "type": row.type,
+        "stepId": row.step_id,
+        "time": to_iso(row.occurred_at),
         "payload": payload,
     }
 
@@ -88,16 +88,16 @@ async def _frames(events: AsyncIterator[Numbered | None]) -> AsyncIterator[bytes
 _OFF_LOOP_CHARS = 256 * 1024
 
 
-async def _frame_off_loop(row: dict[str, Any], number: int) -> bytes:
+async def _frame_off_loop(row: StoredEvent, number: int) -> bytes:
     """:func:`_frame` for a live event: its payload is JSON text, a step's result maybe (up to
     a frame, 16 MiB): a large one is handled in a worker thread."""
-    payload = row.get("payload")
+    payload = row.payload
     if isinstance(payload, str) and len(payload) > _OFF_LOOP_CHARS:
         return await asyncio.to_thread(_frame, row, number)
     return _frame(row, number)
 
 
-def _frame(row: dict[str, Any], number: int) -> bytes:
+def _frame(row: StoredEvent, number: int) -> bytes:
     body = _event_body(row, number)
     return f"id: {number}\nevent: {body['type']}\ndata: ".encode() + orjson.dumps(body) + b"\n\n"
 

@@ -8,6 +8,7 @@ from typing import Any
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.ids import hash_api_key, new_api_key, now, to_iso
 from ..core.limits import MAX_API_KEYS
+from ..store import StoredApiKey
 from .runtime import Runtime
 
 __all__ = ["add_api_key", "key_id", "list_api_keys", "revoke_api_key", "rotate_api_key"]
@@ -32,8 +33,7 @@ def list_api_keys(runtime: Runtime, project_id: str) -> list[dict[str, Any]]:
     """The project's keys by name (the keys themselves are only shown when created)."""
     rows = runtime.store.api_keys_of(project_id)
     return [
-        {"id": key_id(r["key_hash"]), "name": r["name"], "createdAt": to_iso(r["created_at"])}
-        for r in rows
+        {"id": key_id(r.key_hash), "name": r.name, "createdAt": to_iso(r.created_at)} for r in rows
     ]
 
 
@@ -42,11 +42,9 @@ def key_id(key_hash: str) -> str:
     return "k_" + key_hash[:16]
 
 
-def _find_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
+def _find_key(runtime: Runtime, project_id: str, ref: str) -> StoredApiKey:
     rows = runtime.store.api_keys_of(project_id)
-    matches = [r for r in rows if key_id(r["key_hash"]) == ref] or [
-        r for r in rows if r["name"] == ref
-    ]
+    matches = [r for r in rows if key_id(r.key_hash) == ref] or [r for r in rows if r.name == ref]
     if not matches:
         raise NotFound(
             f"no API key {ref!r} in this project; 'GET /apikeys' lists their ids and names",
@@ -55,16 +53,16 @@ def _find_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
     if len(matches) > 1:
         raise Conflict(
             f"{len(matches)} keys are named {ref!r}; name one by its id: "
-            + ", ".join(key_id(r["key_hash"]) for r in matches),
+            + ", ".join(key_id(r.key_hash) for r in matches),
             code="ambiguous_api_key",
         )
     return matches[0]
 
 
-async def _revoke(runtime: Runtime, row: dict[str, Any]) -> int:
+async def _revoke(runtime: Runtime, row: StoredApiKey) -> int:
     """Delete the key, forget it at once, and disconnect the services that use it."""
-    await runtime.store.revoke_api_key(row["key_hash"])
-    return runtime.forget_key(row["key_hash"])
+    await runtime.store.revoke_api_key(row.key_hash)
+    return runtime.forget_key(row.key_hash)
 
 
 async def revoke_api_key(runtime: Runtime, project_id: str, ref: str) -> dict[str, Any]:
@@ -76,11 +74,11 @@ async def revoke_api_key(runtime: Runtime, project_id: str, ref: str) -> dict[st
             f"Rotate it instead (POST /apikeys/{ref}/rotate)",
             code="last_api_key",
         )
-    await runtime.store.revoke_api_key(row["key_hash"])
-    disconnected = runtime.forget_key(row["key_hash"])
+    await runtime.store.revoke_api_key(row.key_hash)
+    disconnected = runtime.forget_key(row.key_hash)
     return {
-        "id": key_id(row["key_hash"]),
-        "name": row["name"],
+        "id": key_id(row.key_hash),
+        "name": row.name,
         "revoked": True,
         "disconnectedServices": disconnected,
     }
@@ -91,13 +89,13 @@ async def rotate_api_key(runtime: Runtime, project_id: str, ref: str) -> dict[st
     row = _find_key(runtime, project_id, ref)
     key = new_api_key()
     new_hash = hash_api_key(key)
-    await runtime.store.rotate_api_key(project_id, row["key_hash"], new_hash, row["name"], at=now())
+    await runtime.store.rotate_api_key(project_id, row.key_hash, new_hash, row.name, at=now())
     runtime.key_hashes[new_hash] = project_id
-    disconnected = runtime.forget_key(row["key_hash"])
+    disconnected = runtime.forget_key(row.key_hash)
     return {
         "apiKey": key,
         "id": key_id(new_hash),
-        "name": row["name"],
-        "revoked": key_id(row["key_hash"]),
+        "name": row.name,
+        "revoked": key_id(row.key_hash),
         "disconnectedServices": disconnected,
     }

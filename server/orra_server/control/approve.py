@@ -30,10 +30,10 @@ async def approve(runtime: Runtime, command: Approve) -> Run:
     )
     run, step = waiting_step(runtime, project_id, orchestration_id, step_id)
     if command.input is not None:
-        service = runtime.registry.cached(step.service_id or "") or {}
+        service = runtime.registry.cached(step.service_id or "")
         await check_input(
             command.input,
-            service.get("input_schema") or {},
+            (service.input_schema if service else None) or {},
             step_id=step_id,
             component=step.component,
             param="input",

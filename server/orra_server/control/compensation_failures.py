@@ -3,7 +3,7 @@ webhooks are :mod:`.webhooks` of kind ``compensation_failure``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from orra_sdk.vocabulary import CompensationFailureStatus
@@ -48,7 +48,7 @@ def list_compensation_failures(
 
 def _failure(runtime: Runtime, project_id: str, failure_id: str) -> dict[str, Any]:
     row = runtime.store.compensation_failure(failure_id)
-    if row is None or row["project_id"] != project_id:
+    if row is None or row.project_id != project_id:
         raise NotFound(
             f"no compensation failure '{failure_id}' in this project "
             "(list them with GET /compensation-failures)",
@@ -66,13 +66,12 @@ async def settle_compensation_failure(runtime: Runtime, command: Settle) -> dict
     all (say why). Only a pending failure can be settled."""
     failure_id, status = command.failure_id, SETTLED_AS[command.verb]
     row = _failure(runtime, command.project_id, failure_id)
-    if row["status"] != CompensationFailureStatus.PENDING:
+    if row.status != CompensationFailureStatus.PENDING:
         raise Conflict(
-            f"compensation failure '{failure_id}' is already {row['status']} "
-            f"({row['resolution']}); only a pending one can be resolved or ignored",
+            f"compensation failure '{failure_id}' is already {row.status} "
+            f"({row.resolution}); only a pending one can be resolved or ignored",
             code="compensation_failure_not_pending",
         )
     moment = now()
     await runtime.store.settle_compensation_failure(row, status, command.reason, at=moment)
-    updated = {**row, "status": status, "resolution": command.reason, "updated_at": moment}
-    return failure_body(updated)
+    return failure_body(replace(row, status=status, resolution=command.reason, updated_at=moment))

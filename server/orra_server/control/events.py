@@ -14,11 +14,12 @@ from typing import Any
 
 from orra_sdk.vocabulary import ENDING_EVENTS, EventKind
 
+from ..store import StoredEvent
 from .lookup import check_orchestration
 from .revocation import REVOKED
 from .runtime import Runtime
 
-__all__ = ["KEEP_ALIVE", "FollowEvents", "Numbered", "follow", "start_following"]
+__all__ = ["KEEP_ALIVE", "FollowEvents", "Numbered", "StoredEvent", "follow", "start_following"]
 
 #: seconds between keep-alives (a None item) on an idle stream
 KEEP_ALIVE = 15.0
@@ -97,15 +98,15 @@ class _Position:
         self.seq = 0
         self.number = 0
 
-    def stored(self, row: dict[str, Any]) -> int:
-        self.seq, self.number = row["seq"], row["number"]
+    def stored(self, row: StoredEvent) -> int:
+        self.seq, self.number = row.seq, row.number
         return self.number
 
-    def live(self, row: dict[str, Any]) -> int | None:
+    def live(self, row: StoredEvent) -> int | None:
         """The number of a live event, or None when the store already gave it."""
-        if row["seq"] <= self.seq:
+        if row.seq <= self.seq:
             return None
-        self.seq = row["seq"]
+        self.seq = row.seq
         self.number += 1  # a run's events commit in order, one writer: numbers follow
         return self.number
 
@@ -125,7 +126,7 @@ async def follow(
         # only what comes after ``last`` is sent
         stored = await asyncio.to_thread(runtime.store.events_of, orchestration_id, 0)
         for row in stored:
-            end.see(row["type"])
+            end.see(row.type)
             if at.stored(row) > last:
                 yield Numbered(row, at.number)
         if await end.settled():
@@ -152,7 +153,7 @@ async def follow(
             number = at.live(row)
             if number is None:
                 continue
-            end.see(row["type"])
+            end.see(row.type)
             if number > last:
                 yield Numbered(row, number, live=True)
             if end.terminal and await end.settled():
@@ -166,4 +167,4 @@ async def _rest(
 ) -> AsyncIterator[Numbered | None]:
     """What committed after event number ``after`` but has not reached the stream's queue."""
     for row in await asyncio.to_thread(runtime.store.events_of, orchestration_id, after):
-        yield Numbered(row, row["number"])
+        yield Numbered(row, row.number)

@@ -10,19 +10,19 @@ from __future__ import annotations
 import asyncio
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orra_sdk.vocabulary import OrchestrationStatus
 
 from ..core.errors import BadRequest
+from ..store import export_json, utc
 from .runtime import Runtime
 
-__all__ = ["Export", "ExportFormat", "ExportTable", "export", "utc_or_400"]
+__all__ = ["Export", "ExportFormat", "ExportTable", "export", "time_or_400"]
 
 _STATUSES = {s.value for s in OrchestrationStatus}
 
@@ -41,12 +41,10 @@ class Export:
     status: tuple[str, ...] = ()
 
 
-def utc_or_400(moment: datetime | None, name: str) -> datetime | None:
-    """A query time in UTC (naive); 400 when it has no UTC equivalent."""
-    if moment is None or moment.tzinfo is None:
-        return moment
+def time_or_400(moment: datetime | None, name: str) -> datetime | None:
+    """A query's time bound as the store compares it; 400 when it has no UTC equivalent."""
     try:
-        return moment.astimezone(UTC).replace(tzinfo=None)
+        return utc(moment)
     except OverflowError:
         raise BadRequest(
             f"{name} {moment.isoformat()} is out of range in UTC; give a time between years 1 "
@@ -72,10 +70,7 @@ def _statuses(raw: tuple[str, ...]) -> list[str]:
 
 def _render(table: pa.Table, name: str, fmt: str) -> bytes:
     if fmt == "json":
-        return orjson.dumps(
-            {"table": name, "count": table.num_rows, "rows": table.to_pylist()},
-            option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z,
-        )
+        return export_json(table, name)
     sink = io.BytesIO()
     if fmt == "parquet":
         pq.write_table(table, sink)
@@ -90,7 +85,7 @@ async def export(runtime: Runtime, command: Export) -> bytes:
     await runtime.store.sync()  # the current-state tables lag the events by a few ms
     wanted = _statuses(command.status)
     since, until = command.created
-    since, until = utc_or_400(since, "since"), utc_or_400(until, "until")
+    since, until = time_or_400(since, "since"), time_or_400(until, "until")
     project_id, table, fmt = command.project_id, command.table, command.format
 
     def build() -> bytes:  # off the event loop: a big history takes a while to encode

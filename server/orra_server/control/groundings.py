@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from ..core.errors import BadRequest, Conflict, NotFound
 from ..core.ids import now, to_iso
 from ..planning import GroundingSpec
+from ..store import StoredGrounding
 from . import grounding_documents
 from .runtime import Runtime
 
@@ -93,12 +95,12 @@ def _validate(document: Any) -> GroundingSpec:
         ) from None
 
 
-def _body(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **row["spec"],
-        "createdAt": to_iso(row["created_at"]),
-        "updatedAt": to_iso(row["updated_at"]),
-    }
+def _body(spec: dict[str, Any], created_at: datetime, updated_at: datetime) -> dict[str, Any]:
+    return {**spec, "createdAt": to_iso(created_at), "updatedAt": to_iso(updated_at)}
+
+
+def _stored_body(grounding: StoredGrounding) -> dict[str, Any]:
+    return _body(grounding.spec, grounding.created_at, grounding.updated_at)
 
 
 async def apply_grounding(runtime: Runtime, command: ApplyGrounding) -> Applied:
@@ -109,10 +111,10 @@ async def apply_grounding(runtime: Runtime, command: ApplyGrounding) -> Applied:
         spec, body = await asyncio.to_thread(_spec_of, raw, command.content_type)
     # a stored spec may be large too: read (JSON text → objects) off the loop as well
     existing = await asyncio.to_thread(runtime.store.grounding, project_id, spec.name)
-    live = existing is not None and existing["deleted_at"] is None
-    if live and existing["version"] == spec.version:
-        if await asyncio.to_thread(GroundingSpec.model_validate, existing["spec"]) == spec:
-            return Applied(False, _body(existing))
+    live = existing is not None and existing.deleted_at is None
+    if live and existing.version == spec.version:
+        if await asyncio.to_thread(GroundingSpec.model_validate, existing.spec) == spec:
+            return Applied(False, _stored_body(existing))
         raise Conflict(
             f"grounding '{spec.name}' version {spec.version} already exists with other content; "
             "give the changed spec a new version",
@@ -120,36 +122,27 @@ async def apply_grounding(runtime: Runtime, command: ApplyGrounding) -> Applied:
             param="version",
         )
     moment = now()
-    created = existing["created_at"] if live else moment
-    await runtime.store.save_grounding(
-        project_id,
-        spec.name,
-        domain=spec.domain,
-        version=spec.version,
-        spec=body,
-        created_at=created,
-        at=moment,
-        replaces=existing is not None,
-    )
+    created = existing.created_at if live else moment
+    saved = StoredGrounding(project_id, spec.name, spec.domain, spec.version, body, created, moment)
+    await runtime.store.save_grounding(saved, replaces=existing is not None)
     runtime.forget_groundings(project_id)
-    shown = {"spec": body, "created_at": created, "updated_at": moment}
-    return Applied(not live, _body(shown))
+    return Applied(not live, _body(body, created, moment))
 
 
 async def list_groundings(runtime: Runtime, project_id: str) -> list[dict[str, Any]]:
     rows = await asyncio.to_thread(runtime.store.groundings_of, project_id)
-    return [_body(r) for r in rows]
+    return [_stored_body(r) for r in rows]
 
 
-async def _live(runtime: Runtime, project_id: str, name: str) -> dict[str, Any]:
+async def _live(runtime: Runtime, project_id: str, name: str) -> StoredGrounding:
     row = await asyncio.to_thread(runtime.store.grounding, project_id, name)
-    if row is None or row["deleted_at"] is not None:
+    if row is None or row.deleted_at is not None:
         raise NotFound(f"no grounding '{name}' in this project", code="grounding_not_found")
     return row
 
 
 async def get_grounding(runtime: Runtime, project_id: str, name: str) -> dict[str, Any]:
-    return _body(await _live(runtime, project_id, name))
+    return _stored_body(await _live(runtime, project_id, name))
 
 
 async def delete_grounding(runtime: Runtime, project_id: str, name: str) -> None:

@@ -37,12 +37,12 @@ async def deliveries_of(runtime: Runtime, project_id: str, orchestration_id: str
     await runtime.store.sync()  # deliveries are a projection of the events: bring it up to date
     attempts: dict[str, list[dict[str, Any]]] = {}
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
-        if event["type"] == EventKind.WEBHOOK_ATTEMPT and isinstance(event["payload"], dict):
-            payload = event["payload"]
+        if event.type == EventKind.WEBHOOK_ATTEMPT and isinstance(event.payload, dict):
+            payload = event.payload
             attempts.setdefault(payload.get("deliveryId", ""), []).append(
                 {
                     "attempt": payload.get("attempt"),
-                    "time": to_iso(event["occurred_at"]),
+                    "time": to_iso(event.occurred_at),
                     "status": payload.get("status"),
                     "error": payload.get("error"),
                     "outcome": payload.get("outcome"),
@@ -52,19 +52,19 @@ async def deliveries_of(runtime: Runtime, project_id: str, orchestration_id: str
         "executionId": orchestration_id,
         "deliveries": [
             {
-                "id": row["id"],
-                "kind": row["kind"],
-                "url": row["url"],
-                "status": row["status"],
-                "attempts": row["attempts"],
-                "lastStatus": row["last_status"],
-                "lastError": row["last_error"],
-                "nextAttemptAt": to_iso(row["next_attempt_at"])
-                if row["status"] == DeliveryStatus.PENDING
+                "id": row.id,
+                "kind": row.kind,
+                "url": row.url,
+                "status": row.status,
+                "attempts": row.attempts,
+                "lastStatus": row.last_status,
+                "lastError": row.last_error,
+                "nextAttemptAt": to_iso(row.next_attempt_at)
+                if row.status == DeliveryStatus.PENDING
                 else None,
-                "createdAt": to_iso(row["created_at"]),
-                "deliveredAt": to_iso(row["delivered_at"]),
-                "history": attempts.get(row["id"], []),
+                "createdAt": to_iso(row.created_at),
+                "deliveredAt": to_iso(row.delivered_at),
+                "history": attempts.get(row.id, []),
             }
             for row in runtime.store.deliveries_of(orchestration_id)
         ],

@@ -11,7 +11,7 @@ from orra_sdk.vocabulary import OrchestrationStatus
 from ..core.errors import BadRequest
 from ..core.ids import to_iso
 from ..store import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
-from .export import utc_or_400
+from .export import time_or_400
 from .page import Page
 from .runtime import Runtime
 
@@ -55,8 +55,8 @@ async def list_orchestrations(runtime: Runtime, command: ListOrchestrations) -> 
         status=status,
         action_type=command.action_type or None,
         text=command.text or None,
-        since=utc_or_400(command.since, "since"),
-        until=utc_or_400(command.until, "until"),
+        since=time_or_400(command.since, "since"),
+        until=time_or_400(command.until, "until"),
         sort=sort,
         after=after,
         limit=limit + 1,
@@ -65,16 +65,16 @@ async def list_orchestrations(runtime: Runtime, command: ListOrchestrations) -> 
     more, rows = len(rows) > limit, rows[:limit]
     items = []
     for row in rows:
-        live = runtime.engine.runs.get(row["id"])
+        live = runtime.engine.runs.get(row.id)
         items.append(
             {
-                "executionId": row["id"],
-                "status": live.status if live else row["status"],
-                "action": row["action"],
-                "createdAt": to_iso(row["created_at"]),
-                "startTime": to_iso(row["start_time"]),
-                "endTime": to_iso(row["end_time"]),
-                "error": row["error"],
+                "executionId": row.id,
+                "status": live.status if live else row.status,
+                "action": row.action,
+                "createdAt": to_iso(row.created_at),
+                "startTime": to_iso(row.start_time),
+                "endTime": to_iso(row.end_time),
+                "error": row.error,
             }
         )
     next_cursor = Cursor.after(sort, rows[-1]).encode() if more else None

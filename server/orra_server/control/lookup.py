@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from orra_sdk.vocabulary import EventKind, OrchestrationStatus
@@ -93,7 +93,7 @@ def _salvaged(runtime: Runtime, orchestration_id: str) -> Run | None:
         compensations = runtime.store.compensations_of(orchestration_id)
         return run_from_rows(row, steps, compensations, strict=False)
     except Exception:
-        return run_from_rows({**row, "plan": None}, [], strict=False)
+        return run_from_rows(replace(row, plan=None), [], strict=False)
 
 
 def check_orchestration(runtime: Runtime, project_id: str, orchestration_id: str) -> None:
@@ -122,13 +122,13 @@ async def plan_of(runtime: Runtime, project_id: str, orchestration_id: str) -> d
     calls: list[dict[str, Any]] = []
     cache: str | None = None
     for event in await asyncio.to_thread(runtime.store.events_of, orchestration_id):
-        kind = event["type"]
+        kind = event.type
         if kind == EventKind.LLM_CALL:
-            calls.append(event["payload"])
+            calls.append(event.payload)
         elif kind.startswith("plan_cache_"):
             cache = kind.removeprefix("plan_cache_")
         elif kind in (EventKind.PLAN_MADE, EventKind.PLAN_FAILED) and provenance is None:
-            provenance = event["payload"]["provenance"]
+            provenance = event.payload["provenance"]
     provenance = provenance or {}
     return {
         "executionId": run.id,

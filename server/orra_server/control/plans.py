@@ -22,7 +22,7 @@ from ..planning import (
     execution_levels,
     match_use_case,
 )
-from ..store import Change
+from ..store import Change, StoredService
 from .admission import check_plan
 from .runtime import Runtime
 
@@ -66,7 +66,7 @@ class Planned:
     result: PlanResult
     #: the plan as JSON with its estimated completion time; None when there is no plan
     plan: dict[str, Any] | None
-    services: list[dict[str, Any]]
+    services: list[StoredService]
     service_ids: dict[str, str]
     grounding: GroundingMatch | None
     webhooks: list[str]
@@ -95,11 +95,12 @@ async def plan_request(runtime: Runtime, request: OrchestrationRequest, *, run: 
     project_id = request.project_id
     services = runtime.registry.services(project_id)
     data_map = _data_map(request.data)
-    service_ids = {s["name"]: s["id"] for s in services}
+    service_ids = {s.name: s.id for s in services}
     specs = await runtime.load_groundings(project_id)
     grounding = _grounding_for(specs, request.grounding, request.action)
+    described = [s.as_mapping() for s in services]
     planning = PlanningRequest(
-        action=request.action, data=data_map, services=services, grounding=grounding
+        action=request.action, data=data_map, services=described, grounding=grounding
     )
     result = await _make_plan(runtime, request, planning)
     if result.errors and request.plan is not None and run:

@@ -49,10 +49,10 @@ async def create_project(runtime: Runtime, command: CreateProject) -> dict[str, 
 
 
 def current_project(runtime: Runtime, project_id: str) -> dict[str, Any]:
-    project = runtime.store.project(project_id) or {}
+    project = runtime.store.project(project_id)
     return {
         "id": project_id,
-        "name": project.get("name"),
+        "name": project.name if project else None,
         "webhooks": runtime.store.webhooks_of(project_id),
-        "createdAt": to_iso(project.get("created_at")),
+        "createdAt": to_iso(project.created_at if project else None),
     }

@@ -23,6 +23,7 @@ from ..engine import TERMINAL, Run
 from ..engine.fork import forked
 from ..engine.run import build_steps, gate_steps
 from ..planning import Plan, PlanningRequest, execution_levels
+from ..store import StoredService
 from .admission import admitted, check_input, check_plan
 from .lookup import orchestration
 from .plans import pending_run
@@ -92,7 +93,9 @@ async def rerun(runtime: Runtime, command: Rerun) -> Rerunning:
     edited = command.input
     errors = await check_plan(
         plan,
-        PlanningRequest(action=source.action, data=data, services=services),
+        PlanningRequest(
+            action=source.action, data=data, services=[s.as_mapping() for s in services]
+        ),
         extra_inputs=edited,
     )
     if errors:
@@ -114,7 +117,7 @@ async def rerun(runtime: Runtime, command: Rerun) -> Rerunning:
             code="orchestration_not_finished",
         )
 
-    service_ids = {s["name"]: s["id"] for s in services}
+    service_ids = {s.name: s.id for s in services}
     plan_body = plan.model_dump()
     for spec in plan_body["steps"]:
         if spec["id"] in edited:
@@ -126,7 +129,7 @@ async def rerun(runtime: Runtime, command: Rerun) -> Rerunning:
         project_id, asked, plan_body, webhooks, provenance, source.options, parent_id=source.id
     )
     run.steps = build_steps(plan_body, service_ids)
-    gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in services})
+    gate_steps(run.steps, plan_body, run.options, {s.id: s for s in services})
     events = forked(run, source, command.from_step, reused, recorded, now())
     with admitted(runtime.engine, run):
         await runtime.engine.accept(run, events)
@@ -170,7 +173,7 @@ async def _check_edit(
     step_id: str,
     new_input: dict[str, Any],
     reused: list[str],
-    services: list[dict[str, Any]],
+    services: list[StoredService],
 ) -> None:
     step = plan.by_id().get(step_id)
     if step is None:
@@ -182,10 +185,10 @@ async def _check_edit(
             code=EventKind.STEP_REUSED,
             param=f"input.{step_id}",
         )
-    service = next((s for s in services if s["name"] == step.component), None) or {}
+    service = next((s for s in services if s.name == step.component), None)
     await check_input(
         new_input,
-        service.get("input_schema") or {},
+        (service.input_schema if service else None) or {},
         step_id=step_id,
         component=step.component,
         param=f"input.{step_id}",

@@ -19,7 +19,7 @@ from ..services import frames
 from ..services.connections import ServiceHub
 from ..services.registry import ServiceRegistry
 from ..settings import Settings
-from ..store import Store
+from ..store import Store, StoreBackend
 from .revocation import KeyStreams
 
 log = logging.getLogger("orra.api")
@@ -33,7 +33,7 @@ EXPORTS_AT_ONCE = 1
 @dataclass
 class Runtime:
     settings: Settings
-    store: Store
+    store: StoreBackend
     hub: ServiceHub
     engine: Engine
     registry: ServiceRegistry
@@ -65,7 +65,7 @@ class Runtime:
         hub = ServiceHub()
         registry = ServiceRegistry(store)
         events = EventBus()
-        store.writer.on_events = events.publish
+        store.publish_events(events.watching, events.publish)
         outbox = Outbox(store, settings, secret_of=lambda _project_id: "")  # set below
         engine = Engine(
             store,
@@ -96,10 +96,10 @@ class Runtime:
 
     def _project_info(self, project_id: str) -> tuple[list[str], str]:
         if project_id not in self._project_cache:
-            project = self.store.project(project_id) or {}
+            project = self.store.project(project_id)
             self._project_cache[project_id] = (
                 self.store.webhooks_of(project_id),
-                project.get("webhook_secret") or "",
+                (project.webhook_secret if project else None) or "",
             )
         return self._project_cache[project_id]
 
@@ -116,8 +116,8 @@ class Runtime:
     def groundings_of(self, project_id: str) -> list[GroundingSpec]:
         if project_id not in self._groundings:
             self._groundings[project_id] = [
-                GroundingSpec.model_validate(row["spec"])
-                for row in self.store.groundings_of(project_id)
+                GroundingSpec.model_validate(stored.spec)
+                for stored in self.store.groundings_of(project_id)
             ]
         return self._groundings[project_id]
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..core.ids import to_iso
+from ..store import StoredService
 from .runtime import Runtime
 from .socket_health import confirmed
 
@@ -36,7 +37,7 @@ class Register:
 async def register(runtime: Runtime, command: Register) -> dict[str, Any]:
     """Register (or re-register) a service; the answer, with warnings when its instances
     connected under an older schema."""
-    service, warnings = await runtime.registry.register(
+    registered = await runtime.registry.register(
         command.project_id,
         kind=command.kind,
         service_id=command.service_id,
@@ -47,40 +48,41 @@ async def register(runtime: Runtime, command: Register) -> dict[str, Any]:
         policy=command.policy,
         requires_approval=command.requires_approval,
     )
-    if service["contract_changed"]:
-        stale = runtime.hub.mark_stale(service["id"])
+    service, warnings = registered.service, registered.warnings
+    if registered.contract_changed:
+        stale = runtime.hub.mark_stale(service.id)
         if stale:
             warnings.append(
-                f"this registration changes the schema of '{service['name']}' (now version "
-                f"{service['version']}): {stale} connected instance(s) registered with the old "
+                f"this registration changes the schema of '{service.name}' (now version "
+                f"{service.version}): {stale} connected instance(s) registered with the old "
                 "schema get no new tasks until they restart with the new one"
             )
     answer: dict[str, Any] = {
-        "id": service["id"],
-        "name": service["name"],
+        "id": service.id,
+        "name": service.name,
         "status": "registered",
-        "revertible": service["revertible"],
-        "version": service["version"],
+        "revertible": service.revertible,
+        "version": service.version,
     }
     if warnings:
         answer["warnings"] = warnings
     return answer
 
 
-def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
-    connected = runtime.hub.instances(service["id"])
-    current = runtime.hub.current(service["id"])
-    seen = runtime.hub.last_seen(service["id"])
+def service_body(runtime: Runtime, service: StoredService) -> dict[str, Any]:
+    connected = runtime.hub.instances(service.id)
+    current = runtime.hub.current(service.id)
+    seen = runtime.hub.last_seen(service.id)
     return {
-        "id": service["id"],
-        "name": service["name"],
-        "kind": service["kind"],
-        "description": service["description"],
-        "schema": {"input": service["input_schema"], "output": service["output_schema"]},
-        "revertible": service["revertible"],
-        "version": service["version"],
-        "policy": service.get("policy"),
-        "requiresApproval": bool(service.get("requires_approval")),
+        "id": service.id,
+        "name": service.name,
+        "kind": service.kind,
+        "description": service.description,
+        "schema": {"input": service.input_schema, "output": service.output_schema},
+        "revertible": service.revertible,
+        "version": service.version,
+        "policy": service.policy,
+        "requiresApproval": bool(service.requires_approval),
         "online": bool(current),
         "instances": len(current),
         "staleInstances": len(connected) - len(current),
@@ -97,8 +99,8 @@ def service_body(runtime: Runtime, service: dict[str, Any]) -> dict[str, Any]:
             }
             for i in connected
         ],
-        "registeredAt": to_iso(service["created_at"]),
-        "updatedAt": to_iso(service["updated_at"]),
+        "registeredAt": to_iso(service.created_at),
+        "updatedAt": to_iso(service.updated_at),
     }
 
 

@@ -69,7 +69,7 @@ def authorise(runtime: Runtime, key: str, service_id: str) -> str | None:
     """The project of ``key`` when it owns the service ``service_id``; None: refuse."""
     project_id = runtime.project_for_key(key) if is_well_formed_api_key(key) else None
     service = runtime.registry.by_id(service_id) if service_id else None
-    if project_id is None or service is None or service["project_id"] != project_id:
+    if project_id is None or service is None or service.project_id != project_id:
         return None
     return project_id
 

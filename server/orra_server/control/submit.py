@@ -50,7 +50,7 @@ async def submit(runtime: Runtime, request: OrchestrationRequest) -> Submitted:
         return Submitted(run.id, OrchestrationStatus.NOT_ACTIONABLE, answer)
     run.steps = build_steps(plan_body, planned.service_ids)
     _check_approve_option(run)
-    gate_steps(run.steps, plan_body, run.options, {s["id"]: s for s in planned.services})
+    gate_steps(run.steps, plan_body, run.options, {s.id: s for s in planned.services})
     with admitted(runtime.engine, run):
         await runtime.engine.accept(run, events)
     answer.update(

@@ -57,6 +57,4 @@ def now() -> datetime:
 def to_iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    if moment.tzinfo is None:  # the store keeps naive UTC
-        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

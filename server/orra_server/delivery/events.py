@@ -1,8 +1,8 @@
 """Live orchestration events for server-sent-event streams.
 
-The group-commit writer calls :meth:`EventBus.publish` on its thread after each commit, with the
-committed event rows (``seq`` set). Only orchestrations someone watches cost anything: the
-rows of others are dropped after one set lookup.
+The store calls :meth:`EventBus.publish` on its writer thread after each commit, with the
+committed events of the orchestrations :meth:`EventBus.watching` says someone watches (see
+``Store.publish_events``): the others cost one set lookup.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+
+from ..store import StoredEvent
 
 __all__ = ["EventBus"]
 
@@ -18,15 +19,15 @@ __all__ = ["EventBus"]
 class EventBus:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._watchers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._watchers: dict[str, set[asyncio.Queue[StoredEvent]]] = {}
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
     @contextmanager
-    def watch(self, orchestration_id: str) -> Iterator[asyncio.Queue[dict[str, Any]]]:
+    def watch(self, orchestration_id: str) -> Iterator[asyncio.Queue[StoredEvent]]:
         """A queue of the orchestration's events committed from now on."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        queue: asyncio.Queue[StoredEvent] = asyncio.Queue()
         self._watchers.setdefault(orchestration_id, set()).add(queue)
         try:
             yield queue
@@ -37,15 +38,16 @@ class EventBus:
                 if not watchers:
                     self._watchers.pop(orchestration_id, None)
 
-    def publish(self, rows: list[dict[str, Any]]) -> None:
-        """Writer thread: hand the rows of watched orchestrations to the loop."""
-        if not self._watchers or self._loop is None:
-            return
-        watched = [r for r in rows if r.get("orchestration_id") in self._watchers]
-        if watched:
-            self._loop.call_soon_threadsafe(self._deliver, watched)
+    def watching(self, orchestration_id: str | None) -> bool:
+        """Writer thread: whether an event of this orchestration has anywhere to go."""
+        return self._loop is not None and orchestration_id in self._watchers
 
-    def _deliver(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            for queue in self._watchers.get(row["orchestration_id"], ()):
-                queue.put_nowait(row)
+    def publish(self, events: list[StoredEvent]) -> None:
+        """Writer thread: hand the events of watched orchestrations to the loop."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._deliver, events)
+
+    def _deliver(self, events: list[StoredEvent]) -> None:
+        for event in events:
+            for queue in self._watchers.get(event.orchestration_id or "", ()):
+                queue.put_nowait(event)

@@ -8,6 +8,7 @@ from typing import Any
 from orra_sdk.vocabulary import DeliveryStatus, EventKind
 
 from ..core.ids import to_iso
+from ..store import StoredEvent
 
 __all__ = ["log_line"]
 
@@ -98,13 +99,12 @@ _MESSAGES: dict[str, Callable[[str, Any], str]] = {
 }
 
 
-def log_line(event: dict[str, Any], components: dict[str, str]) -> dict[str, Any]:
-    """One stored event (``number``, ``type``, ``step_id``, ``occurred_at``, ``payload``); its
-    ``seq`` is the event's number within the run."""
-    kind = event["type"]
-    step_id = event.get("step_id")
+def log_line(event: StoredEvent, components: dict[str, str]) -> dict[str, Any]:
+    """One stored event as a line; its ``seq`` is the event's number within the run."""
+    kind = event.type
+    step_id = event.step_id
     subject = f"{step_id} ({components[step_id]})" if step_id in components else step_id or ""
-    payload = event.get("payload")
+    payload = event.payload
     describe = _MESSAGES.get(kind)
     try:
         message = describe(subject, payload) if describe else kind.replace("_", " ")
@@ -114,8 +114,8 @@ def log_line(event: dict[str, Any], components: dict[str, str]) -> dict[str, Any
     if kind == EventKind.WEBHOOK_ATTEMPT and _p(payload, "outcome") != DeliveryStatus.DELIVERED:
         level = "warning"
     return {
-        "seq": event["number"],
-        "time": to_iso(event["occurred_at"]),
+        "seq": event.number,
+        "time": to_iso(event.occurred_at),
         "level": level,
         "event": kind,
         "stepId": step_id,

@@ -36,7 +36,7 @@ from orra_sdk.vocabulary import DeliveryStatus, EventKind
 from ..core.ids import new_id, now
 from ..core.limits import MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERIES_PER_HOST
 from ..settings import Settings
-from ..store import Change, Delivery, Store
+from ..store import Change, Delivery, StoreBackend
 from .destinations import ForbiddenDestination, check_url_form, resolve_allowed
 
 __all__ = ["Outbox", "new_webhook_secret", "sign", "verify", "webhook_id"]
@@ -133,7 +133,9 @@ class _HostSlots:
 
 
 class Outbox:
-    def __init__(self, store: Store, settings: Settings, secret_of: Callable[[str], str]) -> None:
+    def __init__(
+        self, store: StoreBackend, settings: Settings, secret_of: Callable[[str], str]
+    ) -> None:
         self.store = store
         self.attempts = settings.webhook_attempts
         self.initial_delay = settings.webhook_initial_delay
@@ -177,7 +179,7 @@ class Outbox:
 
     def resume(self) -> int:
         """Deliveries a stop interrupted; call inside the loop at start-up."""
-        deliveries = [Delivery.from_row(row) for row in self.store.pending_deliveries()]
+        deliveries = [Delivery.resumed(d) for d in self.store.pending_deliveries()]
         self.schedule(deliveries)
         return len(deliveries)
 

@@ -20,6 +20,7 @@ from ..planning.plan import PlanStep
 from ..planning.remainder import facts_of, merge_remainder
 from ..services.connections import ServiceHub
 from ..services.registry import ServiceRegistry
+from ..store import StoredService
 from .run import Run, StepState, gate_steps
 
 __all__ = ["RemainderPlan", "Replanner", "failed_services"]
@@ -50,10 +51,10 @@ class Replanner:
         turns while a third that could do the work was never tried."""
         services = self.registry.services(run.project_id)
         grace = (run.options or {}).get("offlineGraceSeconds", self.offline_grace)
-        offline = {s["id"] for s in services if self.hub.offline_for(s["id"]) > float(grace)}
+        offline = {s.id for s in services if self.hub.offline_for(s.id) > float(grace)}
         failed = excluded | failed_services(run)
         left_out = failed | offline
-        offered = [s for s in services if s["id"] not in left_out]
+        offered = [s for s in services if s.id not in left_out]
         if not offered:
             return "every other service is offline"
         completed = [s for s in run.steps.values() if s.status == StepStatus.COMPLETED]
@@ -62,7 +63,7 @@ class Replanner:
         request = PlanningRequest(
             action=run.action,
             data={**data, **facts.values},
-            services=offered,
+            services=[s.as_mapping() for s in offered],
             goal=self._goal(run, services),
         )
         fingerprint = f"remainder:{self.registry.fingerprint(run.project_id)}:{sorted(left_out)}"
@@ -75,12 +76,12 @@ class Replanner:
             field
             for step in made.plan.steps
             for service in offered
-            if service["name"] == step.component
-            for field in properties_of(service["output_schema"])
+            if service.name == step.component
+            for field in properties_of(service.output_schema)
         }
         if goal and not goal <= produced:
             missing = ", ".join(sorted(goal - produced))
-            names = {s["id"]: s["name"] for s in services}
+            names = {s.id: s.name for s in services}
             tried = ", ".join(sorted(names.get(i, i) for i in failed))
             return (
                 f"no online service left produces {missing} (what the failed step was to "
@@ -91,14 +92,17 @@ class Replanner:
         used = [*run.steps, *run.replaced]
         merged = merge_remainder(kept, made.plan, facts, used)
         errors = PlanMaker.check(
-            merged.plan, PlanningRequest(action=run.action, data=data, services=services)
+            merged.plan,
+            PlanningRequest(
+                action=run.action, data=data, services=[s.as_mapping() for s in services]
+            ),
         )
         if errors:
             return "the plan of the remainder is not valid: " + "; ".join(
                 e.message for e in errors[:3]
             )
         plan_body = merged.plan.model_dump()
-        service_ids = {s["name"]: s["id"] for s in services}
+        service_ids = {s.name: s.id for s in services}
         added = {
             s.id: StepState(
                 id=s.id,
@@ -110,8 +114,8 @@ class Replanner:
             for s in merged.plan.steps
             if s.id in merged.added
         }  # their dependents and what they wait for are counted when the revision applies
-        gate_steps(added, plan_body, run.options, {s["id"]: s for s in services})
-        names = {s["id"]: s["name"] for s in services}
+        gate_steps(added, plan_body, run.options, {s.id: s for s in services})
+        names = {s.id: s.name for s in services}
         revision = {
             "excluded": sorted(names.get(i, i) for i in left_out),
             "source": made.provenance.get("source"),
@@ -120,16 +124,16 @@ class Replanner:
         return RemainderPlan(plan_body, added, revision)
 
     @staticmethod
-    def _goal(run: Run, services: list[dict[str, Any]]) -> tuple[str, ...]:
+    def _goal(run: Run, services: list[StoredService]) -> tuple[str, ...]:
         """The output fields of the old plan's unfinished ends: what the remainder must make."""
-        by_id = {s["id"]: s for s in services}
+        by_id = {s.id: s for s in services}
         fields: list[str] = []
         for step in run.steps.values():
             if step.dependents or step.status == StepStatus.COMPLETED:
                 continue
             service = by_id.get(step.service_id or "")
             if service is not None:
-                fields += [f for f in properties_of(service["output_schema"]) if f not in fields]
+                fields += [f for f in properties_of(service.output_schema) if f not in fields]
         return tuple(fields)
 
 

@@ -18,7 +18,7 @@ from orra_sdk.vocabulary import EventKind, StepStatus
 
 from ..core.ids import now
 from ..services.connections import Instance, ServiceHub
-from ..store import Change, Store
+from ..store import Change, StoreBackend
 from .compensation import Compensator
 from .dispatch import Dispatcher
 from .policy import RetryPolicy
@@ -36,7 +36,7 @@ Reply = tuple[Run, Event] | asyncio.Future[None] | None
 class Answers:
     """Turns what services send into events; what it needs is passed in, not the engine."""
 
-    store: Store
+    store: StoreBackend
     hub: ServiceHub
     dispatcher: Dispatcher
     compensator: Compensator

@@ -26,7 +26,13 @@ from ..core.ids import new_id, now, to_iso
 from ..services import frames
 from ..services.connections import ServiceHub
 from ..settings import Settings
-from ..store import Change, CompensationFailure, Store, aware
+from ..store import (
+    Change,
+    CompensationFailure,
+    StoreBackend,
+    StoredCompensationFailure,
+    StoredService,
+)
 from .compensation_plan import compensation_key, compensation_of, compensations
 from .policy import RetryPolicy
 from .run import CompensationState, Run, StepState
@@ -39,24 +45,24 @@ log = logging.getLogger("orra.compensation")
 FINAL = frozenset(CompensationStatus) - {CompensationStatus.PENDING, CompensationStatus.RUNNING}
 
 
-def failure_body(row: dict[str, Any]) -> dict[str, Any]:
+def failure_body(failure: CompensationFailure | StoredCompensationFailure) -> dict[str, Any]:
     """A compensation failure as the API and the webhooks show it (``updatedAt`` defaults to
     ``createdAt``)."""
     return {
-        "id": row["id"],
-        "projectId": row["project_id"],
-        "orchestrationId": row["orchestration_id"],
-        "stepId": row["step_id"],
-        "serviceId": row["service_id"],
-        "component": row["component"],
-        "status": row["status"],
-        "failure": row["failure"],
-        "resolution": row["resolution"],
-        "attempts": row["attempts"],
-        "compensation": row["compensation"],
-        "context": row["context"],
-        "createdAt": to_iso(row["created_at"]),
-        "updatedAt": to_iso(row.get("updated_at") or row["created_at"]),
+        "id": failure.id,
+        "projectId": failure.project_id,
+        "orchestrationId": failure.orchestration_id,
+        "stepId": failure.step_id,
+        "serviceId": failure.service_id,
+        "component": failure.component,
+        "status": failure.status,
+        "failure": failure.failure,
+        "resolution": failure.resolution,
+        "attempts": failure.attempts,
+        "compensation": failure.compensation,
+        "context": failure.context,
+        "createdAt": to_iso(failure.created_at),
+        "updatedAt": to_iso(failure.updated_at or failure.created_at),
     }
 
 
@@ -76,11 +82,11 @@ class Compensator:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreBackend,
         hub: ServiceHub,
         settings: Settings,
         *,
-        services: Callable[[str], dict[str, Any] | None],
+        services: Callable[[str], StoredService | None],
         retry_policy: RetryPolicy,
         outbox: Any,
         compensation_webhooks_of: Callable[[str], list[str]],
@@ -101,7 +107,7 @@ class Compensator:
     # -- planning ----------------------------------------------------------------------------
     def _revertible(self, step: StepState) -> bool:
         service = self.services(step.service_id) if step.service_id else None
-        return bool(service and service.get("revertible"))
+        return bool(service and service.revertible)
 
     def plan(
         self, run: Run, reason: str, context: dict[str, Any] | None
@@ -155,18 +161,17 @@ class Compensator:
         """Compensations a stop interrupted; call inside the loop at start-up."""
         store = self.store
         jobs: dict[str, _Job] = {}
-        for row in store.unfinished_compensations():
-            job = jobs.get(row["orchestration_id"])
+        for stored in store.unfinished_compensations():
+            job = jobs.get(stored.orchestration_id)
             if job is None:
-                job = jobs[row["orchestration_id"]] = _Job(
-                    row["orchestration_id"], row["project_id"], []
+                job = jobs[stored.orchestration_id] = _Job(
+                    stored.orchestration_id, stored.project_id or "", []
                 )
                 job.steps_end = {
-                    s["step_id"]: s["end_time"] for s in store.steps_of(job.orchestration_id)
+                    s.step_id: s.end_time for s in store.steps_of(job.orchestration_id)
                 }
-            state = CompensationState.from_row(row)
-            end = job.steps_end.get(state.step_id)
-            state.step_end = aware(end)
+            state = CompensationState.from_stored(stored)
+            state.step_end = job.steps_end.get(state.step_id)
             state.status = CompensationStatus.PENDING
             job.items.append(state)
         for job in jobs.values():
@@ -355,7 +360,7 @@ class Compensator:
         urls = self.compensation_webhooks_of(job.project_id)
         deliveries = []
         if urls and self.outbox is not None:
-            body = {"type": "compensation_failure", **failure_body(dataclasses.asdict(record))}
+            body = {"type": "compensation_failure", **failure_body(record)}
             deliveries = self.outbox.new(
                 job.project_id, item.orchestration_id, "compensation_failure", urls, body
             )

@@ -22,7 +22,7 @@ from ..core.ids import new_id, now
 from ..services import frames
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..store import Change, Store
+from ..store import Change, StoreBackend
 from .references import UnresolvedReference, resolve_input
 from .run import Run, StepState
 from .table import ApprovalRequested, PauseChanged, StepFailed
@@ -49,7 +49,7 @@ _ANEW = object()
 
 @dataclass(eq=False)
 class Dispatcher:
-    store: Store
+    store: StoreBackend
     hub: ServiceHub
     settings: Settings
     #: (service id, idempotency key) -> the step an answer under that key belongs to

@@ -18,7 +18,7 @@ from typing import Any
 from orra_sdk.vocabulary import OrchestrationStatus
 
 from ..core.ids import now
-from ..store import Change, Store
+from ..store import Change, StoreBackend
 from . import table
 from .admission_counts import LiveRuns
 from .compensation import Compensator
@@ -39,7 +39,7 @@ FinishedCallback = Callable[[Run], Awaitable[None]]
 class Endings:
     """Ends runs; what it needs is passed in, not the whole engine."""
 
-    store: Store
+    store: StoreBackend
     dispatcher: Dispatcher
     compensator: Compensator
     outbox: Any

@@ -22,7 +22,7 @@ from orra_sdk.vocabulary import ApprovalStatus, StepStatus
 from ..core.ids import now
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..store import Change, Store
+from ..store import Change, StoreBackend
 from . import gates, recovery, replanning, table
 from .admission_counts import LiveRuns
 from .answers import Answers, Reply
@@ -44,7 +44,7 @@ log = logging.getLogger("orra.engine")
 class Engine:
     def __init__(
         self,
-        store: Store,
+        store: StoreBackend,
         hub: ServiceHub,
         settings: Settings,
         *,
@@ -100,7 +100,7 @@ class Engine:
 
     def policy_for(self, run: Run, step: StepState) -> RetryPolicy:
         service = self.services(step.service_id) if step.service_id else None
-        return resolve_policy(self.defaults, service and service.get("policy"), run.options)
+        return resolve_policy(self.defaults, service.policy if service else None, run.options)
 
     # -- starting ----------------------------------------------------------------------------
     async def accept(self, run: Run, planning: list[Change] = ()) -> None:  # type: ignore[assignment]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 from ..core.ids import now
-from ..store import Store, aware
+from ..store import StoreBackend, StoredOrchestration, StoredStep
 from . import table
 from .policy import RetryPolicy
 from .run import Run, StepState, run_from_rows
@@ -37,13 +37,13 @@ class Stored:
     """One unfinished run as read from the store, or the error reading it raised."""
 
     id: str
-    row: dict[str, Any] | None = None
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    row: StoredOrchestration | None = None
+    steps: list[StoredStep] = field(default_factory=list)
     error: Exception | None = None
 
 
 def resume_all(
-    store: Store,
+    store: StoreBackend,
     runs: dict[str, Run],
     policy_for: Callable[[Run, StepState], RetryPolicy],
     start: Callable[[Run, Transition], Any],
@@ -69,7 +69,7 @@ def resume_all(
 
 
 def _unrecoverable(
-    store: Store,
+    store: StoreBackend,
     runs: dict[str, Run],
     item: Stored,
     exc: Exception,
@@ -89,13 +89,13 @@ def _unrecoverable(
         log.error("orchestration %s could not be ended: %s", item.id, describe(again))
 
 
-def read_unfinished(store: Store) -> list[Stored]:
+def read_unfinished(store: StoreBackend) -> list[Stored]:
     """Every unfinished run, in one query when that works, else one run at a time (so one
     unreadable row costs only its own run)."""
     try:
         rows = store.unfinished_orchestrations()
         steps = store.steps_of_unfinished()
-        return [Stored(row["id"], row, steps.get(row["id"], [])) for row in rows]
+        return [Stored(row.id, row, steps.get(row.id, [])) for row in rows]
     except Exception as exc:
         log.warning(
             "reading the unfinished orchestrations at once failed (%s); reading them one by one",
@@ -121,7 +121,7 @@ def facts_or_empty(read: Callable[[], dict[Any, Any]], what: str) -> dict[Any, A
 
 
 def rebuild(
-    store: Store,
+    store: StoreBackend,
     stored: Stored,
     dispatches: dict[tuple[str, str], int],
     waits: dict[tuple[str, str], datetime],
@@ -155,7 +155,7 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def salvage(store: Store, stored: Stored) -> Run | None:
+def salvage(store: StoreBackend, stored: Stored) -> Run | None:
     """What can be read of a run that could not be resumed: enough to end it, with its
     webhooks and its completed steps' compensation data (None: not even its row reads)."""
     row, step_rows = stored.row, stored.steps
@@ -169,16 +169,16 @@ def salvage(store: Store, stored: Stored) -> Run | None:
         return None
     run = Run(
         id=stored.id,
-        project_id=str(row.get("project_id") or ""),
-        action=_of(row.get("action"), dict, {}),
-        data=[d for d in _of(row.get("data"), list, []) if isinstance(d, dict)],
-        plan=_of(row.get("plan"), dict, None),
+        project_id=str(row.project_id or ""),
+        action=_of(row.action, dict, {}),
+        data=[d for d in _of(row.data, list, []) if isinstance(d, dict)],
+        plan=_of(row.plan, dict, None),
         status=OrchestrationStatus.RUNNING,
-        created_at=_time(row.get("created_at")) or datetime.now(UTC),
-        webhooks=[w for w in _of(row.get("webhooks"), list, []) if isinstance(w, str)],
-        start_time=_time(row.get("start_time")),
-        options=_of(row.get("options"), dict, None),
-        parent_id=row.get("parent_id") if isinstance(row.get("parent_id"), str) else None,
+        created_at=_of(row.created_at, datetime, None) or now(),
+        webhooks=[w for w in _of(row.webhooks, list, []) if isinstance(w, str)],
+        start_time=_of(row.start_time, datetime, None),
+        options=_of(row.options, dict, None),
+        parent_id=_of(row.parent_id, str, None),
     )
     for item in step_rows:
         step = _step(item)
@@ -187,36 +187,30 @@ def salvage(store: Store, stored: Stored) -> Run | None:
     return run
 
 
-def _step(row: dict[str, Any]) -> StepState | None:
-    step_id = row.get("step_id")
-    if not isinstance(step_id, str):
+def _step(stored: StoredStep) -> StepState | None:
+    if not isinstance(stored.step_id, str):
         return None
     step = StepState(
-        id=step_id,
-        component=str(row.get("component") or ""),
-        service_id=row.get("service_id") if isinstance(row.get("service_id"), str) else None,
+        id=stored.step_id,
+        component=str(stored.component or ""),
+        service_id=_of(stored.service_id, str, None),
         template={},
         dependencies=[],
     )
     try:
-        step.status = StepStatus(row.get("status"))
+        step.status = StepStatus(stored.status)
     except ValueError:
         step.status = StepStatus.PENDING
-    step.input = _of(row.get("input"), dict, None)
-    step.output = row.get("output")
-    step.error = row.get("error") if isinstance(row.get("error"), str) else None
-    step.attempts = row["attempts"] if isinstance(row.get("attempts"), int) else 0
-    key = row.get("idempotency_key")
-    step.idempotency_key = key if isinstance(key, str) else None
-    step.start_time = _time(row.get("start_time"))
-    step.end_time = _time(row.get("end_time"))
-    step.compensation = _of(row.get("compensation"), dict, None)
+    step.input = _of(stored.input, dict, None)
+    step.output = stored.output
+    step.error = _of(stored.error, str, None)
+    step.attempts = _of(stored.attempts, int, 0)
+    step.idempotency_key = _of(stored.idempotency_key, str, None)
+    step.start_time = _of(stored.start_time, datetime, None)
+    step.end_time = _of(stored.end_time, datetime, None)
+    step.compensation = _of(stored.compensation, dict, None)
     return step
 
 
 def _of(value: Any, kind: type, default: Any) -> Any:
     return value if isinstance(value, kind) else default
-
-
-def _time(value: Any) -> datetime | None:
-    return aware(value) if isinstance(value, datetime) else None

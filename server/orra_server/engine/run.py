@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from orra_sdk.vocabulary import (
 )
 
 from ..core.ids import to_iso
-from ..store import aware
+from ..store import StoredCompensation, StoredOrchestration, StoredService, StoredStep
 
 __all__ = [
     "TERMINAL",
@@ -116,26 +116,12 @@ class CompensationState:
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> CompensationState:
-        return cls(
-            orchestration_id=row["orchestration_id"],
-            step_id=row["step_id"],
-            service_id=row["service_id"],
-            component=row["component"],
-            reason=row["reason"],
-            context=row["context"],
-            position=row["position"],
-            input=row["input"],
-            ttl_ms=row["ttl_ms"],
-            idempotency_key=row["idempotency_key"],
-            created_at=aware(row["created_at"]),
-            status=row["status"],
-            attempts=row["attempts"] or 0,
-            result=row["result"],
-            error=row["error"],
-            start_time=aware(row["start_time"]),
-            end_time=aware(row["end_time"]),
-        )
+    def from_stored(cls, stored: StoredCompensation) -> CompensationState:
+        """As the store read it (its attributes are this state's, ``step_end`` aside)."""
+        read = {field.name for field in fields(stored)}
+        state = cls(**{f.name: getattr(stored, f.name) for f in fields(cls) if f.name in read})
+        state.attempts = state.attempts or 0
+        return state
 
 
 @dataclass(eq=False)
@@ -217,7 +203,7 @@ def gate_steps(
     steps: dict[str, StepState],
     plan: dict[str, Any],
     options: dict[str, Any] | None,
-    services: dict[str, dict[str, Any]],
+    services: dict[str, StoredService],
 ) -> None:
     """Mark the steps that wait for a person's approval before they run: their service asks
     for it, the caller listed them (``options.approve``, or ``"revertible"``), or the plan
@@ -225,12 +211,12 @@ def gate_steps(
     approve = (options or {}).get("approve")
     marked = {s["id"] for s in plan.get("steps", []) if s.get("requiresApproval")}
     for step in steps.values():
-        service = services.get(step.service_id or "") or {}
+        service = services.get(step.service_id or "")
         if (
-            service.get("requires_approval")
+            (service is not None and service.requires_approval)
             or step.id in marked
             or (isinstance(approve, list) and step.id in approve)
-            or (approve == "revertible" and service.get("revertible"))
+            or (approve == "revertible" and service is not None and service.revertible)
         ):
             step.approval = ApprovalStatus.REQUIRED
 
@@ -273,53 +259,53 @@ def build_steps(
 
 
 def run_from_rows(
-    row: dict[str, Any],
-    step_rows: list[dict[str, Any]],
-    compensation_rows: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    row: StoredOrchestration,
+    step_rows: list[StoredStep],
+    compensation_rows: list[StoredCompensation] = (),  # type: ignore[assignment]
     *,
     strict: bool = True,
 ) -> Run:
     """Rebuild a run from its stored current state (for reads and for crash recovery);
     ``strict=False`` shows what it can of a plan that no longer builds (see build_steps)."""
     run = Run(
-        id=row["id"],
-        project_id=row["project_id"],
-        action=row["action"],
-        data=row["data"] or [],
-        plan=row["plan"],
-        status=OrchestrationStatus(row["status"]),
-        created_at=aware(row["created_at"]),
-        webhooks=row["webhooks"] or [],
-        start_time=aware(row["start_time"]),
-        end_time=aware(row["end_time"]),
-        result=row["result"],
-        error=row["error"],
-        options=row.get("options"),
-        parent_id=row.get("parent_id"),
-        compensations=[CompensationState.from_row(r) for r in compensation_rows],
+        id=row.id,
+        project_id=row.project_id,
+        action=row.action,
+        data=row.data or [],
+        plan=row.plan,
+        status=OrchestrationStatus(row.status),
+        created_at=row.created_at,
+        webhooks=row.webhooks or [],
+        start_time=row.start_time,
+        end_time=row.end_time,
+        result=row.result,
+        error=row.error,
+        options=row.options,
+        parent_id=row.parent_id,
+        compensations=[CompensationState.from_stored(r) for r in compensation_rows],
     )
-    by_id = {r["step_id"]: r for r in step_rows}
+    by_id = {r.step_id: r for r in step_rows}
     if run.plan:
-        service_ids = {r["component"]: r["service_id"] for r in step_rows}
+        service_ids = {r.component: r.service_id for r in step_rows}
         run.steps = build_steps(run.plan, service_ids, strict=strict)
-    for row in step_rows:  # rows of steps a plan revision replaced
-        if row["step_id"] not in run.steps:
-            run.replaced[row["step_id"]] = StepState(
-                row["step_id"], row["component"], row["service_id"], {}, []
+    for stored in step_rows:  # steps a plan revision replaced
+        if stored.step_id not in run.steps:
+            run.replaced[stored.step_id] = StepState(
+                stored.step_id, stored.component, stored.service_id, {}, []
             )
     for step in [*run.steps.values(), *run.replaced.values()]:
         stored = by_id.get(step.id)
         if stored is None:
             continue
-        step.status = StepStatus(stored["status"])
-        step.output = stored["output"]
-        step.error = stored["error"]
-        step.attempts = stored["attempts"] or 0
-        step.idempotency_key = stored["idempotency_key"]
-        step.start_time = aware(stored["start_time"])
-        step.end_time = aware(stored["end_time"])
-        step.compensation = stored.get("compensation")
-        step.approval = stored.get("approval")
+        step.status = StepStatus(stored.status)
+        step.output = stored.output
+        step.error = stored.error
+        step.attempts = stored.attempts or 0
+        step.idempotency_key = stored.idempotency_key
+        step.start_time = stored.start_time
+        step.end_time = stored.end_time
+        step.compensation = stored.compensation
+        step.approval = stored.approval
         if step.status != StepStatus.PENDING or step.approval == ApprovalStatus.APPROVED:
-            step.input = stored["input"]
+            step.input = stored.input
     return run

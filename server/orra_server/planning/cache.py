@@ -142,7 +142,8 @@ class PlanCache:
         if entry is None and self.backing is not None:
             stored = self.backing.load_plan(self.digest(key))
             if stored is not None:
-                entry = CachedPlan(Plan.model_validate(stored[0]), stored[1])
+                plan, provenance = stored
+                entry = CachedPlan(Plan.model_validate(plan), provenance)
                 self._remember(key, entry)
         if entry is not None:
             self._plans.move_to_end(key)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import BadRequest, DescriptionTooLong, InvalidServiceName
@@ -14,9 +15,15 @@ from ..core.ids import new_id, now
 from ..core.jsonschemas import normalise_schema
 from ..core.limits import MAX_SERVICES
 from ..planning.cache import services_fingerprint
-from ..store import Store, aware
+from ..store import StoreBackend, StoredService
 
-__all__ = ["MAX_DESCRIPTION", "ServiceRegistry", "check_service_name", "suggest_service_name"]
+__all__ = [
+    "MAX_DESCRIPTION",
+    "Registered",
+    "ServiceRegistry",
+    "check_service_name",
+    "suggest_service_name",
+]
 
 MAX_DESCRIPTION = 500
 _ALLOWED = re.compile(r"[a-z0-9.\-]")
@@ -61,18 +68,28 @@ def check_service_name(name: str) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What a registration did: the service as now stored, whether its contract changed
+    (schemas or revertibility), and what the caller should hear about it."""
+
+    service: StoredService
+    contract_changed: bool
+    warnings: list[str]
+
+
 class ServiceRegistry:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBackend) -> None:
         self.store = store
-        self._by_project: dict[str, list[dict[str, Any]]] = {}
+        self._by_project: dict[str, list[StoredService]] = {}
         self._changes: dict[str, int] = {}
         self._fingerprints: dict[str, tuple[int, str]] = {}
-        self._by_id: dict[str, dict[str, Any] | None] = {}
+        self._by_id: dict[str, StoredService | None] = {}
         #: registrations run one at a time: two instances starting together with no saved id
         #: must both land on one service, not create two services with one name
         self._lock = asyncio.Lock()
 
-    def services(self, project_id: str) -> list[dict[str, Any]]:
+    def services(self, project_id: str) -> list[StoredService]:
         if project_id not in self._by_project:
             self._by_project[project_id] = self.store.services_of(project_id)
         return self._by_project[project_id]
@@ -86,22 +103,21 @@ class ServiceRegistry:
         version = self.version(project_id)
         known = self._fingerprints.get(project_id)
         if known is None or known[0] != version:
-            known = (version, services_fingerprint(self.services(project_id)))
+            described = [s.as_mapping() for s in self.services(project_id)]
+            known = (version, services_fingerprint(described))
             self._fingerprints[project_id] = known
         return known[1]
 
-    def by_id(self, service_id: str) -> dict[str, Any] | None:
+    def by_id(self, service_id: str) -> StoredService | None:
         return self.store.service(service_id)
 
-    def cached(self, service_id: str) -> dict[str, Any] | None:
+    def cached(self, service_id: str) -> StoredService | None:
         """By id, from memory after the first read (the engine asks on every dispatch)."""
         if service_id not in self._by_id:
             self._by_id[service_id] = self.store.service(service_id)
         return self._by_id[service_id]
 
-    async def register(
-        self, project_id: str, **registration: Any
-    ) -> tuple[dict[str, Any], list[str]]:
+    async def register(self, project_id: str, **registration: Any) -> Registered:
         async with self._lock:
             return await self._register(project_id, **registration)
 
@@ -117,7 +133,7 @@ class ServiceRegistry:
         revertible: bool,
         policy: dict[str, Any] | None = None,
         requires_approval: bool = False,
-    ) -> tuple[dict[str, Any], list[str]]:
+    ) -> Registered:
         check_service_name(name)
         description = description or ""
         if len(description) > MAX_DESCRIPTION:
@@ -141,7 +157,7 @@ class ServiceRegistry:
         existing = None
         if service_id:
             existing = self.store.service(service_id)
-            if existing is not None and existing["project_id"] != project_id:
+            if existing is not None and existing.project_id != project_id:
                 existing = None  # never reuse another project's id: register as new
         if existing is None:
             existing = self.store.service_by_name(project_id, name)
@@ -154,31 +170,30 @@ class ServiceRegistry:
                 details={"limit": MAX_SERVICES},
             )
         moment = now()
-        row = {
-            "id": existing["id"] if existing else new_id("s_", 16, letters_only=True),
-            "project_id": project_id,
-            "name": name,
-            "kind": kind,
-            "description": description,
-            "input_schema": input_schema,
-            "output_schema": output_schema,
-            "revertible": bool(revertible),
-            "version": (existing["version"] + 1) if existing else 1,
-            "created_at": aware(existing["created_at"]) if existing else moment,
-            "updated_at": moment,
-            "policy": policy or None,
-            "requires_approval": bool(requires_approval),
-        }
-        await self.store.save_service(row, replaces=existing is not None)
+        service = StoredService(
+            id=existing.id if existing else new_id("s_", 16, letters_only=True),
+            project_id=project_id,
+            name=name,
+            kind=kind,
+            description=description,
+            input_schema=input_schema,
+            output_schema=output_schema,
+            revertible=bool(revertible),
+            version=(existing.version + 1) if existing else 1,
+            created_at=existing.created_at if existing else moment,
+            updated_at=moment,
+            policy=policy or None,
+            requires_approval=bool(requires_approval),
+        )
+        await self.store.save_service(service, replaces=existing is not None)
         self._by_project.pop(project_id, None)
-        self._by_id.pop(row["id"], None)
+        self._by_id.pop(service.id, None)
         self._changes[project_id] = self._changes.get(project_id, 0) + 1
-        service = dict(row)
         #: instances connected before a registration that changes the contract serve the old
         #: one: the API marks them stale (docs/decisions.md)
-        service["contract_changed"] = existing is not None and (
-            existing["input_schema"] != input_schema
-            or existing["output_schema"] != output_schema
-            or bool(existing["revertible"]) != bool(revertible)
+        changed = existing is not None and (
+            existing.input_schema != input_schema
+            or existing.output_schema != output_schema
+            or bool(existing.revertible) != bool(revertible)
         )
-        return service, warnings
+        return Registered(service, changed, warnings)

@@ -1,5 +1,7 @@
 """Persistence: one DuckDB file behind a narrow interface (see README.md beside this file)."""
 
+from . import rows
+from .export import export_json
 from .interface import StoreBackend
 from .paging import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
 from .records import (
@@ -9,25 +11,28 @@ from .records import (
     Delivery,
     OrchestrationRecord,
     StepRecord,
-    aware,
+    utc,
 )
+from .rows import *  # noqa: F403 (the objects reads return, listed in rows.__all__)
 from .store import Store, WebhookKind
 from .writer import GroupCommitWriter
 
 __all__ = [
     "DEFAULT_SORT",
     "Change",
-    "Cursor",
-    "InvalidCursor",
     "CompensationFailure",
     "CompensationRecord",
+    "Cursor",
     "Delivery",
     "GroupCommitWriter",
+    "InvalidCursor",
     "OrchestrationRecord",
     "StepRecord",
     "Store",
     "StoreBackend",
     "WebhookKind",
-    "aware",
+    "export_json",
     "parse_sort",
+    "utc",
+    *rows.__all__,
 ]

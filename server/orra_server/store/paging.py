@@ -13,11 +13,18 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 
-__all__ = ["DEFAULT_SORT", "SORT_COLUMNS", "Cursor", "InvalidCursor", "parse_sort"]
+__all__ = [
+    "DEFAULT_SORT",
+    "SORT_COLUMNS",
+    "Cursor",
+    "InvalidCursor",
+    "ListingFilters",
+    "parse_sort",
+]
 
 #: public sort key → the SQL expression it orders by
 SORT_COLUMNS: dict[str, str] = {
@@ -51,14 +58,15 @@ class Cursor:
     id: str
 
     @classmethod
-    def after(cls, sort: str, row: dict[str, Any]) -> Cursor:
+    def after(cls, sort: str, last: Any) -> Cursor:
+        """After ``last``, a :class:`~orra_server.store.StoredOrchestration` of a listing."""
         key, _ = parse_sort(sort)
         value = {
-            "createdAt": row["created_at"],
-            "status": row["status"],
-            "type": (row.get("action") or {}).get("type"),
+            "createdAt": last.created_at,
+            "status": last.status,
+            "type": (last.action or {}).get("type"),
         }[key]
-        return cls(sort, value, row["created_at"], row["id"])
+        return cls(sort, value, last.created_at, last.id)
 
     def encode(self) -> str:
         key = self.key.isoformat() if isinstance(self.key, datetime) else self.key
@@ -80,3 +88,17 @@ class Cursor:
         if not isinstance(row_id, str) or not isinstance(key, str | datetime):
             raise InvalidCursor("not a cursor this server wrote")
         return cls(sort, key, created, row_id)
+
+
+class ListingFilters(TypedDict, total=False):
+    """What ``orchestrations_of`` takes after the project (see its docstring)."""
+
+    status: str | None
+    action_type: str | None
+    text: str | None
+    since: datetime | None
+    until: datetime | None
+    sort: str
+    after: Cursor | None
+    limit: int
+    offset: int

@@ -11,16 +11,15 @@ and the current state it changed. One :meth:`Store.record` call commits a list o
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
-from orra_sdk.vocabulary import DeliveryStatus
-
+from .projection import Insert, Operation, Update, snapshot_of
+from .rows import StoredDelivery
 from .schema import ARROW_SCHEMAS
-from .writer import Insert, Operation, Update, snapshot_of
 
 __all__ = [
     "Change",
@@ -31,9 +30,11 @@ __all__ = [
     "StepRecord",
     "aware",
     "dumps",
+    "encoded",
     "loads",
     "naive",
     "operations",
+    "utc",
 ]
 
 
@@ -57,58 +58,37 @@ def aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
 
 
+def utc(moment: datetime | None) -> datetime | None:
+    """A time a caller gives (a query's bound: naive means UTC) as the store compares it;
+    OverflowError when it has no UTC equivalent (year 1 or 9999 in another zone)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class OrchestrationRecord(Protocol):
+    """The engine's run as the store reads it: an attribute for each column of
+    :class:`~orra_server.store.StoredOrchestration` (a status may be a ``StrEnum``)."""
+
     id: str
-    project_id: str
-    action: dict[str, Any]
-    data: list[dict[str, Any]]
-    plan: dict[str, Any] | None
-    status: str
-    result: Any
-    error: str | None
-    webhooks: list[str]
     created_at: datetime
-    start_time: datetime | None
-    end_time: datetime | None
-    options: dict[str, Any] | None
-    parent_id: str | None
+    plan: dict[str, Any] | None
 
 
 class StepRecord(Protocol):
+    """The engine's step: ``id`` (the row's ``step_id``), ``template`` (shown as its input
+    until it has one) and an attribute for each other column of ``StoredStep``."""
+
     id: str
-    component: str
-    service_id: str | None
     template: dict[str, Any]
-    status: str
     input: dict[str, Any] | None
-    output: Any
-    error: str | None
-    attempts: int
-    idempotency_key: str | None
-    start_time: datetime | None
-    end_time: datetime | None
-    compensation: Any
-    approval: str | None
 
 
 class CompensationRecord(Protocol):
+    """The engine's compensation: an attribute for each column of ``StoredCompensation``."""
+
     orchestration_id: str
     step_id: str
-    service_id: str | None
-    component: str
-    status: str
-    reason: str
-    context: Any
-    position: int
-    attempts: int
-    input: Any
-    ttl_ms: int | None
-    idempotency_key: str
-    result: Any
-    error: str | None
-    created_at: datetime
-    start_time: datetime | None
-    end_time: datetime | None
 
 
 @dataclass(slots=True)
@@ -123,17 +103,16 @@ class Delivery:
     body: Any  # the JSON value POSTed
     created_at: datetime
     next_attempt_at: datetime
-    status: str = DeliveryStatus.PENDING
+    status: str = "pending"  # pending, delivered, failed
     attempts: int = 0
     last_status: int | None = None
     last_error: str | None = None
     delivered_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Delivery:
-        """From a row as :meth:`Store.pending_deliveries` reads it (times become aware)."""
-        times = ("created_at", "next_attempt_at", "delivered_at")
-        return cls(**{k: aware(v) if k in times else v for k, v in row.items()})
+    def resumed(cls, stored: StoredDelivery) -> Delivery:
+        """One :meth:`Store.pending_deliveries` read, to attempt again."""
+        return cls(**{field.name: getattr(stored, field.name) for field in fields(stored)})
 
 
 @dataclass(slots=True)
@@ -153,6 +132,8 @@ class CompensationFailure:
     created_at: datetime
     status: str = "pending"
     resolution: str | None = None
+    #: when it was settled (None: not yet; a row written now says ``created_at``)
+    updated_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -219,10 +200,12 @@ JSON_COLUMNS: dict[str, frozenset[str]] = {
     "compensations": frozenset({"context", "input", "result"}),
     "deliveries": frozenset({"body"}),
     "compensation_failures": frozenset({"compensation", "context"}),
+    "groundings": frozenset({"spec"}),
+    "services": frozenset({"input_schema", "output_schema", "policy"}),
 }
 
 
-def _encoded(record: Any, table: str, **given: Any) -> dict[str, Any]:
+def encoded(record: Any, table: str, **given: Any) -> dict[str, Any]:
     """A row of ``table`` from ``record``'s attributes of the columns' names (``given`` wins):
     JSON columns as JSON text, times as naive UTC, statuses as plain text."""
     row: dict[str, Any] = {}
@@ -240,21 +223,21 @@ def _encoded(record: Any, table: str, **given: Any) -> dict[str, Any]:
 
 def orchestration_row(run: OrchestrationRecord, change: Change | None = None) -> dict[str, Any]:
     status = change.status if change is not None and change.status else run.status
-    return _encoded(run, "orchestrations", status=status)
+    return encoded(run, "orchestrations", status=status)
 
 
 def step_row(orchestration_id: str | None, step: StepRecord) -> dict[str, Any]:
     shown = step.input if step.input is not None else step.template
-    return _encoded(step, "steps", orchestration_id=orchestration_id, step_id=step.id, input=shown)
+    return encoded(step, "steps", orchestration_id=orchestration_id, step_id=step.id, input=shown)
 
 
 def compensation_row(item: CompensationRecord) -> dict[str, Any]:
-    return _encoded(item, "compensations")
+    return encoded(item, "compensations")
 
 
 def delivery_row(delivery: Delivery) -> dict[str, Any]:
-    return _encoded(delivery, "deliveries")
+    return encoded(delivery, "deliveries")
 
 
 def failure_row(failure: CompensationFailure) -> dict[str, Any]:
-    return _encoded(failure, "compensation_failures", updated_at=failure.created_at)
+    return encoded(failure, "compensation_failures", updated_at=failure.created_at)

@@ -9,30 +9,26 @@ is one statement: the batch's events, appended as one Arrow table. Each event ca
 of the ``orchestrations``/``steps`` rows it changed; those current-state tables are a
 *projection*, written from a buffer every ``projection_interval`` seconds (or on demand with
 :meth:`sync`) together with the highest event ``seq`` they reflect. On start-up,
-:func:`replay_projection` applies the snapshots of events past that mark, so a crash loses
+``projection.replay_projection`` applies the snapshots of events past that mark, so a crash loses
 nothing that was acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 
-from . import large, tables
+from . import tables
+from .projection import Delete, Insert, Operation, Projection, Update, replay_projection
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
 __all__ = [
@@ -47,28 +43,6 @@ __all__ = [
 log = logging.getLogger("orra.store")
 
 
-@dataclass(slots=True)
-class Insert:
-    table: str
-    row: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Update:
-    """Replace the non-key columns of one existing row with ``row`` (a complete row)."""
-
-    table: str
-    row: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Delete:
-    """Delete the rows of a non-projected table whose columns equal ``match``."""
-
-    table: str
-    match: dict[str, Any]
-
-
 class _Sync:
     """A request to write the projection buffer now."""
 
@@ -78,8 +52,6 @@ class _WhenProjected:
     regular flush (no flush of its own: the hot path keeps its 200 ms batches)."""
 
 
-Operation = Insert | Update | Delete
-
 #: the writer checkpoints itself when the WAL passes this many bytes (DuckDB's own
 #: ``wal_autocheckpoint`` is 16 MiB; one commit of a 6 MB result adds ≈ 29 MiB)
 WAL_LIMIT = 64 * 1024 * 1024
@@ -87,38 +59,6 @@ WAL_LIMIT = 64 * 1024 * 1024
 WAL_WARN_EVERY = 60.0
 
 _STOP = object()
-
-
-class _Projection:
-    """Pending current-state rows: key → (is_new, row), newest version wins."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[tuple[Any, ...], tuple[bool, dict[str, Any]]]] = {}
-        self.seq = 0
-        self.since: float | None = None
-
-    def add(self, op: Insert | Update) -> None:
-        table = self.rows.setdefault(op.table, {})
-        key = tuple(op.row[k] for k in KEYS[op.table])
-        pending = table.get(key)
-        is_new = isinstance(op, Insert) or (pending is not None and pending[0])
-        table[key] = (is_new, op.row)
-        if self.since is None:
-            self.since = time.monotonic()
-
-    def __len__(self) -> int:
-        return sum(len(t) for t in self.rows.values())
-
-    def put_back(self, failed: _Projection) -> None:
-        """The rows of a flush that failed, under any newer version of the same row (still an
-        insert if either was), so the next flush writes them."""
-        for table, keyed in failed.rows.items():
-            pending = self.rows.setdefault(table, {})
-            for key, (is_new, row) in keyed.items():
-                newer = pending.get(key)
-                pending[key] = (is_new or newer[0], newer[1]) if newer else (is_new, row)
-        if failed.since is not None:
-            self.since = failed.since if self.since is None else min(self.since, failed.since)
 
 
 class GroupCommitWriter:
@@ -140,7 +80,7 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._interval = projection_interval
-        self._projection = _Projection()
+        self._projection = Projection()
         self._lazy: list[Operation] = []
         #: _WhenProjected requests waiting for the next flush
         self._projected_waiters: list[Any] = []
@@ -390,7 +330,7 @@ class GroupCommitWriter:
         if projection.since is None or not projection.rows:
             projection.since = None
             return True
-        self._projection = _Projection()
+        self._projection = Projection()
         self._projection.seq = projection.seq
         cursor = self._cursor
         try:
@@ -418,55 +358,6 @@ class GroupCommitWriter:
                 )
             return False
         return True
-
-
-def snapshot_of(ops: list[Insert | Update]) -> str | None:
-    """The JSON an event keeps of the projected rows it changed (timestamps as ISO text)."""
-    if not ops:
-        return None
-    # UTF-8, not ``\uXXXX`` escapes: a non-ASCII result was stored three times its size
-    return orjson.dumps(
-        [
-            [
-                op.table,
-                {k: v.isoformat() if isinstance(v, datetime) else v for k, v in op.row.items()},
-            ]
-            for op in ops
-        ]
-    ).decode()
-
-
-def replay_projection(connection: duckdb.DuckDBPyConnection) -> int:
-    """Apply the snapshots of events newer than the projection mark; returns how many."""
-    with connection.cursor() as cursor:  # closed on every path: see _replay
-        return _replay(cursor)
-
-
-def _replay(cursor: duckdb.DuckDBPyConnection) -> int:
-    mark = cursor.execute("SELECT projected_seq FROM projection_state WHERE id = 1").fetchall()
-    since = int(mark[0][0]) if mark else 0
-    found = cursor.execute(
-        "SELECT seq, snapshot FROM events WHERE seq > ? AND snapshot IS NOT NULL ORDER BY seq",
-        (since,),
-    ).fetchall()
-    if not found:
-        return 0
-    snapshots = large.resolve(
-        [{"snapshot": snapshot} for _, snapshot in found], partial(large.fetch, cursor)
-    )
-    latest: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
-    for item in snapshots:
-        for table, row in json.loads(item["snapshot"]):
-            for field in ARROW_SCHEMAS[table]:
-                if pa.types.is_timestamp(field.type) and isinstance(row.get(field.name), str):
-                    row[field.name] = datetime.fromisoformat(row[field.name])
-            latest.setdefault(table, {})[tuple(row[k] for k in KEYS[table])] = row
-    cursor.execute("BEGIN TRANSACTION")
-    for table, keyed in latest.items():
-        tables.write(cursor, table, list(keyed.values()), tables.replace)
-    cursor.execute("UPDATE projection_state SET projected_seq = ? WHERE id = 1", (found[-1][0],))
-    cursor.execute("COMMIT")
-    return len(found)
 
 
 def _resolve(batch: list[Any], error: BaseException | None) -> None:

@@ -1,0 +1,82 @@
+"""What ``/export`` offers: a project's orchestrations, steps and events as flat tables.
+
+Flat columns for analysis, JSON values as JSON text, times as the store keeps them (UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypedDict
+
+import orjson
+import pyarrow as pa
+
+__all__ = ["EXPORT_TABLES", "ExportFilters", "export_json", "export_query"]
+
+_DURATION_MS = "epoch_ms({0}.end_time) - epoch_ms({0}.start_time)"
+
+#: table name → its query; ``{where}`` filters the orchestrations (alias ``o``)
+EXPORT_TABLES: dict[str, str] = {
+    "orchestrations": (
+        "SELECT o.id AS execution_id, json_extract_string(o.action, '$.type') AS action_type, "
+        "json_extract_string(o.action, '$.content') AS action_content, o.status, "
+        "o.created_at, o.start_time, o.end_time, "
+        f"{_DURATION_MS.format('o')} AS duration_ms, "
+        "CAST(json_array_length(json_extract(o.plan, '$.steps')) AS BIGINT) AS step_count, "
+        "o.error, o.data, o.plan, o.result "
+        "FROM orchestrations o WHERE {where} ORDER BY o.created_at, o.id"
+    ),
+    "steps": (
+        "SELECT s.orchestration_id AS execution_id, s.step_id, s.component, s.status, "
+        "s.attempts, s.start_time, s.end_time, "
+        f"{_DURATION_MS.format('s')} AS duration_ms, "
+        "s.error, s.input, s.output "
+        "FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id WHERE {where} "
+        "ORDER BY o.created_at, s.orchestration_id, s.step_id"
+    ),
+    "events": (
+        "SELECT row_number() OVER (PARTITION BY e.orchestration_id ORDER BY e.seq) AS seq, "
+        "e.orchestration_id AS execution_id, e.step_id, e.type, e.occurred_at, "
+        "e.payload FROM events e JOIN orchestrations o ON o.id = e.orchestration_id "
+        "WHERE {where} ORDER BY o.created_at, e.orchestration_id, e.seq"
+    ),
+}
+
+
+class ExportFilters(TypedDict, total=False):
+    """Which orchestrations an export covers: created at or after ``since``, before ``until``,
+    in one of ``statuses``."""
+
+    since: datetime | None
+    until: datetime | None
+    statuses: list[str] | None
+
+
+def export_query(
+    table: str,
+    project_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    statuses: list[str] | None,
+) -> tuple[str, list[Any]]:
+    """The SQL and parameters of one export; ``since`` and ``until`` naive UTC."""
+    where = ["o.project_id = ?"]
+    params: list[Any] = [project_id]
+    if since is not None:
+        where.append("o.created_at >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("o.created_at < ?")
+        params.append(until)
+    if statuses:
+        where.append(f"o.status IN ({', '.join('?' for _ in statuses)})")
+        params += statuses
+    return EXPORT_TABLES[table].format(where=" AND ".join(where)), params
+
+
+def export_json(table: pa.Table, name: str) -> bytes:
+    """An export as JSON: ``{"table", "count", "rows"}``, times in UTC (``…Z``)."""
+    return orjson.dumps(
+        {"table": name, "count": table.num_rows, "rows": table.to_pylist()},
+        option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z,
+    )

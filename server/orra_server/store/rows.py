@@ -1,0 +1,243 @@
+"""What the store's reads return: frozen objects, decoded once, every time aware (UTC).
+
+Every backend hands these back (they belong to the :class:`~orra_server.store.StoreBackend`
+Protocol, not to DuckDB): JSON values already decoded, times with their zone, a column read
+by attribute. Nothing above the store reads a column by name or turns a naive time into an
+aware one. A listing leaves out the columns it does not read (None there); ``encoded`` reads
+hand large JSON values back as ``orjson.Fragment``s; a salvage read (a row today's rules
+refuse) leaves None where a JSON value does not decode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, TypeVar
+
+import orjson
+
+__all__ = [
+    "StoredApiKey",
+    "StoredCompensation",
+    "StoredCompensationFailure",
+    "StoredDelivery",
+    "StoredEvent",
+    "StoredGrounding",
+    "StoredOrchestration",
+    "StoredProject",
+    "StoredService",
+    "StoredStep",
+]
+
+_frozen = dataclass(frozen=True, slots=True)
+
+
+@_frozen
+class StoredProject:
+    id: str
+    name: str
+    webhook_secret: str
+    created_at: datetime
+
+
+@_frozen
+class StoredApiKey:
+    """A key's hash, name and creation time: keys themselves are never stored."""
+
+    key_hash: str
+    project_id: str
+    name: str
+    created_at: datetime
+
+
+@_frozen
+class StoredService:
+    """A registration (a service or an agent) as its latest version left it."""
+
+    id: str
+    project_id: str
+    name: str
+    kind: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    revertible: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    policy: dict[str, Any] | None = None
+    requires_approval: bool | None = None
+
+    def as_mapping(self) -> dict[str, Any]:
+        """For the planner, whose requests describe services as mappings (tests and
+        benchmarks build them by hand)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+@_frozen
+class StoredGrounding:
+    project_id: str
+    name: str
+    domain: str
+    version: str
+    spec: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+@_frozen
+class StoredOrchestration:
+    id: str
+    project_id: str
+    action: dict[str, Any]
+    data: list[dict[str, Any]] | None
+    status: str
+    plan: dict[str, Any] | None
+    result: Any
+    error: str | None
+    webhooks: list[str] | None
+    created_at: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    options: dict[str, Any] | None = None
+    parent_id: str | None = None
+
+
+@_frozen
+class StoredStep:
+    orchestration_id: str
+    step_id: str
+    service_id: str | None
+    component: str
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    attempts: int | None
+    idempotency_key: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    compensation: Any = None
+    approval: str | None = None
+
+
+@_frozen
+class StoredEvent:
+    """``number`` is the event's place in its run (1, 2, …), what the API shows instead of
+    the global ``seq``, whose gaps would reveal other projects' activity. A live event (just
+    committed, see :meth:`Store.publish_events`) has no number yet and its payload is still
+    JSON text: a large one is decoded off the event loop by its reader."""
+
+    number: int | None
+    seq: int
+    orchestration_id: str | None
+    step_id: str | None
+    type: str
+    occurred_at: datetime
+    payload: Any
+
+
+@_frozen
+class StoredCompensation:
+    orchestration_id: str
+    step_id: str
+    service_id: str | None
+    component: str
+    status: str
+    reason: str
+    context: Any
+    position: int
+    attempts: int | None
+    input: Any
+    ttl_ms: int | None
+    idempotency_key: str
+    result: Any
+    error: str | None
+    created_at: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    #: the run's project (only :meth:`unfinished_compensations` reads it)
+    project_id: str | None = None
+
+
+@_frozen
+class StoredCompensationFailure:
+    id: str
+    project_id: str
+    orchestration_id: str
+    step_id: str
+    service_id: str | None
+    component: str
+    status: str
+    failure: str
+    resolution: str | None
+    attempts: int
+    compensation: Any
+    context: Any
+    created_at: datetime
+    updated_at: datetime
+
+
+@_frozen
+class StoredDelivery:
+    id: str
+    project_id: str
+    orchestration_id: str | None
+    kind: str
+    url: str
+    body: Any
+    status: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+#: the attributes each kind of object keeps as JSON text in a row
+_JSON: dict[type, frozenset[str]] = {
+    StoredService: frozenset({"input_schema", "output_schema", "policy"}),
+    StoredGrounding: frozenset({"spec"}),
+    StoredOrchestration: frozenset({"action", "data", "plan", "result", "webhooks", "options"}),
+    StoredStep: frozenset({"input", "output", "compensation"}),
+    StoredEvent: frozenset({"payload"}),
+    StoredCompensation: frozenset({"context", "input", "result"}),
+    StoredCompensationFailure: frozenset({"compensation", "context"}),
+    StoredDelivery: frozenset({"body"}),
+}
+
+Stored = TypeVar("Stored")
+
+
+def decode(kind: type[Stored], row: dict[str, Any], *, lenient: bool = False) -> Stored:
+    """``row`` (column → value, JSON as text, times naive UTC) as a ``kind``. A column the row
+    lacks is None; a JSON value already decoded (an ``orjson.Fragment``) stays as it is;
+    ``lenient``: a JSON value that does not decode is None instead of an error."""
+    values: dict[str, Any] = {}
+    for name, is_json in _attributes(kind):
+        value = row.get(name)
+        if is_json and isinstance(value, str):
+            value = _loads(value, lenient)
+        elif isinstance(value, datetime):
+            value = value.replace(tzinfo=UTC)
+        values[name] = value
+    return kind(**values)
+
+
+@cache
+def _attributes(kind: type) -> tuple[tuple[str, bool], ...]:
+    """``kind``'s attributes, each with whether a row keeps it as JSON text."""
+    json = _JSON.get(kind, frozenset())
+    return tuple((field.name, field.name in json) for field in fields(kind))
+
+
+def _loads(text: str, lenient: bool) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        if lenient:
+            return None
+        raise
