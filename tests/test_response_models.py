@@ -63,21 +63,21 @@ def test_every_json_route_documents_its_success_body(live_server):
 
 
 def test_project_key_webhook_and_service_bodies_match_their_models(live_server):
-    from orra_server.api import schemas
+    from orra_server.api import account_schemas, schemas
 
     health = httpx.get(live_server.url + "/health").json()
     schemas.HealthOut.model_validate(health)
     api, project = new_project(live_server.url)
-    schemas.ProjectCreated.model_validate(project)
-    schemas.ProjectOut.model_validate(api.get("/projects/current").json())
-    schemas.ApiKeyCreated.model_validate(api.post("/apikeys", {"name": "ci"}).json())
-    schemas.ApiKeyList.model_validate(api.get("/apikeys").json())
-    schemas.ApiKeyRotated.model_validate(api.post("/apikeys/ci/rotate").json())
-    schemas.ApiKeyRevoked.model_validate(api.http.delete("/apikeys/ci").json())
+    account_schemas.ProjectCreated.model_validate(project)
+    account_schemas.ProjectOut.model_validate(api.get("/projects/current").json())
+    account_schemas.ApiKeyCreated.model_validate(api.post("/apikeys", {"name": "ci"}).json())
+    account_schemas.ApiKeyList.model_validate(api.get("/apikeys").json())
+    account_schemas.ApiKeyRotated.model_validate(api.post("/apikeys/ci/rotate").json())
+    account_schemas.ApiKeyRevoked.model_validate(api.http.delete("/apikeys/ci").json())
     hook = api.post("/webhooks", {"url": "http://127.0.0.1:9/hook"}).json()
-    schemas.WebhookAdded.model_validate(hook)
-    schemas.WebhookList.model_validate(api.get("/webhooks").json())
-    schemas.WebhookRemoved.model_validate(api.http.delete(f"/webhooks/{hook['id']}").json())
+    account_schemas.WebhookAdded.model_validate(hook)
+    account_schemas.WebhookList.model_validate(api.get("/webhooks").json())
+    account_schemas.WebhookRemoved.model_validate(api.http.delete(f"/webhooks/{hook['id']}").json())
     registration = api.post(
         "/register/service", {"name": "echo-svc", "description": "Echoes a message"}
     ).json()

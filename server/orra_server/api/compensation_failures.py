@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from ..control import compensation_failures as failures
 from ..control import webhooks
+from .account_schemas import WebhookAdded, WebhookList, WebhookRemoved
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -19,13 +20,7 @@ from .models import (
 from .projects import webhook_ref
 from .routing import OrjsonRoute
 from .runtime import runtime_of
-from .schemas import (
-    CompensationFailureList,
-    CompensationFailureOut,
-    WebhookAdded,
-    WebhookList,
-    WebhookRemoved,
-)
+from .schemas import CompensationFailureList, CompensationFailureOut
 
 router = APIRouter(tags=["compensation"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 

@@ -10,6 +10,17 @@ from fastapi import APIRouter, Request
 from ..control import api_keys, projects, webhooks
 from ..core.errors import Unauthorized
 from ..core.grammar import bearer_credential
+from .account_schemas import (
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyRevoked,
+    ApiKeyRotated,
+    ProjectCreated,
+    ProjectOut,
+    WebhookAdded,
+    WebhookList,
+    WebhookRemoved,
+)
 from .auth import ProjectId
 from .models import (
     ERROR_RESPONSES,
@@ -21,17 +32,6 @@ from .models import (
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
-from .schemas import (
-    ApiKeyCreated,
-    ApiKeyList,
-    ApiKeyRevoked,
-    ApiKeyRotated,
-    ProjectCreated,
-    ProjectOut,
-    WebhookAdded,
-    WebhookList,
-    WebhookRemoved,
-)
 
 router = APIRouter(tags=["projects"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 

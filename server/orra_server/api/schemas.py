@@ -14,11 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 __all__ = [
+    "ResponseBody",
     "Accepted",
-    "ApiKeyCreated",
-    "ApiKeyList",
-    "ApiKeyRevoked",
-    "ApiKeyRotated",
     "CompensationFailureList",
     "CompensationFailureOut",
     "CompensationOut",
@@ -29,13 +26,8 @@ __all__ = [
     "HealthOut",
     "LogsOut",
     "PlanInfo",
-    "ProjectCreated",
-    "ProjectOut",
     "RegistrationOut",
     "ServiceList",
-    "WebhookAdded",
-    "WebhookList",
-    "WebhookRemoved",
     "OrchestrationListOut",
     "OrchestrationOut",
     "OrchestrationSummary",
@@ -53,11 +45,11 @@ def _next_cursor(how: str) -> Any:
     return Field(default=None, description=about)
 
 
-class _Out(BaseModel):
+class ResponseBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class StepResultOut(_Out):
+class StepResultOut(ResponseBody):
     id: str = Field(description="the plan's step id, e.g. step1")
     component: str = Field(description="the service that runs it")
     status: StepStatus
@@ -72,7 +64,7 @@ class StepResultOut(_Out):
     )
 
 
-class CompensationOut(_Out):
+class CompensationOut(ResponseBody):
     stepId: str
     component: str
     status: str = Field(description="pending, running, completed, partial, failed or expired")
@@ -84,7 +76,7 @@ class CompensationOut(_Out):
     error: str | None = None
 
 
-class ApprovalOut(_Out):
+class ApprovalOut(ResponseBody):
     executionId: str
     stepId: str
     component: str
@@ -109,12 +101,12 @@ class ApprovalOut(_Out):
     )
 
 
-class ApprovalList(_Out):
+class ApprovalList(ResponseBody):
     approvals: list[ApprovalOut]
     nextCursor: str | None = _next_cursor("cursor")
 
 
-class RevisionOut(_Out):
+class RevisionOut(ResponseBody):
     revision: int = Field(description="1 for the first revision")
     reason: str | None = Field(default=None, description="the failure that made it")
     at: str | None = None
@@ -125,7 +117,7 @@ class RevisionOut(_Out):
     source: str | None = Field(default=None, description="the planner: llm, schema-flow, cache")
 
 
-class OrchestrationOut(_Out):
+class OrchestrationOut(ResponseBody):
     executionId: str
     status: OrchestrationStatus
     action: dict[str, Any]
@@ -148,7 +140,7 @@ class OrchestrationOut(_Out):
     )
 
 
-class OrchestrationSummary(_Out):
+class OrchestrationSummary(ResponseBody):
     """One orchestration as ``GET /orchestrations`` lists it: no steps, no data."""
 
     executionId: str
@@ -160,87 +152,19 @@ class OrchestrationSummary(_Out):
     error: str | None = None
 
 
-class OrchestrationListOut(_Out):
+class OrchestrationListOut(ResponseBody):
     orchestrations: list[OrchestrationSummary]
     nextCursor: str | None = _next_cursor("?cursor=")
 
 
 # -- health, projects, keys, webhooks -----------------------------------------------------------
-class HealthOut(_Out):
+class HealthOut(ResponseBody):
     status: str = Field(description="always 'ok' when it answers")
     version: str
 
 
-class ProjectCreated(_Out):
-    id: str
-    name: str
-    apiKey: str = Field(description="the project's first key: shown only now")
-    webhooks: list[str]
-    webhookSecret: str = Field(description="signs every delivery (Standard Webhooks)")
-    createdAt: str | None
-
-
-class ProjectOut(_Out):
-    id: str
-    name: str | None
-    webhooks: list[str]
-    createdAt: str | None
-
-
-class ApiKeyCreated(_Out):
-    apiKey: str = Field(description="shown only now: the server keeps a hash")
-    name: str
-
-
-class ApiKeyOut(_Out):
-    id: str = Field(description="k_ + a prefix of the key's hash")
-    name: str
-    createdAt: str | None
-
-
-class ApiKeyList(_Out):
-    apiKeys: list[ApiKeyOut]
-
-
-class ApiKeyRevoked(_Out):
-    id: str
-    name: str
-    revoked: bool
-    disconnectedServices: int
-
-
-class ApiKeyRotated(_Out):
-    apiKey: str
-    id: str
-    name: str
-    revoked: str = Field(description="the id of the key it replaced")
-    disconnectedServices: int
-
-
-class WebhookAdded(_Out):
-    id: str
-    url: str
-    secret: str
-
-
-class WebhookItem(_Out):
-    id: str
-    url: str
-
-
-class WebhookList(_Out):
-    webhooks: list[str]
-    items: list[WebhookItem]
-
-
-class WebhookRemoved(_Out):
-    id: str
-    url: str
-    removed: bool
-
-
 # -- services ----------------------------------------------------------------------------------
-class RegistrationOut(_Out):
+class RegistrationOut(ResponseBody):
     id: str = Field(description="s_ + lowercase letters: keep it to re-register")
     name: str
     status: str
@@ -249,7 +173,7 @@ class RegistrationOut(_Out):
     warnings: list[str] | None = None
 
 
-class ConnectionOut(_Out):
+class ConnectionOut(ResponseBody):
     instance: int
     connectedAt: str | None
     tasksInFlight: int
@@ -263,7 +187,7 @@ class ConnectionOut(_Out):
     )
 
 
-class ServiceOut(_Out):
+class ServiceOut(ResponseBody):
     id: str
     name: str
     kind: str
@@ -289,12 +213,12 @@ class ServiceOut(_Out):
     updatedAt: str | None
 
 
-class ServiceList(_Out):
+class ServiceList(ResponseBody):
     services: list[ServiceOut]
 
 
 # -- orchestrations: planning, logs, deliveries ------------------------------------------------
-class Accepted(_Out):
+class Accepted(ResponseBody):
     """``POST /orchestrations``: 202 ``ACCEPTED``/``NOT_ACTIONABLE``, or 200 ``PREVIEW``."""
 
     status: str = Field(description="ACCEPTED, NOT_ACTIONABLE or (dryRun) PREVIEW")
@@ -313,11 +237,11 @@ class Accepted(_Out):
     )
 
 
-class PlanCacheCleared(_Out):
+class PlanCacheCleared(ResponseBody):
     cleared: int = Field(description="cached plans forgotten")
 
 
-class PlanInfo(_Out):
+class PlanInfo(ResponseBody):
     executionId: str
     status: OrchestrationStatus
     plan: dict[str, Any] | None
@@ -330,7 +254,7 @@ class PlanInfo(_Out):
     error: str | None
 
 
-class LogLine(_Out):
+class LogLine(ResponseBody):
     seq: int
     time: str | None
     level: str = Field(description="info, warning or error")
@@ -340,13 +264,13 @@ class LogLine(_Out):
     payload: Any = None
 
 
-class LogsOut(_Out):
+class LogsOut(ResponseBody):
     executionId: str
     status: OrchestrationStatus
     logs: list[LogLine]
 
 
-class DeliveryAttempt(_Out):
+class DeliveryAttempt(ResponseBody):
     attempt: int | None
     time: str | None
     status: int | None = Field(description="the receiver's HTTP status")
@@ -354,7 +278,7 @@ class DeliveryAttempt(_Out):
     outcome: str | None
 
 
-class DeliveryOut(_Out):
+class DeliveryOut(ResponseBody):
     id: str
     kind: str = Field(description="orchestration or compensation_failure")
     url: str
@@ -368,13 +292,13 @@ class DeliveryOut(_Out):
     history: list[DeliveryAttempt]
 
 
-class DeliveriesOut(_Out):
+class DeliveriesOut(ResponseBody):
     executionId: str
     deliveries: list[DeliveryOut]
 
 
 # -- groundings and compensation failures ------------------------------------------------------
-class GroundingOut(_Out):
+class GroundingOut(ResponseBody):
     name: str
     domain: str
     version: str
@@ -384,15 +308,15 @@ class GroundingOut(_Out):
     updatedAt: str | None
 
 
-class GroundingList(_Out):
+class GroundingList(ResponseBody):
     groundings: list[GroundingOut]
 
 
-class GroundingDeleted(_Out):
+class GroundingDeleted(ResponseBody):
     deleted: str
 
 
-class CompensationFailureOut(_Out):
+class CompensationFailureOut(ResponseBody):
     id: str
     projectId: str
     orchestrationId: str
@@ -409,5 +333,5 @@ class CompensationFailureOut(_Out):
     updatedAt: str | None
 
 
-class CompensationFailureList(_Out):
+class CompensationFailureList(ResponseBody):
     compensationFailures: list[CompensationFailureOut]

@@ -10,7 +10,7 @@ from orra_sdk.vocabulary import CompensationFailureStatus
 
 from ..core.errors import Conflict, NotFound
 from ..core.ids import now
-from ..engine.compensation import failure_body
+from ..engine.compensation_body import failure_body
 from .runtime import Runtime
 
 __all__ = [

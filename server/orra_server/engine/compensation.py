@@ -30,40 +30,20 @@ from ..store import (
     Change,
     CompensationFailure,
     StoreBackend,
-    StoredCompensationFailure,
     StoredService,
 )
+from .compensation_body import failure_body
 from .compensation_plan import compensation_key, compensation_of, compensations
 from .policy import RetryPolicy
 from .run import CompensationState, Run, StepState
 
 __all__ = ["Compensator", "compensation_key", "failure_body"]
 
+
 log = logging.getLogger("orra.compensation")
 
 #: what a compensation can end as
 FINAL = frozenset(CompensationStatus) - {CompensationStatus.PENDING, CompensationStatus.RUNNING}
-
-
-def failure_body(failure: CompensationFailure | StoredCompensationFailure) -> dict[str, Any]:
-    """A compensation failure as the API and the webhooks show it (``updatedAt`` defaults to
-    ``createdAt``)."""
-    return {
-        "id": failure.id,
-        "projectId": failure.project_id,
-        "orchestrationId": failure.orchestration_id,
-        "stepId": failure.step_id,
-        "serviceId": failure.service_id,
-        "component": failure.component,
-        "status": failure.status,
-        "failure": failure.failure,
-        "resolution": failure.resolution,
-        "attempts": failure.attempts,
-        "compensation": failure.compensation,
-        "context": failure.context,
-        "createdAt": to_iso(failure.created_at),
-        "updatedAt": to_iso(failure.updated_at or failure.created_at),
-    }
 
 
 @dataclass(eq=False)
