@@ -178,3 +178,15 @@ def test_the_in_process_starters_reach_only_the_servers_face():
         ]
         assert names, starter
         assert [n for n in names if n not in face and not _within(n, modules)] == [], starter
+
+
+def test_every_product_module_is_short_enough_to_read():
+    """One concept per module: none over 400 lines, the engine's driver at most 300."""
+    limits = {SERVER / "engine" / "engine.py": 300}
+    too_long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for folder in (SERVER, SDK, STUDIO)
+        for path in sorted(folder.rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > limits.get(path, 400)
+    ]
+    assert too_long == []
