@@ -25,12 +25,12 @@ from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 from orra_server.engine.run import CompensationState, Run, StepState
 from orra_server.store import (
     Change,
-    CompensationFailure,
     Cursor,
     Delivery,
     InvalidCursor,
     Store,
     StoreBackend,
+    StoredCompensationFailure,
     StoredEvent,
     StoredGrounding,
     StoredService,
@@ -551,8 +551,8 @@ def test_compensations_are_read_in_the_order_they_run(store: StoreBackend):
     assert store.compensations_of("o_2") == []
 
 
-def _failure() -> CompensationFailure:
-    return CompensationFailure(
+def _failure() -> StoredCompensationFailure:
+    return StoredCompensationFailure(
         id="cf_1",
         project_id="p_1",
         orchestration_id="o_1",

@@ -26,12 +26,7 @@ from ..core.ids import new_id, now, to_iso
 from ..services import frames
 from ..services.connections import ServiceHub
 from ..settings import Settings
-from ..store import (
-    Change,
-    CompensationFailure,
-    StoreBackend,
-    StoredService,
-)
+from ..store import Change, StoreBackend, StoredCompensationFailure, StoredService
 from .compensation_body import failure_body
 from .compensation_plan import compensation_key, compensation_of, compensations
 from .policy import RetryPolicy
@@ -324,7 +319,7 @@ class Compensator:
         failed = dataclasses.replace(
             item, status=CompensationStatus.FAILED, error=failure, end_time=now()
         )
-        record = CompensationFailure(
+        record = StoredCompensationFailure(
             id=new_id("cf_", 20),
             project_id=job.project_id,
             orchestration_id=item.orchestration_id,

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.ids import to_iso
-from ..store import CompensationFailure, StoredCompensationFailure
+from ..store import StoredCompensationFailure
 
 __all__ = ["failure_body"]
 
 
-def failure_body(failure: CompensationFailure | StoredCompensationFailure) -> dict[str, Any]:
+def failure_body(failure: StoredCompensationFailure | StoredCompensationFailure) -> dict[str, Any]:
     """A compensation failure as the API and the webhooks show it (``updatedAt`` defaults to
     ``createdAt``)."""
     return {

@@ -6,7 +6,6 @@ from .interface import StoreBackend
 from .paging import DEFAULT_SORT, Cursor, InvalidCursor, parse_sort
 from .records import (
     Change,
-    CompensationFailure,
     CompensationRecord,
     Delivery,
     OrchestrationRecord,
@@ -20,7 +19,6 @@ from .writer import GroupCommitWriter
 __all__ = [
     "DEFAULT_SORT",
     "Change",
-    "CompensationFailure",
     "CompensationRecord",
     "Cursor",
     "Delivery",

@@ -18,12 +18,11 @@ from typing import Any, Protocol
 import orjson
 
 from .projection import Insert, Operation, Update, snapshot_of
-from .rows import StoredDelivery
+from .rows import StoredCompensationFailure, StoredDelivery
 from .schema import ARROW_SCHEMAS
 
 __all__ = [
     "Change",
-    "CompensationFailure",
     "CompensationRecord",
     "Delivery",
     "OrchestrationRecord",
@@ -116,27 +115,6 @@ class Delivery:
 
 
 @dataclass(slots=True)
-class CompensationFailure:
-    """A compensation that failed for good: a record for a person to resolve or ignore."""
-
-    id: str
-    project_id: str
-    orchestration_id: str
-    step_id: str
-    service_id: str | None
-    component: str
-    failure: str
-    attempts: int
-    compensation: dict[str, Any]
-    context: dict[str, Any]
-    created_at: datetime
-    status: str = "pending"
-    resolution: str | None = None
-    #: when it was settled (None: not yet; a row written now says ``created_at``)
-    updated_at: datetime | None = None
-
-
-@dataclass(slots=True)
 class Change:
     """An event of one orchestration plus the current state it changed.
 
@@ -161,7 +139,7 @@ class Change:
     new_compensations: bool = False
     deliveries: Sequence[Delivery] = ()
     attempted: Sequence[Delivery] = ()
-    failure: CompensationFailure | None = None
+    failure: StoredCompensationFailure | None = None
 
 
 def operations(changes: Iterable[Change]) -> list[Operation]:
@@ -239,5 +217,5 @@ def delivery_row(delivery: Delivery) -> dict[str, Any]:
     return encoded(delivery, "deliveries")
 
 
-def failure_row(failure: CompensationFailure) -> dict[str, Any]:
+def failure_row(failure: StoredCompensationFailure) -> dict[str, Any]:
     return encoded(failure, "compensation_failures", updated_at=failure.created_at)

@@ -164,20 +164,24 @@ class StoredCompensation:
 
 @_frozen
 class StoredCompensationFailure:
+    """A compensation that failed for good: a record for a person to resolve or ignore. The
+    engine writes one as it is (``status`` pending); reads return it as it was last settled."""
+
     id: str
     project_id: str
     orchestration_id: str
     step_id: str
     service_id: str | None
     component: str
-    status: str
     failure: str
-    resolution: str | None
     attempts: int
     compensation: Any
     context: Any
     created_at: datetime
-    updated_at: datetime
+    status: str = "pending"
+    resolution: str | None = None
+    #: when it was settled (None only before it is written: a new row says ``created_at``)
+    updated_at: datetime | None = None
 
 
 @_frozen
