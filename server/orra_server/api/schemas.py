@@ -157,12 +157,6 @@ class OrchestrationListOut(ResponseBody):
     nextCursor: str | None = _next_cursor("?cursor=")
 
 
-# -- health, projects, keys, webhooks -----------------------------------------------------------
-class HealthOut(ResponseBody):
-    status: str = Field(description="always 'ok' when it answers")
-    version: str
-
-
 # -- services ----------------------------------------------------------------------------------
 class RegistrationOut(ResponseBody):
     id: str = Field(description="s_ + lowercase letters: keep it to re-register")
@@ -335,3 +329,9 @@ class CompensationFailureOut(ResponseBody):
 
 class CompensationFailureList(ResponseBody):
     compensationFailures: list[CompensationFailureOut]
+
+
+# -- health (the project, key and webhook bodies are in account_schemas.py) -----------------------
+class HealthOut(ResponseBody):
+    status: str = Field(description="always 'ok' when it answers")
+    version: str
