@@ -43,7 +43,7 @@ def fill(db: Path, count: int) -> str:
     from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
     from orra_server.core.ids import hash_api_key, new_api_key
     from orra_server.engine.run import Run, build_steps
-    from orra_server.store import Store
+    from orra_server.store import NewProject, Store
 
     key = new_api_key()
     store = Store(str(db))
@@ -52,12 +52,7 @@ def fill(db: Path, count: int) -> str:
 
     async def write() -> None:
         await store.add_project(
-            "p_bench",
-            "bench",
-            webhook_secret="whsec_x",
-            key_hash=hash_api_key(key),
-            webhooks=[],
-            at=start,
+            NewProject("p_bench", "bench", "whsec_x", hash_api_key(key), [], created_at=start)
         )
         batch = []
         for i in range(count):

@@ -28,6 +28,7 @@ from orra_server.store import (
     Cursor,
     Delivery,
     InvalidCursor,
+    NewProject,
     Store,
     StoreBackend,
     StoredCompensationFailure,
@@ -97,7 +98,7 @@ def run(awaitable_factory):
 def project(store: StoreBackend, project_id: str = "p_1") -> None:
     run(
         lambda: store.add_project(
-            project_id, "shop", webhook_secret="s", key_hash=f"h_{project_id}", webhooks=[], at=AT
+            NewProject(project_id, "shop", "s", f"h_{project_id}", [], created_at=AT)
         )
     )
 
@@ -135,7 +136,9 @@ def test_the_store_implements_the_backend_interface(store: StoreBackend):
 def test_a_project_comes_with_its_first_key_and_webhooks(store: StoreBackend):
     run(
         lambda: store.add_project(
-            "p_1", "shop", webhook_secret="whsec_x", key_hash="h1", webhooks=["https://a/"], at=AT
+            NewProject(
+                "p_1", "shop", "whsec_x", key_hash="h1", webhooks=["https://a/"], created_at=AT
+            )
         )
     )
     shop = store.project("p_1")
@@ -153,11 +156,7 @@ def test_a_project_comes_with_its_first_key_and_webhooks(store: StoreBackend):
 
 def test_times_in_other_zones_are_read_back_in_utc(store: StoreBackend):
     paris = AT.astimezone(timezone(timedelta(hours=1)))
-    run(
-        lambda: store.add_project(
-            "p_1", "x", webhook_secret="s", key_hash="h", webhooks=[], at=paris
-        )
-    )
+    run(lambda: store.add_project(NewProject("p_1", "x", "s", "h", [], created_at=paris)))
     created = store.project("p_1").created_at
     assert created == AT and created.tzinfo is UTC and created.hour == 15
 

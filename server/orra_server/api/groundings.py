@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from ..control import groundings
 from .auth import ProjectId
-from .models import CONFLICT_RESPONSES, ERROR_RESPONSES, answers, documented
+from .models import ERROR_RESPONSES, answers
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
@@ -17,12 +17,7 @@ from .schemas import GroundingDeleted, GroundingList, GroundingOut
 router = APIRouter(tags=["groundings"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
-@router.post(
-    "/groundings",
-    status_code=201,
-    responses={**CONFLICT_RESPONSES, 201: documented(GroundingOut), 200: documented(GroundingOut)},
-    response_model=None,
-)
+@router.post("/groundings", **answers(GroundingOut, status_code=201, conflicts=True, or_ok=True))
 async def apply_grounding(request: Request, project_id: ProjectId) -> FastJSONResponse:
     """Create or replace by name. Same name and version with other content is a 409."""
     raw = await request.body()  # at most the body limit: read whole, then measured

@@ -73,11 +73,22 @@ CONFLICT_RESPONSES: dict[int | str, dict[str, Any]] = {409: _error("conflicts wi
 
 
 def answers(
-    model: type[BaseModel], *, status_code: int = 200, conflicts: bool = False
+    model: type[BaseModel],
+    *,
+    status_code: int = 200,
+    conflicts: bool = False,
+    starts_runs: bool = False,
+    or_ok: bool = False,
 ) -> dict[str, Any]:
     """A route's keyword arguments when it builds its body as a dict: ``model`` documents the
-    success answer in ``/openapi.json`` without validating each response."""
-    responses = {**(CONFLICT_RESPONSES if conflicts else {}), status_code: documented(model)}
+    success answer in ``/openapi.json`` without validating each response. ``starts_runs``: it
+    may answer 429; ``or_ok``: it may also answer 200 with ``model`` (a replace, a dry run)."""
+    responses = {
+        **(CONFLICT_RESPONSES if conflicts else {}),
+        **(TOO_MANY_RESPONSES if starts_runs else {}),
+        status_code: documented(model),
+        **({200: documented(model)} if or_ok else {}),
+    }
     return {"status_code": status_code, "responses": responses, "response_model": None}
 
 

@@ -15,13 +15,7 @@ from ..control.plans import OrchestrationRequest
 from ..control.preview import preview
 from ..control.submit import submit
 from .auth import ProjectId
-from .models import (
-    ERROR_RESPONSES,
-    TOO_MANY_RESPONSES,
-    OrchestrationIn,
-    answers,
-    documented,
-)
+from .models import ERROR_RESPONSES, OrchestrationIn, answers
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
@@ -30,12 +24,7 @@ from .schemas import Accepted, OrchestrationListOut, OrchestrationOut, PlanCache
 router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
 
-@router.post(
-    "/orchestrations",
-    status_code=202,
-    responses={**TOO_MANY_RESPONSES, 202: documented(Accepted), 200: documented(Accepted)},
-    response_model=None,
-)
+@router.post("/orchestrations", **answers(Accepted, status_code=202, starts_runs=True, or_ok=True))
 async def create_orchestration(
     request: Request, body: OrchestrationIn, project_id: ProjectId
 ) -> FastJSONResponse:

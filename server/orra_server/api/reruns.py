@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from ..control.rerun import Rerun, rerun
 from .auth import ProjectId
-from .models import ERROR_RESPONSES, TOO_MANY_RESPONSES, RerunIn, answers
+from .models import ERROR_RESPONSES, RerunIn, answers
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
@@ -16,11 +16,11 @@ from .schemas import Accepted
 
 router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
-_ANSWERS = answers(Accepted, status_code=202, conflicts=True)
-_ANSWERS["responses"].update(TOO_MANY_RESPONSES)
 
-
-@router.post("/orchestrations/{orchestration_id}/rerun", **_ANSWERS)
+@router.post(
+    "/orchestrations/{orchestration_id}/rerun",
+    **answers(Accepted, status_code=202, conflicts=True, starts_runs=True),
+)
 async def rerun_orchestration(
     request: Request, project_id: ProjectId, orchestration_id: str, body: RerunIn | None = None
 ) -> FastJSONResponse:

@@ -9,6 +9,7 @@ from typing import Any
 from ..core.ids import hash_api_key, new_api_key, new_id, now, to_iso
 from ..delivery.destinations import check_webhook_url
 from ..delivery.webhooks import new_webhook_secret
+from ..store import NewProject
 from .runtime import Runtime
 
 __all__ = ["CreateProject", "create_project", "current_project"]
@@ -29,18 +30,14 @@ async def create_project(runtime: Runtime, command: CreateProject) -> dict[str, 
     project_id = new_id("p_", 16)
     key = new_api_key()
     secret = new_webhook_secret()
+    name = command.name or project_id
     await runtime.store.add_project(
-        project_id,
-        command.name or project_id,
-        webhook_secret=secret,
-        key_hash=hash_api_key(key),
-        webhooks=webhooks,
-        at=moment,
+        NewProject(project_id, name, secret, hash_api_key(key), webhooks, created_at=moment)
     )
     runtime.key_hashes[hash_api_key(key)] = project_id
     return {
         "id": project_id,
-        "name": command.name or project_id,
+        "name": name,
         "apiKey": key,
         "webhooks": webhooks,
         "webhookSecret": secret,

@@ -7,11 +7,11 @@ unregistering today: the REST API offers none (a service that goes away shows of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from ..core.ids import to_iso
+from ..services.registry import Register
 from ..store import StoredService
 from .runtime import Runtime
 from .socket_health import confirmed
@@ -19,35 +19,10 @@ from .socket_health import confirmed
 __all__ = ["Register", "list_services", "register", "service_body"]
 
 
-@dataclass(frozen=True, slots=True)
-class Register:
-    project_id: str
-    kind: Literal["service", "agent"]
-    name: str
-    service_id: str | None = None
-    description: str | None = None
-    schema: dict[str, Any] | None = None
-    revertible: bool = False
-    #: this service's own timeout and retry defaults
-    policy: dict[str, Any] | None = None
-    #: every task of it waits for a person's approval before it is sent
-    requires_approval: bool = False
-
-
 async def register(runtime: Runtime, command: Register) -> dict[str, Any]:
     """Register (or re-register) a service; the answer, with warnings when its instances
     connected under an older schema."""
-    registered = await runtime.registry.register(
-        command.project_id,
-        kind=command.kind,
-        service_id=command.service_id,
-        name=command.name,
-        description=command.description,
-        schema=command.schema,
-        revertible=command.revertible,
-        policy=command.policy,
-        requires_approval=command.requires_approval,
-    )
+    registered = await runtime.registry.register(command)
     service, warnings = registered.service, registered.warnings
     if registered.contract_changed:
         stale = runtime.hub.mark_stale(service.id)

@@ -33,6 +33,7 @@ import orjson
 
 from orra_sdk.vocabulary import DeliveryStatus, EventKind
 
+from ..core.background import Background
 from ..core.ids import new_id, now
 from ..core.limits import MAX_DELIVERIES_IN_FLIGHT, MAX_DELIVERIES_PER_HOST
 from ..settings import Settings
@@ -153,7 +154,7 @@ class Outbox:
         #: answers held the event loop for seconds at a time
         self._in_flight = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
         self._per_host = _HostSlots(MAX_DELIVERIES_PER_HOST)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Background()
         _hide_request_paths()
 
     def new(
@@ -173,9 +174,7 @@ class Outbox:
     def schedule(self, deliveries: list[Delivery]) -> None:
         """Start delivering ``deliveries`` (already committed)."""
         for delivery in deliveries:
-            task = asyncio.get_running_loop().create_task(self._deliver(delivery))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._deliver(delivery))
 
     def resume(self) -> int:
         """Deliveries a stop interrupted; call inside the loop at start-up."""
@@ -289,6 +288,5 @@ class Outbox:
         )
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         await self._client.aclose()

@@ -19,6 +19,7 @@ from typing import Any
 
 from orra_sdk.vocabulary import ApprovalStatus, StepStatus
 
+from ..core.background import Background
 from ..core.ids import now
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
@@ -67,7 +68,8 @@ class Engine:
         self.runs = LiveRuns()
         #: runs that ended: whole until the store shows their end, then summaries only
         self.finished = FinishedRuns()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = Background()
+        self._spawn = self._background.spawn
         self.dispatcher = Dispatcher(store, hub, settings)
         self.compensator = Compensator(
             store,
@@ -280,14 +282,8 @@ class Engine:
             except TimeoutError:
                 pass
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def shutdown(self) -> None:
-        for task in list(self._background):
-            task.cancel()
+        self._background.cancel()
         for step in (s for run in self.runs.values() for s in run.steps.values() if s.timer):
             step.timer.cancel()  # type: ignore[union-attr]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..core.errors import BadRequest, DescriptionTooLong, InvalidServiceName
 from ..core.ids import new_id, now
@@ -19,6 +19,7 @@ from ..store import StoreBackend, StoredService
 
 __all__ = [
     "MAX_DESCRIPTION",
+    "Register",
     "Registered",
     "ServiceRegistry",
     "check_service_name",
@@ -66,6 +67,24 @@ def check_service_name(name: str) -> None:
         raise InvalidServiceName(
             "name must end with a lowercase letter or digit (RFC 1123)" + tail, param="name"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """What a service (or an agent) registers as; ``service_id``, the id it saved from an
+    earlier registration, keeps it the same service."""
+
+    project_id: str
+    kind: Literal["service", "agent"]
+    name: str
+    service_id: str | None = None
+    description: str | None = None
+    schema: dict[str, Any] | None = None
+    revertible: bool = False
+    #: this service's own timeout and retry defaults
+    policy: dict[str, Any] | None = None
+    #: every task of it waits for a person's approval before it is sent
+    requires_approval: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,46 +136,35 @@ class ServiceRegistry:
             self._by_id[service_id] = self.store.service(service_id)
         return self._by_id[service_id]
 
-    async def register(self, project_id: str, **registration: Any) -> Registered:
+    async def register(self, command: Register) -> Registered:
         async with self._lock:
-            return await self._register(project_id, **registration)
+            return await self._register(command)
 
-    async def _register(
-        self,
-        project_id: str,
-        *,
-        kind: str,
-        service_id: str | None,
-        name: str,
-        description: str | None,
-        schema: dict[str, Any] | None,
-        revertible: bool,
-        policy: dict[str, Any] | None = None,
-        requires_approval: bool = False,
-    ) -> Registered:
+    async def _register(self, command: Register) -> Registered:
+        project_id, name = command.project_id, command.name
         check_service_name(name)
-        description = description or ""
+        description = command.description or ""
         if len(description) > MAX_DESCRIPTION:
             raise DescriptionTooLong(
                 f"description is {len(description)} characters; keep it to at most "
-                f"{MAX_DESCRIPTION}, a concise sentence or two on what the {kind} does",
+                f"{MAX_DESCRIPTION}, a concise sentence or two on what the {command.kind} does",
                 param="description",
             )
         warnings: list[str] = []
-        if schema is None:
+        if command.schema is None:
             warnings.append(
                 "no schema given: the service takes and returns any object, so plans that use "
                 "it will be weak; register input and output schemas"
             )
-            schema = {}
+        schema = command.schema or {}
         input_schema = normalise_schema(schema.get("input"), where="input")
         output_schema = normalise_schema(schema.get("output"), where="output")
         if not description:
             warnings.append("no description given: the planner matches actions on descriptions")
 
         existing = None
-        if service_id:
-            existing = self.store.service(service_id)
+        if command.service_id:
+            existing = self.store.service(command.service_id)
             if existing is not None and existing.project_id != project_id:
                 existing = None  # never reuse another project's id: register as new
         if existing is None:
@@ -174,16 +182,16 @@ class ServiceRegistry:
             id=existing.id if existing else new_id("s_", 16, letters_only=True),
             project_id=project_id,
             name=name,
-            kind=kind,
+            kind=command.kind,
             description=description,
             input_schema=input_schema,
             output_schema=output_schema,
-            revertible=bool(revertible),
+            revertible=bool(command.revertible),
             version=(existing.version + 1) if existing else 1,
             created_at=existing.created_at if existing else moment,
             updated_at=moment,
-            policy=policy or None,
-            requires_approval=bool(requires_approval),
+            policy=command.policy or None,
+            requires_approval=bool(command.requires_approval),
         )
         await self.store.save_service(service, replaces=existing is not None)
         self._by_project.pop(project_id, None)
@@ -194,6 +202,6 @@ class ServiceRegistry:
         changed = existing is not None and (
             existing.input_schema != input_schema
             or existing.output_schema != output_schema
-            or bool(existing.revertible) != bool(revertible)
+            or bool(existing.revertible) != bool(command.revertible)
         )
         return Registered(service, changed, warnings)

@@ -24,7 +24,7 @@ import pyarrow as pa
 from . import rows
 from .export import ExportFilters
 from .paging import ListingFilters
-from .records import Change, OrchestrationRecord, StepRecord
+from .records import Change, NewProject, OrchestrationRecord, StepRecord
 
 __all__ = ["StoreBackend"]
 
@@ -52,16 +52,7 @@ class StoreBackend(Protocol):
         """After each commit: ``deliver`` the new events of the runs ``watched`` accepts."""
 
     # -- projects, keys, webhooks ------------------------------------------------------------
-    def add_project(
-        self,
-        project_id: str,
-        name: str,
-        *,
-        webhook_secret: str,
-        key_hash: str,
-        webhooks: list[str],
-        at: datetime,
-    ) -> Awaitable[None]: ...
+    def add_project(self, project: NewProject) -> Awaitable[None]: ...
     def add_api_key(
         self, project_id: str, key_hash: str, name: str, *, at: datetime
     ) -> Awaitable[None]: ...

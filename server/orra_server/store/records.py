@@ -25,6 +25,7 @@ __all__ = [
     "Change",
     "CompensationRecord",
     "Delivery",
+    "NewProject",
     "OrchestrationRecord",
     "StepRecord",
     "aware",
@@ -88,6 +89,19 @@ class CompensationRecord(Protocol):
 
     orchestration_id: str
     step_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewProject:
+    """A project as it is created: with its first key (named ``default``) and its webhooks,
+    written in one commit so that no project is ever seen without a key."""
+
+    id: str
+    name: str
+    webhook_secret: str
+    key_hash: str
+    webhooks: list[str]
+    created_at: datetime
 
 
 @dataclass(slots=True)

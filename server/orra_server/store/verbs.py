@@ -15,7 +15,16 @@ from orra_sdk.vocabulary import SETTLED_EVENT, EventKind
 
 from .projection import Delete, Insert, Operation, Update
 from .reads import WEBHOOK_TABLES, WebhookKind
-from .records import Change, OrchestrationRecord, StepRecord, dumps, encoded, naive, operations
+from .records import (
+    Change,
+    NewProject,
+    OrchestrationRecord,
+    StepRecord,
+    dumps,
+    encoded,
+    naive,
+    operations,
+)
 from .rows import StoredCompensationFailure, StoredGrounding, StoredService
 from .writer import GroupCommitWriter
 
@@ -72,27 +81,18 @@ class Verbs:
         return self.record([*planning, accepted, *then])
 
     # -- projects, keys, webhooks ------------------------------------------------------------
-    def add_project(
-        self,
-        project_id: str,
-        name: str,
-        *,
-        webhook_secret: str,
-        key_hash: str,
-        webhooks: list[str],
-        at: datetime,
-    ):  # -> asyncio.Future[None]
+    def add_project(self, project: NewProject):  # -> asyncio.Future[None]
         """A project with its first key (named ``default``) and its webhooks, in one commit."""
-        moment = naive(at)
-        row = {"id": project_id, "name": name, "webhook_secret": webhook_secret}
-        key = {"key_hash": key_hash, "project_id": project_id, "name": "default"}
+        moment = naive(project.created_at)
+        row = {"id": project.id, "name": project.name, "webhook_secret": project.webhook_secret}
+        key = {"key_hash": project.key_hash, "project_id": project.id, "name": "default"}
         ops: list[Operation] = [
             Insert("projects", {**row, "created_at": moment}),
             Insert("api_keys", {**key, "created_at": moment}),
         ]
         ops += [
-            Insert("webhooks", {"project_id": project_id, "url": url, "created_at": moment})
-            for url in webhooks
+            Insert("webhooks", {"project_id": project.id, "url": url, "created_at": moment})
+            for url in project.webhooks
         ]
         return self._write(ops)
 
