@@ -38,6 +38,7 @@ __all__ = [
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "EXIT_WAITING",
+    "OUTPUT_OPTIONS",
     "JsonFlag",
     "Output",
     "OutputOpt",
@@ -49,9 +50,12 @@ __all__ = [
     "env_option",
     "err",
     "is_loopback",
+    "option",
     "out",
+    "own_options",
     "parse_data",
     "shows",
+    "with_options",
 ]
 
 EXIT_ERROR, EXIT_USAGE, EXIT_NOT_COMPLETED, EXIT_TIMEOUT = 1, 2, 3, 4
@@ -133,18 +137,9 @@ def shows(
     """
 
     def decorate(func: Callable[..., Any]) -> Callable[..., None]:
-        hints = typing.get_type_hints(func, include_extras=True)
         own = inspect.signature(func).parameters
-        kept = [
-            p.replace(annotation=hints.get(p.name, p.annotation))
-            for p in own.values()
-            if p.name not in ("client", "project")
-        ]
-        shared = [
-            inspect.Parameter("project", _KEYWORD, default=None, annotation=ProjectOpt),
-            inspect.Parameter("output", _KEYWORD, default=Output.table, annotation=OutputOpt),
-            inspect.Parameter("as_json", _KEYWORD, default=False, annotation=JsonFlag),
-        ]
+        kept = own_options(func, leaving_out=("client", "project"))
+        shared = [option("project", ProjectOpt, None), *OUTPUT_OPTIONS]
 
         @functools.wraps(func)
         def wrapper(
@@ -162,15 +157,38 @@ def shows(
                 answer = lines(answer)
             emit(answer, output, as_json, render)
 
-        parameters = [*kept, *shared]
-        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-        return command(wrapper)
+        return command(with_options(wrapper, [*kept, *shared]))
 
     return decorate
 
 
-_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+def option(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    """One option (or argument) of a command a decorator adds, as typer reads it."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+#: ``--output`` and ``--json``, last in every command that prints an answer
+OUTPUT_OPTIONS = [option("output", OutputOpt, Output.table), option("as_json", JsonFlag, False)]
+
+
+def own_options(func: Callable[..., Any], leaving_out: tuple[str, ...]) -> list[inspect.Parameter]:
+    """``func``'s parameters but ``leaving_out`` (what a decorator hands it), with their
+    annotations resolved (this package's modules use ``from __future__ import annotations``)."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    return [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints.get(p.name, p.annotation))
+        for p in inspect.signature(func).parameters.values()
+        if p.name not in leaving_out
+    ]
+
+
+def with_options(wrapper: F, parameters: list[inspect.Parameter]) -> F:
+    """``wrapper`` with these parameters, in this order, where typer reads a command's options."""
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
 
 
 @contextmanager

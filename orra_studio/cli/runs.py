@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +36,7 @@ from .common import (
     EXIT_NOT_COMPLETED,
     EXIT_TIMEOUT,
     EXIT_WAITING,
+    OUTPUT_OPTIONS,
     JsonFlag,
     Output,
     OutputOpt,
@@ -41,9 +45,12 @@ from .common import (
     command,
     emit,
     err,
+    option,
     out,
+    own_options,
     parse_data,
     shows,
+    with_options,
 )
 
 __all__ = ["inspect", "logs", "plan", "ps", "run", "verify"]
@@ -109,25 +116,73 @@ def _read_plan(path: Path | None) -> dict[str, Any] | None:
     return plan
 
 
-@command
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What ``plan``, ``run`` and ``verify run`` are asked alike: an action, its data (``-d``),
+    maybe a plan (``--plan``), the project, and how to print the answer. The data and the plan
+    are read when used: inside the client's ``with``, as every other command reads its input."""
+
+    action: str
+    data_fields: list[str] | None
+    plan_file: Path | None
+    project: str | None
+    output: Output
+    as_json: bool
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return parse_data(self.data_fields)
+
+    @property
+    def plan(self) -> dict[str, Any] | None:
+        return _read_plan(self.plan_file)
+
+    def emit(self, answer: Any, render: Callable[[Any], Any]) -> None:
+        emit(answer, self.output, self.as_json, render)
+
+
+#: what every command that orchestrates takes first (its own options follow, then -o and --json)
+_ASKED_FIRST = [
+    option("action", ActionArg),
+    option("data", DataOpt, None),
+    option("plan_file", PlanOpt, None),
+    option("project", ProjectOpt, None),
+]
+
+
+def _asks(func: Callable[..., None]) -> Callable[..., None]:
+    """A command that orchestrates an action: it gets the options they all share as one
+    :class:`Asked`, and declares only its own."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *,
+        action: str,
+        data: list[str] | None = None,
+        plan_file: Path | None = None,
+        project: str | None = None,
+        output: Output = Output.table,
+        as_json: bool = False,
+        **own: Any,
+    ) -> None:
+        func(Asked(action, data, plan_file, project, output, as_json), **own)
+
+    parameters = [*_ASKED_FIRST, *own_options(func, leaving_out=("asked",)), *OUTPUT_OPTIONS]
+    return command(with_options(wrapper, parameters))
+
+
+@_asks
 def plan(
-    action: ActionArg,
-    data: DataOpt = None,
-    plan_file: PlanOpt = None,
-    project: ProjectOpt = None,
+    asked: Asked,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="plan afresh, not from the plan cache")
     ] = False,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
 ) -> None:
     """Preview the plan for an action (a dry run: nothing runs); with --plan, check an edited
     plan. Exit 3 if the plan is not valid."""
-    with client_for(project) as client:
-        preview = client.plan(
-            action, parse_data(data), plan=_read_plan(plan_file), no_cache=no_cache
-        )
-    emit(preview, output, as_json, _preview)
+    with client_for(asked.project) as client:
+        preview = client.plan(asked.action, asked.data, plan=asked.plan, no_cache=no_cache)
+    asked.emit(preview, _preview)
     if not (preview.get("validation") or {}).get("valid", preview.get("plan") is not None):
         raise typer.Exit(EXIT_NOT_COMPLETED)
 
@@ -147,36 +202,23 @@ def _preview(preview: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def _run(
-    action: str,
-    data: list[str] | None,
-    plan_file: Path | None,
-    project: str | None,
-    wait: bool,
-    timeout: float,
-    output: Output,
-    as_json: bool,
-    options: dict[str, Any] | None = None,
-) -> None:
-    with client_for(project) as client:
-        accepted = client.submit(
-            action, parse_data(data), plan=_read_plan(plan_file), options=options or None
-        )
+def _run(asked: Asked, wait: bool, timeout: float, options: dict[str, Any] | None = None) -> None:
+    with client_for(asked.project) as client:
+        accepted = client.submit(asked.action, asked.data, plan=asked.plan, options=options or None)
         if not wait:
-            emit(accepted, output, as_json, lambda a: f"{a['status']}: {a['executionId']}")
+            asked.emit(accepted, lambda a: f"{a['status']}: {a['executionId']}")
             return
         try:
-            body = _follow(
-                client, accepted, timeout, show=err.is_terminal or output is Output.table
-            )
+            show = err.is_terminal or asked.output is Output.table
+            body = _follow(client, accepted, timeout, show=show)
         except OrchestrationTimeout as exc:
             err.print(shown_text(str(exc), style="yellow"))
             raise typer.Exit(EXIT_TIMEOUT) from None
     waiting = _waiting_steps(body)
     if waiting:  # a person decides next: say how, rather than wait out the timeout
-        emit(body, output, as_json, lambda b: _how_to_decide(b, waiting))
+        asked.emit(body, lambda b: _how_to_decide(b, waiting))
         raise typer.Exit(EXIT_WAITING)
-    emit(body, output, as_json, outcome)
+    asked.emit(body, outcome)
     if body["status"] != OrchestrationStatus.COMPLETED:
         raise typer.Exit(EXIT_NOT_COMPLETED)
 
@@ -235,38 +277,24 @@ def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool
     return client.wait_until(execution_id, deadline, timeout)
 
 
-@command
+@_asks
 def run(
-    action: ActionArg,
-    data: DataOpt = None,
-    plan_file: PlanOpt = None,
-    project: ProjectOpt = None,
+    asked: Asked,
     wait: Annotated[bool, typer.Option(help="wait for the result, showing progress")] = True,
     timeout: TimeoutOpt = 300.0,
     approve: ApproveOpt = None,
     approval_timeout: ApprovalTimeoutOpt = None,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
 ) -> None:
     """Orchestrate an action and (by default) wait for its result. Exit 3 if it did not
     complete, 4 if --timeout passed first, 5 if a step waits for a person's approval."""
-    options = _run_options(approve, approval_timeout)
-    _run(action, data, plan_file, project, wait, timeout, output, as_json, options)
+    _run(asked, wait, timeout, _run_options(approve, approval_timeout))
 
 
 @verify.command("run")
-@command
-def verify_run(
-    action: ActionArg,
-    data: DataOpt = None,
-    plan_file: PlanOpt = None,
-    project: ProjectOpt = None,
-    timeout: TimeoutOpt = 300.0,
-    output: OutputOpt = Output.table,
-    as_json: JsonFlag = False,
-) -> None:
+@_asks
+def verify_run(asked: Asked, timeout: TimeoutOpt = 300.0) -> None:
     """Orchestrate an action with data parameters and wait for it (as ``orra run``)."""
-    _run(action, data, plan_file, project, True, timeout, output, as_json)
+    _run(asked, True, timeout)
 
 
 @command
