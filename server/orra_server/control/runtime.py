@@ -20,6 +20,7 @@ from ..services.connections import ServiceHub
 from ..services.registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store, StoreBackend
+from ..store.postgres import is_postgres_url
 from .revocation import KeyStreams
 
 log = logging.getLogger("orra.api")
@@ -59,9 +60,7 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        store = Store(
-            settings.db_path, memory_limit=settings.db_memory_limit, threads=settings.db_threads
-        )
+        store = open_store(settings)
         hub = ServiceHub()
         registry = ServiceRegistry(store)
         events = EventBus()
@@ -162,3 +161,15 @@ class Runtime:
                     continue
                 with contextlib.suppress(Exception):
                     await instance.send(frames.ping(instance.service_id))
+
+
+def open_store(settings: Settings) -> StoreBackend:
+    """The backend ``settings.db_path`` names: a ``postgresql://`` URL (replicas) or a DuckDB
+    file (the embedded default)."""
+    if is_postgres_url(settings.db_path):
+        from ..store.postgres.store import PostgresStore  # psycopg: an optional dependency
+
+        return PostgresStore(settings.db_path)
+    return Store(
+        settings.db_path, memory_limit=settings.db_memory_limit, threads=settings.db_threads
+    )

@@ -23,11 +23,19 @@ from .export import export_query
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import aware, loads, naive
 from .rows import decode
+from .schema import ARROW_SCHEMAS
 
 __all__ = ["WEBHOOK_TABLES", "Reads", "WebhookKind"]
 
 #: the statuses of an orchestration that has not ended, as SQL
 _UNFINISHED = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
+
+#: the columns a listing reads: a page of results can be gigabytes, and a list shows none
+_LISTED = ", ".join(
+    name
+    for name in ARROW_SCHEMAS["orchestrations"].names
+    if name not in {"data", "plan", "result", "webhooks", "options"}
+)
 
 #: result webhooks get every outcome; compensation-failure webhooks get failed undos
 WebhookKind = Literal["result", "compensation_failure"]
@@ -61,6 +69,11 @@ class Reads:
 
     def _all(self, kind: type[Any], sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return [decode(kind, row) for row in self._rows(sql, params)]
+
+    def _json_text(self, column: str, key: str) -> str:
+        """SQL for the text at ``key`` of a JSON ``column`` (PostgreSQL's backend says it its
+        own way)."""
+        return f"json_extract_string({column}, '$.{key}')"
 
     def _first(self, kind: type[Any], sql: str, params: tuple[Any, ...]) -> Any:
         """The first row ``sql`` finds as a ``kind``; None when it finds none."""
@@ -164,11 +177,11 @@ class Reads:
             where.append("status = ?")
             params.append(status)
         if action_type:
-            where.append("json_extract_string(action, '$.type') = ?")
+            where.append(f"{self._json_text('action', 'type')} = ?")
             params.append(action_type)
         if text:
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("json_extract_string(action, '$.content') ILIKE ? ESCAPE '\\'")
+            where.append(f"{self._json_text('action', 'content')} ILIKE ? ESCAPE '\\'")
             params.append(f"%{escaped}%")
         if since is not None:
             where.append("created_at >= ?")
@@ -177,13 +190,15 @@ class Reads:
             where.append("created_at < ?")
             params.append(naive(until))
         key, descending = parse_sort(sort)
-        column, direction = SORT_COLUMNS[key], "DESC" if descending else "ASC"
+        column, _, field = SORT_COLUMNS[key].partition(".")
+        column = self._json_text(column, field) if field else column
+        direction = "DESC" if descending else "ASC"
         if after is not None:
             where.append(f"({column}, created_at, id) {'<' if descending else '>'} (?, ?, ?)")
             last = naive(after.key) if isinstance(after.key, datetime) else after.key
             params.extend([last, naive(after.created_at), after.id])
         sql = (
-            "SELECT * EXCLUDE (data, plan, result, webhooks, options) FROM orchestrations "
+            f"SELECT {_LISTED} FROM orchestrations "
             f"WHERE {' AND '.join(where)} ORDER BY {column} "
             f"{direction}, created_at {direction}, id {direction} LIMIT ? OFFSET ?"
         )
@@ -194,7 +209,7 @@ class Reads:
         sql = (
             "SELECT * FROM (SELECT row_number() OVER (ORDER BY seq) AS number, seq, "
             "orchestration_id, step_id, type, occurred_at, payload FROM events "
-            "WHERE orchestration_id = ?) WHERE number > ? ORDER BY seq"
+            "WHERE orchestration_id = ?) AS numbered WHERE number > ? ORDER BY seq"
         )
         return self._all(rows.StoredEvent, sql, (orchestration_id, after))
 
