@@ -75,6 +75,15 @@ class Reads:
         own way)."""
         return f"json_extract_string({column}, '$.{key}')"
 
+    def _owned(self, alias: str = "") -> str:
+        """SQL that keeps the recovery reads to the runs this process owns: all of them here
+        (one process, one file); a replica's on PostgreSQL."""
+        return ""
+
+    def _owned_run(self, alias: str = "") -> str:
+        """The same, for rows that name their run (``orchestration_id``)."""
+        return ""
+
     def _first(self, kind: type[Any], sql: str, params: tuple[Any, ...]) -> Any:
         """The first row ``sql`` finds as a ``kind``; None when it finds none."""
         found = self._rows(sql, params)
@@ -247,20 +256,26 @@ class Reads:
 
     # -- recovery ------------------------------------------------------------------------------
     def unfinished_orchestrations(self) -> list[rows.StoredOrchestration]:
-        sql = f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
+        sql = (
+            f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED}{self._owned()} "
+            "ORDER BY created_at"
+        )
         return self._all(rows.StoredOrchestration, sql)
 
     def unfinished_orchestration_ids(self) -> list[str]:
         """Only the ids (oldest first): recovery reads the runs one by one when reading them
         all at once failed."""
-        sql = f"SELECT id FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
+        sql = (
+            f"SELECT id FROM orchestrations WHERE status IN {_UNFINISHED}{self._owned()} "
+            "ORDER BY created_at"
+        )
         return [r["id"] for r in self._rows(sql)]
 
     def steps_of_unfinished(self) -> dict[str, list[rows.StoredStep]]:
         """The steps of every unfinished orchestration in one query, in step order."""
         found = self._rows(
             "SELECT s.* FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id "
-            f"WHERE o.status IN {_UNFINISHED}"
+            f"WHERE o.status IN {_UNFINISHED}{self._owned('o.')}"
         )
         grouped: dict[str, list[rows.StoredStep]] = {}
         for row in found:
@@ -297,7 +312,7 @@ class Reads:
         found = self._rows(
             f"SELECT e.orchestration_id, e.step_id, {aggregate} AS value FROM events e "
             "JOIN orchestrations o ON o.id = e.orchestration_id "
-            f"WHERE e.type = ? AND o.status IN {_UNFINISHED} "
+            f"WHERE e.type = ? AND o.status IN {_UNFINISHED}{self._owned('o.')} "
             "GROUP BY e.orchestration_id, e.step_id",
             (event_type,),
         )
@@ -308,12 +323,16 @@ class Reads:
         sql = (
             "SELECT c.*, o.project_id FROM compensations c "
             "JOIN orchestrations o ON o.id = c.orchestration_id "
-            "WHERE c.status IN ('pending', 'running') ORDER BY c.orchestration_id, c.position"
+            f"WHERE c.status IN ('pending', 'running'){self._owned('o.')} "
+            "ORDER BY c.orchestration_id, c.position"
         )
         return self._all(rows.StoredCompensation, sql)
 
     def pending_deliveries(self) -> list[rows.StoredDelivery]:
-        sql = "SELECT * FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at"
+        sql = (
+            f"SELECT * FROM deliveries d WHERE status = 'pending'{self._owned_run('d.')} "
+            "ORDER BY next_attempt_at"
+        )
         return self._all(rows.StoredDelivery, sql)
 
     # -- compensations and deliveries ----------------------------------------------------------

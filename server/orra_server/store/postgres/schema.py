@@ -62,6 +62,24 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX compensation_failures_of_project ON compensation_failures "
         "(project_id, created_at)",
     ],
+    # replicas: who is alive, who owns which run, whose sockets hold which services, and the
+    # tables frames cross replicas through (docs/scale-out.md)
+    2: [
+        "CREATE TABLE replicas (id text PRIMARY KEY, status text NOT NULL, "
+        "started_at timestamp NOT NULL, heartbeat_at timestamp NOT NULL, address text)",
+        "ALTER TABLE orchestrations ADD COLUMN owner text",
+        f"CREATE INDEX unfinished_of_owner ON orchestrations (owner) WHERE {_UNFINISHED}",
+        "CREATE TABLE service_sockets (replica_id text NOT NULL, instance bigint NOT NULL, "
+        "service_id text NOT NULL, project_id text NOT NULL, key_hash text NOT NULL, "
+        "capacity bigint, stale boolean NOT NULL, connected_at timestamp NOT NULL, "
+        "PRIMARY KEY (replica_id, instance))",
+        "CREATE TABLE relay (id bigserial PRIMARY KEY, replica_id text NOT NULL, "
+        "instance bigint NOT NULL, frame text NOT NULL)",
+        "CREATE INDEX relay_of_replica ON relay (replica_id, id)",
+        "CREATE TABLE inbox (id bigserial PRIMARY KEY, orchestration_id text NOT NULL, "
+        "kind text NOT NULL, dedup text NOT NULL, body text NOT NULL, "
+        "created_at timestamp NOT NULL, UNIQUE (orchestration_id, kind, dedup))",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

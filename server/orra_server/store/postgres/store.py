@@ -26,6 +26,7 @@ from ..export import EXPORT_SCHEMAS, export_query
 from ..reads import Reads
 from ..records import naive
 from ..verbs import Verbs
+from .cluster import ClusterTables
 from .export import POSTGRES_EXPORT_TABLES
 from .schema import migrate
 from .url import safe_url
@@ -62,11 +63,33 @@ class PostgresStore(Reads, Verbs):
             open=True,
         )
         self.writer = PostgresWriter(url)
+        #: set by :meth:`join_cluster`
+        self.replica_id: str | None = None
+        self.cluster = ClusterTables(self._pool)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
         with self._pool.connection() as connection:
             return connection.execute(_placeholders(sql), params).fetchall()  # type: ignore[return-value]
+
+    def _owned(self, alias: str = "") -> str:
+        return f" AND {alias}owner = '{self.replica_id}'" if self.replica_id else ""
+
+    def _owned_run(self, alias: str = "") -> str:
+        if not self.replica_id:
+            return ""
+        return (
+            f" AND {alias}orchestration_id IN "
+            f"(SELECT id FROM orchestrations WHERE owner = '{self.replica_id}')"
+        )
+
+    def join_cluster(self, replica_id: str) -> None:
+        """From now on the recovery reads are this replica's runs, the runs it inserts are its
+        own, and every commit first checks that it is still alive (the writer's fence)."""
+        if not _REPLICA_ID.fullmatch(replica_id):  # it is written into SQL as a literal
+            raise ValueError(f"not a replica id: {replica_id!r}")
+        self.replica_id = replica_id
+        self.writer.replica_id = replica_id
 
     def _json_text(self, column: str, key: str) -> str:
         return f"({column}::jsonb ->> '{key}')"
@@ -89,6 +112,9 @@ class PostgresStore(Reads, Verbs):
         self.writer.close()
         self._pool.close()
 
+
+#: what a replica id looks like (``orra_server.cluster`` makes them)
+_REPLICA_ID = re.compile(r"r_[a-z0-9]{6,32}", re.ASCII)
 
 #: a ``?`` parameter of the shared SQL (none stands inside a quoted literal there)
 _QUESTION = re.compile(r"\?")
