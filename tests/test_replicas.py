@@ -82,6 +82,19 @@ def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str,
         assert kinds == [kind for (kind,) in on_disk]
         assert kinds.count("orchestration_completed") == 1, kinds
 
+        # an approval decided on the other replica releases the owner's run
+        gated = api.accepted({**REQUEST, "options": {"approve": ["step2"]}})["executionId"]
+
+        def waiting() -> bool:
+            body = at_holder.get(f"/orchestrations/{gated}").json()
+            return body["status"] == "AWAITING_APPROVAL"
+
+        wait_until(waiting, 20, "the gated step to wait")
+        approved = at_holder.post(f"/orchestrations/{gated}/steps/step2/approve", {})
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["status"] != "AWAITING_APPROVAL"
+        assert api.wait_finished(gated, timeout=30)["status"] == "COMPLETED"
+
         # a key revoked on one replica is refused by the other within a second, and the
         # service sockets it opened there are closed
         spare = api.post("/apikeys", {"name": "spare"}).json()["apiKey"]

@@ -24,20 +24,17 @@ import contextlib
 import logging
 import os
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from orra_sdk.vocabulary import ServiceFrame
-
 from ..engine import Engine
 from ..services.connections import Instance, ServiceHub
-from ..services.frames import Frame
 from ..settings import Settings
 from ..store import projection
-from ..store.postgres.cluster import ClusterTables, InboxItem
-from ..store.postgres.writer import CHANGES_CHANNEL, Fenced, Notify
+from ..store.postgres.cluster import ClusterTables
+from ..store.postgres.writer import CHANGES_CHANNEL, Notify
+from .inbox import INBOX_CHANNEL, Inbox
 from .listener import Listener
 from .remote import RemoteInstance
 
@@ -47,19 +44,10 @@ log = logging.getLogger("orra.cluster")
 
 SOCKETS_CHANNEL = "orra_sockets"
 RELAY_CHANNEL = "orra_relay"
-INBOX_CHANNEL = "orra_inbox"
 EVENTS_CHANNEL = "orra_events"
 
 #: the exit status of a replica that was declared dead
 EXIT_DECLARED_DEAD = 75
-
-#: frames of a service that answer a task
-_ANSWERS = {
-    ServiceFrame.TASK_RESULT,
-    ServiceFrame.TASK_INTERIM_RESULT,
-    ServiceFrame.TASK_ABORT_RESULT,
-    ServiceFrame.TASK_STATUS,
-}
 
 
 def new_replica_id() -> str:
@@ -92,10 +80,9 @@ class Cluster:
         self._tasks: list[asyncio.Task[None]] = []
         #: (replica, number) → the remote instance standing for that socket
         self._remote: dict[tuple[str, int], RemoteInstance] = {}
-        #: (service id, idempotency key) → run id, for tasks relayed to sockets held here
-        self._relayed: dict[tuple[str, str], str] = {}
-        #: inbox rows being applied (a second notification must not apply them twice)
-        self._applying: set[int] = set()
+        self.inbox = Inbox(self.id, store, engine, self._remote, self._spawn)
+        self.route = self.inbox.route
+        self.forward = self.inbox.forward
         self.role = "starting"
 
     # -- life ---------------------------------------------------------------------------------
@@ -112,7 +99,7 @@ class Cluster:
             {
                 SOCKETS_CHANNEL: lambda _p: self._spawn(self._sync_sockets()),
                 RELAY_CHANNEL: self._relay_heard,
-                INBOX_CHANNEL: lambda _p: self._spawn(self._apply_inbox()),
+                INBOX_CHANNEL: lambda _p: self._spawn(self.inbox.apply_all()),
                 EVENTS_CHANNEL: self._events_heard,
                 CHANGES_CHANNEL: self._changes_heard,
             },
@@ -173,7 +160,7 @@ class Cluster:
         """Everything a missed notification could have said, read afresh."""
         await self._sync_sockets()
         self._relay_heard(self.id)
-        await self._apply_inbox()
+        await self.inbox.apply_all()
 
     # -- heartbeat and takeover ---------------------------------------------------------------
     async def _heartbeat_forever(self) -> None:
@@ -210,7 +197,7 @@ class Cluster:
                 self._resume()
             finally:
                 self.role = "serving"
-            await self._apply_inbox()
+            await self.inbox.apply_all()
         return claimed
 
     # -- service sockets ----------------------------------------------------------------------
@@ -289,78 +276,9 @@ class Cluster:
             message = envelope["message"]
             if envelope.get("run"):
                 key = (instance.service_id, str(message.get("idempotencyKey") or ""))
-                self._relayed[key] = envelope["run"]
+                self.inbox.relayed[key] = envelope["run"]
             with contextlib.suppress(Exception):
                 instance.send_nowait(message)
-
-    # -- answers for runs owned elsewhere -----------------------------------------------------
-    def route(self, instance: Instance, frame: Frame) -> asyncio.Future[None] | None:
-        """A service's answer to a task relayed here: into its run owner's inbox (the future
-        resolves once committed; the ACK waits for it). None: the engine here takes it."""
-        if frame.kind not in _ANSWERS or instance.remote:
-            return None
-        key = (instance.service_id, str(frame.payload.get("idempotencyKey") or ""))
-        if key in self.engine.dispatcher.pending:
-            return None  # a task this replica sent itself
-        orchestration_id = self._relayed.get(key)
-        if orchestration_id is None:
-            return None
-        if frame.kind == ServiceFrame.TASK_RESULT or frame.kind == ServiceFrame.TASK_ABORT_RESULT:
-            self._relayed.pop(key, None)
-        body = {
-            "replica": self.id,
-            "instance": instance.number,
-            "service_id": instance.service_id,
-            "frame": frame.kind,
-            "payload": frame.payload,
-        }
-        row = {
-            "orchestration_id": orchestration_id,
-            "kind": str(frame.kind),
-            "dedup": f"{key[0]}:{key[1]}:{frame.message_id or ''}",
-            "body": orjson.dumps(body).decode(),
-            "created_at": datetime.now(UTC).replace(tzinfo=None),
-        }
-        ops = [projection.Insert("inbox", row), Notify(INBOX_CHANNEL, orchestration_id)]
-        return self.store.writer.submit(ops)
-
-    async def _apply_inbox(self) -> None:
-        items = await asyncio.to_thread(self.tables.inbox_of, self.id)
-        for item in items:
-            if item.id in self._applying:
-                continue
-            self._applying.add(item.id)
-            self._spawn(self._apply(item))
-
-    async def _apply(self, item: InboxItem) -> None:
-        try:
-            body = orjson.loads(item.body)
-            instance = self._remote.get((body["replica"], body["instance"]))
-            if instance is None:  # the socket is gone already: the answer still counts
-                instance = RemoteInstance(
-                    service_id=body["service_id"],
-                    project_id="",
-                    socket=None,  # type: ignore[arg-type]
-                    replica_id=body["replica"],
-                    remote_number=body["instance"],
-                )
-            committed = self._to_engine(instance, body["frame"], body["payload"])
-            if committed is not None:
-                with contextlib.suppress(Fenced):
-                    await committed
-            await asyncio.to_thread(self.tables.drop_inbox, [item.id])
-        finally:
-            self._applying.discard(item.id)
-
-    def _to_engine(self, instance: Instance, kind: str, payload: dict[str, Any]) -> Any:
-        engine = self.engine
-        if kind == ServiceFrame.TASK_RESULT:
-            return engine.on_task_result(instance, payload)
-        if kind == ServiceFrame.TASK_INTERIM_RESULT:
-            return engine.on_interim_result(instance, payload)
-        if kind == ServiceFrame.TASK_ABORT_RESULT:
-            return engine.on_abort_result(instance, payload)
-        return engine.on_task_status(instance, payload)
 
     # -- events committed elsewhere -----------------------------------------------------------
     def _events_heard(self, payload: str) -> None:
