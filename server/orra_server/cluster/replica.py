@@ -32,7 +32,7 @@ from ..engine import Engine
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
 from ..store import projection
-from ..store.postgres.cluster import ClusterTables
+from ..store.postgres.cluster import ClusterTables, StoredReplica
 from ..store.postgres.writer import CHANGES_CHANNEL, Notify
 from .inbox import INBOX_CHANNEL, Inbox
 from .listener import Listener
@@ -161,6 +161,9 @@ class Cluster:
         await self._sync_sockets()
         self._relay_heard(self.id)
         await self.inbox.apply_all()
+
+    async def replicas(self) -> list[StoredReplica]:
+        return await asyncio.to_thread(self.tables.replicas)
 
     # -- heartbeat and takeover ---------------------------------------------------------------
     async def _heartbeat_forever(self) -> None:
