@@ -1,7 +1,8 @@
 """Tasks started and not awaited: held until they end, cancelled together at shutdown.
 
 The event loop keeps only weak references to its tasks, so a task that nobody holds may be
-collected before it ends; the engine and the webhook outbox keep theirs in one of these.
+collected before it ends; the engine, the webhook outbox and the runtime keep theirs in one
+of these.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ class Background:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coroutine`` as a task of the running loop, held here until it ends."""
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def cancel(self) -> None:
         for task in list(self._tasks):
