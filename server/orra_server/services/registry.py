@@ -103,8 +103,7 @@ class ServiceRegistry:
         version = self.version(project_id)
         known = self._fingerprints.get(project_id)
         if known is None or known[0] != version:
-            described = [s.as_mapping() for s in self.services(project_id)]
-            known = (version, services_fingerprint(described))
+            known = (version, services_fingerprint(self.services(project_id)))
             self._fingerprints[project_id] = known
         return known[1]
 
