@@ -8,7 +8,6 @@ the store. :class:`ServiceSpec` is the same four attributes for catalogs built b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,14 +35,3 @@ class ServiceSpec:
     description: str | None
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
-
-    @classmethod
-    def from_mapping(cls, row: Mapping[str, Any]) -> ServiceSpec:
-        """From a service row as a mapping (``name``, ``description``, ``input_schema``,
-        ``output_schema``): where a hand-built catalog enters the planner."""
-        return cls(
-            name=row["name"],
-            description=row.get("description"),
-            input_schema=row["input_schema"],
-            output_schema=row["output_schema"],
-        )
