@@ -11,6 +11,7 @@ from filelock import FileLock
 
 from busy_scenario import BusyScenario
 from helpers import Api, ServerProcess
+from postgres_cluster import PostgresCluster, start_or_skip
 
 # a test sets the terminal's width itself (COLUMNS) where it matters; a width inherited from the
 # runner (pytest-xdist workers get COLUMNS/LINES) would be fixed in the CLI's consoles at import
@@ -110,3 +111,14 @@ def _install_orra_sdk(env_dir: Path, python: Path, marker: Path) -> None:
             pytest.fail(f"could not install {ORRA_SDK} for the compatibility tests: {why}")
         pytest.skip(f"{ORRA_SDK} could not be fetched (no package index here?): {why}")
     marker.write_text(ORRA_SDK)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL server per test process, started when a test first needs it;
+    each test takes a database of its own (``cluster.new_database()``)."""
+    cluster = start_or_skip()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

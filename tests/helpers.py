@@ -73,7 +73,8 @@ def terminate(proc: subprocess.Popen[bytes], sig: int, grace: float) -> None:
 
 
 class ServerProcess:
-    """``orra serve`` in its own process on a free port and a given DuckDB file."""
+    """``orra serve`` in its own process on a free port and a given DuckDB file (or, with
+    ``db``, a ``postgresql://`` URL; its log goes beside ``db_path`` then)."""
 
     def __init__(
         self,
@@ -81,8 +82,11 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        *,
+        db: str | None = None,
     ) -> None:
         self.db_path = db_path
+        self.db = db or str(db_path)
         self.args = args or []
         #: the planner is offline unless a test names an LLM endpoint (a developer's own
         #: ORRA_LLM_* or OPENAI_* settings never leak into a test)
@@ -114,7 +118,7 @@ class ServerProcess:
                 "--port",
                 str(self.port),
                 "--db",
-                str(self.db_path),
+                self.db,
                 *self.args,
             ],
             stdout=log,
@@ -142,7 +146,7 @@ class ServerProcess:
     def again(self) -> ServerProcess:
         """A new process on the same DuckDB file, port and settings: the control plane after a
         restart (not started yet)."""
-        other = ServerProcess(self.db_path, self.port, args=self.args)
+        other = ServerProcess(self.db_path, self.port, args=self.args, db=self.db)
         other.env = self.env
         return other
 

@@ -18,7 +18,7 @@ SDK = ROOT / "sdk" / "python" / "orra_sdk"
 STUDIO = ROOT / "orra_studio"
 
 #: the rooms of the server package; ``core`` is what every other room may use
-ROOMS = ("api", "control", "engine", "planning", "store", "services", "delivery")
+ROOMS = ("api", "control", "engine", "planning", "store", "services", "delivery", "cluster")
 #: the most modules that may sit loose at the package root (its face, entry points, settings)
 MAX_LOOSE = 6
 
@@ -80,8 +80,15 @@ RULES = [
         "orra_server.store",
         [
             f"orra_server.{m}"
-            for m in ("api", "control", "engine", "planning", "services", "delivery")
+            for m in ("api", "control", "engine", "planning", "services", "delivery", "cluster")
         ],
+        set(),
+    ),
+    (
+        "the cluster knows neither the API nor the application layer above it",
+        SERVER / "cluster",
+        "orra_server.cluster",
+        ["orra_server.api", "orra_server.control", "fastapi", "starlette"],
         set(),
     ),
     (

@@ -18,7 +18,11 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65_535, help="port to listen on")] = 8005,
     db: Annotated[
-        str | None, typer.Option(help="DuckDB file (default ~/.orra/orra.duckdb)", envvar="ORRA_DB")
+        str | None,
+        typer.Option(
+            help="DuckDB file (default ~/.orra/orra.duckdb), or a postgresql:// URL (replicas)",
+            envvar="ORRA_DB",
+        ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
     llm_base_url: Annotated[
@@ -71,6 +75,7 @@ def serve(
     """
     from orra_server import Settings
     from orra_server.serving import serve as run_server
+    from orra_server.serving import shown_db
     from orra_server.settings import LLMSettings, SettingError, default_db_path
 
     llm = LLMSettings()
@@ -109,7 +114,7 @@ def serve(
 
     def listening() -> None:
         typer.echo(
-            f"orra control plane on http://{host}:{port} (db: {settings.db_path}; "
+            f"orra control plane on http://{host}:{port} (db: {shown_db(settings.db_path)}; "
             f"planner: {planner})",
             err=True,
         )

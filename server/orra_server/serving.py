@@ -20,11 +20,13 @@ from .api import create_app
 from .core import redaction
 from .core.limits import MAX_FRAME_BYTES
 from .settings import Settings
+from .store.postgres import is_postgres_url, safe_url, shown_db
 
 __all__ = [
     "StartupError",
     "check_database",
     "check_port",
+    "shown_db",
     "logging_config",
     "serve",
     "uvicorn_config",
@@ -107,6 +109,9 @@ def check_database(path: str) -> None:
     """
     if path == ":memory:":
         return
+    if is_postgres_url(path):
+        check_postgres(path)
+        return
     file = Path(path).expanduser()
     if not file.exists():
         return
@@ -123,6 +128,25 @@ def check_database(path: str) -> None:
         raise StartupError(
             f"cannot open the database {file}: {message.split(' See also')[0]} (choose another "
             "file with --db or ORRA_DB)"
+        ) from None
+
+
+def check_postgres(url: str) -> None:
+    """Fail in one line when the driver is missing or the server cannot be reached; the
+    message shows the URL without its password."""
+    try:
+        import psycopg
+    except ImportError:
+        raise StartupError(
+            "a postgresql:// database needs the PostgreSQL driver: "
+            "pip install 'orra-studio[postgres]'"
+        ) from None
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.Error as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise StartupError(
+            f"cannot reach PostgreSQL at {safe_url(url)}: {reason.replace(url, safe_url(url))}"
         ) from None
 
 

@@ -225,6 +225,14 @@ class Settings:
     compensation_timeout_seconds: float = field(
         default_factory=lambda: _float("ORRA_COMPENSATION_TIMEOUT", 30)
     )
+    #: replicas on PostgreSQL (docs/scale-out.md): seconds between heartbeats, and how long a
+    #: replica may stay silent before the others declare it dead and take over its runs
+    replica_heartbeat_seconds: float = field(
+        default_factory=lambda: _float("ORRA_REPLICA_HEARTBEAT", 1.0)
+    )
+    replica_dead_after_seconds: float = field(
+        default_factory=lambda: _float("ORRA_REPLICA_DEAD_AFTER", 10.0)
+    )
     #: deliver webhooks to loopback/private/link-local addresses too (local development, the
     #: embedded notebook/demo server, tests); off by default: docs/security.md
     allow_private_webhooks: bool = field(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +25,7 @@ from . import (
     executions,
     export,
     groundings,
+    operations,
     orchestrations,
     projects,
     reruns,
@@ -34,7 +34,6 @@ from . import (
 )
 from .responses import FastJSONResponse
 from .runtime import Runtime
-from .schemas import HealthOut
 
 __all__ = ["create_app"]
 
@@ -72,10 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    @app.get("/health", tags=["health"], response_model=HealthOut)
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__}
-
+    app.include_router(operations.router)
     app.include_router(projects.router)
     app.include_router(services.router)
     app.include_router(orchestrations.router)

@@ -335,3 +335,25 @@ class CompensationFailureList(ResponseBody):
 class HealthOut(ResponseBody):
     status: str = Field(description="always 'ok' when it answers")
     version: str
+    backend: str = Field(description="duckdb (one process) or postgresql (replicas)")
+    replica: str | None = Field(description="this replica's id (null on DuckDB)")
+    role: str = Field(description="single (DuckDB), or a replica's starting/serving/recovering")
+
+
+class ReadyOut(ResponseBody):
+    ready: bool
+    role: str
+
+
+class ReplicaOut(ResponseBody):
+    id: str
+    status: str = Field(description="alive, dead (declared by another) or left (stopped)")
+    startedAt: str
+    heartbeatAt: str
+    silentSeconds: float = Field(description="since its last heartbeat, by the database's clock")
+    runs: int = Field(description="unfinished runs it owns")
+    this: bool = Field(description="the replica that answered")
+
+
+class ReplicaList(ResponseBody):
+    replicas: list[ReplicaOut]

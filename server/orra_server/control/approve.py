@@ -8,7 +8,8 @@ from typing import Any
 
 from ..engine import Run
 from .admission import check_input
-from .gate import StepDecision, waiting_step
+from .forwarding import forward, owned_elsewhere
+from .gate import StepDecision, decided, waiting_step
 from .runtime import Runtime
 
 __all__ = ["Approve", "approve"]
@@ -40,5 +41,9 @@ async def approve(runtime: Runtime, command: Approve) -> Run:
         )
         # the check may have yielded the loop: decide only if the step still waits
         run, step = waiting_step(runtime, project_id, orchestration_id, step_id)
+    if owned_elsewhere(runtime, run):
+        body = {"step": step_id, "input": command.input, "by": command.by}
+        body["comment"] = command.comment
+        return await forward(runtime, run, "approve", body, decided(step_id))
     await runtime.engine.approve(run, step, command.input, command.by, command.comment)
     return run

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orra_sdk.vocabulary import TERMINAL
+
 from ..core.errors import Conflict
 from ..engine import Run
+from .forwarding import forward, owned_elsewhere
 from .lookup import orchestration
 from .runtime import Runtime
 
@@ -27,6 +30,9 @@ async def cancel(runtime: Runtime, command: Cancel) -> Run:
     orchestration_id = command.orchestration_id
     run = orchestration(runtime, command.project_id, orchestration_id)
     live = runtime.engine.runs.get(orchestration_id)
+    if live is None and owned_elsewhere(runtime, run):
+        body = {"reason": command.reason, "compensate": command.compensate}
+        return await forward(runtime, run, "cancel", body, lambda r: r.status in TERMINAL)
     if live is None or live.finishing:
         status = "ending" if live is not None else run.status
         raise Conflict(

@@ -3,16 +3,18 @@ run that waits for approval may be decided, and who decided is always recorded."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from orra_sdk.vocabulary import StepStatus
 
 from ..core.errors import Conflict, NotFound
 from ..engine import Run, StepState
+from .forwarding import owned_elsewhere
 from .lookup import orchestration
 from .runtime import Runtime
 
-__all__ = ["StepDecision", "decided_by", "waiting_step"]
+__all__ = ["StepDecision", "decided", "decided_by", "waiting_step"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +41,8 @@ def waiting_step(
     ``step_not_awaiting_approval`` for any other state (a run that ends included)."""
     run = orchestration(runtime, project_id, orchestration_id)
     live = runtime.engine.runs.get(orchestration_id)
+    if live is None and owned_elsewhere(runtime, run):
+        live = run  # as stored: the decision goes to its owner (forwarding.py)
     step = (live or run).steps.get(step_id)
     if step is None:
         raise NotFound(
@@ -54,6 +58,13 @@ def waiting_step(
             details={"status": step.status},
         )
     return live, step
+
+
+def decided(step_id: str) -> Callable[[Run], bool]:
+    """Whether the owner has applied a decision on ``step_id`` (it no longer waits)."""
+    return lambda run: (
+        step_id not in run.steps or run.steps[step_id].status != StepStatus.AWAITING_APPROVAL
+    )
 
 
 def decided_by(named: str | None, key_hash: str | None) -> str:

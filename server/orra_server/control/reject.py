@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine import Run
-from .gate import StepDecision, waiting_step
+from .forwarding import forward, owned_elsewhere
+from .gate import StepDecision, decided, waiting_step
 from .runtime import Runtime
 
 __all__ = ["Reject", "reject"]
@@ -21,5 +22,8 @@ class Reject(StepDecision):
 async def reject(runtime: Runtime, command: Reject) -> Run:
     """The run, its step now rejected."""
     run, step = waiting_step(runtime, command.project_id, command.orchestration_id, command.step_id)
+    if owned_elsewhere(runtime, run):
+        body = {"step": step.id, "reason": command.reason, "by": command.by}
+        return await forward(runtime, run, "reject", body, decided(step.id))
     await runtime.engine.reject(run, step, command.reason, command.by)
     return run

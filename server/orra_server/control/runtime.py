@@ -9,6 +9,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from ..cluster import Cluster
 from ..core.ids import hash_api_key
 from ..delivery.events import EventBus
 from ..delivery.webhooks import Outbox
@@ -20,6 +21,7 @@ from ..services.connections import ServiceHub
 from ..services.registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store, StoreBackend
+from ..store.postgres import is_postgres_url
 from .revocation import KeyStreams
 
 log = logging.getLogger("orra.api")
@@ -56,12 +58,13 @@ class Runtime:
         default_factory=lambda: asyncio.Semaphore(EXPORTS_AT_ONCE)
     )
     _pinger: asyncio.Task[None] | None = None
+    #: this process as one replica of several (PostgreSQL only; None with a DuckDB file)
+    cluster: Cluster | None = None
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        store = Store(
-            settings.db_path, memory_limit=settings.db_memory_limit, threads=settings.db_threads
-        )
+        store = open_store(settings)
         hub = ServiceHub()
         registry = ServiceRegistry(store)
         events = EventBus()
@@ -82,6 +85,16 @@ class Runtime:
         )
         runtime.key_hashes = store.all_key_hashes()
         outbox.secret_of = runtime.webhook_secret_of
+        if is_postgres_url(settings.db_path):
+            runtime.cluster = Cluster(
+                store,
+                hub,
+                engine,
+                settings,
+                resume=runtime.resume,
+                events_committed=runtime.events_committed_elsewhere,
+                changed=runtime.changed_elsewhere,
+            )
         return runtime
 
     def project_for_key(self, key: str) -> str | None:
@@ -133,9 +146,56 @@ class Runtime:
 
     async def start(self) -> None:
         self.events.bind(asyncio.get_running_loop())
+        if self.cluster is not None:
+            await self.cluster.start()  # from here on this replica resumes only its own runs
+        self.resume()
+        self._pinger = asyncio.get_running_loop().create_task(self._ping_forever())
+
+    def resume(self) -> None:
+        """Resume the runs, compensations and deliveries this process owns and does not run
+        yet: at start-up, and on a replica after it took over a dead one's."""
         self.engine.resume_unfinished()
         self.outbox.resume()
-        self._pinger = asyncio.get_running_loop().create_task(self._ping_forever())
+
+    def changed_elsewhere(self, changes: list[list[str]]) -> None:
+        """Another replica changed what this one keeps in memory (``changes_of`` in the
+        PostgreSQL writer says what each change is): drop or update the copy. A revoked key is
+        refused from here on, and its sockets and streams on this replica close."""
+        for change in changes:
+            kind, args = change[0], change[1:]
+            if kind == "key" and args[1]:
+                self.key_hashes[args[0]] = args[1]
+            elif kind == "key":
+                self.forget_key(args[0])
+            elif kind == "project":
+                self.forget_project(args[0])
+            elif kind == "service":
+                self.registry.changed_elsewhere(args[0], args[1])
+            elif kind == "grounding":
+                self.forget_groundings(args[0])
+            elif kind == "plans":
+                self.planning.cache.forget_project(args[0])
+            elif kind == "all":
+                self.forget_everything()
+
+    def forget_everything(self) -> None:
+        """What a missed notification could have changed: every cache read afresh; keys gone
+        from the store are refused (and their sockets and streams closed)."""
+        known = self.store.all_key_hashes()
+        for key_hash in set(self.key_hashes) - set(known):
+            self.forget_key(key_hash)
+        self.key_hashes.update(known)
+        self._project_cache.clear()
+        self._groundings.clear()
+        self.registry.forget_all()
+
+    def events_committed_elsewhere(self, orchestration_ids: list[str]) -> None:
+        """Another replica committed events of these runs (its streams here must see them)."""
+        task = asyncio.get_running_loop().create_task(
+            self.events.committed_elsewhere(orchestration_ids, self.store.events_of)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
         if self._pinger is not None:
@@ -145,6 +205,8 @@ class Runtime:
         await self.engine.shutdown()
         await self.outbox.close()
         await self.planning.close()
+        if self.cluster is not None:
+            await self.cluster.stop()
         self.store.close()
 
     async def _ping_forever(self) -> None:
@@ -158,7 +220,19 @@ class Runtime:
         while True:
             await asyncio.sleep(self.settings.ping_interval)
             for instance in self.hub.all_instances():
-                if instance.in_flight:
+                if instance.in_flight or instance.remote:  # (its own replica pings it)
                     continue
                 with contextlib.suppress(Exception):
                     await instance.send(frames.ping(instance.service_id))
+
+
+def open_store(settings: Settings) -> StoreBackend:
+    """The backend ``settings.db_path`` names: a ``postgresql://`` URL (replicas) or a DuckDB
+    file (the embedded default)."""
+    if is_postgres_url(settings.db_path):
+        from ..store.postgres.store import PostgresStore  # psycopg: an optional dependency
+
+        return PostgresStore(settings.db_path)
+    return Store(
+        settings.db_path, memory_limit=settings.db_memory_limit, threads=settings.db_threads
+    )

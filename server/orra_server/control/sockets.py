@@ -219,6 +219,10 @@ async def _handle(
 
 
 def _to_engine(runtime: Runtime, instance: Instance, frame: Frame):
+    if runtime.cluster is not None:  # an answer for a run another replica owns goes there
+        routed = runtime.cluster.route(instance, frame)
+        if routed is not None:
+            return routed
     engine = runtime.engine
     if frame.kind == ServiceFrame.TASK_RESULT:
         return engine.on_task_result(instance, frame.payload)

@@ -30,6 +30,7 @@ __all__ = [
     "NotFound",
     "OrraError",
     "PayloadTooLarge",
+    "ServiceUnavailable",
     "TooManyRequests",
     "Unauthorized",
 ]
@@ -116,3 +117,7 @@ class TooManyRequests(OrraError, status=429, code="too_many_requests"):
     def __init__(self, message: str, *, retry_after: int = 30, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(OrraError, status=503, code="unavailable"):
+    """Another replica must act first (the owner of a run); asking again later works."""

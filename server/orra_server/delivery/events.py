@@ -8,7 +8,7 @@ committed events of the orchestrations :meth:`EventBus.watching` says someone wa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..store import StoredEvent
@@ -20,6 +20,9 @@ class EventBus:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watchers: dict[str, set[asyncio.Queue[StoredEvent]]] = {}
+        #: watched runs owned by another replica → the number of the last event read back
+        self._read_up_to: dict[str, int] = {}
+        self._reading: dict[str, asyncio.Lock] = {}
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -37,6 +40,8 @@ class EventBus:
                 watchers.discard(queue)
                 if not watchers:
                     self._watchers.pop(orchestration_id, None)
+                    self._read_up_to.pop(orchestration_id, None)
+                    self._reading.pop(orchestration_id, None)
 
     def watching(self, orchestration_id: str | None) -> bool:
         """Writer thread: whether an event of this orchestration has anywhere to go."""
@@ -51,3 +56,20 @@ class EventBus:
         for event in events:
             for queue in self._watchers.get(event.orchestration_id or "", ()):
                 queue.put_nowait(event)
+
+    async def committed_elsewhere(
+        self, orchestration_ids: list[str], read: Callable[[str, int], list[StoredEvent]]
+    ) -> None:
+        """Another replica committed events of these runs: the watched ones are read back
+        (``read(run, after)``, the store's ``events_of``) from the last event read, in order,
+        and delivered. A stream drops what it had already (by ``seq``)."""
+        for orchestration_id in orchestration_ids:
+            if orchestration_id not in self._watchers:
+                continue
+            lock = self._reading.setdefault(orchestration_id, asyncio.Lock())
+            async with lock:  # one read at a time per run: each starts where the last ended
+                after = self._read_up_to.get(orchestration_id, 0)
+                rows = await asyncio.to_thread(read, orchestration_id, after)
+                if rows and orchestration_id in self._watchers:
+                    self._read_up_to[orchestration_id] = rows[-1].number or after
+                    self._deliver(rows)

@@ -154,6 +154,8 @@ class Outbox:
         self._in_flight = asyncio.Semaphore(MAX_DELIVERIES_IN_FLIGHT)
         self._per_host = _HostSlots(MAX_DELIVERIES_PER_HOST)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: ids of the deliveries under way
+        self._scheduled: set[str] = set()
         _hide_request_paths()
 
     def new(
@@ -175,11 +177,17 @@ class Outbox:
         for delivery in deliveries:
             task = asyncio.get_running_loop().create_task(self._deliver(delivery))
             self._tasks.add(task)
+            self._scheduled.add(delivery.id)
             task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _t, done=delivery.id: self._scheduled.discard(done))
 
     def resume(self) -> int:
         """Deliveries a stop interrupted; call inside the loop at start-up."""
-        deliveries = [Delivery.resumed(d) for d in self.store.pending_deliveries()]
+        deliveries = [
+            Delivery.resumed(d)
+            for d in self.store.pending_deliveries()
+            if d.id not in self._scheduled  # (a replica resumes again after a takeover)
+        ]
         self.schedule(deliveries)
         return len(deliveries)
 

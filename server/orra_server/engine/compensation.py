@@ -137,6 +137,8 @@ class Compensator:
         store = self.store
         jobs: dict[str, _Job] = {}
         for stored in store.unfinished_compensations():
+            if stored.orchestration_id in self._jobs:
+                continue  # under way here already (a replica resumes again after a takeover)
             job = jobs.get(stored.orchestration_id)
             if job is None:
                 job = jobs[stored.orchestration_id] = _Job(

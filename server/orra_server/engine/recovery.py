@@ -52,7 +52,7 @@ def resume_all(
     """Resume every orchestration the store says was in flight, each on its own: ``start``
     applies what resuming a run does; a run that cannot be read back or resumed is handed to
     ``end`` with the reason (it ends ``FAILED``). Neither stops the others, nor the start."""
-    stored = read_unfinished(store)
+    stored = [item for item in read_unfinished(store) if item.id not in runs]  # (resumed)
     dispatches = facts_or_empty(store.dispatches_of_unfinished, "dispatches")
     waits = facts_or_empty(store.approvals_requested_of_unfinished, "approval waits")
     for item in stored:

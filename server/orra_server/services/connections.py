@@ -81,6 +81,9 @@ class Instance:
     _queued_bytes: int = 0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
 
+    #: its socket is held by another replica (``orra_server.cluster.remote``)
+    remote = False
+
     @property
     def has_room(self) -> bool:
         return self.capacity is None or len(self.in_flight) < self.capacity
@@ -158,6 +161,9 @@ class ServiceHub:
         self._started = time.time()
         #: called with the instance that went away (the engine re-sends its tasks)
         self.on_instance_lost: Callable[[Instance], None] | None = None
+        #: called with a socket of this process that came, went or became stale (the
+        #: cluster tells the other replicas)
+        self.on_local_change: Callable[[Instance], None] | None = None
         #: sockets per project, and those admitted whose upgrade is under way (by service
         #: and by project): the caps count them too, so concurrent upgrades cannot pass them
         self._per_project: collections.Counter[str] = collections.Counter()
@@ -183,6 +189,11 @@ class ServiceHub:
         instance.on_release = lambda: self._wake(self._room_waiters, instance.service_id)
         self._wake(self._waiters, instance.service_id)
         self._wake(self._room_waiters, instance.service_id)
+        self._changed(instance)
+
+    def _changed(self, instance: Instance) -> None:
+        if not instance.remote and self.on_local_change is not None:
+            self.on_local_change(instance)
 
     @staticmethod
     def _wake(waiters: dict[str, list[asyncio.Future[None]]], service_id: str) -> None:
@@ -203,6 +214,7 @@ class ServiceHub:
         if self.on_instance_lost is not None and instance.in_flight:
             self.on_instance_lost(instance)
         self._wake(self._room_waiters, instance.service_id)  # to wait for another, or go
+        self._changed(instance)
 
     def close_key(self, key_hash: str) -> int:
         """Disconnect every socket that connected with this (revoked) key; returns how many."""
@@ -222,6 +234,7 @@ class ServiceHub:
         instances = self.current(service_id)
         for instance in instances:
             instance.stale = True
+            self._changed(instance)
         return len(instances)
 
     def is_online(self, service_id: str) -> bool:
@@ -254,6 +267,8 @@ class ServiceHub:
         if not instances:
             return None
         instances = [i for i in instances if i.heard] or instances
+        # a socket this process holds first: a remote one costs two commits per task
+        instances = [i for i in instances if not i.remote] or instances
         if len(instances) == 1:
             return instances[0]
         if avoid is not None and avoid in instances:

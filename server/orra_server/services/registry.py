@@ -196,3 +196,15 @@ class ServiceRegistry:
             or bool(existing.revertible) != bool(revertible)
         )
         return Registered(service, changed, warnings)
+
+    def changed_elsewhere(self, project_id: str, service_id: str) -> None:
+        """Another replica (re-)registered this service: read it afresh next time."""
+        self._by_project.pop(project_id, None)
+        self._by_id.pop(service_id, None)
+        self._changes[project_id] = self._changes.get(project_id, 0) + 1
+
+    def forget_all(self) -> None:
+        """Every project's services read afresh (a replica may have missed a change)."""
+        for project_id in list(self._by_project):
+            self.changed_elsewhere(project_id, "")
+        self._by_id.clear()

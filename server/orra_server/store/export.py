@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 import orjson
 import pyarrow as pa
 
-__all__ = ["EXPORT_TABLES", "ExportFilters", "export_json", "export_query"]
+__all__ = ["EXPORT_SCHEMAS", "EXPORT_TABLES", "ExportFilters", "export_json", "export_query"]
 
 _DURATION_MS = "epoch_ms({0}.end_time) - epoch_ms({0}.start_time)"
 
@@ -43,6 +43,36 @@ EXPORT_TABLES: dict[str, str] = {
 }
 
 
+_TIME = pa.timestamp("us")
+
+#: the columns of each export, whichever backend answers it
+EXPORT_SCHEMAS: dict[str, pa.Schema] = {
+    "orchestrations": pa.schema(
+        [
+            *(("execution_id", pa.string()), ("action_type", pa.string())),
+            *(("action_content", pa.string()), ("status", pa.string())),
+            *(("created_at", _TIME), ("start_time", _TIME), ("end_time", _TIME)),
+            *(("duration_ms", pa.int64()), ("step_count", pa.int64())),
+            *((name, pa.string()) for name in ("error", "data", "plan", "result")),
+        ]
+    ),
+    "steps": pa.schema(
+        [
+            *((name, pa.string()) for name in ("execution_id", "step_id", "component", "status")),
+            *(("attempts", pa.int64()), ("start_time", _TIME), ("end_time", _TIME)),
+            ("duration_ms", pa.int64()),
+            *((name, pa.string()) for name in ("error", "input", "output")),
+        ]
+    ),
+    "events": pa.schema(
+        [
+            *(("seq", pa.int64()), ("execution_id", pa.string()), ("step_id", pa.string())),
+            *(("type", pa.string()), ("occurred_at", _TIME), ("payload", pa.string())),
+        ]
+    ),
+}
+
+
 class ExportFilters(TypedDict, total=False):
     """Which orchestrations an export covers: created at or after ``since``, before ``until``,
     in one of ``statuses``."""
@@ -58,8 +88,10 @@ def export_query(
     since: datetime | None,
     until: datetime | None,
     statuses: list[str] | None,
+    queries: dict[str, str] = EXPORT_TABLES,
 ) -> tuple[str, list[Any]]:
-    """The SQL and parameters of one export; ``since`` and ``until`` naive UTC."""
+    """The SQL and parameters of one export; ``since`` and ``until`` naive UTC; ``queries``:
+    another backend's SQL of the same tables."""
     where = ["o.project_id = ?"]
     params: list[Any] = [project_id]
     if since is not None:
@@ -71,7 +103,7 @@ def export_query(
     if statuses:
         where.append(f"o.status IN ({', '.join('?' for _ in statuses)})")
         params += statuses
-    return EXPORT_TABLES[table].format(where=" AND ".join(where)), params
+    return queries[table].format(where=" AND ".join(where)), params
 
 
 def export_json(table: pa.Table, name: str) -> bytes:

@@ -26,11 +26,11 @@ __all__ = [
     "parse_sort",
 ]
 
-#: public sort key → the SQL expression it orders by
+#: public sort key → the column it orders by (``column.key``: a field of a JSON column)
 SORT_COLUMNS: dict[str, str] = {
     "createdAt": "created_at",
     "status": "status",
-    "type": "json_extract_string(action, '$.type')",
+    "type": "action.type",
 }
 DEFAULT_SORT = "-createdAt"
 

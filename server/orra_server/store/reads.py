@@ -23,11 +23,19 @@ from .export import export_query
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import aware, loads, naive
 from .rows import decode
+from .schema import ARROW_SCHEMAS
 
 __all__ = ["WEBHOOK_TABLES", "Reads", "WebhookKind"]
 
 #: the statuses of an orchestration that has not ended, as SQL
 _UNFINISHED = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
+
+#: the columns a listing reads: a page of results can be gigabytes, and a list shows none
+_LISTED = ", ".join(
+    name
+    for name in ARROW_SCHEMAS["orchestrations"].names
+    if name not in {"data", "plan", "result", "webhooks", "options"}
+)
 
 #: result webhooks get every outcome; compensation-failure webhooks get failed undos
 WebhookKind = Literal["result", "compensation_failure"]
@@ -61,6 +69,20 @@ class Reads:
 
     def _all(self, kind: type[Any], sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return [decode(kind, row) for row in self._rows(sql, params)]
+
+    def _json_text(self, column: str, key: str) -> str:
+        """SQL for the text at ``key`` of a JSON ``column`` (PostgreSQL's backend says it its
+        own way)."""
+        return f"json_extract_string({column}, '$.{key}')"
+
+    def _owned(self, alias: str = "") -> str:
+        """SQL that keeps the recovery reads to the runs this process owns: all of them here
+        (one process, one file); a replica's on PostgreSQL."""
+        return ""
+
+    def _owned_run(self, alias: str = "") -> str:
+        """The same, for rows that name their run (``orchestration_id``)."""
+        return ""
 
     def _first(self, kind: type[Any], sql: str, params: tuple[Any, ...]) -> Any:
         """The first row ``sql`` finds as a ``kind``; None when it finds none."""
@@ -164,11 +186,11 @@ class Reads:
             where.append("status = ?")
             params.append(status)
         if action_type:
-            where.append("json_extract_string(action, '$.type') = ?")
+            where.append(f"{self._json_text('action', 'type')} = ?")
             params.append(action_type)
         if text:
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("json_extract_string(action, '$.content') ILIKE ? ESCAPE '\\'")
+            where.append(f"{self._json_text('action', 'content')} ILIKE ? ESCAPE '\\'")
             params.append(f"%{escaped}%")
         if since is not None:
             where.append("created_at >= ?")
@@ -177,13 +199,15 @@ class Reads:
             where.append("created_at < ?")
             params.append(naive(until))
         key, descending = parse_sort(sort)
-        column, direction = SORT_COLUMNS[key], "DESC" if descending else "ASC"
+        column, _, field = SORT_COLUMNS[key].partition(".")
+        column = self._json_text(column, field) if field else column
+        direction = "DESC" if descending else "ASC"
         if after is not None:
             where.append(f"({column}, created_at, id) {'<' if descending else '>'} (?, ?, ?)")
             last = naive(after.key) if isinstance(after.key, datetime) else after.key
             params.extend([last, naive(after.created_at), after.id])
         sql = (
-            "SELECT * EXCLUDE (data, plan, result, webhooks, options) FROM orchestrations "
+            f"SELECT {_LISTED} FROM orchestrations "
             f"WHERE {' AND '.join(where)} ORDER BY {column} "
             f"{direction}, created_at {direction}, id {direction} LIMIT ? OFFSET ?"
         )
@@ -194,7 +218,7 @@ class Reads:
         sql = (
             "SELECT * FROM (SELECT row_number() OVER (ORDER BY seq) AS number, seq, "
             "orchestration_id, step_id, type, occurred_at, payload FROM events "
-            "WHERE orchestration_id = ?) WHERE number > ? ORDER BY seq"
+            "WHERE orchestration_id = ?) AS numbered WHERE number > ? ORDER BY seq"
         )
         return self._all(rows.StoredEvent, sql, (orchestration_id, after))
 
@@ -226,20 +250,26 @@ class Reads:
 
     # -- recovery ------------------------------------------------------------------------------
     def unfinished_orchestrations(self) -> list[rows.StoredOrchestration]:
-        sql = f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
+        sql = (
+            f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED}{self._owned()} "
+            "ORDER BY created_at"
+        )
         return self._all(rows.StoredOrchestration, sql)
 
     def unfinished_orchestration_ids(self) -> list[str]:
         """Only the ids (oldest first): recovery reads the runs one by one when reading them
         all at once failed."""
-        sql = f"SELECT id FROM orchestrations WHERE status IN {_UNFINISHED} ORDER BY created_at"
+        sql = (
+            f"SELECT id FROM orchestrations WHERE status IN {_UNFINISHED}{self._owned()} "
+            "ORDER BY created_at"
+        )
         return [r["id"] for r in self._rows(sql)]
 
     def steps_of_unfinished(self) -> dict[str, list[rows.StoredStep]]:
         """The steps of every unfinished orchestration in one query, in step order."""
         found = self._rows(
             "SELECT s.* FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id "
-            f"WHERE o.status IN {_UNFINISHED}"
+            f"WHERE o.status IN {_UNFINISHED}{self._owned('o.')}"
         )
         grouped: dict[str, list[rows.StoredStep]] = {}
         for row in found:
@@ -276,7 +306,7 @@ class Reads:
         found = self._rows(
             f"SELECT e.orchestration_id, e.step_id, {aggregate} AS value FROM events e "
             "JOIN orchestrations o ON o.id = e.orchestration_id "
-            f"WHERE e.type = ? AND o.status IN {_UNFINISHED} "
+            f"WHERE e.type = ? AND o.status IN {_UNFINISHED}{self._owned('o.')} "
             "GROUP BY e.orchestration_id, e.step_id",
             (event_type,),
         )
@@ -287,12 +317,16 @@ class Reads:
         sql = (
             "SELECT c.*, o.project_id FROM compensations c "
             "JOIN orchestrations o ON o.id = c.orchestration_id "
-            "WHERE c.status IN ('pending', 'running') ORDER BY c.orchestration_id, c.position"
+            f"WHERE c.status IN ('pending', 'running'){self._owned('o.')} "
+            "ORDER BY c.orchestration_id, c.position"
         )
         return self._all(rows.StoredCompensation, sql)
 
     def pending_deliveries(self) -> list[rows.StoredDelivery]:
-        sql = "SELECT * FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at"
+        sql = (
+            f"SELECT * FROM deliveries d WHERE status = 'pending'{self._owned_run('d.')} "
+            "ORDER BY next_attempt_at"
+        )
         return self._all(rows.StoredDelivery, sql)
 
     # -- compensations and deliveries ----------------------------------------------------------

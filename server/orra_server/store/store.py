@@ -10,16 +10,12 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-from collections.abc import Callable
-from datetime import UTC
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from .export import EXPORT_TABLES
 from .reads import Reads, WebhookKind
-from .rows import StoredEvent
 from .schema import DDL
 from .verbs import Verbs
 from .writer import GroupCommitWriter, replay_projection
@@ -30,6 +26,9 @@ log = logging.getLogger("orra.store")
 
 
 class Store(Reads, Verbs):
+    #: the current-state tables are a projection written in batches, behind the events
+    projection_lags = True
+
     def __init__(self, path: str, *, memory_limit: str = "512MB", threads: int = 2) -> None:
         """``memory_limit`` and ``threads`` bound DuckDB (its defaults: 80 % of the RAM, kept
         once used, and a thread per core); past the limit it spills to ``<db>.tmp`` next to
@@ -58,36 +57,8 @@ class Store(Reads, Verbs):
             wal_path=None if self._spill is not None else path + ".wal",
         )
 
-    def publish_events(
-        self,
-        watched: Callable[[str | None], bool],
-        deliver: Callable[[list[StoredEvent]], None],
-    ) -> None:
-        """After each commit, on the writer thread: ``deliver`` the committed events of the
-        orchestrations ``watched`` says yes to (the others cost one call each)."""
-
-        def publish(rows: list[dict[str, Any]]) -> None:
-            chosen = [_live(row) for row in rows if watched(row["orchestration_id"])]
-            if chosen:
-                deliver(chosen)
-
-        self.writer.on_events = publish
-
     def close(self) -> None:
         self.writer.close()
         self._connection.close()
         if self._spill is not None:
             self._spill.cleanup()
-
-
-def _live(row: dict[str, Any]) -> StoredEvent:
-    """An event row as the writer committed it: no number yet, its payload still JSON text."""
-    return StoredEvent(
-        None,
-        row["seq"],
-        row["orchestration_id"],
-        row["step_id"],
-        row["type"],
-        row["occurred_at"].replace(tzinfo=UTC),
-        row["payload"],
-    )

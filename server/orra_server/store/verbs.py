@@ -16,7 +16,7 @@ from orra_sdk.vocabulary import SETTLED_EVENT, EventKind
 from .projection import Delete, Insert, Operation, Update
 from .reads import WEBHOOK_TABLES, WebhookKind
 from .records import Change, OrchestrationRecord, StepRecord, dumps, encoded, naive, operations
-from .rows import StoredCompensationFailure, StoredGrounding, StoredService
+from .rows import StoredCompensationFailure, StoredEvent, StoredGrounding, StoredService
 from .writer import GroupCommitWriter
 
 __all__ = ["Verbs"]
@@ -41,6 +41,21 @@ class Verbs:
         """Resolves once every write committed so far is in the current-state tables, at the
         next regular projection batch (no extra one: :meth:`sync` forces one)."""
         return self.writer.when_projected()
+
+    def publish_events(
+        self,
+        watched: Callable[[str | None], bool],
+        deliver: Callable[[list[StoredEvent]], None],
+    ) -> None:
+        """After each commit, on the writer thread: ``deliver`` the committed events of the
+        orchestrations ``watched`` says yes to (the others cost one call each)."""
+
+        def publish(rows: list[dict[str, Any]]) -> None:
+            chosen = [_live(row) for row in rows if watched(row["orchestration_id"])]
+            if chosen:
+                deliver(chosen)
+
+        self.writer.on_events = publish
 
     # -- orchestrations ----------------------------------------------------------------------
     def record(self, changes: list[Change]):  # -> asyncio.Future[None]
@@ -188,3 +203,16 @@ class Verbs:
 def _log_write_failure(future: Any) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("a plan cache write failed: %s", future.exception())
+
+
+def _live(row: dict[str, Any]) -> StoredEvent:
+    """An event row as the writer committed it: no number yet, its payload still JSON text."""
+    return StoredEvent(
+        None,
+        row["seq"],
+        row["orchestration_id"],
+        row["step_id"],
+        row["type"],
+        row["occurred_at"].replace(tzinfo=UTC),
+        row["payload"],
+    )

@@ -1,0 +1,165 @@
+"""What reaches a replica for runs it does not own, and what reaches the owner.
+
+A service answers on the socket it holds, which may be on a replica that does not own the run:
+:meth:`Inbox.route` puts the answer in the ``inbox`` table (ACKed to the service once that
+commits), and the owner applies it as if the service had answered there. Decisions taken on
+another replica (approve, reject, cancel) travel the same way (:meth:`Inbox.forward`). An item
+is dropped only once applied; applied twice (a crash between), the run refuses the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from orra_sdk.vocabulary import ServiceFrame, StepStatus
+
+from ..engine import Engine
+from ..services.connections import Instance
+from ..services.frames import Frame
+from ..store import projection
+from ..store.postgres.cluster import ClusterTables, InboxItem
+from ..store.postgres.writer import Fenced, Notify
+from .remote import RemoteInstance
+
+__all__ = ["INBOX_CHANNEL", "Inbox"]
+
+INBOX_CHANNEL = "orra_inbox"
+
+#: frames of a service that answer a task
+_ANSWERS = {
+    ServiceFrame.TASK_RESULT,
+    ServiceFrame.TASK_INTERIM_RESULT,
+    ServiceFrame.TASK_ABORT_RESULT,
+    ServiceFrame.TASK_STATUS,
+}
+
+
+class Inbox:
+    def __init__(
+        self,
+        replica_id: str,
+        store: Any,
+        engine: Engine,
+        remote: dict[tuple[str, int], RemoteInstance],
+        spawn: Callable[[Any], None],
+    ) -> None:
+        self.id = replica_id
+        self.store = store
+        self.tables: ClusterTables = store.cluster
+        self.engine = engine
+        #: the cluster's remote instances, by (replica, number)
+        self.remote = remote
+        self._spawn = spawn
+        #: (service id, idempotency key) → run id, for tasks relayed to sockets held here
+        self.relayed: dict[tuple[str, str], str] = {}
+        #: inbox rows being applied (a second notification must not apply them twice)
+        self._applying: set[int] = set()
+
+    def route(self, instance: Instance, frame: Frame) -> asyncio.Future[None] | None:
+        """A service's answer to a task relayed here: into its run owner's inbox (the future
+        resolves once committed; the ACK waits for it). None: the engine here takes it."""
+        if frame.kind not in _ANSWERS or instance.remote:
+            return None
+        key = (instance.service_id, str(frame.payload.get("idempotencyKey") or ""))
+        if key in self.engine.dispatcher.pending:
+            return None  # a task this replica sent itself
+        orchestration_id = self.relayed.get(key)
+        if orchestration_id is None:
+            return None
+        if frame.kind == ServiceFrame.TASK_RESULT or frame.kind == ServiceFrame.TASK_ABORT_RESULT:
+            self.relayed.pop(key, None)
+        body = {
+            "replica": self.id,
+            "instance": instance.number,
+            "service_id": instance.service_id,
+            "frame": frame.kind,
+            "payload": frame.payload,
+        }
+        row = {
+            "orchestration_id": orchestration_id,
+            "kind": str(frame.kind),
+            "dedup": f"{key[0]}:{key[1]}:{frame.message_id or ''}",
+            "body": orjson.dumps(body).decode(),
+            "created_at": datetime.now(UTC).replace(tzinfo=None),
+        }
+        ops = [projection.Insert("inbox", row), Notify(INBOX_CHANNEL, orchestration_id)]
+        return self.store.writer.submit(ops)
+
+    async def apply_all(self) -> None:
+        items = await asyncio.to_thread(self.tables.inbox_of, self.id)
+        for item in items:
+            if item.id in self._applying:
+                continue
+            self._applying.add(item.id)
+            self._spawn(self._apply(item))
+
+    async def forward(self, orchestration_id: str, kind: str, body: dict[str, Any]) -> None:
+        """A decision for a run another replica owns, into its inbox (committed on return)."""
+        row = {
+            "orchestration_id": orchestration_id,
+            "kind": kind,
+            "dedup": secrets.token_hex(8),
+            "body": orjson.dumps({"command": kind, **body}).decode(),
+            "created_at": datetime.now(UTC).replace(tzinfo=None),
+        }
+        ops = [projection.Insert("inbox", row), Notify(INBOX_CHANNEL, orchestration_id)]
+        await self.store.writer.submit(ops)
+
+    def _decide(self, orchestration_id: str, body: dict[str, Any]) -> Any:
+        """Apply a decision another replica took for a run of ours, if it still applies."""
+        run = self.engine.runs.get(orchestration_id)
+        if run is None or run.finishing:
+            return None
+        command = body["command"]
+        if command == "cancel":
+            return self.engine.cancel(run, body.get("reason"), bool(body.get("compensate")))
+        step = run.steps.get(str(body.get("step")))
+        if step is None or step.status != StepStatus.AWAITING_APPROVAL:
+            return None
+        if command == "approve":
+            return self.engine.approve(run, step, body.get("input"), body["by"], body["comment"])
+        return self.engine.reject(run, step, str(body.get("reason")), body["by"])
+
+    async def _apply(self, item: InboxItem) -> None:
+        try:
+            body = orjson.loads(item.body)
+            if "command" in body:
+                committed = self._decide(item.orchestration_id, body)
+                if committed is not None:
+                    with contextlib.suppress(Fenced):
+                        await committed
+                await asyncio.to_thread(self.tables.drop_inbox, [item.id])
+                return
+            instance = self.remote.get((body["replica"], body["instance"]))
+            if instance is None:  # the socket is gone already: the answer still counts
+                instance = RemoteInstance(
+                    service_id=body["service_id"],
+                    project_id="",
+                    socket=None,  # type: ignore[arg-type]
+                    replica_id=body["replica"],
+                    remote_number=body["instance"],
+                )
+            committed = self._to_engine(instance, body["frame"], body["payload"])
+            if committed is not None:
+                with contextlib.suppress(Fenced):
+                    await committed
+            await asyncio.to_thread(self.tables.drop_inbox, [item.id])
+        finally:
+            self._applying.discard(item.id)
+
+    def _to_engine(self, instance: Instance, kind: str, payload: dict[str, Any]) -> Any:
+        engine = self.engine
+        if kind == ServiceFrame.TASK_RESULT:
+            return engine.on_task_result(instance, payload)
+        if kind == ServiceFrame.TASK_INTERIM_RESULT:
+            return engine.on_interim_result(instance, payload)
+        if kind == ServiceFrame.TASK_ABORT_RESULT:
+            return engine.on_abort_result(instance, payload)
+        return engine.on_task_status(instance, payload)

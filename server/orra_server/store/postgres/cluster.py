@@ -1,0 +1,218 @@
+"""The cluster's bookkeeping in PostgreSQL: replicas and their heartbeats, who owns which run,
+which replica holds which service socket, and the tables frames cross replicas through.
+
+Every time here is the database's clock (``now()``), never a replica's: replicas whose clocks
+disagree still agree on who is silent. The SQL lives here (nothing outside ``store/`` writes
+SQL); ``orra_server.cluster`` decides when to call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+__all__ = [
+    "UNFINISHED",
+    "ClusterTables",
+    "InboxItem",
+    "RelayedFrame",
+    "StoredReplica",
+    "StoredSocket",
+]
+
+UNFINISHED = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
+_NOW = "(now() AT TIME ZONE 'UTC')"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReplica:
+    id: str
+    status: str  # alive, dead (declared by a survivor), left (stopped on its own)
+    started_at: datetime
+    heartbeat_at: datetime
+    address: str | None
+    #: seconds since its last heartbeat, by the database's clock
+    silent_for: float
+    #: unfinished runs it owns
+    runs: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSocket:
+    """A service socket some replica holds."""
+
+    replica_id: str
+    instance: int
+    service_id: str
+    project_id: str
+    key_hash: str
+    capacity: int | None
+    stale: bool
+    connected_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedFrame:
+    id: int
+    instance: int
+    frame: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    id: int
+    orchestration_id: str
+    kind: str
+    body: str
+
+
+class ClusterTables:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self._pool.connection() as connection:
+            cursor = connection.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []  # type: ignore[return-value]
+
+    # -- replicas --------------------------------------------------------------------------------
+    def join(self, replica_id: str, address: str | None) -> None:
+        self._rows(
+            f"INSERT INTO replicas VALUES (%s, 'alive', {_NOW}, {_NOW}, %s)",
+            (replica_id, address),
+        )
+
+    def heartbeat(self, replica_id: str) -> bool:
+        """False when this replica was declared dead (or left): it must stop."""
+        found = self._rows(
+            f"UPDATE replicas SET heartbeat_at = {_NOW} WHERE id = %s AND status = 'alive' "
+            "RETURNING id",
+            (replica_id,),
+        )
+        return bool(found)
+
+    def declare_dead(self, silent_seconds: float) -> list[str]:
+        """Mark the replicas silent for longer than ``silent_seconds`` dead, and forget their
+        sockets; their ids. Waits for a commit under way of each (their writer's fence)."""
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("SET LOCAL lock_timeout = '3s'")
+            dead = connection.execute(
+                "UPDATE replicas SET status = 'dead' WHERE status = 'alive' "
+                f"AND heartbeat_at < {_NOW} - make_interval(secs => %s) RETURNING id",
+                (silent_seconds,),
+            ).fetchall()
+            ids = [row["id"] for row in dead]  # type: ignore[call-overload]
+            if ids:
+                connection.execute("DELETE FROM service_sockets WHERE replica_id = ANY(%s)", (ids,))
+        return ids
+
+    def leave(self, replica_id: str) -> None:
+        """Stopped on its own: its runs go to the others at once, its sockets are gone."""
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("UPDATE replicas SET status = 'left' WHERE id = %s", (replica_id,))
+            connection.execute("DELETE FROM service_sockets WHERE replica_id = %s", (replica_id,))
+
+    def claim_runs(self, replica_id: str, limit: int = 500) -> list[str]:
+        """Take over the work of replicas that are dead or gone: their unfinished runs, and
+        their ended runs with a webhook still to deliver or a compensation still to run; the
+        ids taken. Two survivors claiming at once get different runs (``SKIP LOCKED``)."""
+        found = self._rows(
+            "WITH gone AS (SELECT id FROM replicas WHERE status <> 'alive'), "
+            "work AS ("
+            f"SELECT id FROM orchestrations WHERE status IN {UNFINISHED} "
+            "AND owner IN (SELECT id FROM gone) "
+            "UNION SELECT orchestration_id FROM deliveries WHERE status = 'pending' "
+            "UNION SELECT orchestration_id FROM compensations "
+            "WHERE status IN ('pending', 'running')) "
+            "UPDATE orchestrations SET owner = %s WHERE id IN ("
+            "SELECT id FROM orchestrations WHERE id IN (SELECT id FROM work) "
+            "AND owner IN (SELECT id FROM gone) "
+            "ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+            (replica_id, limit),
+        )
+        return [row["id"] for row in found]
+
+    def replicas(self) -> list[StoredReplica]:
+        found = self._rows(
+            "SELECT r.*, extract(epoch FROM "
+            f"{_NOW} - r.heartbeat_at)::float8 AS silent_for, "
+            f"(SELECT count(*) FROM orchestrations o WHERE o.owner = r.id "
+            f"AND o.status IN {UNFINISHED}) AS runs FROM replicas r "
+            "WHERE r.status = 'alive' OR r.heartbeat_at > "
+            f"{_NOW} - interval '1 hour' ORDER BY r.started_at"
+        )
+        return [
+            StoredReplica(
+                **{
+                    **row,
+                    "started_at": row["started_at"].replace(tzinfo=UTC),
+                    "heartbeat_at": row["heartbeat_at"].replace(tzinfo=UTC),
+                    "runs": int(row["runs"]),
+                }
+            )
+            for row in found
+        ]
+
+    # -- service sockets -------------------------------------------------------------------------
+    def socket_opened(self, replica_id: str, socket: dict[str, Any]) -> None:
+        self._rows(
+            "INSERT INTO service_sockets (replica_id, instance, service_id, project_id, "
+            f"key_hash, capacity, stale, connected_at) VALUES (%s, %s, %s, %s, %s, %s, %s, {_NOW}) "
+            "ON CONFLICT (replica_id, instance) DO UPDATE SET stale = EXCLUDED.stale",
+            (
+                replica_id,
+                socket["instance"],
+                socket["service_id"],
+                socket["project_id"],
+                socket["key_hash"],
+                socket["capacity"],
+                socket["stale"],
+            ),
+        )
+
+    def socket_closed(self, replica_id: str, instance: int) -> None:
+        self._rows(
+            "DELETE FROM service_sockets WHERE replica_id = %s AND instance = %s",
+            (replica_id, instance),
+        )
+
+    def sockets(self) -> list[StoredSocket]:
+        """Every socket a live replica holds."""
+        found = self._rows(
+            "SELECT s.* FROM service_sockets s JOIN replicas r ON r.id = s.replica_id "
+            "WHERE r.status = 'alive'"
+        )
+        return [
+            StoredSocket(**{**row, "connected_at": row["connected_at"].replace(tzinfo=UTC)})
+            for row in found
+        ]
+
+    # -- frames between replicas -----------------------------------------------------------------
+    def take_relayed(self, replica_id: str) -> list[RelayedFrame]:
+        """The frames other replicas left for sockets this one holds, oldest first, taken."""
+        found = self._rows(
+            "DELETE FROM relay WHERE replica_id = %s RETURNING id, instance, frame", (replica_id,)
+        )
+        return sorted((RelayedFrame(**row) for row in found), key=lambda f: f.id)
+
+    def inbox_of(self, replica_id: str) -> list[InboxItem]:
+        """What other replicas received for runs this one owns, oldest first. Dropped only
+        once applied (:meth:`drop_inbox`): a crash in between applies it again, and the run
+        refuses the duplicate."""
+        found = self._rows(
+            "SELECT i.id, i.orchestration_id, i.kind, i.body FROM inbox i "
+            "JOIN orchestrations o ON o.id = i.orchestration_id WHERE o.owner = %s "
+            "ORDER BY i.id",
+            (replica_id,),
+        )
+        return [InboxItem(**row) for row in found]
+
+    def drop_inbox(self, ids: list[int]) -> None:
+        self._rows("DELETE FROM inbox WHERE id = ANY(%s)", (ids,))
+
+    def owner_of(self, orchestration_id: str) -> str | None:
+        found = self._rows("SELECT owner FROM orchestrations WHERE id = %s", (orchestration_id,))
+        return found[0]["owner"] if found else None

@@ -1,0 +1,125 @@
+"""The PostgreSQL store: the same reads and verbs as DuckDB's, for several replicas.
+
+Reads share DuckDB's SQL (``store/reads.py``): parameters are written ``?`` there and become
+psycopg's ``%s`` here, and the few phrases the dialects say differently are methods
+(``_json_text``) or queries of their own (``export.py``). Reads take a connection from a pool
+(autocommit: a read never holds a transaction open); every write goes through the
+:class:`~orra_server.store.postgres.writer.PostgresWriter` thread.
+
+The URL may hold a password: it is kept for connecting and never logged or shown
+(:func:`safe_url` is what a log line or ``/health`` may say).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from ..export import EXPORT_SCHEMAS, export_query
+from ..reads import Reads
+from ..records import naive
+from ..verbs import Verbs
+from .cluster import ClusterTables
+from .export import POSTGRES_EXPORT_TABLES
+from .schema import migrate
+from .url import safe_url
+from .writer import PostgresWriter
+
+__all__ = ["PostgresStore"]
+
+log = logging.getLogger("orra.store")
+
+
+class PostgresStore(Reads, Verbs):
+    #: committed rows are readable at once (DuckDB's current-state tables lag their events)
+    projection_lags = False
+
+    def __init__(self, url: str, *, pool_size: int = 8, connect_timeout: float = 10.0) -> None:
+        self.url = url
+        self.path = safe_url(url)
+        try:
+            with psycopg.connect(url, connect_timeout=int(connect_timeout)) as connection:
+                applied = migrate(connection)
+        except psycopg.OperationalError as exc:
+            # psycopg's message can quote the connection string: say only where and why
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = reason.replace(url, self.path)
+            raise ConnectionError(f"cannot reach PostgreSQL at {self.path}: {reason}") from None
+        if applied:
+            log.info("PostgreSQL schema migrated to version %d", applied[-1])
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            name="orra-reads",
+            open=True,
+        )
+        self.writer = PostgresWriter(url)
+        #: set by :meth:`join_cluster`
+        self.replica_id: str | None = None
+        self.cluster = ClusterTables(self._pool)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+        with self._pool.connection() as connection:
+            return connection.execute(_placeholders(sql), params).fetchall()  # type: ignore[return-value]
+
+    def _owned(self, alias: str = "") -> str:
+        return f" AND {alias}owner = '{self.replica_id}'" if self.replica_id else ""
+
+    def _owned_run(self, alias: str = "") -> str:
+        if not self.replica_id:
+            return ""
+        return (
+            f" AND {alias}orchestration_id IN "
+            f"(SELECT id FROM orchestrations WHERE owner = '{self.replica_id}')"
+        )
+
+    def join_cluster(self, replica_id: str) -> None:
+        """From now on the recovery reads are this replica's runs, the runs it inserts are its
+        own, and every commit first checks that it is still alive (the writer's fence)."""
+        if not _REPLICA_ID.fullmatch(replica_id):  # it is written into SQL as a literal
+            raise ValueError(f"not a replica id: {replica_id!r}")
+        self.replica_id = replica_id
+        self.writer.replica_id = replica_id
+
+    def _json_text(self, column: str, key: str) -> str:
+        return f"({column}::jsonb ->> '{key}')"
+
+    def export(
+        self,
+        project_id: str,
+        table: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        statuses: list[str] | None = None,
+    ) -> pa.Table:
+        sql, params = export_query(
+            table, project_id, naive(since), naive(until), statuses, POSTGRES_EXPORT_TABLES
+        )
+        return pa.Table.from_pylist(self._rows(sql, params), schema=EXPORT_SCHEMAS[table])
+
+    def close(self) -> None:
+        self.writer.close()
+        self._pool.close()
+
+
+#: what a replica id looks like (``orra_server.cluster`` makes them)
+_REPLICA_ID = re.compile(r"r_[a-z0-9]{6,32}", re.ASCII)
+
+#: a ``?`` parameter of the shared SQL (none stands inside a quoted literal there)
+_QUESTION = re.compile(r"\?")
+
+
+def _placeholders(sql: str) -> str:
+    """DuckDB's ``?`` as psycopg's ``%s``; a literal ``%`` doubled."""
+    return _QUESTION.sub("%s", sql.replace("%", "%%"))

@@ -1,0 +1,32 @@
+"""Telling a PostgreSQL URL from a DuckDB path, and showing one without its password.
+
+No psycopg here: the control plane asks this before it knows whether it needs the driver.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+__all__ = ["is_postgres_url", "safe_url", "shown_db"]
+
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(target: str) -> bool:
+    """Whether ``--db`` names a PostgreSQL server rather than a DuckDB file."""
+    return target.lower().startswith(_SCHEMES)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password or query (``postgresql://user@host:port/db``)."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+def shown_db(target: str) -> str:
+    """What a log line or a banner may say of ``--db``: a path as it is, a URL without its
+    password."""
+    return safe_url(target) if is_postgres_url(target) else target

@@ -1,0 +1,351 @@
+"""Group commit on PostgreSQL: every write of this replica goes through one thread and one
+connection, as on DuckDB (``store/writer.py``), so that under load many callers share a commit.
+
+Unlike DuckDB, PostgreSQL charges little per statement, so there is no projection to defer:
+the current-state rows go in the same transaction as the events that changed them, and a read
+on any replica sees them as soon as the commit returns. Event numbers come from a sequence
+(several replicas commit events at once), taken for the whole batch in one round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+import orjson
+import psycopg
+
+from ..projection import Delete, Insert, Operation, Update
+from ..schema import ARROW_SCHEMAS, KEYS
+
+__all__ = [
+    "CHANGES_CHANNEL",
+    "CLUSTER_INSERTS",
+    "EVENTS_CHANNEL",
+    "Fenced",
+    "Notify",
+    "PostgresWriter",
+    "changes_of",
+]
+
+log = logging.getLogger("orra.store")
+
+#: tables where adding a row that is already there changes nothing (a URL added twice, at
+#: once, on two replicas, is still one webhook)
+_IDEMPOTENT_INSERTS = frozenset({"webhooks", "compensation_failure_webhooks"})
+
+_STOP = object()
+
+
+class _Flush:
+    """A request answered once every write handed over before it has committed."""
+
+
+@dataclass(slots=True)
+class Notify:
+    """A ``NOTIFY`` sent with the transaction: the listeners hear it only if it commits."""
+
+    channel: str
+    payload: str
+    table: str = ""  # (operations are grouped by table)
+
+
+class Fenced(RuntimeError):
+    """This replica was declared dead: its runs belong to others, it may write nothing more."""
+
+
+#: the channel that says which runs have new events (``payload``: their ids, comma-separated)
+EVENTS_CHANNEL = "orra_events"
+#: NOTIFY's payload limit is 8,000 bytes
+_PAYLOAD_LIMIT = 7900
+
+
+class PostgresWriter:
+    """The writer thread; its caller side is that of DuckDB's ``GroupCommitWriter``."""
+
+    def __init__(self, url: str, *, lazy_interval: float = 0.2, max_batch: int = 4096) -> None:
+        self._url = url
+        #: this replica's id once it joined the cluster: every transaction then checks first
+        #: that the replica is still alive (a fence: one declared dead commits nothing), and
+        #: the runs it inserts are its own
+        self.replica_id: str | None = None
+        #: called once, on the writer thread, when the fence refused a commit
+        self.on_fenced: Callable[[], None] | None = None
+        self.fenced = False
+        self._connection = self._connect()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lazy: list[Operation] = []
+        self._lazy_since: float | None = None
+        self._lazy_interval = lazy_interval
+        self._max_batch = max_batch
+        self.batches_committed = 0
+        #: called on the writer thread with each committed batch's event rows (seq set)
+        self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
+        self._thread = threading.Thread(target=self._run, name="orra-pg-writer", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> psycopg.Connection:
+        # a replica stopped mid-transaction (SIGSTOP) must not hold its fence's lock for
+        # ever: the server ends such a session, and the takeover waiting on it goes on
+        return psycopg.connect(
+            self._url,
+            application_name="orra-writer",
+            options="-c idle_in_transaction_session_timeout=5000",
+        )
+
+    # -- caller side -------------------------------------------------------------------------
+    def submit(self, ops: list[Operation]) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put((ops, loop, future))
+        return future
+
+    def submit_lazy(self, ops: list[Operation]) -> None:
+        """Ride with the next commit (or a commit of their own within ``lazy_interval``)."""
+        self._queue.put((ops, None, None))
+
+    async def sync(self) -> None:
+        await self.when_projected()
+
+    def when_projected(self) -> asyncio.Future[None]:
+        """Resolved once everything handed over before has committed (lazy writes too):
+        there is no projection to wait for."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put(([_Flush()], loop, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+        self._connection.close()
+
+    # -- writer thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            timeout = None
+            if self._lazy_since is not None:
+                timeout = max(0.0, self._lazy_since + self._lazy_interval - time.monotonic())
+            try:
+                first = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                self._commit([])
+                continue
+            batch, stop = [first], first is _STOP
+            while not stop and len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                stop = item is _STOP
+                batch.append(item)
+            batch = [item for item in batch if item is not _STOP]
+            lazy = [ops for ops, _, future in batch if future is None]
+            for ops in lazy:
+                self._lazy.extend(ops)
+                if self._lazy_since is None:
+                    self._lazy_since = time.monotonic()
+            waiting = [item for item in batch if item[2] is not None]
+            if waiting or stop:
+                self._commit(waiting)
+            if stop:
+                return
+
+    def _commit(self, waiting: list[Any]) -> None:
+        """Commit the lazy writes and ``waiting``'s in one transaction; one bad item fails
+        alone (the rest are tried again one by one)."""
+        carried, self._lazy, self._lazy_since = self._lazy, [], None
+        work = [op for ops, _, _ in waiting for op in ops if not isinstance(op, _Flush)]
+        try:
+            self._apply([*carried, *work])
+            _resolve(waiting, None)
+            return
+        except Exception as exc:
+            if not waiting:
+                log.warning("could not write %d deferred operations: %s", len(carried), exc)
+                return
+            log.warning("batch of %d failed (%s); retrying items one by one", len(waiting), exc)
+        for item in waiting:
+            try:
+                self._apply([op for op in item[0] if not isinstance(op, _Flush)])
+                _resolve([item], None)
+            except Exception as item_exc:
+                _resolve([item], item_exc)
+
+    def _apply(self, ops: list[Operation]) -> None:
+        if not ops:
+            return
+        if self._connection.closed or self._connection.broken:
+            self._connection = self._connect()  # the server restarted: a new session
+        events = [op.row for op in ops if isinstance(op, Insert) and op.table == "events"]
+        if self.fenced:
+            raise Fenced("this replica was declared dead; it writes nothing more")
+        connection = self._connection
+        try:
+            with connection.cursor() as cursor:
+                if self.replica_id is not None:
+                    self._check_fence(cursor)
+                if events:
+                    cursor.execute(
+                        "SELECT nextval('events_seq') FROM generate_series(1, %s)", (len(events),)
+                    )
+                    for row, (seq,) in zip(events, sorted(cursor.fetchall()), strict=True):
+                        row["seq"] = seq
+                        row["snapshot"] = None  # nothing to replay: the rows commit with it
+                owner = {"owner": self.replica_id} if self.replica_id else {}
+                for (kind, table), group in groupby(ops, lambda op: (type(op), op.table)):
+                    _execute(cursor, kind, table, list(group), owner)
+                for payload in _run_lists({row["orchestration_id"] or "" for row in events}):
+                    cursor.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
+                changes = changes_of(ops)
+                if changes:
+                    payload = orjson.dumps({"from": self.replica_id, "changes": changes})
+                    if len(payload) > _PAYLOAD_LIMIT:  # too many to list: forget everything
+                        payload = orjson.dumps({"from": self.replica_id, "changes": [["all"]]})
+                    cursor.execute("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, payload.decode()))
+            connection.commit()
+        except BaseException:
+            if not connection.closed:
+                with contextlib.suppress(psycopg.Error):
+                    connection.rollback()
+            for row in events:
+                row["seq"] = None
+            raise
+        self.batches_committed += 1
+        if events and self.on_events is not None:
+            try:
+                self.on_events(events)
+            except Exception:
+                log.exception("event listener failed")
+
+    def _check_fence(self, cursor: psycopg.Cursor) -> None:
+        """Hold this replica's row (shared) for the transaction, or refuse it: a takeover
+        declares a replica dead by updating that row, so it waits for a commit under way, and
+        no commit starts after it."""
+        cursor.execute("SELECT status FROM replicas WHERE id = %s FOR SHARE", (self.replica_id,))
+        found = cursor.fetchone()
+        if found is None or found[0] != "alive":
+            self.fenced = True
+            if self.on_fenced is not None:
+                try:
+                    self.on_fenced()
+                except Exception:
+                    log.exception("the fenced callback failed")
+            raise Fenced("this replica was declared dead; it writes nothing more")
+
+
+#: the channel that says which cached facts changed (keys, projects, services, groundings,
+#: cached plans): every replica drops or updates its copy (``orra_server.cluster``)
+CHANGES_CHANNEL = "orra_changes"
+
+
+def changes_of(ops: list[Operation]) -> list[list[str]]:
+    """What other replicas must forget after ``ops`` commit, as short lists:
+    ``["key", hash, project or ""]`` (a key added, or revoked when the project is empty),
+    ``["project", id]``, ``["service", project, id]``, ``["grounding", project]``,
+    ``["plans", project]``."""
+    found: list[list[str]] = []
+    for op in ops:
+        table = getattr(op, "table", "")
+        row = op.match if isinstance(op, Delete) else getattr(op, "row", {})
+        if table == "api_keys":
+            project = row.get("project_id", "") if isinstance(op, Insert) else ""
+            found.append(["key", row.get("key_hash", ""), project or ""])
+        elif table in ("projects", "webhooks", "compensation_failure_webhooks"):
+            found.append(["project", row.get("project_id") or row.get("id") or ""])
+        elif table == "services":
+            found.append(["service", row.get("project_id", ""), row.get("id", "")])
+        elif table == "groundings":
+            found.append(["grounding", row.get("project_id", "")])
+        elif table == "plan_cache" and isinstance(op, Delete) and "project_id" in row:
+            found.append(["plans", row["project_id"]])
+    unique = {tuple(change): change for change in found}
+    return list(unique.values())
+
+
+def _run_lists(ids: set[str]) -> list[str]:
+    """``ids`` comma-separated, in as many payloads as NOTIFY's limit needs."""
+    payloads, current = [], ""
+    for one in sorted(i for i in ids if i):
+        if current and len(current) + len(one) + 1 > _PAYLOAD_LIMIT:
+            payloads.append(current)
+            current = ""
+        current = f"{current},{one}" if current else one
+    return [*payloads, current] if current else payloads
+
+
+def _execute(
+    cursor: psycopg.Cursor, kind: type, table: str, ops: list[Any], owner: dict[str, Any]
+) -> None:
+    """One kind of operation on one table, as one pipelined ``executemany``; a run inserted
+    by a replica is ``owner``'s."""
+    if kind is Notify:
+        for op in ops:
+            cursor.execute("SELECT pg_notify(%s, %s)", (op.channel, op.payload))
+    elif kind is Insert:
+        _insert(cursor, table, ops, owner if table == "orchestrations" else {})
+    elif kind is Update:
+        names, keys = ARROW_SCHEMAS[table].names, KEYS[table]
+        rest = [name for name in names if name not in keys]
+        assignments = ", ".join(f"{name} = %s" for name in rest)
+        match = " AND ".join(f"{key} = %s" for key in keys)
+        sql = f"UPDATE {table} SET {assignments} WHERE {match}"
+        cursor.executemany(sql, [[op.row[n] for n in (*rest, *keys)] for op in ops])
+    else:
+        for op in ops:
+            match = " AND ".join(f"{column} = %s" for column in op.match)
+            cursor.execute(f"DELETE FROM {table} WHERE {match}", list(op.match.values()))
+
+
+def _insert(cursor: psycopg.Cursor, table: str, ops: list[Any], extra: dict[str, Any]) -> None:
+    """Rows of a table of ``store/schema.py`` (plus ``extra`` columns), or of a cluster table
+    (``CLUSTER_INSERTS``: its rows name their columns)."""
+    if table in CLUSTER_INSERTS:
+        names, conflict = list(ops[0].row), CLUSTER_INSERTS[table]
+    else:
+        names, conflict = ARROW_SCHEMAS[table].names, ""
+        if table in _IDEMPOTENT_INSERTS:
+            conflict = " ON CONFLICT DO NOTHING"
+        elif table in KEYS:  # the same row twice in a batch: the last wins, as on DuckDB
+            rest = [name for name in names if name not in KEYS[table]]
+            updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in rest)
+            conflict = f" ON CONFLICT ({', '.join(KEYS[table])}) DO UPDATE SET {updates}"
+    columns = ", ".join([*names, *extra])
+    marks = ", ".join(["%s"] * (len(names) + len(extra)))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}){conflict}"
+    cursor.executemany(sql, [[*(op.row[n] for n in names), *extra.values()] for op in ops])
+
+
+#: the cluster's tables written through the writer, and what a row already there means
+CLUSTER_INSERTS = {
+    "relay": "",
+    # a result handed over twice (an SDK re-sends what was not ACKed) is refused by its key
+    "inbox": " ON CONFLICT (orchestration_id, kind, dedup) DO NOTHING",
+}
+
+
+def _resolve(batch: list[Any], error: BaseException | None) -> None:
+    for _, loop, future in batch:
+        if loop is None:
+            continue
+        try:
+            loop.call_soon_threadsafe(_settle, future, error)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

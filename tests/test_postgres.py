@@ -1,0 +1,137 @@
+"""``orra serve --db postgresql://…``: the same control plane on a real PostgreSQL server.
+
+The store's own contract (every verb, both backends) is in ``test_store_contract.py``; here the
+whole control plane runs on PostgreSQL as a separate process with services over websockets:
+an orchestration completes, a SIGKILL mid-run loses nothing and records each step once, the
+history exports for analysis, and neither the banner nor a failure shows the password.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from helpers import (
+    ROOT,
+    SERVICES,
+    ServerProcess,
+    ServiceProcess,
+    free_port,
+    new_project,
+    wait_until,
+)
+from postgres_cluster import PostgresCluster
+
+#: a replica killed here is declared dead after 3 s of silence, not the default 10
+FAST_TAKEOVER = {"ORRA_REPLICA_DEAD_AFTER": "3", "ORRA_REPLICA_HEARTBEAT": "0.5"}
+
+REQUEST = {
+    "action": {"type": "shout-and-count", "content": "shout, count words"},
+    "data": [{"field": "message", "value": "on postgres now"}],
+}
+
+
+@pytest.fixture
+def database(postgres_cluster: PostgresCluster) -> str:
+    """A fresh database's URL, with a password in it (trust authentication ignores it): a
+    test can then look for the password where it must not be."""
+    return postgres_cluster.new_database().replace("postgres@", "postgres:s3cret-pw@", 1)
+
+
+def _count(url: str, sql: str, *params: object) -> list[tuple]:
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def test_a_sigkill_mid_run_on_postgres_loses_nothing_and_records_each_step_once(
+    database: str, tmp_path: Path
+):
+    server = ServerProcess(tmp_path / "pg", db=database, env=FAST_TAKEOVER).start()
+    api, project = new_project(server.url)
+    services = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "text"],
+        env={"COUNT_DELAY": "1.0", "COUNT_CONCURRENCY": "64"},
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "services")
+        first = api.post("/orchestrations", REQUEST).json()["executionId"]
+        assert api.wait_finished(first, timeout=30)["status"] == "COMPLETED"
+        ids = [api.accepted(REQUEST)["executionId"] for _ in range(20)]
+
+        def counting() -> bool:
+            listed = api.get("/orchestrations", params={"limit": 100}).json()["orchestrations"]
+            running = [o for o in listed if o["executionId"] in ids]
+            return len(running) == 20 and all(o["status"] == "RUNNING" for o in running)
+
+        wait_until(counting, 15, "all 20 to be running")
+        server.stop(signal.SIGKILL)
+        again = server.again().start()
+        try:
+            for execution_id in ids:
+                body = api.wait_finished(execution_id, timeout=60)
+                assert body["status"] == "COMPLETED", body
+                assert body["result"]["words"] == 3
+            export = api.get("/export/orchestrations", params={"format": "json"})
+            assert export.status_code == 200, export.text
+            exported = {row["execution_id"]: row for row in export.json()["rows"]}
+            assert set(ids) | {first} <= set(exported)
+            assert exported[first]["step_count"] == 2
+            assert exported[first]["duration_ms"] >= 0
+        finally:
+            again.stop()
+    finally:
+        services.stop()
+
+    accepted = _count(
+        database,
+        "SELECT count(DISTINCT orchestration_id) FROM events WHERE type = 'orchestration_accepted'",
+    )
+    assert accepted == [(21,)]
+    twice = _count(
+        database,
+        "SELECT orchestration_id, step_id FROM events WHERE type = 'step_completed' "
+        "GROUP BY orchestration_id, step_id HAVING count(*) > 1",
+    )
+    assert twice == []
+    terminal = _count(
+        database,
+        "SELECT orchestration_id FROM events WHERE type = 'orchestration_completed' "
+        "GROUP BY orchestration_id HAVING count(*) <> 1",
+    )
+    assert terminal == []
+    logs = server.log() + again.log()
+    assert "s3cret-pw" not in logs
+    assert "postgresql://postgres@127.0.0.1" in logs  # the banner names the database, safely
+
+
+def test_an_unreachable_postgres_fails_in_one_line_without_the_password(tmp_path: Path):
+    port = free_port()  # nothing listens there
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orra_studio.cli",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--db",
+            f"postgresql://orra:hunter2-pw@127.0.0.1:{port}/orra",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "hunter2-pw" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(
+        f"error: cannot reach PostgreSQL at postgresql://orra@127.0.0.1:{port}/orra"
+    )

@@ -1,0 +1,178 @@
+"""Several replicas on one PostgreSQL database, as real processes (docs/scale-out.md).
+
+The services connect to one replica and the orchestrations are posted to another, so every
+task crosses replicas: out through the relay, back through the owner's inbox.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from helpers import SERVICES, Api, ServerProcess, ServiceProcess, new_project, wait_until
+from postgres_cluster import PostgresCluster
+
+#: a replica silent for 3 s is declared dead (the default is 10)
+FAST_TAKEOVER = {"ORRA_REPLICA_DEAD_AFTER": "3", "ORRA_REPLICA_HEARTBEAT": "0.5"}
+
+REQUEST = {
+    "action": {"type": "shout-and-count", "content": "shout, count words"},
+    "data": [{"field": "message", "value": "across the replicas"}],
+}
+
+
+@pytest.fixture
+def database(postgres_cluster: PostgresCluster) -> str:
+    return postgres_cluster.new_database()
+
+
+def _replica(tmp_path: Path, database: str, name: str) -> ServerProcess:
+    folder = tmp_path / name
+    folder.mkdir()
+    return ServerProcess(folder / "db", db=database, env=FAST_TAKEOVER).start()
+
+
+def _rows(url: str, sql: str, *params: object) -> list[tuple]:
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str, tmp_path: Path):
+    owner, holder = _replica(tmp_path, database, "a"), _replica(tmp_path, database, "b")
+    api, project = new_project(owner.url)
+    at_holder = Api(holder.url, project["apiKey"])
+    services = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), holder.url, project["apiKey"], "text"],
+        env={"COUNT_DELAY": "0.3"},
+    ).start()
+    try:
+        names = {"text-shouter", "word-counter"}
+        wait_until(lambda: at_holder.services_online(names), 20, "services at the holder")
+        wait_until(lambda: api.services_online(names), 10, "the owner to see them")
+        execution_id = api.accepted(REQUEST)["executionId"]
+
+        streamed: list[dict] = []
+        reader = threading.Thread(
+            target=lambda: streamed.extend(at_holder.read_events(execution_id)), daemon=True
+        )
+        reader.start()
+        body = api.wait_finished(execution_id, timeout=30)
+        assert body["status"] == "COMPLETED", body
+        assert body["result"]["words"] == 3
+        assert body["stepResults"][0]["output"] == {"shouted": "ACROSS THE REPLICAS"}
+        # the run is the owner's, on disk too
+        assert _rows(database, "SELECT owner IS NOT NULL FROM orchestrations") == [(True,)]
+        # a stream on the other replica saw every event of the run, in order, without a gap
+        reader.join(30)
+        assert not reader.is_alive()
+        numbers = [int(frame["sse_id"]) for frame in streamed]
+        assert numbers == list(range(1, len(numbers) + 1))
+        kinds = [frame["type"] for frame in streamed]
+        on_disk = _rows(
+            database,
+            "SELECT type FROM events WHERE orchestration_id = %s ORDER BY seq",
+            execution_id,
+        )
+        assert kinds == [kind for (kind,) in on_disk]
+        assert kinds.count("orchestration_completed") == 1, kinds
+
+        # an approval decided on the other replica releases the owner's run
+        gated = api.accepted({**REQUEST, "options": {"approve": ["step2"]}})["executionId"]
+
+        def waiting() -> bool:
+            body = at_holder.get(f"/orchestrations/{gated}").json()
+            return body["status"] == "AWAITING_APPROVAL"
+
+        wait_until(waiting, 20, "the gated step to wait")
+        approved = at_holder.post(f"/orchestrations/{gated}/steps/step2/approve", {})
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["status"] != "AWAITING_APPROVAL"
+        assert api.wait_finished(gated, timeout=30)["status"] == "COMPLETED"
+
+        # a key revoked on one replica is refused by the other within a second, and the
+        # service sockets it opened there are closed
+        spare = api.post("/apikeys", {"name": "spare"}).json()["apiKey"]
+        with_spare = Api(holder.url, spare)
+        revoked = Api(owner.url, spare).http.delete("/apikeys/default")
+        assert revoked.status_code == 200, revoked.text
+        moment = time.monotonic()
+        old_key = {"Authorization": f"Bearer {project['apiKey']}"}
+        wait_until(
+            lambda: (
+                httpx.get(holder.url + "/services", headers=old_key, timeout=5).status_code == 401
+            ),
+            5,
+            "the other replica to refuse the revoked key",
+        )
+        assert time.monotonic() - moment < 1.0
+        wait_until(lambda: not with_spare.services_online(names), 10, "the sockets to close")
+    finally:
+        services.stop()
+        owner.stop()
+        holder.stop()
+    assert (
+        _rows(
+            database,
+            "SELECT orchestration_id, step_id FROM events WHERE type = 'step_completed' "
+            "GROUP BY orchestration_id, step_id HAVING count(*) > 1",
+        )
+        == []
+    )
+
+
+def test_the_runs_of_a_killed_replica_are_taken_over_and_complete_once(
+    database: str, tmp_path: Path
+):
+    owner, survivor = _replica(tmp_path, database, "a"), _replica(tmp_path, database, "b")
+    api, project = new_project(owner.url)
+    at_survivor = Api(survivor.url, project["apiKey"])
+    services = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), survivor.url, project["apiKey"], "text"],
+        env={"COUNT_DELAY": "1.0", "COUNT_CONCURRENCY": "64"},
+    ).start()
+    try:
+        names = {"text-shouter", "word-counter"}
+        wait_until(lambda: api.services_online(names), 20, "the owner to see the services")
+        ids = [api.accepted(REQUEST)["executionId"] for _ in range(12)]
+
+        def counting() -> bool:
+            listed = at_survivor.get("/orchestrations", params={"limit": 50}).json()
+            return all(o["status"] == "RUNNING" for o in listed["orchestrations"])
+
+        wait_until(counting, 15, "all to be running")
+        owned = _rows(database, "SELECT DISTINCT owner FROM orchestrations")
+        assert len(owned) == 1
+        owner.stop(signal.SIGKILL)
+        for execution_id in ids:
+            body = at_survivor.wait_finished(execution_id, timeout=60)
+            assert body["status"] == "COMPLETED", body
+            assert body["result"]["words"] == 3
+        now_owned = _rows(database, "SELECT DISTINCT owner FROM orchestrations")
+        assert now_owned != owned and len(now_owned) == 1
+        replicas = dict(_rows(database, "SELECT id, status FROM replicas"))
+        assert replicas[owned[0][0]] == "dead"
+    finally:
+        services.stop()
+        survivor.stop()
+    assert (
+        _rows(
+            database,
+            "SELECT orchestration_id, step_id FROM events WHERE type = 'step_completed' "
+            "GROUP BY orchestration_id, step_id HAVING count(*) > 1",
+        )
+        == []
+    )
+    assert (
+        _rows(
+            database,
+            "SELECT orchestration_id FROM events WHERE type = 'orchestration_completed' "
+            "GROUP BY orchestration_id HAVING count(*) <> 1",
+        )
+        == []
+    )
