@@ -23,6 +23,7 @@ from .schema import ARROW_SCHEMAS
 
 __all__ = [
     "Change",
+    "DuplicateKey",
     "CompensationRecord",
     "Delivery",
     "OrchestrationRecord",
@@ -35,6 +36,10 @@ __all__ = [
     "operations",
     "utc",
 ]
+
+
+class DuplicateKey(Exception):
+    """A write of a row whose key another write (maybe on another replica) took first."""
 
 
 def dumps(value: Any) -> str | None:

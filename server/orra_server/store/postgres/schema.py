@@ -69,6 +69,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "started_at timestamp NOT NULL, heartbeat_at timestamp NOT NULL, address text, "
         "ended_at timestamp)",
         "ALTER TABLE orchestrations ADD COLUMN owner text",
+        # one service per name in a project, however many replicas register it at once
+        "CREATE UNIQUE INDEX services_unique_name ON services (project_id, name)",
         # which replica wrote an event: a fenced replica must have written none after its end
         "ALTER TABLE events ADD COLUMN replica text",
         f"CREATE INDEX unfinished_of_owner ON orchestrations (owner) WHERE {_UNFINISHED}",

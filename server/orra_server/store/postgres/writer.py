@@ -24,6 +24,7 @@ import orjson
 import psycopg
 
 from ..projection import Delete, Insert, Operation, Update
+from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
 
 __all__ = [
@@ -177,6 +178,8 @@ class PostgresWriter:
             try:
                 self._apply([op for op in item[0] if not isinstance(op, _Flush)])
                 _resolve([item], None)
+            except psycopg.errors.UniqueViolation as item_exc:
+                _resolve([item], DuplicateKey(str(item_exc).splitlines()[0]))
             except Exception as item_exc:
                 _resolve([item], item_exc)
 
