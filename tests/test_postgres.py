@@ -25,6 +25,8 @@ from helpers import (
     new_project,
     wait_until,
 )
+from orra_studio import Client
+from orra_studio.history import LocalHistory
 from postgres_cluster import PostgresCluster
 
 #: a replica killed here is declared dead after 3 s of silence, not the default 10
@@ -82,6 +84,14 @@ def test_a_sigkill_mid_run_on_postgres_loses_nothing_and_records_each_step_once(
             assert set(ids) | {first} <= set(exported)
             assert exported[first]["step_count"] == 2
             assert exported[first]["duration_ms"] >= 0
+            # what %%orra sql and the studio's Analytics page query: a local DuckDB fed by
+            # /export, the same on PostgreSQL as on the embedded file
+            history = LocalHistory()
+            with Client(again.url, project["apiKey"]) as client:
+                assert history.refresh(client)["orchestrations"] == 21
+            steps = history.query("SELECT status, count(*) AS n FROM steps GROUP BY status")
+            assert steps.to_dict("records") == [{"status": "COMPLETED", "n": 42}]
+            history.close()
         finally:
             again.stop()
     finally:
