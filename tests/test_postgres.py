@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psycopg
@@ -145,3 +146,30 @@ def test_an_unreachable_postgres_fails_in_one_line_without_the_password(tmp_path
     assert lines[0].startswith(
         f"error: cannot reach PostgreSQL at postgresql://orra@127.0.0.1:{port}/orra"
     )
+
+
+def test_three_replicas_starting_at_once_migrate_the_schema_once(database: str):
+    """Each start migrates under an advisory lock: one applies every version, the others wait
+    and find nothing left to do, and a database newer than the code is refused."""
+    from orra_server.store.postgres.schema import SCHEMA_VERSION, migrate
+
+    applied: list[list[int]] = []
+    barrier = threading.Barrier(3)
+
+    def start() -> None:
+        with psycopg.connect(database) as connection:
+            barrier.wait(10)
+            applied.append(migrate(connection))
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(applied) == [[], [], list(range(1, SCHEMA_VERSION + 1))]
+    assert _count(database, "SELECT count(*) FROM schema_migrations") == [(SCHEMA_VERSION,)]
+    with psycopg.connect(database) as connection:
+        connection.execute("INSERT INTO schema_migrations VALUES (999, now())")
+        connection.commit()
+        with pytest.raises(RuntimeError, match="newer than this orra"):
+            migrate(connection)
