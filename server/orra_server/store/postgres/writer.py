@@ -202,7 +202,6 @@ class PostgresWriter:
                     )
                     for row, (seq,) in zip(events, sorted(cursor.fetchall()), strict=True):
                         row["seq"] = seq
-                        row["snapshot"] = None  # nothing to replay: the rows commit with it
                 for (kind, table), group in groupby(ops, lambda op: (type(op), op.table)):
                     _execute(cursor, kind, table, list(group), self.replica_id)
                 for payload in _run_lists({row["orchestration_id"] or "" for row in events}):
