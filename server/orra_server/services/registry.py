@@ -15,7 +15,7 @@ from ..core.ids import new_id, now
 from ..core.jsonschemas import normalise_schema
 from ..core.limits import MAX_SERVICES
 from ..planning.cache import services_fingerprint
-from ..store import StoreBackend, StoredService
+from ..store import DuplicateKey, StoreBackend, StoredService
 
 __all__ = [
     "MAX_DESCRIPTION",
@@ -118,7 +118,12 @@ class ServiceRegistry:
 
     async def register(self, project_id: str, **registration: Any) -> Registered:
         async with self._lock:
-            return await self._register(project_id, **registration)
+            try:
+                return await self._register(project_id, **registration)
+            except DuplicateKey:
+                # another replica registered this name a moment ago: this one re-registers it
+                self._by_project.pop(project_id, None)
+                return await self._register(project_id, **registration)
 
     async def _register(
         self,
