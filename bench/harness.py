@@ -82,32 +82,53 @@ def seed_setup(
     timeout: float = 30.0, webhook: bool = False, sdk: str = "python"
 ) -> Iterator[tuple[str, str]]:
     """``orra serve`` on a DuckDB file on disk and the four no-op seed services connected to
-    it (``noop_services.py``, or with ``sdk="typescript"`` the TypeScript SDK's seed example
-    with ``NOOP=1``): yields (url, api_key); stops both and removes the file afterwards. With
+    it: yields (url, api_key) (see :func:`seed_cluster`)."""
+    with seed_cluster(timeout=timeout, webhook=webhook, sdk=sdk) as (urls, key):
+        yield urls[0], key
+
+
+@contextmanager
+def seed_cluster(
+    timeout: float = 30.0,
+    webhook: bool = False,
+    sdk: str = "python",
+    db: str | None = None,
+    replicas: int = 1,
+) -> Iterator[tuple[list[str], str]]:
+    """``replicas`` × ``orra serve`` on ``db`` (default: a DuckDB file on disk; a
+    ``postgresql://`` URL for several) and the four no-op seed services connected to the first
+    (``noop_services.py``, or with ``sdk="typescript"`` the TypeScript SDK's seed example with
+    ``NOOP=1``): yields (urls, api_key); stops them all and removes the file afterwards. With
     ``webhook``, the project has a webhook to ``webhook_sink.py`` (its own process), so every
     outcome is delivered."""
     tmp = Path(tempfile.mkdtemp(prefix="orra-bench-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orra_studio",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp / "bench.duckdb"),
-            "--allow-private-webhooks",  # the sink listens on 127.0.0.1
-        ],
-        stderr=subprocess.DEVNULL,
-    )
+    target = db or str(tmp / "bench.duckdb")
+    urls, servers = [], []
+    for _ in range(replicas):
+        port = free_port()
+        urls.append(f"http://127.0.0.1:{port}")
+        servers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "orra_studio",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--db",
+                    target,
+                    "--allow-private-webhooks",  # the sink listens on 127.0.0.1
+                ],
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    url = urls[0]
     services = None
     sink = None
     try:
         deadline = time.monotonic() + timeout
-        while not _healthy(url):
+        while not all(_healthy(u) for u in urls):
             if time.monotonic() > deadline:
                 raise SystemExit("the control plane did not start")
             time.sleep(0.05)
@@ -122,22 +143,41 @@ def seed_setup(
             added.raise_for_status()
         services = _noop_services(sdk, url, key)
         headers = {"Authorization": f"Bearer {key}"}
-        while (
-            sum(
-                s["online"]
-                for s in httpx.get(url + "/services", headers=headers).json()["services"]
-            )
-            < 4
-        ):
-            if time.monotonic() > deadline:
-                raise SystemExit("the services did not connect")
-            time.sleep(0.05)
-        yield url, key
+        for each in urls:  # every replica sees the four (the others through the cluster)
+            while (
+                sum(
+                    s["online"]
+                    for s in httpx.get(each + "/services", headers=headers).json()["services"]
+                )
+                < 4
+            ):
+                if time.monotonic() > deadline:
+                    raise SystemExit("the services did not connect")
+                time.sleep(0.05)
+        yield urls, key
     finally:
         for process in (services, sink):
             if process is not None:
                 process.terminate()
                 process.wait()
-        server.terminate()
-        server.wait()
+        for server in servers:
+            server.terminate()
+            server.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A PostgreSQL server of its own (Debian's, as the tests start one: durable settings,
+    not the tests' fsync=off) and a fresh database; its URL."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from postgres_cluster import PostgresCluster, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        raise SystemExit("no PostgreSQL server: apt-get install -y postgresql")
+    cluster = PostgresCluster(binaries, durable=True).start()
+    try:
+        yield cluster.new_database()
+    finally:
+        cluster.stop()

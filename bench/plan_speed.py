@@ -21,23 +21,23 @@ from harness import machine, percentile  # noqa: E402
 
 from helpers import SEED_REGISTRATIONS  # noqa: E402
 from orra_server.core.jsonschemas import normalise_schema  # noqa: E402
-from orra_server.planning import PlanningRequest  # noqa: E402
+from orra_server.planning import PlanningRequest, ServiceSpec  # noqa: E402
 from orra_server.planning.schema_flow import SchemaFlowPlanner  # noqa: E402
 
 TOPICS = ["invoice", "order", "ticket", "patient", "flight", "contract", "alert", "report"]
 VERBS = ["Retrieves", "Checks", "Sends", "Computes", "Lists", "Updates", "Searches", "Writes"]
 
 
-def _row(body: dict) -> dict:
-    return {
-        "name": body["name"],
-        "description": body["description"],
-        "input_schema": normalise_schema(body["schema"]["input"], where="input"),
-        "output_schema": normalise_schema(body["schema"]["output"], where="output"),
-    }
+def _row(body: dict) -> ServiceSpec:
+    return ServiceSpec(
+        name=body["name"],
+        description=body["description"],
+        input_schema=normalise_schema(body["schema"]["input"], where="input"),
+        output_schema=normalise_schema(body["schema"]["output"], where="output"),
+    )
 
 
-def catalog(size: int) -> list[dict]:
+def catalog(size: int) -> list[ServiceSpec]:
     services = [_row(body) for body in SEED_REGISTRATIONS]
     for i in range(size - len(services)):
         topic, verb = TOPICS[i % len(TOPICS)], VERBS[(i // len(TOPICS)) % len(VERBS)]

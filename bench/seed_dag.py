@@ -1,6 +1,7 @@
 """Seed DAG benchmark: 3 parallel no-op steps then a join, POST → COMPLETED, durable.
 
     python bench/seed_dag.py [--runs 200] [--concurrency 200] [--webhook] [--sdk typescript]
+    python bench/seed_dag.py --postgres [--replicas 3]   # on a throwaway PostgreSQL cluster
 
 Starts a real control plane (``orra serve``, its own process, a DuckDB file on disk) and the
 four no-op services (another process, real websockets; ``--sdk typescript``: written with the
@@ -9,12 +10,17 @@ TypeScript SDK, in Node), then measures
     (POST, then ``GET ?wait=`` which returns the moment the orchestration has committed);
   * concurrent: N orchestrations in flight at once, orchestrations per second;
 and the same DAG as plain ``asyncio.gather`` in this process (the floor, not durable).
+With ``--postgres`` the control plane runs on PostgreSQL (Debian's server, a throwaway cluster
+as the tests start one), as ``--replicas`` replicas; the services connect to the first, and
+the callers' requests go to the replicas in turn (so most tasks cross replicas).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import os
 import platform
 import statistics
@@ -23,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import percentile, seed_setup  # noqa: E402
+from harness import percentile, seed_cluster, throwaway_postgres  # noqa: E402
 from http_pool import HttpPool  # noqa: E402
 
 from orra_studio.demo import SEED_REQUEST  # noqa: E402
@@ -62,18 +68,21 @@ async def one(client: HttpPool) -> float:
             raise RuntimeError(f"{execution_id} ended {body['status']}: {body.get('error')}")
 
 
-async def measure(url: str, key: str, runs: int, concurrency: int) -> dict[str, float]:
-    client = HttpPool(url, {"Authorization": f"Bearer {key}"}, size=concurrency)
+async def measure(urls: list[str], key: str, runs: int, concurrency: int) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {key}"}
+    clients = [HttpPool(url, headers, size=max(1, concurrency // len(urls))) for url in urls]
+    turn = itertools.cycle(clients)
     try:
         for _ in range(20):  # warm-up: connections, caches
-            await one(client)
-        sequential = [await one(client) for _ in range(runs)]
-        await asyncio.gather(*(one(client) for _ in range(concurrency)))  # open the connections
+            await one(next(turn))
+        sequential = [await one(next(turn)) for _ in range(runs)]
+        await asyncio.gather(*(one(next(turn)) for _ in range(concurrency)))  # open connections
         started = time.perf_counter()
-        await asyncio.gather(*(one(client) for _ in range(concurrency)))
+        await asyncio.gather(*(one(next(turn)) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     finally:
-        await client.close()
+        for client in clients:
+            await client.close()
     return {
         "p50_ms": statistics.median(sequential) * 1e3,
         "p99_ms": percentile(sequential, 0.99) * 1e3,
@@ -94,11 +103,19 @@ def main() -> None:
         default="python",
         help="which SDK the four no-op services are written with",
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a throwaway PostgreSQL cluster, not DuckDB"
+    )
+    parser.add_argument("--replicas", type=int, default=1, help="with --postgres: how many")
     args = parser.parse_args()
 
-    with seed_setup(webhook=args.webhook, sdk=args.sdk) as (url, key):
+    with contextlib.ExitStack() as stack:
+        db = stack.enter_context(throwaway_postgres()) if args.postgres else None
+        urls, key = stack.enter_context(
+            seed_cluster(webhook=args.webhook, sdk=args.sdk, db=db, replicas=args.replicas)
+        )
         floor_p50, floor_rate = asyncio.run(floor(args.runs, args.concurrency))
-        result = asyncio.run(measure(url, key, args.runs, args.concurrency))
+        result = asyncio.run(measure(urls, key, args.runs, args.concurrency))
 
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cores, Python "
@@ -106,7 +123,8 @@ def main() -> None:
     )
     print(f"{'system':<50} {'p50 ms':>8} {'p99 ms':>8} {'orch/s':>10}")
     print(f"{'plain asyncio.gather (floor)':<50} {floor_p50:>8.3f} {'':>8} {floor_rate:>10,.0f}")
-    label = "orra studio (DuckDB, webhook)" if args.webhook else "orra studio (DuckDB on disk)"
+    backend = f"PostgreSQL, {args.replicas} replica(s)" if args.postgres else "DuckDB on disk"
+    label = f"orra studio ({backend}{', webhook' if args.webhook else ''})"
     label += f", {args.sdk} services"
     print(
         f"{label:<50} {result['p50_ms']:>8.2f} "

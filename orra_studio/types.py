@@ -37,7 +37,9 @@ __all__ = [
     "PlanInfo",
     "Project",
     "ProjectCreated",
+    "Ready",
     "Registration",
+    "Replica",
     "Revision",
     "Service",
     "StepResult",
@@ -50,6 +52,34 @@ __all__ = [
 class Health(TypedDict):
     status: str
     version: str
+    #: duckdb (one process) or postgresql (replicas)
+    backend: str
+    #: this replica's id (None on DuckDB)
+    replica: str | None
+    #: single (DuckDB), or a replica's starting/serving/recovering
+    role: str
+
+
+class Ready(TypedDict):
+    #: whether a load balancer should send this replica requests
+    ready: bool
+    role: str
+
+
+class Replica(TypedDict):
+    """One replica of a cluster on PostgreSQL (``orra replicas``)."""
+
+    id: str
+    #: alive, dead (declared by another) or left (stopped)
+    status: str
+    startedAt: str
+    heartbeatAt: str
+    #: seconds since its last heartbeat, by the database's clock
+    silentSeconds: float
+    #: unfinished runs it owns
+    runs: int
+    #: the replica that answered
+    this: bool
 
 
 class ProjectCreated(TypedDict):
@@ -358,6 +388,8 @@ class CompensationFailure(TypedDict):
 #: each shape -> the schema of ``/openapi.json`` it mirrors
 OPENAPI_NAMES: dict[type, str] = {
     Health: "HealthOut",
+    Ready: "ReadyOut",
+    Replica: "ReplicaOut",
     ProjectCreated: "ProjectCreated",
     Project: "ProjectOut",
     ApiKeyCreated: "ApiKeyCreated",

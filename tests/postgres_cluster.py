@@ -45,8 +45,11 @@ def server_binaries() -> Path | None:
 class PostgresCluster:
     """One server on 127.0.0.1 with trust authentication (a throwaway for tests only)."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
+        """``durable``: PostgreSQL's own fsync settings (for benchmarks); otherwise a
+        throwaway's (the machine's disk is not under test)."""
         self.binaries = binaries
+        self.durable = durable
         self.port = free_port()
         # not under pytest's 0700 tmp folders: the postgres user must reach its data folder
         self.root = Path(tempfile.mkdtemp(prefix="orra-pg-"))
@@ -74,8 +77,7 @@ class PostgresCluster:
                 f"-c unix_socket_directories={self.root}",
                 "-c max_connections=300",
                 # a throwaway cluster: durability of the machine's disk is not under test
-                "-c fsync=off",
-                "-c full_page_writes=off",
+                *([] if self.durable else ["-c fsync=off", "-c full_page_writes=off"]),
             ]
         )
         log = str(self.root / "server.log")

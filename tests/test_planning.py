@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 
 from orra_server.planning import (
@@ -10,25 +15,29 @@ from orra_server.planning import (
     PlanningRequest,
     PlanStep,
     SchemaFlowPlanner,
+    ServiceSpec,
     execution_levels,
     validate_plan,
 )
+from orra_server.planning.cache import PlanCache, services_fingerprint
+from orra_server.planning.prompt import plan_messages
+from orra_server.store import StoredService
 
 
 def service(name, description, inputs, outputs, required=None):
-    return {
-        "name": name,
-        "description": description,
-        "input_schema": {
+    return ServiceSpec(
+        name=name,
+        description=description,
+        input_schema={
             "type": "object",
             "properties": {k: {"type": t} for k, t in inputs.items()},
             "required": list(inputs) if required is None else required,
         },
-        "output_schema": {
+        output_schema={
             "type": "object",
             "properties": {k: {"type": t} for k, t in outputs.items()},
         },
-    }
+    )
 
 
 SEED = [
@@ -76,7 +85,7 @@ def test_seed_plan_is_deterministic_and_valid():
     assert first.plan is not None
     assert first.plan.model_dump() == second.plan.model_dump()
     assert first.plan.parallelExecutionGroups == [["step1", "step2", "step3"], ["step4"]]
-    by_name = {s["name"]: s for s in SEED}
+    by_name = {s.name: s for s in SEED}
     assert validate_plan(first.plan, by_name, action=ACTION, data=DATA) == []
 
 
@@ -147,28 +156,29 @@ RULE_CASES = [
 @pytest.mark.parametrize(("mutate", "rule"), RULE_CASES)
 def test_each_validator_rule_fails(mutate, rule):
     plan = _valid_plan()
-    assert validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA) == []
+    assert validate_plan(plan, {s.name: s for s in SEED}, action=ACTION, data=DATA) == []
     mutate(plan)
-    errors = validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA)
+    errors = validate_plan(plan, {s.name: s for s in SEED}, action=ACTION, data=DATA)
     assert rule in {e.rule for e in errors}, errors
     assert all(e.message for e in errors)
 
 
 def test_unknown_input_field_when_the_schema_is_closed():
-    closed = [dict(s) for s in SEED]
-    closed[0] = {**closed[0], "input_schema": {**closed[0]["input_schema"]}}
-    closed[0]["input_schema"]["additionalProperties"] = False
+    closed = list(SEED)
+    closed[0] = replace(
+        SEED[0], input_schema={**SEED[0].input_schema, "additionalProperties": False}
+    )
     plan = _valid_plan()
     plan.steps[0].input["region"] = "eu"
-    errors = validate_plan(plan, {s["name"]: s for s in closed}, action=ACTION, data=DATA)
+    errors = validate_plan(plan, {s.name: s for s in closed}, action=ACTION, data=DATA)
     assert [(e.rule, e.field) for e in errors] == [("unknown_input_field", "region")]
     # an open schema takes extra fields
-    assert validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA) == []
+    assert validate_plan(plan, {s.name: s for s in SEED}, action=ACTION, data=DATA) == []
 
 
 def test_missing_capability_of_the_grounding_use_case():
     plan = _valid_plan()
-    by_name = {s["name"]: s for s in SEED}
+    by_name = {s.name: s for s in SEED}
     covered = ["Retrieve the seller profile", "Compose a reply"]
     assert validate_plan(plan, by_name, action=ACTION, data=DATA, capabilities=covered) == []
     errors = validate_plan(
@@ -186,7 +196,7 @@ def test_every_rule_has_a_failing_test():
 def test_literal_inputs_that_fit_pass():
     plan = _valid_plan()
     plan.steps[0].input["customerId"] = "cust-literal"
-    assert validate_plan(plan, {s["name"]: s for s in SEED}, action=ACTION, data=DATA) == []
+    assert validate_plan(plan, {s.name: s for s in SEED}, action=ACTION, data=DATA) == []
 
 
 def test_content_shape_and_values_copied_into_a_plan():
@@ -198,3 +208,39 @@ def test_content_shape_and_values_copied_into_a_plan():
     assert not embeds_content_values(plan, "Tell me about order 4411")
     plan.steps[0].input["customerId"] = "4411"  # a value copied out of the content
     assert embeds_content_values(plan, "Tell me about order 4411")
+
+
+def test_the_plan_cache_key_and_the_prompt_stay_as_they_were():
+    """Pinned: a changed services fingerprint or cache key orphans every cached plan (the
+    store keeps them across restarts), and a changed prompt changes what the LLM plans. The
+    store's service rows are planned on as they are, with the same key as hand-built ones."""
+    fingerprint = services_fingerprint(SEED)
+    assert fingerprint == "eb97ed26fe65cfa8"
+    key = PlanCache.key("p_1", ACTION, list(DATA), fingerprint, None)
+    assert PlanCache.digest(key) == (
+        "6b4d2fdecce682b8524a5d67346b252c07c1def2076da796c6e47bfc398a5f40"
+    )
+    messages = plan_messages(PlanningRequest(ACTION, DATA, SEED))
+    assert hashlib.sha256(json.dumps(messages).encode()).hexdigest() == (
+        "efb4e9f433fc055faea4a1347b72597ed46c36e5d2709906d3829fd9c0500ba2"
+    )
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    stored = [
+        StoredService(
+            f"s_{i}",
+            "p_1",
+            s.name,
+            "service",
+            s.description,
+            s.input_schema,
+            s.output_schema,
+            False,
+            1,
+            at,
+            at,
+        )
+        for i, s in enumerate(SEED)
+    ]
+    assert services_fingerprint(stored) == fingerprint
+    assert plan_messages(PlanningRequest(ACTION, DATA, stored)) == messages
+    assert plan_for(stored).plan.model_dump() == plan_for(SEED).plan.model_dump()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psycopg
@@ -25,6 +26,8 @@ from helpers import (
     new_project,
     wait_until,
 )
+from orra_studio import Client
+from orra_studio.history import LocalHistory
 from postgres_cluster import PostgresCluster
 
 #: a replica killed here is declared dead after 3 s of silence, not the default 10
@@ -82,6 +85,14 @@ def test_a_sigkill_mid_run_on_postgres_loses_nothing_and_records_each_step_once(
             assert set(ids) | {first} <= set(exported)
             assert exported[first]["step_count"] == 2
             assert exported[first]["duration_ms"] >= 0
+            # what %%orra sql and the studio's Analytics page query: a local DuckDB fed by
+            # /export, the same on PostgreSQL as on the embedded file
+            history = LocalHistory()
+            with Client(again.url, project["apiKey"]) as client:
+                assert history.refresh(client)["orchestrations"] == 21
+            steps = history.query("SELECT status, count(*) AS n FROM steps GROUP BY status")
+            assert steps.to_dict("records") == [{"status": "COMPLETED", "n": 42}]
+            history.close()
         finally:
             again.stop()
     finally:
@@ -135,3 +146,30 @@ def test_an_unreachable_postgres_fails_in_one_line_without_the_password(tmp_path
     assert lines[0].startswith(
         f"error: cannot reach PostgreSQL at postgresql://orra@127.0.0.1:{port}/orra"
     )
+
+
+def test_three_replicas_starting_at_once_migrate_the_schema_once(database: str):
+    """Each start migrates under an advisory lock: one applies every version, the others wait
+    and find nothing left to do, and a database newer than the code is refused."""
+    from orra_server.store.postgres.schema import SCHEMA_VERSION, migrate
+
+    applied: list[list[int]] = []
+    barrier = threading.Barrier(3)
+
+    def start() -> None:
+        with psycopg.connect(database) as connection:
+            barrier.wait(10)
+            applied.append(migrate(connection))
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(applied) == [[], [], list(range(1, SCHEMA_VERSION + 1))]
+    assert _count(database, "SELECT count(*) FROM schema_migrations") == [(SCHEMA_VERSION,)]
+    with psycopg.connect(database) as connection:
+        connection.execute("INSERT INTO schema_migrations VALUES (999, now())")
+        connection.commit()
+        with pytest.raises(RuntimeError, match="newer than this orra"):
+            migrate(connection)

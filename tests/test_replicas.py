@@ -176,3 +176,33 @@ def test_the_runs_of_a_killed_replica_are_taken_over_and_complete_once(
         )
         == []
     )
+
+
+def test_one_name_registered_on_two_replicas_at_once_is_one_service(database: str, tmp_path: Path):
+    first, second = _replica(tmp_path, database, "a"), _replica(tmp_path, database, "b")
+    try:
+        api, project = new_project(first.url)
+        apis = [api, Api(second.url, project["apiKey"])]
+        body = {"description": "Greets people by name", "schema": {"input": {}, "output": {}}}
+        for round_ in range(5):
+            name = f"greeter-{round_}"
+            answers: list[httpx.Response] = []
+            threads = [
+                threading.Thread(
+                    target=lambda a=a, name=name, answers=answers: answers.append(
+                        a.post("/register/service", {**body, "name": name})
+                    )
+                )
+                for a in apis
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert [answer.status_code for answer in answers] == [200, 200], answers
+            assert len({answer.json()["id"] for answer in answers}) == 1
+        stored = _rows(database, "SELECT count(*), count(DISTINCT name) FROM services")
+        assert stored == [(5, 5)]
+    finally:
+        first.stop()
+        second.stop()

@@ -34,6 +34,7 @@ from orra_server.store import (
     StoredCompensationFailure,
     StoredEvent,
     StoredGrounding,
+    StoredRevision,
     StoredService,
 )
 
@@ -224,7 +225,6 @@ def test_a_service_is_registered_and_re_registered(store: StoreBackend):
     assert store.service_by_name("p_2", "echo") is None and store.service("s_none") is None
     assert store.services_of("p_1") == [again] and store.services_of("p_2") == []
     assert_read_once(again)
-    assert again.as_mapping()["input_schema"] == again.input_schema
 
 
 @covers("save_grounding", "grounding", "groundings_of", "delete_grounding")
@@ -362,14 +362,24 @@ def test_large_values_can_stay_encoded_for_a_response(store: StoreBackend):
 
 @covers("revisions_of")
 def test_revisions_are_read_without_their_plans(store: StoreBackend):
-    revision = {"revision": 1, "reason": "step2 failed", "oldPlan": {}, "newPlan": {}}
+    revision = {
+        "revision": 1,
+        "reason": "step2 failed",
+        "at": AT.isoformat(),
+        "added": ["step5"],
+        "provenance": {"source": "schema-flow"},
+        "oldPlan": {},
+        "newPlan": {},
+    }
 
     async def scenario() -> None:
         await store.accept(_run("o_1"), [])
         await store.record([Change("o_1", "plan_revised", AT, revision)])
 
     run(scenario)
-    assert store.revisions_of("o_1") == [{"revision": 1, "reason": "step2 failed"}]
+    assert store.revisions_of("o_1") == [
+        StoredRevision(1, reason="step2 failed", at=AT, added=["step5"])
+    ]
     assert store.revisions_of("o_2") == []
 
 

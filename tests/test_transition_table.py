@@ -16,6 +16,7 @@ from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 from orra_server.engine import replanning, table
 from orra_server.engine.run import StepState
 from orra_server.engine.transitions import Ending, Transition
+from orra_server.store import StoredRevision
 
 #: kind of event -> its pure case (registered with ``@case``)
 CASES: dict[type, Callable[[], None]] = {}
@@ -234,7 +235,7 @@ def _revised() -> None:
         "step2b",
         "step5",
     ]
-    assert run.revisions[0]["replaced"] == ["step2", "step3", "step4"]
+    assert run.revisions[0].replaced == ["step2", "step3", "step4"]
     assert answer.ending is None
 
 
@@ -287,7 +288,7 @@ def test_a_failure_ends_the_run_when_re_planning_is_off_or_spent() -> None:
     replanning.settle(run, answer, replanner_available=True)
     assert answer.ending is not None and not run.replanning and not answer.replan
     run = started()
-    run.revisions = [{"revision": 1}, {"revision": 2}]
+    run.revisions = [StoredRevision(1), StoredRevision(2)]
     run.failures = ["step9 (x) failed: first"]
     answer = table.apply(run, table.StepFailed(run.steps["step2"], "boom", T0))
     replanning.settle(run, answer, replanner_available=True)

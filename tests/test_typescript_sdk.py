@@ -368,11 +368,15 @@ def test_sigterm_closes_gracefully_finishing_the_task_it_holds(api: Api, tmp_pat
 
 def test_a_control_plane_restart_mid_task_runs_it_once(tmp_path: Path) -> None:
     """The restarted control plane sends the running step again; the service says
-    ``in_progress`` instead of starting it twice, then delivers the one result."""
+    ``in_progress`` instead of starting it twice, then delivers the one result.
+
+    The work lasts until the test releases it, once the re-send was seen: however slowly the
+    control plane restarts (and the SDK's back-off grows meanwhile), the task is still running
+    when it comes back (a fixed 8 s of work was shorter than a restart under load)."""
     first = ServerProcess(tmp_path / "orra.duckdb", env=FAST_RETRIES).start()
     api, _ = new_project(first.url)
-    work_log = tmp_path / "work.log"
-    env = {"WORK_LOG": str(work_log), "WORK_DELAY": "8", "ORRA_LOG_LEVEL": "debug"}
+    work_log, release = tmp_path / "work.log", tmp_path / "release"
+    env = {"WORK_LOG": str(work_log), "WORK_UNTIL": str(release), "ORRA_LOG_LEVEL": "debug"}
     node = ServiceProcess(
         [str(SERVICES / FAULTY), api.url, api.key or "", "worker"], python="node", env=env
     ).start()
@@ -383,6 +387,9 @@ def test_a_control_plane_restart_mid_task_runs_it_once(tmp_path: Path) -> None:
         first.stop()
         second = first.again().start()
         try:
+            resent = "sent again while running: in_progress"
+            wait_until(lambda: resent in node.output(), 60, "the re-sent task to be refused")
+            release.touch()
             body = api.wait_finished(execution_id, timeout=60)
         finally:
             second.stop()

@@ -12,19 +12,19 @@ import pytest
 from planning.eval_model import service, services_from
 
 from orra_server.core.jsonschemas import normalise_schema
-from orra_server.planning import PlanningRequest
+from orra_server.planning import PlanningRequest, ServiceSpec
 from orra_server.planning.schema_flow import SchemaFlowPlanner
 
 
-def _service(registration: dict[str, Any]) -> dict[str, Any]:
+def _service(registration: dict[str, Any]) -> ServiceSpec:
     """A registration as the planner sees it: its schemas normalised."""
     schema = registration["schema"]
-    return {
-        "name": registration["name"],
-        "description": registration["description"],
-        "input_schema": normalise_schema(schema["input"], where="input"),
-        "output_schema": normalise_schema(schema["output"], where="output"),
-    }
+    return ServiceSpec(
+        name=registration["name"],
+        description=registration["description"],
+        input_schema=normalise_schema(schema["input"], where="input"),
+        output_schema=normalise_schema(schema["output"], where="output"),
+    )
 
 
 _TABLES = tomllib.loads((Path(__file__).parent / "schema_flow_catalogs.toml").read_text("utf-8"))
@@ -34,7 +34,7 @@ SHOP, READING, DESK = (
 
 
 def plan(
-    services: list[dict[str, Any]], action: str, content: str, data: dict[str, Any] | None = None
+    services: list[ServiceSpec], action: str, content: str, data: dict[str, Any] | None = None
 ):
     request = PlanningRequest(
         action={"type": action, "content": content}, data=data or {}, services=services

@@ -1,7 +1,7 @@
 """Test services written with ``orra_sdk``: ``python sdk_services.py URL KEY KIND``.
 
-Kinds: ``text`` (``text-shouter`` and ``word-counter``), ``counter-only``, ``schema``
-(``greeter``), ``large`` (``text-repeater``), ``summarizer`` (``slow-summarizer``: a sync
+Kinds: ``text`` (``text-shouter`` and ``word-counter``), ``counter-only``, ``shouter-only``,
+``schema`` (``greeter``), ``large`` (``text-repeater``), ``summarizer`` (``slow-summarizer``: a sync
 handler that holds a worker thread ``BUSY_SECONDS`` per task), ``roomy`` (``roomy-echo``: 64
 tasks at once, each held until a 17th is in hand; it answers the most it held at once).
 """
@@ -121,9 +121,14 @@ def counter_only(service_at: ServiceAt) -> list[Service]:
     return text_services(service_at)[1:]
 
 
+def shouter_only(service_at: ServiceAt) -> list[Service]:
+    return text_services(service_at)[:1]
+
+
 KINDS = {
     "text": text_services,
     "counter-only": counter_only,
+    "shouter-only": shouter_only,
     "schema": schema_services,
     "large": large_services,
     "summarizer": summarizer,

@@ -7,10 +7,11 @@
 // - saga: reserve-stock and charge-card (revertible; each revert appends to REVERT_LOG) and
 //   ship-order, which fails on mode "fail", aborts on "abort", and on "slow" waits SHIP_DELAY
 //   seconds or until its signal is aborted (noting "cancelled" in REVERT_LOG);
-// - worker: slow-worker notes "<pid> start <job>" in WORK_LOG, takes WORK_DELAY seconds, then
-//   notes "<pid> done <job>" (ID_FILE keeps its id across restarts);
+// - worker: slow-worker notes "<pid> start <job>" in WORK_LOG, takes WORK_DELAY seconds (or,
+//   with WORK_UNTIL, until that file exists), then notes "<pid> done <job>" (ID_FILE keeps its
+//   id across restarts);
 // - badout: bad-output returns what its output schema forbids.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 
 import { closeOnSignals, Service, z } from "../../sdk/typescript/dist/esm/index.js";
 
@@ -23,6 +24,19 @@ const sleep = (seconds, signal) =>
     const timer = setTimeout(resolve, seconds * 1000);
     signal?.addEventListener("abort", () => {
       clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+const until = (path, signal) =>
+  new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (existsSync(path)) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+    signal?.addEventListener("abort", () => {
+      clearInterval(timer);
       reject(signal.reason);
     });
   });
@@ -112,7 +126,8 @@ const KINDS = {
         handler: async ({ job }, task) => {
           note("WORK_LOG", `${process.pid} start ${job}`);
           task.interim({ progress: 50, job });
-          await sleep(Number(process.env.WORK_DELAY ?? 3), task.signal);
+          if (process.env.WORK_UNTIL) await until(process.env.WORK_UNTIL, task.signal);
+          else await sleep(Number(process.env.WORK_DELAY ?? 3), task.signal);
           note("WORK_LOG", `${process.pid} done ${job}`);
           return { job, pid: process.pid };
         },

@@ -98,9 +98,8 @@ async def plan_request(runtime: Runtime, request: OrchestrationRequest, *, run: 
     service_ids = {s.name: s.id for s in services}
     specs = await runtime.load_groundings(project_id)
     grounding = _grounding_for(specs, request.grounding, request.action)
-    described = [s.as_mapping() for s in services]
     planning = PlanningRequest(
-        action=request.action, data=data_map, services=described, grounding=grounding
+        action=request.action, data=data_map, services=services, grounding=grounding
     )
     result = await _make_plan(runtime, request, planning)
     if result.errors and request.plan is not None and run:

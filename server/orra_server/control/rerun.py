@@ -93,9 +93,7 @@ async def rerun(runtime: Runtime, command: Rerun) -> Rerunning:
     edited = command.input
     errors = await check_plan(
         plan,
-        PlanningRequest(
-            action=source.action, data=data, services=[s.as_mapping() for s in services]
-        ),
+        PlanningRequest(action=source.action, data=data, services=services),
         extra_inputs=edited,
     )
     if errors:

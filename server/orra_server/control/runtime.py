@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from ..cluster import Cluster
+from ..core import redaction
 from ..core.background import Background
 from ..core.ids import hash_api_key
 from ..delivery.events import EventBus
@@ -22,7 +23,7 @@ from ..services.connections import ServiceHub
 from ..services.registry import ServiceRegistry
 from ..settings import Settings
 from ..store import Store, StoreBackend
-from ..store.postgres import is_postgres_url
+from ..store.postgres import is_postgres_url, password_of
 from .revocation import KeyStreams
 
 log = logging.getLogger("orra.api")
@@ -230,6 +231,8 @@ def open_store(settings: Settings) -> StoreBackend:
     file (the embedded default)."""
     if is_postgres_url(settings.db_path):
         from ..store.postgres.store import PostgresStore  # psycopg: an optional dependency
+
+        redaction.add_secret(password_of(settings.db_path))  # never in a log line
 
         return PostgresStore(settings.db_path)
     return Store(

@@ -63,7 +63,7 @@ class Replanner:
         request = PlanningRequest(
             action=run.action,
             data={**data, **facts.values},
-            services=[s.as_mapping() for s in offered],
+            services=offered,
             goal=self._goal(run, services),
         )
         fingerprint = f"remainder:{self.registry.fingerprint(run.project_id)}:{sorted(left_out)}"
@@ -93,9 +93,7 @@ class Replanner:
         merged = merge_remainder(kept, made.plan, facts, used)
         errors = PlanMaker.check(
             merged.plan,
-            PlanningRequest(
-                action=run.action, data=data, services=[s.as_mapping() for s in services]
-            ),
+            PlanningRequest(action=run.action, data=data, services=services),
         )
         if errors:
             return "the plan of the remainder is not valid: " + "; ".join(

@@ -20,7 +20,7 @@ from typing import Any
 from orra_sdk.vocabulary import EventKind, OrchestrationStatus, StepStatus
 
 from ..core.ids import now
-from ..store import Change
+from ..store import Change, StoredRevision
 from .run import Run, StepState
 from .transitions import Ending, Transition
 
@@ -116,7 +116,7 @@ def revised(
         "replaced": [s.id for s in replaced],
         "added": list(added),
     }
-    run.revisions.append(entry)
+    run.revisions.append(StoredRevision.from_payload(entry))
     payload = {**entry, "oldPlan": old_plan, "newPlan": plan}
     change = Change(
         run.id,

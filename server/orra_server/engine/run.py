@@ -16,7 +16,13 @@ from orra_sdk.vocabulary import (
 )
 
 from ..core.ids import to_iso
-from ..store import StoredCompensation, StoredOrchestration, StoredService, StoredStep
+from ..store import (
+    StoredCompensation,
+    StoredOrchestration,
+    StoredRevision,
+    StoredService,
+    StoredStep,
+)
 
 __all__ = [
     "TERMINAL",
@@ -150,8 +156,8 @@ class Run:
     compensations: list[CompensationState] = field(default_factory=list)
     #: the orchestration this one re-runs (``POST /orchestrations/{id}/rerun``)
     parent_id: str | None = None
-    #: plan revisions so far: ``{revision, reason, at, replaced, added, provenance}``
-    revisions: list[dict[str, Any]] = field(default_factory=list)
+    #: plan revisions so far, oldest first
+    revisions: list[StoredRevision] = field(default_factory=list)
     #: steps of earlier plans that a revision replaced (shown, never run again)
     replaced: dict[str, StepState] = field(default_factory=dict)
     #: a step failed for good and the remainder is being re-planned: nothing new is dispatched
@@ -193,10 +199,18 @@ class Run:
         return answer
 
 
-def revision_summary(revision: dict[str, Any]) -> dict[str, Any]:
+def revision_summary(revision: StoredRevision) -> dict[str, Any]:
     """A revision as callers see it (the full old and new plans stay in its event)."""
-    keys = ("revision", "reason", "at", "failedStep", "excluded", "replaced", "added", "source")
-    return {key: revision.get(key) for key in keys}
+    return {
+        "revision": revision.revision,
+        "reason": revision.reason,
+        "at": revision.at.isoformat() if revision.at is not None else None,
+        "failedStep": revision.failed_step,
+        "excluded": revision.excluded,
+        "replaced": revision.replaced,
+        "added": revision.added,
+        "source": revision.source,
+    }
 
 
 def gate_steps(

@@ -5,6 +5,7 @@ from .grounding_spec import GroundingMatch, GroundingSpec, match_use_case
 from .pipeline import PlanMaker, PlanResult
 from .plan import Plan, PlanStep, execution_levels, references_in
 from .schema_flow import SchemaFlowPlanner
+from .service import PlannedService, ServiceSpec
 from .validator import RULES, PlanError, validate_plan
 
 __all__ = [
@@ -17,8 +18,10 @@ __all__ = [
     "PlanError",
     "PlanOutcome",
     "PlanStep",
+    "PlannedService",
     "PlanningRequest",
     "SchemaFlowPlanner",
+    "ServiceSpec",
     "execution_levels",
     "match_use_case",
     "references_in",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .grounding_spec import GroundingMatch
 from .plan import Plan
+from .service import PlannedService
 
 __all__ = ["PlanOutcome", "PlanningRequest"]
 
@@ -15,7 +17,7 @@ __all__ = ["PlanOutcome", "PlanningRequest"]
 class PlanningRequest:
     action: dict[str, Any]  # {"type": ..., "content": ...}
     data: dict[str, Any]  # field -> value
-    services: list[dict[str, Any]]  # service rows: name, description, input/output schemas
+    services: Sequence[PlannedService]
     #: the grounding use case the action matched, if any
     grounding: GroundingMatch | None = None
     #: output fields the plan must produce (re-planning a remainder: what the unfinished

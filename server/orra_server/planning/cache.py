@@ -19,10 +19,12 @@ import collections
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .plan import Plan
+from .service import PlannedService
 
 __all__ = [
     "CacheBacking",
@@ -83,8 +85,8 @@ def embeds_content_values(plan: Plan, content: str) -> bool:
     return False
 
 
-def services_fingerprint(services: list[dict[str, Any]]) -> str:
-    body = sorted((s["name"], s["input_schema"], s["output_schema"]) for s in services)
+def services_fingerprint(services: Iterable[PlannedService]) -> str:
+    body = sorted((s.name, s.input_schema, s.output_schema) for s in services)
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 

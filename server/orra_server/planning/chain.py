@@ -14,6 +14,7 @@ from typing import Any
 
 from .base import PlanningRequest
 from .plan import PlanStep
+from .service import PlannedService
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -59,7 +60,7 @@ def norm(name: str) -> str:
 class Candidate:
     """A service as a chain may use it: its relevance to the action, its schemas' fields."""
 
-    service: dict[str, Any]
+    service: PlannedService
     relevance: float
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     required: list[str] = field(default_factory=list)
@@ -107,7 +108,7 @@ class Chain:
         return {field for field in self.request.data if f"request.data.{field}}}" in text}
 
     def relevance_of(self, name: str) -> float:
-        return next((c.relevance for c in self.candidates if c.service["name"] == name), 0.0)
+        return next((c.relevance for c in self.candidates if c.service.name == name), 0.0)
 
     def try_add(self, goal: Candidate) -> str:
         """Add ``goal``'s chain; on failure leave the steps as they were."""
@@ -119,7 +120,7 @@ class Chain:
             raise
 
     def _add(self, cand: Candidate, trail: tuple[str, ...]) -> str:
-        name = cand.service["name"]
+        name = cand.service.name
         if name in self.step_of:
             return self.step_of[name]
         self.budget[0] -= 1
@@ -151,7 +152,7 @@ class Chain:
             PlanStep(
                 id=step_id,
                 component=name,
-                action=action_phrase(cand.service.get("description") or "", expected),
+                action=action_phrase(cand.service.description or "", expected),
                 input=inputs,
                 expectedOutput=expected,
                 dependencies=deps,
@@ -169,11 +170,11 @@ class Chain:
         producers = [
             c
             for c in self.candidates
-            if c.service["name"] not in trail
+            if c.service.name not in trail
             and any(norm(o) == key for o in c.outputs)
             and (c.relevance > 0 if from_content or not required else True)
         ]
-        producers.sort(key=lambda c: (-c.relevance, c.service["name"]))
+        producers.sort(key=lambda c: (-c.relevance, c.service.name))
         for producer in producers:
             try:
                 step_id = self._add(producer, trail)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .service import PlannedService
 from .text import coverage, tokens
 
 __all__ = [
@@ -216,17 +218,21 @@ def match_use_case(
     return best
 
 
-def service_words(service: dict[str, Any]) -> set[str]:
-    return tokens(service["name"]) | tokens(service.get("description") or "")
+#: a service of the caller's own type: what it passes in, it gets back
+_Service = TypeVar("_Service", bound=PlannedService)
+
+
+def service_words(service: PlannedService) -> set[str]:
+    return tokens(service.name) | tokens(service.description or "")
 
 
 def best_service_for(
-    capability: str, services: list[dict[str, Any]]
-) -> tuple[dict[str, Any] | None, float]:
+    capability: str, services: Iterable[_Service]
+) -> tuple[_Service | None, float]:
     """The service whose name and description cover most of the capability's words."""
     wanted = tokens(capability)
-    best: tuple[dict[str, Any] | None, float] = (None, 0.0)
-    for service in sorted(services, key=lambda s: s["name"]):
+    best: tuple[_Service | None, float] = (None, 0.0)
+    for service in sorted(services, key=lambda s: s.name):
         score = coverage(wanted, service_words(service))
         if score > best[1]:
             best = (service, score)

@@ -71,7 +71,7 @@ class PlanMaker:
         capabilities = request.grounding.use_case.capabilities if request.grounding else ()
         return validate_plan(
             plan,
-            {s["name"]: s for s in request.services},
+            {s.name: s for s in request.services},
             action=request.action,
             data=request.data,
             capabilities=capabilities,

@@ -88,12 +88,12 @@ def plan_messages(request: PlanningRequest) -> list[dict[str, str]]:
     """
     components = [
         {
-            "name": s["name"],
-            "description": s.get("description") or "",
-            "input": s["input_schema"],
-            "output": s["output_schema"],
+            "name": s.name,
+            "description": s.description or "",
+            "input": s.input_schema,
+            "output": s.output_schema,
         }
-        for s in sorted(request.services, key=lambda s: s["name"])
+        for s in sorted(request.services, key=lambda s: s.name)
     ]
     task: dict[str, Any] = {
         "action": {"type": request.action.get("type", ""), "content": request.action["content"]},

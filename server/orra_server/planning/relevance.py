@@ -14,14 +14,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 import snowballstemmer
 
 from ..core.jsonschemas import properties_of
+from .service import PlannedService
 from .text import STOPWORDS
 
 __all__ = ["ServiceIndex", "terms"]
@@ -79,9 +79,9 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1]
 
 
-def _document(service: dict[str, Any]) -> list[str]:
-    parts = [service["name"], service["name"], service.get("description") or ""]
-    for schema in (service.get("input_schema") or {}, service.get("output_schema") or {}):
+def _document(service: PlannedService) -> list[str]:
+    parts = [service.name, service.name, service.description or ""]
+    for schema in (service.input_schema or {}, service.output_schema or {}):
         for name, spec in properties_of(schema).items():
             parts.append(name)
             if isinstance(spec, dict) and isinstance(spec.get("description"), str):
@@ -93,7 +93,7 @@ def _document(service: dict[str, Any]) -> list[str]:
 class ServiceIndex:
     """BM25 (k1 = 1.2, b = 0.75) with the catalog as the corpus."""
 
-    services: list[dict[str, Any]]
+    services: Sequence[PlannedService]
     k1: float = 1.2
     b: float = 0.75
     _docs: dict[str, Counter[str]] = field(default_factory=dict, init=False)
@@ -105,8 +105,8 @@ class ServiceIndex:
         frequency: Counter[str] = Counter()
         for service in self.services:
             document = _document(service)
-            self._docs[service["name"]] = Counter(document)
-            self._lengths[service["name"]] = len(document)
+            self._docs[service.name] = Counter(document)
+            self._lengths[service.name] = len(document)
             frequency.update(set(document))
         count = len(self.services) or 1
         self._average = sum(self._lengths.values()) / count or 1.0
@@ -141,5 +141,5 @@ class ServiceIndex:
 
     def ranked(self, query: list[str]) -> list[tuple[float, str]]:
         """(score, name), best first; ties by name."""
-        scored = [(self.score(query, s["name"]), s["name"]) for s in self.services]
+        scored = [(self.score(query, s.name), s.name) for s in self.services]
         return sorted(scored, key=lambda item: (-item[0], item[1]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
@@ -22,6 +21,7 @@ from .chain import SEARCH_BUDGET, SEARCH_SECONDS, Candidate, Chain, ChainError, 
 from .grounding_spec import best_service_for
 from .plan import Plan, execution_levels
 from .relevance import ServiceIndex, terms
+from .service import PlannedService
 
 __all__ = ["SchemaFlowPlanner"]
 
@@ -75,9 +75,9 @@ class SchemaFlowPlanner:
         data_terms = terms(" ".join(request.data))
         everything = [*terms(action_type), *terms(content), *_implied(content)]
         candidates = [self._candidate(s) for s in request.services]
-        by_name = {c.service["name"]: c for c in candidates}
+        by_name = {c.service.name: c for c in candidates}
         for c in candidates:  # relevance to the whole action: who may help a chain
-            name = c.service["name"]
+            name = c.service.name
             passes = index.coverage(everything, name) >= MIN_COVERAGE
             c.relevance = index.score(everything, name) if passes else 0.0
         if request.goal:  # a remainder: the services that deliver what is missing come first
@@ -126,12 +126,12 @@ class SchemaFlowPlanner:
             else:
                 ranked = []
                 for c in candidates:
-                    name = c.service["name"]
+                    name = c.service.name
                     if index.coverage(query, name) < MIN_COVERAGE:
                         continue
                     score = index.score(query, name) + 0.3 * index.score(data_terms, name)
                     ranked.append((score + self._structure(c, takers), c))
-            ranked.sort(key=lambda item: (-item[0], item[1].service["name"]))
+            ranked.sort(key=lambda item: (-item[0], item[1].service.name))
             if ranked:
                 goals.append(_Goal(clause, query, ranked))
             elif single or len(set(terms(clause))) > 1:
@@ -165,7 +165,7 @@ class SchemaFlowPlanner:
             helpers = sum(
                 trial.relevance_of(s.component)
                 for s in trial.steps[len(chain.steps) :]
-                if s.component != candidate.service["name"]
+                if s.component != candidate.service.name
             )
             value = score + 0.5 * top * share + 0.1 * helpers
             if best is None or value > best[0]:
@@ -197,7 +197,7 @@ class SchemaFlowPlanner:
                 f"{', '.join(nearest)} (a service must share at least "
                 f"{MIN_COVERAGE:.0%} of the action's weighted words)"
             )
-        names = ", ".join(sorted(s["name"] for s in request.services))
+        names = ", ".join(sorted(s.name for s in request.services))
         return f"no registered service matches {what} (services: {names})"
 
     def _plan_grounded(
@@ -215,7 +215,7 @@ class SchemaFlowPlanner:
             if service is None:
                 return PlanOutcome(None, f"no registered service provides '{capability}'")
             try:
-                step_id = chain._add(by_name[service["name"]], trail=())
+                step_id = chain._add(by_name[service.name], trail=())
             except ChainError as exc:
                 return PlanOutcome(None, str(exc))
             step = chain.steps[_number(step_id) - 1]
@@ -233,13 +233,13 @@ class SchemaFlowPlanner:
         )
 
     @staticmethod
-    def _candidate(service: dict[str, Any]) -> Candidate:
+    def _candidate(service: PlannedService) -> Candidate:
         return Candidate(
             service=service,
             relevance=0.0,
-            inputs=properties_of(service["input_schema"]),
-            required=required_of(service["input_schema"]),
-            outputs=properties_of(service["output_schema"]),
+            inputs=properties_of(service.input_schema),
+            required=required_of(service.input_schema),
+            outputs=properties_of(service.output_schema),
         )
 
 

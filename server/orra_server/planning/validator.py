@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ import jsonschema
 from ..core.jsonschemas import properties_of, required_of
 from .grounding_spec import best_service_for
 from .plan import Plan, PlanStep, execution_levels, follow_path, references_in
+from .service import PlannedService
 
 __all__ = ["RULES", "PlanError", "validate_plan"]
 
@@ -45,7 +47,7 @@ RULES = (
 
 def validate_plan(
     plan: Plan,
-    services: dict[str, dict[str, Any]],
+    services: Mapping[str, PlannedService],
     *,
     action: dict[str, Any],
     data: dict[str, Any],
@@ -113,8 +115,8 @@ def validate_plan(
     return errors
 
 
-def _check_inputs(step: PlanStep, service: dict[str, Any]) -> list[PlanError]:
-    schema = service["input_schema"]
+def _check_inputs(step: PlanStep, service: PlannedService) -> list[PlanError]:
+    schema = service.input_schema
     errors = [
         PlanError(
             step.id,
@@ -185,7 +187,7 @@ def _dangling_steps(plan: Plan) -> list[PlanError]:
 
 
 def _missing_capabilities(
-    plan: Plan, services: dict[str, dict[str, Any]], capabilities: list[str] | tuple[str, ...]
+    plan: Plan, services: Mapping[str, PlannedService], capabilities: list[str] | tuple[str, ...]
 ) -> list[PlanError]:
     used = [services[s.component] for s in plan.steps if s.component in services]
     errors = []
@@ -272,13 +274,13 @@ def _check_reference(ref, step_id, field, steps, ancestors, services, action, da
         )
     service = services.get(steps[ref.root].component)
     if service is not None:
-        outputs = properties_of(service["output_schema"])
+        outputs = properties_of(service.output_schema)
         if outputs and ref.path[1] not in outputs:
             return PlanError(
                 step_id,
                 field,
                 "unknown_output_field",
-                f"{ref.text}: '{service['name']}' has no output field '{ref.path[1]}' "
+                f"{ref.text}: '{service.name}' has no output field '{ref.path[1]}' "
                 f"(outputs: {', '.join(outputs)})",
             )
     return None

@@ -15,7 +15,7 @@ from ..core.ids import new_id, now
 from ..core.jsonschemas import normalise_schema
 from ..core.limits import MAX_SERVICES
 from ..planning.cache import services_fingerprint
-from ..store import StoreBackend, StoredService
+from ..store import DuplicateKey, StoreBackend, StoredService
 
 __all__ = [
     "MAX_DESCRIPTION",
@@ -122,8 +122,7 @@ class ServiceRegistry:
         version = self.version(project_id)
         known = self._fingerprints.get(project_id)
         if known is None or known[0] != version:
-            described = [s.as_mapping() for s in self.services(project_id)]
-            known = (version, services_fingerprint(described))
+            known = (version, services_fingerprint(self.services(project_id)))
             self._fingerprints[project_id] = known
         return known[1]
 
@@ -138,7 +137,12 @@ class ServiceRegistry:
 
     async def register(self, command: Register) -> Registered:
         async with self._lock:
-            return await self._register(command)
+            try:
+                return await self._register(command)
+            except DuplicateKey:
+                # another replica registered this name a moment ago: this one re-registers it
+                self._by_project.pop(command.project_id, None)
+                return await self._register(command)
 
     async def _register(self, command: Register) -> Registered:
         project_id, name = command.project_id, command.name

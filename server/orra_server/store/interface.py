@@ -108,7 +108,7 @@ class StoreBackend(Protocol):
     def events_of(self, orchestration_id: str, after: int = 0) -> list[rows.StoredEvent]:
         """In order; each event's ``number`` is its place in the run (1, 2, …), ``after`` one."""
 
-    def revisions_of(self, orchestration_id: str) -> list[dict[str, Any]]: ...
+    def revisions_of(self, orchestration_id: str) -> list[rows.StoredRevision]: ...
     def export(self, project_id: str, table: str, **filters: Unpack[ExportFilters]) -> pa.Table:
         """One of ``export.EXPORT_TABLES``: flat columns, JSON values as text, naive UTC times."""
 

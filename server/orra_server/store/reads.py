@@ -222,21 +222,15 @@ class Reads:
         )
         return self._all(rows.StoredEvent, sql, (orchestration_id, after))
 
-    def revisions_of(self, orchestration_id: str) -> list[dict[str, Any]]:
-        """Each ``plan_revised`` event's record of a revision (the JSON the engine wrote),
-        oldest first, without the plans."""
+    def revisions_of(self, orchestration_id: str) -> list[rows.StoredRevision]:
+        """Each ``plan_revised`` event's record of a revision, oldest first, without the
+        plans."""
         found = self._rows(
             "SELECT payload FROM events WHERE orchestration_id = ? AND type = 'plan_revised' "
             "ORDER BY seq",
             (orchestration_id,),
         )
-        revisions = []
-        for row in found:
-            payload = loads(row["payload"]) or {}
-            payload.pop("oldPlan", None)
-            payload.pop("newPlan", None)
-            revisions.append(payload)
-        return revisions
+        return [rows.StoredRevision.from_payload(loads(row["payload"])) for row in found]
 
     def export(
         self,

@@ -23,6 +23,7 @@ from .schema import ARROW_SCHEMAS
 
 __all__ = [
     "Change",
+    "DuplicateKey",
     "CompensationRecord",
     "Delivery",
     "NewProject",
@@ -36,6 +37,10 @@ __all__ = [
     "operations",
     "utc",
 ]
+
+
+class DuplicateKey(Exception):
+    """A write of a row whose key another write (maybe on another replica) took first."""
 
 
 def dumps(value: Any) -> str | None:
@@ -156,8 +161,9 @@ class Change:
     failure: StoredCompensationFailure | None = None
 
 
-def operations(changes: Iterable[Change]) -> list[Operation]:
-    """The writer's operations for ``changes``: each event carries a snapshot of its rows."""
+def operations(changes: Iterable[Change], *, snapshots: bool = True) -> list[Operation]:
+    """The writer's operations for ``changes``: each event carries a snapshot of its rows
+    (``snapshots``: for a backend that replays them after a crash; PostgreSQL does not)."""
     ops: list[Operation] = []
     for change in changes:
         rows: list[Insert | Update] = []
@@ -177,7 +183,7 @@ def operations(changes: Iterable[Change]) -> list[Operation]:
             "type": change.kind,
             "occurred_at": naive(change.at),
             "payload": dumps(change.payload),
-            "snapshot": snapshot_of(rows),
+            "snapshot": snapshot_of(rows) if snapshots else None,
         }
         ops += [Insert("events", event), *rows]
         if change.failure is not None:

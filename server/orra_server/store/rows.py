@@ -26,6 +26,7 @@ __all__ = [
     "StoredGrounding",
     "StoredOrchestration",
     "StoredProject",
+    "StoredRevision",
     "StoredService",
     "StoredStep",
 ]
@@ -68,11 +69,6 @@ class StoredService:
     updated_at: datetime
     policy: dict[str, Any] | None = None
     requires_approval: bool | None = None
-
-    def as_mapping(self) -> dict[str, Any]:
-        """For the planner, whose requests describe services as mappings (tests and
-        benchmarks build them by hand)."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 @_frozen
@@ -199,6 +195,40 @@ class StoredDelivery:
     next_attempt_at: datetime
     created_at: datetime
     delivered_at: datetime | None
+
+
+@_frozen
+class StoredRevision:
+    """A plan revision as its ``plan_revised`` event records it, without the old and new
+    plans (a run's summary never shows them; they stay in the event)."""
+
+    revision: int
+    reason: str | None = None
+    at: datetime | None = None
+    failed_step: str | None = None
+    #: the services left out of the new plan (failed or offline), by name
+    excluded: list[str] | None = None
+    #: the steps the revision replaced, and the ones it added
+    replaced: list[str] | None = None
+    added: list[str] | None = None
+    #: the planner that made the new plan (llm, schema-flow, cache)
+    source: str | None = None
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> StoredRevision:
+        """From the event's payload (camelCase JSON; ``at`` in ISO 8601), the engine's record of
+        a revision as it wrote it."""
+        at = payload.get("at")
+        return cls(
+            revision=payload["revision"],
+            reason=payload.get("reason"),
+            at=datetime.fromisoformat(at) if isinstance(at, str) else None,
+            failed_step=payload.get("failedStep"),
+            excluded=payload.get("excluded"),
+            replaced=payload.get("replaced"),
+            added=payload.get("added"),
+            source=payload.get("source"),
+        )
 
 
 #: the attributes each kind of object keeps as JSON text in a row

@@ -37,6 +37,9 @@ class Verbs:
     """Every write of :class:`~orra_server.store.Store` (which starts ``writer``)."""
 
     writer: GroupCommitWriter
+    #: whether the current-state tables lag the events (DuckDB: events keep snapshots of the
+    #: rows they changed, replayed after a crash); PostgreSQL writes both in one transaction
+    projection_lags: bool
     _rows: Callable[..., list[dict[str, Any]]]  # (reads.Reads has it)
 
     def _write(self, ops: list[Operation]):  # -> asyncio.Future[None]
@@ -69,11 +72,11 @@ class Verbs:
     # -- orchestrations ----------------------------------------------------------------------
     def record(self, changes: list[Change]):  # -> asyncio.Future[None]
         """Commit ``changes`` together: all of them or, after a crash, none."""
-        return self.writer.submit(operations(changes))
+        return self.writer.submit(operations(changes, snapshots=self.projection_lags))
 
     def record_lazy(self, changes: list[Change]) -> None:
         """Record ``changes`` with the next commit; for facts a crash may lose (a status)."""
-        self.writer.submit_lazy(operations(changes))
+        self.writer.submit_lazy(operations(changes, snapshots=self.projection_lags))
 
     def accept(
         self,
@@ -197,7 +200,8 @@ class Verbs:
             payload,
             failure.step_id,
         )
-        return self._write([Update("compensation_failures", row), *operations([event])])
+        ops = operations([event], snapshots=self.projection_lags)
+        return self._write([Update("compensation_failures", row), *ops])
 
 
 def _log_write_failure(future: Any) -> None:

@@ -4,6 +4,6 @@
 optional dependency (``pip install 'orra-studio[postgres]'``).
 """
 
-from .url import is_postgres_url, safe_url, shown_db
+from .url import is_postgres_url, password_of, safe_url, shown_db
 
-__all__ = ["is_postgres_url", "safe_url", "shown_db"]
+__all__ = ["is_postgres_url", "password_of", "safe_url", "shown_db"]

@@ -34,6 +34,8 @@ class StoredReplica:
     started_at: datetime
     heartbeat_at: datetime
     address: str | None
+    #: when it was declared dead or left (None while alive)
+    ended_at: datetime | None
     #: seconds since its last heartbeat, by the database's clock
     silent_for: float
     #: unfinished runs it owns
@@ -100,7 +102,7 @@ class ClusterTables:
         with self._pool.connection() as connection, connection.transaction():
             connection.execute("SET LOCAL lock_timeout = '3s'")
             dead = connection.execute(
-                "UPDATE replicas SET status = 'dead' WHERE status = 'alive' "
+                f"UPDATE replicas SET status = 'dead', ended_at = {_NOW} WHERE status = 'alive' "
                 f"AND heartbeat_at < {_NOW} - make_interval(secs => %s) RETURNING id",
                 (silent_seconds,),
             ).fetchall()
@@ -112,7 +114,10 @@ class ClusterTables:
     def leave(self, replica_id: str) -> None:
         """Stopped on its own: its runs go to the others at once, its sockets are gone."""
         with self._pool.connection() as connection, connection.transaction():
-            connection.execute("UPDATE replicas SET status = 'left' WHERE id = %s", (replica_id,))
+            connection.execute(
+                f"UPDATE replicas SET status = 'left', ended_at = {_NOW} WHERE id = %s",
+                (replica_id,),
+            )
             connection.execute("DELETE FROM service_sockets WHERE replica_id = %s", (replica_id,))
 
     def claim_runs(self, replica_id: str, limit: int = 500) -> list[str]:
@@ -150,6 +155,7 @@ class ClusterTables:
                     **row,
                     "started_at": row["started_at"].replace(tzinfo=UTC),
                     "heartbeat_at": row["heartbeat_at"].replace(tzinfo=UTC),
+                    "ended_at": row["ended_at"] and row["ended_at"].replace(tzinfo=UTC),
                     "runs": int(row["runs"]),
                 }
             )

@@ -66,8 +66,13 @@ MIGRATIONS: dict[int, list[str]] = {
     # tables frames cross replicas through (docs/scale-out.md)
     2: [
         "CREATE TABLE replicas (id text PRIMARY KEY, status text NOT NULL, "
-        "started_at timestamp NOT NULL, heartbeat_at timestamp NOT NULL, address text)",
+        "started_at timestamp NOT NULL, heartbeat_at timestamp NOT NULL, address text, "
+        "ended_at timestamp)",
         "ALTER TABLE orchestrations ADD COLUMN owner text",
+        # one service per name in a project, however many replicas register it at once
+        "CREATE UNIQUE INDEX services_unique_name ON services (project_id, name)",
+        # which replica wrote an event: a fenced replica must have written none after its end
+        "ALTER TABLE events ADD COLUMN replica text",
         f"CREATE INDEX unfinished_of_owner ON orchestrations (owner) WHERE {_UNFINISHED}",
         "CREATE TABLE service_sockets (replica_id text NOT NULL, instance bigint NOT NULL, "
         "service_id text NOT NULL, project_id text NOT NULL, key_hash text NOT NULL, "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-__all__ = ["is_postgres_url", "safe_url", "shown_db"]
+__all__ = ["is_postgres_url", "password_of", "safe_url", "shown_db"]
 
 _SCHEMES = ("postgresql://", "postgres://")
 
@@ -30,3 +30,8 @@ def shown_db(target: str) -> str:
     """What a log line or a banner may say of ``--db``: a path as it is, a URL without its
     password."""
     return safe_url(target) if is_postgres_url(target) else target
+
+
+def password_of(url: str) -> str | None:
+    """The URL's password, for the log filter to cut out of every line."""
+    return urlsplit(url).password

@@ -24,6 +24,7 @@ import orjson
 import psycopg
 
 from ..projection import Delete, Insert, Operation, Update
+from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
 
 __all__ = [
@@ -177,6 +178,8 @@ class PostgresWriter:
             try:
                 self._apply([op for op in item[0] if not isinstance(op, _Flush)])
                 _resolve([item], None)
+            except psycopg.errors.UniqueViolation as item_exc:
+                _resolve([item], DuplicateKey(str(item_exc).splitlines()[0]))
             except Exception as item_exc:
                 _resolve([item], item_exc)
 
@@ -199,10 +202,8 @@ class PostgresWriter:
                     )
                     for row, (seq,) in zip(events, sorted(cursor.fetchall()), strict=True):
                         row["seq"] = seq
-                        row["snapshot"] = None  # nothing to replay: the rows commit with it
-                owner = {"owner": self.replica_id} if self.replica_id else {}
                 for (kind, table), group in groupby(ops, lambda op: (type(op), op.table)):
-                    _execute(cursor, kind, table, list(group), owner)
+                    _execute(cursor, kind, table, list(group), self.replica_id)
                 for payload in _run_lists({row["orchestration_id"] or "" for row in events}):
                     cursor.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
                 changes = changes_of(ops)
@@ -283,15 +284,18 @@ def _run_lists(ids: set[str]) -> list[str]:
 
 
 def _execute(
-    cursor: psycopg.Cursor, kind: type, table: str, ops: list[Any], owner: dict[str, Any]
+    cursor: psycopg.Cursor, kind: type, table: str, ops: list[Any], replica: str | None
 ) -> None:
     """One kind of operation on one table, as one pipelined ``executemany``; a run inserted
-    by a replica is ``owner``'s."""
+    by a replica is its own, and each event says which replica wrote it."""
     if kind is Notify:
         for op in ops:
             cursor.execute("SELECT pg_notify(%s, %s)", (op.channel, op.payload))
     elif kind is Insert:
-        _insert(cursor, table, ops, owner if table == "orchestrations" else {})
+        extra = {}
+        if replica and table in ("orchestrations", "events"):
+            extra = {"owner" if table == "orchestrations" else "replica": replica}
+        _insert(cursor, table, ops, extra)
     elif kind is Update:
         names, keys = ARROW_SCHEMAS[table].names, KEYS[table]
         rest = [name for name in names if name not in keys]
