@@ -122,3 +122,9 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def database(postgres_cluster: PostgresCluster) -> str:
+    """A fresh PostgreSQL database of its own; its URL."""
+    return postgres_cluster.new_database()

@@ -18,20 +18,15 @@ from helpers import (
     ROOT,
     SERVICES,
     Api,
-    ServerProcess,
     ServiceProcess,
     free_port,
     new_project,
     terminate,
     wait_until,
 )
-from postgres_cluster import PostgresCluster
+from replica_scenario import shout_and_count, start_replicas
 
-FAST_TAKEOVER = {"ORRA_REPLICA_DEAD_AFTER": "3", "ORRA_REPLICA_HEARTBEAT": "0.5"}
-REQUEST = {
-    "action": {"type": "shout-and-count", "content": "shout, count words"},
-    "data": [{"field": "message", "value": "through the balancer"}],
-}
+REQUEST = shout_and_count("through the balancer")
 
 
 @pytest.fixture
@@ -46,15 +41,9 @@ def haproxy() -> str:
 
 
 def test_three_replicas_behind_haproxy_serve_sockets_streams_and_survive_a_kill(
-    haproxy: str, postgres_cluster: PostgresCluster, tmp_path: Path
+    haproxy: str, database: str, tmp_path: Path
 ):
-    database = postgres_cluster.new_database()
-    replicas = []
-    for name in "abc":
-        (tmp_path / name).mkdir()
-        replicas.append(
-            ServerProcess(tmp_path / name / "db", db=database, env=FAST_TAKEOVER).start()
-        )
+    replicas = start_replicas(tmp_path, database, "abc")
     port = free_port()
     env = {**os.environ, "ORRA_LISTEN": f"127.0.0.1:{port}"}
     env |= {f"ORRA_R{n}": f"127.0.0.1:{r.port}" for n, r in enumerate(replicas, 1)}

@@ -12,50 +12,28 @@ import signal
 import threading
 from pathlib import Path
 
-import psycopg
-import pytest
-
 from helpers import (
     SERVICES,
     Api,
-    ServerProcess,
     ServiceProcess,
     WebhookReceiver,
     new_project,
     wait_until,
 )
-from postgres_cluster import PostgresCluster
+from replica_scenario import (
+    each_run_ended_once,
+    each_step_completed_once,
+    rows,
+    shout_and_count,
+    start_replicas,
+)
 
-#: a replica silent for 3 s is declared dead (the default is 10)
-FAST_TAKEOVER = {"ORRA_REPLICA_DEAD_AFTER": "3", "ORRA_REPLICA_HEARTBEAT": "0.5"}
 RUNS, GATED = 60, 10
 
 
 def request(n: int, gated: bool) -> dict:
-    body = {
-        "action": {"type": "shout-and-count", "content": "shout, count words"},
-        "data": [{"field": "message", "value": f"run number {n}"}],
-    }
-    return {**body, "options": {"approve": ["step2"]}} if gated else body
-
-
-@pytest.fixture
-def database(postgres_cluster: PostgresCluster) -> str:
-    return postgres_cluster.new_database()
-
-
-def _replicas(tmp_path: Path, database: str, names: str) -> list[ServerProcess]:
-    started = []
-    for name in names:
-        (tmp_path / name).mkdir()
-        server = ServerProcess(tmp_path / name / "db", db=database, env=FAST_TAKEOVER)
-        started.append(server.start())
-    return started
-
-
-def _rows(url: str, sql: str, *params: object) -> list[tuple]:
-    with psycopg.connect(url) as connection:
-        return connection.execute(sql, params).fetchall()
+    message = f"run number {n}"
+    return shout_and_count(message, approve=["step2"]) if gated else shout_and_count(message)
 
 
 def _pinned_services(api: Api, shouter_at: str, counter_at: str) -> list[ServiceProcess]:
@@ -70,26 +48,8 @@ def _pinned_services(api: Api, shouter_at: str, counter_at: str) -> list[Service
     return [service.start() for service in started]
 
 
-def _each_step_and_end_recorded_once(database: str) -> None:
-    assert (
-        _rows(
-            database,
-            "SELECT orchestration_id, step_id FROM events WHERE type = 'step_completed' "
-            "GROUP BY orchestration_id, step_id HAVING count(*) <> 1",
-        )
-        == []
-    )
-    ends = _rows(
-        database,
-        "SELECT o.id, (SELECT count(*) FROM events e WHERE e.orchestration_id = o.id "
-        "AND e.type IN ('orchestration_completed', 'orchestration_failed', "
-        "'orchestration_cancelled', 'orchestration_aborted')) FROM orchestrations o",
-    )
-    assert [n for _, n in ends] == [1] * len(ends)
-
-
 def test_a_replica_killed_with_sixty_runs_in_flight_loses_none(database: str, tmp_path: Path):
-    doomed, left, right = _replicas(tmp_path, database, "abc")
+    doomed, left, right = start_replicas(tmp_path, database, "abc")
     with WebhookReceiver() as receiver:
         api, _project = new_project(doomed.url, webhooks=[receiver.url])
         at_left, at_right = Api(left.url, api.key), Api(right.url, api.key)
@@ -112,7 +72,7 @@ def test_a_replica_killed_with_sixty_runs_in_flight_loses_none(database: str, tm
                 return statuses.count("RUNNING") + statuses.count("AWAITING_APPROVAL") == RUNS
 
             wait_until(in_flight, 30, "all sixty in flight")
-            owned = _rows(database, "SELECT owner, count(*) FROM orchestrations GROUP BY owner")
+            owned = rows(database, "SELECT owner, count(*) FROM orchestrations GROUP BY owner")
             assert len(owned) == 1 and owned[0][1] == RUNS  # all the doomed replica's
             doomed.stop(signal.SIGKILL)
 
@@ -122,14 +82,14 @@ def test_a_replica_killed_with_sixty_runs_in_flight_loses_none(database: str, tm
                 return all(
                     at_left.get(f"/orchestrations/{g}").json()["status"] == "AWAITING_APPROVAL"
                     for g in gated
-                ) and not _rows(
+                ) and not rows(
                     database,
                     "SELECT 1 FROM orchestrations o JOIN replicas r ON r.id = o.owner "
                     "WHERE r.status <> 'alive'",
                 )
 
             wait_until(waiting_elsewhere, 40, "the gated runs to be taken over")
-            owners = dict(_rows(database, "SELECT id, owner FROM orchestrations"))
+            owners = dict(rows(database, "SELECT id, owner FROM orchestrations"))
             left_id = at_left.get("/health").json()["replica"]
             for execution_id in gated:
                 other = at_right if owners[execution_id] == left_id else at_left
@@ -153,7 +113,7 @@ def test_a_replica_killed_with_sixty_runs_in_flight_loses_none(database: str, tm
             events = streamed.get(timeout=60)
             numbers = [int(event["sse_id"]) for event in events]
             assert numbers == list(range(1, len(numbers) + 1))
-            on_disk = _rows(
+            on_disk = rows(
                 database,
                 "SELECT type FROM events WHERE orchestration_id = %s ORDER BY seq",
                 plain[-1],
@@ -169,13 +129,14 @@ def test_a_replica_killed_with_sixty_runs_in_flight_loses_none(database: str, tm
                 service.stop()
             for server in (left, right):
                 server.stop()
-    _each_step_and_end_recorded_once(database)
+    each_step_completed_once(database)
+    each_run_ended_once(database)
 
 
 def test_a_frozen_replica_writes_nothing_after_its_runs_are_taken_and_exits(
     database: str, tmp_path: Path
 ):
-    frozen, survivor = _replicas(tmp_path, database, "ab")
+    frozen, survivor = start_replicas(tmp_path, database, "ab")
     api, _project = new_project(frozen.url)
     at_survivor = Api(survivor.url, api.key)
     services = _pinned_services(api, survivor.url, survivor.url)
@@ -194,18 +155,18 @@ def test_a_frozen_replica_writes_nothing_after_its_runs_are_taken_and_exits(
         frozen.proc.send_signal(signal.SIGSTOP)
 
         def taken() -> bool:
-            return _rows(database, "SELECT status FROM replicas WHERE id = %s", frozen_id) == [
+            return rows(database, "SELECT status FROM replicas WHERE id = %s", frozen_id) == [
                 ("dead",)
-            ] and not _rows(database, "SELECT 1 FROM orchestrations WHERE owner = %s", frozen_id)
+            ] and not rows(database, "SELECT 1 FROM orchestrations WHERE owner = %s", frozen_id)
 
         wait_until(taken, 40, "the survivor to take the frozen replica's runs")
-        (horizon,) = _rows(database, "SELECT coalesce(max(seq), 0) FROM events")[0]
+        (horizon,) = rows(database, "SELECT coalesce(max(seq), 0) FROM events")[0]
         for execution_id in ids:
             assert at_survivor.wait_finished(execution_id, timeout=60)["status"] == "COMPLETED"
 
         frozen.proc.send_signal(signal.SIGCONT)
         assert frozen.proc.wait(timeout=30) == 75  # it learned it was declared dead, and left
-        late = _rows(
+        late = rows(
             database,
             "SELECT count(*) FROM events WHERE replica = %s AND seq > %s",
             frozen_id,
@@ -218,4 +179,5 @@ def test_a_frozen_replica_writes_nothing_after_its_runs_are_taken_and_exits(
             service.stop()
         survivor.stop()
         frozen.stop(signal.SIGKILL)
-    _each_step_and_end_recorded_once(database)
+    each_step_completed_once(database)
+    each_run_ended_once(database)

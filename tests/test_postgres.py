@@ -28,32 +28,28 @@ from helpers import (
 )
 from orra_studio import Client
 from orra_studio.history import LocalHistory
-from postgres_cluster import PostgresCluster
+from replica_scenario import (
+    FAST_TAKEOVER,
+    each_run_ended_once,
+    each_step_completed_once,
+    rows,
+    shout_and_count,
+)
 
-#: a replica killed here is declared dead after 3 s of silence, not the default 10
-FAST_TAKEOVER = {"ORRA_REPLICA_DEAD_AFTER": "3", "ORRA_REPLICA_HEARTBEAT": "0.5"}
-
-REQUEST = {
-    "action": {"type": "shout-and-count", "content": "shout, count words"},
-    "data": [{"field": "message", "value": "on postgres now"}],
-}
+REQUEST = shout_and_count("on postgres now")
 
 
 @pytest.fixture
-def database(postgres_cluster: PostgresCluster) -> str:
-    """A fresh database's URL, with a password in it (trust authentication ignores it): a
-    test can then look for the password where it must not be."""
-    return postgres_cluster.new_database().replace("postgres@", "postgres:s3cret-pw@", 1)
-
-
-def _count(url: str, sql: str, *params: object) -> list[tuple]:
-    with psycopg.connect(url) as connection:
-        return connection.execute(sql, params).fetchall()
+def with_password(database: str) -> str:
+    """The database's URL with a password in it (trust authentication ignores it): a test can
+    then look for the password where it must not be."""
+    return database.replace("postgres@", "postgres:s3cret-pw@", 1)
 
 
 def test_a_sigkill_mid_run_on_postgres_loses_nothing_and_records_each_step_once(
-    database: str, tmp_path: Path
+    with_password: str, tmp_path: Path
 ):
+    database = with_password
     server = ServerProcess(tmp_path / "pg", db=database, env=FAST_TAKEOVER).start()
     api, project = new_project(server.url)
     services = ServiceProcess(
@@ -98,23 +94,13 @@ def test_a_sigkill_mid_run_on_postgres_loses_nothing_and_records_each_step_once(
     finally:
         services.stop()
 
-    accepted = _count(
+    accepted = rows(
         database,
         "SELECT count(DISTINCT orchestration_id) FROM events WHERE type = 'orchestration_accepted'",
     )
     assert accepted == [(21,)]
-    twice = _count(
-        database,
-        "SELECT orchestration_id, step_id FROM events WHERE type = 'step_completed' "
-        "GROUP BY orchestration_id, step_id HAVING count(*) > 1",
-    )
-    assert twice == []
-    terminal = _count(
-        database,
-        "SELECT orchestration_id FROM events WHERE type = 'orchestration_completed' "
-        "GROUP BY orchestration_id HAVING count(*) <> 1",
-    )
-    assert terminal == []
+    each_step_completed_once(database)
+    each_run_ended_once(database)
     logs = server.log() + again.log()
     assert "s3cret-pw" not in logs
     assert "postgresql://postgres@127.0.0.1" in logs  # the banner names the database, safely
@@ -167,7 +153,7 @@ def test_three_replicas_starting_at_once_migrate_the_schema_once(database: str):
     for thread in threads:
         thread.join(30)
     assert sorted(applied) == [[], [], list(range(1, SCHEMA_VERSION + 1))]
-    assert _count(database, "SELECT count(*) FROM schema_migrations") == [(SCHEMA_VERSION,)]
+    assert rows(database, "SELECT count(*) FROM schema_migrations") == [(SCHEMA_VERSION,)]
     with psycopg.connect(database) as connection:
         connection.execute("INSERT INTO schema_migrations VALUES (999, now())")
         connection.commit()

@@ -12,39 +12,21 @@ import time
 from pathlib import Path
 
 import httpx
-import psycopg
-import pytest
 
-from helpers import SERVICES, Api, ServerProcess, ServiceProcess, new_project, wait_until
-from postgres_cluster import PostgresCluster
+from helpers import SERVICES, Api, ServiceProcess, new_project, wait_until
+from replica_scenario import (
+    each_run_ended_once,
+    each_step_completed_once,
+    rows,
+    shout_and_count,
+    start_replicas,
+)
 
-#: a replica silent for 3 s is declared dead (the default is 10)
-FAST_TAKEOVER = {"ORRA_REPLICA_DEAD_AFTER": "3", "ORRA_REPLICA_HEARTBEAT": "0.5"}
-
-REQUEST = {
-    "action": {"type": "shout-and-count", "content": "shout, count words"},
-    "data": [{"field": "message", "value": "across the replicas"}],
-}
-
-
-@pytest.fixture
-def database(postgres_cluster: PostgresCluster) -> str:
-    return postgres_cluster.new_database()
-
-
-def _replica(tmp_path: Path, database: str, name: str) -> ServerProcess:
-    folder = tmp_path / name
-    folder.mkdir()
-    return ServerProcess(folder / "db", db=database, env=FAST_TAKEOVER).start()
-
-
-def _rows(url: str, sql: str, *params: object) -> list[tuple]:
-    with psycopg.connect(url) as connection:
-        return connection.execute(sql, params).fetchall()
+REQUEST = shout_and_count("across the replicas")
 
 
 def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str, tmp_path: Path):
-    owner, holder = _replica(tmp_path, database, "a"), _replica(tmp_path, database, "b")
+    owner, holder = start_replicas(tmp_path, database, "ab")
     api, project = new_project(owner.url)
     at_holder = Api(holder.url, project["apiKey"])
     services = ServiceProcess(
@@ -67,14 +49,14 @@ def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str,
         assert body["result"]["words"] == 3
         assert body["stepResults"][0]["output"] == {"shouted": "ACROSS THE REPLICAS"}
         # the run is the owner's, on disk too
-        assert _rows(database, "SELECT owner IS NOT NULL FROM orchestrations") == [(True,)]
+        assert rows(database, "SELECT owner IS NOT NULL FROM orchestrations") == [(True,)]
         # a stream on the other replica saw every event of the run, in order, without a gap
         reader.join(30)
         assert not reader.is_alive()
         numbers = [int(frame["sse_id"]) for frame in streamed]
         assert numbers == list(range(1, len(numbers) + 1))
         kinds = [frame["type"] for frame in streamed]
-        on_disk = _rows(
+        on_disk = rows(
             database,
             "SELECT type FROM events WHERE orchestration_id = %s ORDER BY seq",
             execution_id,
@@ -116,20 +98,13 @@ def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str,
         services.stop()
         owner.stop()
         holder.stop()
-    assert (
-        _rows(
-            database,
-            "SELECT orchestration_id, step_id FROM events WHERE type = 'step_completed' "
-            "GROUP BY orchestration_id, step_id HAVING count(*) > 1",
-        )
-        == []
-    )
+    each_step_completed_once(database)
 
 
 def test_the_runs_of_a_killed_replica_are_taken_over_and_complete_once(
     database: str, tmp_path: Path
 ):
-    owner, survivor = _replica(tmp_path, database, "a"), _replica(tmp_path, database, "b")
+    owner, survivor = start_replicas(tmp_path, database, "ab")
     api, project = new_project(owner.url)
     at_survivor = Api(survivor.url, project["apiKey"])
     services = ServiceProcess(
@@ -146,40 +121,26 @@ def test_the_runs_of_a_killed_replica_are_taken_over_and_complete_once(
             return all(o["status"] == "RUNNING" for o in listed["orchestrations"])
 
         wait_until(counting, 15, "all to be running")
-        owned = _rows(database, "SELECT DISTINCT owner FROM orchestrations")
+        owned = rows(database, "SELECT DISTINCT owner FROM orchestrations")
         assert len(owned) == 1
         owner.stop(signal.SIGKILL)
         for execution_id in ids:
             body = at_survivor.wait_finished(execution_id, timeout=60)
             assert body["status"] == "COMPLETED", body
             assert body["result"]["words"] == 3
-        now_owned = _rows(database, "SELECT DISTINCT owner FROM orchestrations")
+        now_owned = rows(database, "SELECT DISTINCT owner FROM orchestrations")
         assert now_owned != owned and len(now_owned) == 1
-        replicas = dict(_rows(database, "SELECT id, status FROM replicas"))
+        replicas = dict(rows(database, "SELECT id, status FROM replicas"))
         assert replicas[owned[0][0]] == "dead"
     finally:
         services.stop()
         survivor.stop()
-    assert (
-        _rows(
-            database,
-            "SELECT orchestration_id, step_id FROM events WHERE type = 'step_completed' "
-            "GROUP BY orchestration_id, step_id HAVING count(*) > 1",
-        )
-        == []
-    )
-    assert (
-        _rows(
-            database,
-            "SELECT orchestration_id FROM events WHERE type = 'orchestration_completed' "
-            "GROUP BY orchestration_id HAVING count(*) <> 1",
-        )
-        == []
-    )
+    each_step_completed_once(database)
+    each_run_ended_once(database)
 
 
 def test_one_name_registered_on_two_replicas_at_once_is_one_service(database: str, tmp_path: Path):
-    first, second = _replica(tmp_path, database, "a"), _replica(tmp_path, database, "b")
+    first, second = start_replicas(tmp_path, database, "ab")
     try:
         api, project = new_project(first.url)
         apis = [api, Api(second.url, project["apiKey"])]
@@ -201,7 +162,7 @@ def test_one_name_registered_on_two_replicas_at_once_is_one_service(database: st
                 thread.join(30)
             assert [answer.status_code for answer in answers] == [200, 200], answers
             assert len({answer.json()["id"] for answer in answers}) == 1
-        stored = _rows(database, "SELECT count(*), count(DISTINCT name) FROM services")
+        stored = rows(database, "SELECT count(*), count(DISTINCT name) FROM services")
         assert stored == [(5, 5)]
     finally:
         first.stop()

@@ -5,43 +5,76 @@ Flat columns for analysis, JSON values as JSON text, times as the store keeps th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
 import orjson
 import pyarrow as pa
 
-__all__ = ["EXPORT_SCHEMAS", "EXPORT_TABLES", "ExportFilters", "export_json", "export_query"]
+__all__ = [
+    "DUCKDB",
+    "EXPORT_SCHEMAS",
+    "EXPORT_TABLES",
+    "ExportDialect",
+    "ExportFilters",
+    "export_json",
+    "export_query",
+    "export_tables",
+]
 
-_DURATION_MS = "epoch_ms({0}.end_time) - epoch_ms({0}.start_time)"
 
-#: table name → its query; ``{where}`` filters the orchestrations (alias ``o``)
-EXPORT_TABLES: dict[str, str] = {
-    "orchestrations": (
-        "SELECT o.id AS execution_id, json_extract_string(o.action, '$.type') AS action_type, "
-        "json_extract_string(o.action, '$.content') AS action_content, o.status, "
-        "o.created_at, o.start_time, o.end_time, "
-        f"{_DURATION_MS.format('o')} AS duration_ms, "
-        "CAST(json_array_length(json_extract(o.plan, '$.steps')) AS BIGINT) AS step_count, "
-        "o.error, o.data, o.plan, o.result "
-        "FROM orchestrations o WHERE {where} ORDER BY o.created_at, o.id"
-    ),
-    "steps": (
-        "SELECT s.orchestration_id AS execution_id, s.step_id, s.component, s.status, "
-        "s.attempts, s.start_time, s.end_time, "
-        f"{_DURATION_MS.format('s')} AS duration_ms, "
-        "s.error, s.input, s.output "
-        "FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id WHERE {where} "
-        "ORDER BY o.created_at, s.orchestration_id, s.step_id"
-    ),
-    "events": (
-        "SELECT row_number() OVER (PARTITION BY e.orchestration_id ORDER BY e.seq) AS seq, "
-        "e.orchestration_id AS execution_id, e.step_id, e.type, e.occurred_at, "
-        "e.payload FROM events e JOIN orchestrations o ON o.id = e.orchestration_id "
-        "WHERE {where} ORDER BY o.created_at, e.orchestration_id, e.seq"
-    ),
-}
+@dataclass(frozen=True)
+class ExportDialect:
+    """The phrases the export queries say differently on each backend."""
 
+    #: the text at a key of a JSON column: ``json_text.format(column, key)``
+    json_text: str
+    #: milliseconds from ``{0}.start_time`` to ``{0}.end_time``
+    duration_ms: str
+    #: how many steps ``o.plan`` has
+    step_count: str
+
+
+DUCKDB = ExportDialect(
+    json_text="json_extract_string({0}, '$.{1}')",
+    duration_ms="epoch_ms({0}.end_time) - epoch_ms({0}.start_time)",
+    step_count="CAST(json_array_length(json_extract(o.plan, '$.steps')) AS BIGINT)",
+)
+
+
+def export_tables(dialect: ExportDialect) -> dict[str, str]:
+    """Table name → its query in ``dialect``; ``{where}`` filters the orchestrations (``o``)."""
+    field = dialect.json_text.format
+    return {
+        "orchestrations": (
+            f"SELECT o.id AS execution_id, {field('o.action', 'type')} AS action_type, "
+            f"{field('o.action', 'content')} AS action_content, o.status, "
+            "o.created_at, o.start_time, o.end_time, "
+            f"{dialect.duration_ms.format('o')} AS duration_ms, "
+            f"{dialect.step_count} AS step_count, "
+            "o.error, o.data, o.plan, o.result "
+            "FROM orchestrations o WHERE {where} ORDER BY o.created_at, o.id"
+        ),
+        "steps": (
+            "SELECT s.orchestration_id AS execution_id, s.step_id, s.component, s.status, "
+            "s.attempts, s.start_time, s.end_time, "
+            f"{dialect.duration_ms.format('s')} AS duration_ms, "
+            "s.error, s.input, s.output "
+            "FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id WHERE {where} "
+            "ORDER BY o.created_at, s.orchestration_id, s.step_id"
+        ),
+        "events": (
+            "SELECT row_number() OVER (PARTITION BY e.orchestration_id ORDER BY e.seq) AS seq, "
+            "e.orchestration_id AS execution_id, e.step_id, e.type, e.occurred_at, "
+            "e.payload FROM events e JOIN orchestrations o ON o.id = e.orchestration_id "
+            "WHERE {where} ORDER BY o.created_at, e.orchestration_id, e.seq"
+        ),
+    }
+
+
+#: table name → its query on DuckDB
+EXPORT_TABLES: dict[str, str] = export_tables(DUCKDB)
 
 _TIME = pa.timestamp("us")
 

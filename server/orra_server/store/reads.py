@@ -19,7 +19,7 @@ import pyarrow as pa
 from orra_sdk.vocabulary import EventKind
 
 from . import large, rows
-from .export import export_query
+from .export import DUCKDB, EXPORT_TABLES, ExportDialect, export_query
 from .paging import DEFAULT_SORT, SORT_COLUMNS, Cursor, parse_sort
 from .records import aware, loads, naive
 from .rows import decode
@@ -70,10 +70,13 @@ class Reads:
     def _all(self, kind: type[Any], sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return [decode(kind, row) for row in self._rows(sql, params)]
 
+    #: the phrases this backend's SQL says its own way, and its export queries in them
+    _dialect: ExportDialect = DUCKDB
+    _export_queries: dict[str, str] = EXPORT_TABLES
+
     def _json_text(self, column: str, key: str) -> str:
-        """SQL for the text at ``key`` of a JSON ``column`` (PostgreSQL's backend says it its
-        own way)."""
-        return f"json_extract_string({column}, '$.{key}')"
+        """SQL for the text at ``key`` of a JSON ``column``."""
+        return self._dialect.json_text.format(column, key)
 
     def _owned(self, alias: str = "") -> str:
         """SQL that keeps the recovery reads to the runs this process owns: all of them here
@@ -243,7 +246,12 @@ class Reads:
     ) -> pa.Table:
         """One of ``export.EXPORT_TABLES`` for a project, as Arrow, filtered by the orchestration's
         creation time (``since`` inclusive, ``until`` exclusive) and status."""
-        sql, params = export_query(table, project_id, naive(since), naive(until), statuses)
+        queries = self._export_queries
+        sql, params = export_query(table, project_id, naive(since), naive(until), statuses, queries)
+        return self._arrow(table, sql, params)
+
+    def _arrow(self, table: str, sql: str, params: list[Any]) -> pa.Table:
+        """An export's rows as Arrow (DuckDB answers in Arrow itself)."""
         cursor = self._cursor()
         answer = cursor.sql(sql, params=params).to_arrow_table()
         return large.resolve_arrow(answer, partial(large.fetch, cursor))

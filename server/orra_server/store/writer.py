@@ -19,7 +19,6 @@ import asyncio
 import logging
 import os
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from . import tables
+from .handoff import STOP, Handoff, resolve
 from .projection import Delete, Insert, Operation, Projection, Update, replay_projection
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
@@ -58,10 +58,8 @@ WAL_LIMIT = 64 * 1024 * 1024
 #: seconds between warnings that the WAL could not be checkpointed
 WAL_WARN_EVERY = 60.0
 
-_STOP = object()
 
-
-class GroupCommitWriter:
+class GroupCommitWriter(Handoff):
     def __init__(
         self,
         connection: duckdb.DuckDBPyConnection,
@@ -77,7 +75,7 @@ class GroupCommitWriter:
         # orchestrations (it stalled every thread of an embedded control plane).
         pa.Table.from_pylist([], schema=ARROW_SCHEMAS["steps"])
         self._cursor = connection.cursor()
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        super().__init__("orra-writer")
         self._max_batch = max_batch
         self._interval = projection_interval
         self._projection = Projection()
@@ -99,39 +97,19 @@ class GroupCommitWriter:
         self.checkpoints = 0
         #: called on the writer thread with each committed batch's event rows (seq set)
         self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
-        self._thread = threading.Thread(target=self._run, name="orra-writer", daemon=True)
         self._thread.start()
 
     # -- caller side -------------------------------------------------------------------------
-    def submit(self, ops: list[Operation]) -> asyncio.Future[None]:
-        """Queue ``ops``; the returned future resolves when they are committed."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put((ops, loop, future))
-        return future
-
-    def submit_lazy(self, ops: list[Operation]) -> None:
-        """Queue ``ops`` that need no commit of their own: they ride with the next commit."""
-        self._queue.put((ops, None, None))
-
     async def sync(self) -> None:
         """Wait until every row written so far is in the current-state tables too."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(([_Sync()], loop, future))
-        await future
+        await self._ask([_Sync()])
 
     def when_projected(self) -> asyncio.Future[None]:
         """A future resolved once the rows committed before this call are in the
         current-state tables, at the next regular flush (at once when none is pending)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(([_WhenProjected()], loop, future))
-        return future
+        return self._ask([_WhenProjected()])
 
-    def close(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout=30)
+    def _closed(self) -> None:
         self._cursor.close()
 
     # -- writer thread -----------------------------------------------------------------------
@@ -146,7 +124,7 @@ class GroupCommitWriter:
                 self._flush_projection()
                 self._bound_wal()
                 continue
-            if first is _STOP:
+            if first is STOP:
                 self._flush_projection()
                 return
             batch = [first]
@@ -156,7 +134,7 @@ class GroupCommitWriter:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if item is STOP:
                     stop = True
                     break
                 batch.append(item)
@@ -169,7 +147,7 @@ class GroupCommitWriter:
             )
             if due or any(isinstance(op, _Sync) for ops, _, _ in batch for op in ops):
                 self._flush_projection()
-                _resolve(
+                resolve(
                     [item for item in batch if any(isinstance(o, _Sync) for o in item[0])], None
                 )
             if stop:
@@ -221,7 +199,7 @@ class GroupCommitWriter:
                 rest.append(item)
         if self._projected_waiters and self._projection.since is None and not self._lazy:
             waiters, self._projected_waiters = self._projected_waiters, []
-            _resolve(waiters, None)
+            resolve(waiters, None)
         return rest
 
     def _commit_batch(self, batch: list[Any]) -> None:
@@ -242,15 +220,15 @@ class GroupCommitWriter:
         try:
             self._apply(carried)
             self.batches_committed += 1
-            _resolve(work, None)
+            resolve(work, None)
         except Exception as exc:  # one bad item must not fail its neighbours: retry alone
             log.warning("batch of %d failed (%s); retrying items one by one", len(work), exc)
             for item in work:
                 try:
                     self._apply(item[0])
-                    _resolve([item], None)
+                    resolve([item], None)
                 except Exception as item_exc:
-                    _resolve([item], item_exc)
+                    resolve([item], item_exc)
 
     def _apply(self, ops: Iterable[Operation]) -> None:
         inserts: dict[str, dict[Any, dict[str, Any]] | list[dict[str, Any]]] = {}
@@ -315,7 +293,7 @@ class GroupCommitWriter:
         # a waiter is told only once its rows are readable (the engine then forgets the run)
         if self._write_projection() and self._projected_waiters:
             waiters, self._projected_waiters = self._projected_waiters, []
-            _resolve(waiters, None)
+            resolve(waiters, None)
 
     def _write_projection(self) -> bool:
         """Write the pending current-state rows; False when that failed (they stay pending and
@@ -358,25 +336,3 @@ class GroupCommitWriter:
                 )
             return False
         return True
-
-
-def _resolve(batch: list[Any], error: BaseException | None) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for _, loop, future in batch:
-        if loop is not None:
-            by_loop.setdefault(loop, []).append(future)
-    for loop, futures in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_settle, futures, error)
-        except RuntimeError:  # the loop has closed: nobody is waiting any more
-            pass
-
-
-def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for future in futures:
-        if future.done():
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)

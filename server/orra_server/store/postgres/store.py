@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -22,12 +21,11 @@ import pyarrow as pa
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from ..export import EXPORT_SCHEMAS, export_query
+from ..export import EXPORT_SCHEMAS
 from ..reads import Reads
-from ..records import naive
 from ..verbs import Verbs
 from .cluster import ClusterTables
-from .export import POSTGRES_EXPORT_TABLES
+from .export import POSTGRES, POSTGRES_EXPORT_TABLES
 from .schema import migrate
 from .url import safe_url
 from .writer import PostgresWriter
@@ -91,21 +89,10 @@ class PostgresStore(Reads, Verbs):
         self.replica_id = replica_id
         self.writer.replica_id = replica_id
 
-    def _json_text(self, column: str, key: str) -> str:
-        return f"({column}::jsonb ->> '{key}')"
+    _dialect = POSTGRES
+    _export_queries = POSTGRES_EXPORT_TABLES
 
-    def export(
-        self,
-        project_id: str,
-        table: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        statuses: list[str] | None = None,
-    ) -> pa.Table:
-        sql, params = export_query(
-            table, project_id, naive(since), naive(until), statuses, POSTGRES_EXPORT_TABLES
-        )
+    def _arrow(self, table: str, sql: str, params: list[Any]) -> pa.Table:
         return pa.Table.from_pylist(self._rows(sql, params), schema=EXPORT_SCHEMAS[table])
 
     def close(self) -> None:

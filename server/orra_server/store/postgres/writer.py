@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from ..handoff import STOP, Handoff, resolve
 from ..projection import Delete, Insert, Operation, Update
 from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
@@ -42,8 +42,6 @@ log = logging.getLogger("orra.store")
 #: tables where adding a row that is already there changes nothing (a URL added twice, at
 #: once, on two replicas, is still one webhook)
 _IDEMPOTENT_INSERTS = frozenset({"webhooks", "compensation_failure_webhooks"})
-
-_STOP = object()
 
 
 class _Flush:
@@ -69,7 +67,7 @@ EVENTS_CHANNEL = "orra_events"
 _PAYLOAD_LIMIT = 7900
 
 
-class PostgresWriter:
+class PostgresWriter(Handoff):
     """The writer thread; its caller side is that of DuckDB's ``GroupCommitWriter``."""
 
     def __init__(self, url: str, *, lazy_interval: float = 0.2, max_batch: int = 4096) -> None:
@@ -82,7 +80,7 @@ class PostgresWriter:
         self.on_fenced: Callable[[], None] | None = None
         self.fenced = False
         self._connection = self._connect()
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        super().__init__("orra-pg-writer")
         self._lazy: list[Operation] = []
         self._lazy_since: float | None = None
         self._lazy_interval = lazy_interval
@@ -90,7 +88,6 @@ class PostgresWriter:
         self.batches_committed = 0
         #: called on the writer thread with each committed batch's event rows (seq set)
         self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
-        self._thread = threading.Thread(target=self._run, name="orra-pg-writer", daemon=True)
         self._thread.start()
 
     def _connect(self) -> psycopg.Connection:
@@ -103,30 +100,15 @@ class PostgresWriter:
         )
 
     # -- caller side -------------------------------------------------------------------------
-    def submit(self, ops: list[Operation]) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put((ops, loop, future))
-        return future
-
-    def submit_lazy(self, ops: list[Operation]) -> None:
-        """Ride with the next commit (or a commit of their own within ``lazy_interval``)."""
-        self._queue.put((ops, None, None))
-
     async def sync(self) -> None:
         await self.when_projected()
 
     def when_projected(self) -> asyncio.Future[None]:
         """Resolved once everything handed over before has committed (lazy writes too):
         there is no projection to wait for."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(([_Flush()], loop, future))
-        return future
+        return self._ask([_Flush()])
 
-    def close(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout=30)
+    def _closed(self) -> None:
         self._connection.close()
 
     # -- writer thread -----------------------------------------------------------------------
@@ -140,15 +122,15 @@ class PostgresWriter:
             except queue.Empty:
                 self._commit([])
                 continue
-            batch, stop = [first], first is _STOP
+            batch, stop = [first], first is STOP
             while not stop and len(batch) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                stop = item is _STOP
+                stop = item is STOP
                 batch.append(item)
-            batch = [item for item in batch if item is not _STOP]
+            batch = [item for item in batch if item is not STOP]
             lazy = [ops for ops, _, future in batch if future is None]
             for ops in lazy:
                 self._lazy.extend(ops)
@@ -167,7 +149,7 @@ class PostgresWriter:
         work = [op for ops, _, _ in waiting for op in ops if not isinstance(op, _Flush)]
         try:
             self._apply([*carried, *work])
-            _resolve(waiting, None)
+            resolve(waiting, None)
             return
         except Exception as exc:
             if not waiting:
@@ -177,11 +159,11 @@ class PostgresWriter:
         for item in waiting:
             try:
                 self._apply([op for op in item[0] if not isinstance(op, _Flush)])
-                _resolve([item], None)
+                resolve([item], None)
             except psycopg.errors.UniqueViolation as item_exc:
-                _resolve([item], DuplicateKey(str(item_exc).splitlines()[0]))
+                resolve([item], DuplicateKey(str(item_exc).splitlines()[0]))
             except Exception as item_exc:
-                _resolve([item], item_exc)
+                resolve([item], item_exc)
 
     def _apply(self, ops: list[Operation]) -> None:
         if not ops:
@@ -334,22 +316,3 @@ CLUSTER_INSERTS = {
     # a result handed over twice (an SDK re-sends what was not ACKed) is refused by its key
     "inbox": " ON CONFLICT (orchestration_id, kind, dedup) DO NOTHING",
 }
-
-
-def _resolve(batch: list[Any], error: BaseException | None) -> None:
-    for _, loop, future in batch:
-        if loop is None:
-            continue
-        try:
-            loop.call_soon_threadsafe(_settle, future, error)
-        except RuntimeError:  # the loop has closed: nobody is waiting any more
-            pass
-
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)

@@ -1,0 +1,77 @@
+"""The caller's side of a writer thread, shared by DuckDB's and PostgreSQL's writers.
+
+Callers on the event loop hand over operations and get an asyncio future; the writer thread
+commits them in batches and settles the futures on their own loops. A request (a marker
+object instead of operations) asks the writer for something else, answered the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from typing import Any
+
+from .projection import Operation
+
+__all__ = ["STOP", "Handoff", "resolve"]
+
+#: handed over by ``close``: the writer thread finishes what it has and stops
+STOP = object()
+
+
+class Handoff:
+    """A writer's queue and thread: a subclass writes in ``_run`` (until it takes
+    :data:`STOP`) and lets go of its connection in ``_closed``."""
+
+    def __init__(self, thread_name: str) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _closed(self) -> None:
+        """The thread has stopped: close what it wrote with."""
+
+    def close(self) -> None:
+        self._queue.put(STOP)
+        self._thread.join(timeout=30)
+        self._closed()
+
+    def submit(self, ops: list[Operation]) -> asyncio.Future[None]:
+        """Queue ``ops``; the returned future resolves when they are committed."""
+        return self._ask(ops)
+
+    def submit_lazy(self, ops: list[Operation]) -> None:
+        """Queue ``ops`` that need no commit of their own: they ride with the next commit."""
+        self._queue.put((ops, None, None))
+
+    def _ask(self, ops: list[Any]) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put((ops, loop, future))
+        return future
+
+
+def resolve(batch: list[Any], error: BaseException | None) -> None:
+    """Settle the futures of ``batch``'s items (``(ops, loop, future)``) on their loops."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for _, loop, future in batch:
+        if loop is not None:
+            by_loop.setdefault(loop, []).append(future)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, futures, error)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
