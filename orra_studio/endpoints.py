@@ -38,6 +38,7 @@ from .types import (
     Project,
     ProjectCreated,
     Registration,
+    Replica,
     Service,
     WebhookAdded,
     WebhookItem,
@@ -76,6 +77,11 @@ class Endpoints:
     # -- server and projects -------------------------------------------------------------------
     def health(self) -> Health:
         return self._call("GET", "/health")
+
+    def replicas(self) -> list[Replica]:
+        """The cluster's replicas (PostgreSQL), with heartbeat age and owned runs; [] on
+        DuckDB (one process)."""
+        return self._call("GET", "/replicas", parse=_key("replicas"))
 
     def create_project(
         self,

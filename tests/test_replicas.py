@@ -6,6 +6,8 @@ task crosses replicas: out through the relay, back through the owner's inbox.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
 import time
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from helpers import SERVICES, Api, ServiceProcess, new_project, wait_until
+from helpers import SERVICES, Api, ServerProcess, ServiceProcess, new_project, orra_cli, wait_until
 from replica_scenario import (
     each_run_ended_once,
     each_step_completed_once,
@@ -167,3 +169,51 @@ def test_one_name_registered_on_two_replicas_at_once_is_one_service(database: st
     finally:
         first.stop()
         second.stop()
+
+
+def test_orra_replicas_and_the_studio_list_every_replica_and_see_one_die(
+    database: str, tmp_path: Path
+):
+    from browser import StudioProcess, browser_page
+
+    first, second = start_replicas(tmp_path, database, "ab")
+    _api, project = new_project(first.url)
+    env = {
+        **os.environ,
+        "ORRA_URL": first.url,
+        "ORRA_API_KEY": project["apiKey"],
+        "ORRA_CONFIG": str(tmp_path / "config.toml"),
+    }
+    studio = StudioProcess(first.url, project["apiKey"], tmp_path / "studio.log").start()
+    try:
+        listed = json.loads(orra_cli("replicas", "--json", env=env).stdout)
+        assert sorted(r["status"] for r in listed) == ["alive", "alive"]
+        assert [r["this"] for r in listed].count(True) == 1
+        shown = orra_cli("replicas", env={**env, "COLUMNS": "200"}).stdout
+        second_id = next(r["id"] for r in listed if not r["this"])
+        assert second_id in shown and "this one" in shown
+
+        with browser_page(tmp_path) as (page, watched):
+            page.goto(studio.login_url)
+            page.goto(studio.url + "replicas")
+            page.get_by_text(second_id).wait_for()
+            second.stop(signal.SIGKILL)
+            row = page.locator(".orra-replicas .tabulator-row", has_text=second_id)
+            row.get_by_text("dead", exact=True).wait_for(timeout=30_000)
+            assert watched.console_errors == [] and watched.remote_requests == []
+    finally:
+        studio.stop()
+        first.stop()
+        second.stop()
+
+
+def test_orra_replicas_on_duckdb_says_there_is_one_process(live_server: ServerProcess, tmp_path):
+    _api, project = new_project(live_server.url)
+    env = {
+        **os.environ,
+        "ORRA_URL": live_server.url,
+        "ORRA_API_KEY": project["apiKey"],
+        "ORRA_CONFIG": str(tmp_path / "config.toml"),
+    }
+    assert json.loads(orra_cli("replicas", "--json", env=env).stdout) == []
+    assert "one control plane on DuckDB" in orra_cli("replicas", env=env).stdout

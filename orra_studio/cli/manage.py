@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..client import Client
 from ..render import card, records_table, services_table, visible
-from ..types import CompensationFailure, Grounding, Service
+from ..types import CompensationFailure, Grounding, Replica, Service
 from .common import ProjectOpt, client_for, command, err, shows
 
-__all__ = ["comp_fail", "grounding", "services"]
+__all__ = ["comp_fail", "grounding", "replicas", "services"]
 
 grounding = typer.Typer(help="Apply and manage grounding specs.", no_args_is_help=True)
 comp_fail = typer.Typer(help="Compensation failures that need a person.", no_args_is_help=True)
@@ -22,6 +22,26 @@ comp_fail = typer.Typer(help="Compensation failures that need a person.", no_arg
 def services(client: Client) -> list[Service]:
     """List registered services and agents, and whether an instance is connected."""
     return client.services()
+
+
+def replicas_table(rows: list[Replica]) -> Any:
+    if not rows:
+        return "one control plane on DuckDB: no replicas (docs/scale-out.md)"
+    shown = [
+        {
+            **row,
+            "heartbeat": f"{row['silentSeconds']:.1f} s ago",
+            "answered": "this one" if row["this"] else "",
+        }
+        for row in rows
+    ]
+    return records_table(shown, ["id", "status", "heartbeat", "runs", "answered"])
+
+
+@shows(replicas_table)
+def replicas(client: Client) -> list[Replica]:
+    """List the control plane's replicas (PostgreSQL): status, heartbeat age, owned runs."""
+    return client.replicas()
 
 
 @grounding.command("apply")

@@ -36,6 +36,7 @@ PAGES: list[tuple[str, str]] = [
     ("compose", "Compose"),
     ("services", "Services"),
     ("analytics", "Analytics"),
+    ("replicas", "Replicas"),
 ]
 
 Page = Callable[[StudioContext, Client], Any]
@@ -157,13 +158,14 @@ def serve_studio(
     ``ready`` gets the address once it listens (without the token: the caller prints that).
     With ``unix_socket`` it listens there only (the JupyterLab Launcher), never on a port.
     """
-    from . import analytics, compose, executions, run_view, services
+    from . import analytics, compose, executions, replicas, run_view, services
 
     builders: dict[str, tuple[str, Page]] = {
         "executions": ("Executions", executions.executions_page),
         "services": ("Services", services.services_page),
         "compose": ("Compose", compose.compose_page),
         "analytics": ("Analytics", analytics.analytics_page),
+        "replicas": ("Replicas", replicas.replicas_page),
         "run": ("Run", run_view.run_page),
     }
     routes = {
