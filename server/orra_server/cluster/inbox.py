@@ -13,24 +13,19 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
-
-import orjson
 
 from orra_sdk.vocabulary import ServiceFrame, StepStatus
 
 from ..engine import Engine
 from ..services.connections import Instance
 from ..services.frames import Frame
-from ..store import projection
-from ..store.postgres.cluster import ClusterTables, InboxItem
-from ..store.postgres.writer import Fenced, Notify
+from ..store.postgres.cluster import INBOX_CHANNEL, ClusterTables, InboxItem, inbox_ops
+from ..store.postgres.writer import Fenced
 from .remote import RemoteInstance
 
 __all__ = ["INBOX_CHANNEL", "Inbox"]
 
-INBOX_CHANNEL = "orra_inbox"
 
 #: frames of a service that answer a task
 _ANSWERS = {
@@ -82,15 +77,8 @@ class Inbox:
             "frame": frame.kind,
             "payload": frame.payload,
         }
-        row = {
-            "orchestration_id": orchestration_id,
-            "kind": str(frame.kind),
-            "dedup": f"{key[0]}:{key[1]}:{frame.message_id or ''}",
-            "body": orjson.dumps(body).decode(),
-            "created_at": datetime.now(UTC).replace(tzinfo=None),
-        }
-        ops = [projection.Insert("inbox", row), Notify(INBOX_CHANNEL, orchestration_id)]
-        return self.store.writer.submit(ops)
+        dedup = f"{key[0]}:{key[1]}:{frame.message_id or ''}"
+        return self.store.writer.submit(inbox_ops(orchestration_id, frame.kind, dedup, body))
 
     async def apply_all(self) -> None:
         items = await asyncio.to_thread(self.tables.inbox_of, self.id)
@@ -102,14 +90,8 @@ class Inbox:
 
     async def forward(self, orchestration_id: str, kind: str, body: dict[str, Any]) -> None:
         """A decision for a run another replica owns, into its inbox (committed on return)."""
-        row = {
-            "orchestration_id": orchestration_id,
-            "kind": kind,
-            "dedup": secrets.token_hex(8),
-            "body": orjson.dumps({"command": kind, **body}).decode(),
-            "created_at": datetime.now(UTC).replace(tzinfo=None),
-        }
-        ops = [projection.Insert("inbox", row), Notify(INBOX_CHANNEL, orchestration_id)]
+        decision = {"command": kind, **body}
+        ops = inbox_ops(orchestration_id, kind, secrets.token_hex(8), decision)
         await self.store.writer.submit(ops)
 
     def _decide(self, orchestration_id: str, body: dict[str, Any]) -> Any:
@@ -129,7 +111,7 @@ class Inbox:
 
     async def _apply(self, item: InboxItem) -> None:
         try:
-            body = orjson.loads(item.body)
+            body = item.body
             if "command" in body:
                 committed = self._decide(item.orchestration_id, body)
                 if committed is not None:

@@ -31,8 +31,7 @@ import orjson
 from ..engine import Engine
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..store import projection
-from ..store.postgres.cluster import ClusterTables, StoredReplica
+from ..store.postgres.cluster import RELAY_CHANNEL, ClusterTables, StoredReplica, relay_ops
 from ..store.postgres.writer import CHANGES_CHANNEL, Notify
 from .inbox import INBOX_CHANNEL, Inbox
 from .listener import Listener
@@ -43,7 +42,6 @@ __all__ = ["Cluster", "new_replica_id"]
 log = logging.getLogger("orra.cluster")
 
 SOCKETS_CHANNEL = "orra_sockets"
-RELAY_CHANNEL = "orra_relay"
 EVENTS_CHANNEL = "orra_events"
 
 #: the exit status of a replica that was declared dead
@@ -257,10 +255,8 @@ class Cluster:
         It carries the run a task belongs to, so the answer finds its way back."""
         key = (instance.service_id, str(message.get("idempotencyKey") or ""))
         entry = self.engine.dispatcher.pending.get(key)
-        envelope = {"run": entry[0].id if entry else None, "message": message}
-        row = {"replica_id": instance.replica_id, "instance": instance.remote_number}
-        row["frame"] = orjson.dumps(envelope).decode()
-        ops = [projection.Insert("relay", row), Notify(RELAY_CHANNEL, instance.replica_id)]
+        run = entry[0].id if entry else None
+        ops = relay_ops(instance.replica_id, instance.remote_number, run, message)
         return self.store.writer.submit(ops)
 
     def _relay_heard(self, replica_id: str) -> None:
@@ -275,11 +271,10 @@ class Cluster:
             instance = by_number.get(relayed.instance)
             if instance is None:
                 continue  # the socket went: its owner re-sends when it hears so
-            envelope = orjson.loads(relayed.frame)
-            message = envelope["message"]
-            if envelope.get("run"):
+            message = relayed.message
+            if relayed.run:
                 key = (instance.service_id, str(message.get("idempotencyKey") or ""))
-                self.inbox.relayed[key] = envelope["run"]
+                self.inbox.relayed[key] = relayed.run
             with contextlib.suppress(Exception):
                 instance.send_nowait(message)
 

@@ -12,15 +12,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from psycopg_pool import ConnectionPool
 
+from ..projection import Insert
+from .writer import Notify
+
 __all__ = [
+    "INBOX_CHANNEL",
+    "RELAY_CHANNEL",
     "UNFINISHED",
     "ClusterTables",
     "InboxItem",
     "RelayedFrame",
     "StoredReplica",
     "StoredSocket",
+    "inbox_ops",
+    "relay_ops",
 ]
 
 UNFINISHED = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
@@ -58,17 +66,50 @@ class StoredSocket:
 
 @dataclass(frozen=True, slots=True)
 class RelayedFrame:
+    """A frame another replica left for a socket this one holds."""
+
     id: int
     instance: int
-    frame: str
+    #: the run the frame's task belongs to (None for a frame of no task)
+    run: str | None
+    message: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class InboxItem:
+    """What another replica received (or decided) for a run this one owns."""
+
     id: int
     orchestration_id: str
     kind: str
-    body: str
+    body: dict[str, Any]
+
+
+#: the channels the cluster's tables announce their new rows on
+RELAY_CHANNEL = "orra_relay"
+INBOX_CHANNEL = "orra_inbox"
+
+
+def relay_ops(replica_id: str, instance: int, run: str | None, message: dict[str, Any]) -> list:
+    """The writer's operations that leave ``message`` for a socket ``replica_id`` holds and
+    tell it so, in one commit."""
+    frame = orjson.dumps({"run": run, "message": message}).decode()
+    row = {"replica_id": replica_id, "instance": instance, "frame": frame}
+    return [Insert("relay", row), Notify(RELAY_CHANNEL, replica_id)]
+
+
+def inbox_ops(orchestration_id: str, kind: str, dedup: str, body: dict[str, Any]) -> list:
+    """The writer's operations that put ``body`` in the inbox of the run's owner and tell the
+    replicas so, in one commit; a second item with the same (run, kind, ``dedup``) is
+    refused."""
+    row = {
+        "orchestration_id": orchestration_id,
+        "kind": kind,
+        "dedup": dedup,
+        "body": orjson.dumps(body).decode(),
+        "created_at": datetime.now(UTC).replace(tzinfo=None),
+    }
+    return [Insert("inbox", row), Notify(INBOX_CHANNEL, orchestration_id)]
 
 
 class ClusterTables:
@@ -202,7 +243,12 @@ class ClusterTables:
         found = self._rows(
             "DELETE FROM relay WHERE replica_id = %s RETURNING id, instance, frame", (replica_id,)
         )
-        return sorted((RelayedFrame(**row) for row in found), key=lambda f: f.id)
+        frames = []
+        for row in sorted(found, key=lambda r: r["id"]):
+            envelope = orjson.loads(row["frame"])
+            run, message = envelope["run"], envelope["message"]
+            frames.append(RelayedFrame(row["id"], row["instance"], run, message))
+        return frames
 
     def inbox_of(self, replica_id: str) -> list[InboxItem]:
         """What other replicas received for runs this one owns, oldest first. Dropped only
@@ -214,7 +260,7 @@ class ClusterTables:
             "ORDER BY i.id",
             (replica_id,),
         )
-        return [InboxItem(**row) for row in found]
+        return [InboxItem(**{**row, "body": orjson.loads(row["body"])}) for row in found]
 
     def drop_inbox(self, ids: list[int]) -> None:
         self._rows("DELETE FROM inbox WHERE id = ANY(%s)", (ids,))
