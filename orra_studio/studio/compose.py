@@ -22,7 +22,7 @@ from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
 from .drawings import plan_svg
-from .notices import Literal, Notice, set_text
+from .notices import Literal, Notice, read_only_table, set_text
 
 __all__ = ["compose_page", "open_run_view", "parse_data", "plan_from_rows", "rows_from_plan"]
 
@@ -143,14 +143,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         formatters={"approval": {"type": "tickCross"}},
         visible=False,
     )
-    problems = pn.widgets.Tabulator(
-        _problem_rows([]),
-        show_index=False,
-        disabled=True,
-        sizing_mode="stretch_width",
-        css_classes=["orra-problems"],
-        visible=False,
-    )
+    problems = read_only_table(_problem_rows([]), "orra-problems", visible=False)
     add_step = pn.widgets.Button(name="Add step", width=110, visible=False)
     remove_step = pn.widgets.Button(name="Remove step", width=130, visible=False)
     run = pn.widgets.Button(name="Run", button_type="success", width=110, disabled=True)

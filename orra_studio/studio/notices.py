@@ -9,11 +9,16 @@ quote what a person typed).
 from __future__ import annotations
 
 import html
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import panel as pn
 
-__all__ = ["Literal", "Notice"]
+from ..errors import OrraError
+
+__all__ = ["Literal", "Notice", "read_only_table"]
+
+T = TypeVar("T")
 
 
 _WRAP = "pre { white-space: pre-wrap; word-break: break-word; margin: 0; font-family: inherit; }"
@@ -60,6 +65,25 @@ class Notice(Literal):
 
     def hide(self) -> None:
         self.visible = False
+
+    def answer(self, ask: Callable[[], T], what: str = "The control plane") -> T | None:
+        """``ask()``'s answer, this notice hidden; or None, the notice saying that ``what``
+        did not answer and why (a page then keeps what it showed)."""
+        try:
+            answered = ask()
+        except OrraError as exc:
+            self.show(f"{what} did not answer: {exc}", "error")
+            return None
+        self.hide()
+        return answered
+
+
+def read_only_table(value: Any, css_class: str, **params: Any) -> pn.widgets.Tabulator:
+    """A table a person reads (no index, no editing) across the page's width."""
+    params.setdefault("sizing_mode", "stretch_width")
+    return pn.widgets.Tabulator(
+        value, show_index=False, disabled=True, css_classes=[css_class], **params
+    )
 
 
 def set_text(widget: Any, text: str) -> None:

@@ -14,10 +14,9 @@ import pandas as pd
 import panel as pn
 
 from ..client import Client
-from ..errors import OrraError
 from ..types import Replica
 from .context import StudioContext
-from .notices import Literal, Notice
+from .notices import Literal, Notice, read_only_table
 
 __all__ = ["replica_rows", "replicas_page"]
 
@@ -49,21 +48,12 @@ def replica_rows(replicas: list[Replica]) -> pd.DataFrame:
 def replicas_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
     problem = Notice()
     empty = Literal(EMPTY, visible=False)
-    table = pn.widgets.Tabulator(
-        replica_rows([]),
-        show_index=False,
-        disabled=True,
-        sizing_mode="stretch_width",
-        css_classes=["orra-replicas"],
-    )
+    table = read_only_table(replica_rows([]), "orra-replicas")
 
     def load(*_: Any) -> None:
-        try:
-            replicas = client.replicas()
-        except OrraError as exc:
-            problem.show(f"The control plane did not answer: {exc}", "error")
+        replicas = problem.answer(client.replicas)
+        if replicas is None:
             return
-        problem.hide()
         empty.visible = not replicas
         table.visible = bool(replicas)
         table.value = replica_rows(replicas)

@@ -19,7 +19,7 @@ import panel as pn
 from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
-from .notices import Literal, Notice
+from .notices import Literal, Notice, read_only_table
 
 __all__ = ["name_problem", "service_rows", "services_page", "snippet"]
 
@@ -136,14 +136,7 @@ def snippet(name: str, description: str, schema: dict[str, Any], agent: bool) ->
 
 def services_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
     problem = Notice()
-    table = pn.widgets.Tabulator(
-        service_rows([]),
-        show_index=False,
-        disabled=True,
-        selectable=1,
-        sizing_mode="stretch_width",
-        css_classes=["orra-services"],
-    )
+    table = read_only_table(service_rows([]), "orra-services", selectable=1)
     known: dict[str, dict[str, Any]] = {}
     inputs = pn.widgets.Tabulator(_fields(None), show_index=False, disabled=True, height=160)
     outputs = pn.widgets.Tabulator(_fields(None), show_index=False, disabled=True, height=160)
@@ -153,12 +146,9 @@ def services_page(context: StudioContext, client: Client) -> pn.viewable.Viewabl
     detail_title = Literal("Select a service to see its schema.")
 
     def load(*_: Any) -> None:
-        try:
-            services = client.services()
-        except OrraError as exc:
-            problem.show(f"The control plane did not answer: {exc}", "error")
+        services = problem.answer(client.services)
+        if services is None:
             return
-        problem.hide()
         known.clear()
         known.update({s["name"]: s for s in services})
         selection = table.selection
