@@ -17,7 +17,6 @@ import httpx
 
 from helpers import SERVICES, Api, ServerProcess, ServiceProcess, new_project, orra_cli, wait_until
 from replica_scenario import (
-    each_run_ended_once,
     each_step_completed_once,
     rows,
     shout_and_count,
@@ -101,44 +100,6 @@ def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str,
         owner.stop()
         holder.stop()
     each_step_completed_once(database)
-
-
-def test_the_runs_of_a_killed_replica_are_taken_over_and_complete_once(
-    database: str, tmp_path: Path
-):
-    owner, survivor = start_replicas(tmp_path, database, "ab")
-    api, project = new_project(owner.url)
-    at_survivor = Api(survivor.url, project["apiKey"])
-    services = ServiceProcess(
-        [str(SERVICES / "sdk_services.py"), survivor.url, project["apiKey"], "text"],
-        env={"COUNT_DELAY": "1.0", "COUNT_CONCURRENCY": "64"},
-    ).start()
-    try:
-        names = {"text-shouter", "word-counter"}
-        wait_until(lambda: api.services_online(names), 20, "the owner to see the services")
-        ids = [api.accepted(REQUEST)["executionId"] for _ in range(12)]
-
-        def counting() -> bool:
-            listed = at_survivor.get("/orchestrations", params={"limit": 50}).json()
-            return all(o["status"] == "RUNNING" for o in listed["orchestrations"])
-
-        wait_until(counting, 15, "all to be running")
-        owned = rows(database, "SELECT DISTINCT owner FROM orchestrations")
-        assert len(owned) == 1
-        owner.stop(signal.SIGKILL)
-        for execution_id in ids:
-            body = at_survivor.wait_finished(execution_id, timeout=60)
-            assert body["status"] == "COMPLETED", body
-            assert body["result"]["words"] == 3
-        now_owned = rows(database, "SELECT DISTINCT owner FROM orchestrations")
-        assert now_owned != owned and len(now_owned) == 1
-        replicas = dict(rows(database, "SELECT id, status FROM replicas"))
-        assert replicas[owned[0][0]] == "dead"
-    finally:
-        services.stop()
-        survivor.stop()
-    each_step_completed_once(database)
-    each_run_ended_once(database)
 
 
 def test_one_name_registered_on_two_replicas_at_once_is_one_service(database: str, tmp_path: Path):
