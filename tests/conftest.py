@@ -29,9 +29,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 
 
 # -- soak tests: long waits that overlap the rest of the suite instead of adding to it
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run soak tests last: their scenario has been running in the background since the start."""
-    items.sort(key=lambda item: item.get_closest_marker("soak") is not None)  # stable
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In one process, run soak tests last: their scenario has been running in the background
+    since the start. Under xdist (where a scenario starts when its test does), run them first:
+    one worker waits out the soak while the other works, instead of waiting alone at the end."""
+    under_xdist = hasattr(config, "workerinput")
+    items.sort(key=lambda item: (item.get_closest_marker("soak") is not None) != under_xdist)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from orra_sdk.vocabulary import EventKind, OrchestrationStatus
+from orra_sdk.vocabulary import ENDING_EVENTS, EventKind, OrchestrationStatus
 
 from ..core.errors import NotFound
 from ..engine import TERMINAL, Run, run_from_rows
@@ -110,9 +110,30 @@ async def get_orchestration(runtime: Runtime, command: GetOrchestration) -> Run:
     project_id, orchestration_id = command.project_id, command.orchestration_id
     run = orchestration(runtime, project_id, orchestration_id, encoded=True)
     if command.wait and run.status not in TERMINAL:
-        await runtime.engine.wait(orchestration_id, command.wait)
+        if runtime.cluster is not None and orchestration_id not in runtime.engine.runs:
+            await _end_elsewhere(runtime, run, command.wait)
+        else:
+            await runtime.engine.wait(orchestration_id, command.wait)
         run = orchestration(runtime, project_id, orchestration_id, encoded=True)
     return run
+
+
+async def _end_elsewhere(runtime: Runtime, run: Run, timeout: float) -> None:
+    """Until a run another replica owns ends (its events reach this replica as they commit),
+    or ``timeout`` seconds: a long poll that reaches any replica waits like one at the owner."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    with runtime.events.watch(run.id) as committed:
+        # it may have ended between the read above and the watch: read once more
+        if orchestration(runtime, run.project_id, run.id).status in TERMINAL:
+            return
+        while (left := deadline - loop.time()) > 0:
+            try:
+                event = await asyncio.wait_for(committed.get(), left)
+            except TimeoutError:
+                return
+            if event.type in ENDING_EVENTS:
+                return
 
 
 async def plan_of(runtime: Runtime, project_id: str, orchestration_id: str) -> dict[str, Any]:
