@@ -236,3 +236,14 @@ def test_a_catalog_that_chains_every_way_is_planned_off_the_loop_within_a_budget
     assert preview["status"] == "NOT_ACTIONABLE"
     assert "stopped searching" in preview["message"] and "post a plan" in preview["message"]
     assert slowest < 1.0, f"/health took {slowest:.2f} s while the action was planned"
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-1", "١٠", "1e3", "0.05", "99999", "3 s"])
+def test_the_replica_timings_are_seconds_in_ascii_within_bounds(text: str) -> None:
+    """``float()`` would take ``nan``, ``inf`` and other scripts' digits: a replica declared
+    dead after ``nan`` seconds would never be, after ``-1`` at once."""
+    from orra_server.settings import SettingError, seconds
+
+    with pytest.raises(SettingError, match="ORRA_REPLICA_DEAD_AFTER"):
+        seconds(text, "ORRA_REPLICA_DEAD_AFTER", 0.1, 3600)
+    assert seconds(" 2.5 ", "ORRA_REPLICA_DEAD_AFTER", 0.1, 3600) == 2.5

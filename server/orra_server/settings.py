@@ -79,6 +79,23 @@ def whole_number(text: str, name: str, low: int, high: int) -> int:
     return int(text)
 
 
+def seconds(text: str, name: str, low: float, high: float) -> float:
+    """Seconds from ``low`` to ``high``, in ASCII digits with an optional decimal part
+    (``float`` would also take ``nan``, ``inf`` and other scripts' digits)."""
+    text = text.strip()
+    if not re.fullmatch(r"[0-9]{1,6}(?:\.[0-9]{1,6})?", text, re.ASCII) or not (
+        low <= float(text) <= high
+    ):
+        raise SettingError(
+            f"{name}={text[:40]!r} must be a number of seconds from {low:g} to {high:g}"
+        )
+    return float(text)
+
+
+def seconds_env(name: str, default: float, low: float, high: float) -> float:
+    return seconds(os.environ.get(name) or str(default), name, low, high)
+
+
 def _with_unit(text: str, name: str) -> int:
     """Bytes of a number and a unit (``512MiB``, ``1.5GB``), ASCII digits only."""
     found = _SIZE.fullmatch(text)
@@ -228,10 +245,10 @@ class Settings:
     #: replicas on PostgreSQL (docs/scale-out.md): seconds between heartbeats, and how long a
     #: replica may stay silent before the others declare it dead and take over its runs
     replica_heartbeat_seconds: float = field(
-        default_factory=lambda: _float("ORRA_REPLICA_HEARTBEAT", 1.0)
+        default_factory=lambda: seconds_env("ORRA_REPLICA_HEARTBEAT", 1.0, 0.1, 60)
     )
     replica_dead_after_seconds: float = field(
-        default_factory=lambda: _float("ORRA_REPLICA_DEAD_AFTER", 10.0)
+        default_factory=lambda: seconds_env("ORRA_REPLICA_DEAD_AFTER", 10.0, 1, 3600)
     )
     #: deliver webhooks to loopback/private/link-local addresses too (local development, the
     #: embedded notebook/demo server, tests); off by default: docs/security.md
