@@ -107,3 +107,25 @@ def test_sdk_installs_no_signal_handlers():
         "print(before == after)\n"
     )
     assert python_prints(code) == "True"
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("my echo", "found ' ' — try 'my-echo'"),
+        ("Echo", "found 'E' — try 'echo'"),
+        ("-echo", "must start with a lowercase letter or digit"),
+        ("", "must not be empty"),
+    ],
+)
+def test_a_bad_service_name_is_refused_when_the_service_is_made(name: str, rule: str) -> None:
+    """Not deep in asyncio once it connects (issue 27): the constructor says which RFC 1123
+    rule the name breaks and a name that would do, in the control plane's own words."""
+    from orra_sdk import RegistrationError, Service
+    from orra_server.services.registry import check_service_name
+
+    with pytest.raises(RegistrationError, match=rule) as refused:
+        Service(name, description="Echoes text", api_key="sk-orra-v1-unused")
+    assert refused.value.code == "invalid_service_name"
+    with pytest.raises(Exception, match=rule):  # the same words from the control plane
+        check_service_name(name)

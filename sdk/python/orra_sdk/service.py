@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from .errors import OrraError, RegistrationError
 from .handling import HandlerCall, handler_shape, plain, run_revert, schema_of
+from .names import name_problem
 from .vocabulary import (
     PONG_MESSAGE_ID,
     ControlFrame,
@@ -57,6 +58,9 @@ class Service:
         service_id: str | None = None,
         max_backoff: float = 30.0,
     ) -> None:
+        problem = name_problem(name)
+        if problem is not None:  # now, not deep in the event loop once it connects
+            raise RegistrationError(problem, code="invalid_service_name")
         self.name = name
         self.description = description
         self.url = url.rstrip("/")

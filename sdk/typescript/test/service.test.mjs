@@ -11,6 +11,7 @@ test("bad options are typed errors that say what to fix", () => {
     [{ url: "localhost:8005" }, ConfigError, /url must start with http/],
     [{ url: "not a url" }, ConfigError, /is not a URL/],
     [{ name: "Echo" }, InvalidServiceName, /try 'echo'/],
+    [{ name: "my echo" }, InvalidServiceName, /found ' '.*try 'my-echo'/],
     [{ description: "x".repeat(501) }, OrraError, /501 characters; keep it to at most 500/],
     [{ handler: "nope" }, ConfigError, /'handler' must be a function/],
     [{ input: { fields: "x" } }, SchemaError, /input.fields must be a list/],

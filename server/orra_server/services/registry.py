@@ -6,9 +6,10 @@ Keeps each project's services in memory (they change rarely and are read on ever
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from orra_sdk.names import name_problem, suggest_name
 
 from ..core.errors import BadRequest, DescriptionTooLong, InvalidServiceName
 from ..core.ids import new_id, now
@@ -27,46 +28,19 @@ __all__ = [
 ]
 
 MAX_DESCRIPTION = 500
-_ALLOWED = re.compile(r"[a-z0-9.\-]")
 
 
 def suggest_service_name(name: str) -> str | None:
-    """A name that passes every RFC 1123 rule and looks like ``name``, or None.
-
-    ``My Echo Service`` → ``my-echo-service``: lowercase, every run of other characters a
-    single ``-``, no ``-`` or ``.`` at either end.
-    """
-    lowered = re.sub(r"[^a-z0-9.]+", "-", name.lower())
-    lowered = re.sub(r"[-.]*\.[-.]*", ".", lowered).strip("-.")[:253].strip("-.")
-    return lowered or None
+    """A name that passes every RFC 1123 rule and looks like ``name``, or None."""
+    return suggest_name(name)
 
 
 def check_service_name(name: str) -> None:
-    """RFC 1123 DNS subdomain; each message names the rule that was broken."""
-    if not name:
-        raise InvalidServiceName("name must not be empty (RFC 1123)", param="name")
-    if len(name) > 253:
-        raise InvalidServiceName(
-            f"name is {len(name)} characters; RFC 1123 allows at most 253", param="name"
-        )
-    bad = sorted({c for c in name if not _ALLOWED.fullmatch(c)})
-    if bad:
-        shown = ", ".join(repr(c) for c in bad[:5])
-        raise InvalidServiceName(
-            f"name may contain only lowercase letters, digits, '-' or '.' (RFC 1123); "
-            f"found {shown}" + (f" — try '{hint}'" if (hint := suggest_service_name(name)) else ""),
-            param="name",
-        )
-    hint = suggest_service_name(name)
-    tail = f" — try '{hint}'" if hint else ""
-    if not name[0].isalnum():
-        raise InvalidServiceName(
-            "name must start with a lowercase letter or digit (RFC 1123)" + tail, param="name"
-        )
-    if not name[-1].isalnum():
-        raise InvalidServiceName(
-            "name must end with a lowercase letter or digit (RFC 1123)" + tail, param="name"
-        )
+    """RFC 1123 DNS subdomain; the message names the rule that was broken (the SDKs check
+    the same rules, in the same words, when a service is constructed)."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise InvalidServiceName(problem, param="name")
 
 
 @dataclass(frozen=True, slots=True)
