@@ -4,7 +4,10 @@ commands, as tables for people and as JSON for scripts."""
 from __future__ import annotations
 
 import json
+import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -295,3 +298,47 @@ def test_api_keys_rm_and_rotate_and_webhooks_rm(orra: Orra, live_server: ServerP
     assert orra.json("webhooks", "ls") == []
     missing = orra("webhooks", "rm", "wh_nope", code=1)
     assert "no webhook 'wh_nope'" in missing.stderr
+
+
+def test_ctrl_c_during_run_prints_the_execution_id_and_leaves_it_running(
+    orra: Orra, live_server: ServerProcess
+) -> None:
+    """Ctrl-C stops the waiting, not the orchestration: the id and how to see it again are
+    printed (issue 27), and the run goes on."""
+    api = _logged_in_with_a_key(orra, live_server, "interrupted")
+    with serving(
+        api, "faulty_services.py", "worker", online={"slow-worker"}, env={"WORK_DELAY": "30"}
+    ):
+        waiting = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "orra_studio.cli",
+                "run",
+                "Do slow work on a job",
+                "-d",
+                "job:j9",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+
+            def running() -> list[dict[str, Any]]:
+                listed = api.get("/orchestrations", params={"status": "RUNNING"}).json()
+                return listed["orchestrations"]
+
+            wait_until(running, 30, "the run to be running")
+            (run,) = running()
+            waiting.send_signal(signal.SIGINT)
+            _out, stderr = waiting.communicate(timeout=30)
+        finally:
+            if waiting.poll() is None:
+                waiting.kill()
+                waiting.communicate()
+        assert waiting.returncode == 130, stderr
+        assert f"orra inspect {run['executionId']}" in stderr
+        assert "Traceback" not in stderr
+        status = api.get(f"/orchestrations/{run['executionId']}").json()["status"]
+        assert status == "RUNNING"  # it goes on

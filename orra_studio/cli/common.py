@@ -34,6 +34,7 @@ from ..render import literal, visible
 
 __all__ = [
     "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
     "EXIT_NOT_COMPLETED",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
@@ -61,6 +62,8 @@ __all__ = [
 EXIT_ERROR, EXIT_USAGE, EXIT_NOT_COMPLETED, EXIT_TIMEOUT = 1, 2, 3, 4
 #: ``orra run`` stopped because a step waits for a person (``orra approve`` / ``orra reject``)
 EXIT_WAITING = 5
+#: Ctrl-C while ``orra run`` waited (the shell's 128 + SIGINT): the orchestration goes on
+EXIT_INTERRUPTED = 130
 
 out = Console(soft_wrap=False)
 err = Console(stderr=True)

@@ -29,6 +29,7 @@ from ..render import (
 from ..types import Logs
 from .asked import Asked, asks
 from .common import (
+    EXIT_INTERRUPTED,
     EXIT_NOT_COMPLETED,
     EXIT_TIMEOUT,
     EXIT_WAITING,
@@ -121,6 +122,17 @@ def _run(asked: Asked, wait: bool, timeout: float, options: dict[str, Any] | Non
         except OrchestrationTimeout as exc:
             err.print(shown_text(str(exc), style="yellow"))
             raise typer.Exit(EXIT_TIMEOUT) from None
+        except KeyboardInterrupt:  # Ctrl-C stops the waiting, not the orchestration
+            execution_id = accepted["executionId"]
+            err.print(
+                shown_text(
+                    f"\nstopped waiting; {execution_id} goes on in the control plane. "
+                    f"See where it is with:\n  orra inspect {execution_id}\n"
+                    f"  orra logs {execution_id}",
+                    style="yellow",
+                )
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     waiting = _waiting_steps(body)
     if waiting:  # a person decides next: say how, rather than wait out the timeout
         asked.emit(body, lambda b: _how_to_decide(b, waiting))
