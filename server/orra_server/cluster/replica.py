@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from ..core.background import Background
 from ..engine import Engine
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
@@ -75,7 +76,8 @@ class Cluster:
         self._changed = changed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: Listener | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        #: its loops and what notifications start (held until they end; cancelled at stop)
+        self._background = Background()
         #: (replica, number) → the remote instance standing for that socket
         self._remote: dict[tuple[str, int], RemoteInstance] = {}
         self.inbox = Inbox(self.id, store, engine, self._remote, self._spawn)
@@ -107,17 +109,15 @@ class Cluster:
         await asyncio.to_thread(self._listener.start)
         await self._catch_up()
         self.role = "serving"
-        self._tasks = [
-            self._loop.create_task(self._heartbeat_forever()),
-            self._loop.create_task(self._watch_forever()),
-        ]
+        self._spawn(self._heartbeat_forever())
+        self._spawn(self._watch_forever())
         log.info("replica %s joined the cluster", self.id)
 
     async def stop(self) -> None:
         """Leave on our own: the others take over the runs at once (no dead time to wait)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        tasks = list(self._background)
+        self._background.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self._listener is not None:
@@ -133,15 +133,7 @@ class Cluster:
         os._exit(EXIT_DECLARED_DEAD)
 
     def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.append(task)
-        task.add_done_callback(self._forget_task)
-
-    def _forget_task(self, task: asyncio.Task[None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._tasks.remove(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("cluster work failed: %r", task.exception())
+        self._background.spawn(coroutine).add_done_callback(_log_failure)
 
     def _reconnected(self) -> None:
         """Notifications may have been missed while the listener was away."""
@@ -284,3 +276,8 @@ class Cluster:
             ids = [i for i in payload.split(",") if i and i not in self.engine.runs]
             if ids:
                 self._events_committed(ids)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("cluster work failed: %r", task.exception())

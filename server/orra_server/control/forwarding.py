@@ -14,23 +14,12 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from orra_sdk.vocabulary import TERMINAL
-
 from ..core.errors import ServiceUnavailable
 from ..engine import Run
-from .lookup import orchestration
+from .lookup import orchestration, owned_elsewhere
 from .runtime import Runtime
 
 __all__ = ["forward", "owned_elsewhere"]
-
-
-def owned_elsewhere(runtime: Runtime, run: Run) -> bool:
-    """Whether ``run`` is unfinished and live on another replica, not here."""
-    return (
-        runtime.cluster is not None
-        and run.id not in runtime.engine.runs
-        and run.status not in TERMINAL
-    )
 
 
 async def forward(

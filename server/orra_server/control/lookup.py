@@ -26,6 +26,7 @@ __all__ = [
     "get_orchestration",
     "orchestration",
     "plan_of",
+    "owned_elsewhere",
 ]
 
 
@@ -110,12 +111,21 @@ async def get_orchestration(runtime: Runtime, command: GetOrchestration) -> Run:
     project_id, orchestration_id = command.project_id, command.orchestration_id
     run = orchestration(runtime, project_id, orchestration_id, encoded=True)
     if command.wait and run.status not in TERMINAL:
-        if runtime.cluster is not None and orchestration_id not in runtime.engine.runs:
+        if owned_elsewhere(runtime, run):
             await _end_elsewhere(runtime, run, command.wait)
         else:
             await runtime.engine.wait(orchestration_id, command.wait)
         run = orchestration(runtime, project_id, orchestration_id, encoded=True)
     return run
+
+
+def owned_elsewhere(runtime: Runtime, run: Run) -> bool:
+    """Whether ``run`` is unfinished and live on another replica, not here."""
+    return (
+        runtime.cluster is not None
+        and run.id not in runtime.engine.runs
+        and run.status not in TERMINAL
+    )
 
 
 async def _end_elsewhere(runtime: Runtime, run: Run, timeout: float) -> None:

@@ -25,10 +25,11 @@ from .records import aware, loads, naive
 from .rows import decode
 from .schema import ARROW_SCHEMAS
 
-__all__ = ["WEBHOOK_TABLES", "Reads", "WebhookKind"]
+__all__ = ["UNFINISHED_SQL", "WEBHOOK_TABLES", "Reads", "WebhookKind"]
 
-#: the statuses of an orchestration that has not ended, as SQL
-_UNFINISHED = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
+#: the statuses of an orchestration that has not ended, as SQL (both backends, and the
+#: PostgreSQL indexes and claims, use this one list)
+UNFINISHED_SQL = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
 
 #: the columns a listing reads: a page of results can be gigabytes, and a list shows none
 _LISTED = ", ".join(
@@ -259,7 +260,7 @@ class Reads:
     # -- recovery ------------------------------------------------------------------------------
     def unfinished_orchestrations(self) -> list[rows.StoredOrchestration]:
         sql = (
-            f"SELECT * FROM orchestrations WHERE status IN {_UNFINISHED}{self._owned()} "
+            f"SELECT * FROM orchestrations WHERE status IN {UNFINISHED_SQL}{self._owned()} "
             "ORDER BY created_at"
         )
         return self._all(rows.StoredOrchestration, sql)
@@ -268,7 +269,7 @@ class Reads:
         """Only the ids (oldest first): recovery reads the runs one by one when reading them
         all at once failed."""
         sql = (
-            f"SELECT id FROM orchestrations WHERE status IN {_UNFINISHED}{self._owned()} "
+            f"SELECT id FROM orchestrations WHERE status IN {UNFINISHED_SQL}{self._owned()} "
             "ORDER BY created_at"
         )
         return [r["id"] for r in self._rows(sql)]
@@ -277,7 +278,7 @@ class Reads:
         """The steps of every unfinished orchestration in one query, in step order."""
         found = self._rows(
             "SELECT s.* FROM steps s JOIN orchestrations o ON o.id = s.orchestration_id "
-            f"WHERE o.status IN {_UNFINISHED}{self._owned('o.')}"
+            f"WHERE o.status IN {UNFINISHED_SQL}{self._owned('o.')}"
         )
         grouped: dict[str, list[rows.StoredStep]] = {}
         for row in found:
@@ -314,7 +315,7 @@ class Reads:
         found = self._rows(
             f"SELECT e.orchestration_id, e.step_id, {aggregate} AS value FROM events e "
             "JOIN orchestrations o ON o.id = e.orchestration_id "
-            f"WHERE e.type = ? AND o.status IN {_UNFINISHED}{self._owned('o.')} "
+            f"WHERE e.type = ? AND o.status IN {UNFINISHED_SQL}{self._owned('o.')} "
             "GROUP BY e.orchestration_id, e.step_id",
             (event_type,),
         )

@@ -16,6 +16,7 @@ import orjson
 from psycopg_pool import ConnectionPool
 
 from ..projection import Insert
+from ..reads import UNFINISHED_SQL
 from .writer import Notify
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "relay_ops",
 ]
 
-UNFINISHED = "('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
+UNFINISHED = UNFINISHED_SQL
 _NOW = "(now() AT TIME ZONE 'UTC')"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import psycopg
 import pyarrow as pa
 
+from ..reads import UNFINISHED_SQL
 from ..schema import ARROW_SCHEMAS, KEYS
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
@@ -40,7 +41,7 @@ def _table(name: str) -> str:
     return f"CREATE TABLE {name} ({', '.join(columns)}, PRIMARY KEY ({', '.join(keys)}))"
 
 
-_UNFINISHED = "status IN ('PENDING', 'RUNNING', 'PAUSED', 'AWAITING_APPROVAL')"
+_UNFINISHED = f"status IN {UNFINISHED_SQL}"
 
 #: version → its statements, in order; never edit a shipped one, append a new version
 MIGRATIONS: dict[int, list[str]] = {
