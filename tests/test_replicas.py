@@ -180,3 +180,15 @@ def test_orra_replicas_on_duckdb_says_there_is_one_process(live_server: ServerPr
     }
     assert json.loads(orra_cli("replicas", "--json", env=env).stdout) == []
     assert "one control plane on DuckDB" in orra_cli("replicas", env=env).stdout
+
+
+def test_the_tasks_a_replica_relays_are_remembered_within_a_bound(monkeypatch):
+    """A relayed task nobody answers must not be remembered for ever: the oldest go first."""
+    from orra_server.cluster import inbox
+
+    monkeypatch.setattr(inbox, "MAX_RELAYED", 3)
+    remembered = inbox.Inbox.__new__(inbox.Inbox)
+    remembered.relayed = {}
+    for n in range(5):
+        remembered.relayed_task("s_echo", f"key{n}", f"o_{n}")
+    assert remembered.relayed == {("s_echo", f"key{n}"): f"o_{n}" for n in (2, 3, 4)}

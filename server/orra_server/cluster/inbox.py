@@ -27,6 +27,9 @@ from .remote import RemoteInstance
 __all__ = ["INBOX_CHANNEL", "Inbox"]
 
 
+#: tasks relayed here whose owner is remembered (each a few hundred bytes)
+MAX_RELAYED = 100_000
+
 #: frames of a service that answer a task
 _ANSWERS = {
     ServiceFrame.TASK_RESULT,
@@ -53,9 +56,19 @@ class Inbox:
         self.remote = remote
         self._spawn = spawn
         #: (service id, idempotency key) → run id, for tasks relayed to sockets held here
+        #: (an entry goes with the task's result; see :meth:`relayed_task` for the bound)
         self.relayed: dict[tuple[str, str], str] = {}
         #: inbox rows being applied (a second notification must not apply them twice)
         self._applying: set[int] = set()
+
+    def relayed_task(self, service_id: str, key: str, run: str) -> None:
+        """Remember whose task this is, so its answer goes to the owner. A task never answered
+        (its socket dropped, its owner timed it out) would stay for ever: past
+        :data:`MAX_RELAYED` the oldest go (a late answer to one then reaches no owner, which
+        has retried it by then)."""
+        self.relayed[(service_id, key)] = run
+        while len(self.relayed) > MAX_RELAYED:
+            del self.relayed[next(iter(self.relayed))]
 
     def route(self, instance: Instance, frame: Frame) -> asyncio.Future[None] | None:
         """A service's answer to a task relayed here: into its run owner's inbox (the future

@@ -265,8 +265,8 @@ class Cluster:
                 continue  # the socket went: its owner re-sends when it hears so
             message = relayed.message
             if relayed.run:
-                key = (instance.service_id, str(message.get("idempotencyKey") or ""))
-                self.inbox.relayed[key] = relayed.run
+                key = str(message.get("idempotencyKey") or "")
+                self.inbox.relayed_task(instance.service_id, key, relayed.run)
             with contextlib.suppress(Exception):
                 instance.send_nowait(message)
 
