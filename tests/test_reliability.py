@@ -181,11 +181,12 @@ def test_cancel_stops_the_running_step_and_compensates_completed_ones(saga):
     api, _, logs = saga
     execution_id = start(api, saga_request("o-cancel", "slow"))
 
-    def shipping() -> bool:
-        steps = api.get(f"/orchestrations/{execution_id}").json()["stepResults"]
-        return steps[2]["status"] == "RUNNING"
-
-    wait_until(shipping, 15, "the slow step to be running")
+    # the handler itself has started: a step shows RUNNING from the moment its attempt is
+    # counted, a little before the frame reaches the service (a cancel in between sends nothing)
+    started = "ship-order o-cancel started"
+    wait_until(lambda: started in lines(logs / "reverts.log"), 15, "the slow step to start")
+    steps = api.get(f"/orchestrations/{execution_id}").json()["stepResults"]
+    assert steps[2]["status"] == "RUNNING"
     answer = api.post(
         f"/orchestrations/{execution_id}/cancel", {"reason": "customer changed their mind"}
     )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+
 import pytest
+import websockets
 
 from helpers import SERVICES, ServiceProcess, new_project, python_prints, wait_until
+from orra_sdk import Service
 
 SHOUT = {"action": {"type": "shout-and-count", "content": "shout this message, count its words"}}
 
@@ -129,3 +135,63 @@ def test_a_bad_service_name_is_refused_when_the_service_is_made(name: str, rule:
     assert refused.value.code == "invalid_service_name"
     with pytest.raises(Exception, match=rule):  # the same words from the control plane
         check_service_name(name)
+
+
+def _frame(kind: str, step: str, key: str, **fields: object) -> str:
+    return json.dumps(
+        {"type": kind, "id": step, "idempotencyKey": key, "serviceId": "s_peer", **fields}
+    )
+
+
+def test_a_cancel_read_right_after_its_task_stops_the_task_before_it_runs() -> None:
+    """``task_request`` then ``task_cancel`` back to back (the run was cancelled as the frame
+    went out): the handler never runs and nothing is answered for it; the next task is.
+
+    The peer is a scripted websocket speaking protocol.md's frames, so that the two frames
+    reach the service together, which the control plane does only now and then."""
+    calls: list[str] = []
+    burst = [
+        _frame("task_request", "s1", "k-cancelled", input={"word": "late"}, executionId="e1"),
+        _frame("task_cancel", "s1", "k-cancelled", executionId="", reason="run CANCELLED"),
+        _frame("task_request", "s2", "k-next", input={"word": "next"}, executionId="e2"),
+    ]
+
+    async def scenario() -> list[str]:
+        answered: list[str] = []
+        done = asyncio.Event()
+
+        async def control_plane(ws) -> None:
+            for frame in burst:
+                await ws.send(frame)
+            with contextlib.suppress(websockets.ConnectionClosed):  # the service stops
+                async for raw in ws:
+                    payload = json.loads(raw).get("payload") or {}
+                    if payload.get("type") == "task_result":
+                        answered.append(payload["idempotencyKey"])
+                        done.set()
+
+        async with websockets.serve(control_plane, "127.0.0.1", 0) as peer:
+            port = peer.sockets[0].getsockname()[1]
+            service = Service(
+                "echo-word",
+                description="Echoes a word",
+                url=f"http://127.0.0.1:{port}",
+                api_key="sk-test",
+            )
+
+            @service.handler
+            async def echo(payload: dict) -> dict:
+                calls.append(payload["word"])
+                return {"word": payload["word"]}
+
+            service.id, service.version = "s_peer", 1  # as if registered: straight to the socket
+            running = asyncio.create_task(service.run())
+            try:
+                await asyncio.wait_for(done.wait(), 20)
+            finally:
+                running.cancel()
+        return answered
+
+    answered = asyncio.run(scenario())
+    assert calls == ["next"]
+    assert answered == ["k-next"]

@@ -271,14 +271,11 @@ def test_a_handler_abort_ends_the_run_aborted(faulty) -> None:
 def test_cancel_aborts_the_handlers_signal(faulty) -> None:
     api, logs = faulty
     execution_id = start(api, saga_request("ts-cancel", "slow"))
-    wait_until(
-        lambda: (
-            api.get(f"/orchestrations/{execution_id}").json()["stepResults"][2]["status"]
-            == "RUNNING"
-        ),
-        15,
-        "the slow step to run",
-    )
+    # the handler itself has started (RUNNING shows a little before the frame arrives)
+    started = "ship-order ts-cancel started"
+    wait_until(lambda: started in lines(logs / "reverts.log"), 15, "the slow step to start")
+    steps = api.get(f"/orchestrations/{execution_id}").json()["stepResults"]
+    assert steps[2]["status"] == "RUNNING"
     answer = api.post(f"/orchestrations/{execution_id}/cancel", {"reason": "changed my mind"})
     assert answer.status_code == 200 and answer.json()["status"] == "CANCELLED"
     wait_until(

@@ -5,7 +5,7 @@
 - ``flaky``: ``flaky-echo`` fails the first ``FAIL_TIMES`` calls for each text, then echoes;
 - ``saga``: ``reserve-stock`` and ``charge-card`` (revertible; each revert appends a line to
   ``REVERT_LOG``) and ``ship-order``, which fails on mode ``fail``, aborts on ``abort``, takes
-  ``SHIP_DELAY`` seconds on ``slow`` (and notes a cancel in ``REVERT_LOG``);
+  ``SHIP_DELAY`` seconds on ``slow`` (and notes its start and a cancel in ``REVERT_LOG``);
 - ``worker``: ``slow-worker`` takes ``WORK_DELAY`` seconds and notes each start in ``WORK_LOG``.
 """
 
@@ -110,6 +110,7 @@ def saga(service_at: ServiceAt) -> list[Service]:
         if mode == "abort":
             raise TaskAborted({"reason": "address is on a sanctions list"})
         if mode == "slow":
+            _note("REVERT_LOG", f"ship-order {task.input.orderId} started")
             try:
                 await asyncio.sleep(float(os.environ.get("SHIP_DELAY", "30")))
             except asyncio.CancelledError:

@@ -6,7 +6,7 @@
 // - flaky: flaky-echo fails the first FAIL_TIMES calls for each text, then echoes;
 // - saga: reserve-stock and charge-card (revertible; each revert appends to REVERT_LOG) and
 //   ship-order, which fails on mode "fail", aborts on "abort", and on "slow" waits SHIP_DELAY
-//   seconds or until its signal is aborted (noting "cancelled" in REVERT_LOG);
+//   seconds or until its signal is aborted (noting "started" and "cancelled" in REVERT_LOG);
 // - worker: slow-worker notes "<pid> start <job>" in WORK_LOG, takes WORK_DELAY seconds (or,
 //   with WORK_UNTIL, until that file exists), then notes "<pid> done <job>" (ID_FILE keeps its
 //   id across restarts);
@@ -101,6 +101,7 @@ const KINDS = {
           if (mode === "fail") throw new Error("no courier available");
           if (mode === "abort") task.abort({ reason: "address is on a sanctions list" });
           if (mode === "slow") {
+            note("REVERT_LOG", `ship-order ${orderId} started`);
             try {
               await sleep(Number(process.env.SHIP_DELAY ?? 30), task.signal);
             } catch (error) {

@@ -247,7 +247,7 @@ class Service:
         elif kind == ControlFrame.ACK:
             self._unacked.pop(message.get("id"), None)
         elif kind == ControlFrame.TASK_REQUEST:
-            self._spawn(self._on_task(message))
+            self._on_task(message)
         elif kind == ControlFrame.COMPENSATION_REQUEST:
             self._spawn(self._on_compensation(message))
         elif kind == ControlFrame.TASK_CANCEL:  # the orchestration ended: stop working on it
@@ -265,21 +265,26 @@ class Service:
             "serviceId": self.id,
         }
 
-    async def _on_task(self, request: dict[str, Any]) -> None:
+    def _on_task(self, request: dict[str, Any]) -> None:
+        """Take a ``task_request`` at once, in frame order, so that a ``task_cancel`` read
+        right after it finds the task running (the TypeScript SDK does the same)."""
         key, base = self._reply_header(request)
         if key in self._results:
             cached = self._results[key]
-            if cached.get("aborted"):
-                return
-            await self._send({**base, "type": ServiceFrame.TASK_RESULT, **cached})
+            if not cached.get("aborted"):
+                self._spawn(self._send({**base, "type": ServiceFrame.TASK_RESULT, **cached}))
             return
         if key in self._running:
             status = {"type": ServiceFrame.TASK_STATUS, "status": TaskProgress.IN_PROGRESS}
-            await self._send({**base, **status})
+            self._spawn(self._send({**base, **status}))
             return
         assert self._semaphore is not None
         work = asyncio.get_running_loop().create_task(self._run_limited(request, base))
         self._running[key] = work
+        self._spawn(self._answer(key, base, work))
+
+    async def _answer(self, key: str, base: dict[str, Any], work: asyncio.Task[Any]) -> None:
+        """The task's result, once its handler ends; nothing if it was cancelled."""
         try:
             outcome = await work
         except asyncio.CancelledError:
