@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
 import orjson
 
-from .request_bodies import action_body, export_params, listing_params, page_params
+from .request_bodies import (
+    RunFilters,
+    action_body,
+    export_params,
+    listing_params,
+    page_params,
+)
 from .types import (
     Accepted,
     ApiKey,
@@ -52,6 +58,12 @@ Json = Any
 
 def read_json(response: httpx.Response) -> Json:
     return orjson.loads(response.content)
+
+
+def _path(*segments: str) -> str:
+    """An API path, each segment percent-encoded: an id or name typed by a person (``a/b``,
+    ``x?y``) names one resource, never another path or a query string."""
+    return "/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
 def _key(name: str) -> Callable[[httpx.Response], Json]:
@@ -107,11 +119,11 @@ class Endpoints:
 
     def revoke_api_key(self, ref: str) -> ApiKeyRevoked:
         """Revoke a key by id (``k_…``) or name; services using it are disconnected."""
-        return self._call("DELETE", f"/apikeys/{quote(ref, safe='')}")
+        return self._call("DELETE", _path("apikeys", ref))
 
     def rotate_api_key(self, ref: str) -> ApiKeyRotated:
         """A new key with the same name (``apiKey``); the old one is revoked."""
-        return self._call("POST", f"/apikeys/{quote(ref, safe='')}/rotate")
+        return self._call("POST", _path("apikeys", ref, "rotate"))
 
     def add_webhook(self, url: str) -> WebhookAdded:
         return self._call("POST", "/webhooks", json={"url": url})
@@ -125,7 +137,7 @@ class Endpoints:
 
     def remove_webhook(self, ref: str) -> WebhookRemoved:
         """Remove a webhook by id (``wh_…``) or its exact URL."""
-        return self._call("DELETE", f"/webhooks/{quote(ref, safe='')}")
+        return self._call("DELETE", _path("webhooks", ref))
 
     # -- services ------------------------------------------------------------------------------
     def services(self) -> list[Service]:
@@ -171,60 +183,45 @@ class Endpoints:
     def orchestration(self, execution_id: str, *, wait: float = 0) -> Orchestration:
         """Its status, step results and result; ``wait`` long-polls up to 60 s for the end."""
         params = {"wait": wait} if wait else None
-        return self._call("GET", f"/orchestrations/{execution_id}", params=params)
+        return self._call("GET", _path("orchestrations", execution_id), params=params)
 
     def orchestrations(
         self,
         status: str | None = None,
         limit: int = 50,
         offset: int = 0,
-        *,
-        type: str | None = None,
-        q: str | None = None,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        sort: str | None = None,
-        cursor: str | None = None,
+        **filters: Unpack[RunFilters],
     ) -> list[OrchestrationSummary]:
         """Newest first (or by ``sort``: ``createdAt``, ``status``, ``type``, ``-`` for
         descending), a page at a time; filters: status, action ``type``, text ``q`` in the
         content, creation time ``since``/``until``. :meth:`orchestration_page` also gives the
         cursor of the next page."""
-        params = listing_params(status, limit, offset, type, q, since, until, sort, cursor)
+        params = listing_params(status, limit, offset, filters)
         return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
 
     def orchestration_page(
-        self,
-        status: str | None = None,
-        limit: int = 50,
-        *,
-        type: str | None = None,
-        q: str | None = None,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        sort: str | None = None,
-        cursor: str | None = None,
+        self, status: str | None = None, limit: int = 50, **filters: Unpack[RunFilters]
     ) -> OrchestrationPage:
         """One page and its ``nextCursor`` (None on the last): pass it back as ``cursor``."""
-        params = listing_params(status, limit, 0, type, q, since, until, sort, cursor)
+        params = listing_params(status, limit, 0, filters)
         return self._call("GET", "/orchestrations", params=params)
 
     def plan_of(self, execution_id: str) -> PlanInfo:
         """How the plan was made: source, model, repair rounds, cache, LLM calls."""
-        return self._call("GET", f"/orchestrations/{execution_id}/plan")
+        return self._call("GET", _path("orchestrations", execution_id, "plan"))
 
     def cancel(
         self, execution_id: str, reason: str | None = None, compensate: bool = True
     ) -> Orchestration:
         body = {"reason": reason, "compensate": compensate}
-        return self._call("POST", f"/orchestrations/{execution_id}/cancel", json=body)
+        return self._call("POST", _path("orchestrations", execution_id, "cancel"), json=body)
 
     def logs(self, execution_id: str, after: int = 0) -> Logs:
         params = {"after": after} if after else None
-        return self._call("GET", f"/orchestrations/{execution_id}/logs", params=params)
+        return self._call("GET", _path("orchestrations", execution_id, "logs"), params=params)
 
     def deliveries(self, execution_id: str) -> list[Delivery]:
-        path = f"/orchestrations/{execution_id}/deliveries"
+        path = _path("orchestrations", execution_id, "deliveries")
         return self._call("GET", path, parse=_key("deliveries"))
 
     def clear_plan_cache(self) -> PlanCacheCleared:
@@ -255,14 +252,14 @@ class Endpoints:
     ) -> Orchestration:
         """Run a waiting step now, with ``input`` instead of the one shown if given."""
         body = {"input": input, "comment": comment, "approver": approver}
-        path = f"/orchestrations/{execution_id}/steps/{quote(step_id, safe='')}/approve"
+        path = _path("orchestrations", execution_id, "steps", step_id, "approve")
         return self._call("POST", path, json=body)
 
     def reject(
         self, execution_id: str, step_id: str, reason: str, *, approver: str | None = None
     ) -> Orchestration:
         """Fail a waiting step: the run re-plans without it, or fails and compensates."""
-        path = f"/orchestrations/{execution_id}/steps/{quote(step_id, safe='')}/reject"
+        path = _path("orchestrations", execution_id, "steps", step_id, "reject")
         return self._call("POST", path, json={"reason": reason, "approver": approver})
 
     def rerun(
@@ -277,7 +274,7 @@ class Endpoints:
         outputs, the rest run again (``inputs``: edited inputs by step id)."""
         body: dict[str, Any] = {"fromStep": from_step, "input": inputs, "plan": plan}
         body = {k: v for k, v in body.items() if v is not None}
-        return self._call("POST", f"/orchestrations/{execution_id}/rerun", json=body)
+        return self._call("POST", _path("orchestrations", execution_id, "rerun"), json=body)
 
     # -- compensation failures -----------------------------------------------------------------
     def compensation_failures(
@@ -290,14 +287,14 @@ class Endpoints:
         )
 
     def compensation_failure(self, failure_id: str) -> CompensationFailure:
-        return self._call("GET", f"/compensation-failures/{failure_id}")
+        return self._call("GET", _path("compensation-failures", failure_id))
 
     def resolve_compensation_failure(self, failure_id: str, reason: str) -> CompensationFailure:
-        path = f"/compensation-failures/{failure_id}/resolve"
+        path = _path("compensation-failures", failure_id, "resolve")
         return self._call("POST", path, json={"reason": reason})
 
     def ignore_compensation_failure(self, failure_id: str, reason: str) -> CompensationFailure:
-        path = f"/compensation-failures/{failure_id}/ignore"
+        path = _path("compensation-failures", failure_id, "ignore")
         return self._call("POST", path, json={"reason": reason})
 
     def add_compensation_failure_webhook(self, url: str) -> Any:
@@ -320,11 +317,11 @@ class Endpoints:
 
     def grounding(self, name: str) -> Grounding:
         """One spec by name: its use cases, constraints and version."""
-        return self._call("GET", f"/groundings/{name}")
+        return self._call("GET", _path("groundings", name))
 
     def delete_grounding(self, name: str) -> Any:
         """Remove a spec: later plans are made without it."""
-        return self._call("DELETE", f"/groundings/{name}")
+        return self._call("DELETE", _path("groundings", name))
 
     # -- export --------------------------------------------------------------------------------
     def export_bytes(
@@ -338,4 +335,4 @@ class Endpoints:
     ) -> bytes:
         """``orchestrations``, ``steps`` or ``events`` as Arrow IPC, Parquet or JSON bytes."""
         params = export_params(format, since, until, status)
-        return self._call("GET", f"/export/{table}", params=params, parse=_content)
+        return self._call("GET", _path("export", table), params=params, parse=_content)

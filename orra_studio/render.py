@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -167,6 +168,16 @@ def records_table(rows: list[dict[str, Any]], columns: list[str], title: str | N
     for row in rows:
         _add_row(table, *("" if row.get(c) is None else shortened(row.get(c)) for c in columns))
     return table
+
+
+def listing(columns: list[str], empty: str) -> Callable[[list[Any]], Any]:
+    """How a CLI listing prints: a table of ``columns``, or, with no rows, ``empty``, a line
+    that says what to do next (an empty frame says nothing)."""
+
+    def render(rows: list[Any]) -> Any:
+        return records_table(rows, columns) if rows else empty
+
+    return render
 
 
 def card(fields: dict[str, Any], title: str | None = None) -> Table:

@@ -8,32 +8,44 @@ because these are pure functions of the caller's arguments, tested and reused on
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ["action_body", "export_params", "listing_params", "page_params"]
+__all__ = ["RunFilters", "action_body", "export_params", "listing_params", "page_params"]
+
+
+class RunFilters(TypedDict, total=False):
+    """The filters of ``GET /orchestrations`` besides status: the keyword arguments of the
+    clients' listings (``Client.orchestrations(type="triage", q="refund")``)."""
+
+    type: str | None  # the action type
+    q: str | None  # text in the action's content or the id
+    since: datetime | str | None  # created at or after
+    until: datetime | str | None  # created before
+    sort: str | None  # createdAt, status or type; "-" first for descending
+    cursor: str | None  # the nextCursor of the page before
 
 
 def listing_params(
-    status: str | None,
-    limit: int,
-    offset: int,
-    type: str | None,
-    q: str | None,
-    since: datetime | str | None,
-    until: datetime | str | None,
-    sort: str | None,
-    cursor: str | None,
+    status: str | None, limit: int, offset: int, filters: RunFilters
 ) -> dict[str, Any]:
     """The query of ``GET /orchestrations``: only what was given."""
+    unknown = sorted(set(filters) - set(RunFilters.__annotations__))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} (filters: {_FILTERS})")
     params: dict[str, Any] = {"limit": limit}
     if offset:
         params["offset"] = offset
-    named = (("status", status), ("type", type), ("q", q), ("sort", sort), ("cursor", cursor))
-    params.update({name: value for name, value in named if value})
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None:
-            params[name] = moment.isoformat() if isinstance(moment, datetime) else moment
+    if status:
+        params["status"] = status
+    for name, value in filters.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        if value:
+            params[name] = value
     return params
+
+
+_FILTERS = ", ".join(RunFilters.__annotations__)
 
 
 def page_params(limit: int, cursor: str | None) -> dict[str, Any]:

@@ -296,6 +296,9 @@ def test_api_keys_rm_and_rotate_and_webhooks_rm(orra: Orra, live_server: ServerP
     removed = orra.json("webhooks", "rm", hook["id"])
     assert removed == {"id": hook["id"], "url": "http://127.0.0.1:9/hook", "removed": True}
     assert orra.json("webhooks", "ls") == []
+    assert orra("webhooks", "ls").stdout.strip() == (
+        "no webhooks; add one: orra webhooks add --url URL"
+    )
     missing = orra("webhooks", "rm", "wh_nope", code=1)
     assert "no webhook 'wh_nope'" in missing.stderr
 

@@ -103,6 +103,27 @@ def test_errors_carry_the_servers_code(project) -> None:
         nowhere.health()
 
 
+def test_an_id_or_name_a_person_types_names_one_resource_never_another_path(project) -> None:
+    """Each path segment is percent-encoded: ``?`` and ``/`` in a name cannot reach a
+    query string or another endpoint."""
+    url, key = project
+    spec = {"name": "support", "domain": "e-commerce", "version": "1.0", "useCases": []}
+    spec["useCases"] = [
+        {"action": "Help a customer", "capabilities": ["Look up orders"], "intent": "help"}
+    ]
+    with Client(url, key) as client:
+        client.apply_grounding(spec)
+        assert client.grounding("support")["name"] == "support"
+        for typed in ("support?x=1", "support#top", "../groundings/support"):
+            with pytest.raises(NotFound):
+                client.grounding(typed)
+        with pytest.raises(NotFound):
+            client.orchestration("o_x?status=RUNNING")
+        client.delete_grounding("support")
+        with pytest.raises(TypeError, match="unexpected keyword argument 'qq'"):
+            client.orchestrations(qq="typo")  # type: ignore[call-arg]
+
+
 def test_action_strings() -> None:
     assert action_body("customer-inquiry: tell me more")["action"] == {
         "type": "customer-inquiry",

@@ -11,7 +11,7 @@ import typer
 from ..client import Client
 from ..config import DEFAULT_URL, Config
 from ..errors import ConfigError, NotAnOrraServer
-from ..render import records_table, visible
+from ..render import listing, visible
 from ..types import (
     ApiKey,
     ApiKeyCreated,
@@ -149,7 +149,8 @@ def projects_ls(output: OutputOpt = Output.table, as_json: JsonFlag = False) -> 
         }
         for name, entry in sorted(config.projects.items())
     ]
-    emit(rows, output, as_json, lambda r: records_table(r, ["current", "name", "id", "url"]))
+    empty = "no projects on this machine; add one: orra projects add NAME"
+    emit(rows, output, as_json, listing(["current", "name", "id", "url"], empty))
 
 
 @projects.command("use")
@@ -178,7 +179,7 @@ def webhooks_add(
 
 
 @webhooks.command("ls")
-@shows(lambda rows: records_table(rows, ["id", "url"]) if rows else "no webhooks")
+@shows(listing(["id", "url"], "no webhooks; add one: orra webhooks add --url URL"))
 def webhooks_ls(client: Client) -> list[WebhookItem]:
     """List the project's webhooks with their ids."""
     return client.webhook_items()
@@ -229,8 +230,13 @@ def api_keys_gen(
     return _add_key(client, name, project)
 
 
+_NO_KEYS = "no API keys; add one: orra api-keys add NAME"
+
+
 @api_keys.command("ls")
-@shows(lambda rows: records_table(rows, ["id", "name", "createdAt", "apiKey"]))
+@shows(
+    listing(["id", "name", "createdAt", "apiKey"], "no API keys; add one: orra api-keys add NAME")
+)
 def api_keys_ls(client: Client, project: str | None) -> list[ApiKey]:
     """The project's keys by name; the key itself where this machine made it."""
     rows = client.api_keys()

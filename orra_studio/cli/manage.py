@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ..client import Client
-from ..render import card, records_table, services_table, visible
+from ..render import card, listing, records_table, services_table, visible
 from ..types import CompensationFailure, Grounding, Replica, Service
 from .common import ProjectOpt, client_for, command, err, shows
 
@@ -56,8 +56,15 @@ def grounding_apply(
     return client.apply_grounding(file.read_text())
 
 
+_NO_GROUNDINGS = "no grounding specs; apply one: orra grounding apply -f FILE"
+
+
 @grounding.command("ls")
-@shows(lambda rows: records_table(rows, ["name", "domain", "version"]))
+@shows(
+    listing(
+        ["name", "domain", "version"], "no grounding specs; apply one: orra grounding apply -f FILE"
+    )
+)
 def grounding_ls(client: Client) -> list[Grounding]:
     """List the project's grounding specs."""
     return client.groundings()
@@ -76,7 +83,7 @@ _FAILURE_COLUMNS = ["id", "orchestrationId", "stepId", "component", "status", "f
 
 
 @comp_fail.command("ls")
-@shows(lambda rows: records_table(rows, _FAILURE_COLUMNS))
+@shows(listing(_FAILURE_COLUMNS, "no compensation failures"))
 def comp_fail_ls(
     client: Client,
     status: Annotated[str | None, typer.Option(help="pending, resolved or ignored")] = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from typing import Any
 
 from .projection import Operation
@@ -46,6 +47,28 @@ class Handoff:
     def submit_lazy(self, ops: list[Operation]) -> None:
         """Queue ``ops`` that need no commit of their own: they ride with the next commit."""
         self._queue.put((ops, None, None))
+
+    def _take(self, due: float | None, most: int) -> tuple[list[Any], bool] | None:
+        """Up to ``most`` items handed over (waiting for the first until ``due``, a monotonic
+        time, or for ever when None) and whether :data:`STOP` came; None when ``due`` came
+        first. The writer thread's one way of reading its queue."""
+        timeout = None if due is None else max(0.0, due - time.monotonic())
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if first is STOP:
+            return [], True
+        batch = [first]
+        while len(batch) < most:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
 
     def _ask(self, ops: list[Any]) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import queue
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from . import tables
-from .handoff import STOP, Handoff, resolve
+from .handoff import Handoff, resolve
 from .projection import Delete, Insert, Operation, Projection, Update, replay_projection
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
@@ -115,29 +114,13 @@ class GroupCommitWriter(Handoff):
     # -- writer thread -----------------------------------------------------------------------
     def _run(self) -> None:
         while True:
-            timeout = None
-            if self._projection.since is not None:
-                timeout = max(0.0, self._projection.since + self._interval - time.monotonic())
-            try:
-                first = self._queue.get(timeout=timeout)
-            except queue.Empty:
+            since = self._projection.since
+            taken = self._take(None if since is None else since + self._interval, self._max_batch)
+            if taken is None:  # the projection is due
                 self._flush_projection()
                 self._bound_wal()
                 continue
-            if first is STOP:
-                self._flush_projection()
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is STOP:
-                    stop = True
-                    break
-                batch.append(item)
+            batch, stop = taken
             batch = self._take_waiters(batch)
             if batch:
                 self._commit_batch(batch)

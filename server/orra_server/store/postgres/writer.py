@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from ..handoff import STOP, Handoff, resolve
+from ..handoff import Handoff, resolve
 from ..projection import Delete, Insert, Operation, Update
 from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
@@ -114,23 +113,12 @@ class PostgresWriter(Handoff):
     # -- writer thread -----------------------------------------------------------------------
     def _run(self) -> None:
         while True:
-            timeout = None
-            if self._lazy_since is not None:
-                timeout = max(0.0, self._lazy_since + self._lazy_interval - time.monotonic())
-            try:
-                first = self._queue.get(timeout=timeout)
-            except queue.Empty:
+            due = None if self._lazy_since is None else self._lazy_since + self._lazy_interval
+            taken = self._take(due, self._max_batch)
+            if taken is None:  # the lazy writes are due
                 self._commit([])
                 continue
-            batch, stop = [first], first is STOP
-            while not stop and len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                stop = item is STOP
-                batch.append(item)
-            batch = [item for item in batch if item is not STOP]
+            batch, stop = taken
             lazy = [ops for ops, _, future in batch if future is None]
             for ops in lazy:
                 self._lazy.extend(ops)
