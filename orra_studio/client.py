@@ -177,6 +177,33 @@ def _stream_errors(url: str) -> Iterator[None]:
         raise ServerUnreachable(url, type(exc).__name__) from exc
 
 
+#: a stream whose next read could carry it this far past its deadline is opened again with a
+#: shorter read timeout (a keep-alive resets the read timeout, so a deadline needs this)
+DEADLINE_SLACK = 1.0
+#: the control plane sends a keep-alive this often on a quiet stream: no read waits longer
+KEEPALIVE_SECONDS = 15.0
+
+
+def _read_timeout(idle: float | None, deadline: float | None) -> float | None:
+    """How long one read of an event stream may wait: ``idle``, but never past ``deadline``."""
+    if deadline is None:
+        return idle
+    left = max(0.0, deadline - time.monotonic())
+    return left if idle is None else min(idle, left)
+
+
+def _overdue(deadline: float | None, read: float | None) -> bool | None:
+    """After a line of the stream: True once ``deadline`` has passed, None when the next read
+    could wait past it by more than the slack (open the stream again), else False."""
+    if deadline is None:
+        return False
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return True
+    longest = KEEPALIVE_SECONDS if read is None else min(read, KEEPALIVE_SECONDS)
+    return None if left < longest - DEADLINE_SLACK else False
+
+
 def _events_request(execution_id: str, after: int, timeout: float | None) -> dict[str, Any]:
     """A stream resumed after event number ``after`` says so as browsers do (Last-Event-ID)."""
     return {
@@ -270,27 +297,44 @@ class Client(_Conversations):
         return arrow_table(self.export_bytes(table, "arrow", **filters))
 
     def events(
-        self, execution_id: str, after: int = 0, *, timeout: float | None = None
+        self,
+        execution_id: str,
+        after: int = 0,
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Its events as they happen (server-sent events) until it has ended, or until
-        ``timeout`` seconds pass with nothing new (then the iteration just stops)."""
-        request = _events_request(execution_id, after, timeout)
-        with _stream_errors(self.url), self._http.stream(**request) as response:
-            if response.status_code >= 400:
-                response.read()
-                _raise_for(response)
-            frames = _EventFrames()
-            for line in response.iter_lines():
-                if (event := frames.feed(line)) is not None:
-                    yield event
+        ``timeout`` seconds pass with nothing new, or the wall clock reaches ``deadline`` (a
+        ``time.monotonic()`` value; keep-alives do not postpone it); then the iteration just
+        stops."""
+        reopen = True
+        while reopen:
+            read, reopen = _read_timeout(timeout, deadline), False
+            if read == 0.0:
+                return
+            request = _events_request(execution_id, after, read)
+            with _stream_errors(self.url), self._http.stream(**request) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                frames = _EventFrames()
+                for line in response.iter_lines():
+                    if (event := frames.feed(line)) is not None:
+                        after = event.get("seq", after)
+                        yield event
+                    overdue = _overdue(deadline, read)
+                    if overdue is None:  # open it again, with a read timeout that ends in time
+                        reopen = True
+                        break
+                    if overdue:
+                        return
 
     def _follow(
         self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float
     ) -> None:
-        for event in self.events(execution_id, timeout=timeout):
+        for event in self.events(execution_id, timeout=timeout, deadline=deadline):
             on_event(event)
-            if time.monotonic() > deadline:
-                break
 
     def wait_until(self, execution_id: str, deadline: float, timeout: float) -> Orchestration:
         """:meth:`wait` until ``deadline`` (``time.monotonic()``) of a ``timeout``-second wait
@@ -320,25 +364,41 @@ class AsyncClient(_Conversations):
         return arrow_table(await self.export_bytes(table, "arrow", **filters))
 
     async def events(
-        self, execution_id: str, after: int = 0, *, timeout: float | None = None
+        self,
+        execution_id: str,
+        after: int = 0,
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        request = _events_request(execution_id, after, timeout)
-        with _stream_errors(self.url):
-            async with self._http.stream(**request) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    _raise_for(response)
-                frames = _EventFrames()
-                async for line in response.aiter_lines():
-                    if (event := frames.feed(line)) is not None:
-                        yield event
+        """As :meth:`Client.events`."""
+        reopen = True
+        while reopen:
+            read, reopen = _read_timeout(timeout, deadline), False
+            if read == 0.0:
+                return
+            request = _events_request(execution_id, after, read)
+            with _stream_errors(self.url):
+                async with self._http.stream(**request) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        _raise_for(response)
+                    frames = _EventFrames()
+                    async for line in response.aiter_lines():
+                        if (event := frames.feed(line)) is not None:
+                            after = event.get("seq", after)
+                            yield event
+                        overdue = _overdue(deadline, read)
+                        if overdue is None:  # open it again, with a read timeout that ends in time
+                            reopen = True
+                            break
+                        if overdue:
+                            return
 
     async def _follow(
         self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float
     ) -> None:
-        async for event in self.events(execution_id, timeout=timeout):
+        async for event in self.events(execution_id, timeout=timeout, deadline=deadline):
             result = on_event(event)
             if hasattr(result, "__await__"):
                 await result
-            if time.monotonic() > deadline:
-                break

@@ -179,17 +179,23 @@ class Reconnects:
 
 
 def follow(
-    client: Client, run: LiveRun, *, timeout: float | None = None, reconnects: int = 5
+    client: Client,
+    run: LiveRun,
+    *,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    reconnects: int = 5,
 ) -> Iterator[dict[str, Any]]:
     """The run's new events as they happen, each folded into ``run`` before it is yielded.
 
     A dropped stream is opened again after ``run.seq``, so no event is lost or seen twice; it
-    stops when the server ends the stream (the run has settled) or ``timeout`` seconds pass
-    with nothing new."""
+    stops when the server ends the stream (the run has settled), ``timeout`` seconds pass
+    with nothing new, or the wall clock reaches ``deadline`` (``time.monotonic()``)."""
     again = Reconnects(reconnects)
     while True:
         try:
-            for event in client.events(run.execution_id, after=run.seq, timeout=timeout):
+            events = client.events(run.execution_id, run.seq, timeout=timeout, deadline=deadline)
+            for event in events:
                 again.received()
                 if run.apply(event):
                     yield event

@@ -186,13 +186,11 @@ def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool
     run = LiveRun.of(accepted)
     deadline = time.monotonic() + timeout
     with Live(progress_table(run), console=err, transient=True, auto_refresh=False) as live:
-        for _event in follow(client, run, timeout=timeout):
+        for _event in follow(client, run, timeout=timeout, deadline=deadline):
             if show:
                 live.update(progress_table(run), refresh=True)
             if run.waiting:
                 return client.orchestration(execution_id)  # a person decides next
-            if time.monotonic() > deadline:
-                break
     return client.wait_until(execution_id, deadline, timeout)
 
 

@@ -188,12 +188,10 @@ def follow(
     execution_id = accepted["executionId"]
     deadline = time.monotonic() + timeout
     if accepted["status"] not in TERMINAL:
-        for event in live.follow(client, view.progress, timeout=timeout):
+        for event in live.follow(client, view.progress, timeout=timeout, deadline=deadline):
             view.apply(event)  # folded already: this draws it
             if stop_when_waiting and view.approvals:
                 return None
-            if time.monotonic() > deadline:
-                break
     body = client.wait_until(execution_id, deadline, timeout)
     view.finish(body)
     return OrchestrationResult(body, accepted.get("plan"))

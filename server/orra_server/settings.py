@@ -244,6 +244,10 @@ class Settings:
     )
     #: replicas on PostgreSQL (docs/scale-out.md): seconds between heartbeats, and how long a
     #: replica may stay silent before the others declare it dead and take over its runs
+    #: seconds between keep-alives on a quiet event stream (proxies close idle connections)
+    stream_keepalive_seconds: float = field(
+        default_factory=lambda: seconds_env("ORRA_STREAM_KEEPALIVE", 15.0, 0.1, 300)
+    )
     replica_heartbeat_seconds: float = field(
         default_factory=lambda: seconds_env("ORRA_REPLICA_HEARTBEAT", 1.0, 0.1, 60)
     )

@@ -19,10 +19,7 @@ from .lookup import check_orchestration
 from .revocation import REVOKED
 from .runtime import Runtime
 
-__all__ = ["KEEP_ALIVE", "FollowEvents", "Numbered", "StoredEvent", "follow", "start_following"]
-
-#: seconds between keep-alives (a None item) on an idle stream
-KEEP_ALIVE = 15.0
+__all__ = ["FollowEvents", "Numbered", "StoredEvent", "follow", "start_following"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +111,7 @@ class _Position:
 async def follow(
     runtime: Runtime, command: FollowEvents, disconnected: Callable[[], Awaitable[bool]]
 ) -> AsyncIterator[Numbered | None]:
-    """The events to send; None when nothing came for :data:`KEEP_ALIVE` seconds.
+    """The events to send; None when nothing came for a while (``ORRA_STREAM_KEEPALIVE``).
     ``disconnected``: whether the caller went away (asked only when idle)."""
     orchestration_id, key_hash, last = command.orchestration_id, command.key_hash, command.after
     end = _End(runtime, orchestration_id)
@@ -134,7 +131,7 @@ async def follow(
                 yield item
             return
         while True:
-            wait = KEEP_ALIVE
+            wait = runtime.settings.stream_keepalive_seconds
             if end.deadline is not None:
                 wait = max(0.05, min(wait, end.deadline - asyncio.get_running_loop().time()))
             try:
