@@ -101,13 +101,34 @@ async def _serve(url: str, api_key: str, names: set[str] | None = None) -> None:
     await asyncio.gather(*(s.run() for s in services))
 
 
+USAGE = (
+    "usage: python -m orra_studio.demo_services [URL API_KEY [NAME,NAME…]]\n"
+    "(without URL and key: the server and key of orra's current project, as `orra run` uses)"
+)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m orra_studio.demo_services URL API_KEY [NAME,NAME…]`` (default: all four)."""
+    """``python -m orra_studio.demo_services [URL API_KEY [NAME,NAME…]]`` (default: all four,
+    for the current project of the ``orra`` CLI, so the README's commands run as written)."""
     args = argv if argv is not None else sys.argv[1:]
-    if len(args) not in (2, 3):
-        sys.exit("usage: python -m orra_studio.demo_services URL API_KEY [NAME,NAME…]")
+    if len(args) not in (0, 2, 3) or args[:1] in (["-h"], ["--help"]):
+        sys.exit(USAGE)
+    if not args:
+        from .config import Config
+        from .errors import ConfigError
+
+        try:
+            target = Config.load().target()
+        except ConfigError as exc:
+            sys.exit(f"{exc}\n{USAGE}")
+        if not target.api_key:
+            sys.exit(f"no current project with a key: run `orra projects add NAME` first\n{USAGE}")
+        args = [target.url, target.api_key]
     names = set(args[2].split(",")) if len(args) == 3 else None
-    asyncio.run(_serve(args[0], args[1], names))
+    try:
+        asyncio.run(_serve(args[0], args[1], names))
+    except KeyboardInterrupt:  # Ctrl-C: stop quietly
+        pass
 
 
 if __name__ == "__main__":

@@ -247,3 +247,20 @@ def test_the_replica_timings_are_seconds_in_ascii_within_bounds(text: str) -> No
     with pytest.raises(SettingError, match="ORRA_REPLICA_DEAD_AFTER"):
         seconds(text, "ORRA_REPLICA_DEAD_AFTER", 0.1, 3600)
     assert seconds(" 2.5 ", "ORRA_REPLICA_DEAD_AFTER", 0.1, 3600) == 2.5
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("connect --demo   # the seed services too", ["connect", "--demo"]),
+        ('run "tell me more" customerId=c1 # a comment', ["run", "tell me more", "customerId=c1"]),
+        ("run shout color=#fff", ["run", "shout", "color=#fff"]),  # '#' inside a word stays
+        ("run shout 'note=#1 # quoted'", ["run", "shout", "note=#1 # quoted"]),
+        (r"run shout tag=\#x # gone", ["run", "shout", "tag=#x"]),
+        ("# all comment", []),
+    ],
+)
+def test_a_magic_line_splits_as_a_shell_line_with_its_comment_dropped(line, words) -> None:
+    from orra_studio.notebook.magics import shell_words
+
+    assert shell_words(line) == words

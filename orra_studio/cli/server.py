@@ -59,14 +59,16 @@ def serve(
         ),
     ] = False,
     allow_private_webhooks: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--allow-private-webhooks",
-            help="deliver webhooks to loopback/private addresses too (local development)",
+            "--allow-private-webhooks/--public-webhooks-only",
+            help="deliver webhooks to loopback/private addresses too; the default is yes on a "
+            "loopback --host (local development: only this machine reaches it), no otherwise",
             envvar="ORRA_ALLOW_PRIVATE_WEBHOOKS",
             show_envvar=True,
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
 ) -> None:
     """Run the control plane.
 
@@ -105,7 +107,9 @@ def serve(
             db_path=db or default_db_path(),
             llm=llm,
             admin_token=admin_token or None,
-            allow_private_webhooks=allow_private_webhooks,
+            allow_private_webhooks=(
+                is_loopback(host) if allow_private_webhooks is None else allow_private_webhooks
+            ),
         )
     except SettingError as exc:  # ORRA_DB_MEMORY_LIMIT=lots: one line, no traceback
         typer.echo(f"error: {exc}", err=True)

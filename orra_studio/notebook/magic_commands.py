@@ -31,6 +31,11 @@ def _named(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 @argument("-p", "--project", help="a project name from ~/.orra/config.toml")
 @argument("--embedded", action="store_true", help="start a control plane in this kernel")
 @argument("--db", help="DuckDB file for the embedded control plane (default: temporary)")
+@argument(
+    "--demo",
+    action="store_true",
+    help="also serve the seed example's four services from this kernel (as orra demo does)",
+)
 @_named("connect")
 def _connect(line: str) -> None:
     """%orra connect [URL]: talk to a control plane; with none configured, start one here."""

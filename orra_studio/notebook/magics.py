@@ -63,7 +63,7 @@ class OrraMagics(Magics):
             raise UsageError(f"unknown sub-command {name!r}: {hint}" if name else hint)
         parser_of = table[name]
         try:
-            words = shlex.split(rest)  # as a shell would: key='two words' is one word
+            words = shell_words(rest)  # as a shell would: key='two words' is one word
         except ValueError as exc:  # unbalanced quotes
             raise UsageError(f"%orra {name}: {exc} (check the quotes)") from None
         args = parser_of.parser.parse_args(words)  # a bad option is a UsageError
@@ -90,6 +90,8 @@ class OrraMagics(Magics):
                 db=args.db or self.db,
             )
         )
+        if args.demo:
+            print(self.session.serve_demo())
 
     def _do_studio(self, args: Any) -> Any:
         try:
@@ -293,3 +295,24 @@ def _last_function(cell: str) -> str:
 OrraMagics.orra.__doc__ = INTRO + "\n".join(
     f.__doc__ or "" for f in [*LINE_COMMANDS.values(), *CELL_COMMANDS.values()]
 )
+
+
+def shell_words(text: str) -> list[str]:
+    """``text`` split as a shell splits a command line, a ``# comment`` included: a ``#``
+    that starts a word outside quotes ends the line (``color=#fff`` keeps its ``#``), so a
+    magic line may carry a comment as a cell's code does."""
+    quote: str | None = None
+    escaped = False
+    for at, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (at == 0 or text[at - 1] in " \t"):
+            return shlex.split(text[:at])
+    return shlex.split(text)

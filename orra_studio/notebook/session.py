@@ -151,6 +151,18 @@ class Session:
             f"(DuckDB {db}, offline planner), project notebook."
         )
 
+    def serve_demo(self) -> str:
+        """The seed example's four services, served from this kernel for the project it is
+        connected to; a line saying so."""
+        from ..demo_services import build_demo_services
+
+        client = self.require()
+        demo = build_demo_services(client.url, client.api_key or "")
+        for service in demo:
+            self.services.serve(service)
+        names = ", ".join(service.name for service in demo)
+        return f"Serving the seed example's services from this kernel: {names}."
+
     @staticmethod
     def _notebook_project(config: Config, url: str) -> tuple[str, str]:
         """A server but no project: reuse (or add, as ``orra projects add notebook`` would) the
