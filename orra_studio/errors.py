@@ -97,10 +97,13 @@ class NotAnOrraServer(ServerUnreachable):
 
 
 class OrchestrationTimeout(OrraError):
-    def __init__(self, execution_id: str, status: str, timeout: float) -> None:
+    def __init__(
+        self, execution_id: str, status: str, timeout: float, why: str | None = None
+    ) -> None:
+        because = f" ({why})" if why else ""
         super().__init__(
-            f"orchestration {execution_id} is still {status} after {timeout:g} s; it goes on "
-            "running — read it later by its id"
+            f"orchestration {execution_id} is still {status} after {timeout:g} s{because}; it "
+            "goes on running — read it later by its id"
         )
         self.execution_id = execution_id
         self.status = status

@@ -90,8 +90,10 @@ class LiveRun:
         payload = event.get("payload")
         if kind in ORCHESTRATION_STATUS_OF:
             self.status = ORCHESTRATION_STATUS_OF[kind]
-            if isinstance(payload, dict) and payload.get("error"):
-                self.reason = payload["error"]
+            if isinstance(payload, dict) and (payload.get("error") or payload.get("reason")):
+                self.reason = payload.get("error") or payload["reason"]  # why it paused, too
+            elif kind == EventKind.ORCHESTRATION_RUNNING:
+                self.reason = None  # running again: the pause is over
         elif kind == EventKind.ORCHESTRATION_ACCEPTED:
             self.status = OrchestrationStatus.RUNNING if self.steps else self.status
         elif kind == EventKind.PLAN_REVISED and isinstance(payload, dict):

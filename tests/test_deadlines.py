@@ -55,8 +55,14 @@ def test_orra_run_timeout_ends_on_time_while_the_run_is_paused(
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=HUNG)
     assert done.returncode == 4, done.stderr
     assert "is still PAUSED after 1.5 s" in done.stderr
+    # why: the service it waits for, named (in the CLI's words and in the run's log)
+    assert "waiting for an instance of 'slow-worker'" in done.stderr.replace("\n", " ")
     execution_id = done.stderr.split("orchestration ")[1].split()[0]
     assert _paused(api, execution_id)  # it goes on: only the wait ended
+    logs = api.get(f"/orchestrations/{execution_id}/logs").json()["logs"]
+    (paused,) = [e for e in logs if e["event"] == "orchestration_paused"]
+    assert paused["payload"]["services"] == ["slow-worker"]
+    assert paused["message"].startswith("paused: waiting for an instance of 'slow-worker'")
 
 
 def test_client_orchestrate_timeout_ends_on_time_while_the_run_is_paused(

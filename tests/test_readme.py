@@ -247,6 +247,19 @@ def test_the_python_service_runs_as_written_and_stops_quietly_on_ctrl_c(
     output = service.stop()
     assert service.process.returncode == 0, output
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    # with no logging set up, the SDK still says what it does
+    assert "registered as s_" in output and "connected to" in output, output
+
+    # started before its control plane (a port nobody listens on): it says so, and keeps trying
+    nowhere = code.replace(f"localhost:{port}", f"localhost:{free_port()}")
+    (newcomer.home / "early.py").write_text(nowhere)
+    early = newcomer.start("python early.py", "early", cwd=newcomer.home)
+    said = lambda: "cannot reach the control plane" in early.output()  # noqa: E731
+    try:
+        wait_until(said, 30, "the service to say it cannot connect")
+        assert early.process.poll() is None  # still trying
+    finally:
+        early.stop()
 
 
 def test_the_typescript_blocks_run_as_written(

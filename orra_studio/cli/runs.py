@@ -191,7 +191,12 @@ def _follow(client: Client, accepted: dict[str, Any], timeout: float, show: bool
                 live.update(progress_table(run), refresh=True)
             if run.waiting:
                 return client.orchestration(execution_id)  # a person decides next
-    return client.wait_until(execution_id, deadline, timeout)
+    try:
+        return client.wait_until(execution_id, deadline, timeout)
+    except OrchestrationTimeout as late:  # say why it waits (a paused run names its services)
+        if late.status != OrchestrationStatus.PAUSED or not run.reason:
+            raise
+        raise OrchestrationTimeout(execution_id, late.status, timeout, run.reason) from None
 
 
 @asks

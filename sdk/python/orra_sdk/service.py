@@ -392,7 +392,11 @@ class _NotYet(Exception):
 
 
 def run_forever(*services: Service) -> None:
-    """Serve ``services`` until Ctrl-C, then return without a traceback."""
+    """Serve ``services`` until Ctrl-C, then return without a traceback.
+
+    A script that set up no logging still hears what its services do (registered, connected,
+    cannot reach the control plane, retrying): the SDK logs to stderr at INFO then."""
+    say_what_happens()
 
     async def serve() -> None:
         await asyncio.gather(*(service.run() for service in services))
@@ -401,3 +405,17 @@ def run_forever(*services: Service) -> None:
         asyncio.run(serve())
     except KeyboardInterrupt:
         log.info("stopped")
+
+
+def say_what_happens() -> None:
+    """Log the SDK's INFO lines to stderr unless the program configured logging itself.
+
+    A library leaves logging to the program, but ``run_forever`` is the program's entry point
+    (as ``uvicorn.run`` is): without this, a service that cannot connect says nothing at all."""
+    if logging.getLogger().handlers or log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s orra_sdk %(message)s", "%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # logging configured later prints each line once, not twice

@@ -43,7 +43,9 @@ _MESSAGES: dict[str, Callable[[str, Any], str]] = {
         f"accepted; plan of {len(_p(p, 'steps', []))} step(s) recorded"
     ),
     _E.ORCHESTRATION_NOT_ACTIONABLE: lambda s, p: f"not actionable: {_p(p, 'reason')}",
-    _E.ORCHESTRATION_PAUSED: lambda s, p: "paused: a needed service has no connected instance",
+    _E.ORCHESTRATION_PAUSED: lambda s, p: (
+        f"paused: {_p(p, 'reason', 'a needed service has no connected instance')}"
+    ),
     _E.ORCHESTRATION_RUNNING: lambda s, p: "running again",
     _E.ORCHESTRATION_COMPLETED: lambda s, p: "completed",
     _E.ORCHESTRATION_FAILED: lambda s, p: f"failed: {_p(p, 'error')}",

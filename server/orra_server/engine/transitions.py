@@ -335,7 +335,19 @@ def pause_changed(run: Run, at: datetime) -> Transition:
     if status == run.status:
         return Transition()
     run.status = status
-    return Transition([Change(run.id, ORCHESTRATION_EVENT[status], at, orchestration=run)])
+    payload = _paused_for(run) if status == OrchestrationStatus.PAUSED else None
+    return Transition([Change(run.id, ORCHESTRATION_EVENT[status], at, payload, orchestration=run)])
+
+
+def _paused_for(run: Run) -> dict[str, Any]:
+    """Which services a paused run waits for, and what a person can do about it."""
+    services = sorted({s.component for s in run.steps.values() if s.paused})
+    named = ", ".join(f"'{name}'" for name in services)
+    return {
+        "services": services,
+        "reason": f"waiting for an instance of {named}: none is connected that takes new tasks "
+        "(start one; the run goes on when it connects)",
+    }
 
 
 def ended(run: Run, ending: Ending, at: datetime) -> tuple[Change, list[StepState]]:
