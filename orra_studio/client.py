@@ -14,12 +14,10 @@ import inspect
 import io
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
 import httpx
-import orjson
 
 from orra_sdk.vocabulary import TERMINAL
 
@@ -31,6 +29,7 @@ from .errors import (
     OrchestrationTimeout,
     ServerUnreachable,
 )
+from .event_stream import EventFrames, events_request, overdue, read_timeout, stream_errors
 from .types import Orchestration
 
 __all__ = ["AsyncClient", "Client", "action_body"]
@@ -75,28 +74,6 @@ def arrow_table(payload: bytes):  # -> pyarrow.Table
     import pyarrow.ipc
 
     return pyarrow.ipc.open_stream(io.BytesIO(payload)).read_all()
-
-
-class _EventFrames:
-    """Server-sent-event lines in, the JSON event bodies their ``data`` lines carry out."""
-
-    def __init__(self) -> None:
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> dict[str, Any] | None:
-        if line.startswith("data:"):
-            self._data.append(line[5:].lstrip())
-        elif line == "" and self._data:
-            event = orjson.loads("\n".join(self._data))
-            self._data = []
-            return event
-        return None
-
-
-def _stream_timeout(idle: float | None) -> httpx.Timeout:
-    """For event streams: connect quickly, then wait ``idle`` seconds (None: forever) for each
-    read; the server sends a keep-alive every 15 s."""
-    return httpx.Timeout(10.0, read=idle)
 
 
 def _headers(api_key: str | None) -> dict[str, str]:
@@ -163,55 +140,6 @@ async def _drive(api: Any, steps: Generator[Step, Any, Any]) -> Any:
             step = steps.send(answer)
         except StopIteration as done:
             return done.value
-
-
-@contextmanager
-def _stream_errors(url: str) -> Iterator[None]:
-    """An event stream that goes quiet for its idle timeout just ends; a broken connection is
-    :class:`ServerUnreachable`."""
-    try:
-        yield
-    except httpx.ReadTimeout:
-        return
-    except httpx.TransportError as exc:
-        raise ServerUnreachable(url, type(exc).__name__) from exc
-
-
-#: a stream whose next read could carry it this far past its deadline is opened again with a
-#: shorter read timeout (a keep-alive resets the read timeout, so a deadline needs this)
-DEADLINE_SLACK = 1.0
-#: the control plane sends a keep-alive this often on a quiet stream: no read waits longer
-KEEPALIVE_SECONDS = 15.0
-
-
-def _read_timeout(idle: float | None, deadline: float | None) -> float | None:
-    """How long one read of an event stream may wait: ``idle``, but never past ``deadline``."""
-    if deadline is None:
-        return idle
-    left = max(0.0, deadline - time.monotonic())
-    return left if idle is None else min(idle, left)
-
-
-def _overdue(deadline: float | None, read: float | None) -> bool | None:
-    """After a line of the stream: True once ``deadline`` has passed, None when the next read
-    could wait past it by more than the slack (open the stream again), else False."""
-    if deadline is None:
-        return False
-    left = deadline - time.monotonic()
-    if left <= 0:
-        return True
-    longest = KEEPALIVE_SECONDS if read is None else min(read, KEEPALIVE_SECONDS)
-    return None if left < longest - DEADLINE_SLACK else False
-
-
-def _events_request(execution_id: str, after: int, timeout: float | None) -> dict[str, Any]:
-    """A stream resumed after event number ``after`` says so as browsers do (Last-Event-ID)."""
-    return {
-        "method": "GET",
-        "url": f"/orchestrations/{execution_id}/events",
-        "headers": {"Last-Event-ID": str(after)} if after else None,
-        "timeout": _stream_timeout(timeout),
-    }
 
 
 class _Conversations(Endpoints):
@@ -310,24 +238,24 @@ class Client(_Conversations):
         stops."""
         reopen = True
         while reopen:
-            read, reopen = _read_timeout(timeout, deadline), False
+            read, reopen = read_timeout(timeout, deadline), False
             if read == 0.0:
                 return
-            request = _events_request(execution_id, after, read)
-            with _stream_errors(self.url), self._http.stream(**request) as response:
+            request = events_request(execution_id, after, read)
+            with stream_errors(self.url), self._http.stream(**request) as response:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for(response)
-                frames = _EventFrames()
+                frames = EventFrames()
                 for line in response.iter_lines():
                     if (event := frames.feed(line)) is not None:
                         after = event.get("seq", after)
                         yield event
-                    overdue = _overdue(deadline, read)
-                    if overdue is None:  # open it again, with a read timeout that ends in time
+                    late = overdue(deadline, read)
+                    if late is None:  # open it again, with a read timeout that ends in time
                         reopen = True
                         break
-                    if overdue:
+                    if late:
                         return
 
     def _follow(
@@ -374,25 +302,25 @@ class AsyncClient(_Conversations):
         """As :meth:`Client.events`."""
         reopen = True
         while reopen:
-            read, reopen = _read_timeout(timeout, deadline), False
+            read, reopen = read_timeout(timeout, deadline), False
             if read == 0.0:
                 return
-            request = _events_request(execution_id, after, read)
-            with _stream_errors(self.url):
+            request = events_request(execution_id, after, read)
+            with stream_errors(self.url):
                 async with self._http.stream(**request) as response:
                     if response.status_code >= 400:
                         await response.aread()
                         _raise_for(response)
-                    frames = _EventFrames()
+                    frames = EventFrames()
                     async for line in response.aiter_lines():
                         if (event := frames.feed(line)) is not None:
                             after = event.get("seq", after)
                             yield event
-                        overdue = _overdue(deadline, read)
-                        if overdue is None:  # open it again, with a read timeout that ends in time
+                        late = overdue(deadline, read)
+                        if late is None:  # open it again, with a read timeout that ends in time
                             reopen = True
                             break
-                        if overdue:
+                        if late:
                             return
 
     async def _follow(

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .errors import OrraError, RegistrationError, TaskAborted
-    from .service import Agent, Service, run_forever
+    from .running import run_forever
+    from .service import Agent, Service
     from .task import Task
 
 __version__ = "0.1.0"
@@ -38,7 +39,7 @@ __all__ = [
 _HOME = {
     "Agent": "service",
     "Service": "service",
-    "run_forever": "service",
+    "run_forever": "running",
     "OrraError": "errors",
     "RegistrationError": "errors",
     "TaskAborted": "errors",

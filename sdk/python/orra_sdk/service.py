@@ -32,7 +32,7 @@ from .vocabulary import (
 )
 from .wire import MAX_FRAME, auth_header, encode, refusal_reason, too_large
 
-__all__ = ["Agent", "Service", "run_forever"]
+__all__ = ["Agent", "Service"]
 
 log = logging.getLogger("orra_sdk")
 
@@ -203,6 +203,8 @@ class Service:
 
         The same as ``asyncio.run(svc.run())`` without the ``KeyboardInterrupt`` traceback.
         """
+        from .running import run_forever
+
         run_forever(self)
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
@@ -389,33 +391,3 @@ class Agent(Service):
 
 class _NotYet(Exception):
     """The control plane is up but not ready (5xx, 429): try again later."""
-
-
-def run_forever(*services: Service) -> None:
-    """Serve ``services`` until Ctrl-C, then return without a traceback.
-
-    A script that set up no logging still hears what its services do (registered, connected,
-    cannot reach the control plane, retrying): the SDK logs to stderr at INFO then."""
-    say_what_happens()
-
-    async def serve() -> None:
-        await asyncio.gather(*(service.run() for service in services))
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        log.info("stopped")
-
-
-def say_what_happens() -> None:
-    """Log the SDK's INFO lines to stderr unless the program configured logging itself.
-
-    A library leaves logging to the program, but ``run_forever`` is the program's entry point
-    (as ``uvicorn.run`` is): without this, a service that cannot connect says nothing at all."""
-    if logging.getLogger().handlers or log.handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s orra_sdk %(message)s", "%H:%M:%S"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False  # logging configured later prints each line once, not twice
