@@ -227,3 +227,25 @@ def test_a_host_others_reach_needs_a_chosen_token_or_password(tmp_path: Path):
     assert short.returncode == 2 and "16 to 256 characters" in short.stderr
     odd = orra_cli("studio", "--token", "²" * 20, env=env)
     assert odd.returncode == 2 and "16 to 256 characters" in odd.stderr
+
+
+def test_the_header_names_the_project_of_the_key_in_use_not_the_configs_current_one(
+    live_server: ServerProcess, tmp_path: Path
+):
+    config = {**os.environ, "ORRA_CONFIG": str(tmp_path / "config.toml")}
+    for args in (("login", "--url", live_server.url), ("projects", "add", "configs-current")):
+        assert orra_cli(*args, env=config).returncode == 0
+    _api, keys_project = new_project(live_server.url)  # named "test" by new_project
+    assert keys_project["name"] != "configs-current"
+    env = {"ORRA_CONFIG": config["ORRA_CONFIG"]}
+    studio = StudioProcess(live_server.url, keys_project["apiKey"], tmp_path / "s.log", env=env)
+    studio.start()
+    try:
+        with browser_page(tmp_path) as (page, watched):
+            page.goto(studio.login_url)
+            # the header, in the sidebar: the server, the key's project by name, the masked key
+            page.wait_for_selector(f"text={live_server.url} · {keys_project['name']} · key")
+            assert page.locator("text=configs-current").count() == 0
+            watched.check(page)
+    finally:
+        studio.stop()

@@ -76,7 +76,10 @@ def studio(
             raise ConfigError(
                 "no key for the studio: pass --api-key KEY or -p PROJECT, or set ORRA_API_KEY"
             )
-        _serve(StudioContext(target.url, target.api_key, target.project), where)
+        # a key given outright may be any project's: the header names the key's own project
+        # (asked of the server when a page opens), not the config's current one
+        named = None if api_key or os.environ.get("ORRA_API_KEY") else target.project
+        _serve(StudioContext(target.url, target.api_key, named), where)
         return
     _serve_embedded_demo(where)
 

@@ -70,9 +70,10 @@ def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
     pn.extension("tabulator")  # a page may show tables only later (after a key is entered)
     client = context.client()
     pn.state.on_session_destroyed(lambda _ctx: client.close())
+    where = Literal(context.where, css_classes=["orra-where"])
     template = pn.template.FastListTemplate(
         title=f"Orra Studio — {title}",
-        sidebar=[_nav(route), Literal(context.where, css_classes=["orra-where"])],
+        sidebar=[_nav(route), where],
         accent="#0969da",
         sidebar_width=260,
     )
@@ -81,6 +82,7 @@ def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
     template.main.append(pn.Column(banner, body, sizing_mode="stretch_width"))
 
     def show_page(session_context: StudioContext, session_client: Client) -> None:
+        where.object = session_context.where  # the project of the key in use, by its name
         try:
             body.objects = [build(session_context, session_client)]
         except Exception as exc:  # one line for the person; the traceback goes to the log
@@ -101,14 +103,14 @@ def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
         banner.hide()
 
     try:
-        client.current_project()
+        project = client.current_project()
     except Unauthorized:
         body.objects = [_key_panel(context, show_page)]
     except OrraError:
         watch_health()
         show_page(context, client)
     else:
-        show_page(context, client)
+        show_page(replace(context, project=project["name"]), client)
     pn.state.add_periodic_callback(watch_health, period=3000)
     return template
 
@@ -129,13 +131,13 @@ def _key_panel(context: StudioContext, show_page: Callable[..., None]) -> pn.vie
         candidate = replace(context, api_key=(key.value_input or "").strip())
         trial = candidate.client()
         try:
-            trial.current_project()
+            project = trial.current_project()
         except OrraError as exc:
             trial.close()
             refused.show(f"Key refused: {exc}", "error")
             return
         pn.state.on_session_destroyed(lambda _ctx: trial.close())
-        show_page(candidate, trial)
+        show_page(replace(candidate, project=project["name"]), trial)
 
     use.on_click(try_key)
     return pn.Column(refused, pn.Row(key, use), css_classes=["orra-login"])
