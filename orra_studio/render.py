@@ -17,7 +17,10 @@ from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 __all__ = [
     "STATUS_ICON",
+    "action_text",
     "card",
+    "clock",
+    "listing",
     "literal",
     "shortened",
     "shown_text",
@@ -120,8 +123,9 @@ def plan_table(plan: dict[str, Any]) -> Group:
 def steps_table(body: dict[str, Any]) -> Table:
     table = Table(title=shown_text(f"Orchestration {body['executionId']}: {body['status']}"))
     _id_column(table, "step")
-    for column in ("component", "status", "attempts", "output / error"):
-        table.add_column(column, overflow="fold")
+    for column in ("component", "status", "tries"):  # whole: the output folds instead
+        table.add_column(column, no_wrap=True)
+    table.add_column("output / error", overflow="fold")
     for step in body["stepResults"]:
         shown = step["error"] or json.dumps(step["output"], ensure_ascii=False)
         if len(shown) > 120:
@@ -158,11 +162,19 @@ def shortened(value: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def records_table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None):
+def records_table(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    title: str | None = None,
+    whole: tuple[str, ...] = (),
+):
+    """A table of ``rows``; ids and the ``whole`` columns never wrap, the rest fold."""
     table = Table(title=title)
     for column in columns:
         if column == "id" or column.endswith("Id"):
             _id_column(table, column, [r.get(column) for r in rows])
+        elif column in whole:
+            table.add_column(column, no_wrap=True)
         else:
             table.add_column(column, overflow="fold")
     for row in rows:
@@ -205,19 +217,26 @@ def _took(start: str | None, end: str | None) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
+def action_text(action: dict[str, Any] | None) -> str:
+    """An action as people typed it (``customer-inquiry: tell me more``), the same in every
+    listing and card."""
+    kind, content = (action or {}).get("type") or "", (action or {}).get("content") or ""
+    return f"{kind}: {content}" if content and content != kind else kind
+
+
 def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
+    """Fits 80 columns: the id whole (to copy), the rest folded within their cells."""
     table = Table(title="Orchestrations")
     _id_column(table, "id", [r["executionId"] for r in rows])
-    table.add_column("action", overflow="fold", min_width=20)
-    for column in ("status", "created", "took"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("action", overflow="fold", min_width=12)
+    table.add_column("status", no_wrap=True)
+    table.add_column("created", overflow="fold")
+    table.add_column("took", no_wrap=True)
     for row in rows:
-        action = row.get("action") or {}
-        kind, content = action.get("type") or "", action.get("content") or ""
         _add_row(
             table,
             row["executionId"],
-            shortened(f"{kind}: {content}" if content and content != kind else kind, 48),
+            shortened(action_text(row.get("action")), 48),
             _status(row["status"]),
             _when(row.get("createdAt")),
             _took(row.get("startTime") or row.get("createdAt"), row.get("endTime")),
@@ -244,16 +263,30 @@ def services_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def clock(iso: str | None, day: str = "") -> str:
+    """``2026-12-04T14:44:11.123456Z`` → ``14:44:11.123`` (``12-04 14:44:11.123`` when not on
+    ``day``, ``YYYY-MM-DD``): short enough for a column of times within one run."""
+    if not iso:
+        return ""
+    time = iso[11:23]
+    return time if iso[:10] == day else f"{iso[5:10]} {time}"
+
+
 def logs_table(body: dict[str, Any]) -> Table:
-    table = Table(title=shown_text(f"Logs of {body['executionId']} ({body['status']})"))
-    for column in ("seq", "time", "level", "step", "message"):
+    """A run's log, its times on the clock of the day its first event is on (in the title)."""
+    day = (body["logs"][0].get("time") or "")[:10] if body["logs"] else ""
+    title = f"Logs of {body['executionId']} ({body['status']})" + (f" · {day}" if day else "")
+    table = Table(title=shown_text(title))
+    table.add_column("seq", justify="right", no_wrap=True)
+    table.add_column("time", no_wrap=True)
+    for column in ("level", "step", "message"):
         table.add_column(column, overflow="fold")
     for line in body["logs"]:
         level = line.get("level", "info")
         _add_row(
             table,
             str(line["seq"]),
-            line.get("time") or "",
+            clock(line.get("time"), day),
             Text(level, style={"error": "red", "warning": "yellow"}.get(level, "")),
             line.get("stepId") or "",
             line.get("message") or "",

@@ -127,6 +127,34 @@ def test_seed_flow_run_ps_inspect_logs(orra: Orra, seed_project) -> None:
     assert "completed" in orra("logs", done["executionId"]).stdout
 
 
+def test_at_80_columns_nothing_is_cropped_and_the_views_agree(
+    orra: Orra, seed_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A terminal (or a pipe) of 80 columns: ids whole, the action the same in ps and inspect,
+    every line within 80 columns, the log in number order with its times in order too."""
+    monkeypatch.setenv("COLUMNS", "80")
+    done = orra.json("run", INQUIRY, *DATA)
+    execution_id = done["executionId"]
+    action = "customer-inquiry: Hi, I am interested"
+    shown = {
+        "ps": orra("ps").stdout,
+        "inspect": orra("inspect", execution_id).stdout,
+        "logs": orra("logs", execution_id).stdout,
+        "run": orra("run", INQUIRY, *DATA).stdout,
+    }
+    for name, text in shown.items():
+        assert max(len(line) for line in text.splitlines()) <= 80, (name, text)
+    assert execution_id in shown["ps"] and execution_id in shown["inspect"]
+    assert "took" in shown["ps"] and "took" in shown["inspect"]  # the last columns are there
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that ps folds nothing: the same text
+    assert action in orra("ps").stdout and action in orra("inspect", execution_id).stdout
+    assert "product-catalog-service" in shown["inspect"] + shown["run"]  # not folded mid-name
+    logs = orra.json("logs", execution_id)["logs"]
+    assert [line["seq"] for line in logs] == list(range(1, len(logs) + 1))
+    times = [line["time"] for line in logs]
+    assert times == sorted(times), logs
+
+
 def test_plan_verify_run_and_exit_codes(orra: Orra, seed_project) -> None:
     preview = orra.json("plan", INQUIRY, *DATA)
     assert preview["status"] == "PREVIEW" and preview["validation"]["valid"]

@@ -222,7 +222,8 @@ def emit(
     elif output is Output.json or render is None:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     else:
-        out.print(literal(render(data)), highlight=False)
+        # never cropped: a line wider than the terminal wraps there, and a pipe gets it whole
+        out.print(literal(render(data)), highlight=False, crop=False)
 
 
 def env_option(envvar: str, help: str) -> Any:

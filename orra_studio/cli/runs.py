@@ -15,7 +15,9 @@ from ..client import Client
 from ..errors import OrchestrationTimeout
 from ..live import LiveRun, follow
 from ..render import (
+    action_text,
     card,
+    clock,
     logs_table,
     orchestrations_table,
     plan_table,
@@ -284,7 +286,7 @@ def _inspection(body: dict[str, Any], detailed: bool) -> Group:
     summary = {
         "id": body["executionId"],
         "status": body["status"],
-        "action": (body.get("action") or {}).get("content"),
+        "action": action_text(body.get("action")),
         "started": body.get("startTime"),
         "ended": body.get("endTime"),
         "planned by": ", ".join(f"{k}={v}" for k, v in body["planProvenance"].items() if v),
@@ -307,12 +309,19 @@ def _inspection(body: dict[str, Any], detailed: bool) -> Group:
 
 
 def _timeline(body: dict[str, Any]):
+    """The steps with their times on the clock of the day the run started."""
+    day = (body.get("startTime") or "")[:10]
     rows = [
-        {**step, "duration": _duration(step.get("startTime"), step.get("endTime"))}
+        {
+            **step,
+            "tries": step.get("attempts"),
+            "started": clock(step.get("startTime"), day),
+            "took": _duration(step.get("startTime"), step.get("endTime")),
+        }
         for step in body["stepResults"]
     ]
-    columns = ["id", "component", "status", "attempts", "startTime", "endTime", "duration"]
-    return records_table(rows, columns, "Steps")
+    whole = ("status", "tries", "started", "took")  # fits 80 columns; the component folds
+    return records_table(rows, ["id", "component", *whole], "Steps", whole)
 
 
 def _duration(start: str | None, end: str | None) -> str:

@@ -86,11 +86,12 @@ class Verbs:
         then: list[Change] = (),  # type: ignore[assignment]
     ):  # -> asyncio.Future[None]
         """A new orchestration with its steps, the events of how its plan was made before it
-        and ``then`` (its first dispatches) after it, in one commit."""
+        and ``then`` (its first dispatches) after it, in one commit. Its time is that of the
+        last of them (not the request's), so the events' times follow their numbers."""
         accepted = Change(
             run.id,
             EventKind.ORCHESTRATION_ACCEPTED,
-            run.created_at,
+            max([run.created_at, *(change.at for change in planning)]),
             run.plan,
             orchestration=run,
             steps=steps,
