@@ -6,6 +6,9 @@ import asyncio
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -15,9 +18,18 @@ from orra_sdk.vocabulary import OrchestrationStatus
 from .client import Client
 from .demo_services import build_demo_services
 from .embedded import EmbeddedServer
+from .errors import Unauthorized
 from .render import plan_table, result_panel, steps_table
 
-__all__ = ["SEED_REQUEST", "DemoServices", "run_demo", "wait_for_demo_services"]
+__all__ = [
+    "SEED_REQUEST",
+    "DemoServer",
+    "DemoServices",
+    "demo_db_path",
+    "demo_server",
+    "run_demo",
+    "wait_for_demo_services",
+]
 
 SEED_REQUEST = {
     "action": {
@@ -77,36 +89,97 @@ def wait_for_demo_services(client: Client, timeout: float = 20.0) -> list[str] |
         time.sleep(0.02)
 
 
+@dataclass
+class DemoServer:
+    """An embedded control plane on the demo's database, with the demo project's key."""
+
+    server: EmbeddedServer
+    api_key: str
+    db: str
+    #: why the demo's own database was not used, when it was not
+    fallback: str | None = None
+
+
+def demo_db_path() -> Path:
+    """Where ``orra demo`` keeps its runs, so that ``orra studio`` (with nothing configured)
+    opens them: ``~/.orra/demo.duckdb``."""
+    return Path.home() / ".orra" / "demo.duckdb"
+
+
+@contextmanager
+def demo_server(db: str | None = None) -> Iterator[DemoServer]:
+    """An embedded control plane on ``db`` (default: :func:`demo_db_path`) and the key of its
+    ``demo`` project. The key is kept beside the database (readable by this user only) and
+    reused while the server knows it. A database another process holds (a running studio) is
+    not waited for: this run goes to a temporary file instead, and says so."""
+    from orra_server.serving import StartupError, check_database
+
+    chosen = Path(db) if db else demo_db_path()
+    chosen.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="orra-demo-") as tmp:
+        fallback = None
+        try:
+            check_database(str(chosen))  # opened and closed: one line, not a traceback
+        except StartupError as refused:
+            fallback = f"{refused.code}".removeprefix("error: ").split(";")[0]
+            chosen = Path(tmp) / "orra.duckdb"
+        server = EmbeddedServer(str(chosen), offline_planner=True).start()
+        try:
+            key = _demo_key(server.url, chosen.with_suffix(".key"))
+            yield DemoServer(server, key, str(chosen), fallback)
+        finally:
+            server.stop()
+
+
+def _demo_key(url: str, saved: Path) -> str:
+    """The saved key while the server knows it, else a new ``demo`` project's, saved."""
+    if saved.exists():
+        key = saved.read_text().strip()
+        with Client(url, key) as client:
+            try:
+                client.current_project()
+                return key
+            except Unauthorized:
+                pass  # a new database beside an old key file
+    with Client(url) as anonymous:
+        key = anonymous.create_project("demo")["apiKey"]
+    saved.touch(mode=0o600)
+    saved.chmod(0o600)
+    saved.write_text(key + "\n")
+    return key
+
+
 def run_demo(db: str | None = None, console: Console | None = None) -> int:
     console = console or Console()
-    with tempfile.TemporaryDirectory(prefix="orra-demo-") as tmp:
-        db_path = db or str(Path(tmp) / "orra.duckdb")
-        started = time.perf_counter()
-        with EmbeddedServer(db_path, offline_planner=True) as server:
-            console.print(
-                f"[bold]Orra Studio demo[/] — embedded control plane at {server.url}, "
-                f"DuckDB at {db_path}, offline schema-flow planner"
-            )
-            with Client(server.url) as anonymous:
-                project = anonymous.create_project("demo")
-            client = Client(server.url, project["apiKey"])
-            services = DemoServices(server.url, project["apiKey"])
-            services.start()
-            try:
-                online = wait_for_demo_services(client)
-                if online is None:
-                    console.print("[red]the demo services did not connect in time[/]")
-                    return 1
-                console.print(f"services online: {', '.join(sorted(online))}", markup=False)
-                console.print(f"POST /orchestrations  action={SEED_REQUEST['action']['type']!r}")
-                accepted = client._call("POST", "/orchestrations", json=SEED_REQUEST)
-                console.print(f"{accepted['status']}: {accepted['executionId']}", markup=False)
-                console.print(plan_table(accepted["plan"]))
-                body = client.wait(accepted["executionId"], timeout=30)
-                console.print(steps_table(body))
-                console.print(result_panel(body))
-                console.print(f"done in {time.perf_counter() - started:.2f} s")
-                return 0 if body["status"] == OrchestrationStatus.COMPLETED else 1
-            finally:
-                client.close()
-                services.stop()
+    started = time.perf_counter()
+    with demo_server(db) as demo:
+        server = demo.server
+        console.print(
+            f"[bold]Orra Studio demo[/] — embedded control plane at {server.url}, "
+            f"DuckDB at {demo.db}, offline schema-flow planner"
+        )
+        if demo.fallback:
+            console.print(f"{demo.fallback}: this run goes to a temporary file", markup=False)
+        client = Client(server.url, demo.api_key)
+        services = DemoServices(server.url, demo.api_key)
+        services.start()
+        try:
+            online = wait_for_demo_services(client)
+            if online is None:
+                console.print("[red]the demo services did not connect in time[/]")
+                return 1
+            console.print(f"services online: {', '.join(sorted(online))}", markup=False)
+            console.print(f"POST /orchestrations  action={SEED_REQUEST['action']['type']!r}")
+            accepted = client._call("POST", "/orchestrations", json=SEED_REQUEST)
+            console.print(f"{accepted['status']}: {accepted['executionId']}", markup=False)
+            console.print(plan_table(accepted["plan"]))
+            body = client.wait(accepted["executionId"], timeout=30)
+            console.print(steps_table(body))
+            console.print(result_panel(body))
+            console.print(f"done in {time.perf_counter() - started:.2f} s")
+            if not demo.fallback:
+                console.print("See this run and the earlier ones in a browser: orra studio")
+            return 0 if body["status"] == OrchestrationStatus.COMPLETED else 1
+        finally:
+            client.close()
+            services.stop()

@@ -81,6 +81,7 @@ class StudioProcess:
         token: str | None = None,
         cwd: Path = ROOT,
         env: dict[str, str] | None = None,
+        embedded: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -92,7 +93,10 @@ class StudioProcess:
         self._log = log.open("w")
         self.log_path = log
         self.cwd = cwd
-        args = ["studio", "--url", url, "--api-key", api_key, "--port", str(self.port)]
+        # embedded: nothing configured (``env`` gives the home), so the studio starts the demo
+        args = ["studio", "--port", str(self.port)]
+        if not embedded:
+            args += ["--url", url, "--api-key", api_key]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "orra_studio.cli", *args, "--no-open"],
             cwd=cwd,

@@ -249,3 +249,38 @@ def test_the_header_names_the_project_of_the_key_in_use_not_the_configs_current_
             watched.check(page)
     finally:
         studio.stop()
+
+
+def test_orra_demo_then_orra_studio_shows_the_demos_runs(tmp_path: Path):
+    """The first hour: ``orra demo``, then ``orra studio`` with nothing configured opens the
+    demo's database, so its run is on the Executions page (not an empty one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORRA_")}
+    env["HOME"] = str(tmp_path)
+    demo = orra_cli("demo", env=env)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "orra studio" in demo.stdout
+    execution_id = re.search(r"ACCEPTED: (o_[a-z0-9]{20})", demo.stdout).group(1)
+    studio = StudioProcess("", "", tmp_path / "studio.log", env=env, embedded=True).start()
+    try:
+        with browser_page(tmp_path) as (page, watched):
+            page.goto(studio.login_url)
+            page.goto(studio.url + "executions")
+            page.wait_for_selector(f"text={execution_id}")
+            watched.check(page)
+    finally:
+        studio.stop()
+
+
+def test_an_empty_project_says_what_to_do_next(live_server: ServerProcess, tmp_path: Path):
+    _api, fresh = new_project(live_server.url)
+    studio = StudioProcess(live_server.url, fresh["apiKey"], tmp_path / "studio.log").start()
+    try:
+        with browser_page(tmp_path) as (page, watched):
+            page.goto(studio.login_url)
+            page.goto(studio.url + "executions")
+            page.wait_for_selector("text=No orchestrations yet")
+            page.select_option("select", "FAILED")
+            page.wait_for_selector("text=No orchestration matches these filters")
+            watched.check(page)
+    finally:
+        studio.stop()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -140,23 +138,21 @@ def _serve(context: Any, where: dict[str, Any]) -> None:
 
 
 def _serve_embedded_demo(where: dict[str, Any]) -> None:
+    """Nothing configured: a control plane in this process on ``orra demo``'s database (its
+    runs are there to look at) with the demo's four services."""
     from ..client import Client
-    from ..demo import DemoServices, wait_for_demo_services
-    from ..embedded import EmbeddedServer
+    from ..demo import DemoServices, demo_server, wait_for_demo_services
     from ..studio import StudioContext
 
-    with tempfile.TemporaryDirectory(prefix="orra-studio-") as tmp:
-        db = str(Path(tmp) / "orra.duckdb")
-        with EmbeddedServer(db, offline_planner=True) as server:
-            with Client(server.url) as anonymous:
-                key = anonymous.create_project("studio-demo")["apiKey"]
-            services = DemoServices(server.url, key)
-            services.start()
-            try:
-                with Client(server.url, key) as client:
-                    wait_for_demo_services(client)
-                note = "embedded demo: offline planner, data kept until the studio stops"
-                context = StudioContext(server.url, key, "studio-demo", note)
-                _serve(context, where)
-            finally:
-                services.stop()
+    with demo_server() as demo:
+        services = DemoServices(demo.server.url, demo.api_key)
+        services.start()
+        try:
+            with Client(demo.server.url, demo.api_key) as client:
+                wait_for_demo_services(client)
+            note = f"embedded demo on {demo.db}: offline planner"
+            if demo.fallback:
+                note += f" ({demo.fallback}: a temporary file until the studio stops)"
+            _serve(StudioContext(demo.server.url, demo.api_key, "demo", note), where)
+        finally:
+            services.stop()

@@ -28,6 +28,11 @@ ANY = "any status"
 #: a column whose header sorts → the server's sort key
 SORT_KEYS = {"created": "createdAt", "status": "status", "action": "type"}
 COLUMNS = ["id", "status", "action", "content", "created", "error"]
+NO_RUNS_YET = (
+    "No orchestrations yet. Start one on the Compose page, from a terminal (orra run ACTION "
+    "-d field:value) or with POST /orchestrations; orra demo runs the seed example."
+)
+NO_MATCH = "No orchestration matches these filters: widen them, or clear them to see every run."
 
 
 def sort_of(sorters: list[dict[str, Any]]) -> str:
@@ -81,6 +86,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
     refresh = pn.widgets.Button(name="Refresh", width=100)
     where = Literal("", css_classes=["orra-page"])
     problem = Notice()
+    empty = Notice(css_classes=["orra-empty"])
     table = pn.widgets.Tabulator(
         rows_of([]),
         show_index=False,
@@ -111,6 +117,12 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
             problem.show(str(exc), "error")
             return
         problem.hide()
+        filtered = chosen or action_type.value.strip() or text.value.strip() or since.value.strip()
+        if rows:
+            empty.hide()
+        else:  # say what to do next, not an empty frame
+            empty.show(NO_MATCH if filtered or until.value.strip() else NO_RUNS_YET, "info")
+        table.visible = bool(rows)
         table.value = rows_of(rows[:PAGE_SIZE])
         previous.disabled = offset["value"] == 0
         following.disabled = len(rows) <= PAGE_SIZE
@@ -152,6 +164,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         pn.Row(status, action_type, text, since, until),
         pn.Row(refresh, previous, following, bulk_cancel, where),
         problem,
+        empty,
         table,
         sizing_mode="stretch_width",
     )
