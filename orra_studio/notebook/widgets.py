@@ -33,6 +33,7 @@ from ..live import LiveRun
 from ..studio import drawings
 from .approval_cards import ApprovalCard, ApprovalsPanel
 from .results import OrchestrationResult, plan_html, shown_text
+from .static_copy import StaticCopy, hider
 
 __all__ = [
     "ApprovalCard",
@@ -66,7 +67,7 @@ def _bar_style(status: str) -> str:
     return "danger" if status in TERMINAL else "info"
 
 
-class RunProgress(w.VBox):
+class RunProgress(StaticCopy, w.VBox):
     """A bar of finished steps, the plan graph coloured by step status (the web studio's run
     view draws the same graph with the same code) and one row per step.
 
@@ -87,7 +88,8 @@ class RunProgress(w.VBox):
         #: step id → its Approve/Reject card, while it waits (needs ``client``)
         self.approvals: dict[str, ApprovalCard] = {}
         self.approval_box = w.VBox()
-        super().__init__([self.bar, self.graph, self.table, self.approval_box], **kwargs)
+        parts = [self.bar, self.graph, self.table, self.approval_box, hider()]
+        super().__init__(parts, **kwargs)
         self.status = self.progress.status
         self._draw()
 
@@ -114,6 +116,7 @@ class RunProgress(w.VBox):
         self.progress.finish(body)
         self.status = body["status"]
         self._draw()
+        self.refresh_static()
 
     #: why it ended without running (NOT_ACTIONABLE) or failed, once known
     reason: str | None = None
@@ -141,10 +144,13 @@ class RunProgress(w.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The live widget where a frontend draws widgets, else the last drawn table."""
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        status = html.escape(self.progress.status)
-        bundle["text/html"] = f"<p><b>{html.escape(self.progress.execution_id)}</b>: {status}</p>"
-        bundle["text/html"] += self.graph.value + self.table.value
+        bundle["text/html"] = self.static_html()
         return bundle
+
+    def static_html(self) -> str:
+        status = html.escape(self.progress.status)
+        head = f"<p><b>{html.escape(self.progress.execution_id)}</b>: {status}</p>"
+        return head + self.graph.value + self.table.value
 
     def _draw(self) -> None:
         self.bar.value = self.progress.done
@@ -216,7 +222,7 @@ def follow_in_background(
     return thread
 
 
-class PlanPreview(w.VBox):
+class PlanPreview(StaticCopy, w.VBox):
     """A dry run's plan: view it as a table or a graph, edit step inputs, leave steps out, run.
 
     After ``run_button.click()``: ``.result`` is the :class:`OrchestrationResult` and
@@ -264,6 +270,7 @@ class PlanPreview(w.VBox):
                 w.HBox([self.run_button, self.notice]),
                 self.progress_box,
                 self.output,
+                hider(),
             ]
         )
         self.view.observe(lambda _: self._draw(), names="value")
@@ -306,9 +313,11 @@ class PlanPreview(w.VBox):
         """The live widget where a frontend draws widgets; a static table everywhere else
         (a saved notebook, GitHub, nbconvert), instead of ``PlanPreview(children=(…``."""
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        status = html.escape(self.status)
-        bundle["text/html"] = f"<p><b>Plan preview</b> ({status})</p>{plan_html(self.plan)}"
+        bundle["text/html"] = self.static_html()
         return bundle
+
+    def static_html(self) -> str:
+        return f"<p><b>Plan preview</b> ({html.escape(self.status)})</p>{plan_html(self.plan)}"
 
     @property
     def plan(self) -> dict[str, Any]:
@@ -356,6 +365,7 @@ class PlanPreview(w.VBox):
             return None
         finally:
             self.run_button.disabled = False
+            self.refresh_static()
         if self.on_result is not None:
             self.on_result(self.result)
         return self.result
