@@ -17,7 +17,7 @@ from orra_sdk.vocabulary import OrchestrationStatus
 
 from .client import Client
 from .demo_services import build_demo_services
-from .embedded import EmbeddedServer
+from .embedded import EmbeddedServer, unusable_database
 from .errors import Unauthorized
 from .render import plan_table, result_panel, steps_table
 
@@ -112,16 +112,11 @@ def demo_server(db: str | None = None) -> Iterator[DemoServer]:
     ``demo`` project. The key is kept beside the database (readable by this user only) and
     reused while the server knows it. A database another process holds (a running studio) is
     not waited for: this run goes to a temporary file instead, and says so."""
-    from orra_server.serving import StartupError, check_database
-
     chosen = Path(db) if db else demo_db_path()
     chosen.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="orra-demo-") as tmp:
-        fallback = None
-        try:
-            check_database(str(chosen))  # opened and closed: one line, not a traceback
-        except StartupError as refused:
-            fallback = f"{refused.code}".removeprefix("error: ").split(";")[0]
+        fallback = unusable_database(str(chosen))  # one line, not a traceback
+        if fallback is not None:
             chosen = Path(tmp) / "orra.duckdb"
         server = EmbeddedServer(str(chosen), offline_planner=True).start()
         try:

@@ -11,13 +11,25 @@ import time
 
 import uvicorn
 
-__all__ = ["EmbeddedServer", "free_port"]
+__all__ = ["EmbeddedServer", "free_port", "unusable_database"]
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def unusable_database(path: str) -> str | None:
+    """Why the server could not open ``path`` (another process holds it, it is not a
+    database), in one line; None when it can. The file is opened and closed again here."""
+    from orra_server.serving import StartupError, check_database
+
+    try:
+        check_database(path)
+    except StartupError as refused:
+        return str(refused.code).removeprefix("error: ").split(";")[0]
+    return None
 
 
 class EmbeddedServer:
