@@ -29,7 +29,7 @@ from .errors import (
     OrchestrationTimeout,
     ServerUnreachable,
 )
-from .event_stream import EventFrames, events_request, overdue, read_timeout, stream_errors
+from .event_stream import EventReader, stream_errors
 from .types import Orchestration
 
 __all__ = ["AsyncClient", "Client", "action_body"]
@@ -236,27 +236,18 @@ class Client(_Conversations):
         ``timeout`` seconds pass with nothing new, or the wall clock reaches ``deadline`` (a
         ``time.monotonic()`` value; keep-alives do not postpone it); then the iteration just
         stops."""
-        reopen = True
-        while reopen:
-            read, reopen = read_timeout(timeout, deadline), False
-            if read == 0.0:
-                return
-            request = events_request(execution_id, after, read)
+        reader = EventReader(execution_id, after, timeout, deadline)
+        while (request := reader.next_request()) is not None:
             with stream_errors(self.url), self._http.stream(**request) as response:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for(response)
-                frames = EventFrames()
                 for line in response.iter_lines():
-                    if (event := frames.feed(line)) is not None:
-                        after = event.get("seq", after)
+                    event, stop = reader.feed(line)
+                    if event is not None:
                         yield event
-                    late = overdue(deadline, read)
-                    if late is None:  # open it again, with a read timeout that ends in time
-                        reopen = True
+                    if stop:
                         break
-                    if late:
-                        return
 
     def _follow(
         self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float
@@ -300,28 +291,19 @@ class AsyncClient(_Conversations):
         deadline: float | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """As :meth:`Client.events`."""
-        reopen = True
-        while reopen:
-            read, reopen = read_timeout(timeout, deadline), False
-            if read == 0.0:
-                return
-            request = events_request(execution_id, after, read)
+        reader = EventReader(execution_id, after, timeout, deadline)
+        while (request := reader.next_request()) is not None:
             with stream_errors(self.url):
                 async with self._http.stream(**request) as response:
                     if response.status_code >= 400:
                         await response.aread()
                         _raise_for(response)
-                    frames = EventFrames()
                     async for line in response.aiter_lines():
-                        if (event := frames.feed(line)) is not None:
-                            after = event.get("seq", after)
+                        event, stop = reader.feed(line)
+                        if event is not None:
                             yield event
-                        late = overdue(deadline, read)
-                        if late is None:  # open it again, with a read timeout that ends in time
-                            reopen = True
+                        if stop:
                             break
-                        if late:
-                            return
 
     async def _follow(
         self, execution_id: str, on_event: EventCallback, deadline: float, timeout: float

@@ -19,7 +19,14 @@ import orjson
 
 from .errors import ServerUnreachable
 
-__all__ = ["EventFrames", "events_request", "overdue", "read_timeout", "stream_errors"]
+__all__ = [
+    "EventFrames",
+    "EventReader",
+    "events_request",
+    "overdue",
+    "read_timeout",
+    "stream_errors",
+]
 
 
 class EventFrames:
@@ -91,3 +98,42 @@ def events_request(execution_id: str, after: int, timeout: float | None) -> dict
         "headers": {"Last-Event-ID": str(after)} if after else None,
         "timeout": _stream_timeout(timeout),
     }
+
+
+class EventReader:
+    """One reading of a run's event stream, however often it is opened: where it resumes, how
+    long a read may wait, when it ends. Both clients' ``events`` drive it, each with its own
+    kind of I/O."""
+
+    def __init__(
+        self, execution_id: str, after: int, idle: float | None, deadline: float | None
+    ) -> None:
+        self.execution_id, self.after, self.idle, self.deadline = (
+            execution_id,
+            after,
+            idle,
+            deadline,
+        )
+        self.read: float | None = None
+        self._again = True
+        self._frames = EventFrames()
+
+    def next_request(self) -> dict[str, Any] | None:
+        """How to open the stream (again), or None when the reading is over."""
+        if not self._again:
+            return None
+        self.read, self._again = read_timeout(self.idle, self.deadline), False
+        if self.read == 0.0:
+            return None
+        self._frames = EventFrames()
+        return events_request(self.execution_id, self.after, self.read)
+
+    def feed(self, line: str) -> tuple[dict[str, Any] | None, bool]:
+        """The event ``line`` completes (if any), and whether to stop reading this opening
+        (the deadline passed, or the stream is to be opened again with a shorter wait)."""
+        event = self._frames.feed(line)
+        if event is not None:
+            self.after = event.get("seq", self.after)
+        late = overdue(self.deadline, self.read)
+        self._again = late is None
+        return event, late is not False

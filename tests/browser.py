@@ -141,3 +141,16 @@ def browser_page(screenshots: Path) -> Iterator[tuple[object, Watched]]:
             yield page, watched
         finally:
             browser.close()
+
+
+@contextmanager
+def studio_page(
+    studio: StudioProcess, screenshots: Path, route: str
+) -> Iterator[tuple[object, Watched]]:
+    """A browser logged in to ``studio`` (its token URL, as a person opens it), on ``route``;
+    what it loaded and logged is checked at the end."""
+    with browser_page(screenshots) as (page, watched):
+        page.goto(studio.login_url)
+        page.goto(studio.url + route)
+        yield page, watched
+        watched.check(page)

@@ -38,6 +38,12 @@ def _plan(job: str) -> dict[str, Any]:
     return one_step("slow-worker", "job", job)["plan"]
 
 
+def _waited_for(job: str) -> dict[str, Any]:
+    """What both clients are asked: a run of the offline service, waited for 1.5 s."""
+    data = {"job": job}
+    return {"action": "run slow-worker", "data": data, "plan": _plan(job), "timeout": 1.5}
+
+
 def _paused(api: Api, execution_id: str) -> bool:
     return api.get(f"/orchestrations/{execution_id}").json()["status"] == "PAUSED"
 
@@ -75,14 +81,7 @@ def test_client_orchestrate_timeout_ends_on_time_while_the_run_is_paused(
     def orchestrate() -> None:
         with Client(server.url, key) as client:
             try:
-                client.orchestrate(
-                    "run slow-worker",
-                    {"job": "sync"},
-                    plan=_plan("sync"),
-                    wait=True,
-                    timeout=1.5,
-                    on_event=events.append,
-                )
+                client.orchestrate(**_waited_for("sync"), wait=True, on_event=events.append)
             except OrchestrationTimeout as late:
                 outcome.append(late)
 
@@ -104,17 +103,8 @@ def test_async_client_orchestrate_timeout_ends_on_time_while_the_run_is_paused(
     async def orchestrate() -> OrchestrationTimeout:
         async with AsyncClient(server.url, key) as client:
             with pytest.raises(OrchestrationTimeout) as late:
-                await asyncio.wait_for(
-                    client.orchestrate(
-                        "run slow-worker",
-                        {"job": "async"},
-                        plan=_plan("async"),
-                        wait=True,
-                        timeout=1.5,
-                        on_event=lambda event: None,
-                    ),
-                    HUNG,
-                )
+                waiting = client.orchestrate(**_waited_for("async"), wait=True, on_event=print)
+                await asyncio.wait_for(waiting, HUNG)
             return late.value
 
     assert asyncio.run(orchestrate()).status == "PAUSED"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets.sync.client as ws_client
-from browser import StudioProcess, browser_page
+from browser import StudioProcess, browser_page, studio_page
 from websockets.exceptions import InvalidStatus
 
 from helpers import ServerProcess, free_port, new_project, orra_cli, terminate, wait_until
@@ -241,12 +241,10 @@ def test_the_header_names_the_project_of_the_key_in_use_not_the_configs_current_
     studio = StudioProcess(live_server.url, keys_project["apiKey"], tmp_path / "s.log", env=env)
     studio.start()
     try:
-        with browser_page(tmp_path) as (page, watched):
-            page.goto(studio.login_url)
+        with studio_page(studio, tmp_path, "executions") as (page, _watched):
             # the header, in the sidebar: the server, the key's project by name, the masked key
             page.wait_for_selector(f"text={live_server.url} · {keys_project['name']} · key")
             assert page.locator("text=configs-current").count() == 0
-            watched.check(page)
     finally:
         studio.stop()
 
@@ -262,11 +260,8 @@ def test_orra_demo_then_orra_studio_shows_the_demos_runs(tmp_path: Path):
     execution_id = re.search(r"ACCEPTED: (o_[a-z0-9]{20})", demo.stdout).group(1)
     studio = StudioProcess("", "", tmp_path / "studio.log", env=env, embedded=True).start()
     try:
-        with browser_page(tmp_path) as (page, watched):
-            page.goto(studio.login_url)
-            page.goto(studio.url + "executions")
+        with studio_page(studio, tmp_path, "executions") as (page, _watched):
             page.wait_for_selector(f"text={execution_id}")
-            watched.check(page)
     finally:
         studio.stop()
 
@@ -275,12 +270,9 @@ def test_an_empty_project_says_what_to_do_next(live_server: ServerProcess, tmp_p
     _api, fresh = new_project(live_server.url)
     studio = StudioProcess(live_server.url, fresh["apiKey"], tmp_path / "studio.log").start()
     try:
-        with browser_page(tmp_path) as (page, watched):
-            page.goto(studio.login_url)
-            page.goto(studio.url + "executions")
+        with studio_page(studio, tmp_path, "executions") as (page, _watched):
             page.wait_for_selector("text=No orchestrations yet")
             page.select_option("select", "FAILED")
             page.wait_for_selector("text=No orchestration matches these filters")
-            watched.check(page)
     finally:
         studio.stop()
