@@ -19,6 +19,7 @@ from orra_sdk.vocabulary import OrchestrationStatus
 from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
+from .look import duration, pill, when
 from .notices import Literal, Notice
 
 __all__ = ["executions_page", "rows_of", "sort_of"]
@@ -27,7 +28,13 @@ PAGE_SIZE = 25
 ANY = "any status"
 #: a column whose header sorts → the server's sort key
 SORT_KEYS = {"created": "createdAt", "status": "status", "action": "type"}
-COLUMNS = ["id", "status", "action", "content", "created", "error"]
+COLUMNS = ["id", "status", "action", "content", "created", "duration", "error"]
+_MONO_IDS = (
+    ".tabulator-cell[tabulator-field=id] { font-family: ui-monospace, SFMono-Regular, Menlo, "
+    "monospace; }"
+)
+#: the columns drawn from HTML made here (look.py: escaped), the rest are plain text
+HTML_COLUMNS = {"status": {"type": "html"}, "created": {"type": "html"}}
 NO_RUNS_YET = (
     "No orchestrations yet. Start one on the Compose page, from a terminal (orra run ACTION "
     "-d field:value) or with POST /orchestrations; orra demo runs the seed example."
@@ -55,15 +62,17 @@ ORDER_NAMES = {
 
 
 def rows_of(orchestrations: list[dict[str, Any]]) -> pd.DataFrame:
-    """The table's rows: text columns only, so nothing is interpreted as markup."""
+    """The table's rows: text, but for the status pill and the relative time, which
+    :mod:`.look` builds from escaped values, so nothing from data is read as markup."""
     return pd.DataFrame(
         [
             {
                 "id": o["executionId"],
-                "status": str(o["status"]),
+                "status": pill(str(o["status"])),
                 "action": str((o.get("action") or {}).get("type", "")),
                 "content": str((o.get("action") or {}).get("content", "")),
-                "created": (o.get("createdAt") or "")[:19].replace("T", " "),
+                "created": when(o.get("createdAt")),
+                "duration": duration(o.get("startTime") or o.get("createdAt"), o.get("endTime")),
                 "error": o.get("error") or "",
             }
             for o in orchestrations
@@ -95,8 +104,12 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         sortable={column: column in SORT_KEYS for column in COLUMNS},
         sorters=[{"field": "created", "dir": "desc"}],
         sizing_mode="stretch_width",
-        formatters={"id": {"type": "link", "urlPrefix": "./run?id=", "target": "_self"}},
+        formatters={
+            "id": {"type": "link", "urlPrefix": "./run?id=", "target": "_self"},
+            **HTML_COLUMNS,
+        },
         css_classes=["orra-executions"],
+        stylesheets=[_MONO_IDS],
     )
     offset = {"value": 0}
 

@@ -14,95 +14,29 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
 import panel as pn
 
 from orra_sdk.vocabulary import (
     TERMINAL,
     CompensationFailureStatus,
     CompensationStatus,
-    EventKind,
     StepStatus,
 )
 
 from ..approval import ApprovalRequest
 from ..client import Client
 from ..errors import NotFound, OrraError
-from ..palette import colour_of
 from .cards import approval_card, deadlines_of, failure_card
 from .compose import open_run_view
 from .context import StudioContext
 from .drawings import attempts_from_logs, plan_svg, timeline_svg
 from .live_feed import LiveFeed
+from .look import mono, pill
 from .notices import Literal, Notice
+from .run_summary import step_drawer, summary
+from .run_tables import compensation_rows, delivery_rows, instances_of, log_rows, step_rows
 
-__all__ = ["run_page", "step_rows"]
-
-#: longest JSON shown in one cell before it is cut
-CELL_LIMIT = 400
-
-
-def _json(value: Any) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
-
-
-def step_rows(body: dict[str, Any], instances: dict[str, Any] | None = None) -> pd.DataFrame:
-    """The steps; ``instances``: the instance number each step was last sent to."""
-    instances = instances or {}
-    return pd.DataFrame(
-        [
-            {
-                "step": s["id"],
-                "component": s["component"],
-                "status": str(s["status"]),
-                "attempts": s["attempts"],
-                "instance": "" if instances.get(s["id"]) is None else str(instances[s["id"]]),
-                "input": _json(s.get("input")),
-                "output": _json(s.get("output")),
-                "error": s.get("error") or "",
-            }
-            for s in body.get("stepResults", [])
-        ],
-        columns=["step", "component", "status", "attempts", "instance", "input", "output", "error"],
-    )
-
-
-def _instances(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    sent = {}
-    for line in lines:
-        if line.get("event") == EventKind.STEP_DISPATCHED and isinstance(line.get("payload"), dict):
-            sent[line.get("stepId")] = line["payload"].get("instance")
-    return sent
-
-
-def _delivery_rows(deliveries: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = ["kind", "url", "status", "attempts", "lastStatus", "lastError", "deliveredAt"]
-    return pd.DataFrame([{c: d.get(c) or "" for c in columns} for d in deliveries], columns=columns)
-
-
-def _compensation_rows(body: dict[str, Any]) -> pd.DataFrame:
-    columns = ["stepId", "component", "status", "reason", "attempts", "error"]
-    rows = body.get("compensations") or []
-    return pd.DataFrame([{c: r.get(c) or "" for c in columns} for r in rows], columns=columns)
-
-
-def _log_rows(lines: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "time": (line.get("time") or "")[11:23],
-                "level": line["level"],
-                "step": line.get("stepId") or "",
-                "event": line["event"],
-                "message": line["message"],
-            }
-            for line in lines
-        ],
-        columns=["time", "level", "step", "event", "message"],
-    )
+__all__ = ["run_page"]
 
 
 def _waiting(body: dict[str, Any]) -> tuple[str, ...]:
@@ -118,14 +52,6 @@ def _settled(body: dict[str, Any]) -> bool:
     return body["status"] in TERMINAL and not undoing
 
 
-def _badge(status: str) -> str:
-    return (
-        f'<span class="orra-status" data-status="{html.escape(status)}" '
-        f'style="background:{colour_of(status)};color:white;border-radius:6px;padding:2px 10px;'
-        f'font-weight:600">{html.escape(status)}</span>'
-    )
-
-
 def run_page(
     context: StudioContext, client: Client, execution_id: str | None = None
 ) -> pn.viewable.Viewable:
@@ -139,34 +65,48 @@ def run_page(
         return pn.Column(problem)
 
     status = pn.pane.HTML("", css_classes=["orra-run-status"])
-    title = Literal(execution_id, styles={"font-size": "18px", "font-weight": "600"})
+    title = pn.pane.HTML(mono(execution_id), styles={"font-size": "18px", "font-weight": "600"})
     action = Literal("", sizing_mode="stretch_width")
     graph = pn.pane.HTML("", css_classes=["orra-graph"], sizing_mode="stretch_width")
     timeline = pn.pane.HTML("", css_classes=["orra-timeline-pane"], sizing_mode="stretch_width")
     steps = pn.widgets.Tabulator(
-        step_rows({}), show_index=False, disabled=True, sizing_mode="stretch_width"
+        step_rows({}),
+        show_index=False,
+        disabled=True,
+        sizing_mode="stretch_width",
+        css_classes=["orra-steps"],
+        hidden_columns=["input", "output"],  # in the drawer, whole, once a step is clicked
     )
     log = pn.widgets.Tabulator(
-        _log_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width", height=300
+        log_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width", height=300
     )
-    result = Literal("", sizing_mode="stretch_width")
+    summary_card = pn.pane.HTML("", css_classes=["orra-summary"], sizing_mode="stretch_width")
+    drawer = pn.pane.HTML(
+        "<p>Click a step to see its input, output, attempts and events.</p>",
+        css_classes=["orra-step-drawer"],
+        width=420,
+    )
+    event_view = pn.widgets.RadioButtonGroup(options=["compact", "JSON"], value="compact")
+    events_json = Literal("", sizing_mode="stretch_width", css_classes=["orra-events-json"])
     deliveries = pn.widgets.Tabulator(
-        _delivery_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width"
+        delivery_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width"
     )
     compensations = pn.widgets.Tabulator(
-        _compensation_rows({}),
+        compensation_rows({}),
         show_index=False,
         disabled=True,
         sizing_mode="stretch_width",
         css_classes=["orra-compensations"],
     )
     failures = pn.Column(sizing_mode="stretch_width", css_classes=["orra-failures"])
+    for empty_until_drawn in (deliveries, compensations, failures):
+        empty_until_drawn.visible = False
     approvals = pn.Column(sizing_mode="stretch_width", css_classes=["orra-approvals"])
     revisions = Literal("", sizing_mode="stretch_width", css_classes=["orra-revisions"])
     parent = pn.pane.HTML("", css_classes=["orra-parent"])
     provenance = Literal("", sizing_mode="stretch_width")
     reason = pn.widgets.TextInput(placeholder="why (recorded with the cancellation)", width=280)
-    cancel = pn.widgets.Button(name="Cancel", button_type="danger", width=100, disabled=True)
+    cancel = pn.widgets.Button(name="Cancel", button_type="danger", width=100)
     rerun = pn.widgets.Button(name="Re-run with the same input", width=220)
     from_step = pn.widgets.Select(name="", options=[], width=110, css_classes=["orra-from-step"])
     rerun_from = pn.widgets.Button(name="Re-run from this step", width=180)
@@ -174,6 +114,8 @@ def run_page(
         f'<a class="orra-edit" href="./compose?from={html.escape(execution_id, quote=True)}">'
         "Edit and re-run</a>"
     )
+    cancel_row = pn.Row(reason, cancel, css_classes=["orra-cancel-row"])
+    rerun_row = pn.Row(rerun, from_step, rerun_from, edit, css_classes=["orra-rerun-row"])
     state: dict[str, Any] = {"feed": None, "ended": False, "plan": None, "revisions": 0}
     state["waiting"], state["seq"] = (), 0  # seq: the last event the data read reflects
 
@@ -233,27 +175,32 @@ def run_page(
                 for i in waiting
             ]
         finished = body["status"] in TERMINAL
-        status.object = _badge(str(body["status"]))
+        status.object = pill(str(body["status"]))
         act = body.get("action") or {}
         action.object = f"{act.get('type', '')}: {act.get('content', '')}"
+        summary_card.object = summary(body, lines)
+        state["body"], state["lines"] = body, lines
+        show_step()
+        if event_view.value == "JSON":
+            events_json.object = json.dumps(lines, indent=2, ensure_ascii=False)
         statuses = {s["id"]: str(s["status"]) for s in body.get("stepResults", [])}
         graph.object = plan_svg(state["plan"], statuses)
         attempts = attempts_from_logs(lines)
         timeline.object = timeline_svg(attempts, now=None if finished else datetime.now(UTC))
-        steps.value = step_rows(body, _instances(lines))
-        log.value = _log_rows(lines)
-        compensations.value = _compensation_rows(body)
-        if body.get("error"):
-            result.object = f"error: {body['error']}"
-        elif body.get("result") is not None:
-            result.object = json.dumps(body["result"], indent=2, ensure_ascii=False)
-        cancel.disabled = finished
+        steps.value = step_rows(body, instances_of(lines))
+        log.value = log_rows(lines)
+        compensations.value = compensation_rows(body)
+        cancel_row.visible = not finished  # the actions the state allows, and no others
+        rerun_row.visible = finished
+        compensations.visible = bool(body.get("compensations"))  # and no empty sections
         if "deliveries" in seen:
-            deliveries.value = _delivery_rows(seen["deliveries"])
+            deliveries.value = delivery_rows(seen["deliveries"])
+            deliveries.visible = bool(seen["deliveries"])
             pending = [
                 f for f in seen["failures"] if f["status"] == CompensationFailureStatus.PENDING
             ]
             failures.objects = [failure_card(client, f) for f in pending]
+            failures.visible = bool(pending)
 
     def refresh() -> None:
         """Read and draw now (the first render, and after this page's own buttons)."""
@@ -284,6 +231,26 @@ def run_page(
             return
         open_run_view(accepted["executionId"])
 
+    def show_step(*_: Any) -> None:
+        """The drawer: the step clicked last, in full (kept up to date while it runs)."""
+        chosen = state.get("step")
+        if chosen and state.get("body"):
+            sent = instances_of(state["lines"]).get(chosen)
+            drawer.object = step_drawer(state["body"], chosen, state["lines"], sent)
+
+    def pick_step(event: Any) -> None:
+        state["step"] = steps.value.iloc[event.row]["step"]
+        show_step()
+
+    def switch_events(*_: Any) -> None:
+        compact = event_view.value == "compact"
+        log.visible, events_json.visible = compact, not compact
+        if not compact:
+            events_json.object = json.dumps(state.get("lines", []), indent=2, ensure_ascii=False)
+
+    steps.on_click(pick_step)
+    event_view.param.watch(switch_events, "value")
+    events_json.visible = False
     cancel.on_click(do_cancel)
     rerun.on_click(lambda _e: do_rerun(None))
     rerun_from.on_click(lambda _e: do_rerun(from_step.value))
@@ -301,32 +268,55 @@ def run_page(
     pn.state.onload(follow)
     if doc is not None and doc.session_context is not None:
         pn.state.on_session_destroyed(lambda _ctx: _stop())
+    tabs = pn.Tabs(
+        (
+            "Summary",
+            pn.Column(
+                summary_card,
+                *_sections(
+                    ("Compensations that need a person", failures),
+                    ("Compensations", compensations),
+                    ("Webhook deliveries", deliveries),
+                ),
+                sizing_mode="stretch_width",
+            ),
+        ),
+        (
+            "Graph",
+            pn.Column(
+                graph,
+                *_sections(("Plan revisions", revisions), ("How the plan was made", provenance)),
+                sizing_mode="stretch_width",
+            ),
+        ),
+        ("Timeline", timeline),
+        ("Steps", pn.Row(steps, drawer, sizing_mode="stretch_width")),
+        ("Events", pn.Column(event_view, log, events_json, sizing_mode="stretch_width")),
+        dynamic=False,
+        sizing_mode="stretch_width",
+        css_classes=["orra-run-tabs"],
+    )
     return pn.Column(
         pn.Row(title, status, parent),
         action,
         problem,
-        pn.Row(reason, cancel),
-        pn.Row(rerun, from_step, rerun_from, edit),
+        cancel_row,
+        rerun_row,
         approvals,
-        *_sections(
-            ("Plan", graph),
-            ("Plan revisions", revisions),
-            ("Timeline (a bar per attempt)", timeline),
-            ("Steps", steps),
-            ("Result", result),
-            ("Compensations", compensations),
-            ("Compensations that need a person", failures),
-            ("Webhook deliveries", deliveries),
-            ("Log", log),
-            ("How the plan was made", provenance),
-        ),
+        tabs,
         sizing_mode="stretch_width",
     )
 
 
 def _sections(*parts: tuple[str, Any]) -> list[Any]:
-    """A heading before each part."""
-    return [item for title, part in parts for item in (pn.pane.Markdown(f"#### {title}"), part)]
+    """Each part under its heading, the two shown or hidden together (``part.visible``)."""
+    sections = []
+    for title, part in parts:
+        section = pn.Column(pn.pane.Markdown(f"#### {title}"), part, sizing_mode="stretch_width")
+        section.visible = part.visible
+        part.param.watch(lambda event, box=section: setattr(box, "visible", event.new), "visible")
+        sections.append(section)
+    return sections
 
 
 def _request(
