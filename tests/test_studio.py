@@ -200,6 +200,9 @@ def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Stud
     page.get_by_role("button", name="Register").click()
     page.wait_for_selector("text=Registered refund-service (version 1)")
     page.wait_for_selector("text=run_forever(service)")
+    # the code runs as pasted: this control plane's URL, the key the one placeholder
+    page.wait_for_selector(f"text=url='{studio.api.url}'")
+    page.wait_for_selector('text=api_key="sk-orra-v1-...",  # your project\'s key')
     row = page.locator(".tabulator-row", has_text="refund-service")
     row.wait_for()
     # shown as text, never run (the list refreshes every 2 s: read until a whole row is drawn)
@@ -399,6 +402,9 @@ def test_compose_marks_a_step_to_wait_for_approval(studio: Studio):
     page = studio.open("compose")
     page.get_by_role("button", name="Preview").click()
     page.wait_for_selector("text=The server accepts this plan.")
+    approvals = page.locator(".orra-steps-editor .tabulator-cell[tabulator-field=approval]")
+    assert approvals.count() == 4
+    assert approvals.locator("svg").count() == 0  # "no approval" is blank, not a red cross
     cell = page.locator(".orra-steps-editor .tabulator-row >> nth=3").locator(
         ".tabulator-cell[tabulator-field=approval]"
     )

@@ -140,7 +140,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         css_classes=["orra-steps-editor"],
         layout="fit_columns",
         widths={"id": 80, "component": 210, "dependencies": 140, "approval": 90},
-        formatters={"approval": {"type": "tickCross"}},
+        formatters={"approval": {"type": "tickCross", "crossElement": False}},
         visible=False,
     )
     problems = read_only_table(_problem_rows([]), "orra-problems", visible=False)
@@ -206,7 +206,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             "component": {"type": "list", "values": components()},
             "dependencies": {"type": "input"},
             "input": {"type": "input"},
-            "approval": {"type": "tickCross"},
+            "approval": {"type": "tickCross", "crossElement": False},
         }
         state["checking"] = True
         steps.value = rows_from_plan(plan)

@@ -107,16 +107,25 @@ def _fields(schema: dict[str, Any] | None) -> pd.DataFrame:
     )
 
 
-def snippet(name: str, description: str, schema: dict[str, Any], agent: bool) -> str:
-    """The ``orra_sdk`` code that serves a service registered this way."""
+#: the snippet in a monospace font, on a light panel, as code is shown elsewhere
+_CODE = (
+    "pre { white-space: pre; overflow-x: auto; margin: 0; padding: 10px 12px; "
+    "font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; "
+    "background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; }"
+)
+
+
+def snippet(name: str, description: str, schema: dict[str, Any], agent: bool, url: str = "") -> str:
+    """The ``orra_sdk`` code that serves a service registered this way: it runs as pasted
+    (this control plane's URL; the key is the one placeholder to fill in)."""
     kind = "Agent" if agent else "Service"
     return (
         "from orra_sdk import {kind}, run_forever\n\n"
         "{var} = {kind}(\n"
         "    {name!r},\n"
         "    description={description!r},\n"
-        "    url=ORRA_URL,\n"
-        "    api_key=ORRA_API_KEY,\n"
+        "    url={url!r},\n"
+        '    api_key="sk-orra-v1-...",  # your project\'s key: orra api-keys add --name NAME\n'
         "    input={input},\n"
         "    output={output},\n"
         ")\n\n\n"
@@ -126,6 +135,7 @@ def snippet(name: str, description: str, schema: dict[str, Any], agent: bool) ->
         "run_forever({var})\n"
     ).format(
         kind=kind,
+        url=url or "http://localhost:8005",
         var="agent" if agent else "service",
         name=name,
         description=description,
@@ -208,7 +218,7 @@ def _register_form(client: Client, refresh: Any) -> pn.viewable.Viewable:
     )
     register = pn.widgets.Button(name="Register", button_type="primary", width=120)
     outcome = Notice()
-    code = Literal("", visible=False, css_classes=["orra-snippet"])
+    code = Literal("", visible=False, css_classes=["orra-snippet"], stylesheets=[_CODE])
 
     def check_name(event: Any) -> None:
         problem = name_problem(event.new)
@@ -237,9 +247,8 @@ def _register_form(client: Client, refresh: Any) -> pn.viewable.Viewable:
             f"an instance connects. {warnings}".strip(),
             "success",
         )
-        code.object = snippet(
-            body["name"], body["description"], parsed or {}, agent=kind.value == "agent"
-        )
+        agent = kind.value == "agent"
+        code.object = snippet(body["name"], body["description"], parsed or {}, agent, client.url)
         code.visible = True
         refresh()
 
