@@ -572,3 +572,38 @@ def test_the_run_view_shows_compensations_and_settles_one_that_failed(studio: St
         ("resolved", "refunded by hand <ticket 7>")
     ]
     studio.shot("run-view-compensation")
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_no_page_scrolls_sideways_at_1280_or_1920_pixels(studio: Studio, width: int):
+    """The page and its main area fit the window; a wide table may scroll inside itself."""
+    execution_id = studio.run(SEED_REQUEST)
+    studio.page.set_viewport_size({"width": width, "height": 900})
+    overflowing = {}
+    try:
+        ready = {
+            "executions": ".orra-executions .tabulator-row",
+            f"run?id={execution_id}": ".orra-run-status [data-status=COMPLETED]",
+            "compose": "text=Preview",
+            "services": ".orra-services .tabulator-row",
+            "analytics": ".orra-sql textarea",
+        }
+        for route, drawn in ready.items():
+            page = studio.open(route)
+            page.wait_for_selector(drawn)  # its content is laid out
+            if route == "services":  # with a service's schema open beside the form
+                page.locator(".orra-services .tabulator-row").first.click()
+                page.wait_for_selector("text=Select a service to see its schema.", state="detached")
+            wide = page.evaluate(
+                """() => {
+                    const page = document.scrollingElement;
+                    const main = document.querySelector('#main');
+                    return {page: page.scrollWidth - page.clientWidth,
+                            main: main.scrollWidth - main.clientWidth};
+                }"""
+            )
+            if wide["page"] > 1 or wide["main"] > 1:
+                overflowing[route] = wide
+    finally:
+        studio.page.set_viewport_size({"width": 1400, "height": 1000})
+    assert overflowing == {}
