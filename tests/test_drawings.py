@@ -62,3 +62,26 @@ def test_every_attempt_is_a_bar_with_how_it_ended():
     svg = timeline_svg(attempts, now=T0 + timedelta(milliseconds=120))
     assert svg.count('class="orra-attempt"') == 4
     assert 'data-step="step2" data-attempt="1" data-outcome="RUNNING"' in svg
+
+
+def test_runs_per_minute_stack_by_status_in_each_statuses_colour():
+    import pandas as pd
+
+    from orra_studio.palette import colour_of
+    from orra_studio.studio.analytics import chart
+
+    minutes = pd.to_datetime(["2026-12-07 04:00", "2026-12-07 04:00", "2026-12-07 04:01"])
+    frame = pd.DataFrame(
+        {"minute": minutes, "status": ["COMPLETED", "FAILED", "COMPLETED"], "runs": [3, 1, 2]}
+    )
+    bars = chart(frame, "minute", "runs", "bar", "status")
+    glyphs = [renderer.glyph for renderer in bars.renderers]
+    assert [g.fill_color for g in glyphs] == [colour_of("COMPLETED"), colour_of("FAILED")]
+    assert glyphs[0].width == 60_000 * 0.8  # most of a minute: bars, not dots
+    lines = chart(frame, "minute", "runs", "line", "status")
+    assert [r.glyph.line_color for r in lines.renderers] == [
+        colour_of("COMPLETED"),
+        colour_of("FAILED"),
+    ]
+    one = chart(frame, "minute", "runs", "bar")  # no series: one colour, as before
+    assert len({r.glyph.__class__.__name__ for r in one.renderers}) == 1

@@ -447,6 +447,8 @@ def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: S
     studio.run(SEED_REQUEST)
     page = studio.open("analytics")
     page.wait_for_selector("text=/\\d+ row\\(s\\); fetched/")
+    page.locator(".orra-chart-pane canvas").first.wait_for()  # runs per minute, by status
+    studio.shot("analytics-runs-per-minute")
     editor = page.locator(".orra-sql textarea")
     editor.fill("SELECT component, count(*) AS steps FROM steps GROUP BY component ORDER BY 1")
     page.get_by_role("button", name="Run query").click()
@@ -477,6 +479,8 @@ RSS_BOUND_MIB = 900
 def test_a_huge_result_is_cut_before_it_fills_memory_and_nothing_spills_to_disk(studio: Studio):
     page = studio.open("analytics")
     page.wait_for_selector("text=/\\d+ row\\(s\\); fetched/")
+    page.locator(".orra-chart-pane canvas").first.wait_for()  # runs per minute, by status
+    studio.shot("analytics-runs-per-minute")
     editor = page.locator(".orra-sql textarea")
     run = page.get_by_role("button", name="Run query")
     editor.fill("SELECT i FROM range(25000) t(i)")

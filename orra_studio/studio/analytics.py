@@ -17,11 +17,13 @@ from typing import Any
 
 import pandas as pd
 import panel as pn
+from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 
 from ..client import Client
 from ..errors import OrraError
 from ..history import LocalHistory, QueryTooSlow
+from ..palette import NEUTRAL, colour_of
 from .context import StudioContext
 from .notices import Notice, set_text
 
@@ -58,8 +60,62 @@ BUILT_IN: dict[str, str] = {
 }
 
 
-def chart(frame: pd.DataFrame, x: str, y: str, kind: str) -> Any:
-    """A Bokeh figure of ``y`` against ``x`` (bars or a line)."""
+#: colours of series that are not statuses (a status keeps its own colour from the palette)
+_SERIES_COLOURS = ["#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#57606a"]
+#: the colour-by choice that draws one series
+NO_SERIES = "(none)"
+
+
+def _series_colour(name: str, at: int) -> str:
+    known = colour_of(name)
+    return known if known != NEUTRAL else _SERIES_COLOURS[at % len(_SERIES_COLOURS)]
+
+
+def stacked_chart(frame: pd.DataFrame, x: str, y: str, kind: str, series: str) -> Any:
+    """``y`` against ``x``, one series per value of ``series``: stacked bars (runs per minute,
+    a bar a minute split by status) or a line each; a status in its palette colour."""
+    table = frame.pivot_table(index=x, columns=series, values=y, aggfunc="sum", fill_value=0)
+    table = table.sort_index()
+    names = [str(name) for name in table.columns]
+    timed = pd.api.types.is_datetime64_any_dtype(table.index)
+    xs = table.index if timed or pd.api.types.is_numeric_dtype(table.index) else None
+    data: dict[str, Any] = {"x": xs if xs is not None else [str(v) for v in table.index]}
+    columns = zip(names, table.columns, strict=True)
+    data |= {name: table[column].tolist() for name, column in columns}
+    source = ColumnDataSource(data)
+    options: dict[str, Any] = {"x_axis_type": "datetime"} if timed else {}
+    if xs is None:
+        options["x_range"] = data["x"]
+    plot = figure(
+        height=320,
+        sizing_mode="stretch_width",
+        title=f"{y} by {x} and {series}",
+        toolbar_location=None,
+        **options,
+    )
+    colours = [_series_colour(name, at) for at, name in enumerate(names)]
+    if kind == "bar":
+        steps = pd.Series(table.index).diff().dropna()
+        width: Any = 0.8
+        if timed:  # most of the gap between two bars (a minute for runs per minute)
+            gap = steps.min() if not steps.empty else pd.Timedelta(minutes=1)
+            width = gap.total_seconds() * 1000 * 0.8
+        elif xs is not None and not steps.empty:
+            width = float(steps.min()) * 0.8
+        plot.vbar_stack(names, x="x", width=width, color=colours, source=source, legend_label=names)
+    else:
+        for name, colour in zip(names, colours, strict=True):
+            plot.line(x="x", y=name, source=source, line_width=2, color=colour, legend_label=name)
+    plot.legend.location = "top_left"
+    plot.yaxis.axis_label, plot.xaxis.axis_label = y, x
+    return plot
+
+
+def chart(frame: pd.DataFrame, x: str, y: str, kind: str, series: str = NO_SERIES) -> Any:
+    """A Bokeh figure of ``y`` against ``x`` (bars or a line), one series per value of
+    ``series`` when one is chosen."""
+    if series != NO_SERIES and series in frame and series not in (x, y):
+        return stacked_chart(frame, x, y, kind, series)
     categorical = not pd.api.types.is_numeric_dtype(frame[x]) and not (
         pd.api.types.is_datetime64_any_dtype(frame[x])
     )
@@ -85,6 +141,18 @@ def chart(frame: pd.DataFrame, x: str, y: str, kind: str) -> Any:
         plot.scatter(x=xs, y=frame[y], size=5, color="#0969da")
     plot.yaxis.axis_label, plot.xaxis.axis_label = y, x
     return plot
+
+
+def _as_text_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's copy: times as ISO text (Tabulator has no sorter for Panel's "timestamp"
+    and logs an error for each such column; text sorts the same)."""
+    timed = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    if not timed:
+        return frame
+    shown = frame.copy()
+    for column in timed:
+        shown[column] = shown[column].astype(str)
+    return shown
 
 
 def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
@@ -116,6 +184,7 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
     x = pn.widgets.Select(name="x", options=[], width=200)
     y = pn.widgets.Select(name="y", options=[], width=200)
     kind = pn.widgets.RadioButtonGroup(options=["bar", "line"], value="bar")
+    series = pn.widgets.Select(name="colour by", options=[NO_SERIES], width=200)
     plot = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["orra-chart-pane"])
     state: dict[str, Any] = {"frame": pd.DataFrame()}
 
@@ -144,7 +213,7 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
         if not pd.api.types.is_numeric_dtype(frame[y.value]):
             plot.object = None
             return
-        plot.object = chart(frame, x.value, y.value, kind.value)
+        plot.object = chart(frame, x.value, y.value, kind.value, series.value)
 
     async def execute(*_: Any) -> None:
         # the export and the query run on a worker thread: a 10 s query must not stall the
@@ -178,12 +247,14 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
                 "warning",
             )
         state["frame"] = frame
-        results.value = frame
+        results.value = _as_text_times(frame)
         columns = list(frame.columns)
         numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c])]
-        x.options, y.options = columns, numeric
+        text = [c for c in columns if c not in numeric]
+        x.options, y.options, series.options = columns, numeric, [NO_SERIES, *text[1:]]
         x.value = columns[0] if columns else None
         y.value = numeric[-1] if numeric else None
+        series.value = "status" if "status" in text[1:] else NO_SERIES  # by status: its colours
         summary.object = (
             f"{len(frame)} row(s); fetched {sum(fetched.values())} new or changed row(s)"
         )
@@ -196,7 +267,7 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
 
     preset.param.watch(choose, "value")
     run.on_click(execute)
-    for widget in (x, y, kind):
+    for widget in (x, y, kind, series):
         widget.param.watch(draw, "value")
     pn.state.onload(execute)
     return pn.Column(
@@ -206,7 +277,7 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
         problem,
         cut,
         results,
-        pn.Row(x, y, kind),
+        pn.Row(x, y, series, kind),
         plot,
         sizing_mode="stretch_width",
     )
