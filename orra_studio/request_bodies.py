@@ -18,7 +18,7 @@ class RunFilters(TypedDict, total=False):
     clients' listings (``Client.orchestrations(type="triage", q="refund")``)."""
 
     type: str | None  # the action type
-    q: str | None  # text in the action's content or the id
+    q: str | None  # text in the action's content, its type or the id
     since: datetime | str | None  # created at or after
     until: datetime | str | None  # created before
     sort: str | None  # createdAt, status or type; "-" first for descending

@@ -294,14 +294,21 @@ def test_filter_executions_by_text_and_type_and_bulk_cancel_two(studio: Studio):
         body["action"] = {"type": "bulk-job", "content": f"Bulk JOB number {n}"}
         ids.append(studio.run(body))
     page = studio.open("executions")
-    page.get_by_placeholder("any text").fill("bulk job")
-    page.get_by_placeholder("any text").press("Enter")
+    search = page.get_by_placeholder("action, content or id")
+    search.fill("bulk job")
+    search.press("Enter")
     rows = page.locator(".tabulator-row")
 
     def listed() -> list[str]:
         return sorted(re.findall(r"o_[a-z0-9]{20}", " ".join(rows.all_inner_texts())))
 
     wait_until(lambda: listed() == sorted(ids), 10, "the two bulk jobs by text")
+    search.fill(ids[0][2:12].upper())  # part of an id, in any case
+    search.press("Enter")
+    wait_until(lambda: listed() == [ids[0]], 10, "one run by its id")
+    search.fill("BULK-JOB")  # the action type
+    search.press("Enter")
+    wait_until(lambda: listed() == sorted(ids), 10, "the two bulk jobs by type")
     page.get_by_placeholder("any", exact=True).fill("no-such-type")
     page.get_by_placeholder("any", exact=True).press("Enter")
     wait_until(lambda: rows.count() == 0, 10, "no rows of another type")

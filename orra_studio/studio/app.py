@@ -48,7 +48,9 @@ def _nav(current: str) -> pn.pane.HTML:
         for route, title in PAGES
     )
     return pn.pane.HTML(
-        f'<nav class="orra-nav"><ul>{links}</ul></nav>', sizing_mode="stretch_width"
+        f'<nav class="orra-nav"><ul>{links}</ul></nav>',
+        sizing_mode="stretch_width",
+        stylesheets=[_CSS],  # the pane draws in a shadow root: its styles go in with it
     )
 
 
@@ -56,8 +58,8 @@ _CSS = """
 ul { list-style: none; padding: 0; margin: 0; }
 li a { display: block; padding: 8px 12px; border-radius: 6px; color: inherit;
   text-decoration: none; font-size: 15px; }
-li a.current { background: rgba(9, 105, 218, 0.12); font-weight: 600; }
-.orra-where { font-size: 12px; color: #57606a; }
+li a.current { background: rgba(9, 105, 218, 0.12); font-weight: 600; color: #0969da; }
+li a:hover { background: rgba(9, 105, 218, 0.06); }
 """
 
 
@@ -70,7 +72,9 @@ def page(context: StudioContext, route: str, title: str, build: Page) -> Any:
     pn.extension("tabulator")  # a page may show tables only later (after a key is entered)
     client = context.client()
     pn.state.on_session_destroyed(lambda _ctx: client.close())
-    where = Literal(context.where, css_classes=["orra-where"])
+    where = Literal(
+        context.where, css_classes=["orra-where"], styles={"font-size": "12px", "color": "#57606a"}
+    )
     template = pn.template.FastListTemplate(
         title=f"Orra Studio — {title}",
         sidebar=[_nav(route), where],

@@ -86,7 +86,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         name="Status", options=[ANY, *[s.value for s in OrchestrationStatus]], value=ANY, width=200
     )
     action_type = pn.widgets.TextInput(name="Action type", placeholder="any", width=180)
-    text = pn.widgets.TextInput(name="Content contains", placeholder="any text", width=220)
+    text = pn.widgets.TextInput(name="Search", placeholder="action, content or id", width=220)
     since = pn.widgets.TextInput(name="Since (ISO time)", placeholder="2026-12-04T09:00", width=170)
     until = pn.widgets.TextInput(name="Until (ISO time)", placeholder="", width=170)
     bulk_cancel = pn.widgets.Button(name="Cancel selected", button_type="danger", width=150)

@@ -182,9 +182,9 @@ class Reads:
         offset: int = 0,
     ) -> list[rows.StoredOrchestration]:
         """Sorted by ``sort`` (newest first by default), starting after ``after`` or at
-        ``offset``; ``text`` is found in the action's content whatever its case. Rows come
-        without ``data``, ``plan``, ``result``, ``webhooks`` and ``options``: a page of
-        results can be gigabytes, and a list shows none of them."""
+        ``offset``; ``text`` is found in the action's content, its type or the id, whatever its
+        case. Rows come without ``data``, ``plan``, ``result``, ``webhooks`` and ``options``:
+        a page of results can be gigabytes, and a list shows none of them."""
         where, params = ["project_id = ?"], [project_id]
         if status:
             where.append("status = ?")
@@ -192,10 +192,11 @@ class Reads:
         if action_type:
             where.append(f"{self._json_text('action', 'type')} = ?")
             params.append(action_type)
-        if text:
+        if text:  # in the content, the action type or the id, whatever its case
             escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append(f"{self._json_text('action', 'content')} ILIKE ? ESCAPE '\\'")
-            params.append(f"%{escaped}%")
+            found = [self._json_text("action", "content"), self._json_text("action", "type"), "id"]
+            where.append("(" + " OR ".join(f"{c} ILIKE ? ESCAPE '\\'" for c in found) + ")")
+            params.extend([f"%{escaped}%"] * len(found))
         if since is not None:
             where.append("created_at >= ?")
             params.append(naive(since))
