@@ -427,6 +427,8 @@ def test_orchestrations_are_listed_newest_first_and_filtered(store: StoreBackend
     assert ids(since=(AT + timedelta(minutes=2)).astimezone(paris)) == ["o_3", "o_2"]
     assert ids(limit=1, offset=1) == ["o_2"]
     assert ids(text="nothing like it") == []
+    assert ids(text="O_2") == ["o_2"]  # the id, any case
+    assert ids(text="INQUIR") == ["o_3"]  # the action type
     # sorted by any public key, ties broken by creation time in the same direction
     assert ids(sort="createdAt") == ["o_1", "o_2", "o_3"]
     assert ids(sort="status") == ["o_1", "o_3", "o_2"]
