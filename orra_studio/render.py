@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -205,11 +206,6 @@ def card(fields: dict[str, Any], title: str | None = None) -> Table:
     return Panel(table, title=title) if title else table
 
 
-def _when(iso: str | None) -> str:
-    """``2026-12-04T14:44:11.123456Z`` → ``2026-12-04 14:44:11``: short enough not to wrap."""
-    return (iso or "")[:19].replace("T", " ")
-
-
 def _took(start: str | None, end: str | None) -> str:
     if not start or not end:
         return ""
@@ -224,21 +220,33 @@ def action_text(action: dict[str, Any] | None) -> str:
     return f"{kind}: {content}" if content and content != kind else kind
 
 
+def _created(iso: str | None, today: str) -> str:
+    """``04:01:49`` today (UTC), ``12-06 23:59`` before: short enough to stay on one line."""
+    if not iso:
+        return ""
+    return iso[11:19] if iso[:10] == today else f"{iso[5:10]} {iso[11:16]}"
+
+
 def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
-    """Fits 80 columns: the id whole (to copy), the rest folded within their cells."""
-    table = Table(title="Orchestrations")
+    """A listing as ``docker ps`` draws one (no column rules), so it fits 80 columns: the id
+    and the short columns whole, the action folded within its cell."""
+    table = Table(title="Orchestrations", box=box.SIMPLE_HEAD)
     _id_column(table, "id", [r["executionId"] for r in rows])
-    table.add_column("action", overflow="fold", min_width=12)
-    table.add_column("status", no_wrap=True)
-    table.add_column("created", overflow="fold")
-    table.add_column("took", no_wrap=True)
+    table.add_column("action", overflow="fold", min_width=10)
+    table.add_column("status", overflow="fold")  # AWAITING_APPROVAL folds in 80 columns
+    for column in ("steps", "created", "took"):
+        table.add_column(column, no_wrap=True)
+    today = datetime.now(UTC).date().isoformat()
     for row in rows:
         _add_row(
             table,
             row["executionId"],
             shortened(action_text(row.get("action")), 48),
             _status(row["status"]),
-            _when(row.get("createdAt")),
+            f"{row.get('stepsCompleted') or 0}/{row['stepsPlanned']}"
+            if row.get("stepsPlanned")
+            else "",
+            _created(row.get("createdAt"), today),
             _took(row.get("startTime") or row.get("createdAt"), row.get("endTime")),
         )
     return table

@@ -218,6 +218,8 @@ class OrchestrationSummary(TypedDict):
     startTime: str | None
     endTime: str | None
     error: str | None
+    stepsCompleted: int
+    stepsPlanned: int
 
 
 class OrchestrationPage(TypedDict):

@@ -300,7 +300,7 @@ def _run(run_id: str, status: str = "RUNNING", **fields: Any) -> Run:
     return made
 
 
-@covers("accept", "record", "record_lazy", "orchestration", "steps_of", "events_of")
+@covers("accept", "record", "record_lazy", "orchestration", "steps_of", "events_of", "step_counts")
 def test_a_run_its_steps_and_its_events_read_back_decoded(store: StoreBackend):
     accepted = _run("o_1")
     step = accepted.steps["step2"]
@@ -341,6 +341,9 @@ def test_a_run_its_steps_and_its_events_read_back_decoded(store: StoreBackend):
     assert_read_once(events[0])
     assert [e.number for e in store.events_of("o_1", after=2)] == [3]
     assert store.orchestration("o_2") is None and store.steps_of("o_2") == []
+    # a listing's "1/2": completed of planned; a run with no steps is left out
+    assert store.step_counts(["o_1", "o_2"]) == {"o_1": (1, 2)}
+    assert store.step_counts([]) == {}
 
 
 def test_large_values_can_stay_encoded_for_a_response(store: StoreBackend):

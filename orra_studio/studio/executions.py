@@ -28,7 +28,7 @@ PAGE_SIZE = 25
 ANY = "any status"
 #: a column whose header sorts → the server's sort key
 SORT_KEYS = {"created": "createdAt", "status": "status", "action": "type"}
-COLUMNS = ["id", "status", "action", "content", "created", "duration", "error"]
+COLUMNS = ["id", "status", "action", "content", "steps", "created", "duration", "error"]
 _MONO_IDS = (
     ".tabulator-cell[tabulator-field=id] { font-family: ui-monospace, SFMono-Regular, Menlo, "
     "monospace; }"
@@ -61,6 +61,12 @@ ORDER_NAMES = {
 }
 
 
+def _steps(orchestration: dict[str, Any]) -> str:
+    """``3/4``: steps completed of those planned (blank when nothing was planned)."""
+    planned = orchestration.get("stepsPlanned") or 0
+    return f"{orchestration.get('stepsCompleted') or 0}/{planned}" if planned else ""
+
+
 def rows_of(orchestrations: list[dict[str, Any]]) -> pd.DataFrame:
     """The table's rows: text, but for the status pill and the relative time, which
     :mod:`.look` builds from escaped values, so nothing from data is read as markup."""
@@ -71,6 +77,7 @@ def rows_of(orchestrations: list[dict[str, Any]]) -> pd.DataFrame:
                 "status": pill(str(o["status"])),
                 "action": str((o.get("action") or {}).get("type", "")),
                 "content": str((o.get("action") or {}).get("content", "")),
+                "steps": _steps(o),
                 "created": when(o.get("createdAt")),
                 "duration": duration(o.get("startTime") or o.get("createdAt"), o.get("endTime")),
                 "error": o.get("error") or "",

@@ -150,6 +150,8 @@ class OrchestrationSummary(ResponseBody):
     startTime: str | None = None
     endTime: str | None = Field(default=None, description="when it ended; null until then")
     error: str | None = None
+    stepsCompleted: int = Field(default=0, description="its steps that completed")
+    stepsPlanned: int = Field(default=0, description="its steps, as planned (or re-planned)")
 
 
 class OrchestrationListOut(ResponseBody):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from orra_sdk.vocabulary import OrchestrationStatus
+from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 from ..core.errors import BadRequest
 from ..core.ids import to_iso
@@ -63,9 +63,14 @@ async def list_orchestrations(runtime: Runtime, command: ListOrchestrations) -> 
         offset=offset,
     )
     more, rows = len(rows) > limit, rows[:limit]
+    counts = runtime.store.step_counts([row.id for row in rows])
     items = []
     for row in rows:
         live = runtime.engine.runs.get(row.id)
+        done, planned = counts.get(row.id, (0, 0))
+        if live is not None:  # ahead of the store by a few ms
+            steps = live.steps.values()
+            done, planned = sum(s.status == StepStatus.COMPLETED for s in steps), len(steps)
         items.append(
             {
                 "executionId": row.id,
@@ -75,6 +80,8 @@ async def list_orchestrations(runtime: Runtime, command: ListOrchestrations) -> 
                 "startTime": to_iso(row.start_time),
                 "endTime": to_iso(row.end_time),
                 "error": row.error,
+                "stepsCompleted": done,
+                "stepsPlanned": planned,
             }
         )
     next_cursor = Cursor.after(sort, rows[-1]).encode() if more else None

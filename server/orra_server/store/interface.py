@@ -105,6 +105,9 @@ class StoreBackend(Protocol):
     ) -> list[rows.StoredOrchestration]:
         """Without ``data``, ``plan``, ``result``, ``webhooks`` and ``options`` (None)."""
 
+    def step_counts(self, orchestration_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(completed, planned) steps of each run that has steps."""
+
     def events_of(self, orchestration_id: str, after: int = 0) -> list[rows.StoredEvent]:
         """In order; each event's ``number`` is its place in the run (1, 2, …), ``after`` one."""
 

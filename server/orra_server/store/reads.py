@@ -218,6 +218,20 @@ class Reads:
         )
         return self._all(rows.StoredOrchestration, sql, (*params, limit, offset))
 
+    def step_counts(self, orchestration_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """Each run's steps: how many completed, of how many planned (a listing shows both;
+        a run with no steps is left out)."""
+        if not orchestration_ids:
+            return {}
+        marks = ", ".join("?" for _ in orchestration_ids)
+        sql = (
+            "SELECT orchestration_id, count(*) FILTER (WHERE status = 'COMPLETED') AS done, "
+            f"count(*) AS planned FROM steps WHERE orchestration_id IN ({marks}) "
+            "GROUP BY orchestration_id"
+        )
+        found = self._rows(sql, tuple(orchestration_ids))
+        return {row["orchestration_id"]: (int(row["done"]), int(row["planned"])) for row in found}
+
     def events_of(self, orchestration_id: str, after: int = 0) -> list[rows.StoredEvent]:
         """The run's events in order; ``after`` is an event's ``number``."""
         sql = (
