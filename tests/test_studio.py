@@ -455,6 +455,7 @@ def test_sql_over_the_history_with_a_chart_an_error_and_no_file_access(studio: S
     page = studio.open("analytics")
     page.wait_for_selector("text=/\\d+ row\\(s\\); fetched/")
     page.locator(".orra-chart-pane canvas").first.wait_for()  # runs per minute, by status
+    page.wait_for_selector("text=/keeps at most 10,000 rows \\(16 MiB\\)/")  # the cap, said
     studio.shot("analytics-runs-per-minute")
     editor = page.locator(".orra-sql textarea")
     editor.fill("SELECT component, count(*) AS steps FROM steps GROUP BY component ORDER BY 1")
@@ -487,6 +488,7 @@ def test_a_huge_result_is_cut_before_it_fills_memory_and_nothing_spills_to_disk(
     page = studio.open("analytics")
     page.wait_for_selector("text=/\\d+ row\\(s\\); fetched/")
     page.locator(".orra-chart-pane canvas").first.wait_for()  # runs per minute, by status
+    page.wait_for_selector("text=/keeps at most 10,000 rows \\(16 MiB\\)/")  # the cap, said
     studio.shot("analytics-runs-per-minute")
     editor = page.locator(".orra-sql textarea")
     run = page.get_by_role("button", name="Run query")

@@ -256,7 +256,8 @@ def analytics_page(context: StudioContext, client: Client) -> pn.viewable.Viewab
         y.value = numeric[-1] if numeric else None
         series.value = "status" if "status" in text[1:] else NO_SERIES  # by status: its colours
         summary.object = (
-            f"{len(frame)} row(s); fetched {sum(fetched.values())} new or changed row(s)"
+            f"{len(frame)} row(s); fetched {sum(fetched.values())} new or changed row(s); "
+            f"a result keeps at most {MAX_ROWS:,} rows ({MAX_BYTES // 2**20} MiB)"
         )
         draw()
 
