@@ -625,3 +625,24 @@ def test_no_page_scrolls_sideways_at_1280_or_1920_pixels(studio: Studio, width: 
     finally:
         studio.page.set_viewport_size({"width": 1400, "height": 1000})
     assert overflowing == {}
+
+
+def test_compose_edits_the_data_as_json_checked_as_it_is_typed(studio: Studio):
+    page = studio.open("compose")
+    page.locator(".bk-btn", has_text="JSON").click()
+    editor = page.locator(".orra-data-json textarea")
+    editor.wait_for()
+    assert '"customerId": "cust12345"' in editor.input_value()  # the table's fields, carried
+    editor.fill('{"customerId": "cust12345", "sellerId": }')
+    page.wait_for_selector("text=/Not valid yet: line 1, column \\d+: Expecting value/")
+    page.locator(".bk-btn", has_text="fields").click()  # refused: it would lose the JSON
+    assert editor.is_visible()
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=/The data is not valid JSON: line 1/")
+    editor.fill('{"customerId": "cust12345", "sellerId": "sell98765", "tags": ["vip", 2]}')
+    page.wait_for_selector("text=✓ a JSON object: its fields are the action's data")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=The server accepts this plan.")
+    page.locator(".bk-btn", has_text="fields").click()  # back to the table, with the list
+    page.wait_for_selector('.orra-data >> text=["vip", 2]')
+    studio.shot("compose-json")
