@@ -173,6 +173,7 @@ def test_executions_are_paged_by_the_server_and_filtered_by_status(studio: Studi
     studio.api.post(f"/orchestrations/{cancelled}/cancel", {"reason": "filter test"})
     page = studio.open("executions")
     page.wait_for_selector(f"text={cancelled}")
+    page.locator(".orra-activity canvas").first.wait_for()  # the last hour, by status
     page.locator("select").select_option("CANCELLED")
     rows = page.locator(".tabulator-row")
 
@@ -181,10 +182,10 @@ def test_executions_are_paged_by_the_server_and_filtered_by_status(studio: Studi
         return bool(texts) and all("CANCELLED" in text for text in texts)
 
     wait_until(only_cancelled, 10, "only cancelled rows")
+    studio.shot("executions")
     page.get_by_role("link", name=cancelled).click()
     page.wait_for_selector(".orra-run-status [data-status=CANCELLED]")
     assert f"id={cancelled}" in page.url
-    studio.shot("executions")
 
 
 def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Studio):
