@@ -20,6 +20,7 @@ _COLOURS: dict[str, str] = {
     StepStatus.RETRYING: "#8250df",
     StepStatus.AWAITING_APPROVAL: "#9a6700",  # (also the orchestration's)
     DrawnState.INVALID: "#cf222e",  # a step the validator refused, in a plan being edited
+    "online": "#1a7f37",  # a service with an instance connected (offline: neutral)
 }
 
 

@@ -19,6 +19,7 @@ import panel as pn
 from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
+from .look import pill
 from .notices import Literal, Notice, read_only_table
 
 __all__ = ["name_problem", "service_rows", "services_page", "snippet"]
@@ -66,7 +67,7 @@ def service_rows(services: list[dict[str, Any]], now: datetime | None = None) ->
             {
                 "name": s["name"],
                 "kind": s["kind"],
-                "online": "online" if s["online"] else "offline",
+                "online": pill("online" if s["online"] else "offline"),
                 "description": s["description"],
                 "instances": s["instances"],
                 "in flight": sum(c.get("tasksInFlight", 0) for c in s.get("connections") or []),
@@ -148,7 +149,13 @@ def snippet(name: str, description: str, schema: dict[str, Any], agent: bool, ur
 
 def services_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
     problem = Notice()
-    table = read_only_table(service_rows([]), "orra-services", selectable=1)
+    table = read_only_table(
+        service_rows([]),
+        "orra-services",
+        selectable=1,
+        widths={"description": 300},  # wraps: the counts and last seen stay in view
+        formatters={"online": {"type": "html"}, "description": {"type": "textarea"}},
+    )
     known: dict[str, dict[str, Any]] = {}
     inputs = pn.widgets.Tabulator(_fields(None), show_index=False, disabled=True, height=160)
     outputs = pn.widgets.Tabulator(_fields(None), show_index=False, disabled=True, height=160)
