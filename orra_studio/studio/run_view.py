@@ -32,7 +32,7 @@ from .context import StudioContext
 from .drawings import attempts_from_logs, plan_svg, timeline_svg, waits_from_logs
 from .live_feed import LiveFeed
 from .look import mono, pill
-from .notices import Literal, Notice
+from .notices import Literal, Notice, read_only_table
 from .run_summary import step_drawer, summary
 from .run_tables import compensation_rows, delivery_rows, instances_of, log_rows, step_rows
 
@@ -69,17 +69,9 @@ def run_page(
     action = Literal("", sizing_mode="stretch_width")
     graph = pn.pane.HTML("", css_classes=["orra-graph"], sizing_mode="stretch_width")
     timeline = pn.pane.HTML("", css_classes=["orra-timeline-pane"], sizing_mode="stretch_width")
-    steps = pn.widgets.Tabulator(
-        step_rows({}),
-        show_index=False,
-        disabled=True,
-        sizing_mode="stretch_width",
-        css_classes=["orra-steps"],
-        hidden_columns=["input", "output"],  # in the drawer, whole, once a step is clicked
-    )
-    log = pn.widgets.Tabulator(
-        log_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width", height=300
-    )
+    # the input and output are in the drawer, whole, once a step is clicked
+    steps = read_only_table(step_rows({}), "orra-steps", hidden_columns=["input", "output"])
+    log = read_only_table(log_rows([]), "orra-log", height=300)
     summary_card = pn.pane.HTML("", css_classes=["orra-summary"], sizing_mode="stretch_width")
     drawer = pn.pane.HTML(
         "<p>Click a step to see its input, output, attempts and events.</p>",
@@ -88,16 +80,8 @@ def run_page(
     )
     event_view = pn.widgets.RadioButtonGroup(options=["compact", "JSON"], value="compact")
     events_json = Literal("", sizing_mode="stretch_width", css_classes=["orra-events-json"])
-    deliveries = pn.widgets.Tabulator(
-        delivery_rows([]), show_index=False, disabled=True, sizing_mode="stretch_width"
-    )
-    compensations = pn.widgets.Tabulator(
-        compensation_rows({}),
-        show_index=False,
-        disabled=True,
-        sizing_mode="stretch_width",
-        css_classes=["orra-compensations"],
-    )
+    deliveries = read_only_table(delivery_rows([]), "orra-deliveries")
+    compensations = read_only_table(compensation_rows({}), "orra-compensations")
     failures = pn.Column(sizing_mode="stretch_width", css_classes=["orra-failures"])
     for empty_until_drawn in (deliveries, compensations, failures):
         empty_until_drawn.visible = False
