@@ -85,3 +85,30 @@ def test_runs_per_minute_stack_by_status_in_each_statuses_colour():
     ]
     one = chart(frame, "minute", "runs", "bar")  # no series: one colour, as before
     assert len({r.glyph.__class__.__name__ for r in one.renderers}) == 1
+
+
+def test_waits_show_on_the_timeline_a_step_for_a_person_and_the_run_for_a_service():
+    from orra_studio.studio.drawings import waits_from_logs
+
+    paused = "paused: waiting for an instance of 'ship-order': none is connected <now>"
+    lines = [
+        {"stepId": "step1", "event": "step_dispatched", "time": _at(0), "payload": {"attempt": 1}},
+        {"stepId": "step1", "event": "step_completed", "time": _at(10), "payload": {}},
+        {"stepId": None, "event": "orchestration_paused", "time": _at(12), "message": paused},
+        {"stepId": None, "event": "orchestration_running", "time": _at(40), "message": ""},
+        {"stepId": "step2", "event": "approval_requested", "time": _at(41), "payload": {}},
+        {"stepId": "step2", "event": "step_approved", "time": _at(70), "payload": {}},
+        {"stepId": "step2", "event": "step_dispatched", "time": _at(71), "payload": {}},
+        {"stepId": "step3", "event": "approval_requested", "time": _at(72), "payload": {}},
+    ]
+    waits = waits_from_logs(lines)
+    assert [(w.kind, w.step_id, w.end is None) for w in waits] == [
+        ("paused", None, False),
+        ("approval", "step2", False),
+        ("approval", "step3", True),  # still waiting
+    ]
+    svg = timeline_svg(attempts_from_logs(lines), now=T0 + timedelta(milliseconds=80), waits=waits)
+    assert svg.count('class="orra-wait"') == 3
+    assert 'data-kind="paused" data-step=""' in svg
+    assert "none is connected &lt;now&gt;" in svg  # the reason, escaped
+    assert 'data-kind="approval" data-step="step3"' in svg

@@ -380,9 +380,14 @@ def test_approve_and_reject_a_waiting_step_in_the_run_view(studio: Studio):
     page.wait_for_selector(".orra-run-status [data-status=AWAITING_APPROVAL]")
     card = page.locator(".orra-approval")
     page.wait_for_selector("text=step4 (ai-assistant-service) waits for your approval")
+    # the Summary names the step that waits; the Cancel row is there, the re-run row is not
+    page.wait_for_selector(".orra-summary >> text=step4 (ai-assistant-service) waits for a person")
+    assert page.locator(".orra-rerun-row").is_hidden()
     studio.shot("run-view-approval")
     card.get_by_role("button", name="Approve").click()
     page.wait_for_selector(".orra-run-status [data-status=COMPLETED]")
+    studio.tab("Timeline")  # the wait for a person shows beside the attempts
+    page.locator("rect.orra-wait[data-kind=approval][data-step=step4]").wait_for()
     decided = studio.api.get(f"/orchestrations/{execution_id}/logs").json()["logs"]
     assert any(e["event"] == "step_approved" for e in decided)
 

@@ -17,7 +17,7 @@ from orra_sdk.vocabulary import ATTEMPT_ENDINGS, STEP_STATUS_OF, DrawnState, Eve
 
 from ..palette import colour_of
 
-__all__ = ["Attempt", "attempts_from_logs", "plan_svg", "timeline_svg"]
+__all__ = ["Attempt", "Wait", "attempts_from_logs", "plan_svg", "timeline_svg", "waits_from_logs"]
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 46, 70, 18, 12
 
@@ -137,6 +137,46 @@ class Attempt:
     instance: int | None = None
 
 
+@dataclass(frozen=True)
+class Wait:
+    """A time the run waited: a step for a person (``approval``), or the whole run for an
+    instance of a service (``paused``; no step)."""
+
+    kind: str
+    start: datetime
+    end: datetime | None
+    step_id: str | None = None
+    why: str = ""
+
+
+#: what ends a step's wait for a person
+_DECIDED = {EventKind.STEP_APPROVED, EventKind.STEP_REJECTED, EventKind.STEP_DISPATCHED}
+
+
+def waits_from_logs(lines: list[dict[str, Any]]) -> list[Wait]:
+    """Every wait of the run, from its log lines: approvals by step, pauses of the run."""
+    asked: dict[str, datetime] = {}
+    paused: tuple[datetime, str] | None = None
+    waits: list[Wait] = []
+    for line in lines:
+        event, moment, step_id = line.get("event"), _time(line.get("time")), line.get("stepId")
+        if moment is None:
+            continue
+        if event == EventKind.APPROVAL_REQUESTED and step_id:
+            asked[step_id] = moment
+        elif event in _DECIDED and step_id in asked:
+            waits.append(Wait("approval", asked.pop(step_id), moment, step_id))
+        elif event == EventKind.ORCHESTRATION_PAUSED:
+            paused = paused or (moment, line.get("message") or "paused")
+        elif paused is not None and str(event).startswith("orchestration_"):
+            waits.append(Wait("paused", paused[0], moment, why=paused[1]))
+            paused = None
+    waits += [Wait("approval", start, None, step_id) for step_id, start in asked.items()]
+    if paused is not None:
+        waits.append(Wait("paused", paused[0], None, why=paused[1]))
+    return waits
+
+
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -173,14 +213,22 @@ def _attempt(step_id: str, started: dict[str, Any], end: datetime | None, outcom
     )
 
 
-def timeline_svg(attempts: list[Attempt], now: datetime | None = None) -> str:
+def timeline_svg(
+    attempts: list[Attempt], now: datetime | None = None, waits: list[Wait] | None = None
+) -> str:
     """A Gantt chart: a row per step, a bar per attempt from dispatch to its end (a running
-    one to ``now``), coloured by how it ended; a retried attempt's bar is followed by the next."""
-    if not attempts:
+    one to ``now``), coloured by how it ended; a retried attempt's bar is followed by the next.
+    Waits show too: a step's wait for a person as an outlined bar on its row, a pause of the
+    run as a band across the chart."""
+    waits = waits or []
+    if not attempts and not waits:
         return '<svg class="orra-timeline" width="10" height="10"></svg>'
-    rows = sorted({a.step_id for a in attempts}, key=_step_order)
-    start = min(a.start for a in attempts)
-    end = max((a.end or now or a.start) for a in attempts)
+    steps = {a.step_id for a in attempts} | {w.step_id for w in waits if w.step_id}
+    rows = sorted(steps, key=_step_order)
+    moments = [a.start for a in attempts] + [w.start for w in waits]
+    start = min(moments)
+    ends = [a.end or now or a.start for a in attempts] + [w.end or now or w.start for w in waits]
+    end = max(ends)
     span = max((end - start).total_seconds(), 0.001)
     label_w, bar_h, gap, chart_w = 80, 18, 8, 640
     height = PAD * 2 + len(rows) * (bar_h + gap) + 16
@@ -193,6 +241,22 @@ def timeline_svg(attempts: list[Attempt], now: datetime | None = None) -> str:
         y = PAD + row * (bar_h + gap)
         parts.append(
             f'<text x="{PAD}" y="{y + 13}" font-size="12" fill="#1f2328">{_text(step_id)}</text>'
+        )
+    for wait in waits:
+        finish = wait.end or now or wait.start
+        x = label_w + PAD + (wait.start - start).total_seconds() / span * chart_w
+        w = max(2.0, (finish - wait.start).total_seconds() / span * chart_w)
+        took = (finish - wait.start).total_seconds()
+        if wait.step_id is None:  # the run paused: a band across every row
+            y, h, style = PAD - 2, len(rows) * (bar_h + gap), 'fill="#8250df" fill-opacity="0.12"'
+        else:
+            y, h = PAD + rows.index(wait.step_id) * (bar_h + gap), bar_h
+            style = 'fill="none" stroke="#9a6700" stroke-width="1.5" stroke-dasharray="4 2"'
+        what = _text(wait.why or f"{wait.step_id} waited for a person")
+        parts.append(
+            f'<rect class="orra-wait" data-kind="{wait.kind}" '
+            f'data-step="{_text(wait.step_id or "")}" x="{x:.1f}" y="{y}" width="{w:.1f}" '
+            f'height="{h}" rx="3" {style}><title>{what} ({took:.1f} s)</title></rect>'
         )
     for attempt in attempts:
         y = PAD + rows.index(attempt.step_id) * (bar_h + gap)

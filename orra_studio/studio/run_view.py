@@ -29,7 +29,7 @@ from ..errors import NotFound, OrraError
 from .cards import approval_card, deadlines_of, failure_card
 from .compose import open_run_view
 from .context import StudioContext
-from .drawings import attempts_from_logs, plan_svg, timeline_svg
+from .drawings import attempts_from_logs, plan_svg, timeline_svg, waits_from_logs
 from .live_feed import LiveFeed
 from .look import mono, pill
 from .notices import Literal, Notice
@@ -186,7 +186,9 @@ def run_page(
         statuses = {s["id"]: str(s["status"]) for s in body.get("stepResults", [])}
         graph.object = plan_svg(state["plan"], statuses)
         attempts = attempts_from_logs(lines)
-        timeline.object = timeline_svg(attempts, now=None if finished else datetime.now(UTC))
+        timeline.object = timeline_svg(
+            attempts, now=None if finished else datetime.now(UTC), waits=waits_from_logs(lines)
+        )
         steps.value = step_rows(body, instances_of(lines))
         log.value = log_rows(lines)
         compensations.value = compensation_rows(body)
