@@ -25,6 +25,7 @@ from .request_bodies import (
 )
 from .types import (
     Accepted,
+    Activity,
     ApiKey,
     ApiKeyCreated,
     ApiKeyRevoked,
@@ -198,6 +199,11 @@ class Endpoints:
         cursor of the next page."""
         params = listing_params(status, limit, offset, filters)
         return self._call("GET", "/orchestrations", params=params, parse=_key("orchestrations"))
+
+    def activity(self, minutes: int = 60) -> Activity:
+        """Runs created per minute over the last ``minutes``, by status (minutes without runs
+        left out)."""
+        return self._call("GET", "/activity", params={"minutes": minutes})
 
     def orchestration_page(
         self, status: str | None = None, limit: int = 50, **filters: Unpack[RunFilters]

@@ -30,6 +30,8 @@ from .account_types import (
 __all__ = [
     "OPENAPI_NAMES",
     "Accepted",
+    "Activity",
+    "ActivityBucket",
     "Approval",
     "ApiKey",
     "ApiKeyCreated",
@@ -222,6 +224,18 @@ class OrchestrationSummary(TypedDict):
     stepsPlanned: int
 
 
+class ActivityBucket(TypedDict):
+    at: str
+    status: OrchestrationStatus
+    runs: int
+
+
+class Activity(TypedDict):
+    since: str
+    bucketSeconds: int
+    buckets: list[ActivityBucket]
+
+
 class OrchestrationPage(TypedDict):
     orchestrations: list[OrchestrationSummary]
     #: pass as ``cursor=`` for the next page; None on the last one
@@ -333,6 +347,8 @@ OPENAPI_NAMES: dict[type, str] = {
     Orchestration: "OrchestrationOut",
     OrchestrationSummary: "OrchestrationSummary",
     OrchestrationPage: "OrchestrationListOut",
+    ActivityBucket: "ActivityBucket",
+    Activity: "ActivityOut",
     Revision: "RevisionOut",
     PlanCacheCleared: "PlanCacheCleared",
     Approval: "ApprovalOut",

@@ -54,6 +54,13 @@ def test_orchestrate_and_wait_streams_the_events(project) -> None:
         with pytest.raises(Conflict) as finished:
             client.cancel(done["executionId"])
         assert finished.value.code == "orchestration_finished" and finished.value.status == 409
+        # the Executions chart's data: runs per minute by status, this one among them
+        activity = client.activity(60)
+        assert activity["bucketSeconds"] == 60 and activity["since"] <= done["createdAt"]
+        completed = [b for b in activity["buckets"] if b["status"] == "COMPLETED"]
+        assert sum(b["runs"] for b in completed) >= 1
+        with pytest.raises(BadRequest):
+            client.activity(0)  # at least a minute
 
 
 def test_async_client(project) -> None:

@@ -95,7 +95,9 @@ def test_sigkill_with_50_orchestrations_in_flight_loses_none_and_records_each_st
     api, project = new_project(server.url)
     services = ServiceProcess(
         [str(SERVICES / "sdk_services.py"), server.url, project["apiKey"], "text"],
-        env={"COUNT_DELAY": "1.0", "COUNT_CONCURRENCY": "64"},
+        # each run stays in its second step for 3 s: long enough that all 50 are in flight
+        # together even when posting them is slow (a busy machine took over a second)
+        env={"COUNT_DELAY": "3.0", "COUNT_CONCURRENCY": "64"},
     ).start()
     request = {
         "action": {"type": "shout-and-count", "content": "shout, count words"},
@@ -113,7 +115,7 @@ def test_sigkill_with_50_orchestrations_in_flight_loses_none_and_records_each_st
             listed = api.get("/orchestrations", params={"limit": 100}).json()["orchestrations"]
             return len(listed) == 50 and all(o["status"] == "RUNNING" for o in listed)
 
-        wait_until(counting, 10, "all 50 to be running")
+        wait_until(counting, 20, "all 50 to be running")
         server.stop(signal.SIGKILL)
         again = ServerProcess(fresh_db, port=server.port).start()
         try:
@@ -125,6 +127,7 @@ def test_sigkill_with_50_orchestrations_in_flight_loses_none_and_records_each_st
             again.stop()
     finally:
         services.stop()
+        server.stop(signal.SIGKILL)  # (killed already, unless the test failed before that)
 
     with duckdb.connect(str(fresh_db), read_only=True) as db:
         accepted = db.execute(

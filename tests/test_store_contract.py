@@ -386,7 +386,7 @@ def test_revisions_are_read_without_their_plans(store: StoreBackend):
     assert store.revisions_of("o_2") == []
 
 
-@covers("orchestrations_of")
+@covers("orchestrations_of", "activity_of")
 def test_orchestrations_are_listed_newest_first_and_filtered(store: StoreBackend):
     def accepted(i: int, kind: str, content: str, status: str) -> Run:
         return Run(
@@ -432,6 +432,15 @@ def test_orchestrations_are_listed_newest_first_and_filtered(store: StoreBackend
     assert ids(text="nothing like it") == []
     assert ids(text="O_2") == ["o_2"]  # the id, any case
     assert ids(text="INQUIR") == ["o_3"]  # the action type
+    # runs per minute by status: a minute each here, counted from ``since``
+    activity = store.activity_of("p_1", AT + timedelta(minutes=2))
+    minute = AT.replace(second=0, microsecond=0)  # each run's minute, cut to the minute
+    assert [(a.at, a.status, a.runs) for a in activity] == [
+        (minute + timedelta(minutes=2), "FAILED", 1),
+        (minute + timedelta(minutes=3), "COMPLETED", 1),
+    ]
+    assert_read_once(activity[0])
+    assert store.activity_of("p_other", AT) == []
     # sorted by any public key, ties broken by creation time in the same direction
     assert ids(sort="createdAt") == ["o_1", "o_2", "o_3"]
     assert ids(sort="status") == ["o_1", "o_3", "o_2"]

@@ -173,6 +173,7 @@ def test_executions_are_paged_by_the_server_and_filtered_by_status(studio: Studi
     studio.api.post(f"/orchestrations/{cancelled}/cancel", {"reason": "filter test"})
     page = studio.open("executions")
     page.wait_for_selector(f"text={cancelled}")
+    page.locator(".orra-activity canvas").first.wait_for()  # the last hour, by status
     page.locator("select").select_option("CANCELLED")
     rows = page.locator(".tabulator-row")
 
@@ -181,10 +182,10 @@ def test_executions_are_paged_by_the_server_and_filtered_by_status(studio: Studi
         return bool(texts) and all("CANCELLED" in text for text in texts)
 
     wait_until(only_cancelled, 10, "only cancelled rows")
+    studio.shot("executions")
     page.get_by_role("link", name=cancelled).click()
     page.wait_for_selector(".orra-run-status [data-status=CANCELLED]")
     assert f"id={cancelled}" in page.url
-    studio.shot("executions")
 
 
 def test_register_a_service_from_the_form_and_see_it_listed_offline(studio: Studio):
@@ -625,3 +626,24 @@ def test_no_page_scrolls_sideways_at_1280_or_1920_pixels(studio: Studio, width: 
     finally:
         studio.page.set_viewport_size({"width": 1400, "height": 1000})
     assert overflowing == {}
+
+
+def test_compose_edits_the_data_as_json_checked_as_it_is_typed(studio: Studio):
+    page = studio.open("compose")
+    page.locator(".bk-btn", has_text="JSON").click()
+    editor = page.locator(".orra-data-json textarea")
+    editor.wait_for()
+    assert '"customerId": "cust12345"' in editor.input_value()  # the table's fields, carried
+    editor.fill('{"customerId": "cust12345", "sellerId": }')
+    page.wait_for_selector("text=/Not valid yet: line 1, column \\d+: Expecting value/")
+    page.locator(".bk-btn", has_text="fields").click()  # refused: it would lose the JSON
+    assert editor.is_visible()
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=/The data is not valid JSON: line 1/")
+    editor.fill('{"customerId": "cust12345", "sellerId": "sell98765", "tags": ["vip", 2]}')
+    page.wait_for_selector("text=✓ a JSON object: its fields are the action's data")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=The server accepts this plan.")
+    page.locator(".bk-btn", has_text="fields").click()  # back to the table, with the list
+    page.wait_for_selector('.orra-data >> text=["vip", 2]')
+    studio.shot("compose-json")

@@ -21,6 +21,7 @@ from orra_sdk.vocabulary import DrawnState, StepStatus
 from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
+from .data_editor import DataEditor, parse_data
 from .drawings import plan_svg
 from .notices import Literal, Notice, read_only_table, set_text
 
@@ -28,21 +29,6 @@ __all__ = ["compose_page", "open_run_view", "parse_data", "plan_from_rows", "row
 
 STEP_COLUMNS = ["id", "component", "dependencies", "input", "approval"]
 SEED_CONTENT = "Hi, I am interested in your product. Can you tell me more about its features?"
-
-
-def parse_data(rows: pd.DataFrame) -> dict[str, Any]:
-    """The data table as a dict; a value that parses as JSON is that value, else text."""
-    data: dict[str, Any] = {}
-    for field, value in zip(rows["field"], rows["value"], strict=True):
-        name = str(field or "").strip()
-        if not name:
-            continue
-        text = "" if value is None else str(value)
-        try:
-            data[name] = json.loads(text)
-        except ValueError:
-            data[name] = text
-    return data
 
 
 def rows_from_plan(plan: dict[str, Any] | None) -> pd.DataFrame:
@@ -121,6 +107,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
         width=520,
         css_classes=["orra-data"],
     )
+    editor = DataEditor(data)
     grounding = pn.widgets.Select(
         name="Grounding",
         options=_grounding_choices(client),
@@ -183,8 +170,8 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     def do_preview(_event: Any = None) -> None:
         notice.hide()
         try:
-            answer = client.plan(action(), parse_data(data.value), **grounded())
-        except OrraError as exc:
+            answer = client.plan(action(), editor.value(), **grounded())
+        except (OrraError, ValueError) as exc:  # the server refused, or the JSON has a problem
             notice.show(str(exc), "error")
             return
         matched = answer.get("grounding")
@@ -223,8 +210,8 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             show(plan, local)
             return None, None
         try:
-            return plan, call(action(), parse_data(data.value), plan=plan, **grounded())
-        except OrraError as exc:
+            return plan, call(action(), editor.value(), plan=plan, **grounded())
+        except (OrraError, ValueError) as exc:
             notice.show(str(exc), "error")
             return plan, None
 
@@ -278,7 +265,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     return pn.Column(
         pn.Row(action_type, content, sizing_mode="stretch_width"),
         pn.pane.Markdown("#### Data (a value that is JSON is sent as JSON)"),
-        data,
+        editor.view,
         pn.Row(grounding, add_field, remove_field, preview, used),
         notice,
         pn.pane.Markdown("#### Plan"),

@@ -18,6 +18,7 @@ from orra_sdk.vocabulary import OrchestrationStatus
 
 from ..client import Client
 from ..errors import OrraError
+from .charts import stacked_chart
 from .context import StudioContext
 from .look import duration, pill, when
 from .notices import Literal, Notice
@@ -119,8 +120,26 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         stylesheets=[_MONO_IDS],
     )
     offset = {"value": 0}
+    activity = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["orra-activity"])
+
+    def draw_activity() -> None:
+        """The last hour's runs per minute, stacked by status (all runs, not the page)."""
+        try:
+            answer = client.activity(60)
+        except OrraError:
+            return  # the listing below says what went wrong
+        buckets = answer["buckets"]
+        activity.visible = bool(buckets)
+        if buckets:
+            frame = pd.DataFrame(buckets).assign(minute=lambda f: pd.to_datetime(f["at"]))
+            hour = (pd.to_datetime(answer["since"]), pd.Timestamp.now(tz="UTC").ceil("min"))
+            title = "Runs per minute in the last hour, by status"
+            plot = stacked_chart(frame, "minute", "runs", "bar", "status", 160, title, hour)
+            plot.xaxis.axis_label = None
+            activity.object = plot
 
     def load(*_: Any) -> None:
+        draw_activity()
         chosen = None if status.value == ANY else status.value
         try:
             rows = client.orchestrations(
@@ -184,6 +203,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         pn.Row(status, action_type, text, since, until),
         pn.Row(refresh, previous, following, bulk_cancel, where),
         problem,
+        activity,
         empty,
         table,
         sizing_mode="stretch_width",

@@ -19,7 +19,14 @@ from .models import ERROR_RESPONSES, OrchestrationIn, answers
 from .responses import FastJSONResponse
 from .routing import OrjsonRoute
 from .runtime import runtime_of
-from .schemas import Accepted, OrchestrationListOut, OrchestrationOut, PlanCacheCleared, PlanInfo
+from .schemas import (
+    Accepted,
+    ActivityOut,
+    OrchestrationListOut,
+    OrchestrationOut,
+    PlanCacheCleared,
+    PlanInfo,
+)
 
 router = APIRouter(tags=["orchestrations"], route_class=OrjsonRoute, responses=ERROR_RESPONSES)
 
@@ -90,7 +97,9 @@ async def list_orchestrations(
     ),
     type: str | None = Query(default=None, max_length=200, description="action type, exactly"),
     q: str | None = Query(
-        default=None, max_length=200, description="text in the action's content (any case)"
+        default=None,
+        max_length=200,
+        description="text in the action's content, its type or the id (any case)",
     ),
     since: datetime | None = Query(default=None, description="created at or after"),
     until: datetime | None = Query(default=None, description="created before"),
@@ -112,3 +121,15 @@ async def list_orchestrations(
     )
     page = await listing.list_orchestrations(runtime_of(request), command)
     return FastJSONResponse({"orchestrations": page.items, "nextCursor": page.next_cursor})
+
+
+@router.get("/activity", response_model=ActivityOut)
+async def orchestration_activity(
+    request: Request,
+    project_id: ProjectId,
+    minutes: int = Query(default=60, ge=1, le=1440, description="how far back, in minutes"),
+) -> FastJSONResponse:
+    """How many runs were created each minute over the last ``minutes``, by their status now
+    (minutes without runs are left out)."""
+    answer = await listing.activity(runtime_of(request), project_id, minutes)
+    return FastJSONResponse(answer)

@@ -154,6 +154,20 @@ class OrchestrationSummary(ResponseBody):
     stepsPlanned: int = Field(default=0, description="its steps, as planned (or re-planned)")
 
 
+class ActivityBucket(ResponseBody):
+    at: str = Field(description="the minute's start (UTC)")
+    status: OrchestrationStatus = Field(description="the status these runs have now")
+    runs: int
+
+
+class ActivityOut(ResponseBody):
+    """Runs created per minute, by status: what the studio's Executions chart draws."""
+
+    since: str
+    bucketSeconds: int
+    buckets: list[ActivityBucket]
+
+
 class OrchestrationListOut(ResponseBody):
     orchestrations: list[OrchestrationSummary]
     nextCursor: str | None = _next_cursor("?cursor=")

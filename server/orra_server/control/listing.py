@@ -4,7 +4,8 @@ current status (the engine's for a live run: the store's rows lag it by a batch)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
@@ -107,3 +108,12 @@ def _cursor_or_400(cursor: str | None, sort: str, offset: int) -> Cursor | None:
             code="invalid_cursor",
             param="cursor",
         ) from None
+
+
+async def activity(runtime: Runtime, project_id: str, minutes: int) -> dict[str, Any]:
+    """Runs created per minute over the last ``minutes``, by status (the Executions chart)."""
+    await runtime.store.sync()
+    since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
+    found = runtime.store.activity_of(project_id, since)
+    buckets = [{"at": to_iso(a.at), "status": a.status, "runs": a.runs} for a in found]
+    return {"since": to_iso(since), "bucketSeconds": 60, "buckets": buckets}

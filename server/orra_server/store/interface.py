@@ -108,6 +108,9 @@ class StoreBackend(Protocol):
     def step_counts(self, orchestration_ids: list[str]) -> dict[str, tuple[int, int]]:
         """(completed, planned) steps of each run that has steps."""
 
+    def activity_of(self, project_id: str, since: datetime) -> list[rows.StoredActivity]:
+        """Runs created per minute since ``since``, by status; oldest minute first."""
+
     def events_of(self, orchestration_id: str, after: int = 0) -> list[rows.StoredEvent]:
         """In order; each event's ``number`` is its place in the run (1, 2, …), ``after`` one."""
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import orjson
 
 __all__ = [
+    "StoredActivity",
     "StoredApiKey",
     "StoredCompensation",
     "StoredCompensationFailure",
@@ -32,6 +33,15 @@ __all__ = [
 ]
 
 _frozen = dataclass(frozen=True, slots=True)
+
+
+@_frozen
+class StoredActivity:
+    """Runs created in one minute (``at``) that now have one ``status``."""
+
+    at: datetime
+    status: str
+    runs: int
 
 
 @_frozen
