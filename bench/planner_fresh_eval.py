@@ -1,0 +1,59 @@
+"""Issue 28's fresh planning eval: exact plans and refusals per failure class.
+
+    python bench/planner_fresh_eval.py                      # the held-out split, aggregates only
+    python bench/planner_fresh_eval.py --split tuning --show  # the tuning split, case by case
+
+Starts an embedded control plane (offline schema-flow planner) on a temporary DuckDB file,
+registers each catalog of ``tests/planning/fresh_catalogs.toml`` in its own project, previews
+(``dryRun``) every case of the split and prints the exact-plan accuracy and the refusal rate,
+overall and per class. The held-out split is frozen and never printed case by case (``--show``
+is refused for it): whoever tunes the planner must not see it. The numbers before and after
+issue 28 are recorded in docs/planner.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from planning.fresh import run_fresh, show, summary  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("held-out", "tuning"), default="held-out")
+    parser.add_argument(
+        "--show", action="store_true", help="print each case's plan vs expected (tuning only)"
+    )
+    args = parser.parse_args()
+    if args.show and args.split == "held-out":
+        parser.error("--show is for the tuning split only: the held-out split is never shown")
+    from orra_studio.embedded import EmbeddedServer
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedServer(str(Path(tmp) / "fresh.duckdb"), offline_planner=True) as server,
+    ):
+        started = time.perf_counter()
+        verdicts = run_fresh(server.url, args.split)
+        took = time.perf_counter() - started
+    if args.show:
+        print(show(verdicts))
+        print()
+    print(f"split: {args.split}")
+    print(summary(verdicts))
+    print(
+        f"{len(verdicts)} previews in {took:.2f} s · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f" · {platform.machine()}, Python {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    main()
