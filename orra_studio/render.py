@@ -34,6 +34,7 @@ __all__ = [
     "result_panel",
     "services_table",
     "steps_table",
+    "took",
 ]
 
 _STATUS_STYLE = {
@@ -206,7 +207,8 @@ def card(fields: dict[str, Any], title: str | None = None) -> Table:
     return Panel(table, title=title) if title else table
 
 
-def _took(start: str | None, end: str | None) -> str:
+def took(start: str | None, end: str | None) -> str:
+    """How long from ``start`` to ``end`` (ISO times): ``18 ms``, ``1.2 s``; blank without both."""
     if not start or not end:
         return ""
     seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
@@ -247,7 +249,7 @@ def orchestrations_table(rows: list[dict[str, Any]]) -> Table:
             if row.get("stepsPlanned")
             else "",
             _created(row.get("createdAt"), today),
-            _took(row.get("startTime") or row.get("createdAt"), row.get("endTime")),
+            took(row.get("startTime") or row.get("createdAt"), row.get("endTime")),
         )
     return table
 

@@ -27,6 +27,7 @@ from ..render import (
     shortened,
     shown_text,
     steps_table,
+    took,
 )
 from ..types import Logs
 from .asked import Asked, asks
@@ -316,21 +317,12 @@ def _timeline(body: dict[str, Any]):
             **step,
             "tries": step.get("attempts"),
             "started": clock(step.get("startTime"), day),
-            "took": _duration(step.get("startTime"), step.get("endTime")),
+            "took": took(step.get("startTime"), step.get("endTime")),
         }
         for step in body["stepResults"]
     ]
     whole = ("status", "tries", "started", "took")  # fits 80 columns; the component folds
     return records_table(rows, ["id", "component", *whole], "Steps", whole)
-
-
-def _duration(start: str | None, end: str | None) -> str:
-    if not start or not end:
-        return ""
-    from datetime import datetime
-
-    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 @shows(logs_table, lines=lambda body: body["logs"])

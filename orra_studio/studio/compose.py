@@ -21,7 +21,7 @@ from orra_sdk.vocabulary import DrawnState, StepStatus
 from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
-from .data_editor import DataEditor, parse_data
+from .data_editor import DataEditor, parse_data, rows_of_data
 from .drawings import plan_svg
 from .notices import Literal, Notice, read_only_table, set_text
 
@@ -312,15 +312,7 @@ def _start_from_past_run(client, action_type, content, data, steps, state, previ
     act = past.get("action") or {}
     set_text(action_type, str(act.get("type", "")))
     set_text(content, str(act.get("content", "")))
-    fields = past.get("data") or []
-    data.value = pd.DataFrame(
-        {
-            "field": [f["field"] for f in fields],
-            "value": [
-                v if isinstance(v, str) else json.dumps(v) for v in (f.get("value") for f in fields)
-            ],
-        }
-    )
+    data.value = rows_of_data({f["field"]: f.get("value") for f in past.get("data") or []})
     preview()
     plan = made.get("plan")
     if plan:
