@@ -178,6 +178,23 @@ class _Conversations(Endpoints):
         """Long-poll until it ends; :class:`OrchestrationTimeout` after ``timeout`` seconds."""
         return self._run(_waiting(execution_id, timeout))
 
+    def events(
+        self,
+        execution_id: str,
+        after: int = 0,
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> Any:  # Iterator[dict] on Client, AsyncIterator[dict] on AsyncClient
+        """Its events as they happen (server-sent events) until it has ended, or until
+        ``timeout`` seconds pass with nothing new, or the wall clock reaches ``deadline`` (a
+        ``time.monotonic()`` value; keep-alives do not postpone it); then the iteration just
+        stops. On :class:`AsyncClient` iterate it with ``async for``."""
+        return self._read_events(EventReader(execution_id, after, timeout, deadline))
+
+    def _read_events(self, reader: EventReader) -> Any:
+        raise NotImplementedError
+
     def orchestrate(
         self,
         action: str | dict[str, Any],
@@ -224,19 +241,7 @@ class Client(_Conversations):
     def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(self.export_bytes(table, "arrow", **filters))
 
-    def events(
-        self,
-        execution_id: str,
-        after: int = 0,
-        *,
-        timeout: float | None = None,
-        deadline: float | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Its events as they happen (server-sent events) until it has ended, or until
-        ``timeout`` seconds pass with nothing new, or the wall clock reaches ``deadline`` (a
-        ``time.monotonic()`` value; keep-alives do not postpone it); then the iteration just
-        stops."""
-        reader = EventReader(execution_id, after, timeout, deadline)
+    def _read_events(self, reader: EventReader) -> Iterator[dict[str, Any]]:
         while (request := reader.next_request()) is not None:
             with stream_errors(self.url), self._http.stream(**request) as response:
                 if response.status_code >= 400:
@@ -282,16 +287,7 @@ class AsyncClient(_Conversations):
     async def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(await self.export_bytes(table, "arrow", **filters))
 
-    async def events(
-        self,
-        execution_id: str,
-        after: int = 0,
-        *,
-        timeout: float | None = None,
-        deadline: float | None = None,
-    ) -> AsyncIterator[dict[str, Any]]:
-        """As :meth:`Client.events`."""
-        reader = EventReader(execution_id, after, timeout, deadline)
+    async def _read_events(self, reader: EventReader) -> AsyncIterator[dict[str, Any]]:
         while (request := reader.next_request()) is not None:
             with stream_errors(self.url):
                 async with self._http.stream(**request) as response:
