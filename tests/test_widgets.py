@@ -176,4 +176,4 @@ def test_a_run_that_planned_nothing_shows_why(client: Client) -> None:
     progress.finish(client.orchestration(accepted["executionId"]))
     assert progress.bar.layout.display == "none"
     assert "NOT_ACTIONABLE" in progress.table.value and "<table>" not in progress.table.value
-    assert "no registered service matches the action" in progress.table.value
+    assert "no registered service does what the action" in progress.table.value

@@ -26,6 +26,7 @@ __all__ = [
     "Verdict",
     "edges_of",
     "judge",
+    "names_the_closest",
     "run_fresh",
     "show",
     "summary",
@@ -177,7 +178,16 @@ def summary(verdicts: Iterable[Verdict]) -> str:
         )
     refusals = [v for v in verdicts if v.fresh.case.refuse]
     lines.append(f"refusal cases refused: {_rate(sum(v.refused for v in refusals), len(refusals))}")
+    refused = [v for v in verdicts if v.refused]
+    named = sum(names_the_closest(v) for v in refused)
+    lines.append(f"refusals that name the closest service: {_rate(named, len(refused))}")
     return "\n".join(lines)
+
+
+def names_the_closest(verdict: Verdict) -> bool:
+    """Its refusal names one of the catalog's services as the closest (issue 28)."""
+    names = {service["name"] for service in CATALOGS[verdict.fresh.case.catalog]}
+    return any(f"closest: {name}" in verdict.message for name in names)
 
 
 def show(verdicts: Iterable[Verdict]) -> str:

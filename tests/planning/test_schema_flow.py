@@ -93,19 +93,23 @@ def test_three_goals_in_one_action_are_all_planned_and_shared_steps_run_once() -
     assert len(levels) == 2 and len(levels[0]) == 2  # classify ∥ deadline, then route
 
 
-def test_a_goal_nothing_serves_makes_the_whole_action_not_actionable() -> None:
+def test_a_part_nothing_serves_is_context_not_a_veto() -> None:
+    """Issue 28: refuse only when no clause yields work; the part that matched nothing is
+    named in the plan's provenance, so a preview shows what was not planned."""
     content = "Classify this ticket and book a meeting room for tomorrow"
     outcome = plan(DESK, "triage", content, {"message": "The app crashes", "priority": "low"})
-    assert outcome.plan is None
-    assert "book a meeting room for tomorrow" in outcome.reason
+    assert components(outcome) == ["ticket-classifier"]
+    assert outcome.provenance["context"] == ["book a meeting room for tomorrow"]
 
 
-def test_a_refusal_names_the_nearest_services() -> None:
+def test_a_refusal_names_the_closest_service_and_why() -> None:
     outcome = plan(DESK, "event", "Plan my wedding reception")
     assert outcome.plan is None
-    assert "no registered service matches" in outcome.reason
+    assert "no registered service does what the action 'event' asks" in outcome.reason
+    assert "closest: " in outcome.reason and "shares no word" in outcome.reason
     near = plan(DESK, "party", "Please arrange a birthday cake with candles for our loyal customer")
-    assert near.plan is None and "nearest: customer-profile" in near.reason
+    assert near.plan is None
+    assert "closest: customer-profile, which needs 'customerId'" in near.reason
 
 
 @pytest.mark.parametrize("count", [10, 50, 200])

@@ -161,6 +161,12 @@ class Chain:
         self.step_of[name] = step_id
         return step_id
 
+    def _fed(self, cand: Candidate) -> bool:
+        """The request's data holds every input ``cand`` requires: the caller sent it for this
+        (a ``url`` with "the gist of this post" is the text to fetch, not the action's words)."""
+        required = {norm(f) for f in cand.required}
+        return bool(required) and required <= set(self.data_fields)
+
     def _source(self, field_name, spec, cand, trail, required) -> tuple[str, str | None] | None:
         key = norm(field_name)
         if key in self.data_fields:
@@ -172,7 +178,7 @@ class Chain:
             for c in self.candidates
             if c.service.name not in trail
             and any(norm(o) == key for o in c.outputs)
-            and (c.relevance > 0 if from_content or not required else True)
+            and (c.relevance > 0 or self._fed(c) if from_content or not required else True)
         ]
         producers.sort(key=lambda c: (-c.relevance, c.service.name))
         for producer in producers:

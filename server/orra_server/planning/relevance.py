@@ -11,6 +11,7 @@ few hundred microseconds for a 50-service catalog.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections import Counter
@@ -47,7 +48,10 @@ _SYNONYMS = {
         "check": ("verifi", "valid", "confirm", "screen"),
         "send": ("notifi", "dispatch", "email"),
         "calcul": ("comput", "estim"),
-        "summar": ("summari", "summaris", "summariz"),
+        "summar": ("summari", "summaris", "summariz", "gist", "recap", "tldr", "digest"),
+        # school marks are grades, a company's rules its policy
+        "grade": ("mark",),
+        "polici": ("rule",),
         # the same act in other words: charging someone is taking a payment, a reply is an
         # answer, an inquiry a question
         "pay": ("charg", "payment", "paid"),
@@ -79,14 +83,19 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1]
 
 
-def _document(service: PlannedService) -> list[str]:
-    parts = [service.name, service.name, service.description or ""]
-    for schema in (service.input_schema or {}, service.output_schema or {}):
-        for name, spec in properties_of(schema).items():
-            parts.append(name)
-            if isinstance(spec, dict) and isinstance(spec.get("description"), str):
-                parts.append(spec["description"])
+def _fields(schema: dict) -> list[str]:
+    """A schema's field names and their descriptions, as words."""
+    parts: list[str] = []
+    for name, spec in properties_of(schema or {}).items():
+        parts.append(name)
+        if isinstance(spec, dict) and isinstance(spec.get("description"), str):
+            parts.append(spec["description"])
     return terms(" ".join(parts))
+
+
+def _document(service: PlannedService) -> list[str]:
+    own = terms(f"{service.name} {service.name} {service.description or ''}")
+    return [*own, *_fields(service.input_schema), *_fields(service.output_schema)]
 
 
 @dataclass
@@ -100,6 +109,8 @@ class ServiceIndex:
     _lengths: dict[str, int] = field(default_factory=dict, init=False)
     _idf: dict[str, float] = field(default_factory=dict, init=False)
     _average: float = field(default=1.0, init=False)
+    #: each service's output words: where the answer to a question is found
+    _outputs: dict[str, set[str]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         frequency: Counter[str] = Counter()
@@ -108,6 +119,7 @@ class ServiceIndex:
             self._docs[service.name] = Counter(document)
             self._lengths[service.name] = len(document)
             frequency.update(set(document))
+            self._outputs[service.name] = set(_fields(service.output_schema))
         count = len(self.services) or 1
         self._average = sum(self._lengths.values()) / count or 1.0
         self._idf = {
@@ -117,6 +129,35 @@ class ServiceIndex:
         #: of the catalog (a name or a date in the action should not sink a good match)
         weights = sorted(self._idf.values()) or [1.0]
         self.unseen = weights[len(weights) // 2]
+
+    def known(self, term: str) -> bool:
+        return term in self._idf
+
+    def expand(self, query: list[str]) -> list[str]:
+        """``query`` with each word no service uses replaced by the catalog's word it most
+        likely means: a misspelling of it ("recipt" → "receipt") or a part of a compound
+        ("slip" in "payslip"); a word with no such match stays (it still weighs in
+        :meth:`coverage`)."""
+        return [term if term in self._idf else self._nearest(term) for term in query]
+
+    def _nearest(self, term: str) -> str:
+        if len(term) < 4:
+            return term
+        if len(term) >= 5:  # a typo keeps the first letter: "candl" is not "handl"
+            same_start = sorted(w for w in self._idf if w[0] == term[0])
+            close = difflib.get_close_matches(term, same_start, n=1, cutoff=0.75)
+            if close:
+                return close[0]
+        parts = sorted(w for w in self._idf if len(w) >= len(term) + 3 and _compound(w, term))
+        return parts[0] if len(parts) == 1 else term
+
+    def answers(self, query: Iterable[str], name: str) -> float:
+        """The query's weight (by idf) found among ``name``'s output words."""
+        outputs = self._outputs.get(name, set())
+        return sum(self._idf[t] for t in set(query) if t in outputs)
+
+    def words_of(self, name: str) -> set[str]:
+        return set(self._docs[name])
 
     def idf(self, term: str) -> float:
         return self._idf.get(term, self.unseen)
@@ -143,3 +184,8 @@ class ServiceIndex:
         """(score, name), best first; ties by name."""
         scored = [(self.score(query, s.name), s.name) for s in self.services]
         return sorted(scored, key=lambda item: (-item[0], item[1]))
+
+
+def _compound(word: str, part: str) -> bool:
+    """``part`` is one of the words ``word`` is made of ("payslip" of "pay" and "slip")."""
+    return word.startswith(part) or word.endswith(part)

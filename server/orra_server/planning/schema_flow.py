@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .chain import SEARCH_BUDGET, SEARCH_SECONDS, Candidate, Chain, ChainError, SearchTooLarge, norm
+from .clauses import Clause, clauses_of
+from .evidence import QUESTION_TO_ACTOR, acts, closest, exact_fit, rescue
 from .grounding_spec import best_service_for
 from .plan import Plan, execution_levels
 from .relevance import ServiceIndex, terms
@@ -28,18 +31,45 @@ __all__ = ["SchemaFlowPlanner"]
 #: the least share of an action's weight (by idf) a service's words must cover to serve it:
 #: below this an action is NOT_ACTIONABLE instead of planned on a word or two it shares
 MIN_COVERAGE = 0.15
-#: words that split an action into several goals ("classify it, route it and …")
-_CLAUSE_BREAK = re.compile(r",\s*(?:and\s+|then\s+)?|;\s*|\s+and then\s+|\s+and\s+|\s+then\s+")
-#: an action phrased as a question asks for an answer (the words "question" and "answer" are
-#: implied, so a service that "answers questions" is a candidate even with no other word shared)
 _STEP_NUMBER = re.compile(r"step([0-9]{1,18})", re.ASCII)
-_QUESTION = re.compile(
-    r"\?\s*$|^\s*(how|what|why|when|where|which|who|can|could|is|are|do|does)\b", re.I
-)
-
-
 #: how many of a goal's best-matching services are tried as its chain's end
 _TRIED_GOALS = 6
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The action as the planner reads it: its clauses, and the words of each kind."""
+
+    clauses: list[Clause]
+    #: the type's words: the caller's own label of what is wanted
+    label: list[str]
+    #: the context clauses' words: they tell which sense is meant, they ask for nothing (and
+    #: a clause saying something is fine tells nothing of what is wanted)
+    context: list[str]
+    #: every word of the action: who may help a chain, and the rescue's and refusal's query
+    everything: list[str]
+    expand: Callable[[list[str]], list[str]]
+
+    @classmethod
+    def of(cls, request: PlanningRequest, index: ServiceIndex) -> _Reading:
+        content = str(request.action.get("content", ""))
+        clauses = clauses_of(content)
+        label = index.expand(terms(str(request.action.get("type", ""))))
+        words = index.expand(terms(content))
+        implied = [t for c in clauses for t in terms(" ".join(c.implied))]
+        context = [
+            t for c in clauses if not c.request and not c.fine for t in index.expand(terms(c.text))
+        ]
+        return cls(clauses, label, context, [*label, *words, *implied], index.expand)
+
+    def query(self, clause: Clause, single: bool) -> list[str]:
+        """A clause's own words; the type's too when it is the only one (the type is the
+        caller's own label of what is wanted: it weighs as much as the words)."""
+        query = self.expand(terms(clause.text))
+        query += terms(" ".join(clause.implied))
+        if single or not query:
+            query = [*self.label, *query]
+        return query
 
 
 @dataclass
@@ -70,12 +100,10 @@ class SchemaFlowPlanner:
         if not request.services:
             return PlanOutcome(None, "no services are registered in this project")
         index = ServiceIndex(request.services)
-        action_type = str(request.action.get("type", ""))
-        content = str(request.action.get("content", ""))
-        data_terms = terms(" ".join(request.data))
-        everything = [*terms(action_type), *terms(content), *_implied(content)]
+        reading = _Reading.of(request, index)
         candidates = [self._candidate(s) for s in request.services]
         by_name = {c.service.name: c for c in candidates}
+        everything = reading.everything
         for c in candidates:  # relevance to the whole action: who may help a chain
             name = c.service.name
             passes = index.coverage(everything, name) >= MIN_COVERAGE
@@ -87,20 +115,36 @@ class SchemaFlowPlanner:
                 c.relevance += 10.0 if produced == wanted else 2.0 * len(produced)
         if request.grounding is not None:
             return self._plan_grounded(request, candidates, by_name)
-        goals, refusal = self._goals(request, index, candidates, data_terms)
-        if refusal is not None:
-            return PlanOutcome(None, refusal)
-        chain = Chain(request, candidates)
+        goals = self._goals(request, index, candidates, reading)
+        chain: Chain | None = Chain(request, candidates)
+        failures: list[str] = []
+        unmet: list[str] = []
         for goal in goals:
-            chosen, failures = self._best_chain(goal, chain, request)
+            chosen, failed = self._best_chain(goal, chain, request, index)
             if chosen is None:
-                why = "; ".join(dict.fromkeys(failures))
-                return PlanOutcome(None, f"nothing can do '{goal.clause}': {why}")
-            chain = chosen
+                failures += failed
+                unmet.append(goal.clause)
+            else:
+                chain = chosen
+        if chain.steps and unmet:  # a part nothing can do: say so, do not plan the rest
+            why = "; ".join(dict.fromkeys(failures))
+            return PlanOutcome(None, f"nothing can do '{unmet[0]}': {why}")
+        if not chain.steps:
+            chain, failed = rescue(request, candidates, index, reading.everything)
+            failures += failed
+        if chain is None:
+            return PlanOutcome(None, self._refusal(request, index, candidates, reading, failures))
         steps = chain.steps
         plan = Plan(steps=steps, parallelExecutionGroups=execution_levels(steps))
+        planned = {g.clause for g in goals}
         return PlanOutcome(
-            plan, provenance={"planner": self.name, "goals": [g.clause for g in goals]}
+            plan,
+            provenance={
+                "planner": self.name,
+                "goals": [g.clause for g in goals],
+                # what was read as context: the situation, or a part no service matched
+                "context": [c.text for c in reading.clauses if c.text not in planned],
+            },
         )
 
     def _goals(
@@ -108,48 +152,54 @@ class SchemaFlowPlanner:
         request: PlanningRequest,
         index: ServiceIndex,
         candidates: list[Candidate],
-        data_terms: list[str],
-    ) -> tuple[list[_Goal], str | None]:
-        """One goal per clause of the action that asks for something; or why none can be met."""
-        action_type = str(request.action.get("type", ""))
-        content = str(request.action.get("content", ""))
-        clauses = [c for c in _CLAUSE_BREAK.split(content) if terms(c)] or [content]
-        single = len(clauses) == 1
+        reading: _Reading,
+    ) -> list[_Goal]:
+        """One goal per request clause that some service matches well enough. A clause that
+        matches nothing is context, never a veto; context clauses are goals only when no
+        request clause matches anything."""
         takers = Counter(f for c in candidates for f in {norm(i) for i in c.inputs})
-        goals: list[_Goal] = []
-        for clause in clauses:
-            query = [*terms(clause), *_implied(clause)]
-            if single or not query:  # the type is the caller's own label of what is wanted:
-                query = [*terms(action_type) * 2, *query]  # it weighs as much as the words
-            if request.goal:
-                ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
-            else:
-                ranked = []
-                for c in candidates:
-                    name = c.service.name
-                    if index.coverage(query, name) < MIN_COVERAGE:
-                        continue
-                    score = index.score(query, name) + 0.3 * index.score(data_terms, name)
-                    ranked.append((score + self._structure(c, takers), c))
-            ranked.sort(key=lambda item: (-item[0], item[1].service.name))
-            if ranked:
-                goals.append(_Goal(clause, query, ranked))
-            elif single or len(set(terms(clause))) > 1:
-                # a part that asks for something nothing does: refuse rather than plan the rest
-                # and present it as complete
-                return [], self._refusal(request, index, query, clause, single)
-            # else: a lone word qualifies its neighbour ("between Acme and Globex")
-        if not goals:
-            return [], self._refusal(request, index, [], content, True)
-        return goals, None
+        data_terms = terms(" ".join(request.data))
+        implied = set(terms("question answer"))
+        for wanted in (True, False):
+            clauses = [c for c in reading.clauses if c.request == wanted]
+            goals: list[_Goal] = []
+            for clause in clauses:
+                query = reading.query(clause, single=len(clauses) == 1)
+                if request.goal:
+                    ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
+                else:
+                    ranked = []
+                    for c in candidates:
+                        name = c.service.name
+                        fits = exact_fit(c, request.data)  # evidence that lowers the bar
+                        if index.coverage(query, name) < MIN_COVERAGE / (2 if fits else 1):
+                            continue
+                        asked = [t for t in query if t not in implied]  # not "quiz questions"
+                        score = index.score([*asked, *asked, *reading.context], name)
+                        score += 0.3 * index.score(data_terms, name)
+                        if clause.question:  # a fact is asked for: the answer is an output
+                            score += 0.5 * index.answers(reading.expand(terms(clause.text)), name)
+                            score *= QUESTION_TO_ACTOR if acts(c.service) else 1.0
+                        if fits:
+                            score += 1.0
+                        ranked.append((score + self._structure(c, takers), c))
+                ranked.sort(key=lambda item: (-item[0], item[1].service.name))
+                if ranked:
+                    goals.append(_Goal(clause.text, query, ranked))
+            if goals:
+                return goals
+        return []
 
     @staticmethod
     def _best_chain(
-        goal: _Goal, chain: Chain, request: PlanningRequest
+        goal: _Goal, chain: Chain, request: PlanningRequest, index: ServiceIndex
     ) -> tuple[Chain | None, list[str]]:
         """Of the few best-matching services for ``goal``, the one whose chain reads the
         request best: its match, plus the share of the request's data the plan then uses (a
-        caller sends the fields it sends for a reason), plus how relevant its helpers are."""
+        caller sends the fields it sends for a reason), plus how relevant its helpers are. A
+        goal that adds nothing the request asks for beyond what its helpers do ("scan this
+        receipt" → not the policy check that reads the scan) is a step too many, unless the
+        action's words are its input (a reply to the message)."""
         best: tuple[float, Chain] | None = None
         failures: list[str] = []
         top = goal.ranked[0][0] if goal.ranked else 0.0
@@ -162,12 +212,16 @@ class SchemaFlowPlanner:
                 continue
             used = trial.data_used()
             share = len(used) / len(request.data) if request.data else 0.0
-            helpers = sum(
-                trial.relevance_of(s.component)
+            added = [
+                s.component
                 for s in trial.steps[len(chain.steps) :]
                 if s.component != candidate.service.name
-            )
+            ]
+            helpers = sum(trial.relevance_of(name) for name in added)
             value = score + 0.5 * top * share + 0.1 * helpers
+            reads_request = "request.action.content" in str(trial.steps[-1].input)
+            if added and not reads_request and not _asked_for(index, goal, candidate, added):
+                value -= top
             if best is None or value > best[0]:
                 best = (value, trial)
         return (best[1] if best else None), failures
@@ -183,22 +237,15 @@ class SchemaFlowPlanner:
 
     @staticmethod
     def _refusal(
-        request: PlanningRequest, index: ServiceIndex, query: list[str], clause: str, whole: bool
+        request: PlanningRequest,
+        index: ServiceIndex,
+        candidates: list[Candidate],
+        reading: _Reading,
+        failures: list[str],
     ) -> str:
-        nearest = [
-            f"{name} ({index.coverage(query, name):.0%} of its words)"
-            for score, name in index.ranked(query)[:3]
-            if score > 0
-        ]
-        what = f"the action '{request.action.get('type', '')}'" if whole else f"the part '{clause}'"
-        if nearest:
-            return (
-                f"no registered service matches {what} well enough; nearest: "
-                f"{', '.join(nearest)} (a service must share at least "
-                f"{MIN_COVERAGE:.0%} of the action's weighted words)"
-            )
-        names = ", ".join(sorted(s.name for s in request.services))
-        return f"no registered service matches {what} (services: {names})"
+        what = f"the action '{request.action.get('type', '')}'"
+        near = closest(candidates, index, reading.everything, request.data, MIN_COVERAGE, failures)
+        return f"no registered service does what {what} asks; {near}"
 
     def _plan_grounded(
         self,
@@ -243,8 +290,15 @@ class SchemaFlowPlanner:
         )
 
 
-def _implied(text: str) -> list[str]:
-    return terms("question answer") if _QUESTION.search(text or "") else []
+def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: list[str]) -> bool:
+    """The request asks for what ``candidate`` does: its own act (the verb its description
+    opens with: "email everyone…" asks a sender to send) or a word its helpers do not have."""
+    query, service = goal.query, candidate.service
+    wanted = set(query)
+    if set(terms((service.description or "").split(" ", 1)[0])) & wanted:
+        return True
+    theirs = set().union(*(index.words_of(h) for h in helpers))
+    return bool((index.words_of(service.name) - theirs) & wanted)
 
 
 def _after(earlier: str, later: str) -> bool:

@@ -1,0 +1,138 @@
+"""What besides the action's words says which service is meant: the data, and the catalog.
+
+- **Data that fits.** A caller sends the fields it sends for a reason: when the data holds
+  exactly the inputs one service needs (an ``orderId`` for an order lookup), that is strong
+  evidence for it, whatever words the action uses ("S-80", "in dollars?").
+- **Relative thresholds.** A fixed share of words a service must cover makes a cliff: a clearly
+  relevant service just under it is dropped. When no service passes, the best one is still
+  taken if it stands clearly ahead of the rest of this catalog and uses the request's data.
+- **Refusals that say why.** When nothing is planned, the message names the closest service
+  and what kept it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .base import PlanningRequest
+from .chain import Candidate, Chain, ChainError, norm
+from .relevance import ServiceIndex, terms
+from .service import PlannedService
+
+__all__ = [
+    "QUESTION_TO_ACTOR",
+    "RESCUE_COVERAGE",
+    "RESCUE_MARGIN",
+    "acts",
+    "closest",
+    "exact_fit",
+    "rescue",
+]
+
+#: the least share of the action's weighted words the clear winner of a catalog must cover
+RESCUE_COVERAGE = 0.05
+#: and by how much its score must lead the runner-up's
+RESCUE_MARGIN = 1.5
+
+
+#: what a question weighs for a service that acts (sends, starts, files…) rather than reports: a
+#: question asks for a fact ("is P-8 still running?" is not "start a run of P-8")
+QUESTION_TO_ACTOR = 0.7
+#: the stems of verbs by which a description says its service changes the world
+_ACTING = frozenset(
+    terms(
+        "send sends emails notifies starts triggers submits files creates books schedules "
+        "cancels approves rejects deletes removes updates assigns opens issues refunds pays "
+        "posts publishes locks unlocks resets wipes shifts moves enrols grants revokes runs "
+        "reruns pages alerts prints sets turns switches charges orders transfers"
+    )
+)
+
+
+def acts(service: PlannedService) -> bool:
+    """Its description opens with a verb of doing, not of reporting."""
+    first = terms((service.description or "").split(" ", 1)[0])
+    return bool(first) and first[0] in _ACTING
+
+
+def exact_fit(candidate: Candidate, data: dict[str, Any]) -> bool:
+    """The data holds every input the service requires and nothing it does not take."""
+    given = {norm(k) for k in data}
+    takes = {norm(f) for f in candidate.inputs}
+    required = {norm(f) for f in candidate.required}
+    return bool(given) and bool(required) and required <= given <= takes
+
+
+def specific(candidate: Candidate, data: dict[str, Any], candidates: list[Candidate]) -> bool:
+    """The data says which service it is for: it has several fields, or no other service takes
+    any of them (a lone ``patientId`` is sent with any request about a patient)."""
+    given = {norm(k) for k in data}
+    if len(given) > 1:
+        return True
+    return not any(given & {norm(f) for f in c.inputs} for c in candidates if c is not candidate)
+
+
+def rescue(
+    request: PlanningRequest, candidates: list[Candidate], index: ServiceIndex, query: list[str]
+) -> tuple[Chain | None, list[str]]:
+    """When no part of the action matched a service well enough: a plan for the service the
+    data fits exactly and specifically (best match first), else for the catalog's clear winner
+    if its plan uses the request's data; or why not."""
+    data = request.data
+    failures: list[str] = []
+
+    def score(c: Candidate) -> float:
+        return index.score(query, c.service.name)
+
+    fits = [c for c in candidates if exact_fit(c, data) and specific(c, data, candidates)]
+    order = sorted(fits, key=lambda c: (-score(c), c.service.name))
+    ranked = index.ranked(query)
+    if ranked and ranked[0][0] > 0:
+        best, name = ranked[0]
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if best >= RESCUE_MARGIN * runner_up and index.coverage(query, name) >= RESCUE_COVERAGE:
+            order.append(next(c for c in candidates if c.service.name == name))
+    for candidate in order:
+        trial = Chain(request, candidates)
+        try:
+            trial.try_add(candidate)
+        except ChainError as exc:
+            failures.append(str(exc))
+            continue
+        if candidate in fits or trial.data_used():
+            return trial, failures
+    return None, failures
+
+
+def closest(
+    candidates: list[Candidate],
+    index: ServiceIndex,
+    query: list[str],
+    data: dict[str, Any],
+    needed: float,
+    failures: Iterable[str] = (),
+) -> str:
+    """The closest service and why it was not used (a sentence to end a refusal with)."""
+    if not candidates:
+        return "no services are registered"
+
+    def nearness(c: Candidate) -> tuple[float, float, int, str]:
+        name = c.service.name
+        given = {norm(k) for k in data} & {norm(f) for f in c.inputs}
+        return (-index.coverage(query, name), -index.score(query, name), -len(given), name)
+
+    best = min(candidates, key=nearness)
+    name = best.service.name
+    shared = sorted(set(query) & index.words_of(name))
+    share = index.coverage(query, name)
+    why = next((f for f in failures if f.startswith(f"'{name}'")), None)
+    if why is not None:  # "'name' needs 'x', which …"
+        return f"closest: {name}, which {why.removeprefix(repr(name)).strip()}"
+    if not shared:
+        return f"closest: {name}, though it shares no word with the request"
+    words = ", ".join(f"'{w}'" for w in shared[:4])
+    return (
+        f"closest: {name} (shares {words}: {share:.0%} of the request's weighted words; "
+        f"a service needs {needed:.0%}, or a clear lead over the rest and the request's data)"
+    )
