@@ -11,7 +11,6 @@ few hundred microseconds for a 50-service catalog.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections import Counter
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from ..core.jsonschemas import properties_of
 from .service import PlannedService
@@ -143,9 +144,12 @@ class ServiceIndex:
     def _nearest(self, term: str) -> str:
         if len(term) < 4:
             return term
-        if len(term) >= 5:  # a typo keeps the first letter: "candl" is not "handl"
+        if len(term) >= 5:  # one slip in a short word, two in a long one; the first letter kept
             same_start = sorted(w for w in self._idf if w[0] == term[0])
-            close = difflib.get_close_matches(term, same_start, n=1, cutoff=0.75)
+            slips = 1 if len(term) < 8 else 2
+            close = process.extractOne(
+                term, same_start, scorer=DamerauLevenshtein.distance, score_cutoff=slips
+            )
             if close:
                 return close[0]
         parts = sorted(w for w in self._idf if len(w) >= len(term) + 3 and _compound(w, term))

@@ -20,7 +20,7 @@ from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .chain import SEARCH_BUDGET, SEARCH_SECONDS, Candidate, Chain, ChainError, SearchTooLarge, norm
 from .clauses import Clause, clauses_of
-from .evidence import QUESTION_TO_ACTOR, acts, closest, exact_fit, rescue
+from .evidence import QUESTION_TO_ACTOR, acts, closest, exact_fit, rescue, specific
 from .grounding_spec import best_service_for
 from .plan import Plan, execution_levels
 from .relevance import ServiceIndex, terms
@@ -77,6 +77,8 @@ class _Goal:
     clause: str
     query: list[str]
     ranked: list[tuple[float, Candidate]]  # passing the threshold, best first
+    #: from a request clause (a context clause tried when no request matched is no veto)
+    request: bool = True
 
 
 class SchemaFlowPlanner:
@@ -123,14 +125,16 @@ class SchemaFlowPlanner:
             chosen, failed = self._best_chain(goal, chain, request, index)
             if chosen is None:
                 failures += failed
-                unmet.append(goal.clause)
+                if goal.request:
+                    unmet.append(goal.clause)
             else:
                 chain = chosen
         if chain.steps and unmet:  # a part nothing can do: say so, do not plan the rest
             why = "; ".join(dict.fromkeys(failures))
             return PlanOutcome(None, f"nothing can do '{unmet[0]}': {why}")
         if not chain.steps:
-            chain, failed = rescue(request, candidates, index, reading.everything)
+            named = not any(_strange(index, c.verb) for c in reading.clauses if c.request)
+            chain, failed = rescue(request, candidates, index, reading.everything, named)
             failures += failed
         if chain is None:
             return PlanOutcome(None, self._refusal(request, index, candidates, reading, failures))
@@ -161,18 +165,24 @@ class SchemaFlowPlanner:
         data_terms = terms(" ".join(request.data))
         implied = set(terms("question answer"))
         for wanted in (True, False):
-            clauses = [c for c in reading.clauses if c.request == wanted]
+            clauses = [c for c in reading.clauses if c.request == wanted and not c.fine]
             goals: list[_Goal] = []
             for clause in clauses:
                 query = reading.query(clause, single=len(clauses) == 1)
+                # an act no service names ("delete", "translate"): nouns alone must say more
+                strange = _strange(index, clause.verb)
                 if request.goal:
                     ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
                 else:
                     ranked = []
                     for c in candidates:
                         name = c.service.name
-                        fits = exact_fit(c, request.data)  # evidence that lowers the bar
-                        if index.coverage(query, name) < MIN_COVERAGE / (2 if fits else 1):
+                        # data meant for this service lowers the bar
+                        fits = exact_fit(c, request.data) and specific(c, request.data, candidates)
+                        # a strange act's own parameters must be in the data, not just an id
+                        fits = fits and (len(request.data) > 1 or not strange)
+                        bar = MIN_COVERAGE * (0.5 if fits else 2.0 if strange else 1.0)
+                        if index.coverage(query, name) < bar:
                             continue
                         asked = [t for t in query if t not in implied]  # not "quiz questions"
                         score = index.score([*asked, *asked, *reading.context], name)
@@ -185,7 +195,7 @@ class SchemaFlowPlanner:
                         ranked.append((score + self._structure(c, takers), c))
                 ranked.sort(key=lambda item: (-item[0], item[1].service.name))
                 if ranked:
-                    goals.append(_Goal(clause.text, query, ranked))
+                    goals.append(_Goal(clause.text, query, ranked, clause.request))
             if goals:
                 return goals
         return []
@@ -299,6 +309,21 @@ def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: 
         return True
     theirs = set().union(*(index.words_of(h) for h in helpers))
     return bool((index.words_of(service.name) - theirs) & wanted)
+
+
+#: verbs that say little of the act wanted: "give me the gist", "show me the jobs"
+_PLAIN_VERBS = frozenset(
+    terms(
+        "get give gimme show tell make let help do go put take need want see check find have "
+        "look grab pull bring fetch list"
+    )
+)
+
+
+def _strange(index: ServiceIndex, verb: str) -> bool:
+    """``verb`` names an act no service of the catalog mentions."""
+    stems = index.expand(terms(verb))
+    return bool(stems) and not index.known(stems[0]) and stems[0] not in _PLAIN_VERBS
 
 
 def _after(earlier: str, later: str) -> bool:

@@ -1,0 +1,128 @@
+"""Issue 28's failure classes, one pinned example each, on a catalog written for this file (not
+one of the eval's): each test fails on the planner as it was before issue 28."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planning.eval_model import service
+from planning.test_schema_flow import _service, components, plan
+
+from orra_server.planning.clauses import clauses_of
+
+CLINIC = [
+    _service(r)
+    for r in (
+        service(
+            "appointment-finder",
+            "Finds the open appointment slots with a doctor on a date.",
+            {"doctorId": "string", "date": "string"},
+            {"slots": "array"},
+        ),
+        service(
+            "appointment-booker",
+            "Books an appointment slot for a patient.",
+            {"patientId": "string", "slot": "string"},
+            {"appointmentId": "string"},
+        ),
+        service(
+            "appointment-mover",
+            "Shifts a patient's appointment to a new time.",
+            {"appointmentId": "string", "newTime": "string"},
+            {"confirmation": "string"},
+        ),
+        service(
+            "patient-record",
+            "Retrieves a patient's record: allergies, medications and insurer.",
+            {"patientId": "string"},
+            {"record": "object", "email": "string"},
+        ),
+        service(
+            "reminder-sender",
+            "Emails a patient a reminder of their record's upcoming visits.",
+            {"email": "string", "record": "object"},
+            {"messageId": "string"},
+        ),
+        service(
+            "lab-results",
+            "Reports a patient's latest lab test results.",
+            {"patientId": "string"},
+            {"results": "object"},
+        ),
+        service(
+            "scan-fetcher",
+            "Downloads an X-ray or MRI scan image by its id.",
+            {"scanId": "string"},
+            {"imageUrl": "string"},
+        ),
+        service(
+            "scan-reader",
+            "Describes the findings in a scan image.",
+            {"imageUrl": "string"},
+            {"findings": "string"},
+        ),
+    )
+]
+
+
+def _plan(content: str, data: dict[str, Any] | None = None, action: str = "clinic"):
+    return plan(CLINIC, action, content, data)
+
+
+def test_a_context_clause_first_does_not_veto_the_request() -> None:
+    outcome = _plan(
+        "My daughter broke her wrist at football, so book her the 3pm slot",
+        {"patientId": "P-1", "slot": "2026-12-08T15:00"},
+    )
+    assert components(outcome) == ["appointment-booker"]
+    assert outcome.provenance["context"] == ["My daughter broke her wrist at football"]
+
+
+def test_clauses_tell_requests_from_context() -> None:
+    read = {c.text: c.request for c in clauses_of("The printer jammed again, so reset it")}
+    assert read == {"The printer jammed again": False, "reset it": True}
+    read = {c.text: c.request for c in clauses_of("Emma is leaving us in March, start her exit")}
+    assert read == {"Emma is leaving us in March": False, "start her exit": True}
+    (only,) = clauses_of("My kid's school is closed on the 9th so I need that day off")[1:]
+    assert only.request  # "I need …" asks for something
+    assert clauses_of("Could you delete the table")[0].verb == "delete"
+    assert not clauses_of("Can you tell me the balance?")[0].question  # a polite request
+
+
+def test_data_that_fits_one_service_exactly_is_evidence_for_it() -> None:
+    outcome = _plan("A-77", {"appointmentId": "A-77", "newTime": "2026-12-09T10:00"}, "chat")
+    assert components(outcome) == ["appointment-mover"]
+
+
+def test_a_clear_winner_just_under_the_bar_is_planned_not_refused() -> None:
+    outcome = _plan("gimme the wrist xray pic", {"scanId": "S-3"}, "chat")
+    assert components(outcome) == ["scan-fetcher"]
+
+
+def test_a_typo_and_a_compound_still_match() -> None:
+    outcome = _plan("latest labb results for P-2", {"patientId": "P-2"})
+    assert components(outcome) == ["lab-results"]
+
+
+def test_a_question_gets_no_extra_writer_step() -> None:
+    outcome = _plan("What insurer is P-4 with?", {"patientId": "P-4"})
+    assert components(outcome) == ["patient-record"]
+
+
+def test_a_chain_is_planned_when_the_answering_service_needs_a_producer() -> None:
+    outcome = _plan("What's on scan S-9?", {"scanId": "S-9"})
+    assert components(outcome) == ["scan-fetcher", "scan-reader"]
+
+
+def test_the_request_not_the_context_picks_the_sense() -> None:
+    outcome = _plan(
+        "My lab results are fine, it's the appointment with Dr Ng I can't make, move it",
+        {"appointmentId": "A-5", "newTime": "2026-12-10T09:00"},
+    )
+    assert components(outcome) == ["appointment-mover"]
+
+
+def test_an_act_no_service_names_is_refused_with_the_closest_service() -> None:
+    outcome = _plan("Translate the scan report into French", {"scanId": "S-1"})
+    assert outcome.plan is None  # the scan's id fits scan-fetcher, but nothing translates
+    assert "closest: lab-results (shares 'report'" in outcome.reason
