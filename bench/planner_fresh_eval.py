@@ -2,9 +2,11 @@
 
     python bench/planner_fresh_eval.py                      # the held-out split, aggregates only
     python bench/planner_fresh_eval.py --split tuning --show  # the tuning split, case by case
+    python bench/planner_fresh_eval.py --set 2              # the second held-out set, aggregates
 
 Starts an embedded control plane (offline schema-flow planner) on a temporary DuckDB file,
-registers each catalog of ``tests/planning/fresh_catalogs.toml`` in its own project, previews
+registers each catalog of ``tests/planning/fresh_catalogs.toml`` (``--set 2``:
+``fresh2_catalogs.toml``, a held-out split only) in its own project, previews
 (``dryRun``) every case of the split and prints the exact-plan accuracy and the refusal rate,
 overall and per class. The held-out split is frozen and never printed case by case (``--show``
 is refused for it): whoever tunes the planner must not see it. The numbers before and after
@@ -23,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from planning.fresh import run_fresh, show, summary  # noqa: E402
+from planning.fresh import FILES, load, run_fresh, show, summary  # noqa: E402
 
 
 def main() -> None:
@@ -32,9 +34,19 @@ def main() -> None:
     parser.add_argument(
         "--show", action="store_true", help="print each case's plan vs expected (tuning only)"
     )
+    parser.add_argument(
+        "--set",
+        type=int,
+        choices=sorted(FILES),
+        default=1,
+        help="1: fresh_catalogs.toml (default); 2: fresh2_catalogs.toml (held-out only)",
+    )
     args = parser.parse_args()
     if args.show and args.split == "held-out":
         parser.error("--show is for the tuning split only: the held-out split is never shown")
+    catalogs, splits = load(FILES[args.set])
+    if args.split not in splits:
+        parser.error(f"set {args.set} has no {args.split} split (it is held out only)")
     from orra_studio.embedded import EmbeddedServer
 
     with (
@@ -42,13 +54,13 @@ def main() -> None:
         EmbeddedServer(str(Path(tmp) / "fresh.duckdb"), offline_planner=True) as server,
     ):
         started = time.perf_counter()
-        verdicts = run_fresh(server.url, args.split)
+        verdicts = run_fresh(server.url, args.split, catalogs, splits)
         took = time.perf_counter() - started
     if args.show:
         print(show(verdicts))
         print()
-    print(f"split: {args.split}")
-    print(summary(verdicts))
+    print(f"set: {args.set} ({FILES[args.set].name}) · split: {args.split}")
+    print(summary(verdicts, catalogs))
     print(
         f"{len(verdicts)} previews in {took:.2f} s · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
         f" · {platform.machine()}, Python {platform.python_version()}"

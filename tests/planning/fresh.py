@@ -1,11 +1,13 @@
 """Issue 28's fresh evaluation: catalogs and phrasings the planner was never tuned on.
 
 The data is ``fresh_catalogs.toml`` beside this module: ten catalogs, a frozen held-out split and
-a tuning split. Each case names the exact set of services a correct plan uses and the exact
-dependencies between them, and the failure class of issue 28 it exercises, so that a change to
-the planner can be scored per class. A plan is exact when both sets match; a refusal case is
-exact when the orchestration is NOT_ACTIONABLE. ``bench/planner_fresh_eval.py`` runs it;
-``test_fresh_eval.py`` checks the data is well formed (not a score: the planner is not fixed yet).
+a tuning split (the module-level ``CATALOGS`` and ``SPLITS``). ``fresh2_catalogs.toml`` is a
+second, held-out-only set over ten more catalogs; ``load(FILES[2])`` reads it. Each case names
+the exact set of services a correct plan uses and the exact dependencies between them, and the
+failure class of issue 28 it exercises, so that a change to the planner can be scored per class.
+A plan is exact when both sets match; a refusal case is exact when the orchestration is
+NOT_ACTIONABLE. ``bench/planner_fresh_eval.py`` runs it; ``test_fresh_eval.py`` checks the data
+is well formed (not a score).
 """
 
 from __future__ import annotations
@@ -21,18 +23,24 @@ from planning.eval_model import Case, services_from
 __all__ = [
     "CATALOGS",
     "CLASSES",
+    "FILES",
     "SPLITS",
     "FreshCase",
     "Verdict",
     "edges_of",
     "judge",
+    "load",
     "names_the_closest",
     "run_fresh",
     "show",
     "summary",
 ]
 
-_DATA = tomllib.loads((Path(__file__).parent / "fresh_catalogs.toml").read_text(encoding="utf-8"))
+#: the eval's data files by set: 1 has a held-out and a tuning split, 2 a held-out split only
+FILES = {
+    1: Path(__file__).parent / "fresh_catalogs.toml",
+    2: Path(__file__).parent / "fresh2_catalogs.toml",
+}
 
 #: the failure classes of issue 28, and ``plain`` for requests that exercise none of them
 CLASSES = (
@@ -44,10 +52,6 @@ CLASSES = (
     "word-sense",
     "plain",
 )
-
-CATALOGS: dict[str, list[dict[str, Any]]] = {
-    name: services_from(rows) for name, rows in _DATA["catalogs"].items()
-}
 
 Edge = tuple[str, str]
 
@@ -79,13 +83,30 @@ def _fresh_case(split: str, catalog: str, row: list[Any]) -> FreshCase:
     return FreshCase(case, frozenset((p, c) for p, c in edges), kind, split)
 
 
-#: the cases of each split, in the order they are previewed
-SPLITS: dict[str, list[FreshCase]] = {
-    split: [
-        _fresh_case(split, group["catalog"], row) for group in _DATA[key] for row in group["rows"]
-    ]
-    for split, key in (("held-out", "held_out"), ("tuning", "tuning"))
-}
+Catalogs = dict[str, list[dict[str, Any]]]
+Splits = dict[str, list[FreshCase]]
+
+
+def load(path: Path) -> tuple[Catalogs, Splits]:
+    """A data file's catalogs (their registrations by name) and the cases of each split it has
+    (``held-out`` from its ``[[held_out]]`` tables, ``tuning`` from its ``[[tuning]]`` ones), in
+    the order they are previewed."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    catalogs = {name: services_from(rows) for name, rows in data["catalogs"].items()}
+    splits = {
+        split: [
+            _fresh_case(split, group["catalog"], row)
+            for group in data[key]
+            for row in group["rows"]
+        ]
+        for split, key in (("held-out", "held_out"), ("tuning", "tuning"))
+        if key in data
+    }
+    return catalogs, splits
+
+
+#: the first set's catalogs and splits
+CATALOGS, SPLITS = load(FILES[1])
 
 
 @dataclass(frozen=True)
@@ -125,19 +146,23 @@ def judge(fresh: FreshCase, preview: dict[str, Any]) -> Verdict:
     return Verdict(fresh, components, edges, refused, exact, preview.get("message") or "")
 
 
-def run_fresh(url: str, split: str) -> list[Verdict]:
+def run_fresh(
+    url: str, split: str, catalogs: Catalogs | None = None, splits: Splits | None = None
+) -> list[Verdict]:
     """Register each catalog in its own project on the server at ``url``; preview every case
-    of ``split`` (dryRun: nothing runs)."""
+    of ``split`` (dryRun: nothing runs). The first set's unless ``catalogs`` and ``splits``
+    (from ``load``) are given."""
     import httpx
 
-    cases = SPLITS[split]
+    catalogs = CATALOGS if catalogs is None else catalogs
+    cases = (SPLITS if splits is None else splits)[split]
     verdicts = []
     with httpx.Client(base_url=url, timeout=60) as client:
         keys = {}
         for catalog in sorted({c.case.catalog for c in cases}):
             project = client.post("/register/project", json={"name": f"fresh-{catalog}"}).json()
             keys[catalog] = project["apiKey"]
-            for body in CATALOGS[catalog]:
+            for body in catalogs[catalog]:
                 client.post(
                     "/register/service",
                     json=body,
@@ -158,10 +183,11 @@ def _rate(part: int, whole: int) -> str:
     return f"{part}/{whole} = {part / whole:.3f}" if whole else "-"
 
 
-def summary(verdicts: Iterable[Verdict]) -> str:
+def summary(verdicts: Iterable[Verdict], catalogs: Catalogs | None = None) -> str:
     """Aggregates only (safe to print for the held-out split): exact plans and refusals,
     overall and per class. ``refused`` counts every NOT_ACTIONABLE answer; ``wrongly refused``
-    those of cases that expected a plan."""
+    those of cases that expected a plan. ``catalogs``: the set's (the first set's if not
+    given)."""
     verdicts = list(verdicts)
     rows = [("all", verdicts)] + [
         (kind, [v for v in verdicts if v.fresh.kind == kind]) for kind in CLASSES
@@ -179,14 +205,15 @@ def summary(verdicts: Iterable[Verdict]) -> str:
     refusals = [v for v in verdicts if v.fresh.case.refuse]
     lines.append(f"refusal cases refused: {_rate(sum(v.refused for v in refusals), len(refusals))}")
     refused = [v for v in verdicts if v.refused]
-    named = sum(names_the_closest(v) for v in refused)
+    named = sum(names_the_closest(v, catalogs) for v in refused)
     lines.append(f"refusals that name the closest service: {_rate(named, len(refused))}")
     return "\n".join(lines)
 
 
-def names_the_closest(verdict: Verdict) -> bool:
+def names_the_closest(verdict: Verdict, catalogs: Catalogs | None = None) -> bool:
     """Its refusal names one of the catalog's services as the closest (issue 28)."""
-    names = {service["name"] for service in CATALOGS[verdict.fresh.case.catalog]}
+    catalogs = CATALOGS if catalogs is None else catalogs
+    names = {service["name"] for service in catalogs[verdict.fresh.case.catalog]}
     return any(f"closest: {name}" in verdict.message for name in names)
 
 
