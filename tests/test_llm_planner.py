@@ -197,7 +197,7 @@ def test_invalid_llm_plan_and_no_schema_flow_plan_is_not_actionable(
     body = answer.json()
     assert body["status"] == "NOT_ACTIONABLE" and body["plan"] is None
     assert "still invalid after 2 repair rounds" in body["message"]
-    assert "'ai-assistant-service' needs 'customerProfile'" in body["message"]
+    assert "closest: ai-assistant-service; it needs 'customerProfile'" in body["message"]
     stored = api.get(f"/orchestrations/{body['executionId']}").json()
     assert stored["status"] == "NOT_ACTIONABLE"
     assert not llm.answers

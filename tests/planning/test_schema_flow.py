@@ -109,7 +109,7 @@ def test_a_refusal_names_the_closest_service_and_why() -> None:
     assert "closest: " in outcome.reason and "shares no word" in outcome.reason
     near = plan(DESK, "party", "Please arrange a birthday cake with candles for our loyal customer")
     assert near.plan is None
-    assert "closest: customer-profile (shares 'custom'" in near.reason
+    assert "closest: customer-profile; it needs 'customerId'" in near.reason
 
 
 @pytest.mark.parametrize("count", [10, 50, 200])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .base import PlanningRequest
@@ -51,6 +52,7 @@ CONTENT_FIELDS = {
 }
 
 
+@lru_cache(maxsize=8192)
 def norm(name: str) -> str:
     """A field name as chains match it: ``customer_id`` and ``customerId`` are one field."""
     return re.sub(r"[^a-z0-9]", "", name.lower())

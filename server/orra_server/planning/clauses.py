@@ -66,8 +66,6 @@ class Clause:
     #: words its form implies: a question asks for an answer; "what's on the camera" asks
     #: for a description of what it shows
     implied: tuple[str, ...] = ()
-    #: an imperative's verb ("delete" in "please delete the events table"), or ""
-    verb: str = ""
 
 
 def clauses_of(content: str) -> list[Clause]:
@@ -93,26 +91,11 @@ def clauses_of(content: str) -> list[Clause]:
         statement = bool(opens) and not _ASKS.search(part) and not question
         context = i in reasons or bool(_BECAUSE.match(part)) or statement
         fine = context and bool(_FINE.search(part))
-        verb = "" if context or question else _verb(part)
-        found.append(Clause(part, not context, question, fine, _implied(part, question), verb))
+        found.append(Clause(part, not context, question, fine, _implied(part, question)))
     if found and not any(c.request for c in found):  # all statements: each may be the request
         found = [replace(c, request=True) for c in found]
     question = bool(_QUESTION.search(content)) and not _POLITE.match(content)
-    verb = "" if question else _verb(content)
-    return found or [Clause(content, True, question, False, _implied(content, question), verb)]
-
-
-#: what may come before an imperative's verb
-_COURTESY = re.compile(
-    r"^\s*(?:(?:please|pls|plz|kindly|just|now|ok|okay|hey|hi)\b[\s,]*"
-    r"|(?:can|could|would|will)\s+(?:you|someone)\s+(?:please\s+)?|go ahead and\s+)*",
-    re.IGNORECASE,
-)
-
-
-def _verb(text: str) -> str:
-    match = re.match(r"[A-Za-z]+", _COURTESY.sub("", text, count=1))
-    return match.group(0).lower() if match else ""
+    return found or [Clause(content, True, question, False, _implied(content, question))]
 
 
 def _implied(text: str, question: bool) -> tuple[str, ...]:

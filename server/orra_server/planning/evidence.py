@@ -79,12 +79,10 @@ def rescue(
     candidates: list[Candidate],
     index: ServiceIndex,
     query: list[str],
-    words_suffice: bool = True,
 ) -> tuple[Chain | None, list[str]]:
     """When no part of the action matched a service well enough: a plan for the service the
     data fits exactly and specifically (best match first), else for the catalog's clear winner
-    if its plan uses the request's data (not when ``words_suffice`` is false: the action asks
-    for an act no service names); or why not."""
+    if its plan uses the request's data; or why not."""
     data = request.data
     failures: list[str] = []
 
@@ -92,11 +90,9 @@ def rescue(
         return index.score(query, c.service.name)
 
     fits = [c for c in candidates if exact_fit(c, data) and specific(c, data, candidates)]
-    if not words_suffice and len(data) < 2:  # a strange act with only an id: not enough
-        fits = []
     order = sorted(fits, key=lambda c: (-score(c), c.service.name))
     ranked = index.ranked(query)
-    if words_suffice and ranked and ranked[0][0] > 0:
+    if ranked and ranked[0][0] > 0:
         best, name = ranked[0]
         runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
         if best >= RESCUE_MARGIN * runner_up and index.coverage(query, name) >= RESCUE_COVERAGE:
@@ -136,7 +132,7 @@ def closest(
     share = index.coverage(query, name)
     why = next((f for f in failures if f.startswith(f"'{name}'")), None)
     if why is not None:  # "'name' needs 'x', which …"
-        return f"closest: {name}, which {why.removeprefix(repr(name)).strip()}"
+        return f"closest: {name}; it {why.removeprefix(repr(name)).strip()}"
     if not shared:
         return f"closest: {name}, though it shares no word with the request"
     words = ", ".join(f"'{w}'" for w in shared[:4])

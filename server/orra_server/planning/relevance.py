@@ -84,19 +84,21 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1]
 
 
-def _fields(schema: dict) -> list[str]:
-    """A schema's field names and their descriptions, as words."""
+def _fields(schema: dict) -> str:
+    """A schema's field names and their descriptions, as text."""
     parts: list[str] = []
     for name, spec in properties_of(schema or {}).items():
         parts.append(name)
         if isinstance(spec, dict) and isinstance(spec.get("description"), str):
             parts.append(spec["description"])
-    return terms(" ".join(parts))
+    return " ".join(parts)
 
 
-def _document(service: PlannedService) -> list[str]:
-    own = terms(f"{service.name} {service.name} {service.description or ''}")
-    return [*own, *_fields(service.input_schema), *_fields(service.output_schema)]
+def _document(service: PlannedService) -> tuple[list[str], list[str]]:
+    """The service's words, and its output fields' words among them."""
+    outputs = _fields(service.output_schema)
+    own = f"{service.name} {service.name} {service.description or ''}"
+    return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(outputs)
 
 
 @dataclass
@@ -116,11 +118,11 @@ class ServiceIndex:
     def __post_init__(self) -> None:
         frequency: Counter[str] = Counter()
         for service in self.services:
-            document = _document(service)
+            document, outputs = _document(service)
             self._docs[service.name] = Counter(document)
             self._lengths[service.name] = len(document)
             frequency.update(set(document))
-            self._outputs[service.name] = set(_fields(service.output_schema))
+            self._outputs[service.name] = set(outputs)
         count = len(self.services) or 1
         self._average = sum(self._lengths.values()) / count or 1.0
         self._idf = {

@@ -120,21 +120,22 @@ class SchemaFlowPlanner:
         goals = self._goals(request, index, candidates, reading)
         chain: Chain | None = Chain(request, candidates)
         failures: list[str] = []
-        unmet: list[str] = []
+        unmet: list[_Goal] = []
         for goal in goals:
             chosen, failed = self._best_chain(goal, chain, request, index)
             if chosen is None:
                 failures += failed
                 if goal.request:
-                    unmet.append(goal.clause)
+                    unmet.append(goal)
             else:
                 chain = chosen
         if chain.steps and unmet:  # a part nothing can do: say so, do not plan the rest
-            why = "; ".join(dict.fromkeys(failures))
-            return PlanOutcome(None, f"nothing can do '{unmet[0]}': {why}")
+            first = unmet[0]
+            tried = [c for _, c in first.ranked]
+            near = closest(tried, index, first.query, request.data, MIN_COVERAGE, failures)
+            return PlanOutcome(None, f"nothing can do '{first.clause}'; {near}")
         if not chain.steps:
-            named = not any(_strange(index, c.verb) for c in reading.clauses if c.request)
-            chain, failed = rescue(request, candidates, index, reading.everything, named)
+            chain, failed = rescue(request, candidates, index, reading.everything)
             failures += failed
         if chain is None:
             return PlanOutcome(None, self._refusal(request, index, candidates, reading, failures))
@@ -164,24 +165,24 @@ class SchemaFlowPlanner:
         takers = Counter(f for c in candidates for f in {norm(i) for i in c.inputs})
         data_terms = terms(" ".join(request.data))
         implied = set(terms("question answer"))
+        fitting = {
+            c.service.name
+            for c in candidates
+            if exact_fit(c, request.data) and specific(c, request.data, candidates)
+        }
         for wanted in (True, False):
             clauses = [c for c in reading.clauses if c.request == wanted and not c.fine]
             goals: list[_Goal] = []
             for clause in clauses:
                 query = reading.query(clause, single=len(clauses) == 1)
-                # an act no service names ("delete", "translate"): nouns alone must say more
-                strange = _strange(index, clause.verb)
                 if request.goal:
                     ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
                 else:
                     ranked = []
                     for c in candidates:
                         name = c.service.name
-                        # data meant for this service lowers the bar
-                        fits = exact_fit(c, request.data) and specific(c, request.data, candidates)
-                        # a strange act's own parameters must be in the data, not just an id
-                        fits = fits and (len(request.data) > 1 or not strange)
-                        bar = MIN_COVERAGE * (0.5 if fits else 2.0 if strange else 1.0)
+                        fits = name in fitting  # data meant for this service lowers the bar
+                        bar = MIN_COVERAGE * (0.5 if fits else 1.0)
                         if index.coverage(query, name) < bar:
                             continue
                         asked = [t for t in query if t not in implied]  # not "quiz questions"
@@ -309,21 +310,6 @@ def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: 
         return True
     theirs = set().union(*(index.words_of(h) for h in helpers))
     return bool((index.words_of(service.name) - theirs) & wanted)
-
-
-#: verbs that say little of the act wanted: "give me the gist", "show me the jobs"
-_PLAIN_VERBS = frozenset(
-    terms(
-        "get give gimme show tell make let help do go put take need want see check find have "
-        "look grab pull bring fetch list"
-    )
-)
-
-
-def _strange(index: ServiceIndex, verb: str) -> bool:
-    """``verb`` names an act no service of the catalog mentions."""
-    stems = index.expand(terms(verb))
-    return bool(stems) and not index.known(stems[0]) and stems[0] not in _PLAIN_VERBS
 
 
 def _after(earlier: str, later: str) -> bool:
