@@ -1,12 +1,12 @@
 """The offline planner: rank services against the action, chain them backwards through schemas.
 
-Deterministic and dependency-free. It picks the *goal* service (the one that answers the action)
-by word overlap between the action and each service's name and description, then satisfies each
-goal input from the request data, from the action's content (for text inputs such as
-``inquiry``), or from another service whose output has a field of that name — recursively.
-Plans are ranked by their goal's relevance (bonuses for a description that starts with the
-action's verb and for a service whose outputs no other service takes), then by their helpers'
-relevance, then by fewer steps.
+Deterministic and offline. The action's content is read in clauses (:mod:`.clauses`): each
+request clause that a service matches well enough (BM25 and coverage, :mod:`.relevance`) is a
+goal; context clauses only tell which sense is meant. Each goal input is satisfied from the
+request data, from the action's content (for text inputs such as ``inquiry``), or from another
+service whose output has a field of that name — recursively (:mod:`.chain`). The data and the
+catalog weigh in too (:mod:`.evidence`): data that fits one service exactly, a clear winner
+just under the bar, and a refusal that names the closest service.
 """
 
 from __future__ import annotations
