@@ -29,7 +29,7 @@ from .errors import (
     OrchestrationTimeout,
     ServerUnreachable,
 )
-from .event_stream import EventReader, stream_errors
+from .event_stream import ChangesReader, EventReader, stream_errors
 from .types import Orchestration
 
 __all__ = ["AsyncClient", "Client", "action_body"]
@@ -192,7 +192,14 @@ class _Conversations(Endpoints):
         stops. On :class:`AsyncClient` iterate it with ``async for``."""
         return self._read_events(EventReader(execution_id, after, timeout, deadline))
 
-    def _read_events(self, reader: EventReader) -> Any:
+    def changes(self) -> Any:
+        """The project's orchestrations as they change (``GET /activity/events``): a dict per
+        batch, ``{"executionIds": [...], "everything": False}`` (``everything``: too many to
+        list), for as long as the caller iterates (on :class:`AsyncClient`, ``async for``).
+        A live run list reads its page again when one of its runs, or a new one, changed."""
+        return self._read_events(ChangesReader())
+
+    def _read_events(self, reader: EventReader | ChangesReader) -> Any:
         raise NotImplementedError
 
     def orchestrate(
@@ -241,7 +248,7 @@ class Client(_Conversations):
     def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(self.export_bytes(table, "arrow", **filters))
 
-    def _read_events(self, reader: EventReader) -> Iterator[dict[str, Any]]:
+    def _read_events(self, reader: EventReader | ChangesReader) -> Iterator[dict[str, Any]]:
         while (request := reader.next_request()) is not None:
             with stream_errors(self.url), self._http.stream(**request) as response:
                 if response.status_code >= 400:
@@ -287,7 +294,9 @@ class AsyncClient(_Conversations):
     async def export(self, table: str, **filters: Any):  # -> pyarrow.Table
         return arrow_table(await self.export_bytes(table, "arrow", **filters))
 
-    async def _read_events(self, reader: EventReader) -> AsyncIterator[dict[str, Any]]:
+    async def _read_events(
+        self, reader: EventReader | ChangesReader
+    ) -> AsyncIterator[dict[str, Any]]:
         while (request := reader.next_request()) is not None:
             with stream_errors(self.url):
                 async with self._http.stream(**request) as response:

@@ -20,6 +20,7 @@ import orjson
 from .errors import ServerUnreachable
 
 __all__ = [
+    "ChangesReader",
     "EventFrames",
     "EventReader",
     "events_request",
@@ -137,3 +138,23 @@ class EventReader:
         late = overdue(self.deadline, self.read)
         self._again = late is None
         return event, late is not False
+
+
+class ChangesReader:
+    """The project's change stream (``GET /activity/events``), read by the same loop as a run's
+    events (``_read_events``): opened once, read until the caller stops or the stream drops
+    (a keep-alive comes every 15 s, so a read that waits a minute is a dead connection)."""
+
+    def __init__(self) -> None:
+        self._opened = False
+        self._frames = EventFrames()
+
+    def next_request(self) -> dict[str, Any] | None:
+        if self._opened:
+            return None
+        self._opened = True
+        timeout = httpx.Timeout(10.0, read=60.0)
+        return {"method": "GET", "url": "/activity/events", "timeout": timeout}
+
+    def feed(self, line: str) -> tuple[dict[str, Any] | None, bool]:
+        return self._frames.feed(line), False

@@ -300,7 +300,16 @@ def _run(run_id: str, status: str = "RUNNING", **fields: Any) -> Run:
     return made
 
 
-@covers("accept", "record", "record_lazy", "orchestration", "steps_of", "events_of", "step_counts")
+@covers(
+    "accept",
+    "record",
+    "record_lazy",
+    "orchestration",
+    "steps_of",
+    "events_of",
+    "step_counts",
+    "of_project",
+)
 def test_a_run_its_steps_and_its_events_read_back_decoded(store: StoreBackend):
     accepted = _run("o_1")
     step = accepted.steps["step2"]
@@ -344,6 +353,9 @@ def test_a_run_its_steps_and_its_events_read_back_decoded(store: StoreBackend):
     # a listing's "1/2": completed of planned; a run with no steps is left out
     assert store.step_counts(["o_1", "o_2"]) == {"o_1": (1, 2)}
     assert store.step_counts([]) == {}
+    project = store.orchestration("o_1").project_id
+    assert store.of_project(project, ["o_missing", "o_1"]) == ["o_1"]
+    assert store.of_project("p_other", ["o_1"]) == [] and store.of_project(project, []) == []
 
 
 def test_large_values_can_stay_encoded_for_a_response(store: StoreBackend):

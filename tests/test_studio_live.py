@@ -109,3 +109,31 @@ def test_a_dropped_stream_is_resumed_and_the_page_still_goes_live(watching: Watc
     approved = watching.api.post(f"/orchestrations/{execution_id}/steps/step4/approve")
     assert approved.status_code == 200, approved.text
     watching.page.wait_for_selector(".orra-run-status [data-status=COMPLETED]", timeout=15_000)
+
+
+def test_the_executions_list_goes_live_from_the_projects_stream_without_polling(
+    watching: Watching,
+) -> None:
+    """Issue 27: a new run appears on Executions, and its status changes there, with no
+    reload and no polling; leaving the page closes the stream."""
+
+    def listings() -> int:
+        return sum(r.startswith("GET /orchestrations?") for r in watching.relay.requests())
+
+    watching.page.goto(f"{watching.studio.url}executions")
+    wait_until(lambda: watching.relay.open_requests("/activity/events") == 1, 15, "the stream")
+    # quiet: two health checks come round and the list is not read again
+    asked, checks = listings(), watching.health_checks()
+    wait_until(lambda: watching.health_checks() >= checks + 2, 15, "two health checks")
+    assert listings() == asked
+
+    execution_id = watching.run_waiting()  # submitted elsewhere: the page is told
+    row = watching.page.locator(".tabulator-row", has_text=execution_id)
+    row.wait_for(timeout=15_000)  # it appears without a reload
+    approved = watching.api.post(f"/orchestrations/{execution_id}/steps/step4/approve")
+    assert approved.status_code == 200, approved.text
+    row.locator("[data-status=COMPLETED]").wait_for(timeout=15_000)
+    assert listings() > asked  # read again because something changed, not on a timer
+
+    watching.page.goto(f"{watching.studio.url}services")
+    wait_until(lambda: watching.relay.open_requests("/activity/events") == 0, 20, "the close")

@@ -4,11 +4,14 @@ Only one page of rows is ever fetched (``GET /orchestrations?limit&offset`` with
 status, action type, text in the content, a time range), so the page stays as fast with 100,000
 orchestrations as with ten. A click on the created, status or action header sorts every
 orchestration on the server (``sort``), not just the rows shown. A row's id links to its run
-view; ticked rows can be cancelled together.
+view; ticked rows can be cancelled together. The page is live: it follows the project's change
+stream (``GET /activity/events``, :class:`~.live_feed.ListFeed`) and reads itself again when one
+of its runs changes, or when a new run lands on its first page; it never polls.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -20,6 +23,7 @@ from ..client import Client
 from ..errors import OrraError
 from .charts import stacked_chart
 from .context import StudioContext
+from .live_feed import ListFeed
 from .look import duration, pill, when
 from .notices import Literal, Notice
 
@@ -89,6 +93,16 @@ def rows_of(orchestrations: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What one read of the page brings: the activity chart's answer and a page of runs (or
+    why there is none)."""
+
+    activity: dict[str, Any] | None
+    rows: list[dict[str, Any]] | None
+    error: str | None
+
+
 def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
     status = pn.widgets.Select(
         name="Status", options=[ANY, *[s.value for s in OrchestrationStatus]], value=ANY, width=200
@@ -120,17 +134,14 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         stylesheets=[_MONO_IDS],
     )
     offset = {"value": 0}
+    shown: dict[str, set[str]] = {"ids": set()}
     activity = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["orra-activity"])
 
-    def draw_activity() -> None:
+    def draw_activity(answer: dict[str, Any] | None) -> None:
         """The last hour's runs per minute, stacked by status (all runs, not the page)."""
-        try:
-            answer = client.activity(60)
-        except OrraError:
-            return  # the listing below says what went wrong
-        buckets = answer["buckets"]
+        buckets = answer["buckets"] if answer else []
         activity.visible = bool(buckets)
-        if buckets:
+        if answer and buckets:
             frame = pd.DataFrame(buckets).assign(minute=lambda f: pd.to_datetime(f["at"]))
             hour = (pd.to_datetime(answer["since"]), pd.Timestamp.now(tz="UTC").ceil("min"))
             title = "Runs per minute in the last hour, by status"
@@ -138,9 +149,14 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
             plot.xaxis.axis_label = None
             activity.object = plot
 
-    def load(*_: Any) -> None:
-        draw_activity()
+    def fetch() -> tuple[_Page, bool]:
+        """The page's data: read in a worker thread when the list goes live, so the page's
+        event loop never waits for the control plane."""
         chosen = None if status.value == ANY else status.value
+        try:
+            answer: dict[str, Any] | None = client.activity(60)
+        except OrraError:
+            answer = None  # the listing below says what went wrong
         try:
             rows = client.orchestrations(
                 status=chosen,
@@ -153,9 +169,17 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
                 sort=sort_of(table.sorters),
             )
         except OrraError as exc:
-            problem.show(str(exc), "error")
+            return _Page(answer, None, str(exc)), False
+        return _Page(answer, rows, None), False
+
+    def draw(page: _Page) -> None:
+        draw_activity(page.activity)
+        if page.rows is None:
+            problem.show(page.error or "", "error")
             return
+        rows = page.rows
         problem.hide()
+        chosen = None if status.value == ANY else status.value
         filtered = chosen or action_type.value.strip() or text.value.strip() or since.value.strip()
         if rows:
             empty.hide()
@@ -163,11 +187,23 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
             empty.show(NO_MATCH if filtered or until.value.strip() else NO_RUNS_YET, "info")
         table.visible = bool(rows)
         table.value = rows_of(rows[:PAGE_SIZE])
+        shown["ids"] = {row["executionId"] for row in rows[:PAGE_SIZE]}
         previous.disabled = offset["value"] == 0
         following.disabled = len(rows) <= PAGE_SIZE
         first = offset["value"] + 1 if rows else 0
         last = offset["value"] + min(len(rows), PAGE_SIZE)
         where.object = f"{first}–{last}, {ORDER_NAMES[sort_of(table.sorters)]}"
+
+    def load(*_: Any) -> None:
+        draw(fetch()[0])
+
+    def concerns_the_page(change: dict[str, Any]) -> bool:
+        """A change to a run on the page, or any change while the first page is shown (a new
+        run lands there)."""
+        changed = set(change.get("executionIds") or ())
+        return (
+            bool(change.get("everything")) or offset["value"] == 0 or bool(changed & shown["ids"])
+        )
 
     def page_by(step: int) -> None:
         offset["value"] = max(0, offset["value"] + step * PAGE_SIZE)
@@ -199,6 +235,11 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
     following.on_click(lambda _e: page_by(1))
     refresh.on_click(load)
     load()
+    doc = pn.state.curdoc
+    feed = ListFeed(context, (fetch, draw, doc), wants=concerns_the_page)
+    pn.state.onload(feed.start)  # live: the list follows the project's changes
+    if doc is not None and doc.session_context is not None:
+        pn.state.on_session_destroyed(lambda _ctx: feed.stop())
     return pn.Column(
         pn.Row(status, action_type, text, since, until),
         pn.Row(refresh, previous, following, bulk_cancel, where),

@@ -15,6 +15,7 @@ from orra_sdk.vocabulary import OrchestrationStatus
 
 from ..control import history
 from ..control.cancel import Cancel, cancel
+from ..control.changes import Changed, FollowChanges, follow_changes
 from ..control.events import FollowEvents, Numbered, StoredEvent, follow, start_following
 from ..core.errors import BadRequest
 from ..core.grammar import decimal
@@ -128,6 +129,33 @@ async def stream_events(
     command = FollowEvents(project_id, orchestration_id, request.state.key_hash, last)
     return StreamingResponse(
         _frames(follow(runtime, command, request.is_disconnected)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _change_frames(changes: AsyncIterator[Changed | None]) -> AsyncIterator[bytes]:
+    async for item in changes:
+        if item is None:
+            yield b": keep-alive\n\n"
+        else:
+            body = {"executionIds": item.execution_ids, "everything": item.everything}
+            yield b"event: changed\ndata: " + orjson.dumps(body) + b"\n\n"
+
+
+@router.get(
+    "/activity/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_changes(request: Request, project_id: ProjectId) -> StreamingResponse:
+    """Server-sent events, one ``changed`` event per batch: ``{"executionIds": [...],
+    "everything": false}`` names the project's orchestrations whose events just committed
+    (``everything``: too many to list, read the list again). For a live run list; a run's own
+    events are at ``/orchestrations/{id}/events``. Never ends on its own."""
+    command = FollowChanges(project_id, request.state.key_hash)
+    return StreamingResponse(
+        _change_frames(follow_changes(runtime_of(request), command, request.is_disconnected)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -9,25 +9,30 @@ websockets are closed by :meth:`~..connections.ServiceHub.close_key`, code 4001.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["REVOKED", "KeyStreams"]
+__all__ = ["REVOKED", "KeyStreams", "Stream"]
 
 #: put in a stream's queue when its key is revoked: the stream ends when it reads it
 REVOKED: dict[str, Any] = {"type": "api_key_revoked"}
+
+
+class Stream(Protocol):
+    """What a stream reads from: an event queue, or a change feed."""
+
+    def put_nowait(self, item: dict[str, Any], /) -> None: ...
 
 
 class KeyStreams:
     """key hash → the event queues of the streams that key opened."""
 
     def __init__(self) -> None:
-        self._open: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._open: dict[str, set[Stream]] = {}
 
     @contextmanager
-    def hold(self, key_hash: str, queue: asyncio.Queue[dict[str, Any]]) -> Iterator[None]:
+    def hold(self, key_hash: str, queue: Stream) -> Iterator[None]:
         queues = self._open.setdefault(key_hash, set())
         queues.add(queue)
         try:

@@ -108,6 +108,9 @@ class StoreBackend(Protocol):
     def step_counts(self, orchestration_ids: list[str]) -> dict[str, tuple[int, int]]:
         """(completed, planned) steps of each run that has steps."""
 
+    def of_project(self, project_id: str, orchestration_ids: list[str]) -> list[str]:
+        """Those of the ids that are the project's orchestrations (sorted)."""
+
     def activity_of(self, project_id: str, since: datetime) -> list[rows.StoredActivity]:
         """Runs created per minute since ``since``, by status; oldest minute first."""
 

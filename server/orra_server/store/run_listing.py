@@ -100,6 +100,14 @@ class RunListing:
         found = self._rows(sql, tuple(orchestration_ids))
         return {row["orchestration_id"]: (int(row["done"]), int(row["planned"])) for row in found}
 
+    def of_project(self, project_id: str, orchestration_ids: list[str]) -> list[str]:
+        """Those of ``orchestration_ids`` that are the project's (a change feed's filter)."""
+        if not orchestration_ids:
+            return []
+        marks = ", ".join("?" for _ in orchestration_ids)
+        sql = f"SELECT id FROM orchestrations WHERE project_id = ? AND id IN ({marks}) ORDER BY id"
+        return [row["id"] for row in self._rows(sql, (project_id, *orchestration_ids))]
+
     def activity_of(self, project_id: str, since: datetime) -> list[rows.StoredActivity]:
         """How many runs were created each minute since ``since``, by their status now."""
         sql = (
