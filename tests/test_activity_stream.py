@@ -46,6 +46,9 @@ def test_the_stream_names_the_projects_changed_runs_and_no_other_projects(server
             assert sse.status_code == 200
             assert sse.headers["content-type"].startswith("text/event-stream")
             lines = sse.aiter_lines()
+            # the first event, once the stream watches: "read the list now"
+            assert await anext(lines) == "event: changed"
+            assert json.loads((await anext(lines))[5:]) == {"executionIds": [], "everything": True}
             # the other project's run first, then two of ours: when ours have come, theirs
             # would have come before them had it leaked
             other = theirs.post("/orchestrations", one_step("held", "orderId", "t-1"))

@@ -26,6 +26,18 @@ from replica_scenario import (
 REQUEST = shout_and_count("across the replicas")
 
 
+def _read_changes(url: str, key: str, into: list[str]) -> None:
+    """``GET /activity/events`` on ``url``: "(open)" once it watches (its first event says
+    "everything"), then every id named."""
+    headers = {"Authorization": f"Bearer {key}"}
+    timeout = httpx.Timeout(10.0, read=60.0)
+    with httpx.stream("GET", url + "/activity/events", headers=headers, timeout=timeout) as sse:
+        for line in sse.iter_lines():
+            if line.startswith("data:"):
+                body = json.loads(line[5:])
+                into.extend(["(open)"] if body["everything"] else body["executionIds"])
+
+
 def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str, tmp_path: Path):
     owner, holder = start_replicas(tmp_path, database, "ab")
     api, project = new_project(owner.url)
@@ -38,6 +50,12 @@ def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str,
         names = {"text-shouter", "word-counter"}
         wait_until(lambda: at_holder.services_online(names), 20, "services at the holder")
         wait_until(lambda: api.services_online(names), 10, "the owner to see them")
+        changed: list[str] = []  # the project's change stream, opened on the other replica
+        watcher = threading.Thread(
+            target=_read_changes, args=(holder.url, project["apiKey"], changed), daemon=True
+        )
+        watcher.start()
+        wait_until(lambda: changed == ["(open)"], 10, "the change stream to open")
         execution_id = api.accepted(REQUEST)["executionId"]
 
         streamed: list[dict] = []
@@ -64,6 +82,8 @@ def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str,
         )
         assert kinds == [kind for (kind,) in on_disk]
         assert kinds.count("orchestration_completed") == 1, kinds
+        # the change stream on the replica that does not own the run named it
+        wait_until(lambda: execution_id in changed, 10, "the change stream to name the run")
 
         # an approval decided on the other replica releases the owner's run
         gated = api.accepted({**REQUEST, "options": {"approve": ["step2"]}})["executionId"]

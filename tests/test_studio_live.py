@@ -120,8 +120,11 @@ def test_the_executions_list_goes_live_from_the_projects_stream_without_polling(
     def listings() -> int:
         return sum(r.startswith("GET /orchestrations?") for r in watching.relay.requests())
 
+    before = listings()
     watching.page.goto(f"{watching.studio.url}executions")
     wait_until(lambda: watching.relay.open_requests("/activity/events") == 1, 15, "the stream")
+    # the first render's read, and one when the stream says it watches (nothing is missed)
+    wait_until(lambda: listings() >= before + 2, 15, "the read once the stream watches")
     # quiet: two health checks come round and the list is not read again
     asked, checks = listings(), watching.health_checks()
     wait_until(lambda: watching.health_checks() >= checks + 2, 15, "two health checks")

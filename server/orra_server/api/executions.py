@@ -151,8 +151,9 @@ async def _change_frames(changes: AsyncIterator[Changed | None]) -> AsyncIterato
 async def stream_changes(request: Request, project_id: ProjectId) -> StreamingResponse:
     """Server-sent events, one ``changed`` event per batch: ``{"executionIds": [...],
     "everything": false}`` names the project's orchestrations whose events just committed
-    (``everything``: too many to list, read the list again). For a live run list; a run's own
-    events are at ``/orchestrations/{id}/events``. Never ends on its own."""
+    (``everything``: read the list again — the first event, once the stream watches, and
+    whenever too many changed to list). For a live run list; a run's own events are at
+    ``/orchestrations/{id}/events``. Never ends on its own."""
     command = FollowChanges(project_id, request.state.key_hash)
     return StreamingResponse(
         _change_frames(follow_changes(runtime_of(request), command, request.is_disconnected)),

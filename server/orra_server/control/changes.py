@@ -37,10 +37,14 @@ class Changed:
 async def follow_changes(
     runtime: Runtime, command: FollowChanges, disconnected: Callable[[], Awaitable[bool]]
 ) -> AsyncIterator[Changed | None]:
-    """What changed, batch by batch; None when nothing did for a while (a keep-alive)."""
+    """What changed, batch by batch, after a first "everything" once the feed is registered;
+    None when nothing did for a while (a keep-alive)."""
     with runtime.events.watch_changes() as feed, runtime.streams.hold(command.key_hash, feed):
         if command.key_hash not in runtime.key_hashes:
             return  # revoked while this stream opened
+        # watched from here on: a list read now misses nothing (what changed before the
+        # stream opened is in it), so the first frame says "read everything"
+        yield Changed([], everything=True)
         while True:
             batch = await feed.take(runtime.settings.stream_keepalive_seconds)
             if feed.ended:
