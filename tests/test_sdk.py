@@ -11,6 +11,7 @@ import websockets
 
 from helpers import SERVICES, ServiceProcess, new_project, python_prints, wait_until
 from orra_sdk import Service
+from orra_studio.studio.services import tasks_held
 
 SHOUT = {"action": {"type": "shout-and-count", "content": "shout this message, count its words"}}
 
@@ -73,6 +74,24 @@ def test_instances_of_one_service_share_the_work(live_server, text_project):
     assert all(b["status"] == "COMPLETED" for b in bodies)
     pids = {b["result"]["pid"] for b in bodies}
     assert len(pids) == 2, f"all six tasks went to one instance: {pids}"
+
+
+def test_an_instance_says_how_many_tasks_it_runs_at_once(live_server):
+    """The SDK sends its ``concurrency`` as ``X-Orra-Capacity``: the control plane holds the
+    rest (their timeouts not running) and the studio shows "held of capacity"."""
+    api, project = new_project(live_server.url)
+    proc = ServiceProcess(
+        [str(SERVICES / "sdk_services.py"), live_server.url, project["apiKey"], "text"],
+        env={"COUNT_CONCURRENCY": "3"},
+    ).start()
+    try:
+        wait_until(lambda: api.services_online({"text-shouter", "word-counter"}), 20, "online")
+        services = {s["name"]: s for s in api.get("/services").json()["services"]}
+        capacity = {n: [c["capacity"] for c in s["connections"]] for n, s in services.items()}
+        assert capacity == {"text-shouter": [1], "word-counter": [3]}
+        assert tasks_held(services["word-counter"]["connections"]) == "0 of 3"
+    finally:
+        proc.stop()
 
 
 def test_json_schema_service_with_a_plain_dict_handler(live_server):

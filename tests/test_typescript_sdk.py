@@ -90,6 +90,9 @@ def test_the_seed_orchestration_with_all_four_services_in_typescript(api: Api) -
     with serving(api, str(SEED), python="node", online=SEED_SERVICES) as node:
         body = assert_seed_completed(api)
         assert [s["status"] for s in body["stepResults"]] == ["COMPLETED"] * 4
+        # each instance says how many tasks it runs at once (its concurrency, 1 here)
+        connections = [c for s in api.get("/services").json()["services"] for c in s["connections"]]
+        assert [c["capacity"] for c in connections] == [1] * len(SEED_SERVICES)
     assert "Unhandled" not in node.stop()
 
 

@@ -60,6 +60,18 @@ def seen_ago(moment: str | None, now: datetime) -> str:
     return moment[:19].replace("T", " ") + " UTC"
 
 
+def tasks_held(connections: list[dict[str, Any]]) -> str:
+    """Tasks its instances hold of what they can hold: "1 of 4" (each instance's capacity,
+    from ``X-Orra-Capacity``, added up), or "1, no limit" when an instance set none."""
+    held = sum(c.get("tasksInFlight", 0) for c in connections)
+    capacities = [c.get("capacity") for c in connections]
+    if not connections:
+        return ""
+    if any(capacity is None for capacity in capacities):
+        return f"{held}, no limit"
+    return f"{held} of {sum(capacities)}"
+
+
 def service_rows(services: list[dict[str, Any]], now: datetime | None = None) -> pd.DataFrame:
     now = now or datetime.now(UTC)
     return pd.DataFrame(
@@ -70,7 +82,7 @@ def service_rows(services: list[dict[str, Any]], now: datetime | None = None) ->
                 "online": pill("online" if s["online"] else "offline"),
                 "description": s["description"],
                 "instances": s["instances"],
-                "in flight": sum(c.get("tasksInFlight", 0) for c in s.get("connections") or []),
+                "tasks": tasks_held(s.get("connections") or []),
                 "last seen": seen_ago(s.get("lastSeen"), now),
                 "version": s["version"],
                 "revertible": "yes" if s["revertible"] else "",
@@ -84,7 +96,7 @@ def service_rows(services: list[dict[str, Any]], now: datetime | None = None) ->
             "online",
             "description",
             "instances",
-            "in flight",
+            "tasks",
             "last seen",
             "version",
             "revertible",

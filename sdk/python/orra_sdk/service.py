@@ -223,7 +223,7 @@ class Service:
             # library's 10 s: a busy control plane must not hold up a stopping service
             close_timeout=2,
             compression=None,
-            **auth_header(self.api_key),
+            **auth_header(self.api_key, self.concurrency),
         ) as ws:
             self._ws = ws
             self._connected.set()

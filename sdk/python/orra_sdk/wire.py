@@ -21,10 +21,14 @@ MAX_FRAME = 16 * 1024 * 1024
 ENVELOPE = 4096
 
 
-def auth_header(api_key: str) -> dict[str, Any]:
-    """``Authorization`` for the websocket upgrade, as this websockets release spells it
+def auth_header(api_key: str, capacity: int | None = None) -> dict[str, Any]:
+    """``Authorization`` for the websocket upgrade, and ``X-Orra-Capacity`` (how many tasks
+    the instance runs at once: the control plane then keeps the rest, their timeouts not yet
+    running, instead of queueing them here), as this websockets release spells it
     (``additional_headers`` from 14 on, ``extra_headers`` before)."""
     headers = {"Authorization": f"Bearer {api_key}"}
+    if capacity is not None:
+        headers["X-Orra-Capacity"] = str(capacity)
     major = int(websockets.__version__.split(".")[0])
     return {"additional_headers": headers} if major >= 14 else {"extra_headers": headers}
 

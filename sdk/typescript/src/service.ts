@@ -433,9 +433,14 @@ export class Service<
   private serveConnection(): Promise<boolean> {
     return new Promise((resolve, reject) => {
       const wsUrl = `${this.url.replace(/^http/, "ws")}/ws?serviceId=${encodeURIComponent(this.id ?? "")}`;
-      // the key goes in a header, never in the URL (proxies log URLs)
+      // the key goes in a header, never in the URL (proxies log URLs); the capacity says how
+      // many tasks run here at once: the control plane keeps the rest, their timeouts not
+      // yet running, instead of queueing them in this process
       const ws = new WebSocket(wsUrl, {
-        headers: { authorization: `Bearer ${this.apiKey}` },
+        headers: {
+          authorization: `Bearer ${this.apiKey}`,
+          "x-orra-capacity": String(this.concurrency),
+        },
         maxPayload: MAX_FRAME,
         perMessageDeflate: false,
         handshakeTimeout: 30_000,
