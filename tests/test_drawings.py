@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
-from orra_studio.studio.drawings import attempts_from_logs, plan_svg, timeline_svg
+import pytest
+
+from orra_studio.studio.drawings import (
+    Attempt,
+    attempts_from_logs,
+    axis_marks,
+    mark_text,
+    plan_svg,
+    timeline_svg,
+)
 
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -112,3 +122,14 @@ def test_waits_show_on_the_timeline_a_step_for_a_person_and_the_run_for_a_servic
     assert 'data-kind="paused" data-step=""' in svg
     assert "none is connected &lt;now&gt;" in svg  # the reason, escaped
     assert 'data-kind="approval" data-step="step3"' in svg
+
+
+def test_the_timeline_has_a_time_axis_with_round_marks() -> None:
+    assert axis_marks(0.7) == pytest.approx([i / 10 for i in range(8)])  # 0, 100 … 700 ms
+    assert [mark_text(at, 47) for at in axis_marks(47)] == ["0 s", "10 s", "20 s", "30 s", "40 s"]
+    assert [mark_text(at, 3600) for at in axis_marks(3600)][-1] == "60 min"
+    assert len(axis_marks(86400)) <= 8 and axis_marks(0) == [0.0]
+    attempts = [Attempt("step1", 1, T0, T0 + timedelta(milliseconds=350), "COMPLETED")]
+    svg = timeline_svg(attempts)
+    labels = re.findall(r'<line class="orra-tick"[^>]*/><text[^>]*>([^<]+)</text>', svg)
+    assert labels == ["0 ms", "50 ms", "100 ms", "150 ms", "200 ms", "250 ms", "300 ms", "350 ms"]

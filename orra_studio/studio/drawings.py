@@ -9,6 +9,7 @@ literally, never interpreted.
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -274,12 +275,51 @@ def timeline_svg(
             f"<title>{_text(attempt.step_id)} attempt {attempt.number}: "
             f"{_text(attempt.outcome)} after {took:.0f} ms</title></rect>"
         )
-    parts.append(
-        f'<text x="{label_w + PAD}" y="{height - 4}" font-size="11" fill="#6e7781">0 ms</text>'
-        f'<text x="{label_w + PAD + chart_w}" y="{height - 4}" font-size="11" fill="#6e7781" '
-        f'text-anchor="end">{span * 1000:.0f} ms</text></svg>'
-    )
+    bottom = PAD + len(rows) * (bar_h + gap)
+    for at in axis_marks(span):  # a time axis: a mark every 1, 2 or 5 units, grid lines up
+        x = label_w + PAD + at / span * chart_w
+        anchor = "end" if at > span * 0.97 else "middle" if at > 0 else "start"
+        parts.append(
+            f'<line class="orra-tick" x1="{x:.1f}" y1="{PAD - 4}" x2="{x:.1f}" y2="{bottom}" '
+            'stroke="#d0d7de" stroke-width="1"/>'
+            f'<text x="{x:.1f}" y="{height - 4}" font-size="11" fill="#6e7781" '
+            f'text-anchor="{anchor}">{mark_text(at, span)}</text>'
+        )
+    parts.append("</svg>")
     return "".join(parts)
+
+
+def _unit(span: float) -> tuple[float, str]:
+    """The unit an axis of ``span`` seconds is labelled in."""
+    if span < 2:
+        return 0.001, "ms"
+    if span < 120:
+        return 1.0, "s"
+    if span < 7200:
+        return 60.0, "min"
+    return 3600.0, "h"
+
+
+def axis_marks(span: float, most: int = 8) -> list[float]:
+    """Seconds from the start at which to mark a ``span``-second axis: every 1, 2 or 5 × a
+    power of ten of its unit, the smallest step giving at most ``most`` marks (with the
+    start)."""
+    if span <= 0:
+        return [0.0]
+    unit, _ = _unit(span)
+    length = span / unit
+    step = 10 ** math.floor(math.log10(length / most))
+    for factor in (1, 2, 5, 10):
+        if length / (step * factor) <= most:
+            step *= factor
+            break
+    return [i * step * unit for i in range(int(length / step + 1e-9) + 1)]
+
+
+def mark_text(seconds: float, span: float) -> str:
+    """A mark's label in the axis's unit: "250 ms", "1.5 s", "20 min"."""
+    unit, name = _unit(span)
+    return f"{round(seconds / unit, 6):g} {name}"
 
 
 def _step_order(step_id: str) -> tuple[int, str]:
