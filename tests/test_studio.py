@@ -644,3 +644,19 @@ def test_compose_edits_the_data_as_json_checked_as_it_is_typed(studio: Studio):
     page.locator(".bk-btn", has_text="fields").click()  # back to the table, with the list
     page.wait_for_selector('.orra-data >> text=["vip", 2]')
     studio.shot("compose-json")
+
+
+def test_compose_shows_the_fields_the_plan_reads_and_asks_for_a_missing_one(studio: Studio):
+    """The data form follows the previewed plan: each field it reads, with its type and the
+    service that wants it; one the data lacks is added, named, and not sent empty."""
+    page = studio.open("compose")
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_selector("text=The server accepts this plan.")
+    page.wait_for_selector(".orra-data >> text=string, for customer-data-service")
+    page.wait_for_selector(".orra-data >> text=string, for seller-data-service")
+    # the edited plan reads a field the data does not have: the form adds it and says so
+    _edit_cell(page, 0, "input", '{"customerId": "{{request.data.accountRef}}"}')
+    page.wait_for_selector("text=The plan reads accountRef from the data: fill it in, then run.")
+    row = page.locator(".orra-data .tabulator-row", has_text="accountRef")
+    assert "string, for customer-data-service" in row.inner_text()
+    studio.shot("compose-form")

@@ -21,7 +21,7 @@ from orra_sdk.vocabulary import DrawnState, StepStatus
 from ..client import Client
 from ..errors import OrraError
 from .context import StudioContext
-from .data_editor import DataEditor, parse_data, rows_of_data
+from .data_editor import DataEditor, data_needs, parse_data, rows_of_data
 from .drawings import plan_svg
 from .notices import Literal, Notice, read_only_table, set_text
 
@@ -100,9 +100,9 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     )
     set_text(content, SEED_CONTENT)
     data = pn.widgets.Tabulator(
-        pd.DataFrame({"field": ["customerId", "sellerId"], "value": ["cust12345", "sell98765"]}),
+        rows_of_data({"customerId": "cust12345", "sellerId": "sell98765"}),
         show_index=False,
-        editors={"field": {"type": "input"}, "value": {"type": "input"}},
+        editors={"field": {"type": "input"}, "value": {"type": "input"}, "for": None},
         selectable=1,
         width=520,
         css_classes=["orra-data"],
@@ -138,11 +138,14 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
     used = Literal("", css_classes=["orra-grounded"])
     state: dict[str, Any] = {"plan": None, "checking": False}
 
-    def components() -> list[str]:
+    def services() -> list[dict[str, Any]]:
         try:
-            return sorted(s["name"] for s in client.services())
+            return list(client.services())
         except OrraError:
             return []
+
+    def components() -> list[str]:
+        return sorted(s["name"] for s in services())
 
     def action() -> dict[str, str]:
         typed = (action_type.value_input or "", content.value_input or "")
@@ -188,6 +191,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             show(None, [])
             return
         state["plan"] = plan
+        follow_the_plan(plan)
         steps.editors = {
             "id": {"type": "input"},
             "component": {"type": "list", "values": components()},
@@ -215,12 +219,20 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             notice.show(str(exc), "error")
             return plan, None
 
+    def follow_the_plan(plan: dict[str, Any]) -> None:
+        """The data form shows what ``plan`` reads; a field the data lacks is named."""
+        missing = editor.expect(data_needs(plan, services()))
+        if missing:
+            named = ", ".join(missing)
+            notice.show(f"The plan reads {named} from the data: fill it in, then run.", "info")
+
     def check(*_: Any) -> None:
         if state["checking"] or not steps.visible:
             return
         plan, answer = send(client.plan)
         if answer is not None:
             show(plan, (answer.get("validation") or {}).get("errors") or [])
+            follow_the_plan(plan)
 
     def do_run(_event: Any) -> None:
         _, accepted = send(client.submit)
@@ -242,7 +254,7 @@ def compose_page(context: StudioContext, client: Client) -> pn.viewable.Viewable
             number += 1
         return f"step{number}"
 
-    add_field.on_click(lambda _e: add_row(data, {"field": "", "value": ""}))
+    add_field.on_click(lambda _e: add_row(data, {"field": "", "value": "", "for": ""}))
     remove_field.on_click(lambda _e: remove_row(data))
     add_step.on_click(
         lambda _e: add_row(

@@ -3,11 +3,16 @@
 The table suits a few text fields; JSON suits numbers, lists and nested objects. Switching
 carries the data across, so neither view loses what the other holds. The JSON is checked on
 every keystroke and a problem is named by line and column, before anything is sent.
+
+Once a plan is previewed, the form follows it: every ``{{request.data.X}}`` the plan reads is a
+row, with the type and the service that wants it (from the service's input schema); a field
+the data lacks is added empty and named, so the person sees what to fill in.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -15,7 +20,7 @@ import panel as pn
 
 from .notices import Notice, set_text
 
-__all__ = ["DataEditor", "parse_data", "rows_of_data"]
+__all__ = ["DataEditor", "data_needs", "parse_data", "rows_of_data"]
 
 FIELDS, JSON_VIEW = "fields", "JSON"
 
@@ -25,9 +30,9 @@ def parse_data(rows: pd.DataFrame) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for _, row in rows.iterrows():
         name = str(row["field"]).strip()
-        if not name:
-            continue
         text = str(row["value"])
+        if not name or (not text and str(row.get("for", ""))):
+            continue  # no name, or a field the plan wants that was not filled in
         try:
             data[name] = json.loads(text)
         except ValueError:
@@ -35,10 +40,35 @@ def parse_data(rows: pd.DataFrame) -> dict[str, Any]:
     return data
 
 
-def rows_of_data(data: dict[str, Any]) -> pd.DataFrame:
-    """The table of ``data``: text as typed, anything else as its JSON."""
+def rows_of_data(data: dict[str, Any], needs: dict[str, str] | None = None) -> pd.DataFrame:
+    """The table of ``data``: text as typed, anything else as its JSON; ``needs`` (from
+    :func:`data_needs`) says which service wants each field, and adds those the data lacks."""
+    needs = needs or {}
     shown = [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in data.items()]
-    return pd.DataFrame(shown or [("", "")], columns=["field", "value"])
+    shown += [(k, "") for k in needs if k not in data]
+    rows = [(k, v, needs.get(k, "")) for k, v in shown]
+    return pd.DataFrame(rows or [("", "", "")], columns=["field", "value", "for"])
+
+
+#: a plan's reference to a field of the request's data: ``{{request.data.orderId}}``
+_DATA_REFERENCE = re.compile(r"\{\{\s*request\.data\.([A-Za-z0-9_-]{1,200})")
+
+
+def data_needs(plan: dict[str, Any] | None, services: list[dict[str, Any]]) -> dict[str, str]:
+    """The data fields ``plan`` reads, each with its type and the services that want it
+    (``"string, for order-lookup"``), from those services' input schemas."""
+    schemas = {s.get("name"): (s.get("schema") or {}).get("input") or {} for s in services}
+    wanted: dict[str, tuple[str, list[str]]] = {}
+    for step in (plan or {}).get("steps") or []:
+        component = str(step.get("component", ""))
+        properties = schemas.get(component, {}).get("properties") or {}
+        for name, value in (step.get("input") or {}).items():
+            for field in _DATA_REFERENCE.findall(json.dumps(value)):
+                kind = (properties.get(name) or {}).get("type") or "any"
+                _, users = wanted.setdefault(field, (str(kind), []))
+                if component not in users:
+                    users.append(component)
+    return {field: f"{kind}, for {', '.join(users)}" for field, (kind, users) in wanted.items()}
 
 
 def problem_of(text: str) -> str | None:
@@ -80,6 +110,18 @@ class DataEditor:
     def set(self, data: dict[str, Any]) -> None:
         self.table.value = rows_of_data(data)
         set_text(self.text, json.dumps(data, indent=2, ensure_ascii=False))
+
+    def expect(self, needs: dict[str, str]) -> list[str]:
+        """Show what the previewed plan reads (:func:`data_needs`); returns the fields the
+        data lacks (added to the table empty, or named when the JSON view is open)."""
+        try:
+            data = self.value()
+        except ValueError:
+            return []  # the JSON has a problem: the page already says so
+        missing = [field for field in needs if field not in data]
+        if self.mode.value == FIELDS:
+            self.table.value = rows_of_data(data, needs)
+        return missing
 
     def _switch(self, event: Any) -> None:
         if self._reverting:
