@@ -5,6 +5,7 @@ end of the module (``pytest -s`` shows it)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ class Studio:
         return self.page
 
     def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+        """A screenshot of the page; with ``ORRA_STUDIO_SHOTS=docs/images`` the tests redraw
+        the documentation's pictures (``studio-NAME.png``)."""
+        self.page.screenshot(path=str(self.shots / f"studio-{name}.png"), full_page=True)
 
     def run(self, body: dict[str, Any]) -> str:
         answer = self.api.post("/orchestrations", body)
@@ -70,6 +73,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     api, _ = new_project(server.url)
     Api.opened.remove(api)  # lives for the module
     shots = tmp_path_factory.mktemp("studio-screenshots")
+    pictures = Path(os.environ.get("ORRA_STUDIO_SHOTS") or shots)
     faulty = {"FAIL_TIMES": "2", "WORK_DELAY": "30", "REVERT_LOG": str(shots / "reverts.log")}
     with contextlib.ExitStack() as stack:
         stack.enter_context(seed_services(api))
@@ -89,9 +93,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
         stack.callback(process.stop)
         page, watched = stack.enter_context(browser_page(shots))
         page.goto(process.login_url)  # as a person opens the URL `orra studio` printed
-        yield Studio(api, process.url, page, watched, shots, process)
+        yield Studio(api, process.url, page, watched, pictures, process)
         watched.check(page)
-    print(f"\nstudio screenshots: {shots}")
+    print(f"\nstudio screenshots: {pictures}")
     api.close()
 
 
@@ -127,6 +131,8 @@ def test_the_run_view_goes_live_to_completed_with_four_green_nodes_and_four_bars
     studio.tab("Timeline")
     page.locator("rect.orra-attempt[data-outcome=COMPLETED]").first.wait_for()
     assert page.locator("rect.orra-attempt[data-outcome=COMPLETED]").count() == 4
+    assert page.locator("line.orra-tick").count() >= 2  # a time axis with its marks
+    studio.shot("run-view-timeline")
     studio.tab("Steps")
     page.locator(".orra-steps .tabulator-row", has_text="step2").click()
     page.wait_for_selector(".orra-step-drawer >> text=product-catalog-service")
@@ -134,6 +140,7 @@ def test_the_run_view_goes_live_to_completed_with_four_green_nodes_and_four_bars
     studio.shot("run-view-steps")
     studio.tab("Events")
     page.wait_for_selector("text=orchestration_completed")
+    studio.shot("run-view-events")
     # the action's text is shown as it is, never as markup
     assert page.get_by_text(f"customer-inquiry: {MARKUP}").count() == 1
     studio.watched.check(page)
@@ -610,6 +617,7 @@ def test_no_page_scrolls_sideways_at_1280_or_1920_pixels(studio: Studio, width: 
             if route == "services":  # with a service's schema open beside the form
                 page.locator(".orra-services .tabulator-row").first.click()
                 page.wait_for_selector("text=Select a service to see its schema.", state="detached")
+            studio.shot(f"{route.split('?')[0]}-{width}")
             wide = page.evaluate(
                 """() => {
                     const page = document.scrollingElement;

@@ -9,13 +9,23 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from planning.fresh import CATALOGS, CLASSES, FILES, SPLITS, FreshCase, edges_of, judge, load
 
 ALL = [fresh for cases in SPLITS.values() for fresh in cases]
+SECOND_CATALOGS, SECOND_SPLITS = load(FILES[2])
+SECOND = SECOND_SPLITS.get("held-out", [])
 
-
-def _names(catalog: str) -> set[str]:
-    return {service["name"] for service in CATALOGS[catalog]}
+#: inputs a plan may fill from the request's content; every other required input must come from
+#: the data or from a service the case expects upstream
+FREE_TEXT = frozenset({"message", "query", "description", "brief", "criteria"})
+#: the second set's free-text inputs (its header says)
+SECOND_FREE_TEXT = FREE_TEXT | {"notes", "reason", "text"}
+#: each set's cases, catalogs and free-text inputs, for the checks both sets must pass
+SETS = [
+    pytest.param(ALL, CATALOGS, FREE_TEXT, id="set-1"),
+    pytest.param(SECOND, SECOND_CATALOGS, SECOND_FREE_TEXT, id="set-2"),
+]
 
 
 def test_the_eval_is_big_enough() -> None:
@@ -33,21 +43,21 @@ def test_every_class_is_known_and_exercised() -> None:
         assert {f.kind for f in cases} == set(CLASSES)
 
 
-def test_every_expected_service_exists_in_its_catalog() -> None:
-    for fresh in ALL:
-        assert fresh.case.catalog in CATALOGS, fresh
-        assert fresh.case.must_use <= _names(fresh.case.catalog), fresh
-
-
-def test_every_edge_joins_two_expected_services() -> None:
-    for fresh in ALL:
+@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
+def test_every_label_names_services_of_its_catalog(cases, catalogs, free_text) -> None:
+    for fresh in cases:
+        assert fresh.case.catalog in catalogs, fresh
+        names = {service["name"] for service in catalogs[fresh.case.catalog]}
+        assert fresh.case.must_use <= names, fresh
+        assert fresh.case.refuse or fresh.case.must_use, fresh
         for producer, consumer in fresh.edges:
             assert {producer, consumer} <= fresh.case.must_use, fresh
             assert producer != consumer, fresh
 
 
-def test_refusals_and_single_steps_have_no_edges_and_chains_do() -> None:
-    for fresh in ALL:
+@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
+def test_refusals_and_single_steps_have_no_edges_and_chains_do(cases, catalogs, free_text) -> None:
+    for fresh in cases:
         if fresh.case.refuse or len(fresh.case.must_use) == 1:
             assert not fresh.edges, fresh
         else:
@@ -56,15 +66,33 @@ def test_refusals_and_single_steps_have_no_edges_and_chains_do() -> None:
             assert fresh.edges, fresh
 
 
-def test_every_edge_is_a_schema_flow() -> None:
+@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
+def test_every_edge_is_a_schema_flow(cases, catalogs, free_text) -> None:
     """A labelled dependency is one a schema shows: the producer outputs a field the consumer
     requires and the data does not carry."""
-    for fresh in ALL:
-        services = {s["name"]: s["schema"] for s in CATALOGS[fresh.case.catalog]}
+    for fresh in cases:
+        services = {s["name"]: s["schema"] for s in catalogs[fresh.case.catalog]}
         for producer, consumer in fresh.edges:
             made = set(services[producer]["output"]["properties"])
             needed = set(services[consumer]["input"]["required"]) - set(fresh.case.data)
             assert made & needed, fresh
+
+
+@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
+def test_every_expected_plan_can_be_wired(cases, catalogs, free_text) -> None:
+    """Every required input of every expected service comes from the data, from the content
+    (a free-text field) or from an expected service upstream of it."""
+    for fresh in cases:
+        services = {s["name"]: s["schema"] for s in catalogs[fresh.case.catalog]}
+        for name in fresh.case.must_use:
+            made = {
+                field
+                for producer, consumer in fresh.edges
+                if consumer == name
+                for field in services[producer]["output"]["properties"]
+            }
+            given = set(fresh.case.data) | made | free_text
+            assert set(services[name]["input"]["required"]) <= given, (name, fresh)
 
 
 def _key(fresh: FreshCase) -> tuple[str, str]:
@@ -77,25 +105,6 @@ def test_no_case_is_written_twice() -> None:
     assert not held_out & tuning
     assert len(held_out) == len(SPLITS["held-out"])
     assert len(tuning) == len(SPLITS["tuning"])
-
-
-#: inputs a plan may fill from the request's content; every other required input must come from
-#: the data or from a service the case expects upstream
-FREE_TEXT = frozenset({"message", "query", "description", "brief", "criteria"})
-
-
-def test_every_expected_plan_can_be_wired() -> None:
-    for fresh in ALL:
-        services = {s["name"]: s["schema"] for s in CATALOGS[fresh.case.catalog]}
-        for name in fresh.case.must_use:
-            made = {
-                field
-                for producer, consumer in fresh.edges
-                if consumer == name
-                for field in services[producer]["output"]["properties"]
-            }
-            given = set(fresh.case.data) | made | FREE_TEXT
-            assert set(services[name]["input"]["required"]) <= given, (name, fresh)
 
 
 def test_a_plan_is_exact_only_with_the_expected_wiring() -> None:
@@ -118,12 +127,8 @@ def test_a_plan_is_exact_only_with_the_expected_wiring() -> None:
 
 # The second set: fresh2_catalogs.toml, held out only.
 
-SECOND_CATALOGS, SECOND_SPLITS = load(FILES[2])
-SECOND = SECOND_SPLITS.get("held-out", [])
 #: the fewest cases of each class the second set has (issue 28's classes and plain requests)
 SECOND_MINIMUM = {kind: 20 if kind == "plain" else 15 for kind in CLASSES}
-#: the second set's free-text inputs, which a plan may fill from the content (its header says)
-SECOND_FREE_TEXT = FREE_TEXT | {"notes", "reason", "text"}
 JSON_TYPES: dict[str, Any] = {
     "string": str,
     "number": (int, float),
@@ -170,47 +175,10 @@ def test_the_second_sets_services_are_described_and_typed() -> None:
                 assert fields and all(f["type"] in JSON_TYPES for f in fields), service["name"]
 
 
-def test_the_second_sets_labels_name_its_services() -> None:
-    for fresh in SECOND:
-        assert fresh.case.catalog in SECOND_CATALOGS, fresh
-        names = {s["name"] for s in SECOND_CATALOGS[fresh.case.catalog]}
-        assert fresh.case.must_use <= names, fresh
-        assert fresh.case.refuse or fresh.case.must_use, fresh
-        for producer, consumer in fresh.edges:
-            assert {producer, consumer} <= fresh.case.must_use, fresh
-            assert producer != consumer, fresh
-        if fresh.case.refuse or len(fresh.case.must_use) == 1:
-            assert not fresh.edges, fresh
-        else:
-            assert fresh.edges, fresh
-        if fresh.kind == "chain":
-            assert fresh.edges, fresh
-
-
-def test_every_second_set_edge_is_a_schema_flow() -> None:
-    for fresh in SECOND:
-        schemas = _schemas(fresh)
-        for producer, consumer in fresh.edges:
-            made = set(schemas[producer]["output"]["properties"])
-            needed = set(schemas[consumer]["input"]["required"]) - set(fresh.case.data)
-            assert made & needed, fresh
-
-
-def test_every_second_set_plan_can_be_wired() -> None:
-    """Every required input of every expected service comes from the data, from the content
-    (a free-text field) or from an expected service upstream of it; the data's values have the
-    types the services declare."""
+def test_the_second_sets_data_has_the_types_its_services_declare() -> None:
     for fresh in SECOND:
         schemas = _schemas(fresh)
         for name in fresh.case.must_use:
-            made = {
-                field
-                for producer, consumer in fresh.edges
-                if consumer == name
-                for field in schemas[producer]["output"]["properties"]
-            }
-            given = set(fresh.case.data) | made | SECOND_FREE_TEXT
-            assert set(schemas[name]["input"]["required"]) <= given, (name, fresh)
             for field, spec in schemas[name]["input"]["properties"].items():
                 if field in fresh.case.data:
                     value = fresh.case.data[field]

@@ -16,43 +16,68 @@ from dataclasses import dataclass, replace
 
 __all__ = ["Clause", "clauses_of"]
 
+
+def _alternatives(words: str) -> str:
+    """``"need, can you"`` → ``need|can\\ you``: comma-separated words or phrases as a regex."""
+    return "|".join(re.escape(word.strip()) for word in words.split(","))
+
+
+def _opening(words: str) -> re.Pattern[str]:
+    """Text that opens with one of ``words``."""
+    return re.compile(rf"^\s*(?:{_alternatives(words)})\b", re.IGNORECASE)
+
+
+def _anywhere(words: str) -> re.Pattern[str]:
+    """Text that holds one of ``words`` as a whole word."""
+    return re.compile(rf"\b(?:{_alternatives(words)})\b", re.IGNORECASE)
+
+
 #: words that split an action into parts ("classify it, route it and …", "X, so Y")
 _BREAK = re.compile(
     r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|\s+-\s+|\s+and then\s+|\s+and\s+|\s+then\s+"
     r"|\s+so\s+(?=[a-z])|\s+(?=because\s)",
     re.IGNORECASE,
 )
-_BECAUSE = re.compile(r"^\s*because\b", re.IGNORECASE)
+_BECAUSE = _opening("because")
 #: how a statement opens: a subject, not a verb
-_SUBJECT = re.compile(
-    r"^\s*(?:the|a|an|my|our|his|her|their|its|this|that|these|those|i|i'm|i've|we|we're|"
-    r"it|it's|he|she|they|there|someone|everyone|nobody)\b",
-    re.IGNORECASE,
+_SUBJECT = _opening(
+    "the, a, an, my, our, his, her, their, its, this, that, these, those, i, i'm, i've, we, "
+    "we're, it, it's, he, she, they, there, someone, everyone, nobody"
 )
-#: words by which a statement still asks for something ("I need that day off")
-_ASKS = re.compile(
-    r"\b(?:need|needs|want|wants|wanna|like|please|pls|plz|can you|could you|would you|"
-    r"let me|let's|have to|must|should|help)\b",
-    re.IGNORECASE,
-)
-#: a request put politely as a question asks for work, not for a fact
-_POLITE = re.compile(r"^\s*(?:can|could|would|will)\s+(?:you|we|i|someone)\b", re.IGNORECASE)
 #: a statement whose subject is a name: "Emma is leaving us", "The driver says …"
 _NAMED_SUBJECT = re.compile(
     r"^\s*[A-Z][\w'-]*\s+(?:is|are|was|were|has|had|says|said|keeps|left|went|got)\b"
 )
+#: words by which a statement still asks for something ("I need that day off")
+_ASKS = _anywhere(
+    "need, needs, want, wants, wanna, like, please, pls, plz, can you, could you, would you, "
+    "let me, let's, have to, must, should, help"
+)
+#: a request put politely as a question asks for work, not for a fact
+_POLITE = _opening("can you, could you, would you, will you, can we, could we, can i, could i")
 #: a statement that something is fine: its words name what the request is *not* about
-_FINE = re.compile(
-    r"\b(?:is|are|was|seems?|works?)\s+(?:fine|ok|okay|good|working|alright)\b"
-    r"|\bnot the (?:problem|issue)\b",
-    re.IGNORECASE,
+_FINE = _anywhere(
+    "is fine, are fine, is ok, is okay, is good, is working, are working, works fine, "
+    "seems fine, was fine, not the problem, not the issue"
 )
-_WHAT_IS_ON = re.compile(r"\bwhat(?:'s| is| are)\s+(?:in|on)\b", re.IGNORECASE)
-_QUESTION = re.compile(
-    r"\?\s*$|^\s*(?:how|what|what's|why|when|where|which|who|can|could|is|are|was|were|do|"
-    r"does|did|any|has|have)\b|^\s*(?:tell|show) me (?:what|whether|if|how|who|which|when|where)\b",
-    re.IGNORECASE,
+_WHAT_IS_ON = _anywhere("what's in, what's on, what is in, what is on, what are in, what are on")
+_WH = "how, what, what's, why, when, where, which, who"
+#: a question: it ends with "?", opens with a question word or an auxiliary, or asks to be told
+_QUESTION_MARK = re.compile(r"\?\s*$")
+_QUESTION_OPENING = _opening(
+    f"{_WH}, can, could, is, are, was, were, do, does, did, any, has, have"
 )
+_TELL_ME = re.compile(
+    rf"^\s*(?:tell|show) me (?:{_alternatives(_WH + ', whether, if')})\b", re.IGNORECASE
+)
+
+
+def _is_question(text: str) -> bool:
+    if _POLITE.match(text):
+        return False
+    return bool(
+        _QUESTION_MARK.search(text) or _QUESTION_OPENING.match(text) or _TELL_ME.match(text)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +111,7 @@ def clauses_of(content: str) -> list[Clause]:
     for i, part in enumerate(parts):
         if not part:
             continue
-        question = bool(_QUESTION.search(part)) and not _POLITE.match(part)
+        question = _is_question(part)
         opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part)
         statement = bool(opens) and not _ASKS.search(part) and not question
         context = i in reasons or bool(_BECAUSE.match(part)) or statement
@@ -94,7 +119,7 @@ def clauses_of(content: str) -> list[Clause]:
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
     if found and not any(c.request for c in found):  # all statements: each may be the request
         found = [replace(c, request=True) for c in found]
-    question = bool(_QUESTION.search(content)) and not _POLITE.match(content)
+    question = _is_question(content)
     return found or [Clause(content, True, question, False, _implied(content, question))]
 
 
