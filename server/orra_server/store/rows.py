@@ -46,6 +46,8 @@ class StoredActivity:
 
 @_frozen
 class StoredProject:
+    """A project: the tenant every key, service and orchestration belongs to."""
+
     id: str
     name: str
     webhook_secret: str
@@ -83,6 +85,9 @@ class StoredService:
 
 @_frozen
 class StoredGrounding:
+    """A grounding spec's current version (``deleted_at``: removed, kept for the runs that
+    used it)."""
+
     project_id: str
     name: str
     domain: str
@@ -95,6 +100,9 @@ class StoredGrounding:
 
 @_frozen
 class StoredOrchestration:
+    """An orchestration as the current-state table holds it: its request, plan and outcome
+    (``parent_id``: the run it re-runs)."""
+
     id: str
     project_id: str
     action: dict[str, Any]
@@ -113,6 +121,8 @@ class StoredOrchestration:
 
 @_frozen
 class StoredStep:
+    """A step of a plan as it last stood: its input, output and attempts."""
+
     orchestration_id: str
     step_id: str
     service_id: str | None
@@ -147,6 +157,8 @@ class StoredEvent:
 
 @_frozen
 class StoredCompensation:
+    """The undo of a completed step of a failed or cancelled run, and how it went."""
+
     orchestration_id: str
     step_id: str
     service_id: str | None
@@ -192,6 +204,8 @@ class StoredCompensationFailure:
 
 @_frozen
 class StoredDelivery:
+    """A webhook delivery of an outcome (or of a compensation failure) and its attempts."""
+
     id: str
     project_id: str
     orchestration_id: str | None
