@@ -72,6 +72,9 @@ def stacked_chart(
     else:
         for name, colour in zip(names, colours, strict=True):
             plot.line(x="x", y=name, source=source, line_width=2, color=colour, legend_label=name)
-    plot.legend.location = "top_left"
+    # the legend beside the plot, not over its bars (a short chart has no room inside);
+    # a click on an entry hides that series
+    plot.add_layout(plot.legend[0], "right")
+    plot.legend.click_policy = "hide"
     plot.yaxis.axis_label, plot.xaxis.axis_label = y, x
     return plot

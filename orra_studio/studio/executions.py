@@ -33,7 +33,7 @@ PAGE_SIZE = 25
 ANY = "any status"
 #: a column whose header sorts → the server's sort key
 SORT_KEYS = {"created": "createdAt", "status": "status", "action": "type"}
-COLUMNS = ["id", "status", "action", "content", "steps", "created", "duration", "error"]
+COLUMNS = ["id", "status", "action", "steps", "created", "duration", "content", "error"]
 _MONO_IDS = (
     ".tabulator-cell[tabulator-field=id] { font-family: ui-monospace, SFMono-Regular, Menlo, "
     "monospace; }"
@@ -116,7 +116,8 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
     following = pn.widgets.Button(name="Older →", width=100)
     refresh = pn.widgets.Button(name="Refresh", width=100)
     where = Literal("", css_classes=["orra-page"])
-    problem = Notice()
+    problem = Notice()  # the listing's: redrawn with the list
+    outcome = Notice()  # what a bulk cancel did: stays until the next one
     empty = Notice(css_classes=["orra-empty"])
     table = pn.widgets.Tabulator(
         rows_of([]),
@@ -147,6 +148,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
             title = "Runs per minute in the last hour, by status"
             plot = stacked_chart(frame, "minute", "runs", "bar", "status", 160, title, hour)
             plot.xaxis.axis_label = None
+            plot.yaxis.ticker.min_interval = 1  # counts of runs: whole numbers only
             activity.object = plot
 
     def fetch() -> tuple[_Page, bool]:
@@ -225,7 +227,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
         load()
         table.selection = []
         summary = f"Cancelled {done} of {len(chosen)}."
-        problem.show("\n".join([summary, *refused]), "error" if refused else "success")
+        outcome.show("\n".join([summary, *refused]), "error" if refused else "success")
 
     for widget in (status, action_type, text, since, until):
         widget.param.watch(restart, "value")
@@ -241,9 +243,10 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
     if doc is not None and doc.session_context is not None:
         pn.state.on_session_destroyed(lambda _ctx: feed.stop())
     return pn.Column(
-        pn.Row(status, action_type, text, since, until),
+        pn.FlexBox(status, action_type, text, since, until),  # wraps in a narrow window
         pn.Row(refresh, previous, following, bulk_cancel, where),
         problem,
+        outcome,
         activity,
         empty,
         table,

@@ -213,8 +213,9 @@ def services_page(context: StudioContext, client: Client) -> pn.viewable.Viewabl
     return pn.Column(
         problem,
         table,
-        pn.Row(
-            pn.Column(detail_title, pn.Row(inputs, outputs), show_raw, raw),
+        # wraps: the register form goes below the schema when the window is narrow
+        pn.FlexBox(
+            pn.Column(detail_title, pn.FlexBox(inputs, outputs), show_raw, raw),
             form,
             sizing_mode="stretch_width",
         ),
