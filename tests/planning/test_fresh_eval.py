@@ -1,7 +1,7 @@
 """Issue 28's fresh eval is well formed: big enough, every label names something real, and the
-frozen held-out split shares no case with the tuning split. The second, held-out-only set
-(fresh2_catalogs.toml) is checked the same way: a data check, not a score. No server, so it
-stays fast."""
+frozen held-out split shares no case with the tuning split. The later, held-out-only sets
+(fresh2_catalogs.toml, fresh3_catalogs.toml) are checked the same way, by tests parametrized
+over them: a data check, not a score. No server, so it stays fast."""
 
 from __future__ import annotations
 
@@ -10,22 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from planning.fresh import CATALOGS, CLASSES, FILES, SPLITS, FreshCase, edges_of, judge, load
+from planning.fresh import (
+    CATALOGS,
+    CLASSES,
+    FILES,
+    SPLITS,
+    Catalogs,
+    FreshCase,
+    edges_of,
+    judge,
+    load,
+)
 
 ALL = [fresh for cases in SPLITS.values() for fresh in cases]
-SECOND_CATALOGS, SECOND_SPLITS = load(FILES[2])
-SECOND = SECOND_SPLITS.get("held-out", [])
-
-#: inputs a plan may fill from the request's content; every other required input must come from
-#: the data or from a service the case expects upstream
-FREE_TEXT = frozenset({"message", "query", "description", "brief", "criteria"})
-#: the second set's free-text inputs (its header says)
-SECOND_FREE_TEXT = FREE_TEXT | {"notes", "reason", "text"}
-#: each set's cases, catalogs and free-text inputs, for the checks both sets must pass
-SETS = [
-    pytest.param(ALL, CATALOGS, FREE_TEXT, id="set-1"),
-    pytest.param(SECOND, SECOND_CATALOGS, SECOND_FREE_TEXT, id="set-2"),
-]
 
 
 def test_the_eval_is_big_enough() -> None:
@@ -43,58 +40,6 @@ def test_every_class_is_known_and_exercised() -> None:
         assert {f.kind for f in cases} == set(CLASSES)
 
 
-@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
-def test_every_label_names_services_of_its_catalog(cases, catalogs, free_text) -> None:
-    for fresh in cases:
-        assert fresh.case.catalog in catalogs, fresh
-        names = {service["name"] for service in catalogs[fresh.case.catalog]}
-        assert fresh.case.must_use <= names, fresh
-        assert fresh.case.refuse or fresh.case.must_use, fresh
-        for producer, consumer in fresh.edges:
-            assert {producer, consumer} <= fresh.case.must_use, fresh
-            assert producer != consumer, fresh
-
-
-@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
-def test_refusals_and_single_steps_have_no_edges_and_chains_do(cases, catalogs, free_text) -> None:
-    for fresh in cases:
-        if fresh.case.refuse or len(fresh.case.must_use) == 1:
-            assert not fresh.edges, fresh
-        else:
-            assert fresh.edges, fresh
-        if fresh.kind == "chain":
-            assert fresh.edges, fresh
-
-
-@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
-def test_every_edge_is_a_schema_flow(cases, catalogs, free_text) -> None:
-    """A labelled dependency is one a schema shows: the producer outputs a field the consumer
-    requires and the data does not carry."""
-    for fresh in cases:
-        services = {s["name"]: s["schema"] for s in catalogs[fresh.case.catalog]}
-        for producer, consumer in fresh.edges:
-            made = set(services[producer]["output"]["properties"])
-            needed = set(services[consumer]["input"]["required"]) - set(fresh.case.data)
-            assert made & needed, fresh
-
-
-@pytest.mark.parametrize("cases, catalogs, free_text", SETS)
-def test_every_expected_plan_can_be_wired(cases, catalogs, free_text) -> None:
-    """Every required input of every expected service comes from the data, from the content
-    (a free-text field) or from an expected service upstream of it."""
-    for fresh in cases:
-        services = {s["name"]: s["schema"] for s in catalogs[fresh.case.catalog]}
-        for name in fresh.case.must_use:
-            made = {
-                field
-                for producer, consumer in fresh.edges
-                if consumer == name
-                for field in services[producer]["output"]["properties"]
-            }
-            given = set(fresh.case.data) | made | free_text
-            assert set(services[name]["input"]["required"]) <= given, (name, fresh)
-
-
 def _key(fresh: FreshCase) -> tuple[str, str]:
     return fresh.case.catalog, " ".join(fresh.case.content.lower().split())
 
@@ -105,6 +50,11 @@ def test_no_case_is_written_twice() -> None:
     assert not held_out & tuning
     assert len(held_out) == len(SPLITS["held-out"])
     assert len(tuning) == len(SPLITS["tuning"])
+
+
+#: inputs a plan may fill from the request's content; every other required input must come from
+#: the data or from a service the case expects upstream
+FREE_TEXT = frozenset({"message", "query", "description", "brief", "criteria"})
 
 
 def test_a_plan_is_exact_only_with_the_expected_wiring() -> None:
@@ -125,10 +75,12 @@ def test_a_plan_is_exact_only_with_the_expected_wiring() -> None:
     assert judge(fresh, refused).refused and not judge(fresh, refused).exact
 
 
-# The second set: fresh2_catalogs.toml, held out only.
+# The later sets: fresh2_catalogs.toml and fresh3_catalogs.toml, held out only, each checked
+# by the same tests (parametrized over SETS; the checks of labels and wiring over EVERY_SET,
+# the first set too).
 
-#: the fewest cases of each class the second set has (issue 28's classes and plain requests)
-SECOND_MINIMUM = {kind: 20 if kind == "plain" else 15 for kind in CLASSES}
+#: the fewest cases of each class a later set has (issue 28's classes and plain requests)
+LATER_MINIMUM = {kind: 20 if kind == "plain" else 15 for kind in CLASSES}
 JSON_TYPES: dict[str, Any] = {
     "string": str,
     "number": (int, float),
@@ -138,34 +90,79 @@ JSON_TYPES: dict[str, Any] = {
     "object": dict,
 }
 
+SECOND_CATALOGS, SECOND_SPLITS = load(FILES[2])
+SECOND = SECOND_SPLITS.get("held-out", [])
+#: the second set's free-text inputs, which a plan may fill from the content (its header says)
+SECOND_FREE_TEXT = FREE_TEXT | {"notes", "reason", "text"}
+THIRD_CATALOGS, THIRD_SPLITS = load(FILES[3])
+THIRD = THIRD_SPLITS.get("held-out", [])
+#: the third set's free-text inputs (its header says)
+THIRD_FREE_TEXT = frozenset({"message", "query", "description", "reason", "text"})
 
-def _schemas(fresh: FreshCase) -> dict[str, dict[str, Any]]:
-    return {s["name"]: s["schema"] for s in SECOND_CATALOGS[fresh.case.catalog]}
+#: each later set: its held-out cases, its catalogs and the inputs it may fill from the content
+SETS = [
+    pytest.param(SECOND, SECOND_CATALOGS, SECOND_FREE_TEXT, id="fresh2"),
+    pytest.param(THIRD, THIRD_CATALOGS, THIRD_FREE_TEXT, id="fresh3"),
+]
+#: every set, the first's two splits together, for the checks of labels and wiring they share
+EVERY_SET = [pytest.param(ALL, CATALOGS, FREE_TEXT, id="fresh1"), *SETS]
+#: each later set's split tables by file, to tell a set from the others
+LATER_SPLITS = {2: SECOND_SPLITS, 3: THIRD_SPLITS}
 
 
-def test_the_second_set_is_held_out_only_and_big_enough() -> None:
-    assert set(SECOND_SPLITS) == {"held-out"}
-    assert len(SECOND_CATALOGS) >= 8
-    assert all(8 <= len(services) <= 11 for services in SECOND_CATALOGS.values())
-    assert len(SECOND) >= 130
-    assert {f.case.catalog for f in SECOND} == set(SECOND_CATALOGS)
-    assert sum(f.case.refuse for f in SECOND) >= 16
-    assert {f.kind for f in SECOND} <= set(CLASSES)
-    for kind, least in SECOND_MINIMUM.items():
-        assert sum(f.kind == kind for f in SECOND) >= least, kind
+def _schemas(fresh: FreshCase, catalogs: Catalogs) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s["schema"] for s in catalogs[fresh.case.catalog]}
 
 
-def test_the_second_sets_domains_are_new() -> None:
+def _other_sets(cases: list[FreshCase]) -> list[FreshCase]:
+    """Every case of every set (the first's splits included) but the given set's."""
+    return ALL + [
+        fresh
+        for splits in LATER_SPLITS.values()
+        if splits.get("held-out") is not cases
+        for fresh in splits.get("held-out", [])
+    ]
+
+
+@pytest.mark.parametrize(("cases", "catalogs", "free_text"), SETS)
+def test_a_later_set_is_held_out_only_and_big_enough(
+    cases: list[FreshCase], catalogs: Catalogs, free_text: frozenset[str]
+) -> None:
+    splits = next(s for s in LATER_SPLITS.values() if s.get("held-out") is cases)
+    assert set(splits) == {"held-out"}
+    assert len(catalogs) >= 8
+    assert all(8 <= len(services) <= 11 for services in catalogs.values())
+    assert len(cases) >= 130
+    assert {f.case.catalog for f in cases} == set(catalogs)
+    assert sum(f.case.refuse for f in cases) >= 16
+    assert {f.kind for f in cases} <= set(CLASSES)
+    for kind, least in LATER_MINIMUM.items():
+        assert sum(f.kind == kind for f in cases) >= least, kind
+
+
+@pytest.mark.parametrize(("cases", "catalogs", "free_text"), SETS)
+def test_a_later_sets_domains_are_new(
+    cases: list[FreshCase], catalogs: Catalogs, free_text: frozenset[str]
+) -> None:
+    """No catalog of the set is named in any other data file: catalogs.toml,
+    schema_flow_catalogs.toml or another fresh set."""
     here = Path(__file__).parent
-    used = set(CATALOGS)
+    used: set[str] = set()
     for name in ("catalogs.toml", "schema_flow_catalogs.toml"):
         data = tomllib.loads((here / name).read_text(encoding="utf-8"))
         used |= set(data.get("catalogs", data))
-    assert not set(SECOND_CATALOGS) & used
+    for path in FILES.values():
+        others = set(load(path)[0])
+        if others != set(catalogs):
+            used |= others
+    assert not set(catalogs) & used
 
 
-def test_the_second_sets_services_are_described_and_typed() -> None:
-    for services in SECOND_CATALOGS.values():
+@pytest.mark.parametrize(("cases", "catalogs", "free_text"), SETS)
+def test_a_later_sets_services_are_described_and_typed(
+    cases: list[FreshCase], catalogs: Catalogs, free_text: frozenset[str]
+) -> None:
+    for services in catalogs.values():
         names = [s["name"] for s in services]
         assert len(names) == len(set(names))
         for service in services:
@@ -175,10 +172,58 @@ def test_the_second_sets_services_are_described_and_typed() -> None:
                 assert fields and all(f["type"] in JSON_TYPES for f in fields), service["name"]
 
 
-def test_the_second_sets_data_has_the_types_its_services_declare() -> None:
-    for fresh in SECOND:
-        schemas = _schemas(fresh)
+@pytest.mark.parametrize(("cases", "catalogs", "free_text"), EVERY_SET)
+def test_every_label_names_a_service_of_its_catalog(
+    cases: list[FreshCase], catalogs: Catalogs, free_text: frozenset[str]
+) -> None:
+    for fresh in cases:
+        assert fresh.case.catalog in catalogs, fresh
+        names = {s["name"] for s in catalogs[fresh.case.catalog]}
+        assert fresh.case.must_use <= names, fresh
+        assert fresh.case.refuse or fresh.case.must_use, fresh
+        for producer, consumer in fresh.edges:
+            assert {producer, consumer} <= fresh.case.must_use, fresh
+            assert producer != consumer, fresh
+        if fresh.case.refuse or len(fresh.case.must_use) == 1:
+            assert not fresh.edges, fresh
+        else:
+            assert fresh.edges, fresh
+        if fresh.kind == "chain":
+            assert fresh.edges, fresh
+
+
+@pytest.mark.parametrize(("cases", "catalogs", "free_text"), EVERY_SET)
+def test_every_edge_is_a_schema_flow(
+    cases: list[FreshCase], catalogs: Catalogs, free_text: frozenset[str]
+) -> None:
+    """A labelled dependency is one a schema shows: the producer outputs a field the consumer
+    requires and the data does not carry."""
+    for fresh in cases:
+        schemas = _schemas(fresh, catalogs)
+        for producer, consumer in fresh.edges:
+            made = set(schemas[producer]["output"]["properties"])
+            needed = set(schemas[consumer]["input"]["required"]) - set(fresh.case.data)
+            assert made & needed, fresh
+
+
+@pytest.mark.parametrize(("cases", "catalogs", "free_text"), EVERY_SET)
+def test_every_expected_plan_can_be_wired(
+    cases: list[FreshCase], catalogs: Catalogs, free_text: frozenset[str]
+) -> None:
+    """Every required input of every expected service comes from the data, from the content
+    (one of the set's free-text fields) or from an expected service upstream of it; the data's
+    values have the types the services declare."""
+    for fresh in cases:
+        schemas = _schemas(fresh, catalogs)
         for name in fresh.case.must_use:
+            made = {
+                field
+                for producer, consumer in fresh.edges
+                if consumer == name
+                for field in schemas[producer]["output"]["properties"]
+            }
+            given = set(fresh.case.data) | made | free_text
+            assert set(schemas[name]["input"]["required"]) <= given, (name, fresh)
             for field, spec in schemas[name]["input"]["properties"].items():
                 if field in fresh.case.data:
                     value = fresh.case.data[field]
@@ -186,8 +231,11 @@ def test_the_second_sets_data_has_the_types_its_services_declare() -> None:
                     assert spec["type"] == "boolean" or not isinstance(value, bool), fresh
 
 
-def test_no_second_set_case_is_written_twice() -> None:
-    keys = [_key(f) for f in SECOND]
+@pytest.mark.parametrize(("cases", "catalogs", "free_text"), SETS)
+def test_no_later_set_case_is_written_twice(
+    cases: list[FreshCase], catalogs: Catalogs, free_text: frozenset[str]
+) -> None:
+    """Within the set, and across every other set (the first's splits included)."""
+    keys = [_key(f) for f in cases]
     assert len(set(keys)) == len(keys)
-    first = {_key(f) for f in ALL}
-    assert not set(keys) & first
+    assert not set(keys) & {_key(f) for f in _other_sets(cases)}
