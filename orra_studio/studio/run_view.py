@@ -17,6 +17,7 @@ from typing import Any
 import panel as pn
 
 from orra_sdk.vocabulary import (
+    ENDING_EVENTS,
     TERMINAL,
     CompensationFailureStatus,
     CompensationStatus,
@@ -122,10 +123,13 @@ def run_page(
             return {"missing": True}, True
         except OrraError as exc:
             return {"problem": str(exc)}, False
-        # a failed undo's record is written beside its event: settled once it is readable
+        # a failed undo's record is written beside its event: settled once it is readable;
+        # and once the log read before the run has its end too (else the timeline is behind)
         undos = body.get("compensations") or []
         failed_undos = [c for c in undos if c.get("status") == CompensationStatus.FAILED]
-        return seen, "failures" in seen and len(seen["failures"]) >= len(failed_undos)
+        logged_end = any(line.get("event") in ENDING_EVENTS for line in lines)
+        settled = "failures" in seen and len(seen["failures"]) >= len(failed_undos)
+        return seen, settled and logged_end
 
     def draw(seen: dict[str, Any]) -> None:
         if seen.get("missing"):

@@ -49,6 +49,15 @@ CONTENT_FIELDS = {
     "ask",
     "claim",
     "statement",
+    # what a person says of the situation: the request's words describe it
+    "description",
+    "reason",
+    "notes",
+    "note",
+    "details",
+    "comment",
+    "comments",
+    "body",
 }
 
 

@@ -12,7 +12,7 @@ imperative ("reset those"), a question ("is P-8 still running?") — is a *reque
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 __all__ = ["Clause", "clauses_of"]
 
@@ -109,7 +109,7 @@ def clauses_of(content: str) -> list[Clause]:
     parts = [p.strip() for p in parts]
     found: list[Clause] = []
     for i, part in enumerate(parts):
-        if not part:
+        if not re.search(r"[A-Za-z]{2}", part):  # an id or a number of a list ("A, B and C")
             continue
         question = _is_question(part)
         opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part)
@@ -117,8 +117,6 @@ def clauses_of(content: str) -> list[Clause]:
         context = i in reasons or bool(_BECAUSE.match(part)) or statement
         fine = context and bool(_FINE.search(part))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
-    if found and not any(c.request for c in found):  # all statements: each may be the request
-        found = [replace(c, request=True) for c in found]
     question = _is_question(content)
     return found or [Clause(content, True, question, False, _implied(content, question))]
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .base import PlanningRequest
-from .chain import Candidate, Chain, ChainError, norm
+from .chain import CONTENT_FIELDS, Candidate, Chain, ChainError, norm
 from .relevance import ServiceIndex, terms
 from .service import PlannedService
 
@@ -58,11 +58,17 @@ def acts(service: PlannedService) -> bool:
 
 
 def exact_fit(candidate: Candidate, data: dict[str, Any]) -> bool:
-    """The data holds every input the service requires and nothing it does not take."""
+    """The data holds every input the service requires (a free-text one, such as a
+    ``reason``, may come from the action's words) and nothing it does not take."""
     given = {norm(k) for k in data}
     takes = {norm(f) for f in candidate.inputs}
+    texts = {
+        norm(f)
+        for f, spec in candidate.inputs.items()
+        if norm(f) in CONTENT_FIELDS and spec.get("type") in (None, "string")
+    }
     required = {norm(f) for f in candidate.required}
-    return bool(given) and bool(required) and required <= given <= takes
+    return bool(given) and bool(required - texts) and required - texts <= given <= takes
 
 
 def specific(candidate: Candidate, data: dict[str, Any], candidates: list[Candidate]) -> bool:
@@ -81,16 +87,19 @@ def rescue(
     query: list[str],
 ) -> tuple[Chain | None, list[str]]:
     """When no part of the action matched a service well enough: a plan for the service the
-    data fits exactly and specifically (best match first), else for the catalog's clear winner
-    if its plan uses the request's data; or why not."""
+    data fits exactly (when it fits several, the one the words favour), else for the catalog's
+    clear winner if its plan uses the request's data; or why not."""
     data = request.data
     failures: list[str] = []
 
     def score(c: Candidate) -> float:
         return index.score(query, c.service.name)
 
-    fits = [c for c in candidates if exact_fit(c, data) and specific(c, data, candidates)]
-    order = sorted(fits, key=lambda c: (-score(c), c.service.name))
+    fits = sorted(
+        (c for c in candidates if exact_fit(c, data)), key=lambda c: (-score(c), c.service.name)
+    )
+    # the data fits one service, or the words favour one of those it fits
+    order = [c for c in fits[:1] if len(fits) == 1 or score(c) > score(fits[1])]
     ranked = index.ranked(query)
     if ranked and ranked[0][0] > 0:
         best, name = ranked[0]

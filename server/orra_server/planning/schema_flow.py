@@ -129,14 +129,15 @@ class SchemaFlowPlanner:
                     unmet.append(goal)
             else:
                 chain = chosen
-        if chain.steps and unmet:  # a part nothing can do: say so, do not plan the rest
+        # a part that cannot be planned does not veto the rest (its provenance says so)
+        if not chain.steps:
+            chain, failed = rescue(request, candidates, index, reading.everything)
+            failures += failed
+        if chain is None and unmet:  # the parts asked for cannot be planned: say why
             first = unmet[0]
             tried = [c for _, c in first.ranked]
             near = closest(tried, index, first.query, request.data, MIN_COVERAGE, failures)
             return PlanOutcome(None, f"nothing can do '{first.clause}'; {near}")
-        if not chain.steps:
-            chain, failed = rescue(request, candidates, index, reading.everything)
-            failures += failed
         if chain is None:
             return PlanOutcome(None, self._refusal(request, index, candidates, reading, failures))
         steps = chain.steps
