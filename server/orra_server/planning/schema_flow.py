@@ -79,6 +79,8 @@ class _Goal:
     ranked: list[tuple[float, Candidate]]  # passing the threshold, best first
     #: from a request clause (a context clause tried when no request matched is no veto)
     request: bool = True
+    #: the clause's own words (not the action type's): what a person asked for here
+    words: frozenset[str] = frozenset()
 
 
 class SchemaFlowPlanner:
@@ -197,7 +199,8 @@ class SchemaFlowPlanner:
                         ranked.append((score + self._structure(c, takers), c))
                 ranked.sort(key=lambda item: (-item[0], item[1].service.name))
                 if ranked:
-                    goals.append(_Goal(clause.text, query, ranked, clause.request))
+                    own = frozenset(reading.expand(terms(clause.text)))
+                    goals.append(_Goal(clause.text, query, ranked, clause.request, own))
             if goals:
                 return goals
         return []
@@ -211,10 +214,13 @@ class SchemaFlowPlanner:
         caller sends the fields it sends for a reason), plus how relevant its helpers are. A
         goal that adds nothing the request asks for beyond what its helpers do ("scan this
         receipt" → not the policy check that reads the scan) is a step too many, unless the
-        action's words are its input (a reply to the message)."""
+        action's words are its input (a reply to the message); one with a word of its own
+        asked for gains half the matches of the helpers it takes in ("isolate the host alert
+        A fired on": the isolation after the alert's triage, not the triage alone)."""
         best: tuple[float, Chain] | None = None
         failures: list[str] = []
         top = goal.ranked[0][0] if goal.ranked else 0.0
+        matched = {c.service.name: score for score, c in goal.ranked}
         for score, candidate in goal.ranked[:_TRIED_GOALS]:
             trial = chain.copy()
             try:
@@ -232,8 +238,13 @@ class SchemaFlowPlanner:
             helpers = sum(trial.relevance_of(name) for name in added)
             value = score + 0.5 * top * share + 0.1 * helpers
             reads_request = "request.action.content" in str(trial.steps[-1].input)
-            if added and not reads_request and not _asked_for(index, goal, candidate, added):
+            asked = bool(added) and _asked_for(index, goal, candidate, added)
+            if added and not asked and not reads_request:
                 value -= top
+            elif asked and _named(index, goal, candidate, added, own=True):
+                # a word of its own is asked for, and it takes in the matches it needs: the
+                # fuller reading of the request
+                value += 0.5 * sum(matched.get(name, 0.0) for name in added)
             if best is None or value > best[0]:
                 best = (value, trial)
         return (best[1] if best else None), failures
@@ -304,13 +315,19 @@ class SchemaFlowPlanner:
 
 def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: list[str]) -> bool:
     """The request asks for what ``candidate`` does: its own act (the verb its description
-    opens with: "email everyone…" asks a sender to send) or a word its helpers do not have."""
-    query, service = goal.query, candidate.service
-    wanted = set(query)
-    if set(terms((service.description or "").split(" ", 1)[0])) & wanted:
-        return True
+    opens with: "email everyone…" asks a sender to send) or a word its helpers lack."""
+    verb = terms((candidate.service.description or "").split(" ", 1)[0])
+    return bool(set(verb) & set(goal.query)) or _named(index, goal, candidate, helpers)
+
+
+def _named(
+    index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: list[str], own: bool = False
+) -> bool:
+    """The request (``own``: the clause's own words, not the action type) has a word of
+    ``candidate``'s that none of its helpers has."""
     theirs = set().union(*(index.words_of(h) for h in helpers))
-    return bool((index.words_of(service.name) - theirs) & wanted)
+    asked = goal.words if own else set(goal.query)
+    return bool((index.words_of(candidate.service.name) - theirs) & asked)
 
 
 def _after(earlier: str, later: str) -> bool:
