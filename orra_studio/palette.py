@@ -12,9 +12,9 @@ NEUTRAL = "#6e7781"
 _COLOURS: dict[str, str] = {
     OrchestrationStatus.COMPLETED: "#1a7f37",
     OrchestrationStatus.FAILED: "#cf222e",
-    OrchestrationStatus.ABORTED: "#cf222e",
+    OrchestrationStatus.ABORTED: "#82071e",  # stopped by the engine: a darker red
     OrchestrationStatus.CANCELLED: "#bc4c00",
-    OrchestrationStatus.NOT_ACTIONABLE: "#cf222e",
+    OrchestrationStatus.NOT_ACTIONABLE: "#bf3989",  # nothing ran: not a failure's red
     OrchestrationStatus.RUNNING: "#0969da",
     OrchestrationStatus.PAUSED: "#8250df",
     StepStatus.RETRYING: "#8250df",

@@ -133,3 +133,14 @@ def test_the_timeline_has_a_time_axis_with_round_marks() -> None:
     svg = timeline_svg(attempts)
     labels = re.findall(r'<line class="orra-tick"[^>]*/><text[^>]*>([^<]+)</text>', svg)
     assert labels == ["0 ms", "50 ms", "100 ms", "150 ms", "200 ms", "250 ms", "300 ms", "350 ms"]
+
+
+def test_every_outcome_of_a_run_has_a_colour_of_its_own() -> None:
+    """A pill tells the status apart at a glance: no two ways a run ends share a colour."""
+    from orra_sdk.vocabulary import TERMINAL, OrchestrationStatus
+
+    from orra_studio.palette import colour_of
+
+    ends = sorted(TERMINAL) + [OrchestrationStatus.RUNNING, OrchestrationStatus.PAUSED]
+    colours = [colour_of(status) for status in ends]
+    assert len(set(colours)) == len(colours), dict(zip(ends, colours, strict=True))
