@@ -138,7 +138,6 @@ def test_the_timeline_has_a_time_axis_with_round_marks() -> None:
 def test_every_outcome_of_a_run_has_a_colour_of_its_own() -> None:
     """A pill tells the status apart at a glance: no two ways a run ends share a colour."""
     from orra_sdk.vocabulary import TERMINAL, OrchestrationStatus
-
     from orra_studio.palette import colour_of
 
     ends = sorted(TERMINAL) + [OrchestrationStatus.RUNNING, OrchestrationStatus.PAUSED]
