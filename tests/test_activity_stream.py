@@ -96,3 +96,26 @@ async def _drain(lines: object) -> float:
     async for _ in lines:  # type: ignore[attr-defined]
         pass
     return time.monotonic()
+
+
+def test_the_clients_read_the_stream_one_batch_at_a_time(server) -> None:
+    """``Client.changes()`` yields the frames as dicts: first "read everything", then the
+    runs that changed (the studio's list uses ``AsyncClient.changes()``, the same reader)."""
+    from orra_studio import Client
+
+    api, project = new_project(server.url)
+    api.post(
+        "/register/service",
+        {"name": "held", "description": "never answers", "schema": REFUND_SCHEMA},
+    )
+    with Client(server.url, project["apiKey"]) as client:
+        changes = client.changes()
+        assert next(changes) == {"executionIds": [], "everything": True}
+        run = api.post("/orchestrations", one_step("held", "orderId", "c-1")).json()
+        seen: set[str] = set()
+        for change in changes:
+            seen.update(change["executionIds"])
+            if run["executionId"] in seen:
+                break
+        changes.close()  # the stream's connection goes back to the pool
+    assert run["executionId"] in seen
