@@ -95,7 +95,9 @@ def test_closing_the_page_ends_its_stream_whatever_the_number_of_sessions(
     for _ in range(3):  # three sessions one after the other (a reload opens a new one)
         watching.open_run(execution_id)
     wait_until(lambda: watching.streams_of(execution_id) >= 1, 15, "the page to follow the run")
-    watching.page.goto(f"{watching.studio.url}executions")
+    # leave for a page that follows no stream (Executions follows the project's: a session
+    # left lives on for seconds and would be counted by the next test)
+    watching.page.goto(f"{watching.studio.url}services")
     wait_until(lambda: watching.streams_of(execution_id) == 0, 20, "every stream to be closed")
     assert watching.api.post(f"/orchestrations/{execution_id}/cancel").status_code in (200, 202)
 
@@ -120,6 +122,9 @@ def test_the_executions_list_goes_live_from_the_projects_stream_without_polling(
     def listings() -> int:
         return sum(r.startswith("GET /orchestrations?") for r in watching.relay.requests())
 
+    # a page left a moment ago keeps its stream until its session ends (seconds later), and
+    # its reads would be counted as this page's: start when none is left (the login's)
+    wait_until(lambda: watching.relay.open_requests("/activity/events") == 0, 20, "old pages")
     before = listings()
     watching.page.goto(f"{watching.studio.url}executions")
     wait_until(lambda: watching.relay.open_requests("/activity/events") == 1, 15, "the stream")
