@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "RESCUE_COVERAGE",
     "RESCUE_MARGIN",
     "acts",
+    "asked_act",
     "closest",
     "exact_fit",
     "rescue",
@@ -49,6 +51,36 @@ _ACTING = frozenset(
         "reruns pages alerts prints sets turns switches charges orders transfers"
     )
 )
+
+
+#: the stems of verbs by which a request asks for something done, not told: a request whose
+#: verb is one of these is not rescued by a service whose words lack it ("pay the guest's fare
+#: for EP-4" is not a lookup of EP-4). Not "get" or "set" ("get 2 kilos in", "set it up"):
+#: they say too little of what is wanted
+_ASKED_ACTS = (
+    _ACTING
+    | frozenset(
+        terms(
+            "pay cancel order print post shut stop start make build buy book reserve renew "
+            "replace repair fix install ship deliver drill plant harvest upgrade downgrade "
+            "change add delete remove move transfer refund return swap extend mark approve sign "
+            "register enrol enroll subscribe unsubscribe hire fire invite deploy restart reboot"
+        )
+    )
+) - frozenset(terms("get set"))
+#: how a request is put politely before its verb
+_POLITE_OPENING = re.compile(
+    r"^\s*(?:(?:please|pls|plz|kindly|just|can you|could you|would you|will you|can we|"
+    r"could we|can u|could u)\b[\s,]*)+",
+    re.IGNORECASE,
+)
+
+
+def asked_act(text: str) -> str | None:
+    """The act an imperative clause asks for: the stem of its verb, the first word after any
+    politeness ("can you print my tickets" → ``print``), when it is a verb of doing."""
+    verb = terms(_POLITE_OPENING.sub("", text).split(" ", 1)[0])
+    return verb[0] if verb and verb[0] in _ASKED_ACTS else None
 
 
 def acts(service: PlannedService) -> bool:
@@ -85,10 +117,13 @@ def rescue(
     candidates: list[Candidate],
     index: ServiceIndex,
     query: list[str],
+    asked: frozenset[str] = frozenset(),
 ) -> tuple[Chain | None, list[str]]:
     """When no part of the action matched a service well enough: a plan for the service the
     data fits exactly (when it fits several, the one the words favour), else for the catalog's
-    clear winner if its plan uses the request's data; or why not."""
+    clear winner if its plan uses the request's data; or why not. Never a service that does
+    not do the act the request ``asked`` for (a rescue reads a vague request, not a
+    different one), unless several fields of the data fit it exactly."""
     data = request.data
     failures: list[str] = []
 
@@ -107,6 +142,12 @@ def rescue(
         if best >= RESCUE_MARGIN * runner_up and index.coverage(query, name) >= RESCUE_COVERAGE:
             order.append(next(c for c in candidates if c.service.name == name))
     for candidate in order:
+        missing = sorted(asked - index.words_of(candidate.service.name))
+        sure = candidate in fits and len(data) > 1  # fields that say it all ("move D-19 to …")
+        if asked and len(missing) == len(asked) and not sure:
+            acts_asked = ", ".join(f"'{w}'" for w in missing)
+            failures.append(f"'{candidate.service.name}' does not do what is asked ({acts_asked})")
+            continue
         trial = Chain(request, candidates)
         try:
             trial.try_add(candidate)

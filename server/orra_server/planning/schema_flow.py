@@ -20,7 +20,7 @@ from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .chain import SEARCH_BUDGET, SEARCH_SECONDS, Candidate, Chain, ChainError, SearchTooLarge, norm
 from .clauses import Clause, clauses_of
-from .evidence import QUESTION_TO_ACTOR, acts, closest, exact_fit, rescue, specific
+from .evidence import QUESTION_TO_ACTOR, acts, asked_act, closest, exact_fit, rescue, specific
 from .grounding_spec import best_service_for
 from .plan import Plan, execution_levels
 from .relevance import ServiceIndex, terms
@@ -49,6 +49,8 @@ class _Reading:
     #: every word of the action: who may help a chain, and the rescue's and refusal's query
     everything: list[str]
     expand: Callable[[list[str]], list[str]]
+    #: the acts the request clauses ask for ("pay", "cancel"): what a rescue must do
+    asked: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, request: PlanningRequest, index: ServiceIndex) -> _Reading:
@@ -60,7 +62,10 @@ class _Reading:
         context = [
             t for c in clauses if not c.request and not c.fine for t in index.expand(terms(c.text))
         ]
-        return cls(clauses, label, context, [*label, *words, *implied], index.expand)
+        asked = frozenset(
+            act for c in clauses if c.request and not c.question if (act := asked_act(c.text))
+        )
+        return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked)
 
     def query(self, clause: Clause, single: bool) -> list[str]:
         """A clause's own words; the type's too when it is the only one (the type is the
@@ -133,7 +138,7 @@ class SchemaFlowPlanner:
                 chain = chosen
         # a part that cannot be planned does not veto the rest (its provenance says so)
         if not chain.steps:
-            chain, failed = rescue(request, candidates, index, reading.everything)
+            chain, failed = rescue(request, candidates, index, reading.everything, reading.asked)
             failures += failed
         if chain is None and unmet:  # the parts asked for cannot be planned: say why
             first = unmet[0]
