@@ -125,3 +125,24 @@ def test_a_request_nothing_serves_is_refused_with_the_closest_service() -> None:
     outcome = _plan("Order a taxi home for after the appointment", {})
     assert outcome.plan is None
     assert "closest: appointment-" in outcome.reason
+
+
+def test_an_act_no_service_does_is_refused_even_when_the_data_fits_one() -> None:
+    """The data fits the scan download exactly, but the request asks to pay: a rescue reads a
+    vague request ("P-4?"), not a different one; the refusal says which act was missing."""
+    outcome = _plan("Pay the taxi fare for S-3's visit", {"scanId": "S-3"})
+    assert outcome.plan is None
+    assert "'pay'" in outcome.reason
+    # the same data with a vague request is still planned
+    assert components(_plan("S-3?", {"scanId": "S-3"}, "chat")) == ["scan-fetcher"]
+    # a verb that says little ("run") leaves the act to its object
+    assert components(_plan("Run the lab results for P-4", {"patientId": "P-4"})) == ["lab-results"]
+
+
+def test_a_request_whose_act_no_service_does_is_refused_though_its_nouns_match() -> None:
+    """Asking to "delete P-1's patient record" names the record lookup and sends its input,
+    but nothing in the catalog deletes anything; the refusal says so."""
+    outcome = _plan("Delete P-1's patient record", {"patientId": "P-1"})
+    assert outcome.plan is None
+    assert "closest: patient-record" in outcome.reason
+    assert "'delete'" in outcome.reason

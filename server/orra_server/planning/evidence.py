@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .base import PlanningRequest
@@ -22,6 +22,7 @@ from .relevance import ServiceIndex, terms
 from .service import PlannedService
 
 __all__ = [
+    "LIGHT_VERBS",
     "QUESTION_TO_ACTOR",
     "RESCUE_COVERAGE",
     "RESCUE_MARGIN",
@@ -55,13 +56,13 @@ _ACTING = frozenset(
 
 #: the stems of verbs by which a request asks for something done, not told: a request whose
 #: verb is one of these is not rescued by a service whose words lack it ("pay the guest's fare
-#: for EP-4" is not a lookup of EP-4). Not "get" or "set" ("get 2 kilos in", "set it up"):
-#: they say too little of what is wanted
+#: for EP-4" is not a lookup of EP-4). Not "get", "set" or "stop" ("get 2 kilos in", "set it
+#: up", "stop emailing me"): the words after them say what is wanted
 _ASKED_ACTS = (
     _ACTING
     | frozenset(
         terms(
-            "pay cancel order print post shut stop start make build buy book reserve renew "
+            "pay cancel order print post shut start make build buy book reserve renew "
             "replace repair fix install ship deliver drill plant harvest upgrade downgrade "
             "change add delete remove move transfer refund return swap extend mark approve sign "
             "register enrol enroll subscribe unsubscribe hire fire invite deploy restart reboot"
@@ -76,11 +77,18 @@ _POLITE_OPENING = re.compile(
 )
 
 
-def asked_act(text: str) -> str | None:
+#: verbs whose object says what is wanted ("run a scan", "turn notes into an invoice", "add a
+#: correction", "sign me up"): the act is not the verb, so no service need name it
+LIGHT_VERBS = frozenset(terms("run rerun turn make put give take do add sign start set get have"))
+
+
+def asked_act(text: str) -> tuple[str, str] | None:
     """The act an imperative clause asks for: the stem of its verb, the first word after any
-    politeness ("can you print my tickets" → ``print``), when it is a verb of doing."""
-    verb = terms(_POLITE_OPENING.sub("", text).split(" ", 1)[0])
-    return verb[0] if verb and verb[0] in _ASKED_ACTS else None
+    politeness ("can you print my tickets" → ``("print", "print")``), when it is a verb of
+    doing; with the word as written, for messages."""
+    word = _POLITE_OPENING.sub("", text).split(" ", 1)[0].lower()
+    verb = terms(word)
+    return (verb[0], word) if verb and verb[0] in _ASKED_ACTS else None
 
 
 def acts(service: PlannedService) -> bool:
@@ -117,12 +125,12 @@ def rescue(
     candidates: list[Candidate],
     index: ServiceIndex,
     query: list[str],
-    asked: frozenset[str] = frozenset(),
+    asked: Mapping[str, str] | None = None,
 ) -> tuple[Chain | None, list[str]]:
     """When no part of the action matched a service well enough: a plan for the service the
     data fits exactly (when it fits several, the one the words favour), else for the catalog's
     clear winner if its plan uses the request's data; or why not. Never a service that does
-    not do the act the request ``asked`` for (a rescue reads a vague request, not a
+    not do an act the request ``asked`` for (stem → word) (a rescue reads a vague request, not a
     different one), unless several fields of the data fit it exactly."""
     data = request.data
     failures: list[str] = []
@@ -141,12 +149,14 @@ def rescue(
         runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
         if best >= RESCUE_MARGIN * runner_up and index.coverage(query, name) >= RESCUE_COVERAGE:
             order.append(next(c for c in candidates if c.service.name == name))
+    asked = asked or {}
     for candidate in order:
-        missing = sorted(asked - index.words_of(candidate.service.name))
+        name = candidate.service.name
+        missing = sorted(w for stem, w in asked.items() if stem not in index.words_of(name))
         sure = candidate in fits and len(data) > 1  # fields that say it all ("move D-19 to …")
         if asked and len(missing) == len(asked) and not sure:
             acts_asked = ", ".join(f"'{w}'" for w in missing)
-            failures.append(f"'{candidate.service.name}' does not do what is asked ({acts_asked})")
+            failures.append(f"'{name}' does not do what is asked ({acts_asked})")
             continue
         trial = Chain(request, candidates)
         try:

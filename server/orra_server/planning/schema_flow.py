@@ -14,13 +14,22 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .chain import SEARCH_BUDGET, SEARCH_SECONDS, Candidate, Chain, ChainError, SearchTooLarge, norm
 from .clauses import Clause, clauses_of
-from .evidence import QUESTION_TO_ACTOR, acts, asked_act, closest, exact_fit, rescue, specific
+from .evidence import (
+    LIGHT_VERBS,
+    QUESTION_TO_ACTOR,
+    acts,
+    asked_act,
+    closest,
+    exact_fit,
+    rescue,
+    specific,
+)
 from .grounding_spec import best_service_for
 from .plan import Plan, execution_levels
 from .relevance import ServiceIndex, terms
@@ -50,7 +59,7 @@ class _Reading:
     everything: list[str]
     expand: Callable[[list[str]], list[str]]
     #: the acts the request clauses ask for ("pay", "cancel"): what a rescue must do
-    asked: frozenset[str] = frozenset()
+    asked: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, request: PlanningRequest, index: ServiceIndex) -> _Reading:
@@ -62,7 +71,7 @@ class _Reading:
         context = [
             t for c in clauses if not c.request and not c.fine for t in index.expand(terms(c.text))
         ]
-        asked = frozenset(
+        asked = dict(
             act for c in clauses if c.request and not c.question if (act := asked_act(c.text))
         )
         return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked)
@@ -183,6 +192,13 @@ class SchemaFlowPlanner:
             goals: list[_Goal] = []
             for clause in clauses:
                 query = reading.query(clause, single=len(clauses) == 1)
+                act = None if clause.question else asked_act(clause.text)
+                if (
+                    act
+                    and act[0] not in LIGHT_VERBS
+                    and not any(act[0] in index.words_of(c.service.name) for c in candidates)
+                ):
+                    continue  # it asks for an act no service does ("shut down staging")
                 if request.goal:
                     ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
                 else:
