@@ -34,7 +34,7 @@ def _anywhere(words: str) -> re.Pattern[str]:
 
 #: words that split an action into parts ("classify it, route it and …", "X, so Y")
 _BREAK = re.compile(
-    r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|\s+-\s+|\s+and then\s+|\s+and\s+|\s+then\s+"
+    r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|\?+\s+(?=\w)|\s+-\s+|\s+and then\s+|\s+and\s+|\s+then\s+"
     r"|\s+so\s+(?=[a-z])|\s+(?=because\s)",
     re.IGNORECASE,
 )
@@ -59,6 +59,18 @@ _POLITE = _opening("can you, could you, would you, will you, can we, could we, c
 _FINE = _anywhere(
     "is fine, are fine, is ok, is okay, is good, is working, are working, works fine, "
     "seems fine, was fine, not the problem, not the issue"
+)
+#: a clause that asks for something *not* to be done ("just checking, don't change anything"):
+#: like a statement that something is fine, it names what the request is not about
+_NEGATED = _opening("don't, dont, do not, not, never, no need to, without")
+#: a part that only points at a record: "account 6610093381", "PO-77812" (its words are the
+#: data's label; they ask for nothing)
+_REFERENCE = re.compile(r"^\s*(?:[A-Za-z]+\s+)?#?[\w-]*\d[\w-]*\W*$")
+#: a remark that asks for nothing ("just checking", "just wondering")
+_REMARK = re.compile(
+    r"^\s*(?:just\s+)?(?:checking|asking|wondering|curious|saying|fyi|thanks|thank you|cheers)"
+    r"\W*$",
+    re.IGNORECASE,
 )
 _WHAT_IS_ON = _anywhere("what's in, what's on, what is in, what is on, what are in, what are on")
 _WH = "how, what, what's, why, when, where, which, who"
@@ -86,7 +98,8 @@ class Clause:
     #: asks for work (an imperative, a question, a wish); otherwise it is context
     request: bool
     question: bool
-    #: a context clause that says something is fine ("my password is fine")
+    #: a context clause that says something is fine ("my password is fine") or is not to be
+    #: done ("don't change anything"): it names what the request is not about
     fine: bool = False
     #: words its form implies: a question asks for an answer; "what's on the camera" asks
     #: for a description of what it shows
@@ -109,13 +122,14 @@ def clauses_of(content: str) -> list[Clause]:
     parts = [p.strip() for p in parts]
     found: list[Clause] = []
     for i, part in enumerate(parts):
-        if not re.search(r"[A-Za-z]{2}", part):  # an id or a number of a list ("A, B and C")
-            continue
+        if not re.search(r"[A-Za-z]{2}", part) or _REFERENCE.match(part):
+            continue  # an id or a number of a list ("A, B and C"), a reference ("order 7")
         question = _is_question(part)
         opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part)
         statement = bool(opens) and not _ASKS.search(part) and not question
-        context = i in reasons or bool(_BECAUSE.match(part)) or statement
-        fine = context and bool(_FINE.search(part))
+        negated = bool(_NEGATED.match(part) or _REMARK.match(part))
+        context = i in reasons or bool(_BECAUSE.match(part)) or statement or negated
+        fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
     question = _is_question(content)
     return found or [Clause(content, True, question, False, _implied(content, question))]

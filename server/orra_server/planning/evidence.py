@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .base import PlanningRequest
@@ -150,23 +150,58 @@ def rescue(
         if best >= RESCUE_MARGIN * runner_up and index.coverage(query, name) >= RESCUE_COVERAGE:
             order.append(next(c for c in candidates if c.service.name == name))
     asked = asked or {}
-    for candidate in order:
+
+    def does_what_is_asked(candidate: Candidate, sure: bool) -> bool:
         name = candidate.service.name
         missing = sorted(w for stem, w in asked.items() if stem not in index.words_of(name))
-        sure = candidate in fits and len(data) > 1  # fields that say it all ("move D-19 to …")
         if asked and len(missing) == len(asked) and not sure:
             acts_asked = ", ".join(f"'{w}'" for w in missing)
             failures.append(f"'{name}' does not do what is asked ({acts_asked})")
-            continue
+            return False
+        return True
+
+    def chain_to(candidate: Candidate) -> Chain | None:
         trial = Chain(request, candidates)
         try:
             trial.try_add(candidate)
         except ChainError as exc:
             failures.append(str(exc))
+            return None
+        return trial
+
+    for candidate in order:
+        fit = candidate in fits
+        # fields that say it all ("move D-19 to …") need no verb of the service's
+        if not does_what_is_asked(candidate, sure=fit and len(data) > 1):
             continue
-        if candidate in fits or trial.data_used():
+        if fit:  # the words may favour a service the fitting one feeds ("when does the
+            # branch of booking RZ-7 close": the lookup, then the branch's hours)
+            for goal in _fed_by(candidate, candidates, score)[:_FED_TRIED]:
+                trial = chain_to(goal) if does_what_is_asked(goal, sure=False) else None
+                if trial and candidate.service.name in {s.component for s in trial.steps}:
+                    return trial, failures
+        trial = chain_to(candidate)
+        if trial and (fit or trial.data_used()):
             return trial, failures
     return None, failures
+
+
+#: how many of the services a rescued one feeds are tried as the chain's end
+_FED_TRIED = 3
+
+
+def _fed_by(
+    source: Candidate, candidates: list[Candidate], score: Callable[[Candidate], float]
+) -> list[Candidate]:
+    """The services that take an output of ``source`` and that the words favour over it, the
+    most favoured first."""
+    outputs = {norm(o) for o in source.outputs}
+    fed = [
+        c
+        for c in candidates
+        if c is not source and outputs & {norm(f) for f in c.required} and score(c) > score(source)
+    ]
+    return sorted(fed, key=lambda c: (-score(c), c.service.name))
 
 
 def closest(
