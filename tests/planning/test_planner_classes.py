@@ -146,3 +146,17 @@ def test_a_request_whose_act_no_service_does_is_refused_though_its_nouns_match()
     assert outcome.plan is None
     assert "closest: patient-record" in outcome.reason
     assert "'delete'" in outcome.reason
+
+
+def test_a_clause_that_asks_for_nothing_adds_no_step() -> None:
+    """ "just checking, don't email anyone" names the reminder sender only to rule it out."""
+    outcome = _plan(
+        "which insurer is P-4 with? just checking, dont email anyone", {"patientId": "P-4"}
+    )
+    assert components(outcome) == ["patient-record"]
+    read = {c.text: c.fine for c in clauses_of("is A-7 on? not moving it")}
+    assert read == {"is A-7 on": False, "not moving it": True}
+    # a part that only points at a record is no clause of its own
+    assert [c.text for c in clauses_of("How much is my bill? account 6610093381")] == [
+        "How much is my bill?"
+    ]

@@ -34,8 +34,8 @@ def _anywhere(words: str) -> re.Pattern[str]:
 
 #: words that split an action into parts ("classify it, route it and …", "X, so Y")
 _BREAK = re.compile(
-    r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|\?+\s+(?=\w)|\s+-\s+|\s+and then\s+|\s+and\s+|\s+then\s+"
-    r"|\s+so\s+(?=[a-z])|\s+(?=because\s)",
+    r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|(?<=\?)\s+(?=\w)|\s+-\s+|\s+and then\s+|\s+and\s+"
+    r"|\s+then\s+|\s+so\s+(?=[a-z])|\s+(?=because\s)",
     re.IGNORECASE,
 )
 _BECAUSE = _opening("because")
