@@ -155,7 +155,7 @@ def test_a_clause_that_asks_for_nothing_adds_no_step() -> None:
     )
     assert components(outcome) == ["patient-record"]
     read = {c.text: c.fine for c in clauses_of("is A-7 on? not moving it")}
-    assert read == {"is A-7 on": False, "not moving it": True}
+    assert read == {"is A-7 on?": False, "not moving it": True}
     # a part that only points at a record is no clause of its own
     assert [c.text for c in clauses_of("How much is my bill? account 6610093381")] == [
         "How much is my bill?"
