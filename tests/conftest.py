@@ -30,19 +30,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 
 # -- soak tests: long waits that overlap the rest of the suite instead of adding to it
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In one process, run soak tests last: their scenario has been running in the background
-    since the start. Under xdist (where a scenario starts when its test does), run them first:
-    one worker waits out the soak while the other works, instead of waiting alone at the end."""
-    under_xdist = hasattr(config, "workerinput")
-    items.sort(key=lambda item: (item.get_closest_marker("soak") is not None) != under_xdist)
+    """Run soak tests last: their scenario has been running in the background since the
+    session started, so by then there is little or nothing left to wait for."""
+    items.sort(key=lambda item: item.get_closest_marker("soak") is not None)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _soaks_started(request: pytest.FixtureRequest) -> None:
-    """Start the scenario of every selected soak test now (one process, not under xdist, where
-    a worker would start scenarios of tests another worker runs: there they start lazily)."""
-    if hasattr(request.config, "workerinput"):
-        return
+    """Start the scenario of every selected soak test now. Under xdist each worker starts its
+    own, because which worker will run the soak test is not known yet: the spare one is mostly
+    waiting too, and costs a few seconds of start-up, not the soak's minutes."""
     for item in request.session.items:
         marker = item.get_closest_marker("soak")
         if marker is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+
 import duckdb
 
 from helpers import (
@@ -12,6 +16,8 @@ from helpers import (
     new_project,
     seed_services,
 )
+from orra_studio.client import Client
+from orra_studio.errors import ServerUnreachable
 
 
 def test_completed_orchestration_is_readable_after_restart(fresh_db):
@@ -57,3 +63,42 @@ def test_completed_orchestration_is_readable_after_restart(fresh_db):
         assert names == SEED_SERVICES
     finally:
         again.stop()
+
+
+def test_a_stop_with_streams_open_takes_seconds_and_their_clients_see_a_drop(fresh_db):
+    """SIGTERM while clients follow the change feed: a stream never finishes, so after a short
+    grace the server closes it and exits (a rolling restart is not held up by an open studio
+    page); the client sees a dropped connection, which it resumes, not a clean end."""
+    server = ServerProcess(fresh_db).start()
+    api, project = new_project(server.url)
+    ended: list[str] = []
+    following = threading.Event()
+
+    def follow() -> None:
+        with Client(server.url, project["apiKey"]) as client:
+            try:
+                for _ in client.changes():
+                    following.set()
+            except ServerUnreachable:
+                ended.append("dropped")
+            else:
+                ended.append("ended cleanly")
+
+    readers = [threading.Thread(target=follow) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    assert following.wait(15), "the change stream did not open"
+    assert server.proc is not None
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises it
+    took = time.monotonic() - started
+    for reader in readers:
+        reader.join(15)
+    assert ended == ["dropped", "dropped"]
+    assert took < 10, f"the stop took {took:.1f} s"
+    log = server.log()
+    assert "Traceback" not in log and "ERROR" not in log, log[-2000:]
+    assert "closed 2 open request(s)" in log, log[-2000:]
+    server.stop()
+    api.close()

@@ -33,6 +33,12 @@ __all__ = [
 ]
 
 
+#: after SIGTERM, how long requests in flight may take to finish; a stream (a run's events, the
+#: change feed) never finishes, so it is closed then, and its client resumes (Last-Event-ID)
+#: from another replica or this one once it is back: a stop takes seconds, not forever
+SHUTDOWN_GRACE_SECONDS = 3.0
+
+
 def uvicorn_config(
     settings: Settings,
     *,
@@ -56,14 +62,21 @@ def uvicorn_config(
         # first pings must come within ORRA_WS_SILENT_GRACE
         ws_ping_interval=min(20.0, settings.ws_silent_grace / 3),
         ws_ping_timeout=settings.ws_ping_timeout,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 
 class PeerErrors(logging.Filter):
     """A peer's broken input is one line, not a traceback: uvicorn logs an invalid UTF-8 text
-    frame with ``logger.exception`` (and rightly closes the socket with 1007)."""
+    frame with ``logger.exception`` (and rightly closes the socket with 1007). And streams
+    closed at a stop are news, not an error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Cancel %s running task(s), timeout graceful shutdown"):
+            # not an error: the streams still open at a stop are closed, and their clients
+            # resume (see SHUTDOWN_GRACE_SECONDS)
+            record.msg = "stopping: closed %s open request(s) (streams resume elsewhere)"
+            record.levelno, record.levelname = logging.INFO, "INFO"
         if record.exc_info and str(record.msg).startswith("Invalid UTF-8 sequence received"):
             record.msg, record.args = (
                 "closed a websocket with 1007: the client sent a text frame that is not UTF-8",
