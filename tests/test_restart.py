@@ -1,4 +1,4 @@
-"""Data survives a control-plane restart on the same DuckDB file."""
+"""Data survives a control-plane restart on the same DuckDB file, and a stop is prompt."""
 
 from __future__ import annotations
 
