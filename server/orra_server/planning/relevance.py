@@ -57,6 +57,10 @@ _SYNONYMS = {
         # answer, an inquiry a question
         "pay": ("charg", "payment", "paid"),
         "answer": ("repli",),
+        # the noun of a verb the stemmer leaves apart
+        "sale": ("sell", "sold"),
+        # "what's happening with my claim" asks for its status
+        "status": ("happen", "progress"),
         "question": ("inquiri", "enquiri"),
     }.items()
     for stem in stems

@@ -187,6 +187,17 @@ class SchemaFlowPlanner:
             for c in candidates
             if exact_fit(c, request.data) and specific(c, request.data, candidates)
         }
+        # the services the data reaches through one that it fits: "how healthy is Northwind"
+        # with a company name for the account lookup is about the account's health
+        given = {norm(k) for k in request.data}
+        reached = {
+            c.service.name
+            for c in candidates
+            for f in candidates
+            if f.service.name in fitting
+            and c is not f
+            and {norm(r) for r in c.required} <= given | {norm(o) for o in f.outputs}
+        }
         for wanted in (True, False):
             clauses = [c for c in reading.clauses if c.request == wanted and not c.fine]
             goals: list[_Goal] = []
@@ -206,7 +217,7 @@ class SchemaFlowPlanner:
                     for c in candidates:
                         name = c.service.name
                         fits = name in fitting  # data meant for this service lowers the bar
-                        bar = MIN_COVERAGE * (0.5 if fits else 1.0)
+                        bar = MIN_COVERAGE * (0.5 if fits or name in reached else 1.0)
                         if index.coverage(query, name) < bar:
                             continue
                         asked = [t for t in query if t not in implied]  # not "quiz questions"
