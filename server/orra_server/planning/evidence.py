@@ -126,17 +126,20 @@ def rescue(
     index: ServiceIndex,
     query: list[str],
     asked: Mapping[str, str] | None = None,
+    question: bool = False,
 ) -> tuple[Chain | None, list[str]]:
     """When no part of the action matched a service well enough: a plan for the service the
     data fits exactly (when it fits several, the one the words favour), else for the catalog's
     clear winner if its plan uses the request's data; or why not. Never a service that does
     not do an act the request ``asked`` for (stem → word) (a rescue reads a vague request, not a
-    different one), unless several fields of the data fit it exactly."""
+    different one), unless several fields of the data fit it exactly. A ``question`` prefers
+    services that report over those that act."""
     data = request.data
     failures: list[str] = []
 
-    def score(c: Candidate) -> float:
-        return index.score(query, c.service.name)
+    def score(c: Candidate) -> float:  # a question asks for a fact, not for an act
+        weight = QUESTION_TO_ACTOR if question and acts(c.service) else 1.0
+        return weight * index.score(query, c.service.name)
 
     fits = sorted(
         (c for c in candidates if exact_fit(c, data)), key=lambda c: (-score(c), c.service.name)

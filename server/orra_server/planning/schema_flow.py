@@ -147,7 +147,11 @@ class SchemaFlowPlanner:
                 chain = chosen
         # a part that cannot be planned does not veto the rest (its provenance says so)
         if not chain.steps:
-            chain, failed = rescue(request, candidates, index, reading.everything, reading.asked)
+            asks = [c for c in reading.clauses if c.request and not c.fine]
+            question = bool(asks) and all(c.question for c in asks)
+            chain, failed = rescue(
+                request, candidates, index, reading.everything, reading.asked, question
+            )
             failures += failed
         if chain is None and unmet:  # the parts asked for cannot be planned: say why
             first = unmet[0]
