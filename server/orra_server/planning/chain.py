@@ -191,7 +191,11 @@ class Chain:
             and any(norm(o) == key for o in c.outputs)
             and (c.relevance > 0 or self._fed(c) if from_content or not required else True)
         ]
-        producers.sort(key=lambda c: (-c.relevance, c.service.name))
+        # a producer the plan already runs first ("open a claim and get an adjuster on it":
+        # the new claim's id, not a search for another)
+        producers.sort(
+            key=lambda c: (c.service.name not in self.step_of, -c.relevance, c.service.name)
+        )
         for producer in producers:
             try:
                 step_id = self._add(producer, trail)
