@@ -95,6 +95,7 @@ class _Goal:
     request: bool = True
     #: the clause's own words (not the action type's): what a person asked for here
     words: frozenset[str] = frozenset()
+    question: bool = False
 
 
 class SchemaFlowPlanner:
@@ -138,6 +139,8 @@ class SchemaFlowPlanner:
         failures: list[str] = []
         unmet: list[_Goal] = []
         for goal in goals:
+            if goal.question and _answered(index, goal, chain):
+                continue  # "where did lot L-4 come from? which machine?": the trace says
             chosen, failed = self._best_chain(goal, chain, request, index)
             if chosen is None:
                 failures += failed
@@ -236,7 +239,9 @@ class SchemaFlowPlanner:
                 ranked.sort(key=lambda item: (-item[0], item[1].service.name))
                 if ranked:
                     own = frozenset(reading.expand(terms(clause.text)))
-                    goals.append(_Goal(clause.text, query, ranked, clause.request, own))
+                    goals.append(
+                        _Goal(clause.text, query, ranked, clause.request, own, clause.question)
+                    )
             if goals:
                 return goals
         return []
@@ -347,6 +352,14 @@ class SchemaFlowPlanner:
             required=required_of(service.input_schema),
             outputs=properties_of(service.output_schema),
         )
+
+
+def _answered(index: ServiceIndex, goal: _Goal, chain: Chain) -> bool:
+    """Every word the question asks names an output of a step already planned."""
+    planned = [step.component for step in chain.steps]
+    return bool(planned) and all(
+        any(index.answers([word], name) > 0 for name in planned) for word in goal.words
+    )
 
 
 def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: list[str]) -> bool:
