@@ -12,6 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from helpers import ServerProcess, new_project
 
 EXAMPLES_PER_OPERATION = 50
+#: streams that stay open while the caller reads: every example would wait out the timeout,
+#: and they take no parameter to fuzz (test_activity_stream.py tests this one)
+ENDLESS = {"GET /activity/events"}
 
 
 def test_no_request_the_schema_allows_gets_a_server_error(live_server: ServerProcess):
@@ -21,6 +24,9 @@ def test_no_request_the_schema_allows_gets_a_server_error(live_server: ServerPro
     checked = []
     for found in schema.get_all_operations():
         operation = found.ok()
+        if f"{operation.method.upper()} {operation.path}" in ENDLESS:
+            assert not operation.query and not operation.path_parameters, "it takes input now"
+            continue
 
         @given(case=operation.as_strategy())
         @settings(
