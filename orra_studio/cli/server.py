@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -75,6 +76,7 @@ def serve(
     The LLM planner is on when a model is given (--llm-model or ORRA_LLM_MODEL); otherwise
     the offline schema-flow planner plans. See docs/planner.md.
     """
+    _skip_unused_format_checks()
     from orra_server import Settings
     from orra_server.serving import serve as run_server
     from orra_server.serving import shown_db
@@ -154,3 +156,12 @@ def version(
 def _versions(answer: dict) -> str:
     server = answer["server"] or "not reachable"
     return f"Client Version: {answer['client']}\nServer Version: {server} ({answer['url']})"
+
+
+def _skip_unused_format_checks() -> None:
+    """Where rfc3987-syntax is installed (Jupyter brings it), jsonschema imports it for its
+    "iri" format check, and it builds a lark grammar as it is imported: 1.3 of the 3.8 s a
+    control plane took to start. The control plane never checks formats, so in its own
+    process the module is marked absent, the ImportError jsonschema already expects. Not in a
+    notebook's embedded server: that process is someone else's."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -20,11 +20,13 @@ from .base import PlanningRequest, PlanOutcome
 from .cache import CacheBacking, CachedPlan, PlanCache, embeds_content_values
 from .extract import NoJSONFound, extract_json
 from .grounding_spec import best_service_for
-from .llm import LLMClient, LLMUnavailable
 from .plan import Plan, execution_levels
 from .prompt import plan_messages, repair_message
 from .schema_flow import SchemaFlowPlanner
 from .validator import PlanError, validate_plan
+
+if TYPE_CHECKING:  # the openai client costs half a second to import: only with an LLM
+    from .llm import LLMClient
 
 __all__ = ["PlanMaker", "PlanResult"]
 
@@ -53,7 +55,11 @@ class PlanMaker:
         cache_backing: CacheBacking | None = None,
     ) -> None:
         self.llm_settings = llm
-        self.llm = LLMClient(llm) if llm is not None and llm.enabled else None
+        self.llm: LLMClient | None = None
+        if llm is not None and llm.enabled:
+            from .llm import LLMClient
+
+            self.llm = LLMClient(llm)
         self.schema_flow = SchemaFlowPlanner()
         self.cache = PlanCache(cache_size, cache_backing)
 
@@ -182,6 +188,8 @@ class PlanMaker:
     ) -> PlanResult | None:
         """The LLM's valid plan, its NOT_ACTIONABLE answer, or None (fall back; see provenance)."""
         assert self.llm is not None
+        from .llm import LLMUnavailable  # imported with the client
+
         rounds: list[dict[str, Any]] = []
         trace: dict[str, Any] = {"model": self.llm.model, "rounds": rounds}
         provenance["llm"] = trace
