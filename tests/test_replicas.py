@@ -28,14 +28,18 @@ REQUEST = shout_and_count("across the replicas")
 
 def _read_changes(url: str, key: str, into: list[str]) -> None:
     """``GET /activity/events`` on ``url``: "(open)" once it watches (its first event says
-    "everything"), then every id named."""
+    "everything"), then every id named; "(dropped)" when the replica stops (a stop closes
+    the streams still open, and clients resume)."""
     headers = {"Authorization": f"Bearer {key}"}
     timeout = httpx.Timeout(10.0, read=60.0)
-    with httpx.stream("GET", url + "/activity/events", headers=headers, timeout=timeout) as sse:
-        for line in sse.iter_lines():
-            if line.startswith("data:"):
-                body = json.loads(line[5:])
-                into.extend(["(open)"] if body["everything"] else body["executionIds"])
+    try:
+        with httpx.stream("GET", url + "/activity/events", headers=headers, timeout=timeout) as sse:
+            for line in sse.iter_lines():
+                if line.startswith("data:"):
+                    body = json.loads(line[5:])
+                    into.extend(["(open)"] if body["everything"] else body["executionIds"])
+    except httpx.TransportError:
+        into.append("(dropped)")
 
 
 def test_a_run_owned_by_one_replica_uses_services_held_by_another(database: str, tmp_path: Path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from orra_sdk.vocabulary import StepStatus
+from orra_sdk.vocabulary import OrchestrationStatus, StepStatus
 
 from ..core.errors import Conflict, NotFound
 from ..engine import Run, StepState
@@ -61,10 +61,17 @@ def waiting_step(
 
 
 def decided(step_id: str) -> Callable[[Run], bool]:
-    """Whether the owner has applied a decision on ``step_id`` (it no longer waits)."""
-    return lambda run: (
-        step_id not in run.steps or run.steps[step_id].status != StepStatus.AWAITING_APPROVAL
-    )
+    """Whether the owner has applied a decision on ``step_id``: the step no longer waits, and
+    neither does the run unless another step still does (the run's status is recorded a moment
+    after the step's; the answer must not be read in between)."""
+
+    def applied(run: Run) -> bool:
+        waiting = {i for i, s in run.steps.items() if s.status == StepStatus.AWAITING_APPROVAL}
+        if step_id in waiting:
+            return False
+        return bool(waiting) or run.status != OrchestrationStatus.AWAITING_APPROVAL
+
+    return applied
 
 
 def decided_by(named: str | None, key_hash: str | None) -> str:
