@@ -199,12 +199,13 @@ def _fed_by(
     """The services that take an output of ``source`` and that the words favour over it, the
     most favoured first."""
     outputs = {norm(o) for o in source.outputs}
+    own = score(source)
     fed = [
-        c
+        (score(c), c)
         for c in candidates
-        if c is not source and outputs & {norm(f) for f in c.required} and score(c) > score(source)
+        if c is not source and outputs & {norm(f) for f in c.required}
     ]
-    return sorted(fed, key=lambda c: (-score(c), c.service.name))
+    return [c for s, c in sorted(fed, key=lambda sc: (-sc[0], sc[1].service.name)) if s > own]
 
 
 def closest(

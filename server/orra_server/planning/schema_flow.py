@@ -197,13 +197,15 @@ class SchemaFlowPlanner:
         # the services the data reaches through one that it fits: "how healthy is Northwind"
         # with a company name for the account lookup is about the account's health
         given = {norm(k) for k in request.data}
+        supplies = [
+            (f, given | {norm(o) for o in f.outputs})
+            for f in candidates
+            if f.service.name in fitting
+        ]
         reached = {
             c.service.name
             for c in candidates
-            for f in candidates
-            if f.service.name in fitting
-            and c is not f
-            and {norm(r) for r in c.required} <= given | {norm(o) for o in f.outputs}
+            if any(c is not f and {norm(r) for r in c.required} <= supply for f, supply in supplies)
         }
         for wanted in (True, False):
             clauses = [c for c in reading.clauses if c.request == wanted and not c.fine]
@@ -211,11 +213,7 @@ class SchemaFlowPlanner:
             for clause in clauses:
                 query = reading.query(clause, single=len(clauses) == 1)
                 act = None if clause.question else asked_act(clause.text)
-                if (
-                    act
-                    and act[0] not in LIGHT_VERBS
-                    and not any(act[0] in index.words_of(c.service.name) for c in candidates)
-                ):
+                if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
                     continue  # it asks for an act no service does ("shut down staging")
                 if request.goal:
                     ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
