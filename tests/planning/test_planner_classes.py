@@ -9,6 +9,7 @@ from planning.eval_model import service
 from planning.test_schema_flow import _service, components, plan
 
 from orra_server.planning.clauses import clauses_of
+from orra_server.planning.relevance import ServiceIndex, terms
 
 CLINIC = [
     _service(r)
@@ -160,3 +161,97 @@ def test_a_clause_that_asks_for_nothing_adds_no_step() -> None:
     assert [c.text for c in clauses_of("How much is my bill? account 6610093381")] == [
         "How much is my bill?"
     ]
+
+
+def test_a_wish_for_something_no_service_names_is_refused_not_planned_on_the_situation() -> None:
+    """ "… I want compensation": a sentence of its own asks for a thing no service names; the
+    situation before it is no request, though its words match a service."""
+    outcome = _plan(
+        "My lab results came back late and the scan was lost. I want compensation.",
+        {"patientId": "P-2"},
+    )
+    assert outcome.plan is None
+    assert "'compensation'" in outcome.reason
+    read = [(c.text, c.request) for c in clauses_of("The scan is lost. I want compensation.")]
+    assert read == [("The scan is lost.", False), ("I want compensation.", True)]
+    # a full stop after an abbreviation ends no sentence
+    assert len(clauses_of("Ask Dr. Patel for the scan")) == 1
+
+
+def test_an_act_no_service_does_is_not_planned_on_the_situation_around_it() -> None:
+    """ "Reset my portal password, I can't see my lab results": nothing resets anything, and
+    the lab results are why the person asks, not what they ask for."""
+    outcome = _plan("Reset my portal password, I can't see my lab results", {"patientId": "P-4"})
+    assert outcome.plan is None
+    assert "'reset'" in outcome.reason
+
+
+OFFICE = [
+    _service(r)
+    for r in (
+        service(
+            "memo-sender",
+            "Sends a memo to every member of a team.",
+            {"teamId": "string", "memo": "string"},
+            {"sent": "integer"},
+        ),
+        service(
+            "uptime-report",
+            "Reports whether the intranet is up and its response time.",
+            {},
+            {"up": "boolean", "responseMs": "number"},
+        ),
+        service(
+            "invoice-copy",
+            "Returns a supplier invoice as a PDF.",
+            {"invoiceId": "string"},
+            {"pdfUrl": "string"},
+        ),
+        service(
+            "invoice-reminder",
+            "Emails a supplier a reminder that an invoice is overdue.",
+            {"invoiceId": "string"},
+            {"sent": "boolean"},
+        ),
+        service(
+            "supplier-lookup",
+            "Returns a supplier's record by its id: name, address and contract id.",
+            {"supplierId": "string"},
+            {"supplier": "object", "contractId": "string"},
+        ),
+        service(
+            "supplier-contract",
+            "Shows a supplier contract's terms: account manager, payment terms and renewal date.",
+            {"contractId": "string"},
+            {"contract": "object"},
+        ),
+        service(
+            "supplier-complaint",
+            "Opens a complaint with a supplier's account manager about a late delivery.",
+            {"supplierId": "string", "description": "string"},
+            {"complaintId": "string"},
+        ),
+    )
+]
+
+
+def test_a_real_word_is_not_read_as_a_misspelling_of_another() -> None:
+    """ "spend" is a word of its own, one letter from "send"; "memmo" is a slip of "memo", and
+    "responding" is of the family of "response"."""
+    index = ServiceIndex(OFFICE)
+    assert index.expand(terms("spend")) == terms("spend")
+    assert index.expand(terms("memmo")) == terms("memo")
+    assert index.expand(terms("responding")) == terms("response")
+
+
+def test_send_me_asks_for_the_thing_not_for_a_sender() -> None:
+    outcome = plan(OFFICE, "office", "send me invoice INV-7", {"invoiceId": "INV-7"})
+    assert components(outcome) == ["invoice-copy"]
+
+
+def test_what_a_reporting_service_describes_answers_a_question() -> None:
+    """ "Shows a supplier contract's terms: account manager, …" answers "who's the account
+    manager?", though no output field is called so and a complaint is opened with one."""
+    content = "who's the account manager for supplier S-9?"
+    outcome = plan(OFFICE, "office", content, {"supplierId": "S-9"})
+    assert components(outcome) == ["supplier-lookup", "supplier-contract"]

@@ -35,8 +35,14 @@ def _anywhere(words: str) -> re.Pattern[str]:
 #: words that split an action into parts ("classify it, route it and …", "X, so Y")
 _BREAK = re.compile(
     r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|(?<=\?)\s+(?=\w)|\s+-\s+|\s+and then\s+|\s+and\s+"
-    r"|\s+then\s+|\s+so\s+(?=[a-z])|\s+(?=because\s)",
+    r"|\s+then\s+|\s+so\s+(?!far\b|much\b|many\b|long\b|well\b)(?=[a-z])|\s+(?=because\s)"
+    # a sentence's end: "… is in pieces. I want compensation" (not "Dr. Lee", "No. 5")
+    r"|(?-i:(?<=[a-z0-9][.!])\s+(?=[A-Z]))",
     re.IGNORECASE,
+)
+#: words a full stop ends without ending the sentence
+_ABBREVIATIONS = frozenset(
+    ["mr", "mrs", "ms", "dr", "st", "no", "nr", "vs", "etc", "approx", "dept", "ref"]
 )
 _BECAUSE = _opening("because")
 #: how a statement opens: a subject, not a verb
@@ -73,6 +79,8 @@ _REMARK = re.compile(
     re.IGNORECASE,
 )
 _WHAT_IS_ON = _anywhere("what's in, what's on, what is in, what is on, what are in, what are on")
+#: "where is claim C-3 at?", "where's my parcel": asks for a thing's status
+_WHERE_IS = _opening("where is, where's, where are, wheres, where r")
 _WH = "how, what, what's, why, when, where, which, who"
 #: a question: it ends with "?", opens with a question word or an auxiliary, or asks to be told
 _QUESTION_MARK = re.compile(r"\?\s*$")
@@ -112,6 +120,8 @@ def clauses_of(content: str) -> list[Clause]:
     reasons: set[int] = set()  # parts that give the reason for the next one
     position = 0
     for match in _BREAK.finditer(content):
+        if _abbreviated(content, match.start()):
+            continue
         part = content[position : match.start()]
         if part.strip():
             if re.search(r"\bso\b", match.group(0), re.IGNORECASE):
@@ -135,6 +145,16 @@ def clauses_of(content: str) -> list[Clause]:
     return found or [Clause(content, True, question, False, _implied(content, question))]
 
 
+def _abbreviated(content: str, end: int) -> bool:
+    """The break at ``end`` follows a full stop that ends an abbreviation, not a sentence."""
+    if content[end - 1 : end] != ".":
+        return False
+    word = re.search(r"(\w+)\.$", content[:end])
+    return bool(word) and word.group(1).lower() in _ABBREVIATIONS
+
+
 def _implied(text: str, question: bool) -> tuple[str, ...]:
     words = ("question", "answer") if question else ()
+    if _WHERE_IS.match(text):
+        words = (*words, "status")
     return (*words, "describe") if _WHAT_IS_ON.search(text) else words

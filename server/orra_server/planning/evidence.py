@@ -28,8 +28,10 @@ __all__ = [
     "RESCUE_MARGIN",
     "acts",
     "asked_act",
+    "wished_thing",
     "closest",
     "exact_fit",
+    "handing",
     "rescue",
     "specific",
 ]
@@ -49,7 +51,10 @@ _ACTING = frozenset(
         "send sends emails notifies starts triggers submits files creates books schedules "
         "cancels approves rejects deletes removes updates assigns opens issues refunds pays "
         "posts publishes locks unlocks resets wipes shifts moves enrols grants revokes runs "
-        "reruns pages alerts prints sets turns switches charges orders transfers"
+        "reruns pages alerts prints sets turns switches charges orders transfers arranges "
+        "registers records extends erases buys redirects renews requests asks adds marks "
+        "replaces repairs installs ships delivers reserves releases closes suspends disables "
+        "enables activates deactivates blocks"
     )
 )
 
@@ -82,13 +87,57 @@ _POLITE_OPENING = re.compile(
 LIGHT_VERBS = frozenset(terms("run rerun turn make put give take do add sign start set get have"))
 
 
+#: how a wish opens: "I want …", "we'd like to …", "I need …"
+_WISH = re.compile(
+    r"^\s*(?:i|we)(?:\s+(?:really|just|also|would|do))?(?:'d)?\s+(?:want|need|like|wanna|love)"
+    r"\b\s*(?P<to>to\b)?\s*",
+    re.IGNORECASE,
+)
+#: what ends the thing a wish names: "a partial refund | on TP-2999"
+_THING_END = re.compile(
+    r"\s(?:on|for|to|from|with|at|by|in|of|about|before|after|because|as|so|please)\b|[,.;!?]"
+)
+
+
+#: verbs that hand the asker what they ask for: "send me X" asks for X
+_HANDING = frozenset(terms("send email mail text forward give show bring"))
+
+
 def asked_act(text: str) -> tuple[str, str] | None:
-    """The act an imperative clause asks for: the stem of its verb, the first word after any
-    politeness ("can you print my tickets" → ``("print", "print")``), when it is a verb of
-    doing; with the word as written, for messages."""
-    word = _POLITE_OPENING.sub("", text).split(" ", 1)[0].lower()
-    verb = terms(word)
-    return (verb[0], word) if verb and verb[0] in _ASKED_ACTS else None
+    """The act an imperative clause or a wish asks for: the stem of its verb, the first word
+    after any politeness ("can you print my tickets", "I want to print them" →
+    ``("print", "print")``), when it is a verb of doing; with the word as written, for
+    messages."""
+    wish = _WISH.match(text)
+    if wish and not wish.group("to"):
+        return None
+    if handing(text):
+        return None  # "send me the final bill" asks for the bill, not for a sender
+    word = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text).split(" ", 1)[0]
+    verb = terms(word.lower())
+    return (verb[0], word.lower()) if verb and verb[0] in _ASKED_ACTS else None
+
+
+def handing(text: str) -> str | None:
+    """The stem of the verb by which a clause asks to be handed something ("send me the
+    final bill", "email us a copy"): it names no act, the thing is what is asked for."""
+    wish = _WISH.match(text)
+    rest = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text).split(" ", 2)
+    verb = terms(rest[0].lower())
+    given = len(rest) > 1 and rest[1].lower() in ("me", "us")
+    return verb[0] if given and verb and verb[0] in _HANDING else None
+
+
+def wished_thing(text: str) -> list[tuple[str, str]]:
+    """The words of the thing a wish asks for ("I want a partial refund on TP-2" →
+    ``[("partial", "partial"), ("refund", "refund")]``); none for any other clause."""
+    wish = _WISH.match(text)
+    if not wish or wish.group("to"):
+        return []
+    rest = text[wish.end() :]
+    end = _THING_END.search(rest)
+    words = (rest[: end.start()] if end else rest).lower().split()
+    return [(stem[0], word) for word in words if (stem := terms(word))]
 
 
 def acts(service: PlannedService) -> bool:

@@ -12,6 +12,7 @@ few hundred microseconds for a 50-service catalog.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from functools import lru_cache
 import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
+from spellchecker import SpellChecker
 
 from ..core.jsonschemas import properties_of
 from .service import PlannedService
@@ -98,11 +100,20 @@ def _fields(schema: dict) -> str:
     return " ".join(parts)
 
 
+#: how a description opens when the service reports: what follows is what it tells
+_REPORTING = re.compile(
+    r"^\s*(?:returns|shows|lists|reports|tells|gives|reads|looks up|answers)\b", re.IGNORECASE
+)
+
+
 def _document(service: PlannedService) -> tuple[list[str], list[str]]:
-    """The service's words, and its output fields' words among them."""
+    """The service's words, and the words of what it tells among them: its output fields,
+    and the description of a service that reports ("Shows a lease's terms: lessor, …")."""
     outputs = _fields(service.output_schema)
-    own = f"{service.name} {service.name} {service.description or ''}"
-    return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(outputs)
+    description = service.description or ""
+    own = f"{service.name} {service.name} {description}"
+    told = f"{outputs} {description}" if _REPORTING.match(description) else outputs
+    return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(told)
 
 
 @dataclass
@@ -150,7 +161,13 @@ class ServiceIndex:
     def _nearest(self, term: str) -> str:
         if len(term) < 4:
             return term
-        if len(term) >= 5:  # one slip in a short word, two in a long one; the first letter kept
+        if len(term) >= 5 and _english(term):  # a word of its own ("spend" is not "send"),
+            # but maybe of a family the catalog uses ("respond" for "response")
+            family = [w for w in self._idf if _family(w, term)]
+            if family:
+                return min(family, key=lambda w: (-len(os.path.commonprefix([w, term])), w))
+        elif len(term) >= 5:  # a slip: one in a short word, two in a long one, the first
+            # letter kept
             same_start = sorted(w for w in self._idf if w[0] == term[0])
             slips = 1 if len(term) < 8 else 2
             close = process.extractOne(
@@ -194,6 +211,28 @@ class ServiceIndex:
         """(score, name), best first; ties by name."""
         scored = [(self.score(query, s.name), s.name) for s in self.services]
         return sorted(scored, key=lambda item: (-item[0], item[1]))
+
+
+#: the endings by which a stem is found again as a word ("invoic" → "invoice")
+_ENDINGS = ("", "e", "s", "es", "ed", "ing", "er", "y", "ion", "ate", "al", "ment")
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> SpellChecker:
+    return SpellChecker(language="en")
+
+
+@lru_cache(maxsize=8192)
+def _english(term: str) -> bool:
+    """``term`` is the stem of an English word, so not a misspelling of another."""
+    words = _dictionary().word_frequency.dictionary
+    return any((word := term + ending) in words and _stem(word) == term for ending in _ENDINGS)
+
+
+def _family(word: str, term: str) -> bool:
+    """``word`` and ``term`` differ only in how they end ("respons", "respond")."""
+    shared = len(os.path.commonprefix([word, term]))
+    return shared >= max(5, len(term) - 1) and abs(len(word) - len(term)) <= 3
 
 
 def _compound(word: str, part: str) -> bool:

@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .chain import SEARCH_BUDGET, SEARCH_SECONDS, Candidate, Chain, ChainError, SearchTooLarge, norm
-from .clauses import Clause, clauses_of
 from .evidence import (
-    LIGHT_VERBS,
     QUESTION_TO_ACTOR,
     acts,
-    asked_act,
     closest,
     exact_fit,
     rescue,
@@ -32,6 +28,7 @@ from .evidence import (
 )
 from .grounding_spec import best_service_for
 from .plan import Plan, execution_levels
+from .reading import Reading
 from .relevance import ServiceIndex, terms
 from .service import PlannedService
 
@@ -40,50 +37,13 @@ __all__ = ["SchemaFlowPlanner"]
 #: the least share of an action's weight (by idf) a service's words must cover to serve it:
 #: below this an action is NOT_ACTIONABLE instead of planned on a word or two it shares
 MIN_COVERAGE = 0.15
+CONTEXT_WEIGHT = 0.5
+ANSWER_WEIGHT = 1.0
+
+
 _STEP_NUMBER = re.compile(r"step([0-9]{1,18})", re.ASCII)
 #: how many of a goal's best-matching services are tried as its chain's end
 _TRIED_GOALS = 6
-
-
-@dataclass(frozen=True)
-class _Reading:
-    """The action as the planner reads it: its clauses, and the words of each kind."""
-
-    clauses: list[Clause]
-    #: the type's words: the caller's own label of what is wanted
-    label: list[str]
-    #: the context clauses' words: they tell which sense is meant, they ask for nothing (and
-    #: a clause saying something is fine tells nothing of what is wanted)
-    context: list[str]
-    #: every word of the action: who may help a chain, and the rescue's and refusal's query
-    everything: list[str]
-    expand: Callable[[list[str]], list[str]]
-    #: the acts the request clauses ask for ("pay", "cancel"): what a rescue must do
-    asked: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, request: PlanningRequest, index: ServiceIndex) -> _Reading:
-        content = str(request.action.get("content", ""))
-        clauses = clauses_of(content)
-        label = index.expand(terms(str(request.action.get("type", ""))))
-        words = index.expand(terms(content))
-        implied = [t for c in clauses for t in terms(" ".join(c.implied))]
-        context = [
-            t for c in clauses if not c.request and not c.fine for t in index.expand(terms(c.text))
-        ]
-        asked = dict(
-            act for c in clauses if c.request and not c.question if (act := asked_act(c.text))
-        )
-        return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked)
-
-    def query(self, clause: Clause, single: bool) -> list[str]:
-        """A clause's own words; the type's too when it is the only one (the type is the
-        caller's own label of what is wanted: it weighs as much as the words)."""
-        query = self.expand(terms(clause.text))
-        query += terms(" ".join(clause.implied))
-        if single or not query:
-            query = [*self.label, *query]
-        return query
 
 
 @dataclass
@@ -119,7 +79,7 @@ class SchemaFlowPlanner:
         if not request.services:
             return PlanOutcome(None, "no services are registered in this project")
         index = ServiceIndex(request.services)
-        reading = _Reading.of(request, index)
+        reading = Reading.of(request, index)
         candidates = [self._candidate(s) for s in request.services]
         by_name = {c.service.name: c for c in candidates}
         everything = reading.everything
@@ -181,7 +141,7 @@ class SchemaFlowPlanner:
         request: PlanningRequest,
         index: ServiceIndex,
         candidates: list[Candidate],
-        reading: _Reading,
+        reading: Reading,
     ) -> list[_Goal]:
         """One goal per request clause that some service matches well enough. A clause that
         matches nothing is context, never a veto; context clauses are goals only when no
@@ -207,14 +167,17 @@ class SchemaFlowPlanner:
             for c in candidates
             if any(c is not f and {norm(r) for r in c.required} <= supply for f, supply in supplies)
         }
+        unknown = False
         for wanted in (True, False):
             clauses = [c for c in reading.clauses if c.request == wanted and not c.fine]
             goals: list[_Goal] = []
             for clause in clauses:
                 query = reading.query(clause, single=len(clauses) == 1)
-                act = None if clause.question else asked_act(clause.text)
-                if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
-                    continue  # it asks for an act no service does ("shut down staging")
+                if reading.asks_unknown(clause, index):
+                    # it asks for an act no service does ("shut down staging", "I want
+                    # compensation"): not planned, and the situation around it is no request
+                    unknown = True
+                    continue
                 if request.goal:
                     ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
                 else:
@@ -226,10 +189,14 @@ class SchemaFlowPlanner:
                         if index.coverage(query, name) < bar:
                             continue
                         asked = [t for t in query if t not in implied]  # not "quiz questions"
-                        score = index.score([*asked, *asked, *reading.context], name)
+                        score = 2 * index.score(asked, name) + CONTEXT_WEIGHT * index.score(
+                            reading.context, name
+                        )
                         score += 0.3 * index.score(data_terms, name)
                         if clause.question:  # a fact is asked for: the answer is an output
-                            score += 0.5 * index.answers(reading.expand(terms(clause.text)), name)
+                            score += ANSWER_WEIGHT * index.answers(
+                                reading.expand(terms(clause.text)), name
+                            )
                             score *= QUESTION_TO_ACTOR if acts(c.service) else 1.0
                         if fits:
                             score += 1.0
@@ -240,7 +207,7 @@ class SchemaFlowPlanner:
                     goals.append(
                         _Goal(clause.text, query, ranked, clause.request, own, clause.question)
                     )
-            if goals:
+            if goals or unknown:
                 return goals
         return []
 
@@ -302,7 +269,7 @@ class SchemaFlowPlanner:
         request: PlanningRequest,
         index: ServiceIndex,
         candidates: list[Candidate],
-        reading: _Reading,
+        reading: Reading,
         failures: list[str],
     ) -> str:
         what = f"the action '{request.action.get('type', '')}'"

@@ -1,0 +1,74 @@
+"""The action as the planner reads it: its clauses, and the words of each kind.
+
+The content's clauses (:mod:`.clauses`) say which parts ask for something; this module turns
+them into the words each part weighs with (the type's, the context's, a clause's own) and the
+acts asked for (:mod:`.evidence`), which a service must do to be planned for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .base import PlanningRequest
+from .clauses import Clause, clauses_of
+from .evidence import LIGHT_VERBS, asked_act, handing, wished_thing
+from .relevance import ServiceIndex, terms
+
+__all__ = ["Reading"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The action as the planner reads it: its clauses, and the words of each kind."""
+
+    clauses: list[Clause]
+    #: the type's words: the caller's own label of what is wanted
+    label: list[str]
+    #: the context clauses' words: they tell which sense is meant, they ask for nothing (and
+    #: a clause saying something is fine tells nothing of what is wanted)
+    context: list[str]
+    #: every word of the action: who may help a chain, and the rescue's and refusal's query
+    everything: list[str]
+    expand: Callable[[list[str]], list[str]]
+    #: the acts the request clauses ask for ("pay", "cancel"): what a rescue must do
+    asked: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, request: PlanningRequest, index: ServiceIndex) -> Reading:
+        content = str(request.action.get("content", ""))
+        clauses = clauses_of(content)
+        label = index.expand(terms(str(request.action.get("type", ""))))
+        words = index.expand(terms(content))
+        implied = [t for c in clauses for t in terms(" ".join(c.implied))]
+        context = [
+            t for c in clauses if not c.request and not c.fine for t in index.expand(terms(c.text))
+        ]
+        asked = dict(
+            act for c in clauses if c.request and not c.question if (act := asked_act(c.text))
+        )
+        for c in clauses:  # "I want compensation": a thing no service names is asked for too
+            thing = wished_thing(c.text) if c.request else []
+            if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
+                asked.update(thing)
+        return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked)
+
+    def query(self, clause: Clause, single: bool) -> list[str]:
+        """A clause's own words; the type's too when it is the only one (the type is the
+        caller's own label of what is wanted: it weighs as much as the words)."""
+        query = self.expand(terms(clause.text))
+        if (handed := handing(clause.text)) in query:  # "send me the bill": the bill is asked for
+            query.remove(handed)
+        query += terms(" ".join(clause.implied))
+        if single or not query:
+            query = [*self.label, *query]
+        return query
+
+    def asks_unknown(self, clause: Clause, index: ServiceIndex) -> bool:
+        """The clause asks for an act no service does ("shut down staging") or a thing no
+        service names ("I want compensation")."""
+        act = None if clause.question else asked_act(clause.text)
+        thing = [s for s, _ in wished_thing(clause.text)] if clause.request else []
+        if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
+            return True
+        return bool(thing) and not any(index.known(t) for t in index.expand(thing))
