@@ -8,7 +8,7 @@ from typing import Any
 from planning.eval_model import service
 from planning.test_schema_flow import _service, components, plan
 
-from orra_server.planning.clauses import clauses_of
+from orra_server.planning.clauses import clauses_of, pointer
 from orra_server.planning.relevance import ServiceIndex, terms
 
 CLINIC = [
@@ -255,3 +255,39 @@ def test_what_a_reporting_service_describes_answers_a_question() -> None:
     content = "who's the account manager for supplier S-9?"
     outcome = plan(OFFICE, "office", content, {"supplierId": "S-9"})
     assert components(outcome) == ["supplier-lookup", "supplier-contract"]
+
+
+FLEET = [
+    _service(r)
+    for r in (
+        service(
+            "shipment-trace",
+            "Traces a shipment to the truck that carried it, its driver and its depot.",
+            {"shipmentId": "string"},
+            {"truckId": "string", "driverId": "string"},
+        ),
+        service(
+            "truck-status",
+            "Returns a truck's current location, fuel level and last service date.",
+            {"truckId": "string"},
+            {"location": "string", "fuel": "number"},
+        ),
+        service(
+            "driver-message",
+            "Sends a driver a text message.",
+            {"driverId": "string", "message": "string"},
+            {"sent": "boolean"},
+        ),
+    )
+]
+
+
+def test_a_thing_named_through_another_record_is_what_is_asked_about() -> None:
+    """ "Check the truck that carried SH-4": the truck is asked about; the shipment only says
+    which truck, so the trace is the helper and the truck's status the goal."""
+    content = "Check the truck that carried shipment SH-4"
+    outcome = plan(FLEET, "fleet", content, {"shipmentId": "SH-4"})
+    assert components(outcome) == ["shipment-trace", "truck-status"]
+    # "a notice that the rent goes up" is what the notice says, not a pointer
+    assert pointer("Send T-3 a notice that the rent goes up") == ""
+    assert pointer(content) == "that carried shipment SH-4"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Clause", "clauses_of"]
+__all__ = ["Clause", "clauses_of", "pointer"]
 
 
 def _alternatives(words: str) -> str:
@@ -143,6 +143,27 @@ def clauses_of(content: str) -> list[Clause]:
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
     question = _is_question(content)
     return found or [Clause(content, True, question, False, _implied(content, question))]
+
+
+#: the part of a clause that points at a record through another: "the machine | that made lot
+#: L-3", "the same branch | as RZ-1", "the locker | my parcel is going to"
+_POINTER = re.compile(
+    r"\b(?:the|a|an|this|my|our|your|their|his|her)\s+(?:[\w'-]+\s+){0,2}?[\w'-]+\s+"
+    r"(?P<relative>(?:that|which|whose)\s(?!(?:the|a|an|it|we|i|you|they)\b).+)"
+    r"|\bsame\s+[\w'-]+\s+(?P<same>as\s.+)"
+    r"|\bthe\s+[\w'-]+\s+(?P<contact>(?:my|our|your|his|her|their)\s+[\w'-]+\s+"
+    r"(?:is|are|was|were|has|had)\b.+)",
+    re.IGNORECASE,
+)
+
+
+def pointer(text: str) -> str:
+    """The part of ``text`` that only says which record is meant ("Check the machine that
+    made lot L-3" → "that made lot L-3"): the thing asked about is the rest."""
+    match = _POINTER.search(text)
+    if not match:
+        return ""
+    return next(part for part in match.groups() if part)
 
 
 def _abbreviated(content: str, end: int) -> bool:

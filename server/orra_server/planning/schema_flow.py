@@ -27,6 +27,7 @@ from .evidence import (
     specific,
 )
 from .grounding_spec import best_service_for
+from .clauses import pointer
 from .plan import Plan, execution_levels
 from .reading import Reading
 from .relevance import ServiceIndex, terms
@@ -56,6 +57,9 @@ class _Goal:
     #: the clause's own words (not the action type's): what a person asked for here
     words: frozenset[str] = frozenset()
     question: bool = False
+    #: what a clause that points at a record through another asks about ("the machine" of
+    #: "the machine that made lot L-3"); empty when it points at none
+    about: frozenset[str] = frozenset()
 
 
 class SchemaFlowPlanner:
@@ -173,6 +177,9 @@ class SchemaFlowPlanner:
             goals: list[_Goal] = []
             for clause in clauses:
                 query = reading.query(clause, single=len(clauses) == 1)
+                pointing = reading.expand(terms(pointer(clause.text)))
+                about = set(reading.expand(terms(clause.text))) - set(pointing)
+                taken = {t for c in candidates for t in terms(" ".join(c.required))}
                 if reading.asks_unknown(clause, index):
                     # it asks for an act no service does ("shut down staging", "I want
                     # compensation"): not planned, and the situation around it is no request
@@ -183,6 +190,8 @@ class SchemaFlowPlanner:
                 else:
                     ranked = []
                     for c in candidates:
+                        if pointing and about & set(terms(" ".join(c.outputs))) & taken:
+                            continue  # it finds "the machine that made L-3": a helper
                         name = c.service.name
                         fits = name in fitting  # data meant for this service lowers the bar
                         bar = MIN_COVERAGE * (0.5 if fits or name in reached else 1.0)
@@ -192,6 +201,7 @@ class SchemaFlowPlanner:
                         score = 2 * index.score(asked, name) + CONTEXT_WEIGHT * index.score(
                             reading.context, name
                         )
+                        score -= index.score(pointing, name)  # "the machine | that made L-3"
                         score += 0.3 * index.score(data_terms, name)
                         if clause.question:  # a fact is asked for: the answer is an output
                             score += ANSWER_WEIGHT * index.answers(
@@ -204,8 +214,11 @@ class SchemaFlowPlanner:
                 ranked.sort(key=lambda item: (-item[0], item[1].service.name))
                 if ranked:
                     own = frozenset(reading.expand(terms(clause.text)))
+                    about = frozenset(about) if pointing else frozenset()
                     goals.append(
-                        _Goal(clause.text, query, ranked, clause.request, own, clause.question)
+                        _Goal(
+                            clause.text, query, ranked, clause.request, own, clause.question, about
+                        )
                     )
             if goals or unknown:
                 return goals
@@ -244,7 +257,9 @@ class SchemaFlowPlanner:
             helpers = sum(trial.relevance_of(name) for name in added)
             value = score + 0.5 * top * share + 0.1 * helpers
             reads_request = "request.action.content" in str(trial.steps[-1].input)
-            asked = bool(added) and _asked_for(index, goal, candidate, added)
+            asked = bool(added) and (
+                _asked_for(index, goal, candidate, added) or _takes(goal, candidate)
+            )
             if added and not asked and not reads_request:
                 value -= top
             elif asked and _named(index, goal, candidate, added, own=True):
@@ -332,6 +347,12 @@ def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: 
     opens with: "email everyone…" asks a sender to send) or a word its helpers lack."""
     verb = terms((candidate.service.description or "").split(" ", 1)[0])
     return bool(set(verb) & set(goal.query)) or _named(index, goal, candidate, helpers)
+
+
+def _takes(goal: _Goal, candidate: Candidate) -> bool:
+    """The candidate takes the thing the clause asks about through another record ("the
+    machine that made lot L-3": a machine status takes a ``machineId``)."""
+    return bool(goal.about & set(terms(" ".join(candidate.required))))
 
 
 def _named(
