@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..core.jsonschemas import properties_of, required_of
 from .base import PlanningRequest, PlanOutcome
 from .chain import SEARCH_BUDGET, SEARCH_SECONDS, Candidate, Chain, ChainError, SearchTooLarge, norm
+from .clauses import pointer
 from .evidence import (
     QUESTION_TO_ACTOR,
     acts,
@@ -27,7 +28,6 @@ from .evidence import (
     specific,
 )
 from .grounding_spec import best_service_for
-from .clauses import pointer
 from .plan import Plan, execution_levels
 from .reading import Reading
 from .relevance import ServiceIndex, terms
