@@ -291,3 +291,12 @@ def test_a_thing_named_through_another_record_is_what_is_asked_about() -> None:
     # "a notice that the rent goes up" is what the notice says, not a pointer
     assert pointer("Send T-3 a notice that the rent goes up") == ""
     assert pointer(content) == "that carried shipment SH-4"
+
+
+def test_an_act_on_a_thing_no_service_names_is_refused() -> None:
+    """ "send a radiographer": reminders are sent here, radiographers are not; an id or a
+    person ("page whoever is on call") is not the thing asked for."""
+    outcome = _plan("My scan looks blurry, send a radiographer", {"patientId": "P-4"})
+    assert outcome.plan is None
+    assert "'radiographer'" in outcome.reason
+    assert components(_plan("Download scan S-3", {"scanId": "S-3"})) == ["scan-fetcher"]

@@ -28,7 +28,7 @@ __all__ = [
     "RESCUE_MARGIN",
     "acts",
     "asked_act",
-    "wished_thing",
+    "asked_thing",
     "closest",
     "exact_fit",
     "handing",
@@ -128,16 +128,44 @@ def handing(text: str) -> str | None:
     return verb[0] if given and verb and verb[0] in _HANDING else None
 
 
-def wished_thing(text: str) -> list[tuple[str, str]]:
-    """The words of the thing a wish asks for ("I want a partial refund on TP-2" →
-    ``[("partial", "partial"), ("refund", "refund")]``); none for any other clause."""
+#: a word of a thing asked for that is data, not a word of what is wanted ("ST-58830",
+#: "jlee@acme.com")
+_REFERENCE_WORD = re.compile(r"[\d@]")
+#: who, not what: "page whoever is on call"
+_PEOPLE = frozenset(
+    [
+        "whoever",
+        "whoever's",
+        "whomever",
+        "someone",
+        "somebody",
+        "anyone",
+        "anybody",
+        "everyone",
+        "everybody",
+    ]
+)
+
+
+def asked_thing(text: str) -> list[tuple[str, str]]:
+    """The words of the thing a clause asks for: what a wish names ("I want a partial refund
+    on TP-2" → ``[("partial", "partial"), ("refund", "refund")]``) or the object of an act
+    ("send a technician" → ``[("technician", "technician")]``); none for any other clause."""
     wish = _WISH.match(text)
-    if not wish or wish.group("to"):
+    if wish and not wish.group("to"):
+        rest = text[wish.end() :]
+    elif (act := asked_act(text)) and act[0] not in LIGHT_VERBS:
+        rest = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text)
+        rest = rest.split(" ", 1)[1] if " " in rest else ""
+    else:
         return []
-    rest = text[wish.end() :]
     end = _THING_END.search(rest)
     words = (rest[: end.start()] if end else rest).lower().split()
-    return [(stem[0], word) for word in words if (stem := terms(word))]
+    return [
+        (stem[0], word)
+        for word in words
+        if not _REFERENCE_WORD.search(word) and word not in _PEOPLE and (stem := terms(word))
+    ]
 
 
 def acts(service: PlannedService) -> bool:

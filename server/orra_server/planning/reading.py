@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .base import PlanningRequest
 from .clauses import Clause, clauses_of
-from .evidence import LIGHT_VERBS, asked_act, handing, wished_thing
+from .evidence import LIGHT_VERBS, asked_act, asked_thing, handing
 from .relevance import ServiceIndex, terms
 
 __all__ = ["Reading"]
@@ -47,9 +47,14 @@ class Reading:
         asked = dict(
             act for c in clauses if c.request and not c.question if (act := asked_act(c.text))
         )
-        for c in clauses:  # "I want compensation": a thing no service names is asked for too
-            thing = wished_thing(c.text) if c.request else []
+        for c in clauses:  # "I want compensation", "send a technician": a thing no service
+            # names is what must be done, whatever the act
+            thing = asked_thing(c.text) if c.request and not c.question else []
+            act = asked_act(c.text)
+            if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
+                continue  # the act itself is what no service does
             if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
+                asked.pop(act[0] if act else "", None)
                 asked.update(thing)
         return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked)
 
@@ -64,11 +69,15 @@ class Reading:
             query = [*self.label, *query]
         return query
 
-    def asks_unknown(self, clause: Clause, index: ServiceIndex) -> bool:
-        """The clause asks for an act no service does ("shut down staging") or a thing no
-        service names ("I want compensation")."""
+    def asks_unknown(self, clause: Clause, index: ServiceIndex) -> str:
+        """What the clause asks for that no service does ("shut down staging": "does 'shut'")
+        or names ("I want compensation", "send a technician": "names 'technician'"); empty
+        when it asks for nothing so."""
         act = None if clause.question else asked_act(clause.text)
-        thing = [s for s, _ in wished_thing(clause.text)] if clause.request else []
         if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
-            return True
-        return bool(thing) and not any(index.known(t) for t in index.expand(thing))
+            return f"does '{act[1]}'"
+        asks = clause.request and not clause.question
+        thing = asked_thing(clause.text) if asks else []
+        if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
+            return "names " + ", ".join(f"'{word}'" for _, word in thing)
+        return ""

@@ -289,6 +289,9 @@ class SchemaFlowPlanner:
     ) -> str:
         what = f"the action '{request.action.get('type', '')}'"
         near = closest(candidates, index, reading.everything, request.data, MIN_COVERAGE, failures)
+        for clause in reading.clauses:  # "send a technician": say what no service does
+            if unknown := reading.asks_unknown(clause, index):
+                return f"nothing can do '{clause.text}': no service here {unknown}; {near}"
         return f"no registered service does what {what} asks; {near}"
 
     def _plan_grounded(
