@@ -300,3 +300,28 @@ def test_an_act_on_a_thing_no_service_names_is_refused() -> None:
     assert outcome.plan is None
     assert "'radiographer'" in outcome.reason
     assert components(_plan("Download scan S-3", {"scanId": "S-3"})) == ["scan-fetcher"]
+
+
+def test_the_act_of_get_it_done_and_of_a_misspelt_verb_is_read() -> None:
+    """ "get INV-7 cancelled" asks to cancel, "cancle" is "cancel", and "lower" is an act: none
+    of them is done here, so none is planned as the invoice copy its nouns name."""
+    for content in (
+        "Can you get invoice INV-7 cancelled?",
+        "cancle invoice INV-7",
+        "lower invoice INV-7 by 10%",
+    ):
+        outcome = plan(OFFICE, "office", content, {"invoiceId": "INV-7"})
+        assert outcome.plan is None, content
+        assert "no service here does" in outcome.reason, content
+
+
+def test_the_text_after_a_colon_is_handed_on_not_read_as_requests() -> None:
+    """ "Describe this scan: the left lung, no fracture, recommend a review" has one request;
+    the text after the colon is what is described, and it only tells the sense."""
+    read = clauses_of("Describe the findings for me: left lung clear, recommend a review")
+    assert [(c.text, c.request) for c in read] == [
+        ("Describe the findings for me", True),
+        ("left lung clear, recommend a review", False),
+    ]
+    # a short label before a colon is no request of its own
+    assert [c.text for c in clauses_of("Quick one: is P-4 in?")] == ["Quick one: is P-4 in?"]

@@ -119,6 +119,11 @@ def clauses_of(content: str) -> list[Clause]:
     parts: list[str] = []
     reasons: set[int] = set()  # parts that give the reason for the next one
     position = 0
+    colon = _PAYLOAD.search(content)  # "… look at it: <the text to look at>", but not
+    if colon and len(content[: colon.start()].split()) < 3:  # "Quick one: how much …?"
+        colon = None
+    payload = content[colon.end() :].strip() if colon else ""
+    content = content[: colon.start()] if colon else content
     for match in _BREAK.finditer(content):
         if _abbreviated(content, match.start()):
             continue
@@ -141,6 +146,8 @@ def clauses_of(content: str) -> list[Clause]:
         context = i in reasons or bool(_BECAUSE.match(part)) or statement or negated
         fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
+    if payload:  # the text handed on asks for nothing; it tells which sense is meant
+        found.append(Clause(payload, False, False))
     question = _is_question(content)
     return found or [Clause(content, True, question, False, _implied(content, question))]
 
@@ -164,6 +171,10 @@ def pointer(text: str) -> str:
     if not match:
         return ""
     return next(part for part in match.groups() if part)
+
+
+#: a colon after words (not in "14:05"): what follows is the text the request hands on
+_PAYLOAD = re.compile(r"(?<=[A-Za-z]):\s")
 
 
 def _abbreviated(content: str, end: int) -> bool:

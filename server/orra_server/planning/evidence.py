@@ -18,7 +18,7 @@ from typing import Any
 
 from .base import PlanningRequest
 from .chain import CONTENT_FIELDS, Candidate, Chain, ChainError, norm
-from .relevance import ServiceIndex, terms
+from .relevance import ServiceIndex, spelled, terms
 from .service import PlannedService
 
 __all__ = [
@@ -70,7 +70,8 @@ _ASKED_ACTS = (
             "pay cancel order print post shut start make build buy book reserve renew "
             "replace repair fix install ship deliver drill plant harvest upgrade downgrade "
             "change add delete remove move transfer refund return swap extend mark approve sign "
-            "register enrol enroll subscribe unsubscribe hire fire invite deploy restart reboot"
+            "register enrol enroll subscribe unsubscribe hire fire invite deploy restart reboot "
+            "lower raise increase decrease reduce waive"
         )
     )
 ) - frozenset(terms("get set"))
@@ -103,6 +104,10 @@ _THING_END = re.compile(
 _HANDING = frozenset(terms("send email mail text forward give show bring"))
 
 
+#: the act a "get it …" or "have it …" asks for: "get the parking fine cancelled"
+_DONE = re.compile(r"\s(\w+(?:ed|en))\W*$", re.IGNORECASE)
+
+
 def asked_act(text: str) -> tuple[str, str] | None:
     """The act an imperative clause or a wish asks for: the stem of its verb, the first word
     after any politeness ("can you print my tickets", "I want to print them" →
@@ -113,9 +118,12 @@ def asked_act(text: str) -> tuple[str, str] | None:
         return None
     if handing(text):
         return None  # "send me the final bill" asks for the bill, not for a sender
-    word = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text).split(" ", 1)[0]
-    verb = terms(word.lower())
-    return (verb[0], word.lower()) if verb and verb[0] in _ASKED_ACTS else None
+    opening = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text)
+    word = opening.split(" ", 1)[0].lower()
+    verb = terms(spelled(word))  # "cancle it" asks to cancel
+    if verb and verb[0] in ("get", "have") and (done := _DONE.search(opening)):
+        word, verb = done.group(1).lower(), terms(done.group(1))  # "get the fine cancelled"
+    return (verb[0], word) if verb and verb[0] in _ASKED_ACTS else None
 
 
 def handing(text: str) -> str | None:

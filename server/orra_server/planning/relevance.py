@@ -28,7 +28,7 @@ from ..core.jsonschemas import properties_of
 from .service import PlannedService
 from .text import STOPWORDS
 
-__all__ = ["ServiceIndex", "terms"]
+__all__ = ["ServiceIndex", "spelled", "terms"]
 
 #: words that say nothing about which service is meant: grounding's list (``text.py``) plus
 #: the question and filler words a ranking by rarity would otherwise weigh
@@ -219,7 +219,17 @@ _ENDINGS = ("", "e", "s", "es", "ed", "ing", "er", "y", "ion", "ate", "al", "men
 
 @lru_cache(maxsize=1)
 def _dictionary() -> SpellChecker:
-    return SpellChecker(language="en")
+    return SpellChecker(language="en", distance=1)  # one slip: a correction in microseconds
+
+
+@lru_cache(maxsize=4096)
+def spelled(word: str) -> str:
+    """``word`` as an English word: itself, or the word one slip away that English uses most
+    ("cancle" → "cancel"); itself when there is none."""
+    dictionary = _dictionary()
+    if word in dictionary.word_frequency.dictionary:
+        return word
+    return dictionary.correction(word) or word
 
 
 @lru_cache(maxsize=8192)
