@@ -325,3 +325,14 @@ def test_the_text_after_a_colon_is_handed_on_not_read_as_requests() -> None:
     ]
     # a short label before a colon is no request of its own
     assert [c.text for c in clauses_of("Quick one: is P-4 in?")] == ["Quick one: is P-4 in?"]
+
+
+def test_a_verb_of_two_words_means_one_and_agreeing_asks_for_nothing() -> None:
+    """ "send these shoes back" is "return these shoes"; "Friday works for us" and "rather than
+    cancel it" add no goal of their own."""
+    assert terms("send these shoes back") == terms("return these shoes")
+    assert terms("call the visit off") == terms("cancel the visit")
+    read = {c.text: c.fine for c in clauses_of("book Friday 10:00, that works for us")}
+    assert read == {"book Friday 10:00": False, "that works for us": True}
+    read = {c.text: c.fine for c in clauses_of("move it to May rather than cancel it")}
+    assert read == {"move it to May": False, "rather than cancel it": True}

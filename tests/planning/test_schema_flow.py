@@ -131,3 +131,23 @@ def test_planning_stays_fast_as_the_catalog_grows(count: int) -> None:
     took = time.perf_counter() - started
     assert components(outcome) == ["ticket-classifier"]
     assert took < 0.5  # a loose bound for a shared CI machine; bench/plan_speed.py measures
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "x" * 100_000,  # one word: it was matched against e-mail addresses from every letter
+        "cancle " + "supercalifragilistic" * 4_999,
+        "send me " + "a@" * 49_996,
+        "I want a " + "b" * 99_000 + " please",
+        "the machine that made " * 4_500,
+    ],
+    ids=["one-word", "misspelt-verb", "addresses", "wish", "pointers"],
+)
+def test_a_hostile_action_is_read_in_linear_time_and_quoted_short(content: str) -> None:
+    """An action may be 100,000 characters: reading it must not be quadratic (a 100,000-letter
+    word took 11 s before), and a refusal quotes it shortened."""
+    started = time.monotonic()
+    outcome = plan(DESK, "t", content)
+    assert time.monotonic() - started < 3.0
+    assert outcome.plan is None and len(outcome.reason) < 1_000

@@ -36,6 +36,7 @@ def _anywhere(words: str) -> re.Pattern[str]:
 _BREAK = re.compile(
     r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|(?<=\?)\s+(?=\w)|\s+-\s+|\s+and then\s+|\s+and\s+"
     r"|\s+then\s+|\s+so\s+(?!far\b|much\b|many\b|long\b|well\b)(?=[a-z])|\s+(?=because\s)"
+    r"|\s+(?=rather than\s|instead of\s)"
     # a sentence's end: "… is in pieces. I want compensation" (not "Dr. Lee", "No. 5")
     r"|(?-i:(?<=[a-z0-9][.!])\s+(?=[A-Z]))",
     re.IGNORECASE,
@@ -66,15 +67,18 @@ _FINE = _anywhere(
     "is fine, are fine, is ok, is okay, is good, is working, are working, works fine, "
     "seems fine, was fine, not the problem, not the issue"
 )
+#: a clause that agrees to something ("19 January works for us"): it asks for nothing itself
+_AGREES = _anywhere("works for us, works for me, suits us, suits me, is fine by us, is fine by me")
 #: a clause that asks for something *not* to be done ("just checking, don't change anything"):
 #: like a statement that something is fine, it names what the request is not about
-_NEGATED = _opening("don't, dont, do not, not, never, no need to, without")
+_NEGATED = _opening("don't, dont, do not, not, never, no need to, without, rather than, instead of")
 #: a part that only points at a record: "account 6610093381", "PO-77812" (its words are the
 #: data's label; they ask for nothing)
 _REFERENCE = re.compile(r"^\s*(?:[A-Za-z]+\s+)?#?[\w-]*\d[\w-]*\W*$")
 #: a remark that asks for nothing ("just checking", "just wondering")
 _REMARK = re.compile(
-    r"^\s*(?:just\s+)?(?:checking|asking|wondering|curious|saying|fyi|thanks|thank you|cheers)"
+    r"^\s*(?:just\s+)?(?:checking|asking|wondering|curious|saying|fyi|thanks|thank you|cheers"
+    r"|here you go|here you are|here it is|there you go)"
     r"\W*$",
     re.IGNORECASE,
 )
@@ -142,7 +146,7 @@ def clauses_of(content: str) -> list[Clause]:
         question = _is_question(part)
         opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part)
         statement = bool(opens) and not _ASKS.search(part) and not question
-        negated = bool(_NEGATED.match(part) or _REMARK.match(part))
+        negated = bool(_NEGATED.match(part) or _REMARK.match(part) or _AGREES.search(part))
         context = i in reasons or bool(_BECAUSE.match(part)) or statement or negated
         fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))

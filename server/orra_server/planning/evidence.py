@@ -71,7 +71,8 @@ _ASKED_ACTS = (
             "replace repair fix install ship deliver drill plant harvest upgrade downgrade "
             "change add delete remove move transfer refund return swap extend mark approve sign "
             "register enrol enroll subscribe unsubscribe hire fire invite deploy restart reboot "
-            "lower raise increase decrease reduce waive"
+            "lower raise increase decrease reduce waive design translate refill fill proofread cut "
+            "wash cook bake decorate"
         )
     )
 ) - frozenset(terms("get set"))
@@ -96,7 +97,8 @@ _WISH = re.compile(
 )
 #: what ends the thing a wish names: "a partial refund | on TP-2999"
 _THING_END = re.compile(
-    r"\s(?:on|for|to|from|with|at|by|in|of|about|before|after|because|as|so|please)\b|[,.;!?]"
+    r"\s(?:on|for|to|from|with|at|by|in|of|about|before|after|because|as|so|please|who|that"
+    r"|which|whose)\b|[,.;!?]"
 )
 
 
@@ -155,10 +157,22 @@ _PEOPLE = frozenset(
 )
 
 
-def asked_thing(text: str) -> list[tuple[str, str]]:
+#: the second word of a verb of two ("clean up", "sort out"): part of the act, not a thing
+_PARTICLES = frozenset(["up", "down", "out", "off", "in", "on", "over", "back", "away"])
+
+
+#: words of when and how many: what a request says of its data, not a thing it asks for
+_WHEN = frozenset(
+    ["today", "tomorrow", "tonight", "yesterday", "next", "last", "this", "week", "weekend", "month", "year", "morning", "afternoon", "evening", "night", "am", "pm", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "another", "more", "new", "same"]
+)
+
+
+def asked_thing(text: str, given: str = "") -> list[tuple[str, str]]:
     """The words of the thing a clause asks for: what a wish names ("I want a partial refund
     on TP-2" → ``[("partial", "partial"), ("refund", "refund")]``) or the object of an act
-    ("send a technician" → ``[("technician", "technician")]``); none for any other clause."""
+    ("send a technician" → ``[("technician", "technician")]``); none for any other clause.
+    Words that are the request's data (``given``, its values in lower case: "mark Priya Shah
+    as coming") or say when and how many are not the thing."""
     wish = _WISH.match(text)
     if wish and not wish.group("to"):
         rest = text[wish.end() :]
@@ -172,7 +186,10 @@ def asked_thing(text: str) -> list[tuple[str, str]]:
     return [
         (stem[0], word)
         for word in words
-        if not _REFERENCE_WORD.search(word) and word not in _PEOPLE and (stem := terms(word))
+        if not _REFERENCE_WORD.search(word)
+        and word not in _PEOPLE | _PARTICLES | _WHEN
+        and word.strip("'s") not in given
+        and (stem := terms(word))
     ]
 
 
@@ -241,7 +258,8 @@ def rescue(
 
     def does_what_is_asked(candidate: Candidate, sure: bool) -> bool:
         name = candidate.service.name
-        missing = sorted(w for stem, w in asked.items() if stem not in index.words_of(name))
+        absent = {stem for stem in asked if stem not in index.words_of(name)}
+        missing = sorted(asked[stem] for stem in absent)
         if asked and len(missing) == len(asked) and not sure:
             acts_asked = ", ".join(f"'{w}'" for w in missing)
             failures.append(f"'{name}' does not do what is asked ({acts_asked})")

@@ -33,10 +33,13 @@ class Reading:
     expand: Callable[[list[str]], list[str]]
     #: the acts the request clauses ask for ("pay", "cancel"): what a rescue must do
     asked: dict[str, str] = field(default_factory=dict)
+    #: the data's text values in lower case: words of the action that are data, not wishes
+    given: str = ""
 
     @classmethod
     def of(cls, request: PlanningRequest, index: ServiceIndex) -> Reading:
         content = str(request.action.get("content", ""))
+        given = " ".join(v for v in request.data.values() if isinstance(v, str)).lower()
         clauses = clauses_of(content)
         label = index.expand(terms(str(request.action.get("type", ""))))
         words = index.expand(terms(content))
@@ -49,14 +52,14 @@ class Reading:
         )
         for c in clauses:  # "I want compensation", "send a technician": a thing no service
             # names is what must be done, whatever the act
-            thing = asked_thing(c.text) if c.request and not c.question else []
+            thing = asked_thing(c.text, given) if c.request and not c.question else []
             act = asked_act(c.text)
-            if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
-                continue  # the act itself is what no service does
+            strange = bool(act) and act[0] not in LIGHT_VERBS and not index.known(act[0])
             if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
-                asked.pop(act[0] if act else "", None)
+                if act and not strange:  # the act is done here, but not to this thing
+                    asked.pop(act[0])
                 asked.update(thing)
-        return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked)
+        return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked, given)
 
     def query(self, clause: Clause, single: bool) -> list[str]:
         """A clause's own words; the type's too when it is the only one (the type is the
@@ -77,7 +80,7 @@ class Reading:
         if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
             return f"does '{act[1]}'"
         asks = clause.request and not clause.question
-        thing = asked_thing(clause.text) if asks else []
+        thing = asked_thing(clause.text, self.given) if asks else []
         if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
-            return "names " + ", ".join(f"'{word}'" for _, word in thing)
+            return "names " + ", ".join(f"'{word[:40]}'" for _, word in thing[:5])
         return ""

@@ -80,14 +80,52 @@ def _stem(word: str) -> str:
 
 
 #: literals in an action (links, e-mail addresses) are data to pass on, not words of intent
-_LITERALS = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+")
+_LITERALS = re.compile(
+    r"\b(?:https?://|www\.)\S+|(?<!\S)[^\s@]+@\S+"
+)  # from a word's start: linear
+
+
+#: verbs of two words that mean one ("send these shoes back" is "return these shoes"): the
+#: particle may come after the object
+_PHRASAL = [
+    (re.compile(rf"\b(?:{verbs})\b((?:\s+[\w'-]+){{0,3}}?)\s+{particle}\b", re.IGNORECASE), one)
+    for verbs, particle, one in (
+        ("send|sending|sent|bring|brought|give|gave|take|took|ship|post|mail", "back", "return"),
+        ("call|calling|called", "off", "cancel"),
+        ("hand|handing|handed|put|putting", "in", "submit"),
+        ("look|looking|looked", "up", "get"),
+        ("find|finding|found", "out", "check"),
+    )
+]
+
+
+def _one_verb(text: str) -> str:
+    for pattern, verb in _PHRASAL:
+        text = pattern.sub(rf"{verb}\1", text)
+    return text
+
+
+#: texts no longer than this are remembered (a catalog's are read again at every plan); the
+#: cache holds at most 16,384 of them, so at most about 8 MB of text
+_CACHED_TEXT = 512
 
 
 def terms(text: str) -> list[str]:
     """The text's words as the index counts them (repeats kept)."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", _LITERALS.sub(" ", text or ""))
+    text = text or ""
+    return list(_cached_terms(text) if len(text) <= _CACHED_TEXT else _terms(text))
+
+
+@lru_cache(maxsize=16384)
+def _cached_terms(text: str) -> tuple[str, ...]:
+    return _terms(text)
+
+
+def _terms(text: str) -> tuple[str, ...]:
+    text = _one_verb(_LITERALS.sub(" ", text))
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
     words = re.findall(r"[a-z]+", spaced.lower())
-    return [_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1]
+    return tuple(_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1)
 
 
 def _fields(schema: dict) -> str:
@@ -112,7 +150,8 @@ def _document(service: PlannedService) -> tuple[list[str], list[str]]:
     outputs = _fields(service.output_schema)
     description = service.description or ""
     own = f"{service.name} {service.name} {description}"
-    told = f"{outputs} {description}" if _REPORTING.match(description) else outputs
+    reporting = _REPORTING.match(description)  # what it tells, not that it tells
+    told = f"{outputs} {description[reporting.end() :]}" if reporting else outputs
     return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(told)
 
 
@@ -217,6 +256,10 @@ class ServiceIndex:
 _ENDINGS = ("", "e", "s", "es", "ed", "ing", "er", "y", "ion", "ate", "al", "ment")
 
 
+#: no English word the planner corrects or looks up is longer
+_LONGEST_WORD = 24
+
+
 @lru_cache(maxsize=1)
 def _dictionary() -> SpellChecker:
     return SpellChecker(language="en", distance=1)  # one slip: a correction in microseconds
@@ -227,8 +270,8 @@ def spelled(word: str) -> str:
     """``word`` as an English word: itself, or the word one slip away that English uses most
     ("cancle" → "cancel"); itself when there is none."""
     dictionary = _dictionary()
-    if word in dictionary.word_frequency.dictionary:
-        return word
+    if len(word) > _LONGEST_WORD or word in dictionary.word_frequency.dictionary:
+        return word  # (a correction tries about 54 strings per letter: words are short)
     return dictionary.correction(word) or word
 
 
@@ -236,7 +279,9 @@ def spelled(word: str) -> str:
 def _english(term: str) -> bool:
     """``term`` is the stem of an English word, so not a misspelling of another."""
     words = _dictionary().word_frequency.dictionary
-    return any((word := term + ending) in words and _stem(word) == term for ending in _ENDINGS)
+    return len(term) <= _LONGEST_WORD and any(
+        (word := term + ending) in words and _stem(word) == term for ending in _ENDINGS
+    )
 
 
 def _family(word: str, term: str) -> bool:

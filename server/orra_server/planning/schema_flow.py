@@ -124,7 +124,7 @@ class SchemaFlowPlanner:
             first = unmet[0]
             tried = [c for _, c in first.ranked]
             near = closest(tried, index, first.query, request.data, MIN_COVERAGE, failures)
-            return PlanOutcome(None, f"nothing can do '{first.clause}'; {near}")
+            return PlanOutcome(None, f"nothing can do '{_quoted(first.clause)}'; {near}")
         if chain is None:
             return PlanOutcome(None, self._refusal(request, index, candidates, reading, failures))
         steps = chain.steps
@@ -172,6 +172,7 @@ class SchemaFlowPlanner:
             if any(c is not f and {norm(r) for r in c.required} <= supply for f, supply in supplies)
         }
         unknown = False
+        taken = {t for c in candidates for t in terms(" ".join(c.required))}
         for wanted in (True, False):
             clauses = [c for c in reading.clauses if c.request == wanted and not c.fine]
             goals: list[_Goal] = []
@@ -179,7 +180,6 @@ class SchemaFlowPlanner:
                 query = reading.query(clause, single=len(clauses) == 1)
                 pointing = reading.expand(terms(pointer(clause.text)))
                 about = set(reading.expand(terms(clause.text))) - set(pointing)
-                taken = {t for c in candidates for t in terms(" ".join(c.required))}
                 if reading.asks_unknown(clause, index):
                     # it asks for an act no service does ("shut down staging", "I want
                     # compensation"): not planned, and the situation around it is no request
@@ -291,7 +291,7 @@ class SchemaFlowPlanner:
         near = closest(candidates, index, reading.everything, request.data, MIN_COVERAGE, failures)
         for clause in reading.clauses:  # "send a technician": say what no service does
             if unknown := reading.asks_unknown(clause, index):
-                return f"nothing can do '{clause.text}': no service here {unknown}; {near}"
+                return f"nothing can do '{_quoted(clause.text)}': no service here {unknown}; {near}"
         return f"no registered service does what {what} asks; {near}"
 
     def _plan_grounded(
@@ -350,6 +350,11 @@ def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: 
     opens with: "email everyone…" asks a sender to send) or a word its helpers lack."""
     verb = terms((candidate.service.description or "").split(" ", 1)[0])
     return bool(set(verb) & set(goal.query)) or _named(index, goal, candidate, helpers)
+
+
+def _quoted(text: str, limit: int = 200) -> str:
+    """A part of the action, short enough for a message (an action may be 100,000 chars)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _takes(goal: _Goal, candidate: Candidate) -> bool:
