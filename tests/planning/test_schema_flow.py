@@ -109,8 +109,8 @@ def test_a_refusal_names_the_closest_service_and_why() -> None:
     assert "closest: " in outcome.reason and "shares no word" in outcome.reason
     near = plan(DESK, "party", "Please arrange a birthday cake with candles for our loyal customer")
     assert near.plan is None
-    # the closest service does not arrange anything: the act asked for is named
-    assert "closest: customer-profile; it does not do what is asked ('arrange')" in near.reason
+    # nothing here arranges anything: the act asked for is named, and the closest service
+    assert "no service here does 'arrange'; closest: customer-profile" in near.reason
 
 
 @pytest.mark.parametrize("count", [10, 50, 200])
