@@ -8,62 +8,66 @@ from typing import Any
 from planning.eval_model import service
 from planning.test_schema_flow import _service, components, plan
 
+from orra_server.planning import ServiceSpec
 from orra_server.planning.clauses import clauses_of, pointer
 from orra_server.planning.relevance import ServiceIndex, terms
 
-CLINIC = [
-    _service(r)
-    for r in (
-        service(
-            "appointment-finder",
-            "Finds the open appointment slots with a doctor on a date.",
-            {"doctorId": "string", "date": "string"},
-            {"slots": "array"},
-        ),
-        service(
-            "appointment-booker",
-            "Books an appointment slot for a patient.",
-            {"patientId": "string", "slot": "string"},
-            {"appointmentId": "string"},
-        ),
-        service(
-            "appointment-mover",
-            "Shifts a patient's appointment to a new time.",
-            {"appointmentId": "string", "newTime": "string"},
-            {"confirmation": "string"},
-        ),
-        service(
-            "patient-record",
-            "Retrieves a patient's record: allergies, medications and insurer.",
-            {"patientId": "string"},
-            {"record": "object", "email": "string"},
-        ),
-        service(
-            "reminder-sender",
-            "Emails a patient a reminder of their record's upcoming visits.",
-            {"email": "string", "record": "object"},
-            {"messageId": "string"},
-        ),
-        service(
-            "lab-results",
-            "Reports a patient's latest lab test results.",
-            {"patientId": "string"},
-            {"results": "object"},
-        ),
-        service(
-            "scan-fetcher",
-            "Downloads an X-ray or MRI scan image by its id.",
-            {"scanId": "string"},
-            {"imageUrl": "string"},
-        ),
-        service(
-            "scan-reader",
-            "Describes the findings in a scan image.",
-            {"imageUrl": "string"},
-            {"findings": "string"},
-        ),
-    )
-]
+
+def _catalog(*rows: tuple[str, str, dict[str, str], dict[str, str]]) -> list[ServiceSpec]:
+    """Services from (name, description, inputs, outputs) rows."""
+    return [_service(service(*row)) for row in rows]
+
+
+CLINIC = _catalog(
+    (
+        "appointment-finder",
+        "Finds the open appointment slots with a doctor on a date.",
+        {"doctorId": "string", "date": "string"},
+        {"slots": "array"},
+    ),
+    (
+        "appointment-booker",
+        "Books an appointment slot for a patient.",
+        {"patientId": "string", "slot": "string"},
+        {"appointmentId": "string"},
+    ),
+    (
+        "appointment-mover",
+        "Shifts a patient's appointment to a new time.",
+        {"appointmentId": "string", "newTime": "string"},
+        {"confirmation": "string"},
+    ),
+    (
+        "patient-record",
+        "Retrieves a patient's record: allergies, medications and insurer.",
+        {"patientId": "string"},
+        {"record": "object", "email": "string"},
+    ),
+    (
+        "reminder-sender",
+        "Emails a patient a reminder of their record's upcoming visits.",
+        {"email": "string", "record": "object"},
+        {"messageId": "string"},
+    ),
+    (
+        "lab-results",
+        "Reports a patient's latest lab test results.",
+        {"patientId": "string"},
+        {"results": "object"},
+    ),
+    (
+        "scan-fetcher",
+        "Downloads an X-ray or MRI scan image by its id.",
+        {"scanId": "string"},
+        {"imageUrl": "string"},
+    ),
+    (
+        "scan-reader",
+        "Describes the findings in a scan image.",
+        {"imageUrl": "string"},
+        {"findings": "string"},
+    ),
+)
 
 
 def _plan(content: str, data: dict[str, Any] | None = None, action: str = "clinic"):
@@ -186,53 +190,50 @@ def test_an_act_no_service_does_is_not_planned_on_the_situation_around_it() -> N
     assert "'reset'" in outcome.reason
 
 
-OFFICE = [
-    _service(r)
-    for r in (
-        service(
-            "memo-sender",
-            "Sends a memo to every member of a team.",
-            {"teamId": "string", "memo": "string"},
-            {"sent": "integer"},
-        ),
-        service(
-            "uptime-report",
-            "Reports whether the intranet is up and its response time.",
-            {},
-            {"up": "boolean", "responseMs": "number"},
-        ),
-        service(
-            "invoice-copy",
-            "Returns a supplier invoice as a PDF.",
-            {"invoiceId": "string"},
-            {"pdfUrl": "string"},
-        ),
-        service(
-            "invoice-reminder",
-            "Emails a supplier a reminder that an invoice is overdue.",
-            {"invoiceId": "string"},
-            {"sent": "boolean"},
-        ),
-        service(
-            "supplier-lookup",
-            "Returns a supplier's record by its id: name, address and contract id.",
-            {"supplierId": "string"},
-            {"supplier": "object", "contractId": "string"},
-        ),
-        service(
-            "supplier-contract",
-            "Shows a supplier contract's terms: account manager, payment terms and renewal date.",
-            {"contractId": "string"},
-            {"contract": "object"},
-        ),
-        service(
-            "supplier-complaint",
-            "Opens a complaint with a supplier's account manager about a late delivery.",
-            {"supplierId": "string", "description": "string"},
-            {"complaintId": "string"},
-        ),
-    )
-]
+OFFICE = _catalog(
+    (
+        "memo-sender",
+        "Sends a memo to every member of a team.",
+        {"teamId": "string", "memo": "string"},
+        {"sent": "integer"},
+    ),
+    (
+        "uptime-report",
+        "Reports whether the intranet is up and its response time.",
+        {},
+        {"up": "boolean", "responseMs": "number"},
+    ),
+    (
+        "invoice-copy",
+        "Returns a supplier invoice as a PDF.",
+        {"invoiceId": "string"},
+        {"pdfUrl": "string"},
+    ),
+    (
+        "invoice-reminder",
+        "Emails a supplier a reminder that an invoice is overdue.",
+        {"invoiceId": "string"},
+        {"sent": "boolean"},
+    ),
+    (
+        "supplier-lookup",
+        "Returns a supplier's record by its id: name, address and contract id.",
+        {"supplierId": "string"},
+        {"supplier": "object", "contractId": "string"},
+    ),
+    (
+        "supplier-contract",
+        "Shows a supplier contract's terms: account manager, payment terms and renewal date.",
+        {"contractId": "string"},
+        {"contract": "object"},
+    ),
+    (
+        "supplier-complaint",
+        "Opens a complaint with a supplier's account manager about a late delivery.",
+        {"supplierId": "string", "description": "string"},
+        {"complaintId": "string"},
+    ),
+)
 
 
 def test_a_real_word_is_not_read_as_a_misspelling_of_another() -> None:
@@ -257,29 +258,26 @@ def test_what_a_reporting_service_describes_answers_a_question() -> None:
     assert components(outcome) == ["supplier-lookup", "supplier-contract"]
 
 
-FLEET = [
-    _service(r)
-    for r in (
-        service(
-            "shipment-trace",
-            "Traces a shipment to the truck that carried it, its driver and its depot.",
-            {"shipmentId": "string"},
-            {"truckId": "string", "driverId": "string"},
-        ),
-        service(
-            "truck-status",
-            "Returns a truck's current location, fuel level and last service date.",
-            {"truckId": "string"},
-            {"location": "string", "fuel": "number"},
-        ),
-        service(
-            "driver-message",
-            "Sends a driver a text message.",
-            {"driverId": "string", "message": "string"},
-            {"sent": "boolean"},
-        ),
-    )
-]
+FLEET = _catalog(
+    (
+        "shipment-trace",
+        "Traces a shipment to the truck that carried it, its driver and its depot.",
+        {"shipmentId": "string"},
+        {"truckId": "string", "driverId": "string"},
+    ),
+    (
+        "truck-status",
+        "Returns a truck's current location, fuel level and last service date.",
+        {"truckId": "string"},
+        {"location": "string", "fuel": "number"},
+    ),
+    (
+        "driver-message",
+        "Sends a driver a text message.",
+        {"driverId": "string", "message": "string"},
+        {"sent": "boolean"},
+    ),
+)
 
 
 def test_a_thing_named_through_another_record_is_what_is_asked_about() -> None:
