@@ -2,9 +2,9 @@
 
 The data is ``fresh_catalogs.toml`` beside this module: ten catalogs, a frozen held-out split and
 a tuning split (the module-level ``CATALOGS`` and ``SPLITS``). ``fresh2_catalogs.toml``,
-``fresh3_catalogs.toml``, ``fresh4_catalogs.toml`` and ``fresh5_catalogs.toml`` are a second, a
-third, a fourth and a fifth, held-out-only set over nine or ten more catalogs each;
-``load(FILES[2])`` to ``load(FILES[5])`` read them. Each case names
+``fresh3_catalogs.toml``, ``fresh4_catalogs.toml``, ``fresh5_catalogs.toml`` and
+``fresh6_catalogs.toml`` are a second to a sixth held-out-only set over nine or ten more
+catalogs each; ``load(FILES[2])`` to ``load(FILES[6])`` read them. Each case names
 the exact set of services a correct plan uses and the exact dependencies between them, and the
 failure class of issue 28 it exercises, so that a change to the planner can be scored per class.
 A plan is exact when both sets match; a refusal case is exact when the orchestration is
@@ -39,14 +39,15 @@ __all__ = [
     "summary",
 ]
 
-#: the eval's data files by set: 1 has a held-out and a tuning split, 2, 3, 4 and 5 a held-out
-#: split only
+#: the eval's data files by set: 1 has a held-out and a tuning split, 2 to 6 a held-out split
+#: only
 FILES = {
     1: Path(__file__).parent / "fresh_catalogs.toml",
     2: Path(__file__).parent / "fresh2_catalogs.toml",
     3: Path(__file__).parent / "fresh3_catalogs.toml",
     4: Path(__file__).parent / "fresh4_catalogs.toml",
     5: Path(__file__).parent / "fresh5_catalogs.toml",
+    6: Path(__file__).parent / "fresh6_catalogs.toml",
 }
 
 #: the failure classes of issue 28, and ``plain`` for requests that exercise none of them

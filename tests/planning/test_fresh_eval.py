@@ -1,6 +1,6 @@
 """Issue 28's fresh eval is well formed: big enough, every label names something real, and the
 frozen held-out split shares no case with the tuning split. The later, held-out-only sets
-(fresh2_catalogs.toml to fresh5_catalogs.toml) are checked the same way,
+(fresh2_catalogs.toml to fresh6_catalogs.toml) are checked the same way,
 by tests parametrized over them: a data check, not a score. No server, so it stays fast."""
 
 from __future__ import annotations
@@ -75,9 +75,9 @@ def test_a_plan_is_exact_only_with_the_expected_wiring() -> None:
     assert judge(fresh, refused).refused and not judge(fresh, refused).exact
 
 
-# The later sets: fresh2_catalogs.toml, fresh3_catalogs.toml, fresh4_catalogs.toml and
-# fresh5_catalogs.toml, held out only, each checked by the same tests (parametrized over SETS;
-# the checks of labels and wiring over EVERY_SET, the first set too).
+# The later sets: fresh2_catalogs.toml to fresh6_catalogs.toml, held out only, each checked by
+# the same tests (parametrized over SETS; the checks of labels and wiring over EVERY_SET, the
+# first set too).
 
 #: the fewest cases of each class a later set has (issue 28's classes and plain requests)
 LATER_MINIMUM = {kind: 20 if kind == "plain" else 15 for kind in CLASSES}
@@ -106,6 +106,10 @@ FIFTH_CATALOGS, FIFTH_SPLITS = load(FILES[5])
 FIFTH = FIFTH_SPLITS.get("held-out", [])
 #: the fifth set's free-text inputs (its header says)
 FIFTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
+SIXTH_CATALOGS, SIXTH_SPLITS = load(FILES[6])
+SIXTH = SIXTH_SPLITS.get("held-out", [])
+#: the sixth set's free-text inputs (its header says)
+SIXTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
 
 #: each later set: its held-out cases, its catalogs and the inputs it may fill from the content
 SETS = [
@@ -113,11 +117,18 @@ SETS = [
     pytest.param(THIRD, THIRD_CATALOGS, THIRD_FREE_TEXT, id="fresh3"),
     pytest.param(FOURTH, FOURTH_CATALOGS, FOURTH_FREE_TEXT, id="fresh4"),
     pytest.param(FIFTH, FIFTH_CATALOGS, FIFTH_FREE_TEXT, id="fresh5"),
+    pytest.param(SIXTH, SIXTH_CATALOGS, SIXTH_FREE_TEXT, id="fresh6"),
 ]
 #: every set, the first's two splits together, for the checks of labels and wiring they share
 EVERY_SET = [pytest.param(ALL, CATALOGS, FREE_TEXT, id="fresh1"), *SETS]
 #: each later set's split tables by file, to tell a set from the others
-LATER_SPLITS = {2: SECOND_SPLITS, 3: THIRD_SPLITS, 4: FOURTH_SPLITS, 5: FIFTH_SPLITS}
+LATER_SPLITS = {
+    2: SECOND_SPLITS,
+    3: THIRD_SPLITS,
+    4: FOURTH_SPLITS,
+    5: FIFTH_SPLITS,
+    6: SIXTH_SPLITS,
+}
 
 
 def _schemas(fresh: FreshCase, catalogs: Catalogs) -> dict[str, dict[str, Any]]:
