@@ -123,9 +123,9 @@ def clauses_of(content: str) -> list[Clause]:
     parts: list[str] = []
     reasons: set[int] = set()  # parts that give the reason for the next one
     position = 0
-    colon = _PAYLOAD.search(content)  # "… look at it: <the text to look at>", but not
-    if colon and len(content[: colon.start()].split()) < 3:  # "Quick one: how much …?"
-        colon = None
+    colon = next(  # "… look at it: <the text to look at>", not "Quick one: how much …?"
+        (c for c in _PAYLOAD.finditer(content) if _hands_on(content[: c.start()])), None
+    )
     payload = content[colon.end() :].strip() if colon else ""
     content = content[: colon.start()] if colon else content
     for match in _BREAK.finditer(content):
@@ -177,8 +177,22 @@ def pointer(text: str) -> str:
     return next(part for part in match.groups() if part)
 
 
-#: a colon after words (not in "14:05"): what follows is the text the request hands on
+#: a colon after words (not in "14:05"): what follows is the text the request hands on, when
+#: the part before it opens with a verb that hands text on ("page whoever is on call: …")
 _PAYLOAD = re.compile(r"(?<=[A-Za-z]):\s")
+_HANDS_ON = re.compile(
+    r"^\s*(?:(?:please|pls|can you|could you|would you|just)\s+)*(?:add|announce|answer|ask|"
+    r"classify|describe|draft|email|file|flag|forward|get|log|look|message|note|page|post|put|"
+    r"raise|read|record|reply|report|say|send|submit|summari[sz]e|tell|text|translate|write)\b",
+    re.IGNORECASE,
+)
+
+
+def _hands_on(before: str) -> bool:
+    """The last part before a colon opens with a verb that hands text on ("… and email the
+    importer: <the e-mail>"), not a label ("40 Station Road: book …")."""
+    parts = re.split(r"[,;:.]\s*(?:and\s+|then\s+)?|\s+and\s+|\s+then\s+", before)
+    return bool(_HANDS_ON.match(parts[-1]))
 
 
 def _abbreviated(content: str, end: int) -> bool:

@@ -130,11 +130,12 @@ def asked_act(text: str) -> tuple[str, str] | None:
 
 def handing(text: str) -> str | None:
     """The stem of the verb by which a clause asks to be handed something ("send me the
-    final bill", "email us a copy"): it names no act, the thing is what is asked for."""
+    final bill", "email us a copy", "send over the code"): it names no act, the thing is what
+    is asked for."""
     wish = _WISH.match(text)
     rest = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text).split(" ", 2)
     verb = terms(rest[0].lower())
-    given = len(rest) > 1 and rest[1].lower() in ("me", "us")
+    given = len(rest) > 1 and rest[1].lower() in ("me", "us", "over", "across", "through")
     return verb[0] if given and verb and verb[0] in _HANDING else None
 
 

@@ -64,6 +64,8 @@ _SYNONYMS = {
         # "what's happening with my claim" asks for its status
         "status": ("happen", "progress"),
         "question": ("inquiri", "enquiri"),
+        # to keep something for someone
+        "hold": ("reserv",),
     }.items()
     for stem in stems
 }
@@ -95,6 +97,9 @@ _PHRASAL = [
         ("hand|handing|handed|put|putting", "in", "submit"),
         ("look|looking|looked", "up", "get"),
         ("find|finding|found", "out", "check"),
+        ("let|lets|letting", "know", "message"),
+        ("put|putting", "(?:aside|by)", "hold"),
+        ("put|putting", "through", "submit"),
     )
 ]
 
