@@ -334,3 +334,25 @@ def test_a_verb_of_two_words_means_one_and_agreeing_asks_for_nothing() -> None:
     assert read == {"book Friday 10:00": False, "that works for us": True}
     read = {c.text: c.fine for c in clauses_of("move it to May rather than cancel it")}
     assert read == {"move it to May": False, "rather than cancel it": True}
+
+
+def test_what_is_said_sent_or_hurried_is_not_a_thing_asked_for() -> None:
+    """ "Send D-7 a note: …" sends a message, whatever it is called; "send D-7 word that …"
+    too; "straight away" says how soon, not what."""
+    for content in ("Send D-7 a note: the depot is shut today", "send D-7 word that it is shut"):
+        outcome = plan(FLEET, "fleet", content, {"driverId": "D-7"})
+        assert components(outcome) == ["driver-message"], content
+    outcome = plan(FLEET, "fleet", "send D-7 the news straight away", {"driverId": "D-7"})
+    assert outcome.plan is None and "'news'" in outcome.reason
+    assert "'straight'" not in outcome.reason
+
+
+def test_a_colon_hands_text_on_only_after_a_verb_that_hands_it_on() -> None:
+    """ "40 Station Road: book …" is an address, then the request; "… and email the
+    importer: <text>" hands the text on."""
+    read = clauses_of("40 Station Road: book the fridge pick-up")
+    assert [c.text for c in read if c.request] == ["40 Station Road: book the fridge pick-up"]
+    read = clauses_of("see what is missing, and email the importer: docs by Wednesday, please")
+    assert [(c.text, c.request) for c in read][-1] == ("docs by Wednesday, please", False)
+    assert terms("let P-4's daughter know") == terms("message P-4's daughter")
+    assert terms("reserve two seats") == terms("hold two seats")

@@ -72,6 +72,7 @@ _ASKED_ACTS = (
             "change add delete remove move transfer refund return swap extend mark approve sign "
             "register enrol enroll subscribe unsubscribe hire fire invite deploy restart reboot "
             "lower raise increase decrease reduce waive design translate refill fill proofread cut "
+            "wire ban restore "
             "wash cook bake decorate"
         )
     )
@@ -162,50 +163,21 @@ _PEOPLE = frozenset(
 _PARTICLES = frozenset(["up", "down", "out", "off", "in", "on", "over", "back", "away"])
 
 
-#: words of when and how many: what a request says of its data, not a thing it asks for
+#: what an object that is a saying opens with: "note that …", "check whether …"
+_SAYING = re.compile(r"\s*(?:that|if|whether|how|what|when|where|who|why)\b", re.IGNORECASE)
+#: what is sent is a message, whatever it is called: "send IMP-4 a note: …"
+_MESSAGES = frozenset(
+    ["note", "message", "line", "email", "e-mail", "text", "update", "reminder", "memo", "word"]
+)
+#: words of when, how many and how soon: what a request says of its data, not a thing it asks
+#: for
 _WHEN = frozenset(
-    [
-        "today",
-        "tomorrow",
-        "tonight",
-        "yesterday",
-        "next",
-        "last",
-        "this",
-        "week",
-        "weekend",
-        "month",
-        "year",
-        "morning",
-        "afternoon",
-        "evening",
-        "night",
-        "am",
-        "pm",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "another",
-        "more",
-        "new",
-        "same",
-    ]
+    """
+    today tomorrow tonight yesterday next last this week weekend month year morning afternoon
+    evening night am pm monday tuesday wednesday thursday friday saturday sunday january
+    february march april may june july august september october november december another more
+    new same straight right asap immediately urgently quickly soon again please
+    """.split()  # noqa: SIM905 (a word list reads better as words)
 )
 
 
@@ -223,13 +195,15 @@ def asked_thing(text: str, given: str = "") -> list[tuple[str, str]]:
         rest = rest.split(" ", 1)[1] if " " in rest else ""
     else:
         return []
+    if _SAYING.match(rest):
+        return []  # "record that V-8 went fine": what is said, not a thing
     end = _THING_END.search(rest)
     words = (rest[: end.start()] if end else rest).lower().split()
     return [
         (stem[0], word)
         for word in words
         if not _REFERENCE_WORD.search(word)
-        and word not in _PEOPLE | _PARTICLES | _WHEN
+        and word not in _PEOPLE | _PARTICLES | _WHEN | _MESSAGES
         and word.strip("'s") not in given
         and (stem := terms(word))
     ]
