@@ -356,3 +356,12 @@ def test_a_colon_hands_text_on_only_after_a_verb_that_hands_it_on() -> None:
     assert [(c.text, c.request) for c in read][-1] == ("docs by Wednesday, please", False)
     assert terms("let P-4's daughter know") == terms("message P-4's daughter")
     assert terms("reserve two seats") == terms("hold two seats")
+
+
+def test_a_reason_opened_by_since_is_context() -> None:
+    """ "Since the scan was lost, rewrite P-4's record": the reason is context, not a request
+    for the scan, and nothing here rewrites anything."""
+    read = {c.text: c.request for c in clauses_of("Since the scan was lost, book P-4 again")}
+    assert read == {"Since the scan was lost": False, "book P-4 again": True}
+    outcome = _plan("Since the scan was lost, rewrite P-4's record", {"patientId": "P-4"})
+    assert outcome.plan is None and "'rewrite'" in outcome.reason

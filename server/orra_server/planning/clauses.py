@@ -45,7 +45,8 @@ _BREAK = re.compile(
 _ABBREVIATIONS = frozenset(
     ["mr", "mrs", "ms", "dr", "st", "no", "nr", "vs", "etc", "approx", "dept", "ref"]
 )
-_BECAUSE = _opening("because")
+#: how a reason opens: "because …", "since our sponsor pulled out, …", "now that …"
+_BECAUSE = _opening("because, since, given that, now that, seeing as, seeing that, as")
 #: how a statement opens: a subject, not a verb
 _SUBJECT = _opening(
     "the, a, an, my, our, his, her, their, its, this, that, these, those, i, i'm, i've, we, "

@@ -72,7 +72,7 @@ _ASKED_ACTS = (
             "change add delete remove move transfer refund return swap extend mark approve sign "
             "register enrol enroll subscribe unsubscribe hire fire invite deploy restart reboot "
             "lower raise increase decrease reduce waive design translate refill fill proofread cut "
-            "wire ban restore "
+            "wire ban restore rewrite redo "
             "wash cook bake decorate"
         )
     )

@@ -100,6 +100,7 @@ _PHRASAL = [
         ("let|lets|letting", "know", "message"),
         ("put|putting", "(?:aside|by)", "hold"),
         ("put|putting", "through", "submit"),
+        ("knock|knocking|knocked", "off", "discount"),
     )
 ]
 
