@@ -2,14 +2,13 @@
 
 The data is ``fresh_catalogs.toml`` beside this module: ten catalogs, a frozen held-out split and
 a tuning split (the module-level ``CATALOGS`` and ``SPLITS``). ``fresh2_catalogs.toml``,
-``fresh3_catalogs.toml``, ``fresh4_catalogs.toml``, ``fresh5_catalogs.toml`` and
-``fresh6_catalogs.toml`` are a second to a sixth held-out-only set over nine or ten more
-catalogs each; ``load(FILES[2])`` to ``load(FILES[6])`` read them. Each case names
-the exact set of services a correct plan uses and the exact dependencies between them, and the
-failure class of issue 28 it exercises, so that a change to the planner can be scored per class.
-A plan is exact when both sets match; a refusal case is exact when the orchestration is
-NOT_ACTIONABLE. ``bench/planner_fresh_eval.py`` runs it; ``test_fresh_eval.py`` checks the data
-is well formed (not a score).
+``fresh3_catalogs.toml`` … ``fresh7_catalogs.toml`` are a second to a seventh held-out-only set
+over nine or ten more catalogs each; ``load(FILES[2])`` to ``load(FILES[7])`` read them. Each
+case names the exact set of services a correct plan uses and the exact dependencies between
+them, and the failure class of issue 28 it exercises, so that a change to the planner can be
+scored per class. A plan is exact when both sets match; a refusal case is exact when the
+orchestration is NOT_ACTIONABLE. ``bench/planner_fresh_eval.py`` runs it; ``test_fresh_eval.py``
+checks the data is well formed (not a score).
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ __all__ = [
     "summary",
 ]
 
-#: the eval's data files by set: 1 has a held-out and a tuning split, 2 to 6 a held-out split
+#: the eval's data files by set: 1 has a held-out and a tuning split, 2 to 7 a held-out split
 #: only
 FILES = {
     1: Path(__file__).parent / "fresh_catalogs.toml",
@@ -48,6 +47,7 @@ FILES = {
     4: Path(__file__).parent / "fresh4_catalogs.toml",
     5: Path(__file__).parent / "fresh5_catalogs.toml",
     6: Path(__file__).parent / "fresh6_catalogs.toml",
+    7: Path(__file__).parent / "fresh7_catalogs.toml",
 }
 
 #: the failure classes of issue 28, and ``plain`` for requests that exercise none of them
