@@ -365,3 +365,13 @@ def test_a_reason_opened_by_since_is_context() -> None:
     assert read == {"Since the scan was lost": False, "book P-4 again": True}
     outcome = _plan("Since the scan was lost, rewrite P-4's record", {"patientId": "P-4"})
     assert outcome.plan is None and "'rewrite'" in outcome.reason
+
+
+def test_a_message_is_asked_for_in_many_words_and_its_text_is_not_the_request() -> None:
+    """ "give them a heads-up", "drop her a line", "tell D-7 …" ask for a message; what it
+    says ("that the depot is shut") tells nothing of which service sends it."""
+    assert terms("give D-7 a heads-up") == terms("drop D-7 a line") == terms("message D-7")
+    assert terms("tell D-7") == terms("message D-7") and terms("tell me") == []
+    for content in ("give D-7 a heads-up that the truck is in for service", "tell D-7 it's off"):
+        outcome = plan(FLEET, "fleet", content, {"driverId": "D-7"})
+        assert components(outcome) == ["driver-message"], content

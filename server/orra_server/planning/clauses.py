@@ -180,7 +180,7 @@ def pointer(text: str) -> str:
 
 #: a colon after words (not in "14:05"): what follows is the text the request hands on, when
 #: the part before it opens with a verb that hands text on ("page whoever is on call: …")
-_PAYLOAD = re.compile(r"(?<=[A-Za-z]):\s")
+_PAYLOAD = re.compile(r"(?<=[A-Za-z0-9]):\s")
 _HANDS_ON = re.compile(
     r"^\s*(?:(?:please|pls|can you|could you|would you|just)\s+)*(?:add|announce|answer|ask|"
     r"classify|describe|draft|email|file|flag|forward|get|log|look|message|note|page|post|put|"

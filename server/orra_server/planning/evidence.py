@@ -34,6 +34,7 @@ __all__ = [
     "handing",
     "rescue",
     "specific",
+    "told",
 ]
 
 #: the least share of the action's weighted words the clear winner of a catalog must cover
@@ -99,7 +100,7 @@ _WISH = re.compile(
 #: what ends the thing a wish names: "a partial refund | on TP-2999"
 _THING_END = re.compile(
     r"\s(?:on|for|to|from|with|at|by|in|of|about|before|after|because|as|so|please|who|that"
-    r"|which|whose)\b|[,.;!?]"
+    r"|which|whose)\b|[,.;:!?]"
 )
 
 
@@ -127,6 +128,21 @@ def asked_act(text: str) -> tuple[str, str] | None:
     if verb and verb[0] in ("get", "have") and (done := _DONE.search(opening)):
         word, verb = done.group(1).lower(), terms(done.group(1))  # "get the fine cancelled"
     return (verb[0], word) if verb and verb[0] in _ASKED_ACTS else None
+
+
+#: a verb of telling, then what is told: "message them that calls are 10-1"
+_TELLING = re.compile(
+    r"\b(?:send|sends|message|tell|email|text|notify|remind|warn|know|heads[- ]up|line)\b"
+    r"[^.?!]*?\s(?:that|saying)\s",
+    re.IGNORECASE,
+)
+
+
+def told(text: str) -> str:
+    """The clause without what it asks to be told ("message them that calls are 10-1" →
+    "message them that"): the words of a message say nothing of who sends it."""
+    telling = _TELLING.search(text)
+    return text[: telling.end()] if telling else text
 
 
 def handing(text: str) -> str | None:

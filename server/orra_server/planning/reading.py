@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .base import PlanningRequest
 from .clauses import Clause, clauses_of
-from .evidence import LIGHT_VERBS, asked_act, asked_thing, handing
+from .evidence import LIGHT_VERBS, asked_act, asked_thing, handing, told
 from .relevance import ServiceIndex, terms
 
 __all__ = ["Reading"]
@@ -64,7 +64,7 @@ class Reading:
     def query(self, clause: Clause, single: bool) -> list[str]:
         """A clause's own words; the type's too when it is the only one (the type is the
         caller's own label of what is wanted: it weighs as much as the words)."""
-        query = self.expand(terms(clause.text))
+        query = self.expand(terms(told(clause.text)))
         if (handed := handing(clause.text)) in query:  # "send me the bill": the bill is asked for
             query.remove(handed)
         query += terms(" ".join(clause.implied))

@@ -49,7 +49,7 @@ _SYNONYMS = {
         "search": ("find", "discov", "locat"),
         "write": ("compos", "draft", "generat", "prepar"),
         "check": ("verifi", "valid", "confirm", "screen"),
-        "send": ("notifi", "dispatch", "email"),
+        "send": ("notifi", "dispatch", "email", "messag"),
         "calcul": ("comput", "estim"),
         "summar": ("summari", "summaris", "summariz", "gist", "recap", "tldr", "digest"),
         # school marks are grades, a company's rules its policy
@@ -101,11 +101,16 @@ _PHRASAL = [
         ("put|putting", "(?:aside|by)", "hold"),
         ("put|putting", "through", "submit"),
         ("knock|knocking|knocked", "off", "discount"),
+        ("give|giving|gave", "(?:a\\s+)?heads[- ]up", "message"),
+        ("drop|dropping|dropped|flick|shoot", "(?:line|note|message|email|text)", "message"),
     )
 ]
+#: "tell the instructor …" asks for a message; "tell me …" for an answer
+_TELL = re.compile(r"\btell(?!\s+(?:me|us)\b)", re.IGNORECASE)
 
 
 def _one_verb(text: str) -> str:
+    text = _TELL.sub("message", text)
     for pattern, verb in _PHRASAL:
         text = pattern.sub(rf"{verb}\1", text)
     return text
