@@ -163,7 +163,7 @@ _POINTER = re.compile(
     r"\b(?:the|a|an|this|my|our|your|their|his|her)\s+(?:[\w'-]+\s+){0,2}?[\w'-]+\s+"
     r"(?P<relative>(?:that|which|whose)\s(?!(?:the|a|an|it|we|i|you|they)\b).+)"
     r"|\bsame\s+[\w'-]+\s+(?P<same>as\s.+)"
-    r"|\bthe\s+[\w'-]+\s+(?P<contact>(?:my|our|your|his|her|their)\s+[\w'-]+\s+"
+    r"|\bthe\s+[\w'-]+\s+(?P<contact>(?:my|our|your|his|her|their)\s+(?:[\w'-]+\s+){1,2}"
     r"(?:is|are|was|were|has|had)\b.+)",
     re.IGNORECASE,
 )

@@ -106,7 +106,9 @@ _PHRASAL = [
     )
 ]
 #: "tell the instructor …" asks for a message; "tell me …" for an answer
-_TELL = re.compile(r"\btell(?!\s+(?:me|us)\b)", re.IGNORECASE)
+_TELL = re.compile(
+    r"\btell(?!\s+(?:me|us)\b)|\bflag(?:\s+(?:it|this|that))?\s+(?:up\s+)?to\b", re.IGNORECASE
+)
 
 
 def _one_verb(text: str) -> str:
