@@ -372,6 +372,8 @@ def test_a_message_is_asked_for_in_many_words_and_its_text_is_not_the_request() 
     says ("that the depot is shut") tells nothing of which service sends it."""
     assert terms("give D-7 a heads-up") == terms("drop D-7 a line") == terms("message D-7")
     assert terms("tell D-7") == terms("message D-7") and terms("tell me") == []
+    # a description that tells something reports it: "Tells whether a plan covers a drug"
+    assert "send" not in terms("Tells whether a plan covers it") + terms("tell whether it is")
     for content in ("give D-7 a heads-up that the truck is in for service", "tell D-7 it's off"):
         outcome = plan(FLEET, "fleet", content, {"driverId": "D-7"})
         assert components(outcome) == ["driver-message"], content

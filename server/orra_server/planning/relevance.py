@@ -107,7 +107,9 @@ _PHRASAL = [
 ]
 #: "tell the instructor …" asks for a message; "tell me …" for an answer
 _TELL = re.compile(
-    r"\btell(?!\s+(?:me|us)\b)|\bflag(?:\s+(?:it|this|that))?\s+(?:up\s+)?to\b", re.IGNORECASE
+    r"\btell\b(?!\s+(?:me|us|whether|if|how|what|which|when|where|who|why)\b)"
+    r"|\bflag(?:\s+(?:it|this|that))?\s+(?:up\s+)?to\b",
+    re.IGNORECASE,
 )
 
 
