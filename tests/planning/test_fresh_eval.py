@@ -90,63 +90,29 @@ JSON_TYPES: dict[str, Any] = {
     "object": dict,
 }
 
-SECOND_CATALOGS, SECOND_SPLITS = load(FILES[2])
-SECOND = SECOND_SPLITS.get("held-out", [])
-#: the second set's free-text inputs, which a plan may fill from the content (its header says)
-SECOND_FREE_TEXT = FREE_TEXT | {"notes", "reason", "text"}
-THIRD_CATALOGS, THIRD_SPLITS = load(FILES[3])
-THIRD = THIRD_SPLITS.get("held-out", [])
-#: the third set's free-text inputs (its header says)
-THIRD_FREE_TEXT = frozenset({"message", "query", "description", "reason", "text"})
-FOURTH_CATALOGS, FOURTH_SPLITS = load(FILES[4])
-FOURTH = FOURTH_SPLITS.get("held-out", [])
-#: the fourth set's free-text inputs (its header says)
-FOURTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
-FIFTH_CATALOGS, FIFTH_SPLITS = load(FILES[5])
-FIFTH = FIFTH_SPLITS.get("held-out", [])
-#: the fifth set's free-text inputs (its header says)
-FIFTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
-SIXTH_CATALOGS, SIXTH_SPLITS = load(FILES[6])
-SIXTH = SIXTH_SPLITS.get("held-out", [])
-#: the sixth set's free-text inputs (its header says)
-SIXTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
-SEVENTH_CATALOGS, SEVENTH_SPLITS = load(FILES[7])
-SEVENTH = SEVENTH_SPLITS.get("held-out", [])
-#: the seventh set's free-text inputs (its header says)
-SEVENTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
-EIGHTH_CATALOGS, EIGHTH_SPLITS = load(FILES[8])
-EIGHTH = EIGHTH_SPLITS.get("held-out", [])
-#: the eighth set's free-text inputs (its header says)
-EIGHTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
-NINTH_CATALOGS, NINTH_SPLITS = load(FILES[9])
-NINTH = NINTH_SPLITS.get("held-out", [])
-#: the ninth set's free-text inputs (its header says)
-NINTH_FREE_TEXT = frozenset({"message", "query", "text", "description", "notes", "reason"})
+#: the inputs each later set lets a plan fill from the content (each file's header says); the
+#: fourth and later sets all name the same six
+LATER_FREE_TEXT = {
+    2: FREE_TEXT | {"notes", "reason", "text"},
+    3: frozenset({"message", "query", "description", "reason", "text"}),
+    **{
+        n: frozenset({"message", "query", "text", "description", "notes", "reason"})
+        for n in range(4, max(FILES) + 1)
+    },
+}
+#: each later set's split tables by file, to tell a set from the others
+LATER_SPLITS = {}
+LATER_CATALOGS = {}
+for _n in LATER_FREE_TEXT:
+    LATER_CATALOGS[_n], LATER_SPLITS[_n] = load(FILES[_n])
 
 #: each later set: its held-out cases, its catalogs and the inputs it may fill from the content
 SETS = [
-    pytest.param(SECOND, SECOND_CATALOGS, SECOND_FREE_TEXT, id="fresh2"),
-    pytest.param(THIRD, THIRD_CATALOGS, THIRD_FREE_TEXT, id="fresh3"),
-    pytest.param(FOURTH, FOURTH_CATALOGS, FOURTH_FREE_TEXT, id="fresh4"),
-    pytest.param(FIFTH, FIFTH_CATALOGS, FIFTH_FREE_TEXT, id="fresh5"),
-    pytest.param(SIXTH, SIXTH_CATALOGS, SIXTH_FREE_TEXT, id="fresh6"),
-    pytest.param(SEVENTH, SEVENTH_CATALOGS, SEVENTH_FREE_TEXT, id="fresh7"),
-    pytest.param(EIGHTH, EIGHTH_CATALOGS, EIGHTH_FREE_TEXT, id="fresh8"),
-    pytest.param(NINTH, NINTH_CATALOGS, NINTH_FREE_TEXT, id="fresh9"),
+    pytest.param(LATER_SPLITS[n].get("held-out", []), LATER_CATALOGS[n], free_text, id=f"fresh{n}")
+    for n, free_text in LATER_FREE_TEXT.items()
 ]
 #: every set, the first's two splits together, for the checks of labels and wiring they share
 EVERY_SET = [pytest.param(ALL, CATALOGS, FREE_TEXT, id="fresh1"), *SETS]
-#: each later set's split tables by file, to tell a set from the others
-LATER_SPLITS = {
-    2: SECOND_SPLITS,
-    3: THIRD_SPLITS,
-    4: FOURTH_SPLITS,
-    5: FIFTH_SPLITS,
-    6: SIXTH_SPLITS,
-    7: SEVENTH_SPLITS,
-    8: EIGHTH_SPLITS,
-    9: NINTH_SPLITS,
-}
 
 
 def _schemas(fresh: FreshCase, catalogs: Catalogs) -> dict[str, dict[str, Any]]:

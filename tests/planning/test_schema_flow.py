@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import tomllib
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +152,18 @@ def test_a_hostile_action_is_read_in_linear_time_and_quoted_short(content: str) 
     outcome = plan(DESK, "t", content)
     assert time.monotonic() - started < 3.0
     assert outcome.plan is None and len(outcome.reason) < 1_000
+
+
+def test_hostile_words_are_not_remembered() -> None:
+    """The planner's word caches (stems, spelling, Englishness) are keyed by words: a client
+    sending many long distinct words must not make them hold megabytes."""
+    tracemalloc.start()
+    try:
+        plan(DESK, "t", "warm up the caches")
+        before = tracemalloc.get_traced_memory()[0]
+        for letter in "abcdef":
+            plan(DESK, "t", f"cancle {letter * 20_000}")
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 60_000, kept  # the six words are 120,000 letters

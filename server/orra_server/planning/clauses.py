@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Clause", "clauses_of", "pointer"]
+__all__ = ["POLITE_OPENING", "Clause", "clauses_of", "pointer"]
 
 
 def _alternatives(words: str) -> str:
@@ -60,6 +60,12 @@ _NAMED_SUBJECT = re.compile(
 _ASKS = _anywhere(
     "need, needs, want, wants, wanna, like, please, pls, plz, can you, could you, would you, "
     "let me, let's, have to, must, should, help"
+)
+#: how a request is put politely before its verb ("please", "can you", "just")
+POLITE_OPENING = re.compile(
+    r"^\s*(?:(?:please|pls|plz|kindly|just|can you|could you|would you|will you|can we|"
+    r"could we|can u|could u)\b[\s,]*)+",
+    re.IGNORECASE,
 )
 #: a request put politely as a question asks for work, not for a fact
 _POLITE = _opening("can you, could you, would you, will you, can we, could we, can i, could i")
@@ -181,11 +187,10 @@ def pointer(text: str) -> str:
 #: a colon after words (not in "14:05"): what follows is the text the request hands on, when
 #: the part before it opens with a verb that hands text on ("page whoever is on call: …")
 _PAYLOAD = re.compile(r"(?<=[A-Za-z0-9]):\s")
-_HANDS_ON = re.compile(
-    r"^\s*(?:(?:please|pls|can you|could you|would you|just)\s+)*(?:add|announce|answer|ask|"
-    r"classify|describe|draft|email|file|flag|forward|get|log|look|message|note|page|post|put|"
-    r"raise|read|record|reply|report|say|send|submit|summari[sz]e|tell|text|translate|write)\b",
-    re.IGNORECASE,
+_HANDS_ON = _opening(
+    "add, announce, answer, ask, classify, describe, draft, email, file, flag, forward, get, log, "
+    "look, message, note, page, post, put, raise, read, record, reply, report, say, send, "
+    "submit, summarise, summarize, tell, text, translate, write"
 )
 
 
@@ -193,7 +198,7 @@ def _hands_on(before: str) -> bool:
     """The last part before a colon opens with a verb that hands text on ("… and email the
     importer: <the e-mail>"), not a label ("40 Station Road: book …")."""
     parts = re.split(r"[,;:.]\s*(?:and\s+|then\s+)?|\s+and\s+|\s+then\s+", before)
-    return bool(_HANDS_ON.match(parts[-1]))
+    return bool(_HANDS_ON.match(POLITE_OPENING.sub("", parts[-1])))
 
 
 def _abbreviated(content: str, end: int) -> bool:

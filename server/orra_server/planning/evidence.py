@@ -18,6 +18,7 @@ from typing import Any
 
 from .base import PlanningRequest
 from .chain import CONTENT_FIELDS, Candidate, Chain, ChainError, norm
+from .clauses import POLITE_OPENING
 from .relevance import ServiceIndex, spelled, terms
 from .service import PlannedService
 
@@ -78,12 +79,6 @@ _ASKED_ACTS = (
         )
     )
 ) - frozenset(terms("get set"))
-#: how a request is put politely before its verb
-_POLITE_OPENING = re.compile(
-    r"^\s*(?:(?:please|pls|plz|kindly|just|can you|could you|would you|will you|can we|"
-    r"could we|can u|could u)\b[\s,]*)+",
-    re.IGNORECASE,
-)
 
 
 #: verbs whose object says what is wanted ("run a scan", "turn notes into an invoice", "add a
@@ -112,17 +107,23 @@ _HANDING = frozenset(terms("send email mail text forward give show bring"))
 _DONE = re.compile(r"\s(\w+(?:ed|en))\W*$", re.IGNORECASE)
 
 
+def _verb_phrase(text: str) -> str | None:
+    """The clause from its verb on, after a wish's "I want to" and any politeness; None for a
+    wish for a thing ("I want compensation")."""
+    wish = _WISH.match(text)
+    if wish and not wish.group("to"):
+        return None
+    return POLITE_OPENING.sub("", text[wish.end() :] if wish else text)
+
+
 def asked_act(text: str) -> tuple[str, str] | None:
     """The act an imperative clause or a wish asks for: the stem of its verb, the first word
     after any politeness ("can you print my tickets", "I want to print them" →
     ``("print", "print")``), when it is a verb of doing; with the word as written, for
     messages."""
-    wish = _WISH.match(text)
-    if wish and not wish.group("to"):
-        return None
-    if handing(text):
-        return None  # "send me the final bill" asks for the bill, not for a sender
-    opening = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text)
+    opening = _verb_phrase(text)
+    if opening is None or handing(text):
+        return None  # a wish for a thing; "send me the final bill" asks for the bill
     word = opening.split(" ", 1)[0].lower()
     verb = terms(spelled(word))  # "cancle it" asks to cancel
     if verb and verb[0] in ("get", "have") and (done := _DONE.search(opening)):
@@ -149,8 +150,7 @@ def handing(text: str) -> str | None:
     """The stem of the verb by which a clause asks to be handed something ("send me the
     final bill", "email us a copy", "send over the code"): it names no act, the thing is what
     is asked for."""
-    wish = _WISH.match(text)
-    rest = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text).split(" ", 2)
+    rest = (_verb_phrase(text) or "").split(" ", 2)
     verb = terms(rest[0].lower())
     given = len(rest) > 1 and rest[1].lower() in ("me", "us", "over", "across", "through")
     return verb[0] if given and verb and verb[0] in _HANDING else None
@@ -207,8 +207,7 @@ def asked_thing(text: str, given: str = "") -> list[tuple[str, str]]:
     if wish and not wish.group("to"):
         rest = text[wish.end() :]
     elif (act := asked_act(text)) and act[0] not in LIGHT_VERBS:
-        rest = _POLITE_OPENING.sub("", text[wish.end() :] if wish else text)
-        rest = rest.split(" ", 1)[1] if " " in rest else ""
+        rest = (_verb_phrase(text) or "").partition(" ")[2]
     else:
         return []
     if _SAYING.match(rest):

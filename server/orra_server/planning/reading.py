@@ -52,11 +52,9 @@ class Reading:
         )
         for c in clauses:  # "I want compensation", "send a technician": a thing no service
             # names is what must be done, whatever the act
-            thing = asked_thing(c.text, given) if c.request and not c.question else []
-            act = asked_act(c.text)
-            strange = bool(act) and act[0] not in LIGHT_VERBS and not index.known(act[0])
-            if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
-                if act and not strange:  # the act is done here, but not to this thing
+            if thing := _unknown_thing(c, index, given):
+                act = asked_act(c.text)
+                if act and not _strange(act, index):  # done here, but not to this thing
                     asked.pop(act[0])
                 asked.update(thing)
         return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked, given)
@@ -77,10 +75,23 @@ class Reading:
         or names ("I want compensation", "send a technician": "names 'technician'"); empty
         when it asks for nothing so."""
         act = None if clause.question else asked_act(clause.text)
-        if act and act[0] not in LIGHT_VERBS and not index.known(act[0]):
+        if act and _strange(act, index):
             return f"does '{act[1]}'"
-        asks = clause.request and not clause.question
-        thing = asked_thing(clause.text, self.given) if asks else []
-        if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
+        if thing := _unknown_thing(clause, index, self.given):
             return "names " + ", ".join(f"'{word[:40]}'" for _, word in thing[:5])
         return ""
+
+
+def _strange(act: tuple[str, str], index: ServiceIndex) -> bool:
+    """No service of the catalog does the act (a light verb's object is the act)."""
+    return act[0] not in LIGHT_VERBS and not index.known(act[0])
+
+
+def _unknown_thing(clause: Clause, index: ServiceIndex, given: str) -> list[tuple[str, str]]:
+    """The thing a request clause asks for, when no service names any word of it."""
+    if not clause.request or clause.question:
+        return []
+    thing = asked_thing(clause.text, given)
+    if thing and not any(index.known(t) for t in index.expand([s for s, _ in thing])):
+        return thing
+    return []

@@ -73,8 +73,21 @@ _SYNONYMS = {
 _stemmer = snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=8192)
+#: the longest word whose stem, spelling or Englishness is remembered: the caches are keyed by
+#: words, and a client may send a 100,000-letter one
+_REMEMBERED = 40
+
+
 def _stem(word: str) -> str:
+    return _cached_stem(word) if len(word) <= _REMEMBERED else _stem_of(word)
+
+
+@lru_cache(maxsize=8192)
+def _cached_stem(word: str) -> str:
+    return _stem_of(word)
+
+
+def _stem_of(word: str) -> str:
     if len(word) > 6 and word.endswith(("ise", "ises", "ised", "ising", "isation")):
         word = re.sub(r"is(e|es|ed|ing|ation)$", r"iz\1", word)  # British → American
     stem = _stemmer.stemWord(word)
@@ -280,23 +293,31 @@ def _dictionary() -> SpellChecker:
     return SpellChecker(language="en", distance=1)  # one slip: a correction in microseconds
 
 
-@lru_cache(maxsize=4096)
 def spelled(word: str) -> str:
     """``word`` as an English word: itself, or the word one slip away that English uses most
     ("cancle" → "cancel"); itself when there is none."""
-    dictionary = _dictionary()
-    if len(word) > _LONGEST_WORD or word in dictionary.word_frequency.dictionary:
+    if len(word) > _LONGEST_WORD:
         return word  # (a correction tries about 54 strings per letter: words are short)
+    return _spelled(word)
+
+
+@lru_cache(maxsize=4096)
+def _spelled(word: str) -> str:
+    dictionary = _dictionary()
+    if word in dictionary.word_frequency.dictionary:
+        return word
     return dictionary.correction(word) or word
 
 
-@lru_cache(maxsize=8192)
 def _english(term: str) -> bool:
     """``term`` is the stem of an English word, so not a misspelling of another."""
+    return len(term) <= _LONGEST_WORD and _english_stem(term)
+
+
+@lru_cache(maxsize=8192)
+def _english_stem(term: str) -> bool:
     words = _dictionary().word_frequency.dictionary
-    return len(term) <= _LONGEST_WORD and any(
-        (word := term + ending) in words and _stem(word) == term for ending in _ENDINGS
-    )
+    return any((word := term + ending) in words and _stem(word) == term for ending in _ENDINGS)
 
 
 def _family(word: str, term: str) -> bool:
