@@ -20,6 +20,7 @@ from helpers import (
     new_project,
     wait_until,
 )
+from orra_server.store.reads import UNFINISHED_SQL as UNFINISHED
 from replica_scenario import (
     each_run_ended_once,
     each_step_completed_once,
@@ -154,12 +155,22 @@ def test_a_frozen_replica_writes_nothing_after_its_runs_are_taken_and_exits(
         assert frozen.proc is not None
         frozen.proc.send_signal(signal.SIGSTOP)
 
-        def taken() -> bool:
-            return rows(database, "SELECT status FROM replicas WHERE id = %s", frozen_id) == [
-                ("dead",)
-            ] and not rows(database, "SELECT 1 FROM orchestrations WHERE owner = %s", frozen_id)
+        # a run may have ended before the freeze: it stays the frozen replica's (nothing is
+        # left to do for it), so only unfinished runs must change hands
+        unfinished = f"SELECT id FROM orchestrations WHERE owner = %s AND status IN {UNFINISHED}"
+        seen: list[object] = []
 
-        wait_until(taken, 40, "the survivor to take the frozen replica's runs")
+        def taken() -> bool:
+            status = rows(database, "SELECT status FROM replicas WHERE id = %s", frozen_id)
+            left = rows(database, unfinished, frozen_id)
+            seen[:] = [status, left]
+            return status == [("dead",)] and not left
+
+        try:
+            wait_until(taken, 40, "the survivor to take the frozen replica's runs")
+        except AssertionError as timed_out:
+            tail = survivor.log()[-3000:]
+            raise AssertionError(f"{timed_out}; seen {seen}; survivor: {tail}") from None
         (horizon,) = rows(database, "SELECT coalesce(max(seq), 0) FROM events")[0]
         for execution_id in ids:
             assert at_survivor.wait_finished(execution_id, timeout=60)["status"] == "COMPLETED"
