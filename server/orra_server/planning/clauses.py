@@ -12,7 +12,7 @@ imperative ("reset those"), a question ("is P-8 still running?") — is a *reque
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["POLITE_OPENING", "Clause", "clauses_of", "pointer"]
 
@@ -45,6 +45,7 @@ _BREAK = re.compile(
 _ABBREVIATIONS = frozenset(
     ["mr", "mrs", "ms", "dr", "st", "no", "nr", "vs", "etc", "approx", "dept", "ref"]
 )
+_WH = "how, what, what's, why, when, where, which, who"
 #: how a reason opens: "because …", "since our sponsor pulled out, …", "now that …"
 _BECAUSE = _opening("because, since, given that, now that, seeing as, seeing that, as")
 #: how a statement opens: a subject, not a verb
@@ -89,10 +90,43 @@ _REMARK = re.compile(
     r"\W*$",
     re.IGNORECASE,
 )
+#: a clause that only reports who asks or got in touch ("client's asking", "she's emailed to
+#: ask", "CL-1288 keeps DMing", "a visitor wants to know"): it asks for nothing itself; what they
+#: ask may follow it ("C-771 emailed asking what's left on GV-2" asks what's left on GV-2). An
+#: "-ing" form needs its auxiliary, so "text the client asking …" stays an order
+_REPORTED = re.compile(
+    r"^\s*(?:[\w'@.()-]+\s+){0,6}?(?:[\w@.()-]+(?='))?"
+    r"(?:(?:(?:is|are|was|were|keeps|kept|been|(?<=\w)'s|(?<=\w)'re)\s+(?:just\s+|still\s+)?"
+    r"(?:asking|emailing|e-mailing|phoning|ringing|calling|chasing|messaging|dming|texting"
+    r"|enquiring|inquiring|wondering|writing))"
+    r"|(?:(?:has|have|had|(?<=\w)'ve|(?<=\w)'s|just|already)\s+)*"
+    r"(?:emailed|e-mailed|phoned|rang|called|messaged|dmed|texted|asked|enquired|inquired|wrote"
+    r"|chased|written|wondered)"
+    r"|(?:wants|want|wanted|would like|'d like|needs|need) to know)"
+    r"(?:\s+(?:in|back|up|again|earlier|today|yesterday|this morning))*"
+    r"(?:\s+(?:asking|to ask|to know|wanting to know))?(?:\s+|\W*$)",
+    re.IGNORECASE,
+)
+#: what follows a report of asking, when it is the question itself: "… asking what's left"
+_ASKED_AFTER = _opening(f"{_WH}, if, whether")
+#: a clause that says what might be done later or by the sender ("might have to call the heli
+#: if it's low", "debating whether to …", "I'll ring them myself"): not asked for now
+_HYPOTHETICAL = _opening(
+    "might, may, maybe, perhaps, possibly, if, in case, unless, thinking of, thinking about, "
+    "debating, considering, wondering whether, i'll, i will, we'll, we will, i might, we might, "
+    "i may, we may"
+)
+#: someone else's wish ("the customer wants to add a server", "M-0087 wants 4 tickets"): the
+#: situation, when the sender asks for something in another clause
+_THEIR_WISH = re.compile(
+    r"^\s*(?:(?:the|a|an|my|our|his|her|their|this|that|he|she|they|someone|mr|mrs|ms|dr)\b"
+    r"|[\w-]*\d[\w-]*|(?-i:[A-Z])[\w'-]*(?=\s+(?:wants|needs)\b))"
+    r"(?:\s+[\w'@.()-]+){0,5}?\s+(?:wants|needs|would like|is after|is hoping|wanting)\b",
+    re.IGNORECASE,
+)
 _WHAT_IS_ON = _anywhere("what's in, what's on, what is in, what is on, what are in, what are on")
 #: "where is claim C-3 at?", "where's my parcel": asks for a thing's status
 _WHERE_IS = _opening("where is, where's, where are, wheres, where r")
-_WH = "how, what, what's, why, when, where, which, who"
 #: a question: it ends with "?", opens with a question word or an auxiliary, or asks to be told
 _QUESTION_MARK = re.compile(r"\?\s*$")
 _QUESTION_OPENING = _opening(
@@ -150,6 +184,16 @@ def clauses_of(content: str) -> list[Clause]:
     for i, part in enumerate(parts):
         if not re.search(r"[A-Za-z]{2}", part) or _REFERENCE.match(part):
             continue  # an id or a number of a list ("A, B and C"), a reference ("order 7")
+        if reported := _REPORTED.match(part):
+            part = part[reported.end() :].strip()
+            if not _ASKED_AFTER.match(part):  # "client's asking": it says who asks, no more
+                found.append(Clause(reported.group(0).strip(), False, False, True))
+                continue
+            found.append(Clause(part, True, True, False, _implied(part, True)))
+            continue
+        if _HYPOTHETICAL.match(part):
+            found.append(Clause(part, False, False, True))
+            continue
         question = _is_question(part)
         opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part)
         statement = bool(opens) and not _ASKS.search(part) and not question
@@ -157,6 +201,10 @@ def clauses_of(content: str) -> list[Clause]:
         context = i in reasons or bool(_BECAUSE.match(part)) or statement or negated
         fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
+    theirs = [c.request and bool(_THEIR_WISH.match(c.text)) for c in found]
+    if any(c.request and not their for c, their in zip(found, theirs, strict=True)):
+        # "the customer wants to add a server": the situation of what the sender asks
+        found = [replace(c, request=False) if t else c for c, t in zip(found, theirs, strict=True)]
     if payload:  # the text handed on asks for nothing; it tells which sense is meant
         found.append(Clause(payload, False, False))
     question = _is_question(content)

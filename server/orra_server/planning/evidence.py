@@ -159,7 +159,7 @@ def handing(text: str) -> str | None:
 #: a word of a thing asked for that is data, not a word of what is wanted ("ST-58830",
 #: "jlee@acme.com")
 _REFERENCE_WORD = re.compile(r"[\d@]")
-#: who, not what: "page whoever is on call"
+#: who, not what: "page whoever is on call", "ask her for them"
 _PEOPLE = frozenset(
     [
         "whoever",
@@ -171,6 +171,13 @@ _PEOPLE = frozenset(
         "anybody",
         "everyone",
         "everybody",
+        "me",
+        "us",
+        "you",
+        "him",
+        "her",
+        "them",
+        "it",
     ]
 )
 
@@ -225,9 +232,11 @@ def asked_thing(text: str, given: str = "") -> list[tuple[str, str]]:
 
 
 def acts(service: PlannedService) -> bool:
-    """Its description opens with a verb of doing, not of reporting."""
-    first = terms((service.description or "").split(" ", 1)[0])
-    return bool(first) and first[0] in _ACTING
+    """Its description opens with a verb of doing, not of reporting ("Opens a claim" does;
+    "Shows a lease's terms" does not, though both read as "get" among its words)."""
+    word = (service.description or "").split(" ", 1)[0].lower()
+    first = terms(word)
+    return word.startswith("open") or (bool(first) and first[0] in _ACTING - {"get"})
 
 
 def exact_fit(candidate: Candidate, data: dict[str, Any]) -> bool:

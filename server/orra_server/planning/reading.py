@@ -7,8 +7,10 @@ acts asked for (:mod:`.evidence`), which a service must do to be planned for the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from .base import PlanningRequest
 from .clauses import Clause, clauses_of
@@ -41,11 +43,12 @@ class Reading:
         content = str(request.action.get("content", ""))
         given = " ".join(v for v in request.data.values() if isinstance(v, str)).lower()
         clauses = clauses_of(content)
-        label = index.expand(terms(str(request.action.get("type", ""))))
-        words = index.expand(terms(content))
+        expand = partial(index.expand, names=_names(content))
+        label = expand(terms(str(request.action.get("type", ""))))
+        words = expand(terms(content))
         implied = [t for c in clauses for t in terms(" ".join(c.implied))]
         context = [
-            t for c in clauses if not c.request and not c.fine for t in index.expand(terms(c.text))
+            t for c in clauses if not c.request and not c.fine for t in expand(terms(c.text))
         ]
         asked = dict(
             act for c in clauses if c.request and not c.question if (act := asked_act(c.text))
@@ -57,7 +60,7 @@ class Reading:
                 if act and not _strange(act, index):  # done here, but not to this thing
                     asked.pop(act[0])
                 asked.update(thing)
-        return cls(clauses, label, context, [*label, *words, *implied], index.expand, asked, given)
+        return cls(clauses, label, context, [*label, *words, *implied], expand, asked, given)
 
     def query(self, clause: Clause, single: bool) -> list[str]:
         """A clause's own words; the type's too when it is the only one (the type is the
@@ -80,6 +83,16 @@ class Reading:
         if thing := _unknown_thing(clause, index, self.given):
             return "names " + ", ".join(f"'{word[:40]}'" for _, word in thing[:5])
         return ""
+
+
+#: a capitalised word after a word that is not (not the first of a sentence): a name, which
+#: no slip of spelling made ("who shoes Monty?")
+_NAME = re.compile(r"(?<=[a-z0-9,]\s)(?-i:[A-Z][a-z]+)\b")
+
+
+def _names(content: str) -> frozenset[str]:
+    """The stems of the names in ``content``: words to leave as they are, not to correct."""
+    return frozenset(t for name in _NAME.findall(content) for t in terms(name))
 
 
 def _strange(act: tuple[str, str], index: ServiceIndex) -> bool:

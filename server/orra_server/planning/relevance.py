@@ -166,9 +166,11 @@ def _fields(schema: dict) -> str:
     return " ".join(parts)
 
 
-#: how a description opens when the service reports: what follows is what it tells
+#: how a description opens when the service reports, or goes on ("Runs the rules on a table
+#: and lists the failing ones"): what follows is what it tells
 _REPORTING = re.compile(
-    r"^\s*(?:returns|shows|lists|reports|tells|gives|reads|looks up|answers)\b", re.IGNORECASE
+    r"(?:^\s*|\band\s+)(?:returns|shows|lists|reports|tells|gives|reads|looks up|answers)\b",
+    re.IGNORECASE,
 )
 
 
@@ -178,7 +180,7 @@ def _document(service: PlannedService) -> tuple[list[str], list[str]]:
     outputs = _fields(service.output_schema)
     description = service.description or ""
     own = f"{service.name} {service.name} {description}"
-    reporting = _REPORTING.match(description)  # what it tells, not that it tells
+    reporting = _REPORTING.search(description)  # what it tells, not that it tells
     told = f"{outputs} {description[reporting.end() :]}" if reporting else outputs
     return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(told)
 
@@ -218,12 +220,14 @@ class ServiceIndex:
     def known(self, term: str) -> bool:
         return term in self._idf
 
-    def expand(self, query: list[str]) -> list[str]:
+    def expand(self, query: list[str], names: frozenset[str] = frozenset()) -> list[str]:
         """``query`` with each word no service uses replaced by the catalog's word it most
         likely means: a misspelling of it ("recipt" → "receipt") or a part of a compound
         ("slip" in "payslip"); a word with no such match stays (it still weighs in
-        :meth:`coverage`)."""
-        return [term if term in self._idf else self._nearest(term) for term in query]
+        :meth:`coverage`), and so does one of the ``names`` ("Monty" is not "month")."""
+        return [
+            term if term in self._idf or term in names else self._nearest(term) for term in query
+        ]
 
     def _nearest(self, term: str) -> str:
         if len(term) < 4:

@@ -189,10 +189,14 @@ class SchemaFlowPlanner:
                     ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
                 else:
                     ranked = []
+                    own = set(reading.expand(terms(clause.text)))
                     for c in candidates:
                         if pointing and about & set(terms(" ".join(c.outputs))) & taken:
                             continue  # it finds "the machine that made L-3": a helper
                         name = c.service.name
+                        if clause.question and acts(c.service) and not _its_act_named(c, own):
+                            if not index.answers(own, c.service.name):
+                                continue  # "how much does U-22 owe?" asks no lock cut
                         fits = name in fitting  # data meant for this service lowers the bar
                         bar = MIN_COVERAGE * (0.5 if fits or name in reached else 1.0)
                         if index.coverage(query, name) < bar:
@@ -350,6 +354,11 @@ def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: 
     opens with: "email everyone…" asks a sender to send) or a word its helpers lack."""
     verb = terms((candidate.service.description or "").split(" ", 1)[0])
     return bool(set(verb) & set(goal.query)) or _named(index, goal, candidate, helpers)
+
+
+def _its_act_named(candidate: Candidate, words: set[str]) -> bool:
+    """The words name the act the service does: the verb its description opens with."""
+    return bool(set(terms((candidate.service.description or "").split(" ", 1)[0])) & words)
 
 
 def _quoted(text: str, limit: int = 200) -> str:
