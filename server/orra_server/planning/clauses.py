@@ -257,8 +257,14 @@ def _abbreviated(content: str, end: int) -> bool:
     return bool(word) and word.group(1).lower() in _ABBREVIATIONS
 
 
+#: a question that asks how to do something asks for help, not for a record's facts
+_HOW_TO = re.compile(r"^\s*how\s+(?:do|can|should|would|could)\s+(?:i|we|you)\b|^\s*how to\b", re.I)
+
+
 def _implied(text: str, question: bool) -> tuple[str, ...]:
     words = ("question", "answer") if question else ()
+    if question and _HOW_TO.match(text):
+        words = (*words, "help")
     if _WHERE_IS.match(text):
         words = (*words, "status")
     return (*words, "describe") if _WHAT_IS_ON.search(text) else words

@@ -3,21 +3,20 @@
 - **Data that fits.** A caller sends the fields it sends for a reason: when the data holds
   exactly the inputs one service needs (an ``orderId`` for an order lookup), that is strong
   evidence for it, whatever words the action uses ("S-80", "in dollars?").
-- **Relative thresholds.** A fixed share of words a service must cover makes a cliff: a clearly
-  relevant service just under it is dropped. When no service passes, the best one is still
-  taken if it stands clearly ahead of the rest of this catalog and uses the request's data.
+- **What is asked.** The act a request asks for ("cancel", "get it cancelled") and the thing
+  ("I want compensation"): a service must do and name them to be planned for them.
 - **Refusals that say why.** When nothing is planned, the message names the closest service
-  and what kept it out.
+  and what kept it out. (When nothing matched well enough, :mod:`.rescue` looks for a plan
+  the data and the catalog still point to.)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from .base import PlanningRequest
-from .chain import CONTENT_FIELDS, Candidate, Chain, ChainError, norm
+from .chain import CONTENT_FIELDS, Candidate, norm
 from .clauses import POLITE_OPENING
 from .relevance import ServiceIndex, spelled, terms
 from .service import PlannedService
@@ -25,23 +24,15 @@ from .service import PlannedService
 __all__ = [
     "LIGHT_VERBS",
     "QUESTION_TO_ACTOR",
-    "RESCUE_COVERAGE",
-    "RESCUE_MARGIN",
     "acts",
     "asked_act",
     "asked_thing",
     "closest",
     "exact_fit",
     "handing",
-    "rescue",
     "specific",
     "told",
 ]
-
-#: the least share of the action's weighted words the clear winner of a catalog must cover
-RESCUE_COVERAGE = 0.05
-#: and by how much its score must lead the runner-up's
-RESCUE_MARGIN = 1.5
 
 
 #: what a question weighs for a service that acts (sends, starts, files…) rather than reports: a
@@ -260,95 +251,6 @@ def specific(candidate: Candidate, data: dict[str, Any], candidates: list[Candid
     if len(given) > 1:
         return True
     return not any(given & {norm(f) for f in c.inputs} for c in candidates if c is not candidate)
-
-
-def rescue(
-    request: PlanningRequest,
-    candidates: list[Candidate],
-    index: ServiceIndex,
-    query: list[str],
-    asked: Mapping[str, str] | None = None,
-    question: bool = False,
-) -> tuple[Chain | None, list[str]]:
-    """When no part of the action matched a service well enough: a plan for the service the
-    data fits exactly (when it fits several, the one the words favour), else for the catalog's
-    clear winner if its plan uses the request's data; or why not. Never a service that does
-    not do an act the request ``asked`` for (stem → word) (a rescue reads a vague request, not a
-    different one), unless several fields of the data fit it exactly. A ``question`` prefers
-    services that report over those that act."""
-    data = request.data
-    failures: list[str] = []
-
-    def score(c: Candidate) -> float:  # a question asks for a fact, not for an act
-        weight = QUESTION_TO_ACTOR if question and acts(c.service) else 1.0
-        return weight * index.score(query, c.service.name)
-
-    fits = sorted(
-        (c for c in candidates if exact_fit(c, data)), key=lambda c: (-score(c), c.service.name)
-    )
-    # the data fits one service, or the words favour one of those it fits
-    order = [c for c in fits[:1] if len(fits) == 1 or score(c) > score(fits[1])]
-    ranked = index.ranked(query)
-    if ranked and ranked[0][0] > 0:
-        best, name = ranked[0]
-        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-        if best >= RESCUE_MARGIN * runner_up and index.coverage(query, name) >= RESCUE_COVERAGE:
-            order.append(next(c for c in candidates if c.service.name == name))
-    asked = asked or {}
-
-    def does_what_is_asked(candidate: Candidate, sure: bool) -> bool:
-        name = candidate.service.name
-        absent = {stem for stem in asked if stem not in index.words_of(name)}
-        missing = sorted(asked[stem] for stem in absent)
-        if asked and len(missing) == len(asked) and not sure:
-            acts_asked = ", ".join(f"'{w}'" for w in missing)
-            failures.append(f"'{name}' does not do what is asked ({acts_asked})")
-            return False
-        return True
-
-    def chain_to(candidate: Candidate) -> Chain | None:
-        trial = Chain(request, candidates)
-        try:
-            trial.try_add(candidate)
-        except ChainError as exc:
-            failures.append(str(exc))
-            return None
-        return trial
-
-    for candidate in order:
-        fit = candidate in fits
-        # fields that say it all ("move D-19 to …") need no verb of the service's
-        if not does_what_is_asked(candidate, sure=fit and len(data) > 1):
-            continue
-        if fit:  # the words may favour a service the fitting one feeds ("when does the
-            # branch of booking RZ-7 close": the lookup, then the branch's hours)
-            for goal in _fed_by(candidate, candidates, score)[:_FED_TRIED]:
-                trial = chain_to(goal) if does_what_is_asked(goal, sure=False) else None
-                if trial and candidate.service.name in {s.component for s in trial.steps}:
-                    return trial, failures
-        trial = chain_to(candidate)
-        if trial and (fit or trial.data_used()):
-            return trial, failures
-    return None, failures
-
-
-#: how many of the services a rescued one feeds are tried as the chain's end
-_FED_TRIED = 3
-
-
-def _fed_by(
-    source: Candidate, candidates: list[Candidate], score: Callable[[Candidate], float]
-) -> list[Candidate]:
-    """The services that take an output of ``source`` and that the words favour over it, the
-    most favoured first."""
-    outputs = {norm(o) for o in source.outputs}
-    own = score(source)
-    fed = [
-        (score(c), c)
-        for c in candidates
-        if c is not source and outputs & {norm(f) for f in c.required}
-    ]
-    return [c for s, c in sorted(fed, key=lambda sc: (-sc[0], sc[1].service.name)) if s > own]
 
 
 def closest(

@@ -24,13 +24,13 @@ from .evidence import (
     acts,
     closest,
     exact_fit,
-    rescue,
     specific,
 )
 from .grounding_spec import best_service_for
 from .plan import Plan, execution_levels
 from .reading import Reading
 from .relevance import ServiceIndex, terms
+from .rescue import rescue
 from .service import PlannedService
 
 __all__ = ["SchemaFlowPlanner"]
@@ -115,7 +115,8 @@ class SchemaFlowPlanner:
         # a part that cannot be planned does not veto the rest (its provenance says so)
         if not chain.steps:
             asks = [c for c in reading.clauses if c.request and not c.fine]
-            question = bool(asks) and all(c.question for c in asks)
+            questions = bool(asks) and all(c.question for c in asks)
+            question = " ".join(c.text for c in asks) if questions else ""
             chain, failed = rescue(
                 request, candidates, index, reading.everything, reading.asked, question
             )
@@ -194,9 +195,8 @@ class SchemaFlowPlanner:
                         if pointing and about & set(terms(" ".join(c.outputs))) & taken:
                             continue  # it finds "the machine that made L-3": a helper
                         name = c.service.name
-                        if clause.question and acts(c.service) and not _its_act_named(c, own):
-                            if not index.answers(own, c.service.name):
-                                continue  # "how much does U-22 owe?" asks no lock cut
+                        if clause.question and not _answers(index, c, own):
+                            continue  # "how much does U-22 owe?" asks no lock cut
                         fits = name in fitting  # data meant for this service lowers the bar
                         bar = MIN_COVERAGE * (0.5 if fits or name in reached else 1.0)
                         if index.coverage(query, name) < bar:
@@ -356,9 +356,13 @@ def _asked_for(index: ServiceIndex, goal: _Goal, candidate: Candidate, helpers: 
     return bool(set(verb) & set(goal.query)) or _named(index, goal, candidate, helpers)
 
 
-def _its_act_named(candidate: Candidate, words: set[str]) -> bool:
-    """The words name the act the service does: the verb its description opens with."""
-    return bool(set(terms((candidate.service.description or "").split(" ", 1)[0])) & words)
+def _answers(index: ServiceIndex, candidate: Candidate, words: set[str]) -> bool:
+    """A question in ``words`` may be answered by the service: it reports, or the question
+    names the act it does (the verb its description opens with), or what it tells."""
+    if not acts(candidate.service):
+        return True
+    act = terms((candidate.service.description or "").split(" ", 1)[0])
+    return bool(set(act) & words) or index.answers(words, candidate.service.name) > 0
 
 
 def _quoted(text: str, limit: int = 200) -> str:
