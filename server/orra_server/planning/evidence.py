@@ -122,10 +122,13 @@ def asked_act(text: str) -> tuple[str, str] | None:
     return (verb[0], word) if verb and verb[0] in _ASKED_ACTS else None
 
 
-#: a verb of telling, then what is told: "message them that calls are 10-1"
+#: a verb of telling, then what is told: "message them that calls are 10-1", "give her a
+#: heads-up she's nervous", "let them know someone will be there by 4"
 _TELLING = re.compile(
     r"\b(?:send|sends|message|tell|email|text|notify|remind|warn|know|heads[- ]up|line)\b"
-    r"[^.?!]*?\s(?:that|saying)\s",
+    r"[^.?!]*?\s(?:that|saying)\s"
+    r"|\b(?:know|heads[- ]up)\s+(?=(?:she|he|they|we|i|it|someone|there|the|his|her|their|our"
+    r"|your)\b)",
     re.IGNORECASE,
 )
 
@@ -177,6 +180,13 @@ _PEOPLE = frozenset(
 _PARTICLES = frozenset(["up", "down", "out", "off", "in", "on", "over", "back", "away"])
 
 
+#: verbs whose object is whom the message goes to ("text the owner", "ping whoever is on")
+_ADDRESSING = frozenset(
+    """
+    message email e-mail text notify tell ping remind contact call phone ring page alert warn
+    inform update dm
+    """.split()  # noqa: SIM905 (a word list reads better as words)
+)
 #: what an object that is a saying opens with: "note that …", "check whether …"
 _SAYING = re.compile(r"\s*(?:that|if|whether|how|what|when|where|who|why)\b", re.IGNORECASE)
 #: what is sent is a message, whatever it is called: "send IMP-4 a note: …"
@@ -205,6 +215,8 @@ def asked_thing(text: str, given: str = "") -> list[tuple[str, str]]:
     if wish and not wish.group("to"):
         rest = text[wish.end() :]
     elif (act := asked_act(text)) and act[0] not in LIGHT_VERBS:
+        if act[1].lower() in _ADDRESSING:
+            return []  # "message whoever's teaching it": its object is who, not what
         rest = (_verb_phrase(text) or "").partition(" ")[2]
     else:
         return []
