@@ -97,7 +97,7 @@ def _names(content: str) -> frozenset[str]:
 
 def _strange(act: tuple[str, str], index: ServiceIndex) -> bool:
     """No service of the catalog does the act (a light verb's object is the act)."""
-    return act[0] not in LIGHT_VERBS and not index.known(act[0])
+    return act[0] not in LIGHT_VERBS and not index.does(act[0])
 
 
 def _unknown_thing(clause: Clause, index: ServiceIndex, given: str) -> list[tuple[str, str]]:

@@ -185,6 +185,42 @@ def _document(service: PlannedService) -> tuple[list[str], list[str]]:
     return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(told)
 
 
+#: a word followed by one of these is used as a verb: "books the farrier", "texts a customer"
+_VERB_USE = re.compile(
+    r"\b([A-Za-z]+)\s+(?:a|an|the|its|their|his|her|your|our|every|each|any|all|one|up|out)\b"
+)
+#: a light verb's object is the act: "Takes a card payment", "Makes a booking"
+_LIGHT_USE = re.compile(
+    r"^\s*(?:takes|makes|gives|runs|does|puts|sets|handles|carries out)\s+(?:a|an|the)?\s*"
+    r"([A-Za-z]+)(?:\s+([A-Za-z]+))?",
+    re.IGNORECASE,
+)
+#: the verbs of sending a message: one act, whichever a service names
+_SENDING = (
+    "send text sms email mail message notify ping page alert warn dm remind contact call phone "
+    "ring tell whatsapp"
+)
+_SENDING_STEMS = frozenset(terms(_SENDING))
+#: who does an act: "submitter", "fetcher", "scanner" name a service by what it does
+_AGENT = re.compile(r"(?:er|or)$")
+
+
+def _acts_of(service: PlannedService) -> set[str]:
+    """The stems of what the service does: its description's verbs (the first word, words used
+    as verbs: "…, books the empty-unit inspection", a light verb's object: "Takes a payment")
+    and the words of its name ("lesson-book", "expense-submitter")."""
+    description = service.description or ""
+    words = [description.split(" ", 1)[0], *_VERB_USE.findall(description)]
+    if light := _LIGHT_USE.match(description):
+        words += [w for w in light.groups() if w]
+    for word in re.split(r"[-_\s]", service.name):
+        words += [word, _AGENT.sub("", word), re.sub(r"(\w)\1(?:er|or)$", r"\1", word)]
+    acts = {t for word in words for t in terms(word)}
+    if acts & _SENDING_STEMS:
+        acts.add("send")
+    return acts
+
+
 @dataclass
 class ServiceIndex:
     """BM25 (k1 = 1.2, b = 0.75) with the catalog as the corpus."""
@@ -198,6 +234,8 @@ class ServiceIndex:
     _average: float = field(default=1.0, init=False)
     #: each service's output words: where the answer to a question is found
     _outputs: dict[str, set[str]] = field(default_factory=dict, init=False)
+    #: the stems of what each service does (its verbs, not its nouns)
+    _acts: dict[str, set[str]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         frequency: Counter[str] = Counter()
@@ -207,6 +245,7 @@ class ServiceIndex:
             self._lengths[service.name] = len(document)
             frequency.update(set(document))
             self._outputs[service.name] = set(outputs)
+            self._acts[service.name] = _acts_of(service)
         count = len(self.services) or 1
         self._average = sum(self._lengths.values()) / count or 1.0
         self._idf = {
@@ -219,6 +258,13 @@ class ServiceIndex:
 
     def known(self, term: str) -> bool:
         return term in self._idf
+
+    def does(self, term: str, name: str | None = None) -> bool:
+        """A service (``name``, or any) does ``term``, a verb's stem: "stop" in "bus stop" is
+        no act, and every way of sending a message is one."""
+        acts = [self._acts[name]] if name else self._acts.values()
+        term = "send" if term in _SENDING_STEMS else term
+        return any(term in done for done in acts)
 
     def expand(self, query: list[str], names: frozenset[str] = frozenset()) -> list[str]:
         """``query`` with each word no service uses replaced by the catalog's word it most

@@ -66,7 +66,7 @@ def rescue(
 
     def does_what_is_asked(candidate: Candidate, sure: bool) -> bool:
         name = candidate.service.name
-        absent = {stem for stem in asked if stem not in index.words_of(name)}
+        absent = {stem for stem in asked if not index.does(stem, name)}
         missing = sorted(asked[stem] for stem in absent)
         if asked and len(missing) == len(asked) and not sure:
             acts_asked = ", ".join(f"'{w}'" for w in missing)
