@@ -34,7 +34,8 @@ def _anywhere(words: str) -> re.Pattern[str]:
 
 #: words that split an action into parts ("classify it, route it and …", "X, so Y")
 _BREAK = re.compile(
-    r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|(?<=\?)\s+(?=\w)|\s+-\s+|\s+and then\s+|\s+and\s+"
+    r",\s*(?:and\s+|then\s+|so\s+)?|;\s*|(?<=\?)\s+(?=\w)|\s+-\s+|\s+and then\s+"
+    r"|(?<!\bgo)(?<!\bcome)(?<!\btry)\s+and\s+"
     r"|\s+then\s+|\s+so\s+(?!far\b|much\b|many\b|long\b|well\b)(?=[a-z])|\s+(?=because\s)"
     r"|\s+(?=rather than\s|instead of\s)"
     # a sentence's end: "… is in pieces. I want compensation" (not "Dr. Lee", "No. 5")
@@ -65,11 +66,14 @@ _ASKS = _anywhere(
 #: how a request is put politely before its verb ("please", "can you", "just")
 POLITE_OPENING = re.compile(
     r"^\s*(?:(?:please|pls|plz|kindly|just|can you|could you|would you|will you|can we|"
-    r"could we|can u|could u)\b[\s,]*)+",
+    r"could we|can u|could u|can someone|could someone|can somebody|could somebody)\b[\s,]*)+",
     re.IGNORECASE,
 )
 #: a request put politely as a question asks for work, not for a fact
-_POLITE = _opening("can you, could you, would you, will you, can we, could we, can i, could i")
+_POLITE = _opening(
+    "can you, could you, would you, will you, can we, could we, can i, could i, can someone, "
+    "could someone, can somebody, could somebody"
+)
 #: a statement that something is fine: its words name what the request is *not* about
 _FINE = _anywhere(
     "is fine, are fine, is ok, is okay, is good, is working, are working, works fine, "
@@ -122,6 +126,14 @@ _THEIR_WISH = re.compile(
     r"^\s*(?:(?:the|a|an|my|our|his|her|their|this|that|he|she|they|someone|mr|mrs|ms|dr)\b"
     r"|[\w-]*\d[\w-]*|(?-i:[A-Z])[\w'-]*(?=\s+(?:wants|needs)\b))"
     r"(?:\s+[\w'@.()-]+){0,5}?\s+(?:wants|needs|would like|is after|is hoping|wanting)\b",
+    re.IGNORECASE,
+)
+#: a clause that says which part of the answer is wanted ("Only the number please", "just
+#: need the company for the spreadsheet"): it narrows the question, it asks for nothing more
+_ONLY = re.compile(
+    r"^\s*(?:only|just)\s+(?:(?:need|want|after|asking for|wanting)\s+)?"
+    r"(?:the|a|an|their|his|her|its|my|our)\s+[\w'-]+(?:\s+[\w'-]+)?"
+    r"(?:\s+(?:please|pls|thanks|then|for\b.*))?\W*$",
     re.IGNORECASE,
 )
 _WHAT_IS_ON = _anywhere("what's in, what's on, what is in, what is on, what are in, what are on")
@@ -197,7 +209,12 @@ def clauses_of(content: str) -> list[Clause]:
         question = _is_question(part)
         opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part)
         statement = bool(opens) and not _ASKS.search(part) and not question
-        negated = bool(_NEGATED.match(part) or _REMARK.match(part) or _AGREES.search(part))
+        negated = bool(
+            _NEGATED.match(part)
+            or _REMARK.match(part)
+            or _AGREES.search(part)
+            or (i > 0 and _ONLY.match(part))  # after what it narrows
+        )
         context = i in reasons or bool(_BECAUSE.match(part)) or statement or negated
         fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
