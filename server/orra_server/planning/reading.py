@@ -44,7 +44,7 @@ class Reading:
         given = " ".join(v for v in request.data.values() if isinstance(v, str)).lower()
         clauses = clauses_of(content)
         expand = partial(index.expand, names=_names(content))
-        label = expand(terms(str(request.action.get("type", ""))))
+        label = [t for t in expand(terms(str(request.action.get("type", "")))) if t not in _GENERIC]
         words = expand(terms(content))
         implied = [t for c in clauses for t in terms(" ".join(c.implied))]
         context = [
@@ -85,6 +85,8 @@ class Reading:
         return ""
 
 
+#: action types that say only that something is asked ("request", "question"): no label
+_GENERIC = frozenset(terms("request question task action ask query general misc other inquiry"))
 #: a capitalised word after a word that is not (not the first of a sentence): a name, which
 #: no slip of spelling made ("who shoes Monty?")
 _NAME = re.compile(r"(?<=[a-z0-9,]\s)(?-i:[A-Z][a-z]+)\b")
