@@ -8,8 +8,10 @@ from typing import Any
 from planning.eval_model import service
 from planning.test_schema_flow import _service, components, plan
 
-from orra_server.planning import ServiceSpec
+from orra_server.planning import PlanningRequest, ServiceSpec
 from orra_server.planning.clauses import clauses_of, pointer
+from orra_server.planning.evidence import acts, asked_thing, told
+from orra_server.planning.reading import Reading
 from orra_server.planning.relevance import ServiceIndex, terms
 
 
@@ -377,3 +379,157 @@ def test_a_message_is_asked_for_in_many_words_and_its_text_is_not_the_request() 
     for content in ("give D-7 a heads-up that the truck is in for service", "tell D-7 it's off"):
         outcome = plan(FLEET, "fleet", content, {"driverId": "D-7"})
         assert components(outcome) == ["driver-message"], content
+
+
+# Round 6: over-planning and chains (docs/planner.md, "Sixth round").
+
+LOCKERS = _catalog(
+    (
+        "tenancy-lookup",
+        "Who rents a storage unit, since when, and what they owe in rent.",
+        {"unitId": "string"},
+        {"customerId": "string", "arrears": "number"},
+    ),
+    (
+        "padlock-removal",
+        "Books the removal of a tenant's padlock from a unit when the key is lost.",
+        {"unitId": "string", "reason": "string"},
+        {"jobId": "string"},
+    ),
+    (
+        "customer-text",
+        "Texts a customer.",
+        {"customerId": "string", "message": "string"},
+        {"sent": "boolean"},
+    ),
+    (
+        "parcel-tracking",
+        "Where a parcel held for a tenant is and when it came in.",
+        {"trackingNumber": "string"},
+        {"location": "string", "arrivedAt": "string"},
+    ),
+    (
+        "parcel-sms",
+        "Sends a parcel-arrival SMS to a phone number.",
+        {"phoneNumber": "string", "message": "string"},
+        {"sent": "boolean"},
+    ),
+    (
+        "order-status",
+        "Shows an order's status for the packing shop: paid, packed or collected.",
+        {"orderId": "string"},
+        {"status": "string"},
+    ),
+    (
+        "monthly-statement",
+        "A customer's statement of charges for a month.",
+        {"customerId": "string", "month": "string"},
+        {"total": "number"},
+    ),
+    (
+        "unit-card",
+        "The card we keep on a unit: size, gate, the tenant and their key holder.",
+        {"unitId": "string"},
+        {"size": "string", "keyHolder": "string", "customerId": "string"},
+    ),
+    (
+        "application-file",
+        "Files a tenancy application for a customer at a store.",
+        {"customerId": "string", "storeId": "string"},
+        {"applicationId": "string"},
+    ),
+    (
+        "repair-request",
+        "Raises a repair request for a unit's door or lock.",
+        {"unitId": "string", "description": "string"},
+        {"requestId": "string"},
+    ),
+)
+
+
+def _lockers(content: str, data: dict[str, Any], action: str = "question"):
+    return plan(LOCKERS, action, content, data)
+
+
+def test_who_asks_and_what_might_be_done_later_ask_for_nothing() -> None:
+    """ "client's asking", "she's emailed to ask" say who asks; "might have to …", "I'll ring
+    them myself" what may be done later; "the customer wants to …" beside a question is the
+    situation. None adds a step; what a report of asking goes on to ask is the question."""
+    read = clauses_of("what's the balance on C-4? client's asking")
+    assert [(c.request, c.fine) for c in read] == [(True, False), (False, True)]
+    read = clauses_of("customer C-9 emailed asking when it expires")
+    assert [(c.text, c.question) for c in read] == [("when it expires", True)]
+    for later in ("might have to call the courier if it's late", "I'll ring them myself"):
+        assert not clauses_of(f"where is 88123? {later}")[-1].request, later
+    read = clauses_of("where is 88123? the customer wants to collect it")
+    assert [c.request for c in read] == [True, False]
+    assert clauses_of("C-4 wants a refund")[0].request  # alone, their wish is the request
+    outcome = _lockers(
+        "how much does the tenant in U-7 owe? she's emailed to ask", {"unitId": "U-7"}
+    )
+    assert components(outcome) == ["tenancy-lookup"]
+
+
+def test_a_question_plans_no_service_that_acts_unless_it_names_the_act_or_tells_the_answer() -> (
+    None
+):
+    """ "how much does the tenant in U-7 owe?" shares "tenant" with the padlock removal, which
+    acts; the lookup reports. "Shows …" reports though its word reads as "get", like "opens"."""
+    outcome = _lockers("how much does the tenant in U-7 owe us?", {"unitId": "U-7"})
+    assert components(outcome) == ["tenancy-lookup"]
+    shows, books = LOCKERS[5], LOCKERS[1]
+    assert not acts(shows) and acts(books)
+
+
+def test_the_record_the_data_names_answers_a_question_nothing_else_answers() -> None:
+    """ "has 88123 come in yet?" names no word of the tracking's; the data names the parcel, and
+    the service that reports on it answers. A name is no slip of spelling ("Monty" is not
+    "month"), and the broadest record answers a vague question about its id."""
+    outcome = _lockers("has 88123 arrived yet?", {"trackingNumber": "88123"})
+    assert components(outcome) == ["parcel-tracking"]
+    outcome = _lockers("whose is U-2 these days?", {"unitId": "U-2"})
+    assert components(outcome) == ["unit-card"]
+    action = {"type": "question", "content": "who looks after Monty these days?"}
+    request = PlanningRequest(action=action, data={}, services=LOCKERS)
+    assert "month" not in Reading.of(request, ServiceIndex(LOCKERS)).everything
+
+
+def test_an_act_is_one_a_service_does_not_a_noun_it_shares() -> None:
+    """ "order a padlock for U-7" asks to order: the packing shop's "order" is a thing it
+    reports on, so nothing here orders. Every way of sending a message is one act."""
+    outcome = _lockers("order a padlock for U-7", {"unitId": "U-7", "orderId": "O-1"}, "request")
+    assert outcome.plan is None and "does 'order'" in outcome.reason
+    index = ServiceIndex(LOCKERS)
+    assert all(index.does(terms(verb)[0]) for verb in ("text", "email", "send", "notify"))
+    assert not index.does("order") and index.known("order")
+
+
+def test_a_generic_action_type_is_no_label_and_a_vague_request_follows_its_data() -> None:
+    """The type "request" says only that something is asked: it does not match the repair
+    *request*; "go ahead" with what a filing takes is the filing."""
+    data = {"customerId": "C-1", "storeId": "ST-2"}
+    assert components(_lockers("go ahead", data, "request")) == ["application-file"]
+    index = ServiceIndex(LOCKERS)
+    for generic, label in (("request", []), ("question", []), ("refund", terms("refund"))):
+        action = {"type": generic, "content": "go ahead"}
+        request = PlanningRequest(action=action, data={}, services=LOCKERS)
+        assert Reading.of(request, index).label == label, generic
+
+
+def test_the_addressee_is_who_not_what_and_the_message_is_not_the_request() -> None:
+    """ "message whoever's teaching it that …": whoever is no thing asked for; "ask her for
+    them" neither; what a heads-up or "let them know" says is the message."""
+    assert asked_thing("message whoever's teaching it that he is late") == []
+    assert asked_thing("ask her for them") == []
+    assert told("give her a heads-up she's nervous") == "give her a heads-up "
+    assert told("let them know someone will be there by 4") == "let them know "
+
+
+def test_polite_asks_one_act_in_two_verbs_and_a_narrowed_answer() -> None:
+    """ "can someone lock U-5?" asks for work; "go and do" is one act; "Only the number
+    please" after a question asks for nothing more; "how do I …" asks for help."""
+    assert not clauses_of("can someone lock U-5 for me?")[0].question
+    assert [c.text for c in clauses_of("go and check U-5")] == ["go and check U-5"]
+    read = clauses_of("How many parcels came for U-5? Only the number please.")
+    assert [c.request for c in read] == [True, False]
+    assert "help" in clauses_of("How do I reset my gate PIN?")[0].implied

@@ -201,6 +201,12 @@ _SENDING = (
     "ring tell whatsapp"
 )
 _SENDING_STEMS = frozenset(terms(_SENDING))
+#: how a description of a service that reports opens: a verb of telling, or what it tells
+_REPORTS = re.compile(
+    r"^\s*(?:returns|shows|lists|reports|tells|gives|reads|looks up|answers|finds|checks|a|an"
+    r"|the|who|what|where|when|which|whether|how|latest|current|everything)\b",
+    re.IGNORECASE,
+)
 #: who does an act: "submitter", "fetcher", "scanner" name a service by what it does
 _AGENT = re.compile(r"(?:er|or)$")
 
@@ -208,12 +214,14 @@ _AGENT = re.compile(r"(?:er|or)$")
 def _acts_of(service: PlannedService) -> set[str]:
     """The stems of what the service does: its description's verbs (the first word, words used
     as verbs: "…, books the empty-unit inspection", a light verb's object: "Takes a payment")
-    and the words of its name ("lesson-book", "expense-submitter")."""
+    and the words of its name ("lesson-book", "payment-capture", "expense-submitter"; only the
+    last for a service that reports: "order-status" does not order)."""
     description = service.description or ""
     words = [description.split(" ", 1)[0], *_VERB_USE.findall(description)]
     if light := _LIGHT_USE.match(description):
         words += [w for w in light.groups() if w]
-    for word in re.split(r"[-_\s]", service.name):
+    named = re.split(r"[-_\s]", service.name)
+    for word in named[-1:] if _REPORTS.match(description) else named:
         words += [word, _AGENT.sub("", word), re.sub(r"(\w)\1(?:er|or)$", r"\1", word)]
     acts = {t for word in words for t in terms(word)}
     if acts & _SENDING_STEMS:
