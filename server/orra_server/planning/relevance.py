@@ -211,22 +211,26 @@ _REPORTS = re.compile(
 _AGENT = re.compile(r"(?:er|or)$")
 
 
-def _acts_of(service: PlannedService) -> set[str]:
+def _acts_of(service: PlannedService) -> frozenset[str]:
+    return _cached_acts(service.name, service.description or "")
+
+
+@lru_cache(maxsize=4096)  # a catalog's services are read again at every plan
+def _cached_acts(name: str, description: str) -> frozenset[str]:
     """The stems of what the service does: its description's verbs (the first word, words used
     as verbs: "…, books the empty-unit inspection", a light verb's object: "Takes a payment")
     and the words of its name ("lesson-book", "payment-capture", "expense-submitter"; only the
     last for a service that reports: "order-status" does not order)."""
-    description = service.description or ""
     words = [description.split(" ", 1)[0], *_VERB_USE.findall(description)]
     if light := _LIGHT_USE.match(description):
         words += [w for w in light.groups() if w]
-    named = re.split(r"[-_\s]", service.name)
+    named = re.split(r"[-_\s]", name)
     for word in named[-1:] if _REPORTS.match(description) else named:
         words += [word, _AGENT.sub("", word), re.sub(r"(\w)\1(?:er|or)$", r"\1", word)]
     acts = {t for word in words for t in terms(word)}
     if acts & _SENDING_STEMS:
         acts.add("send")
-    return acts
+    return frozenset(acts)
 
 
 @dataclass
@@ -243,7 +247,7 @@ class ServiceIndex:
     #: each service's output words: where the answer to a question is found
     _outputs: dict[str, set[str]] = field(default_factory=dict, init=False)
     #: the stems of what each service does (its verbs, not its nouns)
-    _acts: dict[str, set[str]] = field(default_factory=dict, init=False)
+    _acts: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         frequency: Counter[str] = Counter()
