@@ -38,6 +38,8 @@ _BREAK = re.compile(
     r"|(?<!\bgo)(?<!\bcome)(?<!\btry)\s+and\s+"
     r"|\s+then\s+|\s+so\s+(?!far\b|much\b|many\b|long\b|well\b)(?=[a-z])|\s+(?=because\s)"
     r"|\s+(?=rather than\s|instead of\s)"
+    r"|\s+(?=(?:before|until|till|once|after|while)\s+(?:we|you|they|he|she|it|someone|somebody)"
+    r"(?:'s|'re|'ve)?\s)"
     # a sentence's end: "… is in pieces. I want compensation" (not "Dr. Lee", "No. 5")
     r"|(?-i:(?<=[a-z0-9][.!])\s+(?=[A-Z]))",
     re.IGNORECASE,
@@ -49,6 +51,12 @@ _ABBREVIATIONS = frozenset(
 _WH = "how, what, what's, why, when, where, which, who"
 #: how a reason opens: "because …", "since our sponsor pulled out, …", "now that …"
 _BECAUSE = _opening("because, since, given that, now that, seeing as, seeing that, as")
+#: how the time of the request is given: "before we drill it", "when the van gets in, …"
+_TIMING = re.compile(
+    r"^\s*(?:before|until|till|once|after|while|when|whenever|as soon as)\s+(?:we|i|you|they|he"
+    r"|she|it|someone|somebody|the|our|their|his|her|its|this|that)\b(?![^?]*\?)",
+    re.IGNORECASE,
+)
 #: how a statement opens: a subject, not a verb
 _SUBJECT = _opening(
     "the, a, an, my, our, his, her, their, its, this, that, these, those, i, i'm, i've, we, "
@@ -215,7 +223,8 @@ def clauses_of(content: str) -> list[Clause]:
             or _AGREES.search(part)
             or (i > 0 and _ONLY.match(part))  # after what it narrows
         )
-        context = i in reasons or bool(_BECAUSE.match(part)) or statement or negated
+        timing = bool(_TIMING.match(part))
+        context = i in reasons or bool(_BECAUSE.match(part) or timing) or statement or negated
         fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
     theirs = [c.request and bool(_THEIR_WISH.match(c.text)) for c in found]
