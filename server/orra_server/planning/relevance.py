@@ -246,6 +246,8 @@ class ServiceIndex:
     _average: float = field(default=1.0, init=False)
     #: each service's output words: where the answer to a question is found
     _outputs: dict[str, set[str]] = field(default_factory=dict, init=False)
+    #: the catalog's words by their first five letters: a word's family shares them
+    _by_prefix: dict[str, list[str]] = field(default_factory=dict, init=False)
     #: the stems of what each service does (its verbs, not its nouns)
     _acts: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
 
@@ -258,6 +260,8 @@ class ServiceIndex:
             frequency.update(set(document))
             self._outputs[service.name] = set(outputs)
             self._acts[service.name] = _acts_of(service)
+        for term in frequency:
+            self._by_prefix.setdefault(term[:5], []).append(term)
         count = len(self.services) or 1
         self._average = sum(self._lengths.values()) / count or 1.0
         self._idf = {
@@ -292,7 +296,7 @@ class ServiceIndex:
             return term
         if len(term) >= 5 and _english(term):  # a word of its own ("spend" is not "send"),
             # but maybe of a family the catalog uses ("respond" for "response")
-            family = [w for w in self._idf if _family(w, term)]
+            family = [w for w in self._by_prefix.get(term[:5], ()) if _family(w, term)]
             if family:
                 return min(family, key=lambda w: (-len(os.path.commonprefix([w, term])), w))
         elif len(term) >= 5:  # a slip: one in a short word, two in a long one, the first
