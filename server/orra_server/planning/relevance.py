@@ -100,10 +100,18 @@ _LITERALS = re.compile(
 )  # from a word's start: linear
 
 
+_SPAN = {"know": 6}
 #: verbs of two words that mean one ("send these shoes back" is "return these shoes"): the
-#: particle may come after the object
+#: particle may come after the object, of up to three words (six for whom to let know: "let
+#: whoever first ringed AJ-66 know")
 _PHRASAL = [
-    (re.compile(rf"\b(?:{verbs})\b((?:\s+[\w'-]+){{0,3}}?)\s+{particle}\b", re.IGNORECASE), one)
+    (
+        re.compile(
+            rf"\b(?:{verbs})\b((?:\s+[\w'-]+){{0,{_SPAN.get(particle, 3)}}}?)\s+{particle}\b",
+            re.IGNORECASE,
+        ),
+        one,
+    )
     for verbs, particle, one in (
         ("send|sending|sent|bring|brought|give|gave|take|took|ship|post|mail", "back", "return"),
         ("call|calling|called", "off", "cancel"),
