@@ -94,7 +94,14 @@ _AGREES = _anywhere("works for us, works for me, suits us, suits me, is fine by 
 _NEGATED = _opening("don't, dont, do not, not, never, no need to, without, rather than, instead of")
 #: a part that only points at a record: "account 6610093381", "PO-77812" (its words are the
 #: data's label; they ask for nothing)
-_REFERENCE = re.compile(r"^\s*(?:[A-Za-z]+\s+)?#?[\w-]*\d[\w-]*\W*$")
+_REFERENCE = re.compile(
+    r"^\s*(?:(?!(?:{})\b)[A-Za-z]+\s+)?#?[\w-]*\d[\w-]*\W*$".format(
+        "message|email|e-mail|text|tell|remind|call|ring|phone|ping|notify|contact|page|cancel|renew"
+        "|book|refund|check|track|find|open|close|pay|ship|print|approve|reject|delete|remove|restart"
+        "|send|chase|escalate|flag|hold|release|reset|unlock|lock|block|suspend|reinstate|redeem"
+    ),
+    re.IGNORECASE,
+)
 #: a remark that asks for nothing ("just checking", "just wondering")
 _REMARK = re.compile(
     r"^\s*(?:just\s+)?(?:checking|asking|wondering|curious|saying|fyi|thanks|thank you|cheers"
@@ -144,6 +151,12 @@ _ONLY = re.compile(
     r"(?:\s+(?:please|pls|thanks|then|for\b.*))?\W*$",
     re.IGNORECASE,
 )
+#: a part that describes who or what was just named (", who first ringed SX-4,"): no question
+_RELATIVE = re.compile(r"^\s*(?:who|whom|whose|which)\b(?![^?]*\?)", re.IGNORECASE)
+#: a part that is what a message is to say (", that the club's insurance has lapsed")
+_SAID = re.compile(r"^\s*that\b(?![^?]*\?)", re.IGNORECASE)
+#: a verb by which a message is sent: what follows ", that …" is its text
+_TOLD = _anywhere("message, email, e-mail, text, tell, remind, notify, warn, let, ping, inform")
 _WHAT_IS_ON = _anywhere("what's in, what's on, what is in, what is on, what are in, what are on")
 #: "where is claim C-3 at?", "where's my parcel": asks for a thing's status
 _WHERE_IS = _opening("where is, where's, where are, wheres, where r")
@@ -224,6 +237,10 @@ def clauses_of(content: str) -> list[Clause]:
             or (i > 0 and _ONLY.match(part))  # after what it narrows
         )
         timing = bool(_TIMING.match(part))
+        said = _SAID.match(part) and _TOLD.search(" ".join(parts[:i]))
+        if found and (_RELATIVE.match(part) or said):
+            found.append(Clause(part, False, False, True))  # who was named, or what to say
+            continue
         context = i in reasons or bool(_BECAUSE.match(part) or timing) or statement or negated
         fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
