@@ -25,6 +25,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from spellchecker import SpellChecker
 
 from ..core.jsonschemas import properties_of
+from .phrasal import one_verb
 from .service import PlannedService
 from .text import STOPWORDS
 
@@ -100,47 +101,6 @@ _LITERALS = re.compile(
 )  # from a word's start: linear
 
 
-_SPAN = {"know": 6}
-#: verbs of two words that mean one ("send these shoes back" is "return these shoes"): the
-#: particle may come after the object, of up to three words (six for whom to let know: "let
-#: whoever first ringed AJ-66 know")
-_PHRASAL = [
-    (
-        re.compile(
-            rf"\b(?:{verbs})\b((?:\s+[\w'-]+){{0,{_SPAN.get(particle, 3)}}}?)\s+{particle}\b",
-            re.IGNORECASE,
-        ),
-        one,
-    )
-    for verbs, particle, one in (
-        ("send|sending|sent|bring|brought|give|gave|take|took|ship|post|mail", "back", "return"),
-        ("call|calling|called", "off", "cancel"),
-        ("hand|handing|handed|put|putting", "in", "submit"),
-        ("look|looking|looked", "up", "get"),
-        ("find|finding|found", "out", "check"),
-        ("let|lets|letting", "know", "message"),
-        ("put|putting", "(?:aside|by)", "hold"),
-        ("put|putting", "through", "submit"),
-        ("knock|knocking|knocked", "off", "discount"),
-        ("give|giving|gave", "(?:a\\s+)?heads[- ]up", "message"),
-        ("drop|dropping|dropped|flick|shoot", "(?:line|note|message|email|text)", "message"),
-    )
-]
-#: "tell the instructor …" asks for a message; "tell me …" for an answer
-_TELL = re.compile(
-    r"\btell\b(?!\s+(?:me|us|whether|if|how|what|which|when|where|who|why)\b)"
-    r"|\bflag(?:\s+(?:it|this|that))?\s+(?:up\s+)?to\b",
-    re.IGNORECASE,
-)
-
-
-def _one_verb(text: str) -> str:
-    text = _TELL.sub("message", text)
-    for pattern, verb in _PHRASAL:
-        text = pattern.sub(rf"{verb}\1", text)
-    return text
-
-
 #: texts no longer than this are remembered (a catalog's are read again at every plan); the
 #: cache holds at most 16,384 of them, so at most about 8 MB of text
 _CACHED_TEXT = 512
@@ -158,7 +118,7 @@ def _cached_terms(text: str) -> tuple[str, ...]:
 
 
 def _terms(text: str) -> tuple[str, ...]:
-    text = _one_verb(_LITERALS.sub(" ", text))
+    text = one_verb(_LITERALS.sub(" ", text))
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
     words = re.findall(r"[a-z]+", spaced.lower())
     return tuple(_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1)
