@@ -128,7 +128,11 @@ _TELLING = re.compile(
     r"\b(?:send|sends|message|tell|email|text|notify|remind|warn|know|heads[- ]up|line)\b"
     r"[^.?!]*?\s(?:that|saying)\s"
     r"|\b(?:know|heads[- ]up)\s+(?=(?:she|he|they|we|i|it|someone|there|the|his|her|their|our"
-    r"|your)\b)",
+    r"|your)\b)"
+    # "tell CU-3 their order has shipped": whom, then what they are told
+    r"|\b(?:tell|remind|message|text|email)\s+(?!me\b|us\b)(?:[\w-]+\s+){1,2}?"
+    r"(?=(?:their|his|her|its|it|we|they|she|he|our|your)\b[^.?!]*?"
+    r"\b(?:is|are|was|were|has|have|had|will|can|won't)\b)",
     re.IGNORECASE,
 )
 
