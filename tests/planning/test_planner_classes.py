@@ -533,3 +533,36 @@ def test_polite_asks_one_act_in_two_verbs_and_a_narrowed_answer() -> None:
     read = clauses_of("How many parcels came for U-5? Only the number please.")
     assert [c.request for c in read] == [True, False]
     assert "help" in clauses_of("How do I reset my gate PIN?")[0].implied
+
+
+# Round 7 (after set 10 was scored): messages to people named in other words.
+
+
+def test_whom_a_message_goes_to_and_what_it_says_are_not_requests() -> None:
+    """ "Message R-9, who first ringed SX-4, that it's back": an order with an id is a clause,
+    the relative part says who R-9 is, the "that" part what to say. "let whoever first ringed
+    AJ-66 know" asks for a message; "tell CU-3 their order has shipped" says what to tell."""
+    read = clauses_of("Message R-9, who first ringed SX-4, that it's turned up in Morocco")
+    assert [(c.text, c.request, c.fine) for c in read] == [
+        ("Message R-9", True, False),
+        ("who first ringed SX-4", False, True),
+        ("that it's turned up in Morocco", False, True),
+    ]
+    assert terms("let whoever first ringed AJ-66 know") == terms(
+        "message whoever first ringed AJ-66"
+    )
+    assert told("Tell CU-3 their order has shipped") == "Tell CU-3 "
+    assert told("tell me what his insurance will pay") == "tell me what his insurance will pay"
+
+
+def test_when_a_request_is_to_be_done_is_context() -> None:
+    """ "before we drill it", "until someone's looked at it", "when the van gets in": the time
+    of the request, not a request of its own."""
+    read = clauses_of("Scan the face on bench 2 before we drill it")
+    assert [(c.text, c.request) for c in read] == [
+        ("Scan the face on bench 2", True),
+        ("before we drill it", False),
+    ]
+    read = clauses_of("when the van gets in, text me")
+    assert [c.request for c in read] == [False, True]
+    assert clauses_of("When does the van get in?")[0].request
