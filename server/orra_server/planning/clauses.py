@@ -66,6 +66,15 @@ _SUBJECT = _opening(
 _NAMED_SUBJECT = re.compile(
     r"^\s*[A-Z][\w'-]*\s+(?:is|are|was|were|has|had|says|said|keeps|left|went|got)\b"
 )
+#: a statement whose subject is a noun and its verb "'s" ("Customer's here to collect",
+#: "Printer's jammed again"), or a name in apposition (", Kingsbridge's secretary,")
+_NOUN_IS = re.compile(
+    r"^\s*[\w-]+'s\s+(?:here|there|gone|been|got|just|not|still|already|back|off|out|due|late"
+    r"|ready|waiting|asking|coming|going|broken|dead|stuck|down|missing|lost|over|finished|done"
+    r"|left|running|sitting|saying|jammed|leaking|playing|acting|on\s+(?:the|her|his|their)\b)\b"
+    r"|^\s*(?-i:[A-Z])[\w-]*'s\s+[\w-]+\W*$",
+    re.IGNORECASE,
+)
 #: words by which a statement still asks for something ("I need that day off")
 _ASKS = _anywhere(
     "need, needs, want, wants, wanna, like, please, pls, plz, can you, could you, would you, "
@@ -228,7 +237,7 @@ def clauses_of(content: str) -> list[Clause]:
             found.append(Clause(part, False, False, True))
             continue
         question = _is_question(part)
-        opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part)
+        opens = _SUBJECT.match(part) or _NAMED_SUBJECT.match(part) or _NOUN_IS.match(part)
         statement = bool(opens) and not _ASKS.search(part) and not question
         negated = bool(
             _NEGATED.match(part)
@@ -279,9 +288,10 @@ def pointer(text: str) -> str:
 #: the part before it opens with a verb that hands text on ("page whoever is on call: …")
 _PAYLOAD = re.compile(r"(?<=[A-Za-z0-9]):\s")
 _HANDS_ON = _opening(
-    "add, announce, answer, ask, classify, describe, draft, email, file, flag, forward, get, log, "
-    "look, message, note, page, post, put, raise, read, record, reply, report, say, send, "
-    "submit, summarise, summarize, tell, text, translate, write"
+    "add, alert, announce, answer, ask, brief, classify, describe, draft, drop, email, file, flag, "
+    "forward, get, inform, log, look, message, note, notify, page, ping, post, put, raise, read, "
+    "record, remind, reply, report, say, send, submit, summarise, summarize, tell, text, "
+    "translate, warn, write"
 )
 
 
