@@ -83,10 +83,12 @@ _WISH = re.compile(
     r"\b\s*(?P<to>to\b)?\s*",
     re.IGNORECASE,
 )
+#: a word written with a capital and then small letters: a name
+_NAMED = re.compile(r"[A-Z][a-z]").match
 #: what ends the thing a wish names: "a partial refund | on TP-2999"
 _THING_END = re.compile(
-    r"\s(?:on|for|to|from|with|at|by|in|of|about|before|after|because|as|so|please|who|that"
-    r"|which|whose)\b|[,.;:!?]"
+    r"\s(?:on|for|to|from|with|at|by|in|into|onto|of|about|before|after|because|as|so|please|who"
+    r"|that|which|whose)\b|[,.;:!?]"
 )
 
 
@@ -227,7 +229,8 @@ def asked_thing(text: str, given: str = "") -> list[tuple[str, str]]:
     if _SAYING.match(rest):
         return []  # "record that V-8 went fine": what is said, not a thing
     end = _THING_END.search(rest)
-    words = (rest[: end.start()] if end else rest).lower().split()
+    # a capitalised word is a name ("a load into Kettle Lane"), not the thing
+    words = [w.lower() for w in (rest[: end.start()] if end else rest).split() if not _NAMED(w)]
     return [
         (stem[0], word)
         for word in words
