@@ -124,10 +124,17 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(_stem(w) for w in words if w not in _STOPWORDS and len(w) > 1)
 
 
-def _fields(schema: dict) -> str:
-    """A schema's field names and their descriptions, as text."""
+#: a field that names a record rather than tells something of it: "findId", "orderNumber"
+_ID_FIELD = re.compile(r"(?:id|ids|number|ref|reference|code)$", re.IGNORECASE)
+
+
+def _fields(schema: dict, ids: bool = True) -> str:
+    """A schema's field names and their descriptions, as text (``ids``: the fields that only
+    name a record too)."""
     parts: list[str] = []
     for name, spec in properties_of(schema or {}).items():
+        if not ids and _ID_FIELD.search(name):
+            continue
         parts.append(name)
         if isinstance(spec, dict) and isinstance(spec.get("description"), str):
             parts.append(spec["description"])
@@ -149,7 +156,9 @@ def _document(service: PlannedService) -> tuple[list[str], list[str]]:
     description = service.description or ""
     own = f"{service.name} {service.name} {description}"
     reporting = _REPORTING.search(description)  # what it tells, not that it tells
-    told = f"{outputs} {description[reporting.end() :]}" if reporting else outputs
+    # an id it returns answers no question about the record ("where's the bag for find 4?")
+    answers = _fields(service.output_schema, ids=False)
+    told = f"{answers} {description[reporting.end() :]}" if reporting else answers
     return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(told)
 
 
