@@ -50,7 +50,10 @@ _ABBREVIATIONS = frozenset(
 )
 _WH = "how, what, what's, why, when, where, which, who"
 #: how a reason opens: "because …", "since our sponsor pulled out, …", "now that …"
-_BECAUSE = _opening("because, since, given that, now that, seeing as, seeing that, as")
+_BECAUSE = _opening(
+    "because, since, given that, now that, seeing as, seeing that, as, with the, with our, "
+    "with their, with his, with her, with my, with two, with all, following the, after the"
+)
 #: how the time of the request is given: "before we drill it", "when the van gets in, …"
 _TIMING = re.compile(
     r"^\s*(?:before|until|till|once|after|while|when|whenever|as soon as)\s+(?:we|i|you|they|he"
@@ -205,6 +208,8 @@ def clauses_of(content: str) -> list[Clause]:
     """The content's clauses in order; a content without break is one request clause."""
     parts: list[str] = []
     reasons: set[int] = set()  # parts that give the reason for the next one
+    joined: list[bool] = []  # whether "and" (no comma) ends each part: "since X and Y, do Z"
+    because: set[int] = set()  # parts that open with a reason ("since …"), and what "and" adds
     position = 0
     colon = next(  # "… look at it: <the text to look at>", not "Quick one: how much …?"
         (c for c in _PAYLOAD.finditer(content) if _hands_on(content[: c.start()])), None
@@ -219,6 +224,7 @@ def clauses_of(content: str) -> list[Clause]:
             if re.search(r"\bso\b", match.group(0), re.IGNORECASE):
                 reasons.add(len(parts))
             parts.append(part)
+            joined.append(bool(re.fullmatch(r"\s+and\s+", match.group(0), re.IGNORECASE)))
         position = match.end()
     parts.append(content[position:])
     parts = [p.strip() for p in parts]
@@ -246,11 +252,15 @@ def clauses_of(content: str) -> list[Clause]:
             or (i > 0 and _ONLY.match(part))  # after what it narrows
         )
         timing = bool(_TIMING.match(part))
+        if i and joined[i - 1] and i - 1 in because and not question:
+            because.add(i)  # "since the mats failed and two depots are low, …": one reason
         said = _SAID.match(part) and _TOLD.search(" ".join(parts[:i]))
         if found and (_RELATIVE.match(part) or said):
             found.append(Clause(part, False, False, True))  # who was named, or what to say
             continue
-        context = i in reasons or bool(_BECAUSE.match(part) or timing) or statement or negated
+        if _BECAUSE.match(part):
+            because.add(i)
+        context = i in reasons or i in because or timing or statement or negated
         fine = negated or (context and bool(_FINE.search(part)))
         found.append(Clause(part, not context, question, fine, _implied(part, question)))
     theirs = [c.request and bool(_THEIR_WISH.match(c.text)) for c in found]
