@@ -9,7 +9,7 @@ from planning.eval_model import service
 from planning.test_schema_flow import _service, components, plan
 
 from orra_server.planning import PlanningRequest, ServiceSpec
-from orra_server.planning.clauses import clauses_of, pointer
+from orra_server.planning.clauses import Clause, clauses_of, pointer
 from orra_server.planning.evidence import acts, asked_thing, told
 from orra_server.planning.reading import Reading
 from orra_server.planning.relevance import ServiceIndex, terms
@@ -566,3 +566,41 @@ def test_when_a_request_is_to_be_done_is_context() -> None:
     read = clauses_of("when the van gets in, text me")
     assert [c.request for c in read] == [False, True]
     assert clauses_of("When does the van get in?")[0].request
+
+
+def test_statements_reasons_and_names_are_read_as_such() -> None:
+    """ "Customer's here to collect" and ", Kingsbridge's secretary," state, they ask nothing;
+    what "and" adds to a reason is the reason; "drop a line to whoever …: <text>" hands the
+    text on; a name in the object ("into Kettle Lane") is not the thing asked for."""
+    read = clauses_of("Customer's here to collect on P-6 - settle it up")
+    assert [c.request for c in read] == [False, True]
+    read = clauses_of("Email M-614, Kingsbridge's secretary, that the insurance has lapsed")
+    assert [c.request for c in read] == [True, False, False]
+    read = clauses_of("With the warning out and two depots low, what's the risk on R5?")
+    assert [c.request for c in read] == [False, False, True]
+    read = clauses_of("drop a line to whoever drives 2J07: the tower is out of use")
+    assert read[-1] == Clause("the tower is out of use", request=False, question=False)
+    assert asked_thing("order 100 t into Kettle Lane") == []
+
+
+def test_an_id_a_service_returns_answers_no_question_about_the_record() -> None:
+    """ "where's the bag for find 4 kept?": the register returns a findId, which tells nothing
+    of where the bag is; the details that say where it is kept answer."""
+    finds = _catalog(
+        (
+            "find-details",
+            "A find's record: its context, the store and box its bag is kept in.",
+            {"findId": "string"},
+            {"context": "string", "store": "string", "box": "string"},
+        ),
+        (
+            "finds-register",
+            "Registers a new find from a context and returns its number.",
+            {"context": "string", "description": "string"},
+            {"findId": "string"},
+        ),
+    )
+    index = ServiceIndex(finds)
+    assert not index.answers(terms("find"), "finds-register")
+    outcome = plan(finds, "question", "Where's the bag for find 0457 kept now?", {"findId": "0457"})
+    assert components(outcome) == ["find-details"]
