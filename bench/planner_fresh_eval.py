@@ -12,11 +12,12 @@
     python bench/planner_fresh_eval.py --set 9              # the ninth held-out set
     python bench/planner_fresh_eval.py --set 10             # the tenth held-out set
     python bench/planner_fresh_eval.py --set 11             # the eleventh held-out set
+    python bench/planner_fresh_eval.py --set 12             # the twelfth held-out set
 
 Starts an embedded control plane (offline schema-flow planner) on a temporary DuckDB file,
 registers each catalog of ``tests/planning/fresh_catalogs.toml`` (``--set 2``:
 ``fresh2_catalogs.toml``, ``--set 3``: ``fresh3_catalogs.toml``, ``--set 4``:
-``fresh4_catalogs.toml``, … ``--set 11``: ``fresh11_catalogs.toml``, each a held-out split only)
+``fresh4_catalogs.toml``, … ``--set 12``: ``fresh12_catalogs.toml``, each a held-out split only)
 in
 its own project, previews
 (``dryRun``) every case of the split and prints the exact-plan accuracy and the refusal rate,
@@ -52,7 +53,7 @@ def main() -> None:
         choices=sorted(FILES),
         default=1,
         help="1: fresh_catalogs.toml (default); 2: fresh2_catalogs.toml, 3: fresh3_catalogs.toml,"
-        " 4 to 11: fresh4_catalogs.toml to fresh11_catalogs.toml (held-out only)",
+        " 4 to 12: fresh4_catalogs.toml to fresh12_catalogs.toml (held-out only)",
     )
     args = parser.parse_args()
     if args.show and args.split == "held-out":

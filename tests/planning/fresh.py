@@ -2,7 +2,7 @@
 
 The data is ``fresh_catalogs.toml`` beside this module: ten catalogs, a frozen held-out split and
 a tuning split (the module-level ``CATALOGS`` and ``SPLITS``). ``fresh2_catalogs.toml``,
-``fresh3_catalogs.toml`` … ``fresh11_catalogs.toml`` are a second to an eleventh held-out-only set
+``fresh3_catalogs.toml`` … ``fresh12_catalogs.toml`` are a second to a twelfth held-out-only set
 over nine or ten more catalogs each; ``load(FILES[2])`` to ``load(FILES[9])`` read them. Each
 case names the exact set of services a correct plan uses and the exact dependencies between
 them, and the failure class of issue 28 it exercises, so that a change to the planner can be
@@ -38,7 +38,7 @@ __all__ = [
     "summary",
 ]
 
-#: the eval's data files by set: 1 has a held-out and a tuning split, 2 to 11 a held-out split
+#: the eval's data files by set: 1 has a held-out and a tuning split, 2 to 12 a held-out split
 #: only
 FILES = {
     1: Path(__file__).parent / "fresh_catalogs.toml",
@@ -52,6 +52,7 @@ FILES = {
     9: Path(__file__).parent / "fresh9_catalogs.toml",
     10: Path(__file__).parent / "fresh10_catalogs.toml",
     11: Path(__file__).parent / "fresh11_catalogs.toml",
+    12: Path(__file__).parent / "fresh12_catalogs.toml",
 }
 
 #: the failure classes of issue 28, and ``plain`` for requests that exercise none of them

@@ -1,6 +1,6 @@
 """Issue 28's fresh eval is well formed: big enough, every label names something real, and the
 frozen held-out split shares no case with the tuning split. The later, held-out-only sets
-(fresh2_catalogs.toml to fresh11_catalogs.toml) are checked the same way,
+(fresh2_catalogs.toml to fresh12_catalogs.toml) are checked the same way,
 by tests parametrized over them: a data check, not a score. No server, so it stays fast."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def test_a_plan_is_exact_only_with_the_expected_wiring() -> None:
     assert judge(fresh, refused).refused and not judge(fresh, refused).exact
 
 
-# The later sets: fresh2_catalogs.toml to fresh11_catalogs.toml, held out only, each checked by
+# The later sets: fresh2_catalogs.toml to fresh12_catalogs.toml, held out only, each checked by
 # the same tests (parametrized over SETS; the checks of labels and wiring over EVERY_SET, the
 # first set too).
 
