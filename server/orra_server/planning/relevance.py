@@ -128,11 +128,11 @@ def _terms(text: str) -> tuple[str, ...]:
 _ID_FIELD = re.compile(r"(?:id|ids|number|ref|reference|code)$", re.IGNORECASE)
 
 
-def _fields(schema: dict, ids: bool = True) -> str:
-    """A schema's field names and their descriptions, as text (``ids``: the fields that only
-    name a record too)."""
+def _fields_of(properties: dict, ids: bool = True) -> str:
+    """A schema's fields (its ``properties_of``) and their descriptions, as text (``ids``: the
+    fields that only name a record too)."""
     parts: list[str] = []
-    for name, spec in properties_of(schema or {}).items():
+    for name, spec in properties.items():
         if not ids and _ID_FIELD.search(name):
             continue
         parts.append(name)
@@ -152,14 +152,16 @@ _REPORTING = re.compile(
 def _document(service: PlannedService) -> tuple[list[str], list[str]]:
     """The service's words, and the words of what it tells among them: its output fields,
     and the description of a service that reports ("Shows a lease's terms: lessor, …")."""
-    outputs = _fields(service.output_schema)
+    returned = properties_of(service.output_schema or {})
+    outputs = _fields_of(returned)
     description = service.description or ""
     own = f"{service.name} {service.name} {description}"
     reporting = _REPORTING.search(description)  # what it tells, not that it tells
     # an id it returns answers no question about the record ("where's the bag for find 4?")
-    answers = _fields(service.output_schema, ids=False)
+    answers = _fields_of(returned, ids=False)
     told = f"{answers} {description[reporting.end() :]}" if reporting else answers
-    return terms(f"{own} {_fields(service.input_schema)} {outputs}"), terms(told)
+    taken = _fields_of(properties_of(service.input_schema or {}))
+    return terms(f"{own} {taken} {outputs}"), terms(told)
 
 
 #: a word followed by one of these is used as a verb: "books the farrier", "texts a customer"
