@@ -456,25 +456,37 @@ def test_bad_frames_are_refused_the_socket_survives_and_the_log_stays_small(serv
         "not json at all",
     ]
 
+    def probe(name: str) -> str:
+        payload = {"type": "task_status", "status": "in_progress", "idempotencyKey": "k"}
+        return json.dumps({"id": name, "payload": payload})
+
     async def scenario() -> None:
         async with websockets.connect(_ws_url(server, service["id"], project["apiKey"])) as ws:
             # a well-behaved peer reads while it writes: the ACKs to the frames with an id are
             # more than the server queues for a peer that never reads (that case is the test
-            # above), so a reader drains them until the probe's ACK comes back
-            async def probe_acked() -> None:
-                ack = await _next_of(ws, "ACK", timeout=60)
-                while ack["id"] != "still-alive":
-                    ack = await _next_of(ws, "ACK", timeout=60)
+            # above), so a reader drains them, and every 25 rounds the writer waits for the
+            # ACK of a probe (a send need not yield, so on a busy machine the reader could
+            # otherwise starve and the server rightly drop the socket as not reading)
+            acked: dict[str, asyncio.Event] = {}
 
-            reader = asyncio.create_task(probe_acked())
-            for _ in range(500):
+            async def read_acks() -> None:
+                while True:
+                    ack = await _next_of(ws, "ACK", timeout=60)
+                    if ack["id"] in acked:
+                        acked[ack["id"]].set()
+                    if ack["id"] == "still-alive":
+                        return
+
+            reader = asyncio.create_task(read_acks())
+            for round_number in range(500):
                 for frame in bad_frames:
                     await ws.send(frame)
-            probe = {
-                "id": "still-alive",
-                "payload": {"type": "task_status", "status": "in_progress", "idempotencyKey": "k"},
-            }
-            await ws.send(json.dumps(probe))
+                if round_number % 25 == 24:
+                    name = f"probe-{round_number}"
+                    acked[name] = asyncio.Event()
+                    await ws.send(probe(name))
+                    await asyncio.wait_for(acked[name].wait(), 60)
+            await ws.send(probe("still-alive"))
             await asyncio.wait_for(reader, 60)
 
     asyncio.run(scenario())
