@@ -72,33 +72,37 @@ def test_a_stop_with_streams_open_takes_seconds_and_their_clients_see_a_drop(fre
     server = ServerProcess(fresh_db).start()
     api, project = new_project(server.url)
     ended: list[str] = []
-    following = threading.Event()
+    # each reader's own event: both streams must be open before the stop (one reader's first
+    # event says nothing of the other's, which may still be connecting)
+    following = [threading.Event(), threading.Event()]
 
-    def follow() -> None:
+    def follow(opened: threading.Event) -> None:
         with Client(server.url, project["apiKey"]) as client:
             try:
                 for _ in client.changes():
-                    following.set()
+                    opened.set()
             except ServerUnreachable:
                 ended.append("dropped")
             else:
                 ended.append("ended cleanly")
 
-    readers = [threading.Thread(target=follow) for _ in range(2)]
-    for reader in readers:
-        reader.start()
-    assert following.wait(15), "the change stream did not open"
-    assert server.proc is not None
-    started = time.monotonic()
-    server.proc.send_signal(signal.SIGTERM)
-    assert server.proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises it
-    took = time.monotonic() - started
-    for reader in readers:
-        reader.join(15)
-    assert ended == ["dropped", "dropped"]
-    assert took < 10, f"the stop took {took:.1f} s"
-    log = server.log()
-    assert "Traceback" not in log and "ERROR" not in log, log[-2000:]
-    assert "closed 2 open request(s)" in log, log[-2000:]
-    server.stop()
-    api.close()
+    readers = [threading.Thread(target=follow, args=(opened,)) for opened in following]
+    try:
+        for reader in readers:
+            reader.start()
+        assert all(opened.wait(15) for opened in following), "a change stream did not open"
+        assert server.proc is not None
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises it
+        took = time.monotonic() - started
+        for reader in readers:
+            reader.join(15)
+        assert ended == ["dropped", "dropped"]
+        assert took < 10, f"the stop took {took:.1f} s"
+        log = server.log()
+        assert "Traceback" not in log and "ERROR" not in log, log[-2000:]
+        assert "closed 2 open request(s)" in log, log[-2000:]
+    finally:
+        server.stop()
+        api.close()
