@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import tomllib
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from planning.eval_model import service, services_from
 
 from orra_server.core.jsonschemas import normalise_schema
-from orra_server.planning import PlanningRequest, ServiceSpec
+from orra_server.planning import PlanningRequest, ServiceSpec, indexes
 from orra_server.planning.schema_flow import SchemaFlowPlanner
 
 
@@ -167,3 +168,21 @@ def test_hostile_words_are_not_remembered() -> None:
     finally:
         tracemalloc.stop()
     assert kept < 60_000, kept  # the six words are 120,000 letters
+
+
+def test_a_catalogs_index_is_built_once_and_a_changed_registration_is_a_new_catalog() -> None:
+    """The index is kept by the services' names, descriptions and schemas: the same catalog
+    planned again reuses it (what made a plan at 200 services slow), a changed description
+    gets a new one, and no more than ``KEPT`` catalogs are kept."""
+    first = indexes.index_for(SHOP)
+    assert indexes.index_for(list(SHOP)) is first
+    changed = [*SHOP[:-1], replace(SHOP[-1], description="Tracks a parcel by its carrier.")]
+    assert indexes.index_for(changed) is not first
+    for n in range(indexes.KEPT + 5):
+        renamed = [replace(SHOP[0], name=f"shop-{n}"), *SHOP[1:]]
+        indexes.index_for(renamed)
+    assert len(indexes._kept) == indexes.KEPT
+    assert indexes.index_for(SHOP) is not first  # the oldest went first
+    # a plan's outcome is the same with a kept index as with a new one
+    outcome = plan(SHOP, "order-question", "Which items are in order 4471?", {"orderId": "4471"})
+    assert components(outcome) == ["order-details"]

@@ -27,6 +27,7 @@ from .evidence import (
     specific,
 )
 from .grounding_spec import best_service_for
+from .indexes import index_for
 from .plan import Plan, execution_levels
 from .reading import Reading
 from .relevance import ServiceIndex, terms
@@ -82,7 +83,7 @@ class SchemaFlowPlanner:
     def _plan(self, request: PlanningRequest) -> PlanOutcome:
         if not request.services:
             return PlanOutcome(None, "no services are registered in this project")
-        index = ServiceIndex(request.services)
+        index = index_for(request.services)
         reading = Reading.of(request, index)
         candidates = [self._candidate(s) for s in request.services]
         by_name = {c.service.name: c for c in candidates}
