@@ -42,17 +42,7 @@ __all__ = [
 #: only
 FILES = {
     1: Path(__file__).parent / "fresh_catalogs.toml",
-    2: Path(__file__).parent / "fresh2_catalogs.toml",
-    3: Path(__file__).parent / "fresh3_catalogs.toml",
-    4: Path(__file__).parent / "fresh4_catalogs.toml",
-    5: Path(__file__).parent / "fresh5_catalogs.toml",
-    6: Path(__file__).parent / "fresh6_catalogs.toml",
-    7: Path(__file__).parent / "fresh7_catalogs.toml",
-    8: Path(__file__).parent / "fresh8_catalogs.toml",
-    9: Path(__file__).parent / "fresh9_catalogs.toml",
-    10: Path(__file__).parent / "fresh10_catalogs.toml",
-    11: Path(__file__).parent / "fresh11_catalogs.toml",
-    12: Path(__file__).parent / "fresh12_catalogs.toml",
+    **{n: Path(__file__).parent / f"fresh{n}_catalogs.toml" for n in range(2, 13)},
 }
 
 #: the failure classes of issue 28, and ``plain`` for requests that exercise none of them

@@ -174,7 +174,8 @@ _LIGHT_USE = re.compile(
     r"([A-Za-z]+)(?:\s+([A-Za-z]+))?",
     re.IGNORECASE,
 )
-#: the verbs of sending a message: one act, whichever a service names
+#: the verbs of sending a message: one act, whichever a service names (not the same list as
+#: evidence._ADDRESSING, verbs whose object is a person, nor clauses._TOLD: "send" has a thing)
 _SENDING = (
     "send text sms email mail message notify ping page alert warn dm remind contact call phone "
     "ring tell whatsapp"
@@ -229,6 +230,7 @@ class ServiceIndex:
     _by_prefix: dict[str, list[str]] = field(default_factory=dict, init=False)
     #: the stems of what each service does (its verbs, not its nouns)
     _acts: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
+    _all_acts: frozenset[str] = field(default=frozenset(), init=False)
 
     def __post_init__(self) -> None:
         frequency: Counter[str] = Counter()
@@ -239,6 +241,7 @@ class ServiceIndex:
             frequency.update(set(document))
             self._outputs[service.name] = set(outputs)
             self._acts[service.name] = _acts_of(service)
+        self._all_acts = frozenset().union(*self._acts.values())
         for term in frequency:
             self._by_prefix.setdefault(term[:5], []).append(term)
         count = len(self.services) or 1
@@ -257,9 +260,8 @@ class ServiceIndex:
     def does(self, term: str, name: str | None = None) -> bool:
         """A service (``name``, or any) does ``term``, a verb's stem: "stop" in "bus stop" is
         no act, and every way of sending a message is one."""
-        acts = [self._acts[name]] if name else self._acts.values()
         term = "send" if term in _SENDING_STEMS else term
-        return any(term in done for done in acts)
+        return term in (self._acts[name] if name else self._all_acts)
 
     def expand(self, query: list[str], names: frozenset[str] = frozenset()) -> list[str]:
         """``query`` with each word no service uses replaced by the catalog's word it most

@@ -181,7 +181,9 @@ class SchemaFlowPlanner:
             for clause in clauses:
                 query = reading.query(clause, single=len(clauses) == 1)
                 pointing = reading.expand(terms(pointer(clause.text)))
-                about = set(reading.expand(terms(clause.text))) - set(pointing)
+                said = reading.expand(terms(clause.text))  # the clause's own words
+                own = frozenset(said)
+                about = own - set(pointing)
                 if reading.asks_unknown(clause, index):
                     # it asks for an act no service does ("shut down staging", "I want
                     # compensation"): not planned, and the situation around it is no request
@@ -191,7 +193,6 @@ class SchemaFlowPlanner:
                     ranked = [(c.relevance, c) for c in candidates if c.relevance > 0]
                 else:
                     ranked = []
-                    own = set(reading.expand(terms(clause.text)))
                     for c in candidates:
                         if pointing and about & set(terms(" ".join(c.outputs))) & taken:
                             continue  # it finds "the machine that made L-3": a helper
@@ -209,17 +210,14 @@ class SchemaFlowPlanner:
                         score -= index.score(pointing, name)  # "the machine | that made L-3"
                         score += 0.3 * index.score(data_terms, name)
                         if clause.question:  # a fact is asked for: the answer is an output
-                            score += ANSWER_WEIGHT * index.answers(
-                                reading.expand(terms(clause.text)), name
-                            )
+                            score += ANSWER_WEIGHT * index.answers(said, name)
                             score *= QUESTION_TO_ACTOR if acts(c.service) else 1.0
                         if fits:
                             score += 1.0
                         ranked.append((score + self._structure(c, takers), c))
                 ranked.sort(key=lambda item: (-item[0], item[1].service.name))
                 if ranked:
-                    own = frozenset(reading.expand(terms(clause.text)))
-                    about = frozenset(about) if pointing else frozenset()
+                    about = about if pointing else frozenset()
                     goals.append(
                         _Goal(
                             clause.text, query, ranked, clause.request, own, clause.question, about
