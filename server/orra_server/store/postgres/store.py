@@ -56,7 +56,13 @@ class PostgresStore(Reads, Verbs):
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            # as the writer's: a replica stopped mid-transaction (SIGSTOP) must not hold a lock
+            # on its replicas row for ever (a frozen replica's row lock once blocked takeover)
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "options": "-c idle_in_transaction_session_timeout=5000",
+            },
             name="orra-reads",
             open=True,
         )
