@@ -12,6 +12,9 @@ import signal
 import threading
 from pathlib import Path
 
+import psycopg
+import pytest
+
 from helpers import (
     SERVICES,
     Api,
@@ -192,3 +195,38 @@ def test_a_frozen_replica_writes_nothing_after_its_runs_are_taken_and_exits(
         frozen.stop(signal.SIGKILL)
     each_step_completed_once(database)
     each_run_ended_once(database)
+
+
+def test_a_frozen_replica_whose_session_holds_its_row_is_still_declared_dead(
+    database: str, tmp_path: Path
+):
+    """A replica stopped while its writer is mid-pipeline keeps its fence's lock on its own
+    row: the session is not idle, so no server timeout ends it, and the survivor's takeover
+    waited on it for ever (CI saw this). Here a session named as the frozen replica's writer
+    holds that lock; the survivor must end it and declare the replica dead."""
+    frozen, survivor = start_replicas(tmp_path, database, "ab")
+    api, _project = new_project(frozen.url)
+    frozen_id = api.get("/health").json()["replica"]
+    holder = psycopg.connect(
+        database,
+        application_name=f"orra-writer {frozen_id}",
+        options="-c idle_in_transaction_session_timeout=0",
+    )
+    bystander = psycopg.connect(database, application_name="psql")
+    try:
+        holder.execute("SELECT status FROM replicas WHERE id = %s FOR SHARE", (frozen_id,))
+        assert frozen.proc is not None
+        frozen.proc.send_signal(signal.SIGSTOP)
+        status = "SELECT status FROM replicas WHERE id = %s"
+        wait_until(lambda: rows(database, status, frozen_id) == [("dead",)], 30, "takeover")
+        with pytest.raises(psycopg.OperationalError):
+            holder.execute("SELECT 1")
+        assert bystander.execute("SELECT 1").fetchone() == (1,)  # not the frozen one's: kept
+        frozen.proc.send_signal(signal.SIGCONT)
+        assert frozen.proc.wait(timeout=30) == 75
+        assert "declared dead" in frozen.log()
+    finally:
+        holder.close()
+        bystander.close()
+        survivor.stop()
+        frozen.stop(signal.SIGKILL)

@@ -5,6 +5,6 @@ runs. ``replica.py`` is the replica's life (heartbeat, takeover, relaying, inbox
 ``remote.py`` a service socket another replica holds; ``listener.py`` the LISTEN connection.
 """
 
-from .replica import Cluster, new_replica_id
+from .replica import Cluster
 
-__all__ = ["Cluster", "new_replica_id"]
+__all__ = ["Cluster"]

@@ -30,8 +30,10 @@ class Listener:
         handlers: dict[str, Callable[[str], None]],
         loop: asyncio.AbstractEventLoop,
         on_reconnect: Callable[[], None] | None = None,
+        application_name: str = "orra-listener",
     ) -> None:
         self._url = url
+        self._application_name = application_name
         self._handlers = handlers
         self._loop = loop
         self.on_reconnect = on_reconnect
@@ -54,7 +56,7 @@ class Listener:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(
-                    self._url, autocommit=True, application_name="orra-listener"
+                    self._url, autocommit=True, application_name=self._application_name
                 ) as connection:
                     for channel in self._handlers:
                         connection.execute(f"LISTEN {channel}")

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 from typing import Any
 
 import orjson
@@ -32,13 +31,19 @@ from ..core.background import Background
 from ..engine import Engine
 from ..services.connections import Instance, ServiceHub
 from ..settings import Settings
-from ..store.postgres.cluster import RELAY_CHANNEL, ClusterTables, StoredReplica, relay_ops
+from ..store.postgres.cluster import (
+    RELAY_CHANNEL,
+    ClusterTables,
+    StoredReplica,
+    relay_ops,
+    session_name,
+)
 from ..store.postgres.writer import CHANGES_CHANNEL, Notify
 from .inbox import INBOX_CHANNEL, Inbox
 from .listener import Listener
 from .remote import RemoteInstance
 
-__all__ = ["Cluster", "new_replica_id"]
+__all__ = ["Cluster"]
 
 log = logging.getLogger("orra.cluster")
 
@@ -47,10 +52,6 @@ EVENTS_CHANNEL = "orra_events"
 
 #: the exit status of a replica that was declared dead
 EXIT_DECLARED_DEAD = 75
-
-
-def new_replica_id() -> str:
-    return "r_" + secrets.token_hex(6)
 
 
 class Cluster:
@@ -70,7 +71,8 @@ class Cluster:
         self.hub = hub
         self.engine = engine
         self.settings = settings
-        self.id = new_replica_id()
+        #: the id its database sessions already carry (``PostgresStore.identity``)
+        self.id: str = store.identity
         self._resume = resume
         self._events_committed = events_committed
         self._changed = changed
@@ -105,6 +107,7 @@ class Cluster:
             },
             self._loop,
             on_reconnect=self._reconnected,
+            application_name=session_name("orra-listener", self.id),
         )
         await asyncio.to_thread(self._listener.start)
         await self._catch_up()

@@ -8,11 +8,14 @@ SQL); ``orra_server.cluster`` decides when to call it.
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from ..projection import Insert
@@ -22,6 +25,7 @@ from .writer import Notify
 __all__ = [
     "INBOX_CHANNEL",
     "RELAY_CHANNEL",
+    "REPLICA_ID",
     "UNFINISHED",
     "ClusterTables",
     "InboxItem",
@@ -29,11 +33,33 @@ __all__ = [
     "StoredReplica",
     "StoredSocket",
     "inbox_ops",
+    "new_replica_id",
     "relay_ops",
+    "session_name",
 ]
 
 UNFINISHED = UNFINISHED_SQL
 _NOW = "(now() AT TIME ZONE 'UTC')"
+
+#: what a replica id looks like
+REPLICA_ID = re.compile(r"r_[a-z0-9]{6,32}", re.ASCII)
+
+
+def new_replica_id() -> str:
+    return "r_" + secrets.token_hex(6)
+
+
+def session_name(role: str, replica_id: str) -> str:
+    """The ``application_name`` of a replica's database session: its role (reads, writer,
+    listener), a space, the replica's id, which :meth:`ClusterTables.declare_dead` ends."""
+    return f"{role} {replica_id}"
+
+
+#: how long a survivor waits for a commit under way on a silent replica (it holds the
+#: replica's row: the writer's fence) before it ends that replica's sessions
+_COMMIT_GRACE = "3s"
+#: a live replica whose last heartbeat is older than ``%s`` seconds
+_SILENT = f"status = 'alive' AND heartbeat_at < {_NOW} - make_interval(secs => %s)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +165,37 @@ class ClusterTables:
         return bool(found)
 
     def declare_dead(self, silent_seconds: float) -> list[str]:
-        """Mark the replicas silent for longer than ``silent_seconds`` dead, and forget their
-        sockets; their ids. Waits for a commit under way of each (their writer's fence)."""
+        """Mark the replicas silent for longer than ``silent_seconds`` dead, forget their
+        sockets and end their database sessions; their ids.
+
+        A commit under way on such a replica holds its row (the writer's fence), and this waits
+        for it, up to :data:`_COMMIT_GRACE`. A session that holds the row longer belongs to a
+        frozen process (stopped mid-pipeline: no server timeout ends that), so it is ended
+        first, and its transaction with it."""
         with self._pool.connection() as connection, connection.transaction():
-            connection.execute("SET LOCAL lock_timeout = '3s'")
-            dead = connection.execute(
-                f"UPDATE replicas SET status = 'dead', ended_at = {_NOW} WHERE status = 'alive' "
-                f"AND heartbeat_at < {_NOW} - make_interval(secs => %s) RETURNING id",
-                (silent_seconds,),
-            ).fetchall()
-            ids = [row["id"] for row in dead]  # type: ignore[call-overload]
-            if ids:
-                connection.execute("DELETE FROM service_sockets WHERE replica_id = ANY(%s)", (ids,))
+            connection.execute(f"SET LOCAL lock_timeout = '{_COMMIT_GRACE}'")
+            lock = f"SELECT id FROM replicas WHERE {_SILENT} FOR UPDATE"
+            try:
+                with connection.transaction():
+                    ids = _ids(connection.execute(lock, (silent_seconds,)))
+            except psycopg.errors.LockNotAvailable:
+                frozen = _ids(
+                    connection.execute(
+                        f"SELECT id FROM replicas WHERE {_SILENT}", (silent_seconds,)
+                    )
+                )
+                _end_sessions(connection, frozen)
+                ids = _ids(connection.execute(lock, (silent_seconds,)))
+            if not ids:
+                return []
+            connection.execute(
+                f"UPDATE replicas SET status = 'dead', ended_at = {_NOW} WHERE id = ANY(%s)",
+                (ids,),
+            )
+            connection.execute("DELETE FROM service_sockets WHERE replica_id = ANY(%s)", (ids,))
+            # what they still had open (a listener, idle reads) goes too: a dead replica that
+            # wakes finds no session to go on with, and learns it is dead when it reconnects
+            _end_sessions(connection, ids)
         return ids
 
     def leave(self, replica_id: str) -> None:
@@ -269,3 +314,18 @@ class ClusterTables:
     def owner_of(self, orchestration_id: str) -> str | None:
         found = self._rows("SELECT owner FROM orchestrations WHERE id = %s", (orchestration_id,))
         return found[0]["owner"] if found else None
+
+
+def _ids(cursor: psycopg.Cursor[Any]) -> list[str]:
+    return [row["id"] for row in cursor.fetchall()]  # type: ignore[call-overload]
+
+
+def _end_sessions(connection: psycopg.Connection[Any], replica_ids: list[str]) -> None:
+    """End the database sessions of ``replica_ids`` (named by :func:`session_name`), waiting up
+    to two seconds for each to go; their open transactions roll back."""
+    if replica_ids:
+        connection.execute(
+            "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND split_part(application_name, ' ', 2) = ANY(%s)",
+            (replica_ids,),
+        )

@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 from ..export import EXPORT_SCHEMAS
 from ..reads import Reads
 from ..verbs import Verbs
-from .cluster import ClusterTables
+from .cluster import REPLICA_ID, ClusterTables, new_replica_id, session_name
 from .export import POSTGRES, POSTGRES_EXPORT_TABLES
 from .schema import migrate
 from .url import safe_url
@@ -42,6 +42,10 @@ class PostgresStore(Reads, Verbs):
     def __init__(self, url: str, *, pool_size: int = 8, connect_timeout: float = 10.0) -> None:
         self.url = url
         self.path = safe_url(url)
+        #: the id this process has as a replica: every session it opens carries it in its
+        #: ``application_name``, so a survivor that declares it dead can end them (a frozen
+        #: process's session can hold a lock that no timeout of the server ends)
+        self.identity = new_replica_id()
         try:
             with psycopg.connect(url, connect_timeout=int(connect_timeout)) as connection:
                 applied = migrate(connection)
@@ -62,11 +66,12 @@ class PostgresStore(Reads, Verbs):
                 "autocommit": True,
                 "row_factory": dict_row,
                 "options": "-c idle_in_transaction_session_timeout=5000",
+                "application_name": session_name("orra-reads", self.identity),
             },
             name="orra-reads",
             open=True,
         )
-        self.writer = PostgresWriter(url)
+        self.writer = PostgresWriter(url, session_name("orra-writer", self.identity))
         #: set by :meth:`join_cluster`
         self.replica_id: str | None = None
         self.cluster = ClusterTables(self._pool)
@@ -90,7 +95,7 @@ class PostgresStore(Reads, Verbs):
     def join_cluster(self, replica_id: str) -> None:
         """From now on the recovery reads are this replica's runs, the runs it inserts are its
         own, and every commit first checks that it is still alive (the writer's fence)."""
-        if not _REPLICA_ID.fullmatch(replica_id):  # it is written into SQL as a literal
+        if not REPLICA_ID.fullmatch(replica_id):  # it is written into SQL as a literal
             raise ValueError(f"not a replica id: {replica_id!r}")
         self.replica_id = replica_id
         self.writer.replica_id = replica_id
@@ -105,9 +110,6 @@ class PostgresStore(Reads, Verbs):
         self.writer.close()
         self._pool.close()
 
-
-#: what a replica id looks like (``orra_server.cluster`` makes them)
-_REPLICA_ID = re.compile(r"r_[a-z0-9]{6,32}", re.ASCII)
 
 #: a ``?`` parameter of the shared SQL (none stands inside a quoted literal there)
 _QUESTION = re.compile(r"\?")

@@ -69,8 +69,16 @@ _PAYLOAD_LIMIT = 7900
 class PostgresWriter(Handoff):
     """The writer thread; its caller side is that of DuckDB's ``GroupCommitWriter``."""
 
-    def __init__(self, url: str, *, lazy_interval: float = 0.2, max_batch: int = 4096) -> None:
+    def __init__(
+        self,
+        url: str,
+        application_name: str = "orra-writer",
+        *,
+        lazy_interval: float = 0.2,
+        max_batch: int = 4096,
+    ) -> None:
         self._url = url
+        self._application_name = application_name
         #: this replica's id once it joined the cluster: every transaction then checks first
         #: that the replica is still alive (a fence: one declared dead commits nothing), and
         #: the runs it inserts are its own
@@ -94,7 +102,7 @@ class PostgresWriter(Handoff):
         # ever: the server ends such a session, and the takeover waiting on it goes on
         return psycopg.connect(
             self._url,
-            application_name="orra-writer",
+            application_name=self._application_name,
             options="-c idle_in_transaction_session_timeout=5000",
         )
 
