@@ -8,6 +8,7 @@ SQL); ``orra_server.cluster`` decides when to call it.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ __all__ = [
     "relay_ops",
     "session_name",
 ]
+
+log = logging.getLogger("orra.cluster")
 
 UNFINISHED = UNFINISHED_SQL
 _NOW = "(now() AT TIME ZONE 'UTC')"
@@ -322,10 +325,23 @@ def _ids(cursor: psycopg.Cursor[Any]) -> list[str]:
 
 def _end_sessions(connection: psycopg.Connection[Any], replica_ids: list[str]) -> None:
     """End the database sessions of ``replica_ids`` (named by :func:`session_name`), waiting up
-    to two seconds for each to go; their open transactions roll back."""
-    if replica_ids:
-        connection.execute(
-            "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
-            "WHERE pid <> pg_backend_pid() AND split_part(application_name, ' ', 2) = ANY(%s)",
-            (replica_ids,),
+    to two seconds for each to go; their open transactions roll back. Replicas connecting as
+    another database role cannot be ended (PostgreSQL allows it only to the same role or one
+    with ``pg_signal_backend``): that is logged, and declaring them dead goes on."""
+    if not replica_ids:
+        return
+    try:
+        with connection.transaction():
+            connection.execute(
+                "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() "
+                "AND split_part(application_name, ' ', 2) = ANY(%s)",
+                (replica_ids,),
+            )
+    except psycopg.errors.InsufficientPrivilege as exc:
+        log.warning(
+            "could not end the database sessions of replica(s) %s (%s): give every replica "
+            "the same database role, or grant it pg_signal_backend",
+            ", ".join(replica_ids),
+            str(exc).splitlines()[0],
         )
