@@ -47,7 +47,11 @@ class PostgresStore(Reads, Verbs):
         #: process's session can hold a lock that no timeout of the server ends)
         self.identity = new_replica_id()
         try:
-            with psycopg.connect(url, connect_timeout=int(connect_timeout)) as connection:
+            with psycopg.connect(
+                url,
+                connect_timeout=int(connect_timeout),
+                application_name=session_name("orra-migrate", self.identity),
+            ) as connection:
                 applied = migrate(connection)
         except psycopg.OperationalError as exc:
             # psycopg's message can quote the connection string: say only where and why
