@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,6 +11,9 @@ from .. import __version__
 from ..config import Config
 from ..errors import OrraError
 from .common import JsonFlag, Output, OutputOpt, UrlOpt, emit, is_loopback
+
+if TYPE_CHECKING:
+    from orra_server.settings import LLMSettings
 
 __all__ = ["demo", "serve", "version"]
 
@@ -35,11 +38,12 @@ def serve(
     ] = None,
     llm_api_key: Annotated[str | None, typer.Option(help="key for the LLM endpoint")] = None,
     llm_timeout: Annotated[
-        float | None, typer.Option(min=0.1, help="seconds per LLM call before retrying")
+        str | None,
+        typer.Option(metavar="SECONDS", help="seconds per LLM call before retrying (0.1-3600)"),
     ] = None,
     repair_rounds: Annotated[
-        int | None,
-        typer.Option(min=0, max=10, help="times an invalid LLM plan is sent back for repair"),
+        str | None,
+        typer.Option(metavar="N", help="times an invalid LLM plan is sent back for repair (0-10)"),
     ] = None,
     offline_planner: Annotated[
         bool, typer.Option("--offline-planner", help="plan with schema-flow only, never an LLM")
@@ -82,17 +86,19 @@ def serve(
     from orra_server.serving import shown_db
     from orra_server.settings import LLMSettings, SettingError, default_db_path
 
-    llm = LLMSettings()
+    try:  # ORRA_LLM_TIMEOUT=nan, --repair-rounds 1e9: one line, no traceback
+        llm = _llm_settings(LLMSettings(), llm_timeout, repair_rounds)
+    except SettingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     for name, value in (
         ("base_url", llm_base_url),
         ("model", llm_model),
         ("api_key", llm_api_key),
-        ("timeout", llm_timeout),
-        ("repair_rounds", repair_rounds),
     ):
         if value is not None:
             setattr(llm, name, value)
-            llm.enabled = llm.enabled or name in ("base_url", "model", "api_key")
+            llm.enabled = True
     if offline_planner:
         llm.enabled = False
     if not admin_token and not open_registration and not is_loopback(host):
@@ -165,3 +171,15 @@ def _skip_unused_format_checks() -> None:
     process the module is marked absent, the ImportError jsonschema already expects. Not in a
     notebook's embedded server: that process is someone else's."""
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def _llm_settings(llm: LLMSettings, timeout: str | None, repair_rounds: str | None) -> LLMSettings:
+    """``llm`` with the command line's timeout and repair rounds, read by the same grammar as
+    their environment variables (``float`` would take ``nan`` and ``inf``)."""
+    from orra_server.settings import seconds, whole_number
+
+    if timeout is not None:
+        llm.timeout = seconds(timeout, "--llm-timeout", 0.1, 3600)
+    if repair_rounds is not None:
+        llm.repair_rounds = whole_number(repair_rounds, "--repair-rounds", 0, 10)
+    return llm

@@ -93,7 +93,9 @@ def seconds(text: str, name: str, low: float, high: float) -> float:
 
 
 def seconds_env(name: str, default: float, low: float, high: float) -> float:
-    return seconds(os.environ.get(name) or str(default), name, low, high)
+    """``name`` from the environment (``default`` when unset), by :func:`seconds`."""
+    value = os.environ.get(name)
+    return seconds(value, name, low, high) if value else float(default)
 
 
 def _with_unit(text: str, name: str) -> int:
@@ -136,14 +138,24 @@ def _flag(name: str) -> bool:
     return (os.environ.get(name) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else float(default)
+#: the longest wait a setting in seconds may ask for
+_WEEK = 7 * 86_400
+
+
+def choice_env(name: str, default: str, others: tuple[str, ...]) -> str:
+    """``name`` from the environment (``default`` when unset): one of ``default`` and
+    ``others``, in any case."""
+    text = (os.environ.get(name) or default).strip().lower()
+    allowed = (default, *others)
+    if text not in allowed:
+        raise SettingError(f"{name}={text[:40]!r} must be one of {', '.join(allowed)}")
+    return text
 
 
 def whole_number_env(name: str, default: int, low: int, high: int) -> int:
     """``name`` from the environment (``default`` when unset), by :func:`whole_number`."""
-    return whole_number(os.environ.get(name) or str(default), name, low, high)
+    value = os.environ.get(name)
+    return whole_number(value, name, low, high) if value else default
 
 
 @dataclass
@@ -161,17 +173,17 @@ class LLMSettings:
     model: str | None = field(default_factory=lambda: _env("ORRA_LLM_MODEL"))
     api_key: str | None = field(default_factory=lambda: _env("ORRA_LLM_API_KEY", "OPENAI_API_KEY"))
     #: seconds for one chat-completions call before it counts as timed out
-    timeout: float = field(default_factory=lambda: float(_env("ORRA_LLM_TIMEOUT", default="60")))
+    timeout: float = field(default_factory=lambda: seconds_env("ORRA_LLM_TIMEOUT", 60, 0.1, 3600))
     #: further attempts after a timeout, connection error, 429 or 5xx (with backoff)
-    retries: int = field(default_factory=lambda: int(_env("ORRA_LLM_RETRIES", default="2")))
+    retries: int = field(default_factory=lambda: whole_number_env("ORRA_LLM_RETRIES", 2, 0, 10))
     #: rounds in which an invalid plan goes back to the LLM with the validator's errors
     repair_rounds: int = field(
-        default_factory=lambda: int(_env("ORRA_PLAN_REPAIR_ROUNDS", default="2"))
+        default_factory=lambda: whole_number_env("ORRA_PLAN_REPAIR_ROUNDS", 2, 0, 10)
     )
     #: ``auto`` (try ``response_format`` json_schema, drop it if the endpoint refuses), ``on``,
     #: or ``off`` (ask for a fenced JSON block)
     structured_output: str = field(
-        default_factory=lambda: _env("ORRA_LLM_STRUCTURED_OUTPUT", default="auto") or "auto"
+        default_factory=lambda: choice_env("ORRA_LLM_STRUCTURED_OUTPUT", "auto", ("on", "off"))
     )
     temperature: float = 0.0
     enabled: bool = field(
@@ -190,12 +202,14 @@ class Settings:
     db_path: str = field(default_factory=default_db_path)
     #: seconds between application-level pings to each service socket
     ping_interval: float = field(
-        default_factory=lambda: float(os.environ.get("ORRA_PING_INTERVAL", "15"))
+        default_factory=lambda: seconds_env("ORRA_PING_INTERVAL", 15, 0.1, 3600)
     )
     #: seconds a service may leave a websocket-level ping unanswered before its socket is
     #: closed: long, because an orra Python SDK handler that blocks its event loop answers none
     #: (a busy service is not a dead one; the step timeout covers one that never answers)
-    ws_ping_timeout: float = field(default_factory=lambda: _float("ORRA_WS_PING_TIMEOUT", 180))
+    ws_ping_timeout: float = field(
+        default_factory=lambda: seconds_env("ORRA_WS_PING_TIMEOUT", 180, 1, 86_400)
+    )
     #: sockets one service may hold open, and one project (all its services): a socket past
     #: either is refused before the upgrade with HTTP 429 (docs/security.md)
     max_instances_per_service: int = field(
@@ -218,29 +232,45 @@ class Settings:
     #: tasks an instance of the original orra SDKs (which send the key in the URL) may hold at
     #: once: they read at most 32 frames ahead of a busy handler (0: no limit)
     legacy_instance_capacity: int = field(
-        default_factory=lambda: int(_float("ORRA_LEGACY_CAPACITY", 16))
+        default_factory=lambda: whole_number_env("ORRA_LEGACY_CAPACITY", 16, 0, 100_000)
     )
     #: how long a step waits for its service to come online before it fails
-    offline_grace_seconds: float = field(default_factory=lambda: _float("ORRA_OFFLINE_GRACE", 300))
+    offline_grace_seconds: float = field(
+        default_factory=lambda: seconds_env("ORRA_OFFLINE_GRACE", 300, 0, _WEEK)
+    )
     #: seconds one attempt of a step may run (generous: agents call LLMs)
-    step_timeout_seconds: float = field(default_factory=lambda: _float("ORRA_STEP_TIMEOUT", 300))
+    step_timeout_seconds: float = field(
+        default_factory=lambda: seconds_env("ORRA_STEP_TIMEOUT", 300, 0.1, _WEEK)
+    )
     #: dispatches of one step in all (the first included) before it fails
-    retry_max_attempts: int = field(default_factory=lambda: int(_float("ORRA_RETRY_ATTEMPTS", 5)))
+    retry_max_attempts: int = field(
+        default_factory=lambda: whole_number_env("ORRA_RETRY_ATTEMPTS", 5, 1, 1000)
+    )
     #: backoff before the first retry; doubles (``retry_backoff``) up to ``retry_max_delay``
-    retry_initial_delay: float = field(default_factory=lambda: _float("ORRA_RETRY_DELAY", 0.5))
+    retry_initial_delay: float = field(
+        default_factory=lambda: seconds_env("ORRA_RETRY_DELAY", 0.5, 0, 3600)
+    )
     retry_backoff: float = 2.0
-    retry_max_delay: float = field(default_factory=lambda: _float("ORRA_RETRY_MAX_DELAY", 30))
+    retry_max_delay: float = field(
+        default_factory=lambda: seconds_env("ORRA_RETRY_MAX_DELAY", 30, 0, 86_400)
+    )
     #: attempts to deliver one webhook before it is marked failed
-    webhook_attempts: int = field(default_factory=lambda: int(_float("ORRA_WEBHOOK_ATTEMPTS", 8)))
+    webhook_attempts: int = field(
+        default_factory=lambda: whole_number_env("ORRA_WEBHOOK_ATTEMPTS", 8, 1, 1000)
+    )
     #: backoff before the second delivery attempt; doubles up to ``webhook_max_delay``
-    webhook_initial_delay: float = field(default_factory=lambda: _float("ORRA_WEBHOOK_DELAY", 1))
-    webhook_max_delay: float = field(default_factory=lambda: _float("ORRA_WEBHOOK_MAX_DELAY", 300))
+    webhook_initial_delay: float = field(
+        default_factory=lambda: seconds_env("ORRA_WEBHOOK_DELAY", 1, 0, 3600)
+    )
+    webhook_max_delay: float = field(
+        default_factory=lambda: seconds_env("ORRA_WEBHOOK_MAX_DELAY", 300, 0, 86_400)
+    )
     #: attempts of one compensation (orra's value) and seconds each may take
     compensation_attempts: int = field(
-        default_factory=lambda: int(_float("ORRA_COMPENSATION_ATTEMPTS", 10))
+        default_factory=lambda: whole_number_env("ORRA_COMPENSATION_ATTEMPTS", 10, 1, 1000)
     )
     compensation_timeout_seconds: float = field(
-        default_factory=lambda: _float("ORRA_COMPENSATION_TIMEOUT", 30)
+        default_factory=lambda: seconds_env("ORRA_COMPENSATION_TIMEOUT", 30, 0.1, _WEEK)
     )
     #: replicas on PostgreSQL (docs/scale-out.md): seconds between heartbeats, and how long a
     #: replica may stay silent before the others declare it dead and take over its runs
