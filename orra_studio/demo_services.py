@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime
 
 from orra_sdk import Service, Task
+from orra_sdk.running import say_what_happens
 
 from .seed_models import (
     AssistantIn,
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"no current project with a key: run `orra projects add NAME` first\n{USAGE}")
         args = [target.url, target.api_key]
     names = set(args[2].split(",")) if len(args) == 3 else None
+    say_what_happens()  # connected, or cannot reach the control plane and retrying: on stderr
     try:
         asyncio.run(_serve(args[0], args[1], names))
     except KeyboardInterrupt:  # Ctrl-C: stop quietly

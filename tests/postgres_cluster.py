@@ -80,9 +80,18 @@ class PostgresCluster:
                 *([] if self.durable else ["-c fsync=off", "-c full_page_writes=off"]),
             ]
         )
-        log = str(self.root / "server.log")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+        self._options = options
+        self.start_server()
         return self
+
+    def start_server(self) -> None:
+        """The server up on the cluster's data (after :meth:`start`'s ``initdb``)."""
+        log = str(self.root / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", self._options, "-l", log, "-w", "start")
+
+    def stop_server(self) -> None:
+        """The server down, its data kept (an outage): :meth:`start_server` brings it back."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", timeout=60)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

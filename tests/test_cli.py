@@ -89,6 +89,8 @@ def seed_project(
                 lambda: sum(s["online"] for s in orra.json("services")) == 4,
                 what="the four seed services to connect",
             )
+            # a newcomer's second terminal says what it did, not nothing
+            wait_until(lambda: services.output().count(" connected to ") == 4, 10, "4 lines")
             yield key["apiKey"], receiver
         finally:
             services.stop()

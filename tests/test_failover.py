@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import signal
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -24,6 +25,7 @@ from helpers import (
     wait_until,
 )
 from orra_server.store.reads import UNFINISHED_SQL as UNFINISHED
+from postgres_cluster import start_or_skip
 from replica_scenario import (
     each_run_ended_once,
     each_step_completed_once,
@@ -230,3 +232,37 @@ def test_a_frozen_replica_whose_session_holds_its_row_is_still_declared_dead(
         bystander.close()
         survivor.stop()
         frozen.stop(signal.SIGKILL)
+
+
+def test_a_database_outage_longer_than_the_dead_time_takes_no_replica_down(tmp_path: Path):
+    """No replica can write its heartbeat while PostgreSQL is down, so when it is back every
+    replica looks silent for longer than the dead time: none may declare the others, or
+    itself, dead for that (a whole cluster once exited 75 after a database restart)."""
+    cluster = start_or_skip()  # a server of its own: this test stops and starts it
+    try:
+        database = cluster.new_database()
+        replicas = start_replicas(tmp_path, database, "ab")
+        try:
+            cluster.stop_server()
+            outage_ends = time.monotonic() + 5  # longer than FAST_TAKEOVER's 3 s dead time
+            wait_until(
+                lambda: all("heartbeat failed" in r.log() for r in replicas), 60, "the outage"
+            )
+            wait_until(lambda: time.monotonic() > outage_ends, 10, "five seconds down")
+            cluster.start_server()
+            (back,) = rows(database, "SELECT now() AT TIME ZONE 'UTC'")[0]
+
+            def beating_for_a_dead_time() -> bool:
+                found = rows(database, "SELECT status, heartbeat_at FROM replicas")
+                assert [s for s, _ in found] == ["alive", "alive"], found
+                return all((at - back).total_seconds() > 4 for _, at in found)
+
+            wait_until(beating_for_a_dead_time, 90, "both replicas to beat past a dead time")
+            for replica in replicas:
+                assert replica.proc is not None and replica.proc.poll() is None
+                assert "declared dead" not in replica.log()
+        finally:
+            for replica in replicas:
+                replica.stop(signal.SIGKILL)
+    finally:
+        cluster.stop()

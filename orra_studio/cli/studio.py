@@ -53,7 +53,8 @@ def studio(
     ] = None,
 ) -> None:
     """Serve the web studio, behind a login. With nothing configured it starts an embedded
-    control plane with the demo services (offline planner, temporary data) and says so in its
+    control plane with the demo services (offline planner) on ~/.orra/demo.duckdb, the file
+    `orra demo` writes (a temporary one while another process holds it), and says so in its
     header."""
     try:
         import panel  # noqa: F401

@@ -29,8 +29,8 @@ class Listener:
         url: str,
         handlers: dict[str, Callable[[str], None]],
         loop: asyncio.AbstractEventLoop,
+        application_name: str,
         on_reconnect: Callable[[], None] | None = None,
-        application_name: str = "orra-listener",
     ) -> None:
         self._url = url
         self._application_name = application_name

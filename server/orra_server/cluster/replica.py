@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from typing import Any
 
 import orjson
@@ -86,12 +87,15 @@ class Cluster:
         self.route = self.inbox.route
         self.forward = self.inbox.forward
         self.role = "starting"
+        #: since when every heartbeat of this replica has been written (None after a failure)
+        self._beating_since: float | None = None
 
     # -- life ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.tables.join, self.id, None)
-        self.store.join_cluster(self.id)
+        self._beating_since = time.monotonic()
+        self.store.join_cluster()
         self.store.writer.on_fenced = lambda: self._loop.call_soon_threadsafe(  # type: ignore[union-attr]
             self._declared_dead, "a commit was refused by the fence"
         )
@@ -106,8 +110,8 @@ class Cluster:
                 CHANGES_CHANNEL: self._changes_heard,
             },
             self._loop,
+            session_name("orra-listener", self.id),
             on_reconnect=self._reconnected,
-            application_name=session_name("orra-listener", self.id),
         )
         await asyncio.to_thread(self._listener.start)
         await self._catch_up()
@@ -166,9 +170,12 @@ class Cluster:
                 alive = await asyncio.to_thread(self.tables.heartbeat, self.id)
             except Exception as exc:  # the database is away: the writer's fence decides
                 log.warning("heartbeat failed: %s", exc)
+                self._beating_since = None
                 continue
             if not alive:
                 self._declared_dead("its heartbeat was refused")
+            if self._beating_since is None:
+                self._beating_since = time.monotonic()
 
     async def _watch_forever(self) -> None:
         while True:
@@ -178,13 +185,23 @@ class Cluster:
                 log.warning("looking for dead replicas failed: %s", exc)
             await asyncio.sleep(self.settings.replica_heartbeat_seconds)
 
+    def _may_judge_silence(self) -> bool:
+        """Whether this replica has heartbeated without a failure for a whole dead time. When
+        it could not write its own heartbeat (the database was away, or its network), the
+        others most likely could not either: declaring them dead the moment it is back would
+        take the whole cluster down after any outage longer than the dead time."""
+        since = self._beating_since
+        dead_after = self.settings.replica_dead_after_seconds
+        return since is not None and time.monotonic() - since >= dead_after
+
     async def take_over(self) -> list[str]:
         """Declare the silent replicas dead and claim their work; the runs claimed."""
-        silent = self.settings.replica_dead_after_seconds
-        dead = await asyncio.to_thread(self.tables.declare_dead, silent)
-        if dead:
-            log.warning("declared replica(s) %s dead (silent > %g s)", ", ".join(dead), silent)
-            await self._sync_sockets()
+        if self._may_judge_silence():
+            silent = self.settings.replica_dead_after_seconds
+            dead = await asyncio.to_thread(self.tables.declare_dead, silent, self.id)
+            if dead:
+                log.warning("declared replica(s) %s dead (silent > %g s)", ", ".join(dead), silent)
+                await self._sync_sockets()
         claimed = await asyncio.to_thread(self.tables.claim_runs, self.id)
         if claimed:
             log.warning("took over %d run(s) of replicas that stopped", len(claimed))

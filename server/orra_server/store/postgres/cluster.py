@@ -27,6 +27,7 @@ __all__ = [
     "INBOX_CHANNEL",
     "RELAY_CHANNEL",
     "REPLICA_ID",
+    "SESSION_ROLES",
     "UNFINISHED",
     "ClusterTables",
     "InboxItem",
@@ -52,17 +53,22 @@ def new_replica_id() -> str:
     return "r_" + secrets.token_hex(6)
 
 
+#: the kinds of database session a replica opens (its ``application_name`` starts with one)
+SESSION_ROLES = ("orra-migrate", "orra-reads", "orra-writer", "orra-listener")
+
+
 def session_name(role: str, replica_id: str) -> str:
-    """The ``application_name`` of a replica's database session: its role (reads, writer,
-    listener), a space, the replica's id, which :meth:`ClusterTables.declare_dead` ends."""
+    """The ``application_name`` of a replica's database session: one of
+    :data:`SESSION_ROLES`, a space, the replica's id (:meth:`ClusterTables.declare_dead` ends
+    the sessions of a replica it declares dead by these names)."""
     return f"{role} {replica_id}"
 
 
 #: how long a survivor waits for a commit under way on a silent replica (it holds the
-#: replica's row: the writer's fence) before it ends that replica's sessions
+#: replica's row: the writer's fence) before it ends the sessions holding it
 _COMMIT_GRACE = "3s"
-#: a live replica whose last heartbeat is older than ``%s`` seconds
-_SILENT = f"status = 'alive' AND heartbeat_at < {_NOW} - make_interval(secs => %s)"
+#: another live replica whose last heartbeat is older than ``%s`` seconds (``%s``: the caller)
+_SILENT = f"status = 'alive' AND heartbeat_at < {_NOW} - make_interval(secs => %s) AND id <> %s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,28 +173,28 @@ class ClusterTables:
         )
         return bool(found)
 
-    def declare_dead(self, silent_seconds: float) -> list[str]:
-        """Mark the replicas silent for longer than ``silent_seconds`` dead, forget their
-        sockets and end their database sessions; their ids.
+    def declare_dead(self, silent_seconds: float, caller: str) -> list[str]:
+        """Mark the replicas other than ``caller`` that are silent for longer than
+        ``silent_seconds`` dead, forget their sockets and end their database sessions; their
+        ids.
 
         A commit under way on such a replica holds its row (the writer's fence), and this waits
         for it, up to :data:`_COMMIT_GRACE`. A session that holds the row longer belongs to a
-        frozen process (stopped mid-pipeline: no server timeout ends that), so it is ended
-        first, and its transaction with it."""
+        frozen process (stopped mid-pipeline: no server timeout ends that): the sessions of
+        the replicas whose rows are held are ended, their transactions with them, and the rows
+        taken once they have gone."""
+        silent = (silent_seconds, caller)
+        lock = f"SELECT id FROM replicas WHERE {_SILENT} FOR UPDATE"
         with self._pool.connection() as connection, connection.transaction():
             connection.execute(f"SET LOCAL lock_timeout = '{_COMMIT_GRACE}'")
-            lock = f"SELECT id FROM replicas WHERE {_SILENT} FOR UPDATE"
             try:
                 with connection.transaction():
-                    ids = _ids(connection.execute(lock, (silent_seconds,)))
+                    ids = _ids(connection.execute(lock, silent))
             except psycopg.errors.LockNotAvailable:
-                frozen = _ids(
-                    connection.execute(
-                        f"SELECT id FROM replicas WHERE {_SILENT}", (silent_seconds,)
-                    )
-                )
-                _end_sessions(connection, frozen)
-                ids = _ids(connection.execute(lock, (silent_seconds,)))
+                free = _ids(connection.execute(f"{lock} SKIP LOCKED", silent))
+                every = _ids(connection.execute(f"SELECT id FROM replicas WHERE {_SILENT}", silent))
+                _end_sessions(connection, [i for i in every if i not in free])
+                ids = _ids(connection.execute(lock, silent))  # waits while they exit
             if not ids:
                 return []
             connection.execute(
@@ -324,24 +330,29 @@ def _ids(cursor: psycopg.Cursor[Any]) -> list[str]:
 
 
 def _end_sessions(connection: psycopg.Connection[Any], replica_ids: list[str]) -> None:
-    """End the database sessions of ``replica_ids`` (named by :func:`session_name`), waiting up
-    to two seconds for each to go; their open transactions roll back. Replicas connecting as
-    another database role cannot be ended (PostgreSQL allows it only to the same role or one
-    with ``pg_signal_backend``): that is logged, and declaring them dead goes on."""
+    """Ask PostgreSQL to end the sessions of ``replica_ids`` in this database (named by
+    :func:`session_name`); their open transactions roll back as they go. PostgreSQL lets a
+    role end only the sessions of roles it is a member of (``pg_signal_backend`` covers every
+    role but superusers): a session it refuses is logged, and the rest are ended."""
     if not replica_ids:
         return
-    try:
-        with connection.transaction():
-            connection.execute(
-                "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity "
-                "WHERE pid <> pg_backend_pid() "
-                "AND split_part(application_name, ' ', 2) = ANY(%s)",
-                (replica_ids,),
-            )
-    except psycopg.errors.InsufficientPrivilege as exc:
+    names = [session_name(role, i) for i in replica_ids for role in SESSION_ROLES]
+    sessions = connection.execute(
+        "SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND application_name = ANY(%s)",
+        (names,),
+    ).fetchall()
+    refused: dict[str, str] = {}
+    for row in sessions:
+        try:
+            with connection.transaction():  # a refusal fails this statement alone
+                connection.execute("SELECT pg_terminate_backend(%s)", (row["pid"],))  # type: ignore[call-overload]
+        except psycopg.errors.InsufficientPrivilege as exc:
+            refused[row["application_name"].split(" ", 1)[1]] = str(exc).splitlines()[0]  # type: ignore[call-overload]
+    for replica_id, reason in refused.items():
         log.warning(
-            "could not end the database sessions of replica(s) %s (%s): give every replica "
-            "the same database role, or grant it pg_signal_backend",
-            ", ".join(replica_ids),
-            str(exc).splitlines()[0],
+            "could not end the database sessions of replica %s (%s): give every replica the "
+            "same database role, or grant the survivors pg_signal_backend",
+            replica_id,
+            reason,
         )

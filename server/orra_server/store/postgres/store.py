@@ -96,13 +96,14 @@ class PostgresStore(Reads, Verbs):
             f"(SELECT id FROM orchestrations WHERE owner = '{self.replica_id}')"
         )
 
-    def join_cluster(self, replica_id: str) -> None:
-        """From now on the recovery reads are this replica's runs, the runs it inserts are its
-        own, and every commit first checks that it is still alive (the writer's fence)."""
-        if not REPLICA_ID.fullmatch(replica_id):  # it is written into SQL as a literal
-            raise ValueError(f"not a replica id: {replica_id!r}")
-        self.replica_id = replica_id
-        self.writer.replica_id = replica_id
+    def join_cluster(self) -> None:
+        """From now on this store is replica :attr:`identity`: the recovery reads are its
+        runs, the runs it inserts are its own, and every commit first checks that it is still
+        alive (the writer's fence)."""
+        if not REPLICA_ID.fullmatch(self.identity):  # it is written into SQL as a literal
+            raise ValueError(f"not a replica id: {self.identity!r}")
+        self.replica_id = self.identity
+        self.writer.replica_id = self.identity
 
     _dialect = POSTGRES
     _export_queries = POSTGRES_EXPORT_TABLES

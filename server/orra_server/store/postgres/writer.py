@@ -72,7 +72,7 @@ class PostgresWriter(Handoff):
     def __init__(
         self,
         url: str,
-        application_name: str = "orra-writer",
+        application_name: str,
         *,
         lazy_interval: float = 0.2,
         max_batch: int = 4096,
