@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .core.limits import MAX_REQUEST_BYTES
 
@@ -152,6 +153,16 @@ def choice_env(name: str, default: str, others: tuple[str, ...]) -> str:
     return text
 
 
+def _seconds(name: str, default: float, low: float, high: float) -> Any:
+    """A settings field read from ``name`` by :func:`seconds_env` when the settings are made."""
+    return field(default_factory=lambda: seconds_env(name, default, low, high))
+
+
+def _count(name: str, default: int, low: int, high: int) -> Any:
+    """A settings field read from ``name`` by :func:`whole_number_env`."""
+    return field(default_factory=lambda: whole_number_env(name, default, low, high))
+
+
 def whole_number_env(name: str, default: int, low: int, high: int) -> int:
     """``name`` from the environment (``default`` when unset), by :func:`whole_number`."""
     value = os.environ.get(name)
@@ -173,13 +184,11 @@ class LLMSettings:
     model: str | None = field(default_factory=lambda: _env("ORRA_LLM_MODEL"))
     api_key: str | None = field(default_factory=lambda: _env("ORRA_LLM_API_KEY", "OPENAI_API_KEY"))
     #: seconds for one chat-completions call before it counts as timed out
-    timeout: float = field(default_factory=lambda: seconds_env("ORRA_LLM_TIMEOUT", 60, 0.1, 3600))
+    timeout: float = _seconds("ORRA_LLM_TIMEOUT", 60, 0.1, 3600)
     #: further attempts after a timeout, connection error, 429 or 5xx (with backoff)
-    retries: int = field(default_factory=lambda: whole_number_env("ORRA_LLM_RETRIES", 2, 0, 10))
+    retries: int = _count("ORRA_LLM_RETRIES", 2, 0, 10)
     #: rounds in which an invalid plan goes back to the LLM with the validator's errors
-    repair_rounds: int = field(
-        default_factory=lambda: whole_number_env("ORRA_PLAN_REPAIR_ROUNDS", 2, 0, 10)
-    )
+    repair_rounds: int = _count("ORRA_PLAN_REPAIR_ROUNDS", 2, 0, 10)
     #: ``auto`` (try ``response_format`` json_schema, drop it if the endpoint refuses), ``on``,
     #: or ``off`` (ask for a fenced JSON block)
     structured_output: str = field(
@@ -201,23 +210,15 @@ class LLMSettings:
 class Settings:
     db_path: str = field(default_factory=default_db_path)
     #: seconds between application-level pings to each service socket
-    ping_interval: float = field(
-        default_factory=lambda: seconds_env("ORRA_PING_INTERVAL", 15, 0.1, 3600)
-    )
+    ping_interval: float = _seconds("ORRA_PING_INTERVAL", 15, 0.1, 3600)
     #: seconds a service may leave a websocket-level ping unanswered before its socket is
     #: closed: long, because an orra Python SDK handler that blocks its event loop answers none
     #: (a busy service is not a dead one; the step timeout covers one that never answers)
-    ws_ping_timeout: float = field(
-        default_factory=lambda: seconds_env("ORRA_WS_PING_TIMEOUT", 180, 1, 86_400)
-    )
+    ws_ping_timeout: float = _seconds("ORRA_WS_PING_TIMEOUT", 180, 1, 86_400)
     #: sockets one service may hold open, and one project (all its services): a socket past
     #: either is refused before the upgrade with HTTP 429 (docs/security.md)
-    max_instances_per_service: int = field(
-        default_factory=lambda: whole_number_env("ORRA_MAX_INSTANCES_PER_SERVICE", 100, 1, 100_000)
-    )
-    max_sockets_per_project: int = field(
-        default_factory=lambda: whole_number_env("ORRA_MAX_SOCKETS_PER_PROJECT", 1000, 1, 1_000_000)
-    )
+    max_instances_per_service: int = _count("ORRA_MAX_INSTANCES_PER_SERVICE", 100, 1, 100_000)
+    max_sockets_per_project: int = _count("ORRA_MAX_SOCKETS_PER_PROJECT", 1000, 1, 1_000_000)
     #: seconds a new socket may stay silent — no frame, no websocket pong — before it is
     #: closed (4002); the keep-alive ping goes every third of it, at most every 20 s
     ws_silent_grace: float = field(
@@ -231,59 +232,31 @@ class Settings:
     default_step_seconds: float = 1.0
     #: tasks an instance of the original orra SDKs (which send the key in the URL) may hold at
     #: once: they read at most 32 frames ahead of a busy handler (0: no limit)
-    legacy_instance_capacity: int = field(
-        default_factory=lambda: whole_number_env("ORRA_LEGACY_CAPACITY", 16, 0, 100_000)
-    )
+    legacy_instance_capacity: int = _count("ORRA_LEGACY_CAPACITY", 16, 0, 100_000)
     #: how long a step waits for its service to come online before it fails
-    offline_grace_seconds: float = field(
-        default_factory=lambda: seconds_env("ORRA_OFFLINE_GRACE", 300, 0, _WEEK)
-    )
+    offline_grace_seconds: float = _seconds("ORRA_OFFLINE_GRACE", 300, 0, _WEEK)
     #: seconds one attempt of a step may run (generous: agents call LLMs)
-    step_timeout_seconds: float = field(
-        default_factory=lambda: seconds_env("ORRA_STEP_TIMEOUT", 300, 0.1, _WEEK)
-    )
+    step_timeout_seconds: float = _seconds("ORRA_STEP_TIMEOUT", 300, 0.1, _WEEK)
     #: dispatches of one step in all (the first included) before it fails
-    retry_max_attempts: int = field(
-        default_factory=lambda: whole_number_env("ORRA_RETRY_ATTEMPTS", 5, 1, 1000)
-    )
+    retry_max_attempts: int = _count("ORRA_RETRY_ATTEMPTS", 5, 1, 1000)
     #: backoff before the first retry; doubles (``retry_backoff``) up to ``retry_max_delay``
-    retry_initial_delay: float = field(
-        default_factory=lambda: seconds_env("ORRA_RETRY_DELAY", 0.5, 0, 3600)
-    )
+    retry_initial_delay: float = _seconds("ORRA_RETRY_DELAY", 0.5, 0, 3600)
     retry_backoff: float = 2.0
-    retry_max_delay: float = field(
-        default_factory=lambda: seconds_env("ORRA_RETRY_MAX_DELAY", 30, 0, 86_400)
-    )
+    retry_max_delay: float = _seconds("ORRA_RETRY_MAX_DELAY", 30, 0, 86_400)
     #: attempts to deliver one webhook before it is marked failed
-    webhook_attempts: int = field(
-        default_factory=lambda: whole_number_env("ORRA_WEBHOOK_ATTEMPTS", 8, 1, 1000)
-    )
+    webhook_attempts: int = _count("ORRA_WEBHOOK_ATTEMPTS", 8, 1, 1000)
     #: backoff before the second delivery attempt; doubles up to ``webhook_max_delay``
-    webhook_initial_delay: float = field(
-        default_factory=lambda: seconds_env("ORRA_WEBHOOK_DELAY", 1, 0, 3600)
-    )
-    webhook_max_delay: float = field(
-        default_factory=lambda: seconds_env("ORRA_WEBHOOK_MAX_DELAY", 300, 0, 86_400)
-    )
+    webhook_initial_delay: float = _seconds("ORRA_WEBHOOK_DELAY", 1, 0, 3600)
+    webhook_max_delay: float = _seconds("ORRA_WEBHOOK_MAX_DELAY", 300, 0, 86_400)
     #: attempts of one compensation (orra's value) and seconds each may take
-    compensation_attempts: int = field(
-        default_factory=lambda: whole_number_env("ORRA_COMPENSATION_ATTEMPTS", 10, 1, 1000)
-    )
-    compensation_timeout_seconds: float = field(
-        default_factory=lambda: seconds_env("ORRA_COMPENSATION_TIMEOUT", 30, 0.1, _WEEK)
-    )
+    compensation_attempts: int = _count("ORRA_COMPENSATION_ATTEMPTS", 10, 1, 1000)
+    compensation_timeout_seconds: float = _seconds("ORRA_COMPENSATION_TIMEOUT", 30, 0.1, _WEEK)
     #: replicas on PostgreSQL (docs/scale-out.md): seconds between heartbeats, and how long a
     #: replica may stay silent before the others declare it dead and take over its runs
     #: seconds between keep-alives on a quiet event stream (proxies close idle connections)
-    stream_keepalive_seconds: float = field(
-        default_factory=lambda: seconds_env("ORRA_STREAM_KEEPALIVE", 15.0, 0.1, 300)
-    )
-    replica_heartbeat_seconds: float = field(
-        default_factory=lambda: seconds_env("ORRA_REPLICA_HEARTBEAT", 1.0, 0.1, 60)
-    )
-    replica_dead_after_seconds: float = field(
-        default_factory=lambda: seconds_env("ORRA_REPLICA_DEAD_AFTER", 10.0, 1, 3600)
-    )
+    stream_keepalive_seconds: float = _seconds("ORRA_STREAM_KEEPALIVE", 15.0, 0.1, 300)
+    replica_heartbeat_seconds: float = _seconds("ORRA_REPLICA_HEARTBEAT", 1.0, 0.1, 60)
+    replica_dead_after_seconds: float = _seconds("ORRA_REPLICA_DEAD_AFTER", 10.0, 1, 3600)
     #: deliver webhooks to loopback/private/link-local addresses too (local development, the
     #: embedded notebook/demo server, tests); off by default: docs/security.md
     allow_private_webhooks: bool = field(
