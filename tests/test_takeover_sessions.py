@@ -18,7 +18,8 @@ from orra_server.store.postgres.store import PostgresStore
 from replica_scenario import rows
 
 #: a replica row whose last heartbeat was a minute ago (times are UTC, as the cluster's)
-AGO = "(now() AT TIME ZONE 'UTC') - interval '1 minute'"
+NOW = "(now() AT TIME ZONE 'UTC')"
+AGO = f"{NOW} - interval '1 minute'"
 SILENT = f"INSERT INTO replicas VALUES (%s, 'alive', {AGO}, {AGO}, NULL)"
 STATUS = "SELECT status FROM replicas WHERE id = %s"
 #: the survivor calling ``declare_dead``
@@ -33,9 +34,16 @@ def store(database: str) -> Iterator[PostgresStore]:
 
 
 def _silent(database: str, *replica_ids: str) -> None:
+    """Rows for ``replica_ids``, a minute silent, and a fresh one for the survivor :data:`ME`
+    (a survivor whose own heartbeat is late judges no one)."""
     with psycopg.connect(database, autocommit=True) as admin:
         for replica_id in replica_ids:
             admin.execute(SILENT, (replica_id,))
+        admin.execute(
+            f"INSERT INTO replicas VALUES (%s, 'alive', {NOW}, {NOW}, NULL) "
+            f"ON CONFLICT (id) DO UPDATE SET heartbeat_at = {NOW}",
+            (ME,),
+        )
 
 
 def _role(database: str) -> str:
@@ -52,19 +60,30 @@ def _role(database: str) -> str:
 def test_a_dead_replicas_sessions_are_ended_and_a_strangers_are_kept(
     database: str, store: PostgresStore
 ):
-    _silent(database, "r_silent01", ME)
+    _silent(database, "r_silent01")
     own = psycopg.connect(database, application_name=session_name("orra-reads", "r_silent01"))
     other = psycopg.connect(database, application_name="orra-reads r_alive0001")
     try:
-        assert store.cluster.declare_dead(5, ME) == ["r_silent01"]  # never the caller itself
+        assert store.cluster.declare_dead(5, ME) == ["r_silent01"]
         with pytest.raises(psycopg.OperationalError):
             own.execute("SELECT 1")
         assert other.execute("SELECT 1").fetchone() == (1,)
         assert store.cluster.declare_dead(5, ME) == []  # once dead, not declared again
-        assert rows(database, STATUS, ME) == [("alive",)]
     finally:
         own.close()
         other.close()
+
+
+def test_a_survivor_whose_own_heartbeat_is_late_judges_no_one(database: str, store: PostgresStore):
+    """After a database outage or under a slow database every heartbeat is late, the
+    caller's too: it declares no one dead (itself least of all) until its own is fresh."""
+    _silent(database, "r_silent02")
+    rows(database, f"UPDATE replicas SET heartbeat_at = {AGO} WHERE id = %s RETURNING id", ME)
+    assert store.cluster.declare_dead(5, ME) == []
+    assert rows(database, "SELECT count(*) FROM replicas WHERE status = 'alive'") == [(2,)]
+    _silent(database)  # ME fresh again
+    assert store.cluster.declare_dead(5, ME) == ["r_silent02"]
+    assert rows(database, STATUS, ME) == [("alive",)]
 
 
 def test_a_commit_under_way_on_a_silent_replica_finishes_before_it_is_declared_dead(

@@ -67,8 +67,14 @@ def session_name(role: str, replica_id: str) -> str:
 #: how long a survivor waits for a commit under way on a silent replica (it holds the
 #: replica's row: the writer's fence) before it ends the sessions holding it
 _COMMIT_GRACE = "3s"
-#: another live replica whose last heartbeat is older than ``%s`` seconds (``%s``: the caller)
-_SILENT = f"status = 'alive' AND heartbeat_at < {_NOW} - make_interval(secs => %s) AND id <> %s"
+#: another live replica whose last heartbeat is older than ``%(silent)s`` seconds, judged by
+#: a caller (``%(caller)s``) whose own heartbeat is younger than half that: a caller that
+#: is late itself (a slow database delays every heartbeat) judges no one
+_SILENT = (
+    f"status = 'alive' AND heartbeat_at < {_NOW} - make_interval(secs => %(silent)s) "
+    "AND id <> %(caller)s AND EXISTS (SELECT 1 FROM replicas judge WHERE judge.id = "
+    f"%(caller)s AND judge.heartbeat_at >= {_NOW} - make_interval(secs => %(silent)s / 2))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,14 +182,15 @@ class ClusterTables:
     def declare_dead(self, silent_seconds: float, caller: str) -> list[str]:
         """Mark the replicas other than ``caller`` that are silent for longer than
         ``silent_seconds`` dead, forget their sockets and end their database sessions; their
-        ids.
+        ids. None while the caller's own heartbeat is late (over half that): what delays it
+        most likely delays the others' too.
 
         A commit under way on such a replica holds its row (the writer's fence), and this waits
         for it, up to :data:`_COMMIT_GRACE`. A session that holds the row longer belongs to a
         frozen process (stopped mid-pipeline: no server timeout ends that): the sessions of
         the replicas whose rows are held are ended, their transactions with them, and the rows
         taken once they have gone."""
-        silent = (silent_seconds, caller)
+        silent = {"silent": silent_seconds, "caller": caller}
         lock = f"SELECT id FROM replicas WHERE {_SILENT} FOR UPDATE"
         with self._pool.connection() as connection, connection.transaction():
             connection.execute(f"SET LOCAL lock_timeout = '{_COMMIT_GRACE}'")
