@@ -134,6 +134,55 @@ def test_an_unreachable_postgres_fails_in_one_line_without_the_password(tmp_path
     )
 
 
+def _orra_serve_on(url: str) -> subprocess.CompletedProcess[str]:
+    """``orra serve`` on ``url``, expected to stop at once (a free port that is never used)."""
+    return subprocess.run(
+        [sys.executable, "-m", "orra_studio.cli", "serve", "--port", str(free_port()), "--db", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _tables_only_role(database: str) -> str:
+    """A login role that may read and write the tables there now but create none (the
+    least privilege a replica needs); its URL."""
+    role = f"app_{free_port()}"
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        admin.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+        )
+        admin.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    return database.replace("postgresql://postgres@", f"postgresql://{role}@")
+
+
+def test_a_role_that_may_not_create_tables_runs_on_a_current_schema_and_is_told_about_an_old_one(
+    database: str, postgres_cluster
+):
+    from orra_server.serving import check_postgres
+    from orra_server.store.postgres.store import PostgresStore
+
+    empty = postgres_cluster.new_database()
+    done = _orra_serve_on(_tables_only_role(empty))  # no schema yet, and no right to make one
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "the database's schema is version 0 and this orra needs" in line, line
+    assert "start this orra once as a role that may create tables" in line
+
+    PostgresStore(database).close()  # migrated by the owner
+    app = _tables_only_role(database)
+    check_postgres(app)  # what orra serve checks first: nothing to change, so nothing refused
+    store = PostgresStore(app)
+    try:
+        assert store.cluster.replicas() == []
+    finally:
+        store.close()
+
+
 def test_three_replicas_starting_at_once_migrate_the_schema_once(database: str):
     """Each start migrates under an advisory lock: one applies every version, the others wait
     and find nothing left to do, and a database newer than the code is refused."""

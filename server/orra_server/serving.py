@@ -145,8 +145,10 @@ def check_database(path: str) -> None:
 
 
 def check_postgres(url: str) -> None:
-    """Fail in one line when the driver is missing or the server cannot be reached; the
-    message shows the URL without its password."""
+    """Fail in one line when the driver is missing, the server cannot be reached, or the
+    schema cannot be brought to this version (newer than this orra, or a role that may not
+    create tables); the message shows the URL without its password. The schema is migrated
+    here, before the server starts, so a replica's own start finds it current."""
     try:
         import psycopg
     except ImportError:
@@ -154,13 +156,25 @@ def check_postgres(url: str) -> None:
             "a postgresql:// database needs the PostgreSQL driver: "
             "pip install 'orra-studio[postgres]'"
         ) from None
+    from .store.postgres.schema import SchemaError, migrate
+
     try:
-        psycopg.connect(url, connect_timeout=10).close()
+        connection = psycopg.connect(url, connect_timeout=10, application_name="orra-migrate")
     except psycopg.Error as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
         raise StartupError(
             f"cannot reach PostgreSQL at {safe_url(url)}: {reason.replace(url, safe_url(url))}"
         ) from None
+    with connection:
+        try:
+            migrate(connection)
+        except SchemaError as exc:
+            raise StartupError(f"PostgreSQL at {safe_url(url)}: {exc}") from None
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StartupError(
+                f"cannot prepare the schema in PostgreSQL at {safe_url(url)}: {reason}"
+            ) from None
 
 
 def check_port(host: str, port: int) -> None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from ..reads import UNFINISHED_SQL
 from ..schema import ARROW_SCHEMAS, KEYS
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SchemaError", "migrate"]
 
 #: the advisory lock migrations hold (any constant other code in the database does not use)
 MIGRATION_LOCK = 0x6F727261  # "orra"
@@ -91,33 +91,57 @@ MIGRATIONS: dict[int, list[str]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
+class SchemaError(RuntimeError):
+    """The database's schema cannot be used by this orra, and the message says what to do."""
+
+
 def migrate(connection: psycopg.Connection) -> list[int]:
     """Bring the database to :data:`SCHEMA_VERSION`; the versions this call applied.
 
     One transaction under the advisory lock: a replica that crashes half-way leaves the schema
-    as it was, and one that starts meanwhile waits, then sees the work done.
+    as it was, and one that starts meanwhile waits, then sees the work done. A current schema
+    is only read, so replicas may log in as a role that may read and write the tables but not
+    create them (PostgreSQL checks ``CREATE`` even for ``CREATE TABLE IF NOT EXISTS``).
     """
     applied: list[int] = []
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version integer PRIMARY KEY, applied_at timestamp NOT NULL)"
-        )
-        done = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
+        (exists,) = connection.execute(  # type: ignore[misc]
+            "SELECT to_regclass('schema_migrations') IS NOT NULL"
+        ).fetchone()
+        done = set()
+        if exists:
+            done = {row[0] for row in connection.execute("SELECT version FROM schema_migrations")}
         newer = [version for version in done if version > SCHEMA_VERSION]
         if newer:
-            raise RuntimeError(
+            raise SchemaError(
                 f"the database's schema is version {max(newer)}, newer than this orra "
                 f"({SCHEMA_VERSION}): upgrade this replica before starting it"
             )
-        for version in sorted(MIGRATIONS):
-            if version in done:
-                continue
-            for statement in MIGRATIONS[version]:
-                connection.execute(statement)
-            connection.execute(
-                "INSERT INTO schema_migrations VALUES (%s, now() AT TIME ZONE 'UTC')", (version,)
-            )
-            applied.append(version)
+        missing = sorted(version for version in MIGRATIONS if version not in done)
+        try:
+            with connection.transaction():
+                if missing and not exists:
+                    connection.execute(
+                        "CREATE TABLE schema_migrations "
+                        "(version integer PRIMARY KEY, applied_at timestamp NOT NULL)"
+                    )
+                for version in missing:
+                    for statement in MIGRATIONS[version]:
+                        connection.execute(statement)
+                    connection.execute(
+                        "INSERT INTO schema_migrations VALUES (%s, now() AT TIME ZONE 'UTC')",
+                        (version,),
+                    )
+                    applied.append(version)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            (role,) = connection.execute("SELECT current_user").fetchone()  # type: ignore[misc]
+            have = max(done, default=0)
+            raise SchemaError(
+                f"the database's schema is version {have} and this orra needs "
+                f"{SCHEMA_VERSION}, but the role {role!r} may not change it "
+                f"({str(exc).splitlines()[0]}): start this orra once as a role that may create "
+                "tables in the database (it migrates as it starts), then run the replicas as "
+                f"{role!r}"
+            ) from None
     return applied
