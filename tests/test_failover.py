@@ -35,6 +35,7 @@ from replica_scenario import (
 )
 
 RUNS, GATED = 60, 10
+REQUEST = shout_and_count("during an outage")
 
 
 def request(n: int, gated: bool) -> dict:
@@ -242,14 +243,33 @@ def test_a_database_outage_longer_than_the_dead_time_takes_no_replica_down(tmp_p
     try:
         database = cluster.new_database()
         replicas = start_replicas(tmp_path, database, "ab")
+        api, _project = new_project(replicas[0].url)
+        callers = [Api(r.url, api.key) for r in replicas]
         try:
             cluster.stop_server()
             outage_ends = time.monotonic() + 5  # longer than FAST_TAKEOVER's 3 s dead time
             wait_until(
                 lambda: all("heartbeat failed" in r.log() for r in replicas), 60, "the outage"
             )
+            # callers hear that the database is away, as a 503 to retry, not a 500
+            for answer in (
+                callers[0].get("/orchestrations"),
+                callers[1].post("/orchestrations", REQUEST),
+            ):
+                assert answer.status_code == 503, answer.text
+                assert answer.json()["error"]["code"] == "database_unavailable"
+                assert answer.headers["Retry-After"] == "1"
             wait_until(lambda: time.monotonic() > outage_ends, 10, "five seconds down")
             cluster.start_server()
+            # once it is back, reads are answered again; until then a 503, never a 500
+            for caller in callers:
+
+                def answered(caller: Api = caller) -> bool:
+                    status = caller.get("/orchestrations").status_code
+                    assert status in (200, 503), status
+                    return status == 200
+
+                wait_until(answered, 30, "reads to be answered again")
             (back,) = rows(database, "SELECT now() AT TIME ZONE 'UTC'")[0]
 
             def beating_for_a_dead_time() -> bool:

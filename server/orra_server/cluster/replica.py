@@ -143,9 +143,11 @@ class Cluster:
         self._background.spawn(coroutine).add_done_callback(_log_failure)
 
     def _reconnected(self) -> None:
-        """Notifications may have been missed while the listener was away."""
+        """Notifications may have been missed while the listener was away, and the database
+        may have restarted (the idle read connections are dead then)."""
         if self._changed is not None:
             self._changed([["all"]])
+        self._spawn(asyncio.to_thread(self.store.drop_broken_connections))
         self._spawn(self._catch_up())
 
     def _changes_heard(self, payload: str) -> None:

@@ -10,7 +10,9 @@
     ├── Forbidden                  403  the key is valid but the thing belongs elsewhere
     ├── NotFound                   404
     ├── Conflict                   409
-    └── TooManyRequests            429  a bound on what a project holds (with Retry-After)
+    ├── TooManyRequests            429  a bound on what a project holds (with Retry-After)
+    └── ServiceUnavailable         503  ask again later
+        └── DatabaseUnavailable    503  PostgreSQL cannot be reached now (with Retry-After)
 
 Every error carries a stable ``code`` (what scripts match on) and a ``message`` that says what
 to fix. The API turns them into ``{"error": {"code", "message", "param", "details"}}``.
@@ -23,6 +25,7 @@ from typing import Any
 __all__ = [
     "BadRequest",
     "Conflict",
+    "DatabaseUnavailable",
     "DescriptionTooLong",
     "Forbidden",
     "InvalidSchema",
@@ -121,3 +124,13 @@ class TooManyRequests(OrraError, status=429, code="too_many_requests"):
 
 class ServiceUnavailable(OrraError, status=503, code="unavailable"):
     """Another replica must act first (the owner of a run); asking again later works."""
+
+
+class DatabaseUnavailable(ServiceUnavailable, code="database_unavailable"):
+    """PostgreSQL did not answer (restarting, unreachable, out of connections). A read can be
+    sent again as it is; a write most likely was not recorded (a connection lost during the
+    commit itself is the rare exception), so check before sending it again."""
+
+    def __init__(self, message: str, *, retry_after: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

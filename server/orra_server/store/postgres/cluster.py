@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from ..projection import Insert
 from ..reads import UNFINISHED_SQL
+from .unavailable import reachable
 from .writer import Notify
 
 __all__ = [
@@ -159,7 +160,7 @@ class ClusterTables:
         self._pool = pool
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with self._pool.connection() as connection:
+        with reachable(), self._pool.connection() as connection:
             cursor = connection.execute(sql, params)
             return cursor.fetchall() if cursor.description else []  # type: ignore[return-value]
 

@@ -27,6 +27,7 @@ from ..verbs import Verbs
 from .cluster import REPLICA_ID, ClusterTables, new_replica_id, session_name
 from .export import POSTGRES, POSTGRES_EXPORT_TABLES
 from .schema import migrate
+from .unavailable import reachable
 from .url import safe_url
 from .writer import PostgresWriter
 
@@ -73,6 +74,10 @@ class PostgresStore(Reads, Verbs):
                 "application_name": session_name("orra-reads", self.identity),
             },
             name="orra-reads",
+            # a read waits at most 5 s for a connection (then a 503, not a 30 s stall); one
+            # the server dropped is found by its first read (a 503) or by
+            # :meth:`drop_broken_connections`, not by a round trip before every read
+            timeout=5.0,
             open=True,
         )
         self.writer = PostgresWriter(url, session_name("orra-writer", self.identity))
@@ -82,7 +87,7 @@ class PostgresStore(Reads, Verbs):
 
     # -- plumbing ----------------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
-        with self._pool.connection() as connection:
+        with reachable(), self._pool.connection() as connection:
             return connection.execute(_placeholders(sql), params).fetchall()  # type: ignore[return-value]
 
     def _owned(self, alias: str = "") -> str:
@@ -95,6 +100,11 @@ class PostgresStore(Reads, Verbs):
             f" AND {alias}orchestration_id IN "
             f"(SELECT id FROM orchestrations WHERE owner = '{self.replica_id}')"
         )
+
+    def drop_broken_connections(self) -> None:
+        """Check the idle read connections and replace those the server dropped (it
+        restarted): called when the cluster's listener had to reconnect."""
+        self._pool.check()
 
     def join_cluster(self) -> None:
         """From now on this store is replica :attr:`identity`: the recovery reads are its

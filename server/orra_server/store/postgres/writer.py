@@ -25,6 +25,7 @@ from ..handoff import Handoff, resolve
 from ..projection import Delete, Insert, Operation, Update
 from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
+from .unavailable import as_unavailable
 
 __all__ = [
     "CHANGES_CHANNEL",
@@ -159,7 +160,7 @@ class PostgresWriter(Handoff):
             except psycopg.errors.UniqueViolation as item_exc:
                 resolve([item], DuplicateKey(str(item_exc).splitlines()[0]))
             except Exception as item_exc:
-                resolve([item], item_exc)
+                resolve([item], as_unavailable(item_exc))
 
     def _apply(self, ops: list[Operation]) -> None:
         if not ops:
