@@ -134,6 +134,30 @@ def test_an_unreachable_postgres_fails_in_one_line_without_the_password(tmp_path
     )
 
 
+@pytest.mark.parametrize(
+    ("error", "away"),
+    [
+        (psycopg.OperationalError("server closed the connection unexpectedly"), True),
+        (psycopg.errors.ConnectionFailure("lost"), True),
+        (psycopg.errors.AdminShutdown("terminating connection"), True),
+        (psycopg.errors.CannotConnectNow("starting up"), True),
+        (psycopg.errors.IdleSessionTimeout("idle"), True),
+        (psycopg.errors.LockNotAvailable("lock timeout"), False),
+        (psycopg.errors.QueryCanceled("statement timeout"), False),
+        (psycopg.errors.DeadlockDetected("deadlock"), False),
+        (psycopg.errors.SerializationFailure("retry"), False),
+        (psycopg.errors.UniqueViolation("duplicate"), False),
+    ],
+)
+def test_only_the_database_being_away_is_a_503(error: Exception, away: bool) -> None:
+    from orra_server.core.errors import DatabaseUnavailable
+    from orra_server.store.postgres.unavailable import as_unavailable
+
+    mapped = as_unavailable(error)
+    assert isinstance(mapped, DatabaseUnavailable) is away
+    assert mapped is not error if away else mapped is error
+
+
 def _orra_serve_on(url: str) -> subprocess.CompletedProcess[str]:
     """``orra serve`` on ``url``, expected to stop at once (a free port that is never used)."""
     return subprocess.run(

@@ -86,3 +86,12 @@ def test_a_bad_number_stops_orra_serve_in_one_line(
     assert done.stderr.startswith(said), done.stderr
     assert "Traceback" not in done.stderr
     assert not database.exists()  # stopped before opening anything
+
+
+def test_a_replica_must_miss_three_heartbeats_to_be_dead(monkeypatch) -> None:
+    monkeypatch.setenv("ORRA_REPLICA_HEARTBEAT", "5")
+    monkeypatch.setenv("ORRA_REPLICA_DEAD_AFTER", "6")
+    with pytest.raises(SettingError, match="at least three heartbeats .* raise it to 15 or more"):
+        Settings()
+    monkeypatch.setenv("ORRA_REPLICA_DEAD_AFTER", "15")
+    assert Settings().replica_dead_after_seconds == 15.0

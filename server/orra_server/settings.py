@@ -296,3 +296,11 @@ class Settings:
             low=1024,
         )
     )
+
+    def __post_init__(self) -> None:
+        heartbeat, dead_after = self.replica_heartbeat_seconds, self.replica_dead_after_seconds
+        if dead_after < 3 * heartbeat:  # a replica must miss several heartbeats to be dead
+            raise SettingError(
+                f"ORRA_REPLICA_DEAD_AFTER={dead_after:g} must be at least three heartbeats "
+                f"(ORRA_REPLICA_HEARTBEAT={heartbeat:g}): raise it to {3 * heartbeat:g} or more"
+            )

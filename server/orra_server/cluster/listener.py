@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import psycopg
 
+from ..store.postgres.writer import CONNECT_LIMITS
+
 __all__ = ["Listener"]
 
 log = logging.getLogger("orra.cluster")
@@ -56,7 +58,10 @@ class Listener:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(
-                    self._url, autocommit=True, application_name=self._application_name
+                    self._url,
+                    autocommit=True,
+                    application_name=self._application_name,
+                    **CONNECT_LIMITS,
                 ) as connection:
                     for channel in self._handlers:
                         connection.execute(f"LISTEN {channel}")

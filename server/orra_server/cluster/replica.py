@@ -89,6 +89,8 @@ class Cluster:
         self.role = "starting"
         #: since when every heartbeat of this replica has been written (None after a failure)
         self._beating_since: float | None = None
+        #: set after each heartbeat written: the watcher judges then
+        self._heartbeat_written = asyncio.Event()
 
     # -- life ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -178,14 +180,19 @@ class Cluster:
                 self._declared_dead("its heartbeat was refused")
             if self._beating_since is None:
                 self._beating_since = time.monotonic()
+            self._heartbeat_written.set()
 
     async def _watch_forever(self) -> None:
+        """Look for dead replicas right after each heartbeat of this one is written, so its
+        own heartbeat is fresh when it judges (the database refuses a late judge), and in a
+        task of its own, so a long takeover never delays the next heartbeat."""
         while True:
             try:
                 await self.take_over()
             except Exception as exc:
                 log.warning("looking for dead replicas failed: %s", exc)
-            await asyncio.sleep(self.settings.replica_heartbeat_seconds)
+            await self._heartbeat_written.wait()
+            self._heartbeat_written.clear()
 
     def _may_judge_silence(self) -> bool:
         """Whether this replica has heartbeated without a failure for a whole dead time. When

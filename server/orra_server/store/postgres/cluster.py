@@ -55,7 +55,7 @@ def new_replica_id() -> str:
 
 
 #: the kinds of database session a replica opens (its ``application_name`` starts with one)
-SESSION_ROLES = ("orra-migrate", "orra-reads", "orra-writer", "orra-listener")
+SESSION_ROLES = ("orra-migrate", "orra-reads", "orra-cluster", "orra-writer", "orra-listener")
 
 
 def session_name(role: str, replica_id: str) -> str:
@@ -69,12 +69,12 @@ def session_name(role: str, replica_id: str) -> str:
 #: replica's row: the writer's fence) before it ends the sessions holding it
 _COMMIT_GRACE = "3s"
 #: another live replica whose last heartbeat is older than ``%(silent)s`` seconds, judged by
-#: a caller (``%(caller)s``) whose own heartbeat is younger than half that: a caller that
-#: is late itself (a slow database delays every heartbeat) judges no one
+#: a caller (``%(caller)s``) whose own heartbeat is younger than ``%(late)s`` (half that): a
+#: caller that is late itself (a slow database delays every heartbeat) judges no one
 _SILENT = (
     f"status = 'alive' AND heartbeat_at < {_NOW} - make_interval(secs => %(silent)s) "
     "AND id <> %(caller)s AND EXISTS (SELECT 1 FROM replicas judge WHERE judge.id = "
-    f"%(caller)s AND judge.heartbeat_at >= {_NOW} - make_interval(secs => %(silent)s / 2))"
+    f"%(caller)s AND judge.heartbeat_at >= {_NOW} - make_interval(secs => %(late)s))"
 )
 
 
@@ -156,11 +156,17 @@ def inbox_ops(orchestration_id: str, kind: str, dedup: str, body: dict[str, Any]
 
 
 class ClusterTables:
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, liveness: ConnectionPool | None = None) -> None:
         self._pool = pool
+        #: heartbeats and takeover on connections of their own (``liveness``): a burst of
+        #: reads or relayed frames must not make a heartbeat wait, fail, and get this replica
+        #: declared dead
+        self._liveness = liveness or pool
 
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        with reachable(), self._pool.connection() as connection:
+    def _rows(
+        self, sql: str, params: tuple[Any, ...] = (), *, pool: ConnectionPool | None = None
+    ) -> list[dict[str, Any]]:
+        with reachable(), (pool or self._pool).connection() as connection:
             cursor = connection.execute(sql, params)
             return cursor.fetchall() if cursor.description else []  # type: ignore[return-value]
 
@@ -169,6 +175,7 @@ class ClusterTables:
         self._rows(
             f"INSERT INTO replicas VALUES (%s, 'alive', {_NOW}, {_NOW}, %s)",
             (replica_id, address),
+            pool=self._liveness,
         )
 
     def heartbeat(self, replica_id: str) -> bool:
@@ -177,6 +184,7 @@ class ClusterTables:
             f"UPDATE replicas SET heartbeat_at = {_NOW} WHERE id = %s AND status = 'alive' "
             "RETURNING id",
             (replica_id,),
+            pool=self._liveness,
         )
         return bool(found)
 
@@ -191,9 +199,9 @@ class ClusterTables:
         frozen process (stopped mid-pipeline: no server timeout ends that): the sessions of
         the replicas whose rows are held are ended, their transactions with them, and the rows
         taken once they have gone."""
-        silent = {"silent": silent_seconds, "caller": caller}
+        silent = {"silent": float(silent_seconds), "late": silent_seconds / 2, "caller": caller}
         lock = f"SELECT id FROM replicas WHERE {_SILENT} FOR UPDATE"
-        with self._pool.connection() as connection, connection.transaction():
+        with self._liveness.connection() as connection, connection.transaction():
             connection.execute(f"SET LOCAL lock_timeout = '{_COMMIT_GRACE}'")
             try:
                 with connection.transaction():
@@ -217,7 +225,7 @@ class ClusterTables:
 
     def leave(self, replica_id: str) -> None:
         """Stopped on its own: its runs go to the others at once, its sockets are gone."""
-        with self._pool.connection() as connection, connection.transaction():
+        with self._liveness.connection() as connection, connection.transaction():
             connection.execute(
                 f"UPDATE replicas SET status = 'left', ended_at = {_NOW} WHERE id = %s",
                 (replica_id,),

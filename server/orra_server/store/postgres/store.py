@@ -29,7 +29,7 @@ from .export import POSTGRES, POSTGRES_EXPORT_TABLES
 from .schema import migrate
 from .unavailable import reachable
 from .url import safe_url
-from .writer import PostgresWriter
+from .writer import CONNECT_LIMITS, PostgresWriter
 
 __all__ = ["PostgresStore"]
 
@@ -61,29 +61,12 @@ class PostgresStore(Reads, Verbs):
             raise ConnectionError(f"cannot reach PostgreSQL at {self.path}: {reason}") from None
         if applied:
             log.info("PostgreSQL schema migrated to version %d", applied[-1])
-        self._pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
-            # as the writer's: a replica stopped mid-transaction (SIGSTOP) must not hold a lock
-            # on its replicas row for ever (a frozen replica's row lock once blocked takeover)
-            kwargs={
-                "autocommit": True,
-                "row_factory": dict_row,
-                "options": "-c idle_in_transaction_session_timeout=5000",
-                "application_name": session_name("orra-reads", self.identity),
-            },
-            name="orra-reads",
-            # a read waits at most 5 s for a connection (then a 503, not a 30 s stall); one
-            # the server dropped is found by its first read (a 503) or by
-            # :meth:`drop_broken_connections`, not by a round trip before every read
-            timeout=5.0,
-            open=True,
-        )
+        self._pool = _pool(url, "orra-reads", self.identity, pool_size)
         self.writer = PostgresWriter(url, session_name("orra-writer", self.identity))
         #: set by :meth:`join_cluster`
         self.replica_id: str | None = None
-        self.cluster = ClusterTables(self._pool)
+        self._cluster_pool = _pool(url, "orra-cluster", self.identity, 2)
+        self.cluster = ClusterTables(self._pool, liveness=self._cluster_pool)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
@@ -102,9 +85,10 @@ class PostgresStore(Reads, Verbs):
         )
 
     def drop_broken_connections(self) -> None:
-        """Check the idle read connections and replace those the server dropped (it
+        """Check the idle pooled connections and replace those the server dropped (it
         restarted): called when the cluster's listener had to reconnect."""
         self._pool.check()
+        self._cluster_pool.check()
 
     def join_cluster(self) -> None:
         """From now on this store is replica :attr:`identity`: the recovery reads are its
@@ -124,6 +108,32 @@ class PostgresStore(Reads, Verbs):
     def close(self) -> None:
         self.writer.close()
         self._pool.close()
+        self._cluster_pool.close()
+
+
+def _pool(url: str, role: str, replica_id: str, size: int) -> ConnectionPool:
+    """Autocommit connections named ``role`` (:func:`session_name`), returning dict rows."""
+    return ConnectionPool(
+        url,
+        min_size=1,
+        max_size=size,
+        kwargs={
+            "autocommit": True,
+            "row_factory": dict_row,
+            # as the writer's: a replica stopped mid-transaction (SIGSTOP) must not hold a
+            # lock on its replicas row for ever (a frozen replica's row lock once blocked
+            # takeover)
+            "options": "-c idle_in_transaction_session_timeout=5000",
+            "application_name": session_name(role, replica_id),
+            **CONNECT_LIMITS,
+        },
+        name=role,
+        # at most 5 s waiting for a connection (then a 503, not a 30 s stall); one the server
+        # dropped is found by its first use (a 503) or by ``drop_broken_connections``, not by
+        # a round trip before every read
+        timeout=5.0,
+        open=True,
+    )
 
 
 #: a ``?`` parameter of the shared SQL (none stands inside a quoted literal there)

@@ -14,22 +14,25 @@ from ...core.errors import DatabaseUnavailable
 
 __all__ = ["as_unavailable", "reachable"]
 
-#: what "the database cannot be reached" looks like from psycopg and its pool (a lock or
-#: statement timeout is an OperationalError too, but not one of these)
-_AWAY = (
-    psycopg.errors.ConnectionException,  # 08…: the connection failed or was lost
-    psycopg.errors.AdminShutdown,  # 57P01: the server is shutting down, or ended this session
-    psycopg.errors.CrashShutdown,  # 57P02
-    psycopg.errors.CannotConnectNow,  # 57P03: the server is starting up
-    PoolTimeout,  # no connection could be had in time
-)
+#: SQLSTATEs that say the server is away or went away: class 08 (connection exceptions) and
+#: 57P01-57P05 (shut down by an administrator or a crash, starting up, gone, session idle too
+#: long). A lock or statement timeout, a deadlock or a serialization failure is none of these.
+_AWAY_STATES = ("57P01", "57P02", "57P03", "57P04", "57P05")
+
+
+def _away(exc: BaseException) -> bool:
+    if isinstance(exc, PoolTimeout):  # no connection could be had in time
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    # no SQLSTATE: libpq's own failure (refused, reset, "server closed the connection")
+    return state is None or state.startswith("08") or state in _AWAY_STATES
 
 
 def as_unavailable(exc: BaseException) -> BaseException:
     """``exc`` as the caller should see it: the database being away as a 503, the rest as is."""
-    if isinstance(exc, _AWAY) or (
-        isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None
-    ):
+    if _away(exc):
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return DatabaseUnavailable(
             f"the database cannot be reached now ({reason[:200]}); try again in a moment"

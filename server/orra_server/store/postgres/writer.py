@@ -63,6 +63,17 @@ class Fenced(RuntimeError):
 
 #: the channel that says which runs have new events (``payload``: their ids, comma-separated)
 EVENTS_CHANNEL = "orra_events"
+#: how long connecting may take, and TCP keepalives, so a database host that vanished (no
+#: reset, no answer) fails a commit or a read in seconds, not after the kernel's minutes
+CONNECT_LIMITS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+#: seconds before deferred writes are tried again while the database is away
+_AWAY_PAUSE = 1.0
 #: NOTIFY's payload limit is 8,000 bytes
 _PAYLOAD_LIMIT = 7900
 
@@ -105,6 +116,7 @@ class PostgresWriter(Handoff):
             self._url,
             application_name=self._application_name,
             options="-c idle_in_transaction_session_timeout=5000",
+            **CONNECT_LIMITS,
         )
 
     # -- caller side -------------------------------------------------------------------------
@@ -149,6 +161,18 @@ class PostgresWriter(Handoff):
             resolve(waiting, None)
             return
         except Exception as exc:
+            away = as_unavailable(exc)
+            if away is not exc:
+                # the database is away: every item would fail the same way, and a commit cut
+                # off mid-way may have happened, so nothing is tried again now; the deferred
+                # writes wait for the next commit, the callers hear 503
+                self._lazy[:0] = carried
+                if carried:  # tried again a second from now, not every lazy interval
+                    self._lazy_since = time.monotonic() + _AWAY_PAUSE
+                if waiting:
+                    log.warning("the database is away (%s): %d write(s) refused", exc, len(waiting))
+                resolve(waiting, away)
+                return
             if not waiting:
                 log.warning("could not write %d deferred operations: %s", len(carried), exc)
                 return
