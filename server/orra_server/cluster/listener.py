@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from ..store.postgres.writer import CONNECT_LIMITS
+from ..store.postgres.url import CONNECT_LIMITS
 
 __all__ = ["Listener"]
 

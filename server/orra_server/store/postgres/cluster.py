@@ -156,12 +156,12 @@ def inbox_ops(orchestration_id: str, kind: str, dedup: str, body: dict[str, Any]
 
 
 class ClusterTables:
-    def __init__(self, pool: ConnectionPool, liveness: ConnectionPool | None = None) -> None:
+    def __init__(self, pool: ConnectionPool, liveness: ConnectionPool) -> None:
         self._pool = pool
         #: heartbeats and takeover on connections of their own (``liveness``): a burst of
         #: reads or relayed frames must not make a heartbeat wait, fail, and get this replica
         #: declared dead
-        self._liveness = liveness or pool
+        self._liveness = liveness
 
     def _rows(
         self, sql: str, params: tuple[Any, ...] = (), *, pool: ConnectionPool | None = None

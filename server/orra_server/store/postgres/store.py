@@ -28,8 +28,8 @@ from .cluster import REPLICA_ID, ClusterTables, new_replica_id, session_name
 from .export import POSTGRES, POSTGRES_EXPORT_TABLES
 from .schema import migrate
 from .unavailable import reachable
-from .url import safe_url
-from .writer import CONNECT_LIMITS, PostgresWriter
+from .url import CONNECT_LIMITS, safe_url
+from .writer import PostgresWriter
 
 __all__ = ["PostgresStore"]
 

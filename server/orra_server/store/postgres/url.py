@@ -1,15 +1,27 @@
-"""Telling a PostgreSQL URL from a DuckDB path, and showing one without its password.
+"""Telling a PostgreSQL URL from a DuckDB path, showing one without its password, and the
+limits every session connects with.
 
 No psycopg here: the control plane asks this before it knows whether it needs the driver.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["is_postgres_url", "password_of", "safe_url", "shown_db"]
+__all__ = ["CONNECT_LIMITS", "is_postgres_url", "password_of", "safe_url", "shown_db"]
 
 _SCHEMES = ("postgresql://", "postgres://")
+
+#: how long connecting may take, and TCP keepalives, so a database host that vanished (no
+#: reset, no answer) fails a commit or a read in seconds, not after the kernel's minutes
+CONNECT_LIMITS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
 
 
 def is_postgres_url(target: str) -> bool:

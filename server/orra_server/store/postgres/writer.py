@@ -26,6 +26,7 @@ from ..projection import Delete, Insert, Operation, Update
 from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
 from .unavailable import as_unavailable
+from .url import CONNECT_LIMITS
 
 __all__ = [
     "CHANGES_CHANNEL",
@@ -63,15 +64,6 @@ class Fenced(RuntimeError):
 
 #: the channel that says which runs have new events (``payload``: their ids, comma-separated)
 EVENTS_CHANNEL = "orra_events"
-#: how long connecting may take, and TCP keepalives, so a database host that vanished (no
-#: reset, no answer) fails a commit or a read in seconds, not after the kernel's minutes
-CONNECT_LIMITS: dict[str, Any] = {
-    "connect_timeout": 5,
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-}
 #: seconds before deferred writes are tried again while the database is away
 _AWAY_PAUSE = 1.0
 #: NOTIFY's payload limit is 8,000 bytes
