@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import venv
 from collections.abc import Iterator
@@ -17,6 +18,13 @@ from postgres_cluster import PostgresCluster, start_or_skip
 # runner (pytest-xdist workers get COLUMNS/LINES) would be fixed in the CLI's consoles at import
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
+
+# the Ctrl-C tests send SIGINT to services and CLIs started here, as a terminal would; a shell
+# that runs pytest in the background (`nohup … &`) starts it with SIGINT ignored, which every
+# child would inherit (Python then installs no KeyboardInterrupt): let children start as from a
+# terminal (a handled signal, unlike an ignored one, is reset to the default at exec)
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

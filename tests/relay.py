@@ -44,6 +44,7 @@ class Relay:
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.carried: list[_Carried] = []
         self.lock = threading.Lock()
+        self.arrivals: list[str] = []  # every connection's requests, in order of arrival
 
     def __enter__(self) -> Self:
         threading.Thread(target=self._accept, daemon=True).start()
@@ -64,7 +65,7 @@ class Relay:
     def requests(self) -> list[str]:
         """``"GET /path?query"`` for every request carried so far, in order of arrival."""
         with self.lock:
-            return [r for c in self.carried for r in c.requests]
+            return list(self.arrivals)
 
     def open_requests(self, fragment: str) -> int:
         """Connections still open whose latest request's path contains ``fragment``."""
@@ -96,8 +97,10 @@ class Relay:
                 if upstream:  # note the request lines (one may span two chunks)
                     seen, end = tail + chunk, 0
                     for line in _REQUEST_LINE.finditer(seen):
+                        request = f"{line[1].decode()} {line[2].decode()}"
                         with self.lock:
-                            carried.requests.append(f"{line[1].decode()} {line[2].decode()}")
+                            carried.requests.append(request)
+                            self.arrivals.append(request)
                         end = line.end()
                     tail = seen[max(end, len(seen) - 200) :]
                 sink.sendall(chunk)

@@ -8,11 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import panel as pn
 import pytest
 from browser import StudioProcess, browser_page
 from relay import Relay
 
 from helpers import SEED_REQUEST, Api, ServerProcess, new_project, seed_services, wait_until
+from orra_studio.studio.context import StudioContext
+from orra_studio.studio.executions import executions_page
+from orra_studio.studio.live_feed import ListFeed
 
 pytestmark = pytest.mark.slow
 
@@ -145,3 +149,53 @@ def test_the_executions_list_goes_live_from_the_projects_stream_without_polling(
 
     watching.page.goto(f"{watching.studio.url}services")
     wait_until(lambda: watching.relay.open_requests("/activity/events") == 0, 20, "the close")
+
+
+# what Panel 1.9 says of itself and of pandas 3 in a plain process (the studio's log shows the
+# same): it renames in 2.0 (pyproject caps panel < 2), its Tabulator uses a deprecated pandas call
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning", "ignore::DeprecationWarning")
+def test_a_read_for_old_filters_that_answers_late_is_not_drawn(live_server: ServerProcess) -> None:
+    """CI saw it: the live list's read, made before a search was typed, answered after the
+    search's own read and drew every run again. The page's own ``fetch`` and ``draw`` against
+    a real control plane, in the order that race gave them."""
+    api, project = new_project(live_server.url)
+    ids = {}
+    for kind in ("needle", "other"):
+        answer = api.post("/orchestrations", {"action": {"type": kind, "content": f"{kind} run"}})
+        ids[kind] = answer.json()["executionId"]
+    reads: list[Any] = []
+
+    class Kept(ListFeed):  # the real feed, which also hands the page's fetch and draw here
+        def __init__(self, context: StudioContext, page: Any, wants: Any) -> None:
+            super().__init__(context, page, wants)
+            reads.append(page)
+
+    context = StudioContext(live_server.url, project["apiKey"])
+    with context.client() as client:
+        page = executions_page(context, client, follow=Kept)
+        (fetch, draw, _doc), table = reads[0], _the(page, pn.widgets.Tabulator)
+        search = next(
+            w for w in _all(page) if getattr(w, "placeholder", "") == "action, content or id"
+        )
+        assert set(table.value["id"]) == set(ids.values())
+        late, _ = fetch()  # the live list's read, made before the search
+        search.value = "needle"  # the search reads and draws at once
+        assert list(table.value["id"]) == [ids["needle"]]
+        draw(late)  # then the late read answers
+        assert list(table.value["id"]) == [ids["needle"]], "a read for old filters was drawn"
+        search.value = ""
+        fresh, _ = fetch()
+        draw(fresh)  # a read for the page's filters is drawn
+        assert set(table.value["id"]) == set(ids.values())
+    api.close()
+
+
+def _all(viewable: Any) -> Iterator[Any]:
+    yield viewable
+    for child in getattr(viewable, "objects", None) or ():
+        yield from _all(child)
+
+
+def _the(viewable: Any, kind: type) -> Any:
+    (found,) = [v for v in _all(viewable) if isinstance(v, kind)]
+    return found

@@ -94,16 +94,36 @@ def rows_of(orchestrations: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, slots=True)
+class _Query:
+    """The filters, sort and offset a read is made for: a read made for other ones than the
+    page's current ones is not drawn (the live feed's read may finish after a filter changed
+    and the page was read for it)."""
+
+    status: str | None
+    type: str | None
+    q: str | None
+    since: str | None
+    until: str | None
+    sort: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Page:
     """What one read of the page brings: the activity chart's answer and a page of runs (or
-    why there is none)."""
+    why there is none), and the filters, sort and offset it was read for."""
 
+    query: _Query
     activity: dict[str, Any] | None
     rows: list[dict[str, Any]] | None
     error: str | None
 
 
-def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewable:
+def executions_page(
+    context: StudioContext, client: Client, follow: type[ListFeed[_Page]] = ListFeed
+) -> pn.viewable.Viewable:
+    """The page; ``follow`` is the feed that keeps it live (a test passes its own subclass to
+    hold on to the page's ``fetch`` and ``draw``)."""
     status = pn.widgets.Select(
         name="Status", options=[ANY, *[s.value for s in OrchestrationStatus]], value=ANY, width=200
     )
@@ -151,42 +171,56 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
             plot.yaxis.ticker.min_interval = 1  # counts of runs: whole numbers only
             activity.object = plot
 
+    def query() -> _Query:
+        """What the page's widgets ask for now."""
+        return _Query(
+            status=None if status.value == ANY else status.value,
+            type=action_type.value.strip() or None,
+            q=text.value.strip() or None,
+            since=since.value.strip() or None,
+            until=until.value.strip() or None,
+            sort=sort_of(table.sorters),
+            offset=offset["value"],
+        )
+
     def fetch() -> tuple[_Page, bool]:
         """The page's data: read in a worker thread when the list goes live, so the page's
         event loop never waits for the control plane."""
-        chosen = None if status.value == ANY else status.value
+        asked = query()
         try:
             answer: dict[str, Any] | None = client.activity(60)
         except OrraError:
             answer = None  # the listing below says what went wrong
         try:
             rows = client.orchestrations(
-                status=chosen,
+                status=asked.status,
                 limit=PAGE_SIZE + 1,
-                offset=offset["value"],
-                type=action_type.value.strip() or None,
-                q=text.value.strip() or None,
-                since=since.value.strip() or None,
-                until=until.value.strip() or None,
-                sort=sort_of(table.sorters),
+                offset=asked.offset,
+                type=asked.type,
+                q=asked.q,
+                since=asked.since,
+                until=asked.until,
+                sort=asked.sort,
             )
         except OrraError as exc:
-            return _Page(answer, None, str(exc)), False
-        return _Page(answer, rows, None), False
+            return _Page(asked, answer, None, str(exc)), False
+        return _Page(asked, answer, rows, None), False
 
     def draw(page: _Page) -> None:
+        if page.query != query():
+            return  # read for filters the page no longer shows: the read for these draws
         draw_activity(page.activity)
         if page.rows is None:
             problem.show(page.error or "", "error")
             return
         rows = page.rows
         problem.hide()
-        chosen = None if status.value == ANY else status.value
-        filtered = chosen or action_type.value.strip() or text.value.strip() or since.value.strip()
+        asked = page.query
+        filtered = asked.status or asked.type or asked.q or asked.since or asked.until
         if rows:
             empty.hide()
         else:  # say what to do next, not an empty frame
-            empty.show(NO_MATCH if filtered or until.value.strip() else NO_RUNS_YET, "info")
+            empty.show(NO_MATCH if filtered else NO_RUNS_YET, "info")
         table.visible = bool(rows)
         table.value = rows_of(rows[:PAGE_SIZE])
         shown["ids"] = {row["executionId"] for row in rows[:PAGE_SIZE]}
@@ -238,7 +272,7 @@ def executions_page(context: StudioContext, client: Client) -> pn.viewable.Viewa
     refresh.on_click(load)
     load()
     doc = pn.state.curdoc
-    feed = ListFeed(context, (fetch, draw, doc), wants=concerns_the_page)
+    feed = follow(context, (fetch, draw, doc), wants=concerns_the_page)
     pn.state.onload(feed.start)  # live: the list follows the project's changes
     if doc is not None and doc.session_context is not None:
         pn.state.on_session_destroyed(lambda _ctx: feed.stop())

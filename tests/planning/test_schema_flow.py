@@ -115,7 +115,9 @@ def test_a_refusal_names_the_closest_service_and_why() -> None:
 
 
 @pytest.mark.parametrize("count", [10, 50, 200])
-def test_planning_stays_fast_as_the_catalog_grows(count: int) -> None:
+def test_the_right_service_is_found_among_many_that_share_words(count: int) -> None:
+    """How long this takes is bench/plan_speed.py's to measure (a timed test fails on a busy
+    machine, as one did on CI): here, that a large catalog changes nothing in the answer."""
     services = [
         _service(
             service(
@@ -127,11 +129,8 @@ def test_planning_stays_fast_as_the_catalog_grows(count: int) -> None:
         )
         for i in range(count)
     ] + DESK
-    started = time.perf_counter()
     outcome = plan(services, "triage", "Classify this ticket", {"message": "crash"})
-    took = time.perf_counter() - started
     assert components(outcome) == ["ticket-classifier"]
-    assert took < 0.5  # a loose bound for a shared CI machine; bench/plan_speed.py measures
 
 
 @pytest.mark.parametrize(
