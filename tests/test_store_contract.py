@@ -358,6 +358,28 @@ def test_a_run_its_steps_and_its_events_read_back_decoded(store: StoreBackend):
     assert store.of_project("p_other", ["o_1"]) == [] and store.of_project(project, []) == []
 
 
+def test_a_deferred_write_outlives_a_failed_neighbour_in_its_batch(store: StoreBackend):
+    """A lazy write (a step's status) rides in the next batch; when another item of that
+    batch fails (here a service registered twice under one id), the items are tried one by
+    one, and the lazy write was lost with the batch: now it is tried on its own too."""
+    accepted = _run("o_1")
+
+    async def scenario() -> type[BaseException] | None:
+        await store.accept(accepted, list(accepted.steps.values()))
+        await store.add_project(NewProject("p_9", "shop", "s", "h_9", [], created_at=AT))
+        store.record_lazy([Change("o_1", "step_status", AT, {"status": "RUNNING"}, "step2")])
+        try:  # the same id again, as new: refused by the database
+            await store.add_project(NewProject("p_9", "shop", "s", "h_9", [], created_at=AT))
+        except Exception as refused:
+            return type(refused)
+        finally:
+            await store.sync()
+        return None
+
+    assert run(scenario) is not None, "a service saved twice as new was not refused"
+    assert [e.type for e in store.events_of("o_1")] == ["orchestration_accepted", "step_status"]
+
+
 def test_large_values_can_stay_encoded_for_a_response(store: StoreBackend):
     big = {"text": "é" * 70_000}
     ended = ended_run("o_1", big, created_at=AT)

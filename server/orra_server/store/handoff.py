@@ -8,14 +8,18 @@ object instead of operations) asks the writer for something else, answered the s
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .projection import Operation
 
-__all__ = ["STOP", "Handoff", "resolve"]
+__all__ = ["STOP", "Handoff", "resolve", "retry_piecewise"]
+
+log = logging.getLogger(__name__)
 
 #: handed over by ``close``: the writer thread finishes what it has and stops
 STOP = object()
@@ -98,3 +102,50 @@ def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) ->
             future.set_result(None)
         else:
             future.set_exception(error)
+
+
+def retry_piecewise(
+    items: list[Any],
+    apply: Callable[[list[Operation]], None],
+    heard: Callable[[Exception], BaseException] = lambda exc: exc,
+    kept: Callable[[list[Operation], Exception], bool] = lambda ops, exc: False,
+) -> None:
+    """A batch that failed as a whole, tried again a piece at a time in the order it was
+    handed over (an event's number never comes before its cause's): each waiting item alone,
+    its caller hearing ``heard(error)`` if it fails, and each run of deferred operations
+    (``future`` None) together. Deferred operations have no caller to tell: when they fail
+    together they are tried one by one and only one that fails alone is dropped (logged),
+    unless ``kept(ops, error)`` took them to try later (the database is away).
+    ``items``: ``(ops, loop, future)``, as handed over."""
+    deferred: list[Operation] = []
+
+    def apply_deferred() -> None:
+        if not deferred:
+            return
+        ops = list(deferred)
+        deferred.clear()
+        try:
+            apply(ops)
+            return
+        except Exception as exc:
+            if kept(ops, exc):
+                return
+        for op in ops:
+            try:
+                apply([op])
+            except Exception as exc:
+                log.warning("dropped a deferred write to %s: %s", getattr(op, "table", "?"), exc)
+
+    for item in items:
+        ops, _loop, future = item
+        if future is None:
+            deferred.extend(ops)
+            continue
+        apply_deferred()
+        try:
+            apply(ops)
+        except Exception as exc:
+            resolve([item], heard(exc))
+        else:
+            resolve([item], None)
+    apply_deferred()

@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from . import tables
-from .handoff import Handoff, resolve
+from .handoff import Handoff, resolve, retry_piecewise
 from .projection import Delete, Insert, Operation, Projection, Update, replay_projection
 from .schema import ARROW_SCHEMAS, KEYS, PROJECTED
 
@@ -197,21 +197,16 @@ class GroupCommitWriter(Handoff):
                 return
         # lazy operations of earlier batches first, then this batch's in the order they were
         # handed over: an event's seq must never put it before one that caused it
-        carried, self._lazy = self._lazy, []
-        if work or syncing:
-            carried += [op for item in batch if item not in syncing for op in item[0]]
+        earlier, self._lazy = self._lazy, []
+        # (a batch of deferred writes alone was added to ``earlier`` above)
+        handed = [item for item in batch if item not in syncing] if work or syncing else []
         try:
-            self._apply(carried)
+            self._apply([*earlier, *(op for item in handed for op in item[0])])
             self.batches_committed += 1
             resolve(work, None)
         except Exception as exc:  # one bad item must not fail its neighbours: retry alone
             log.warning("batch of %d failed (%s); retrying items one by one", len(work), exc)
-            for item in work:
-                try:
-                    self._apply(item[0])
-                    resolve([item], None)
-                except Exception as item_exc:
-                    resolve([item], item_exc)
+            retry_piecewise([(earlier, None, None), *handed], self._apply)
 
     def _apply(self, ops: Iterable[Operation]) -> None:
         inserts: dict[str, dict[Any, dict[str, Any]] | list[dict[str, Any]]] = {}
@@ -285,8 +280,11 @@ class GroupCommitWriter(Handoff):
             carried, self._lazy = self._lazy, []
             try:
                 self._apply(carried)
-            except Exception:
-                log.exception("could not write %d deferred events", len(carried))
+            except Exception as exc:
+                log.warning(
+                    "%d deferred writes failed together (%s): one by one", len(carried), exc
+                )
+                retry_piecewise([(carried, None, None)], self._apply)
         projection = self._projection
         if projection.since is None or not projection.rows:
             projection.since = None

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from ..handoff import Handoff, resolve
+from ..handoff import Handoff, resolve, retry_piecewise
 from ..projection import Delete, Insert, Operation, Update
 from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
@@ -165,18 +165,32 @@ class PostgresWriter(Handoff):
                     log.warning("the database is away (%s): %d write(s) refused", exc, len(waiting))
                 resolve(waiting, away)
                 return
-            if not waiting:
-                log.warning("could not write %d deferred operations: %s", len(carried), exc)
-                return
             log.warning("batch of %d failed (%s); retrying items one by one", len(waiting), exc)
-        for item in waiting:
-            try:
-                self._apply([op for op in item[0] if not isinstance(op, _Flush)])
-                resolve([item], None)
-            except psycopg.errors.UniqueViolation as item_exc:
-                resolve([item], DuplicateKey(str(item_exc).splitlines()[0]))
-            except Exception as item_exc:
-                resolve([item], as_unavailable(item_exc))
+        retry_piecewise(
+            [(carried, None, None), *waiting],
+            lambda ops: self._apply([op for op in ops if not isinstance(op, _Flush)]),
+            self._heard,
+            self._kept_or_fenced,
+        )
+
+    @staticmethod
+    def _heard(exc: Exception) -> BaseException:
+        """What a caller hears of its item's failure."""
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            return DuplicateKey(str(exc).splitlines()[0])
+        return as_unavailable(exc)
+
+    def _kept_or_fenced(self, ops: list[Operation], exc: Exception) -> bool:
+        """Deferred writes that failed because the database went away are tried again a
+        second from now, not one by one (each would fail the same way); a fenced replica's
+        are dropped (it writes nothing more)."""
+        if isinstance(exc, Fenced):
+            return True
+        if as_unavailable(exc) is exc:
+            return False
+        self._lazy[:0] = ops
+        self._lazy_since = time.monotonic() + _AWAY_PAUSE
+        return True
 
     def _apply(self, ops: list[Operation]) -> None:
         if not ops:
