@@ -66,6 +66,9 @@ class Fenced(RuntimeError):
 EVENTS_CHANNEL = "orra_events"
 #: seconds before deferred writes are tried again while the database is away
 _AWAY_PAUSE = 1.0
+#: seconds a session of the writer may sit in a transaction doing nothing before the server
+#: ends it (and rolls the transaction back)
+_IDLE_TIMEOUT = 5.0
 #: NOTIFY's payload limit is 8,000 bytes
 _PAYLOAD_LIMIT = 7900
 
@@ -107,7 +110,7 @@ class PostgresWriter(Handoff):
         return psycopg.connect(
             self._url,
             application_name=self._application_name,
-            options="-c idle_in_transaction_session_timeout=5000",
+            options=f"-c idle_in_transaction_session_timeout={int(_IDLE_TIMEOUT * 1000)}",
             **CONNECT_LIMITS,
         )
 
@@ -155,9 +158,10 @@ class PostgresWriter(Handoff):
         except Exception as exc:
             away = as_unavailable(exc)
             if away is not exc:
-                # the database is away: every item would fail the same way, and a commit cut
-                # off mid-way may have happened, so nothing is tried again now; the deferred
-                # writes wait for the next commit, the callers hear 503
+                # the database is away: every item would fail the same way, so nothing is
+                # tried again now (a commit cut off mid-way was asked after: it did not
+                # happen, or nobody could tell); the deferred writes wait for the next
+                # commit, the callers hear 503
                 self._lazy[:0] = carried
                 if carried:  # tried again a second from now, not every lazy interval
                     self._lazy_since = time.monotonic() + _AWAY_PAUSE
@@ -201,10 +205,10 @@ class PostgresWriter(Handoff):
         if self.fenced:
             raise Fenced("this replica was declared dead; it writes nothing more")
         connection = self._connection
+        transaction: str | None = None  # its id, to ask whether a commit cut off happened
         try:
             with connection.cursor() as cursor:
-                if self.replica_id is not None:
-                    self._check_fence(cursor)
+                transaction = self._begin(cursor)
                 if events:
                     cursor.execute(
                         "SELECT nextval('events_seq') FROM generate_series(1, %s)", (len(events),)
@@ -221,14 +225,15 @@ class PostgresWriter(Handoff):
                     if len(payload) > _PAYLOAD_LIMIT:  # too many to list: forget everything
                         payload = orjson.dumps({"from": self.replica_id, "changes": [["all"]]})
                     cursor.execute("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, payload.decode()))
-            connection.commit()
         except BaseException:
-            if not connection.closed:
-                with contextlib.suppress(psycopg.Error):
-                    connection.rollback()
-            for row in events:
-                row["seq"] = None
+            self._undo(connection, events)
             raise
+        try:
+            connection.commit()
+        except BaseException as exc:
+            if not (as_unavailable(exc) is not exc and self._committed_after_all(transaction)):
+                self._undo(connection, events)
+                raise
         self.batches_committed += 1
         if events and self.on_events is not None:
             try:
@@ -236,11 +241,56 @@ class PostgresWriter(Handoff):
             except Exception:
                 log.exception("event listener failed")
 
-    def _check_fence(self, cursor: psycopg.Cursor) -> None:
+    def _begin(self, cursor: psycopg.Cursor) -> str:
+        """Start the transaction: check the fence (once this replica joined) and learn the
+        transaction's id, in one round trip."""
+        if self.replica_id is None:
+            cursor.execute("SELECT pg_current_xact_id()::text")
+            return cursor.fetchone()[0]
+        return self._check_fence(cursor)
+
+    @staticmethod
+    def _undo(connection: psycopg.Connection, events: list[dict[str, Any]]) -> None:
+        if not connection.closed:
+            with contextlib.suppress(psycopg.Error):
+                connection.rollback()
+        for row in events:
+            row["seq"] = None
+
+    def _committed_after_all(self, transaction: str | None) -> bool:
+        """The connection went while COMMIT was under way: it may have happened or not. Ask a
+        new session (which becomes the writer's) what became of the transaction; a commit that
+        happened is one (its callers succeed, its events are published), anything else, or no
+        answer, is not. The old session's transaction ends within the idle-in-transaction
+        timeout, so "in progress" is asked again until then."""
+        if transaction is None:
+            return False
+        deadline = time.monotonic() + _IDLE_TIMEOUT + 1.0
+        try:
+            self._connection = connection = self._connect()
+            while True:
+                found = connection.execute(
+                    "SELECT pg_xact_status(%s::xid8)", (transaction,)
+                ).fetchone()
+                connection.rollback()
+                status = found[0] if found else None
+                if status != "in progress" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        except psycopg.Error as exc:
+            log.warning("a commit was cut off; its outcome cannot be read (%s)", exc)
+            return False
+        log.warning("a commit was cut off by the connection; the database says: %s", status)
+        return status == "committed"
+
+    def _check_fence(self, cursor: psycopg.Cursor) -> str:
         """Hold this replica's row (shared) for the transaction, or refuse it: a takeover
         declares a replica dead by updating that row, so it waits for a commit under way, and
-        no commit starts after it."""
-        cursor.execute("SELECT status FROM replicas WHERE id = %s FOR SHARE", (self.replica_id,))
+        no commit starts after it. The transaction's id."""
+        cursor.execute(
+            "SELECT status, pg_current_xact_id()::text FROM replicas WHERE id = %s FOR SHARE",
+            (self.replica_id,),
+        )
         found = cursor.fetchone()
         if found is None or found[0] != "alive":
             self.fenced = True
@@ -250,6 +300,7 @@ class PostgresWriter(Handoff):
                 except Exception:
                     log.exception("the fenced callback failed")
             raise Fenced("this replica was declared dead; it writes nothing more")
+        return found[1]
 
 
 #: the channel that says which cached facts changed (keys, projects, services, groundings,
