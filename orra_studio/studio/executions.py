@@ -11,6 +11,7 @@ of its runs changes, or when a new run lands on its first page; it never polls.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,7 @@ class _Page:
     why there is none), and the filters, sort and offset it was read for."""
 
     query: _Query
+    number: int  # reads are numbered as they start: an older one is never drawn over a newer
     activity: dict[str, Any] | None
     rows: list[dict[str, Any]] | None
     error: str | None
@@ -155,6 +157,8 @@ def executions_page(
         stylesheets=[_MONO_IDS],
     )
     offset = {"value": 0}
+    reads = itertools.count(1)
+    drawn = {"number": 0}
     shown: dict[str, set[str]] = {"ids": set()}
     activity = pn.pane.Bokeh(None, sizing_mode="stretch_width", css_classes=["orra-activity"])
 
@@ -186,7 +190,7 @@ def executions_page(
     def fetch() -> tuple[_Page, bool]:
         """The page's data: read in a worker thread when the list goes live, so the page's
         event loop never waits for the control plane."""
-        asked = query()
+        asked, number = query(), next(reads)
         try:
             answer: dict[str, Any] | None = client.activity(60)
         except OrraError:
@@ -203,12 +207,18 @@ def executions_page(
                 sort=asked.sort,
             )
         except OrraError as exc:
-            return _Page(asked, answer, None, str(exc)), False
-        return _Page(asked, answer, rows, None), False
+            return _Page(asked, number, answer, None, str(exc)), False
+        return _Page(asked, number, answer, rows, None), False
 
     def draw(page: _Page) -> None:
-        if page.query != query():
-            return  # read for filters the page no longer shows: the read for these draws
+        # a read for filters the page no longer shows, or older than one drawn: the read for
+        # these filters draws (or has drawn); draws all run on the page's event loop
+        if page.query != query() or page.number < drawn["number"]:
+            return
+        drawn["number"] = page.number
+        show(page)
+
+    def show(page: _Page) -> None:
         draw_activity(page.activity)
         if page.rows is None:
             problem.show(page.error or "", "error")

@@ -108,33 +108,54 @@ def retry_piecewise(
     items: list[Any],
     apply: Callable[[list[Operation]], None],
     heard: Callable[[Exception], BaseException] = lambda exc: exc,
-    kept: Callable[[list[Operation], Exception], bool] = lambda ops, exc: False,
+    gone: Callable[[Exception], bool] = lambda exc: False,
+    keep: Callable[[list[Operation]], None] = lambda ops: None,
 ) -> None:
     """A batch that failed as a whole, tried again a piece at a time in the order it was
     handed over (an event's number never comes before its cause's): each waiting item alone,
     its caller hearing ``heard(error)`` if it fails, and each run of deferred operations
     (``future`` None) together. Deferred operations have no caller to tell: when they fail
-    together they are tried one by one and only one that fails alone is dropped (logged),
-    unless ``kept(ops, error)`` took them to try later (the database is away).
-    ``items``: ``(ops, loop, future)``, as handed over."""
+    together they are tried one by one and only those that fail alone are dropped (logged).
+    A failure that ``gone(error)`` says ends writing for now (the database went away) ends the
+    retry: the deferred operations left go to ``keep``, in order, and the waiting items left
+    hear ``heard(error)``. ``items``: ``(ops, loop, future)``, as handed over."""
     deferred: list[Operation] = []
+    stopped: list[Exception] = []  # the failure that ended the retry, once there is one
+
+    def failed(exc: Exception) -> bool:
+        """Whether ``exc`` ends the retry (remembered)."""
+        if gone(exc):
+            stopped.append(exc)
+        return bool(stopped)
 
     def apply_deferred() -> None:
-        if not deferred:
-            return
         ops = list(deferred)
         deferred.clear()
+        if not ops:
+            return
+        if stopped:
+            keep(ops)
+            return
         try:
             apply(ops)
             return
         except Exception as exc:
-            if kept(ops, exc):
+            if failed(exc):
+                keep(ops)
                 return
-        for op in ops:
+        dropped: list[Exception] = []
+        for n, op in enumerate(ops):
             try:
                 apply([op])
             except Exception as exc:
-                log.warning("dropped a deferred write to %s: %s", getattr(op, "table", "?"), exc)
+                if failed(exc):
+                    keep(ops[n:])
+                    break
+                dropped.append(exc)
+        if dropped:
+            log.warning(
+                "dropped %d deferred write(s) that failed alone: %s", len(dropped), dropped[0]
+            )
 
     for item in items:
         ops, _loop, future = item
@@ -142,9 +163,13 @@ def retry_piecewise(
             deferred.extend(ops)
             continue
         apply_deferred()
+        if stopped:
+            resolve([item], heard(stopped[0]))
+            continue
         try:
             apply(ops)
         except Exception as exc:
+            failed(exc)
             resolve([item], heard(exc))
         else:
             resolve([item], None)

@@ -25,6 +25,7 @@ from ..handoff import Handoff, resolve, retry_piecewise
 from ..projection import Delete, Insert, Operation, Update
 from ..records import DuplicateKey
 from ..schema import ARROW_SCHEMAS, KEYS
+from .cut_commit import outcome_of
 from .unavailable import as_unavailable
 from .url import CONNECT_LIMITS
 
@@ -135,22 +136,23 @@ class PostgresWriter(Handoff):
                 self._commit([])
                 continue
             batch, stop = taken
-            lazy = [ops for ops, _, future in batch if future is None]
-            for ops in lazy:
-                self._lazy.extend(ops)
+            if stop or any(future is not None for _, _, future in batch):
+                self._commit(batch)  # its deferred items ride in place, in handed order
+            else:
+                for ops, _, _ in batch:
+                    self._lazy.extend(ops)
                 if self._lazy_since is None:
                     self._lazy_since = time.monotonic()
-            waiting = [item for item in batch if item[2] is not None]
-            if waiting or stop:
-                self._commit(waiting)
             if stop:
                 return
 
-    def _commit(self, waiting: list[Any]) -> None:
-        """Commit the lazy writes and ``waiting``'s in one transaction; one bad item fails
-        alone (the rest are tried again one by one)."""
+    def _commit(self, items: list[Any]) -> None:
+        """Commit the deferred writes of earlier batches, then ``items`` in the order they
+        were handed over, in one transaction; one bad item fails alone (the rest are tried
+        again piece by piece)."""
         carried, self._lazy, self._lazy_since = self._lazy, [], None
-        work = [op for ops, _, _ in waiting for op in ops if not isinstance(op, _Flush)]
+        waiting = [item for item in items if item[2] is not None]
+        work = [op for ops, _, _ in items for op in ops if not isinstance(op, _Flush)]
         try:
             self._apply([*carried, *work])
             resolve(waiting, None)
@@ -162,19 +164,18 @@ class PostgresWriter(Handoff):
                 # tried again now (a commit cut off mid-way was asked after: it did not
                 # happen, or nobody could tell); the deferred writes wait for the next
                 # commit, the callers hear 503
-                self._lazy[:0] = carried
-                if carried:  # tried again a second from now, not every lazy interval
-                    self._lazy_since = time.monotonic() + _AWAY_PAUSE
+                self._keep([*carried, *(op for ops, _, f in items if f is None for op in ops)])
                 if waiting:
                     log.warning("the database is away (%s): %d write(s) refused", exc, len(waiting))
                 resolve(waiting, away)
                 return
             log.warning("batch of %d failed (%s); retrying items one by one", len(waiting), exc)
         retry_piecewise(
-            [(carried, None, None), *waiting],
+            [(carried, None, None), *items],
             lambda ops: self._apply([op for op in ops if not isinstance(op, _Flush)]),
             self._heard,
-            self._kept_or_fenced,
+            self._gone,
+            self._keep,
         )
 
     @staticmethod
@@ -184,17 +185,20 @@ class PostgresWriter(Handoff):
             return DuplicateKey(str(exc).splitlines()[0])
         return as_unavailable(exc)
 
-    def _kept_or_fenced(self, ops: list[Operation], exc: Exception) -> bool:
-        """Deferred writes that failed because the database went away are tried again a
-        second from now, not one by one (each would fail the same way); a fenced replica's
-        are dropped (it writes nothing more)."""
-        if isinstance(exc, Fenced):
-            return True
-        if as_unavailable(exc) is exc:
-            return False
-        self._lazy[:0] = ops
+    @staticmethod
+    def _gone(exc: Exception) -> bool:
+        """Nothing more can be written now: the database went away, or this replica was
+        fenced."""
+        return isinstance(exc, Fenced) or as_unavailable(exc) is not exc
+
+    def _keep(self, ops: list[Operation]) -> None:
+        """Deferred writes not written because the database is away: tried again a second
+        from now, not every lazy interval (a fenced replica's are dropped: it writes nothing
+        more)."""
+        if self.fenced or not ops:
+            return
+        self._lazy.extend(ops)
         self._lazy_since = time.monotonic() + _AWAY_PAUSE
-        return True
 
     def _apply(self, ops: list[Operation]) -> None:
         if not ops:
@@ -258,29 +262,16 @@ class PostgresWriter(Handoff):
             row["seq"] = None
 
     def _committed_after_all(self, transaction: str | None) -> bool:
-        """The connection went while COMMIT was under way: it may have happened or not. Ask a
-        new session (which becomes the writer's) what became of the transaction; a commit that
-        happened is one (its callers succeed, its events are published), anything else, or no
-        answer, is not. The old session's transaction ends within the idle-in-transaction
-        timeout, so "in progress" is asked again until then."""
+        """The connection went while COMMIT was under way: a new session (which becomes the
+        writer's) asks what became of it. One that happened is a commit (its callers
+        succeed, its events are published); anything else, or no answer, is not."""
         if transaction is None:
             return False
-        deadline = time.monotonic() + _IDLE_TIMEOUT + 1.0
-        try:
-            self._connection = connection = self._connect()
-            while True:
-                found = connection.execute(
-                    "SELECT pg_xact_status(%s::xid8)", (transaction,)
-                ).fetchone()
-                connection.rollback()
-                status = found[0] if found else None
-                if status != "in progress" or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-        except psycopg.Error as exc:
-            log.warning("a commit was cut off; its outcome cannot be read (%s)", exc)
-            return False
-        log.warning("a commit was cut off by the connection; the database says: %s", status)
+        with contextlib.suppress(psycopg.Error):
+            self._connection.close()
+        connection, status = outcome_of(transaction, self._connect, _IDLE_TIMEOUT)
+        if connection is not None:
+            self._connection = connection
         return status == "committed"
 
     def _check_fence(self, cursor: psycopg.Cursor) -> str:
