@@ -232,3 +232,18 @@ def test_three_replicas_starting_at_once_migrate_the_schema_once(database: str):
         connection.commit()
         with pytest.raises(RuntimeError, match="newer than this orra"):
             migrate(connection)
+
+
+@pytest.mark.parametrize(
+    ("version", "named"), [(120017, "PostgreSQL 12;"), (90624, "PostgreSQL 9.6;")]
+)
+def test_a_server_older_than_13_is_refused_at_start_in_one_line(version: int, named: str) -> None:
+    """The writer reads transaction ids (PostgreSQL 13): an older server is refused before
+    the start, not at every write. (Only 15 is on this machine: the check is fed the numbers
+    an older server reports as ``server_version_num``.)"""
+    from orra_server.store.postgres.schema import SchemaError, check_server_version
+
+    with pytest.raises(SchemaError) as refused:
+        check_server_version(version)
+    assert named in str(refused.value) and "13 or newer" in str(refused.value)
+    check_server_version(130000)  # 13.0 and newer start

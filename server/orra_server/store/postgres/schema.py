@@ -95,6 +95,22 @@ class SchemaError(RuntimeError):
     """The database's schema cannot be used by this orra, and the message says what to do."""
 
 
+#: the oldest server orra runs on: its writer reads transaction ids (``pg_current_xact_id``,
+#: ``pg_xact_status`` of an ``xid8``: PostgreSQL 13)
+OLDEST_SERVER = 130000
+
+
+def check_server_version(version: int) -> None:
+    """Refuse a server older than :data:`OLDEST_SERVER` (``version`` as ``server_version_num``)
+    at start, in one line, rather than at every write."""
+    if version < OLDEST_SERVER:
+        # 120017 is 12.17; before 10, 90624 was 9.6.24
+        major = str(version // 10000)
+        if version < 100000:
+            major += f".{version // 100 % 100}"
+        raise SchemaError(f"this server is PostgreSQL {major}; orra needs PostgreSQL 13 or newer")
+
+
 def migrate(connection: psycopg.Connection) -> list[int]:
     """Bring the database to :data:`SCHEMA_VERSION`; the versions this call applied.
 
@@ -103,6 +119,7 @@ def migrate(connection: psycopg.Connection) -> list[int]:
     is only read, so replicas may log in as a role that may read and write the tables but not
     create them (PostgreSQL checks ``CREATE`` even for ``CREATE TABLE IF NOT EXISTS``).
     """
+    check_server_version(connection.info.server_version)
     applied: list[int] = []
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
