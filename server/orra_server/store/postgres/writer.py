@@ -209,10 +209,9 @@ class PostgresWriter(Handoff):
         if self.fenced:
             raise Fenced("this replica was declared dead; it writes nothing more")
         connection = self._connection
-        transaction: str | None = None  # its id, to ask whether a commit cut off happened
         try:
             with connection.cursor() as cursor:
-                transaction = self._begin(cursor)
+                transaction = self._begin(cursor)  # its id: was a commit cut off done?
                 if events:
                     cursor.execute(
                         "SELECT nextval('events_seq') FROM generate_series(1, %s)", (len(events),)
@@ -261,12 +260,10 @@ class PostgresWriter(Handoff):
         for row in events:
             row["seq"] = None
 
-    def _committed_after_all(self, transaction: str | None) -> bool:
+    def _committed_after_all(self, transaction: str) -> bool:
         """The connection went while COMMIT was under way: a new session (which becomes the
         writer's) asks what became of it. One that happened is a commit (its callers
         succeed, its events are published); anything else, or no answer, is not."""
-        if transaction is None:
-            return False
         with contextlib.suppress(psycopg.Error):
             self._connection.close()
         connection, status = outcome_of(transaction, self._connect, _IDLE_TIMEOUT)
